@@ -1,0 +1,151 @@
+//! The command line, built from the share schema so every property has exactly one definition.
+
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use smbgw_core::schema::{Kind, Property, SHARE_PROPERTIES};
+use smbgw_core::share::Properties;
+
+pub const ABOUT: &str = "Manage SMB shares served by this Proxmox VE node";
+
+fn property_arg(p: &'static Property) -> Arg {
+    let mut help = p.description.to_string();
+    if let Some(d) = p.default {
+        help.push_str(&format!(" [default: {d}]"));
+    }
+    let arg = Arg::new(p.name).long(p.name).help(help);
+    match p.kind {
+        Kind::Bool => arg.value_name("BOOL").num_args(0..=1).default_missing_value("1"),
+        Kind::Enum(values) => arg
+            .value_name("WORD")
+            .value_parser(clap::builder::PossibleValuesParser::new(values.iter().copied())),
+        Kind::Options => Arg::new(p.name)
+            .long("option")
+            .value_name("KEY=VALUE")
+            .action(ArgAction::Append)
+            .help("Extra Samba parameter from the allow list (repeatable), e.g. --option 'create mask=0660'"),
+        Kind::Size => arg.value_name("SIZE"),
+        Kind::Path => arg.value_name("PATH").value_hint(clap::ValueHint::DirPath),
+        Kind::Users | Kind::Groups | Kind::Hosts => arg.value_name("LIST"),
+        Kind::Text => arg.value_name("TEXT"),
+    }
+}
+
+fn dry_run() -> Arg {
+    Arg::new("dry-run")
+        .long("dry-run")
+        .action(ArgAction::SetTrue)
+        .help("Print the plan and change nothing")
+}
+
+fn name_arg() -> Arg {
+    Arg::new("name").required(true).value_name("NAME").help("Share name")
+}
+
+fn password_stdin() -> Arg {
+    Arg::new("password-stdin")
+        .long("password-stdin")
+        .action(ArgAction::SetTrue)
+        .help("Read the password from standard input (first line) instead of prompting")
+}
+
+fn user_name() -> Arg {
+    Arg::new("user").required(true).value_name("USER").help("User name")
+}
+
+pub fn command() -> Command {
+    let create_props = SHARE_PROPERTIES.iter().map(property_arg);
+    let update_props = SHARE_PROPERTIES.iter().filter(|p| !p.fixed).map(property_arg);
+    Command::new("pve-smbgateway")
+        .about(ABOUT)
+        .long_about(format!(
+            "{ABOUT}.\n\nOn a Proxmox VE node the share config is kept in /etc/pve/smbgateway and Samba is the system's. \
+             With PVE_SMBGW_ROOT=DIR (or --root DIR) everything lives under DIR and the gateway runs its own smbd on \
+             PVE_SMBGW_BIND (default 127.0.0.1) port PVE_SMBGW_SMB_PORT (default 445).\n\n\
+             Exit codes: 0 ok, 1 bad input, 2 system error, 3 external service error."
+        ))
+        .version(env!("CARGO_PKG_VERSION"))
+        .subcommand_required(true)
+        .arg(
+            Arg::new("output-format")
+                .long("output-format")
+                .global(true)
+                .value_name("FORMAT")
+                .value_parser(["text", "json", "json-pretty"])
+                .default_value("text")
+                .help("Output format"),
+        )
+        .arg(
+            Arg::new("root")
+                .long("root")
+                .global(true)
+                .value_name("DIR")
+                .env("PVE_SMBGW_ROOT")
+                .value_hint(clap::ValueHint::DirPath)
+                .help("Sandbox directory holding every file of the gateway"),
+        )
+        .subcommand(Command::new("create").about("Create a share").arg(name_arg()).args(create_props).arg(dry_run()))
+        .subcommand(Command::new("list").about("List shares"))
+        .subcommand(Command::new("show").about("Show one share's configuration").arg(name_arg()))
+        .subcommand(
+            Command::new("update")
+                .about("Change a share")
+                .arg(name_arg())
+                .args(update_props)
+                .arg(
+                    Arg::new("delete")
+                        .long("delete")
+                        .value_name("PROPERTIES")
+                        .help("Reset these properties (comma separated) to their defaults"),
+                )
+                .arg(dry_run()),
+        )
+        .subcommand(
+            Command::new("delete")
+                .about("Delete a share (its data stays unless --purge-data)")
+                .arg(name_arg())
+                .arg(Arg::new("purge-data").long("purge-data").action(ArgAction::SetTrue).help("Also delete the shared directory and everything in it"))
+                .arg(dry_run()),
+        )
+        .subcommand(Command::new("status").about("Show whether smbd serves the shares").arg(Arg::new("name").value_name("NAME").help("Only this share")))
+        .subcommand(Command::new("apply").about("Re-converge this node from the share config (idempotent)").arg(dry_run()))
+        .subcommand(Command::new("stop").about("Stop the smbd the gateway started (sandbox mode)"))
+        .subcommand(
+            Command::new("user")
+                .about("Manage Samba users")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("add")
+                        .about("Add a Samba user (creates a unix account without login shell if needed)")
+                        .arg(user_name())
+                        .arg(password_stdin())
+                        .arg(Arg::new("groups").long("groups").value_name("LIST").help("Add the user to these groups (comma separated; created if missing)"))
+                        .arg(dry_run()),
+                )
+                .subcommand(Command::new("passwd").about("Change a Samba user's password").arg(user_name()).arg(password_stdin()).arg(dry_run()))
+                .subcommand(Command::new("delete").about("Delete a Samba user").arg(user_name()).arg(dry_run()))
+                .subcommand(Command::new("list").about("List Samba users")),
+        )
+        .subcommand(
+            Command::new("completion")
+                .about("Print a shell completion script")
+                .hide(true)
+                .arg(Arg::new("shell").required(true).value_parser(clap::value_parser!(clap_complete::Shell))),
+        )
+        .subcommand(Command::new("man").about("Print the man page (roff)").hide(true))
+}
+
+/// The share properties given on the command line, in their text form.
+pub fn properties(m: &ArgMatches, fixed_too: bool) -> Properties {
+    let mut props = Properties::new();
+    for p in SHARE_PROPERTIES.iter().filter(|p| fixed_too || !p.fixed) {
+        let value = match p.kind {
+            Kind::Options => m
+                .get_many::<String>(p.name)
+                .map(|v| v.cloned().collect::<Vec<_>>().join(",")),
+            _ => m.get_one::<String>(p.name).cloned(),
+        };
+        if let Some(v) = value {
+            props.insert(p.name.to_string(), v);
+        }
+    }
+    props
+}

@@ -1,0 +1,149 @@
+//! `pve-smbgateway`: the command line front end. It parses arguments, reads passwords, calls the
+//! gateway core and prints the result; all logic lives in the core crates.
+
+mod args;
+mod output;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+
+use clap::ArgMatches;
+use smbgw_core::{Error, Result};
+use smbgw_gateway::Gateway;
+
+use output::Format;
+
+fn main() {
+    let matches = match args::command().try_get_matches() {
+        Ok(m) => m,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => 1, // a usage error is bad input
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let format = Format::from_matches(&matches);
+    if let Err(err) = run(&matches, format) {
+        eprintln!("error: {}", err.message);
+        std::process::exit(err.kind.exit_code());
+    }
+}
+
+fn run(m: &ArgMatches, format: Format) -> Result<()> {
+    let (sub, sm) = m.subcommand().expect("subcommand required");
+    match sub {
+        "completion" => {
+            let shell = *sm.get_one::<clap_complete::Shell>("shell").unwrap();
+            clap_complete::generate(shell, &mut args::command(), "pve-smbgateway", &mut std::io::stdout());
+            return Ok(());
+        }
+        "man" => {
+            clap_mangen::Man::new(args::command())
+                .render(&mut std::io::stdout())
+                .map_err(|e| Error::system(format!("writing the man page failed: {e}")))?;
+            return Ok(());
+        }
+        _ => {}
+    }
+    let root = m.get_one::<String>("root").map(PathBuf::from);
+    let gw = Gateway::from_env(root.as_deref())?;
+    let name = || sm.get_one::<String>("name").map(String::as_str).unwrap_or_default();
+    let dry_run = || sm.get_flag("dry-run");
+    match sub {
+        "create" => format.change(&gw.create(name(), &args::properties(sm, true), dry_run())?),
+        "list" => format.shares(&gw.list()?),
+        "show" => format.share(&gw.show(name())?),
+        "update" => {
+            let delete: Vec<String> = sm
+                .get_one::<String>("delete")
+                .map(|d| {
+                    d.split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let props = args::properties(sm, false);
+            if props.is_empty() && delete.is_empty() {
+                return Err(Error::input(
+                    "nothing to update: give at least one property to change or --delete",
+                ));
+            }
+            format.change(&gw.update(name(), &props, &delete, dry_run())?)
+        }
+        "delete" => format.change(&gw.delete(name(), sm.get_flag("purge-data"), dry_run())?),
+        "status" => format.status(&gw.status(sm.get_one::<String>("name").map(String::as_str))?),
+        "apply" => format.change(&gw.apply(dry_run())?),
+        "stop" => {
+            let stopped = gw.stop()?;
+            format.message(
+                if stopped {
+                    "smbd stopped"
+                } else {
+                    "smbd was not running"
+                },
+                &serde_json::json!({ "stopped": stopped }),
+            )
+        }
+        "user" => run_user(&gw, sm, format),
+        _ => unreachable!("clap knows all subcommands"),
+    }
+}
+
+fn run_user(gw: &Gateway, m: &ArgMatches, format: Format) -> Result<()> {
+    let (sub, sm) = m.subcommand().expect("subcommand required");
+    let user = || sm.get_one::<String>("user").map(String::as_str).unwrap_or_default();
+    let dry_run = || sm.get_flag("dry-run");
+    match sub {
+        "add" => {
+            smbgw_core::validate::account_name("user name", user())?;
+            let groups: Vec<String> = match sm.get_one::<String>("groups") {
+                Some(g) => smbgw_core::validate::list("groups", g)?
+                    .into_iter()
+                    .map(String::from)
+                    .collect(),
+                None => Vec::new(),
+            };
+            let password = read_password(sm.get_flag("password-stdin"))?;
+            format.change(&gw.user_add(user(), &password, &groups, dry_run())?)
+        }
+        "passwd" => {
+            smbgw_core::validate::account_name("user name", user())?;
+            let password = read_password(sm.get_flag("password-stdin"))?;
+            format.change(&gw.user_passwd(user(), &password, dry_run())?)
+        }
+        "delete" => format.change(&gw.user_delete(user(), dry_run())?),
+        "list" => format.users(&gw.user_list()?),
+        _ => unreachable!("clap knows all subcommands"),
+    }
+}
+
+/// The password from stdin (first line) or an interactive prompt; never from argv.
+fn read_password(from_stdin: bool) -> Result<String> {
+    if from_stdin {
+        let mut buf = String::new();
+        std::io::stdin()
+            .take(4096)
+            .read_to_string(&mut buf)
+            .map_err(|e| Error::input(format!("reading the password from stdin failed: {e}")))?;
+        let line = buf.strip_suffix('\n').unwrap_or(&buf);
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        return Ok(line.to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::input(
+            "no password given: pass --password-stdin and write it to standard input, or run interactively",
+        ));
+    }
+    let first = rpassword::prompt_password("New Samba password: ")
+        .map_err(|e| Error::system(format!("reading the password failed: {e}")))?;
+    let second = rpassword::prompt_password("Retype new Samba password: ")
+        .map_err(|e| Error::system(format!("reading the password failed: {e}")))?;
+    if first != second {
+        return Err(Error::input("the passwords do not match"));
+    }
+    Ok(first)
+}

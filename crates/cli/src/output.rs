@@ -1,0 +1,188 @@
+//! Printing results as text for people or as JSON for scripts (`--output-format`, as in PVE).
+
+use clap::ArgMatches;
+use serde::Serialize;
+use smbgw_core::size::format_size;
+use smbgw_core::{Error, Result, Share};
+use smbgw_gateway::{Change, NodeStatus};
+use smbgw_samba::users::SambaUser;
+
+#[derive(Clone, Copy)]
+pub enum Format {
+    Text,
+    Json,
+    JsonPretty,
+}
+
+impl Format {
+    pub fn from_matches(m: &ArgMatches) -> Self {
+        match m.get_one::<String>("output-format").map(String::as_str) {
+            Some("json") => Format::Json,
+            Some("json-pretty") => Format::JsonPretty,
+            _ => Format::Text,
+        }
+    }
+
+    /// Print `value` as JSON; returns false in text mode.
+    fn json<T: Serialize>(self, value: &T) -> Result<bool> {
+        let text = match self {
+            Format::Text => return Ok(false),
+            Format::Json => serde_json::to_string(value),
+            Format::JsonPretty => serde_json::to_string_pretty(value),
+        }
+        .map_err(|e| Error::system(format!("JSON output failed: {e}")))?;
+        println!("{text}");
+        Ok(true)
+    }
+
+    pub fn message(self, text: &str, json: &serde_json::Value) -> Result<()> {
+        if !self.json(json)? {
+            println!("{text}");
+        }
+        Ok(())
+    }
+
+    pub fn change(self, change: &Change) -> Result<()> {
+        if self.json(change)? {
+            return Ok(());
+        }
+        if !change.changed {
+            println!("nothing to do: the node already matches the configuration");
+        } else if change.dry_run {
+            println!("plan (dry run, nothing was changed):");
+            change.steps.iter().for_each(|s| println!("  - {s}"));
+        } else {
+            change.steps.iter().for_each(|s| println!("done: {s}"));
+        }
+        change.notes.iter().for_each(|n| println!("note: {n}"));
+        Ok(())
+    }
+
+    pub fn shares(self, shares: &[Share]) -> Result<()> {
+        if self.json(&shares)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 6]> = shares
+            .iter()
+            .map(|s| {
+                let access = if s.guest {
+                    "guest".to_string()
+                } else {
+                    let list: Vec<String> = s
+                        .users
+                        .iter()
+                        .cloned()
+                        .chain(s.groups.iter().map(|g| format!("@{g}")))
+                        .collect();
+                    if list.is_empty() {
+                        "all users".into()
+                    } else {
+                        list.join(",")
+                    }
+                };
+                [
+                    s.name.clone(),
+                    s.mode.as_str().into(),
+                    s.path.clone(),
+                    s.quota.map(format_size).unwrap_or_else(|| "-".into()),
+                    access,
+                    flags(s),
+                ]
+            })
+            .collect();
+        table(&["NAME", "MODE", "PATH", "QUOTA", "ACCESS", "FLAGS"], &rows);
+        Ok(())
+    }
+
+    pub fn share(self, share: &Share) -> Result<()> {
+        if self.json(share)? {
+            return Ok(());
+        }
+        println!("name: {}", share.name);
+        for p in smbgw_core::schema::SHARE_PROPERTIES {
+            let value = share
+                .to_properties()
+                .into_iter()
+                .find(|(k, _)| *k == p.name)
+                .map(|(_, v)| v);
+            let shown = value.or_else(|| p.default.map(String::from)).unwrap_or_default();
+            if !shown.is_empty() {
+                println!("{}: {shown}", p.name);
+            }
+        }
+        Ok(())
+    }
+
+    pub fn status(self, status: &NodeStatus) -> Result<()> {
+        if self.json(status)? {
+            return Ok(());
+        }
+        let smbd = &status.smbd;
+        match (smbd.running, smbd.pid, &smbd.listen) {
+            (true, Some(pid), Some(listen)) => {
+                println!("smbd: running (pid {pid}) on {listen}, managed by {}", smbd.managed_by)
+            }
+            (true, Some(pid), None) => println!("smbd: running (pid {pid}), managed by {}", smbd.managed_by),
+            _ => println!("smbd: not running"),
+        }
+        println!("config: {}", status.config);
+        println!("smb.conf: {}", status.smb_conf);
+        let rows: Vec<[String; 4]> = status
+            .shares
+            .iter()
+            .map(|s| [s.name.clone(), s.state.into(), s.path.clone(), s.problems.join("; ")])
+            .collect();
+        if !rows.is_empty() {
+            println!();
+            table(&["NAME", "STATE", "PATH", "PROBLEMS"], &rows);
+        }
+        Ok(())
+    }
+
+    pub fn users(self, users: &[SambaUser]) -> Result<()> {
+        if self.json(&users)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 2]> = users.iter().map(|u| [u.name.clone(), u.uid.to_string()]).collect();
+        table(&["USER", "UID"], &rows);
+        Ok(())
+    }
+}
+
+fn flags(s: &Share) -> String {
+    let flags: Vec<&str> = [
+        (s.read_only, "ro"),
+        (!s.browseable, "hidden"),
+        (s.encrypt, "encrypt"),
+        (s.recycle_bin, "recycle"),
+        (s.shadow_copies, "shadow"),
+        (s.macos, "macos"),
+        (s.audit, "audit"),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, f)| *f)
+    .collect();
+    if flags.is_empty() {
+        "-".into()
+    } else {
+        flags.join(",")
+    }
+}
+
+fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let text: Vec<String> = cells.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", text.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}

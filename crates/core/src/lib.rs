@@ -1,0 +1,17 @@
+//! The heart of pve-smbgateway: the share model and its validation, the property schema every
+//! front end (CLI, Perl API, UI) is generated from, the cluster config store, the node layout and
+//! the plan/apply engine with rollback.
+
+pub mod layout;
+pub mod options;
+pub mod plan;
+pub mod schema;
+pub mod share;
+pub mod size;
+pub mod store;
+pub mod validate;
+
+pub use layout::Layout;
+pub use plan::{Plan, Step};
+pub use share::{Mode, Share};
+pub use smbgw_sys::{bail_input, Error, ErrorKind, Result};

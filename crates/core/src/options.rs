@@ -1,0 +1,226 @@
+//! The allow list of extra Samba share parameters an admin may set with `--option KEY=VALUE`.
+//! Everything else is refused: a free-form parameter could re-enable what the gateway secures
+//! (`wide links`, `root preexec`, `include`, ...). Each entry knows the values it accepts.
+
+use std::collections::BTreeMap;
+
+use crate::{bail_input, validate, Result};
+
+#[derive(Clone, Copy, Debug)]
+pub enum OptionValue {
+    Bool,
+    /// Unix permission bits in octal, at most the given mask.
+    Octal(u32),
+    UInt {
+        min: u64,
+        max: u64,
+    },
+    Choice(&'static [&'static str]),
+    /// A local account name (user or group).
+    Account,
+}
+
+/// (parameter as Samba spells it, accepted values, why an admin wants it)
+pub const ALLOWED: &[(&str, OptionValue, &str)] = &[
+    (
+        "access based share enum",
+        OptionValue::Bool,
+        "hide the share from users who may not access it",
+    ),
+    (
+        "acl allow execute always",
+        OptionValue::Bool,
+        "let Windows clients run files without the execute bit",
+    ),
+    (
+        "create mask",
+        OptionValue::Octal(0o777),
+        "permission bits new files may have",
+    ),
+    (
+        "directory mask",
+        OptionValue::Octal(0o7777),
+        "permission bits new directories may have",
+    ),
+    (
+        "force create mode",
+        OptionValue::Octal(0o777),
+        "permission bits always set on new files",
+    ),
+    (
+        "force directory mode",
+        OptionValue::Octal(0o7777),
+        "permission bits always set on new directories",
+    ),
+    (
+        "force group",
+        OptionValue::Account,
+        "unix group that owns every new file",
+    ),
+    (
+        "force user",
+        OptionValue::Account,
+        "unix user every client acts as on this share",
+    ),
+    (
+        "hide dot files",
+        OptionValue::Bool,
+        "mark files starting with a dot hidden",
+    ),
+    ("hide unreadable", OptionValue::Bool, "hide files the user cannot read"),
+    (
+        "inherit acls",
+        OptionValue::Bool,
+        "new files inherit the parent directory's ACL",
+    ),
+    (
+        "inherit owner",
+        OptionValue::Choice(&["no", "windows and unix", "unix only"]),
+        "new files inherit the parent's owner",
+    ),
+    (
+        "inherit permissions",
+        OptionValue::Bool,
+        "new files inherit the parent directory's mode",
+    ),
+    (
+        "kernel oplocks",
+        OptionValue::Bool,
+        "break oplocks for local (non-SMB) access",
+    ),
+    ("level2 oplocks", OptionValue::Bool, "allow read-only oplocks"),
+    (
+        "map acl inherit",
+        OptionValue::Bool,
+        "keep Windows ACL inheritance flags",
+    ),
+    (
+        "max connections",
+        OptionValue::UInt { min: 0, max: 65535 },
+        "limit concurrent connections (0 = unlimited)",
+    ),
+    ("nt acl support", OptionValue::Bool, "map Windows ACLs to POSIX ACLs"),
+    ("oplocks", OptionValue::Bool, "allow client-side caching"),
+    (
+        "store dos attributes",
+        OptionValue::Bool,
+        "keep DOS attributes in extended attributes",
+    ),
+    (
+        "strict locking",
+        OptionValue::Choice(&["auto", "yes", "no"]),
+        "check byte-range locks on every read and write",
+    ),
+    (
+        "strict sync",
+        OptionValue::Bool,
+        "honour client flush requests with fsync",
+    ),
+    (
+        "csc policy",
+        OptionValue::Choice(&["manual", "documents", "programs", "disable"]),
+        "Windows offline files policy",
+    ),
+];
+
+fn lookup(key: &str) -> Option<&'static (&'static str, OptionValue, &'static str)> {
+    // accept "create mask", "create-mask" and "create_mask", in any case
+    let normal = key.trim().to_ascii_lowercase().replace(['-', '_'], " ");
+    ALLOWED.iter().find(|(name, _, _)| *name == normal)
+}
+
+/// Check one `KEY=VALUE` pair; returns the canonical key and value.
+pub fn check(key: &str, value: &str) -> Result<(String, String)> {
+    let Some((name, kind, _)) = lookup(key) else {
+        validate::text("option", key)?;
+        bail_input!(
+            "Samba parameter {key:?} is not in the allow list; allowed are: {}",
+            ALLOWED.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
+        );
+    };
+    let value = match kind {
+        OptionValue::Bool => if validate::boolean(name, value)? { "yes" } else { "no" }.to_string(),
+        OptionValue::Octal(max) => {
+            let ok = (3..=4).contains(&value.len()) && value.bytes().all(|b| (b'0'..=b'7').contains(&b));
+            match u32::from_str_radix(value, 8) {
+                Ok(v) if ok && v & !max == 0 => format!("{v:04o}"),
+                _ => bail_input!(
+                    "{name} {value:?} is not valid: expected octal permission bits such as 0770 (at most {max:04o})"
+                ),
+            }
+        }
+        OptionValue::UInt { min, max } => match value.parse::<u64>() {
+            Ok(v) if (*min..=*max).contains(&v) && !value.starts_with('+') => v.to_string(),
+            _ => bail_input!("{name} {value:?} is not valid: expected a whole number from {min} to {max}"),
+        },
+        OptionValue::Choice(choices) => match choices.iter().find(|c| c.eq_ignore_ascii_case(value)) {
+            Some(c) => c.to_string(),
+            None => bail_input!("{name} {value:?} is not valid: expected one of {}", choices.join(", ")),
+        },
+        OptionValue::Account => {
+            validate::account_name(name, value)?;
+            value.to_string()
+        }
+    };
+    Ok((name.to_string(), value))
+}
+
+/// Parse the stored form `key=value,key=value` (also what `--option` values are joined into).
+pub fn parse(text: &str) -> Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    for item in validate::list("options", text)? {
+        let Some((key, value)) = item.split_once('=') else {
+            bail_input!("option {item:?} is not of the form KEY=VALUE, e.g. 'create mask=0770'");
+        };
+        let (key, value) = check(key, value.trim())?;
+        if map.insert(key.clone(), value).is_some() {
+            bail_input!("option '{key}' is given twice");
+        }
+    }
+    Ok(map)
+}
+
+pub fn format(options: &BTreeMap<String, String>) -> String {
+    options
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_and_canonical() {
+        let map = parse("Create-Mask=0660,force_group=staff,oplocks=off").unwrap();
+        assert_eq!(format(&map), "create mask=0660,force group=staff,oplocks=no");
+    }
+
+    #[test]
+    fn refused() {
+        for bad in [
+            "wide links=yes",
+            "root preexec=/bin/sh",
+            "include=/etc/shadow",
+            "path=/etc",
+            "create mask=999",
+            "create mask=07777",
+            "create mask=0660\ninclude=/x",
+            "max connections=-1",
+            "force user=root x",
+            "oplocks=maybe",
+            "oplocks",
+            "oplocks=yes,oplocks=no",
+            "vfs objects=fruit",
+            "=",
+            "",
+        ] {
+            if bad.is_empty() {
+                continue;
+            }
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

@@ -1,0 +1,297 @@
+//! Plan, then apply, with rollback. An operation first validates everything and builds a plan of
+//! steps, each knowing how to undo itself. `--dry-run` prints the plan and stops. Applying runs
+//! the steps in order; if one fails, the completed ones are undone in reverse order, so the node
+//! is left as it was.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use smbgw_sys::fs;
+
+use crate::{Error, Result};
+
+pub trait Step {
+    /// One line saying what the step will do, for `--dry-run` and logs.
+    fn describe(&self) -> String;
+    fn apply(&mut self) -> Result<()>;
+    fn undo(&mut self) -> Result<()>;
+}
+
+#[derive(Default)]
+pub struct Plan {
+    steps: Vec<Box<dyn Step>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Applied {
+    pub steps: Vec<String>,
+}
+
+impl Plan {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn push(&mut self, step: impl Step + 'static) {
+        self.steps.push(Box::new(step));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    pub fn describe(&self) -> Vec<String> {
+        self.steps.iter().map(|s| s.describe()).collect()
+    }
+
+    /// Apply all steps; on failure undo the completed ones (newest first) and return the error,
+    /// extended by what the rollback did.
+    pub fn apply(mut self) -> Result<Applied> {
+        let mut done = Vec::new();
+        for idx in 0..self.steps.len() {
+            let step = &mut self.steps[idx];
+            let description = step.describe();
+            if let Err(err) = step.apply() {
+                let mut failed_undo = Vec::new();
+                for &prev in done.iter().rev() {
+                    let step: &mut Box<dyn Step> = &mut self.steps[prev];
+                    if let Err(e) = step.undo() {
+                        failed_undo.push(format!("undo of '{}' failed: {e}", step.describe()));
+                    }
+                }
+                let rollback = if failed_undo.is_empty() {
+                    format!("rolled back {} completed step(s), nothing was changed", done.len())
+                } else {
+                    format!(
+                        "rollback incomplete ({}); run 'pve-smbgateway apply' to repair",
+                        failed_undo.join("; ")
+                    )
+                };
+                return Err(Error {
+                    kind: err.kind,
+                    message: format!("{description}: {} ({rollback})", err.message),
+                });
+            }
+            done.push(idx);
+        }
+        Ok(Applied { steps: self.describe() })
+    }
+}
+
+/// Write a file (atomically), remembering the old content to restore it on undo.
+pub struct WriteFile {
+    pub path: PathBuf,
+    pub content: Vec<u8>,
+    pub mode: u32,
+    previous: Option<Vec<u8>>,
+    label: String,
+}
+
+impl WriteFile {
+    /// `label` names the file for humans ("share config", "smb.conf").
+    pub fn new(label: &str, path: &Path, content: Vec<u8>, mode: u32) -> Result<Self> {
+        let previous = fs::read_optional(path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            content,
+            mode,
+            previous,
+            label: label.to_string(),
+        })
+    }
+
+    /// Whether applying would change anything.
+    pub fn changes(&self) -> bool {
+        self.previous.as_deref() != Some(self.content.as_slice())
+    }
+}
+
+impl Step for WriteFile {
+    fn describe(&self) -> String {
+        let verb = if self.previous.is_some() { "update" } else { "create" };
+        format!("{verb} {} {}", self.label, self.path.display())
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir, 0o755)?;
+        }
+        fs::atomic_write(&self.path, &self.content, self.mode)
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        fs::restore(&self.path, self.previous.as_deref(), self.mode)
+    }
+}
+
+/// Remove a file, restoring it on undo.
+pub struct RemoveFile {
+    path: PathBuf,
+    previous: Vec<u8>,
+    mode: u32,
+    label: String,
+}
+
+impl RemoveFile {
+    /// `None` when the file does not exist (nothing to do).
+    pub fn new(label: &str, path: &Path) -> Result<Option<Self>> {
+        use std::os::unix::fs::PermissionsExt;
+        let Some(previous) = fs::read_optional(path)? else {
+            return Ok(None);
+        };
+        let mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(0o644);
+        Ok(Some(Self {
+            path: path.to_owned(),
+            previous,
+            mode,
+            label: label.to_string(),
+        }))
+    }
+}
+
+impl Step for RemoveFile {
+    fn describe(&self) -> String {
+        format!("remove {} {}", self.label, self.path.display())
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        fs::remove_if_exists(&self.path)
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        fs::atomic_write(&self.path, &self.previous, self.mode)
+    }
+}
+
+/// Create a directory (and missing parents); undo removes what this step created, if empty.
+pub struct CreateDir {
+    path: PathBuf,
+    mode: u32,
+    created: Vec<PathBuf>,
+}
+
+impl CreateDir {
+    pub fn new(path: &Path, mode: u32) -> Self {
+        Self {
+            path: path.to_owned(),
+            mode,
+            created: Vec::new(),
+        }
+    }
+}
+
+impl Step for CreateDir {
+    fn describe(&self) -> String {
+        format!("create directory {} (mode {:04o})", self.path.display(), self.mode)
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        let mut missing: Vec<PathBuf> = self
+            .path
+            .ancestors()
+            .take_while(|p| !p.exists())
+            .map(Path::to_owned)
+            .collect();
+        missing.reverse();
+        for dir in missing {
+            std::fs::create_dir(&dir).map_err(|e| Error::io("creating directory", &dir, e))?;
+            self.created.push(dir);
+        }
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(self.mode))
+            .map_err(|e| Error::io("chmod", &self.path, e))
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        while let Some(dir) = self.created.pop() {
+            // only empty directories: never delete data a client already wrote
+            let _ = std::fs::remove_dir(&dir);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    struct Probe {
+        name: &'static str,
+        fail: bool,
+        log: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Step for Probe {
+        fn describe(&self) -> String {
+            self.name.to_string()
+        }
+        fn apply(&mut self) -> Result<()> {
+            self.log.lock().unwrap().push(format!("apply {}", self.name));
+            if self.fail {
+                Err(Error::external("injected"))
+            } else {
+                Ok(())
+            }
+        }
+        fn undo(&mut self) -> Result<()> {
+            self.log.lock().unwrap().push(format!("undo {}", self.name));
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn failure_undoes_completed_steps_in_reverse() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut plan = Plan::new();
+        for (name, fail) in [("a", false), ("b", false), ("c", true), ("d", false)] {
+            plan.push(Probe {
+                name,
+                fail,
+                log: log.clone(),
+            });
+        }
+        let err = plan.apply().unwrap_err();
+        assert!(err.message.starts_with("c: injected (rolled back 2"), "{}", err.message);
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["apply a", "apply b", "apply c", "undo b", "undo a"]
+        );
+    }
+
+    #[test]
+    fn file_steps_restore_previous_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let existing = dir.path().join("existing");
+        std::fs::write(&existing, b"old").unwrap();
+        let fresh = dir.path().join("sub/fresh");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut plan = Plan::new();
+        plan.push(WriteFile::new("test", &existing, b"new".to_vec(), 0o644).unwrap());
+        plan.push(CreateDir::new(&dir.path().join("d1/d2"), 0o755));
+        plan.push(WriteFile::new("test", &fresh, b"x".to_vec(), 0o644).unwrap());
+        plan.push(RemoveFile::new("test", &existing).unwrap().unwrap());
+        plan.push(Probe {
+            name: "boom",
+            fail: true,
+            log,
+        });
+        plan.apply().unwrap_err();
+        assert_eq!(std::fs::read(&existing).unwrap(), b"old");
+        assert!(!fresh.exists());
+        assert!(!dir.path().join("d1").exists());
+    }
+
+    #[test]
+    fn dry_run_describes_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut plan = Plan::new();
+        plan.push(WriteFile::new("config", &path, b"x".to_vec(), 0o644).unwrap());
+        assert_eq!(plan.describe(), [format!("create config {}", path.display())]);
+        drop(plan);
+        assert!(!path.exists());
+    }
+}

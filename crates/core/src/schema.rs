@@ -1,0 +1,110 @@
+//! The share properties, defined once. The config store, the CLI (arguments, help, completion,
+//! man page), the Perl API (PVE::JSONSchema) and the UI are all generated from this table.
+
+use serde_json::{json, Value};
+
+use crate::options;
+use crate::validate::{MAX_PATH, MAX_SHARE_NAME, MAX_TEXT};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Bool,
+    Text,
+    Path,
+    Size,
+    /// One of fixed words.
+    Enum(&'static [&'static str]),
+    /// Comma separated local user names.
+    Users,
+    /// Comma separated local group names.
+    Groups,
+    /// Comma separated hosts or networks.
+    Hosts,
+    /// Allow-listed extra Samba parameters, `key=value` comma separated.
+    Options,
+}
+
+#[derive(Debug)]
+pub struct Property {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub description: &'static str,
+    /// Default in its stored text form; `None` means unset.
+    pub default: Option<&'static str>,
+    /// Can only be given on create.
+    pub fixed: bool,
+}
+
+const fn prop(name: &'static str, kind: Kind, description: &'static str, default: Option<&'static str>) -> Property {
+    Property {
+        name,
+        kind,
+        description,
+        default,
+        fixed: false,
+    }
+}
+
+pub const MODES: &[&str] = &["native", "lxc", "vm"];
+pub const CASE_SENSITIVITY: &[&str] = &["auto", "yes", "no"];
+
+pub const SHARE_PROPERTIES: &[Property] = &[
+    Property { name: "mode", kind: Kind::Enum(MODES), description: "Where Samba serves the share: on the host (native), in a managed container (lxc) or in a dedicated VM (vm).", default: Some("native"), fixed: true },
+    prop("path", Kind::Path, "Absolute path of the shared directory on the node; created if missing.", None),
+    prop("comment", Kind::Text, "Description shown to SMB clients.", None),
+    prop("read-only", Kind::Bool, "Refuse all writes.", Some("0")),
+    prop("browseable", Kind::Bool, "List the share when clients browse the server.", Some("1")),
+    prop("guest", Kind::Bool, "Allow access without a password (as the guest account).", Some("0")),
+    prop("users", Kind::Users, "Local users allowed to connect (comma separated). Empty: every Samba user.", None),
+    prop("groups", Kind::Groups, "Local groups whose members may connect (comma separated).", None),
+    prop("hosts-allow", Kind::Hosts, "Only these hosts or networks may connect (comma separated).", None),
+    prop("hosts-deny", Kind::Hosts, "These hosts or networks may not connect (comma separated).", None),
+    prop("quota", Kind::Size, "Maximum size of the share, e.g. 500M, 10G, 1.5T (binary units).", None),
+    prop("shadow-copies", Kind::Bool, "Offer filesystem snapshots as Windows 'Previous Versions'.", Some("0")),
+    prop("recycle-bin", Kind::Bool, "Move deleted files to a .recycle folder instead of deleting them.", Some("0")),
+    prop("macos", Kind::Bool, "Tune the share for macOS clients (vfs_fruit, Time Machine friendly).", Some("0")),
+    prop("audit", Kind::Bool, "Log every file operation to syslog (vfs_full_audit).", Some("0")),
+    prop("encrypt", Kind::Bool, "Require SMB3 encryption for this share.", Some("0")),
+    prop("case-sensitive", Kind::Enum(CASE_SENSITIVITY), "Case sensitivity of file names.", Some("auto")),
+    prop("options", Kind::Options, "Extra Samba parameters from an allow list, as KEY=VALUE (comma separated).", None),
+];
+
+pub fn property(name: &str) -> Option<&'static Property> {
+    SHARE_PROPERTIES.iter().find(|p| p.name == name)
+}
+
+/// The share properties in PVE::JSONSchema form, plus the `name` key, for the Perl API.
+pub fn pve_json_schema() -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert(
+        "name".into(),
+        json!({ "type": "string", "description": "Share name.", "maxLength": MAX_SHARE_NAME, "pattern": r#"[^\\/\[\]:|<>+=;,*?"%\x00-\x1f]+"# }),
+    );
+    for p in SHARE_PROPERTIES {
+        let mut entry = match p.kind {
+            Kind::Bool => json!({ "type": "boolean" }),
+            Kind::Text => json!({ "type": "string", "maxLength": MAX_TEXT }),
+            Kind::Path => json!({ "type": "string", "maxLength": MAX_PATH }),
+            Kind::Size => json!({ "type": "string", "pattern": r"\d+(\.\d+)?\s?[KMGTPkmgtp]([iI]?[bB])?" }),
+            Kind::Enum(values) => json!({ "type": "string", "enum": values }),
+            Kind::Users => json!({ "type": "string", "format": "smbgw-user-list" }),
+            Kind::Groups => json!({ "type": "string", "format": "smbgw-group-list" }),
+            Kind::Hosts => json!({ "type": "string", "format": "smbgw-host-list" }),
+            Kind::Options => json!({
+                "type": "string",
+                "format": "smbgw-options",
+                "allowed": options::ALLOWED.iter().map(|(n, _, _)| *n).collect::<Vec<_>>(),
+            }),
+        };
+        entry["description"] = p.description.into();
+        entry["optional"] = 1.into();
+        if let Some(default) = p.default {
+            entry["default"] = match p.kind {
+                Kind::Bool => (default == "1").into(),
+                _ => default.into(),
+            };
+        }
+        props.insert(p.name.into(), entry);
+    }
+    json!({ "type": "object", "additionalProperties": 0, "properties": props })
+}

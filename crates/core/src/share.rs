@@ -1,0 +1,294 @@
+//! The share model. A share is built only through `Share::from_properties`, which validates
+//! every value, so a `Share` in memory is always valid.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::schema::{self, Kind, SHARE_PROPERTIES};
+use crate::{bail_input, options, size, validate, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    Native,
+    Lxc,
+    Vm,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Native => "native",
+            Mode::Lxc => "lxc",
+            Mode::Vm => "vm",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Share {
+    pub name: String,
+    pub mode: Mode,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    pub read_only: bool,
+    pub browseable: bool,
+    pub guest: bool,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+    pub hosts_allow: Vec<String>,
+    pub hosts_deny: Vec<String>,
+    /// Bytes; enforced by the quota backends.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota: Option<u64>,
+    pub shadow_copies: bool,
+    pub recycle_bin: bool,
+    pub macos: bool,
+    pub audit: bool,
+    pub encrypt: bool,
+    pub case_sensitive: String,
+    pub options: BTreeMap<String, String>,
+}
+
+/// Properties in their text form, as they come from the CLI, the API or the config file.
+pub type Properties = BTreeMap<String, String>;
+
+impl Share {
+    /// Build and validate a share from text properties. Unknown keys are refused.
+    pub fn from_properties(name: &str, props: &Properties) -> Result<Share> {
+        validate::share_name(name)?;
+        if let Some(key) = props.keys().find(|k| schema::property(k).is_none()) {
+            validate::text("property", key)?;
+            bail_input!(
+                "unknown share property '{key}'; known are: {}",
+                SHARE_PROPERTIES.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
+            );
+        }
+        let get = |key: &str| -> Option<&str> {
+            props
+                .get(key)
+                .map(String::as_str)
+                .or_else(|| schema::property(key).and_then(|p| p.default))
+        };
+        let flag = |key: &str| -> Result<bool> { validate::boolean(key, get(key).unwrap_or("0")) };
+        let accounts = |key: &str, what: &str| -> Result<Vec<String>> {
+            let items = validate::list(key, get(key).unwrap_or(""))?;
+            items.iter().try_for_each(|n| validate::account_name(what, n))?;
+            Ok(items.into_iter().map(String::from).collect())
+        };
+        let hosts = |key: &str| -> Result<Vec<String>> {
+            let items = validate::list(key, get(key).unwrap_or(""))?;
+            items.iter().try_for_each(|h| validate::host_entry(h))?;
+            Ok(items.into_iter().map(String::from).collect())
+        };
+        let choice = |key: &str| -> Result<String> {
+            let value = get(key).unwrap_or("");
+            let Some(Kind::Enum(values)) = schema::property(key).map(|p| p.kind) else {
+                unreachable!()
+            };
+            match values.iter().find(|v| v.eq_ignore_ascii_case(value)) {
+                Some(v) => Ok(v.to_string()),
+                None => bail_input!("{key} {value:?} is not valid: expected one of {}", values.join(", ")),
+            }
+        };
+
+        let mode = match choice("mode")?.as_str() {
+            "native" => Mode::Native,
+            "lxc" => Mode::Lxc,
+            _ => Mode::Vm,
+        };
+        let Some(path) = get("path") else {
+            bail_input!("share '{name}' needs a path: give --path with the absolute directory to share");
+        };
+        validate::path_syntax(path)?;
+        let comment = match get("comment") {
+            Some(c) if !c.is_empty() => {
+                validate::text("comment", c)?;
+                Some(c.to_string())
+            }
+            _ => None,
+        };
+        let quota = match get("quota") {
+            Some(q) if !q.is_empty() => {
+                let bytes = size::parse_size(q)?;
+                if bytes < size::MIN_QUOTA {
+                    bail_input!(
+                        "quota '{q}' is below the minimum of {}",
+                        size::format_size(size::MIN_QUOTA)
+                    );
+                }
+                Some(bytes)
+            }
+            _ => None,
+        };
+        let share = Share {
+            name: name.to_string(),
+            mode,
+            path: path.to_string(),
+            comment,
+            read_only: flag("read-only")?,
+            browseable: flag("browseable")?,
+            guest: flag("guest")?,
+            users: accounts("users", "user name")?,
+            groups: accounts("groups", "group name")?,
+            hosts_allow: hosts("hosts-allow")?,
+            hosts_deny: hosts("hosts-deny")?,
+            quota,
+            shadow_copies: flag("shadow-copies")?,
+            recycle_bin: flag("recycle-bin")?,
+            macos: flag("macos")?,
+            audit: flag("audit")?,
+            encrypt: flag("encrypt")?,
+            case_sensitive: choice("case-sensitive")?,
+            options: options::parse(get("options").unwrap_or(""))?,
+        };
+        share.check_consistency()?;
+        Ok(share)
+    }
+
+    /// Rules between properties.
+    fn check_consistency(&self) -> Result<()> {
+        if self.guest && (!self.users.is_empty() || !self.groups.is_empty()) {
+            bail_input!(
+                "share '{}': --guest lets everyone in, so it cannot be combined with --users or --groups",
+                self.name
+            );
+        }
+        if self.guest && self.encrypt {
+            bail_input!(
+                "share '{}': guest sessions cannot be encrypted, so --guest and --encrypt exclude each other",
+                self.name
+            );
+        }
+        if let Some(h) = self.hosts_allow.iter().find(|h| self.hosts_deny.contains(h)) {
+            bail_input!("share '{}': host {h:?} is both allowed and denied", self.name);
+        }
+        Ok(())
+    }
+
+    /// The share as text properties, only those that differ from the default, in schema order.
+    pub fn to_properties(&self) -> Vec<(&'static str, String)> {
+        let bool_text = |b: bool| if b { "1" } else { "0" }.to_string();
+        let mut out = Vec::new();
+        for p in SHARE_PROPERTIES {
+            let value = match p.name {
+                "mode" => self.mode.as_str().to_string(),
+                "path" => self.path.clone(),
+                "comment" => self.comment.clone().unwrap_or_default(),
+                "read-only" => bool_text(self.read_only),
+                "browseable" => bool_text(self.browseable),
+                "guest" => bool_text(self.guest),
+                "users" => self.users.join(","),
+                "groups" => self.groups.join(","),
+                "hosts-allow" => self.hosts_allow.join(","),
+                "hosts-deny" => self.hosts_deny.join(","),
+                "quota" => self.quota.map(size::format_size).unwrap_or_default(),
+                "shadow-copies" => bool_text(self.shadow_copies),
+                "recycle-bin" => bool_text(self.recycle_bin),
+                "macos" => bool_text(self.macos),
+                "audit" => bool_text(self.audit),
+                "encrypt" => bool_text(self.encrypt),
+                "case-sensitive" => self.case_sensitive.clone(),
+                "options" => options::format(&self.options),
+                other => unreachable!("property {other} not mapped"),
+            };
+            let is_default = match p.default {
+                Some(d) => d == value,
+                None => value.is_empty(),
+            };
+            if !is_default || p.name == "mode" {
+                out.push((p.name, value));
+            }
+        }
+        out
+    }
+
+    /// A copy with `changes` applied and the properties in `delete` reset to their defaults.
+    pub fn updated(&self, changes: &Properties, delete: &[String]) -> Result<Share> {
+        let mut props: Properties = self
+            .to_properties()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        for key in delete {
+            let Some(p) = schema::property(key) else {
+                validate::text("property", key)?;
+                bail_input!("cannot delete unknown property '{key}'");
+            };
+            if p.name == "path" || p.fixed {
+                bail_input!("property '{key}' cannot be deleted");
+            }
+            if changes.contains_key(key) {
+                bail_input!("property '{key}' is both set and deleted");
+            }
+            props.remove(key);
+        }
+        for (key, value) in changes {
+            if let Some(p) = schema::property(key) {
+                if p.fixed && props.get(key) != Some(value) {
+                    bail_input!(
+                        "property '{key}' cannot be changed after the share is created; delete and re-create the share"
+                    );
+                }
+            }
+            props.insert(key.clone(), value.clone());
+        }
+        Share::from_properties(&self.name, &props)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn props(pairs: &[(&str, &str)]) -> Properties {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn round_trip() {
+        let p = props(&[
+            ("path", "/srv/data"),
+            ("users", "alice,bob"),
+            ("quota", "10G"),
+            ("recycle-bin", "yes"),
+            ("options", "create mask=0660"),
+            ("comment", "Team"),
+        ]);
+        let share = Share::from_properties("data", &p).unwrap();
+        assert_eq!(share.quota, Some(10 << 30));
+        assert!(share.recycle_bin);
+        let back: Properties = share
+            .to_properties()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(Share::from_properties("data", &back).unwrap(), share);
+        assert_eq!(back.get("recycle-bin").map(String::as_str), Some("1"));
+        assert!(!back.contains_key("browseable"), "defaults are not stored");
+    }
+
+    #[test]
+    fn unknown_and_inconsistent() {
+        assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("wide-links", "1")])).is_err());
+        assert!(Share::from_properties("x", &props(&[])).is_err());
+        assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("guest", "1"), ("users", "a")])).is_err());
+        assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("quota", "512K")])).is_err());
+        assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("users", "a,a")])).is_err());
+    }
+
+    #[test]
+    fn update_and_delete() {
+        let share = Share::from_properties("x", &props(&[("path", "/srv/x"), ("quota", "1G")])).unwrap();
+        let up = share
+            .updated(&props(&[("read-only", "1")]), &["quota".to_string()])
+            .unwrap();
+        assert!(up.read_only);
+        assert_eq!(up.quota, None);
+        assert!(share.updated(&props(&[("mode", "vm")]), &[]).is_err());
+        assert!(share.updated(&props(&[]), &["path".to_string()]).is_err());
+    }
+}

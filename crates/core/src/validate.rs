@@ -1,0 +1,433 @@
+//! Validation of every user-supplied value. Each check returns a message that names the bad
+//! value and says what would be valid. Nothing reaches smb.conf, argv or a path unchecked.
+
+use std::net::IpAddr;
+use std::path::Path;
+
+use crate::{bail_input, Result};
+
+/// Share names Samba reserves or treats specially.
+const RESERVED_SHARE_NAMES: [&str; 5] = ["global", "homes", "printers", "ipc$", "print$"];
+/// Characters Windows and Samba refuse in share names, plus `%` (Samba variable substitution).
+const FORBIDDEN_SHARE_CHARS: &str = "\\/[]:|<>+=;,*?\"%";
+pub const MAX_SHARE_NAME: usize = 80;
+pub const MAX_TEXT: usize = 256;
+pub const MAX_PATH: usize = 1024;
+pub const MAX_LIST: usize = 64;
+
+/// Directories a share must never expose, nor be placed inside.
+const FORBIDDEN_PATHS: [&str; 12] = [
+    "/etc",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/boot",
+    "/run",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib64",
+    "/var/lib/samba",
+];
+
+/// Characters that are invisible or reorder text: they make one value look like another.
+fn is_deceptive(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' |
+        '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{180E}')
+}
+
+fn check_no_control(what: &str, value: &str) -> Result<()> {
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() || matches!(c, '\u{2028}' | '\u{2029}'))
+    {
+        bail_input!("{what} {value:?} contains the control character U+{:04X}; line breaks, tabs and other control characters are not allowed", c as u32);
+    }
+    if let Some(c) = value.chars().find(|c| is_deceptive(*c)) {
+        bail_input!(
+            "{what} {value:?} contains the invisible or direction-changing character U+{:04X}, which is not allowed",
+            c as u32
+        );
+    }
+    Ok(())
+}
+
+/// A share name, following Samba and Windows rules. ASCII only: look-alike Unicode letters
+/// would let one share pose as another, and several clients mangle non-ASCII share names.
+pub fn share_name(name: &str) -> Result<()> {
+    let rules = format!(
+        "share names are 1-{MAX_SHARE_NAME} ASCII characters without {FORBIDDEN_SHARE_CHARS} or control characters"
+    );
+    if name.is_empty() {
+        bail_input!("share name is empty: {rules}");
+    }
+    check_no_control("share name", name)?;
+    if !name.is_ascii() {
+        bail_input!("share name {name:?} contains non-ASCII characters: {rules}");
+    }
+    if name.len() > MAX_SHARE_NAME {
+        bail_input!("share name is {} characters long: {rules}", name.len());
+    }
+    if let Some(c) = name.chars().find(|c| FORBIDDEN_SHARE_CHARS.contains(*c)) {
+        bail_input!("share name {name:?} contains '{c}': {rules}");
+    }
+    if name.starts_with([' ', '-', '#']) || name.ends_with(' ') {
+        bail_input!("share name {name:?} must not start with a space, '-' or '#', nor end with a space");
+    }
+    if name.chars().all(|c| c == '.') {
+        bail_input!("share name {name:?} is not allowed: it must contain something other than dots");
+    }
+    if RESERVED_SHARE_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        bail_input!(
+            "share name {name:?} is reserved by Samba; reserved names are {}",
+            RESERVED_SHARE_NAMES.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Free text such as a comment: one line, no Samba substitutions, no line continuation.
+pub fn text(what: &str, value: &str) -> Result<()> {
+    check_no_control(what, value)?;
+    if value.chars().count() > MAX_TEXT {
+        bail_input!(
+            "{what} is {} characters long; at most {MAX_TEXT} are allowed",
+            value.chars().count()
+        );
+    }
+    if value.contains('%') {
+        bail_input!("{what} {value:?} contains '%', which Samba would expand as a variable; leave it out");
+    }
+    if value.ends_with('\\') {
+        bail_input!("{what} {value:?} ends with '\\', which smb.conf reads as a line continuation");
+    }
+    if value.trim() != value {
+        bail_input!("{what} {value:?} has leading or trailing spaces");
+    }
+    Ok(())
+}
+
+/// The syntax of a share path: absolute, normalised, outside system directories.
+pub fn path_syntax(path: &str) -> Result<()> {
+    if path.is_empty() {
+        bail_input!("path is empty: give the absolute path of the directory to share, e.g. /srv/data");
+    }
+    check_no_control("path", path)?;
+    if path.len() > MAX_PATH {
+        bail_input!("path is {} bytes long; at most {MAX_PATH} are allowed", path.len());
+    }
+    if !path.starts_with('/') {
+        bail_input!("path {path:?} is not absolute: give it from the root, e.g. /srv/data");
+    }
+    if let Some(c) = path.chars().find(|c| matches!(c, '%' | '\\' | '"')) {
+        bail_input!("path {path:?} contains '{c}', which Samba would interpret; rename the directory");
+    }
+    if path != "/" && (path.ends_with('/') || path.contains("//") || path.split('/').any(|c| c == "." || c == "..")) {
+        bail_input!(
+            "path {path:?} is not normalised: no '.', '..', '//' or trailing '/' (did you mean {:?}?)",
+            normalise_hint(path)
+        );
+    }
+    if path.split('/').any(|c| c.trim() != c) {
+        bail_input!("path {path:?} has a component with leading or trailing spaces");
+    }
+    if path == "/" {
+        bail_input!("path '/' would share the whole system; give a directory such as /srv/data");
+    }
+    for forbidden in FORBIDDEN_PATHS {
+        if path == forbidden || path.starts_with(&format!("{forbidden}/")) {
+            bail_input!("path {path:?} is inside the system directory {forbidden}; share a data directory such as /srv/data or a storage mount instead");
+        }
+    }
+    Ok(())
+}
+
+fn normalise_hint(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in path.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+/// The path as it is on disk: no component may be a symbolic link (a link could later be
+/// re-pointed to expose something else), and an existing path must be a directory.
+pub fn path_on_disk(path: &str) -> Result<()> {
+    let mut current = std::path::PathBuf::from("/");
+    for component in Path::new(path).components().skip(1) {
+        current.push(component);
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                bail_input!(
+                    "path {path:?} goes through the symbolic link {:?}; give the real path instead",
+                    current.display().to_string()
+                );
+            }
+            Ok(meta) if !meta.is_dir() => {
+                bail_input!(
+                    "path {path:?}: {:?} exists and is not a directory",
+                    current.display().to_string()
+                );
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => bail_input!("path {path:?} cannot be checked: {e}"),
+        }
+    }
+    Ok(())
+}
+
+/// A local user or group name (Debian's rules: lower case, digits, '_', '-', '.').
+pub fn account_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 32
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '-' | '.'));
+    if !ok {
+        check_no_control(what, name)?;
+        bail_input!("{what} {name:?} is not valid: 1-32 characters, lower-case letters, digits, '_', '-' or '.', starting with a letter or '_'");
+    }
+    Ok(())
+}
+
+/// A host for `hosts allow` / `hosts deny`: an IP address, a network in CIDR form or a DNS name.
+pub fn host_entry(entry: &str) -> Result<()> {
+    let what = "an IPv4/IPv6 address, a network such as 10.0.0.0/8 or a host name";
+    check_no_control("host", entry)?;
+    if let Some((addr, prefix)) = entry.split_once('/') {
+        let addr: IpAddr = addr
+            .parse()
+            .map_err(|_| crate::Error::input(format!("host entry {entry:?} is not valid: expected {what}")))?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        match prefix.parse::<u8>() {
+            Ok(p) if p <= max && !prefix.starts_with('+') => return Ok(()),
+            _ => bail_input!("host entry {entry:?} has an invalid prefix length: expected 0-{max}"),
+        }
+    }
+    if entry.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if entry.len() <= 253 && entry.split('.').all(label_ok) && !entry.chars().all(|c| c.is_ascii_digit() || c == '.') {
+        return Ok(());
+    }
+    bail_input!("host entry {entry:?} is not valid: expected {what}")
+}
+
+/// A boolean as PVE writes them (`1`/`0`) or as people type them.
+pub fn boolean(what: &str, value: &str) -> Result<bool> {
+    match value.to_ascii_lowercase().as_str() {
+        "1" | "yes" | "true" | "on" => Ok(true),
+        "0" | "no" | "false" | "off" => Ok(false),
+        _ => bail_input!("{what} {value:?} is not a boolean: use 1 or 0 (yes/no, true/false, on/off also work)"),
+    }
+}
+
+/// Split a comma separated list, refusing empty items and over-long lists.
+pub fn list<'a>(what: &str, value: &'a str) -> Result<Vec<&'a str>> {
+    if value.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items: Vec<&str> = value.split(',').map(str::trim).collect();
+    if items.iter().any(|i| i.is_empty()) {
+        bail_input!("{what} {value:?} has an empty entry; separate entries with single commas");
+    }
+    if items.len() > MAX_LIST {
+        bail_input!("{what} has {} entries; at most {MAX_LIST} are allowed", items.len());
+    }
+    let mut seen = std::collections::HashSet::new();
+    if let Some(dup) = items.iter().find(|i| !seen.insert(i.to_ascii_lowercase())) {
+        bail_input!("{what} lists {dup:?} twice");
+    }
+    Ok(items)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn share_names() {
+        for good in ["data", "Team Data", "backup$", "a.b-c_d", "x", &"n".repeat(80)] {
+            share_name(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "",
+            " data",
+            "data ",
+            "-data",
+            "#x",
+            "a/b",
+            "a\\b",
+            "a[b",
+            "a]b",
+            "a:b",
+            "a|b",
+            "a<b",
+            "a>b",
+            "a+b",
+            "a=b",
+            "a;b",
+            "a,b",
+            "a*b",
+            "a?b",
+            "a\"b",
+            "a%b",
+            "global",
+            "GLOBAL",
+            "homes",
+            "printers",
+            "IPC$",
+            "print$",
+            ".",
+            "..",
+            "a\nb",
+            "a\rb",
+            "a\tb",
+            "a\0b",
+            "dаta",
+            "da\u{200b}ta",
+            &"n".repeat(81),
+        ] {
+            assert!(share_name(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn paths() {
+        for good in [
+            "/srv/data",
+            "/mnt/pve/tank/share 1",
+            "/var/lib/vz/smb",
+            "/home/ünïcode",
+            "/root/x",
+        ] {
+            path_syntax(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in [
+            "",
+            "srv",
+            "/",
+            "/etc",
+            "/etc/samba",
+            "/proc/1",
+            "/sys",
+            "/dev/sda",
+            "/boot",
+            "/run/x",
+            "/usr/share",
+            "/srv/../etc",
+            "/srv/./x",
+            "/srv//x",
+            "/srv/x/",
+            "/srv/%u",
+            "/srv/a\\b",
+            "/srv/a\nb",
+            "/srv/\u{202e}x",
+            "/srv/ a",
+            "/var/lib/samba/private",
+            "/srv/\"x",
+        ] {
+            assert!(path_syntax(bad).is_err(), "{bad:?} accepted");
+        }
+        let err = path_syntax("/srv/a/../b").unwrap_err();
+        assert!(err.message.contains("\"/srv/b\""), "{}", err.message);
+    }
+
+    #[test]
+    fn symlinks_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir(&real).unwrap();
+        std::os::unix::fs::symlink(&real, dir.path().join("link")).unwrap();
+        path_on_disk(real.to_str().unwrap()).unwrap();
+        path_on_disk(real.join("missing/child").to_str().unwrap()).unwrap();
+        assert!(path_on_disk(dir.path().join("link").to_str().unwrap()).is_err());
+        assert!(path_on_disk(dir.path().join("link/sub").to_str().unwrap()).is_err());
+        std::fs::write(dir.path().join("file"), b"").unwrap();
+        assert!(path_on_disk(dir.path().join("file").to_str().unwrap()).is_err());
+    }
+
+    #[test]
+    fn texts() {
+        text("comment", "Team data – shared").unwrap();
+        for bad in [
+            "a\nb",
+            "a\r\nb",
+            "a\\",
+            " a",
+            "100%",
+            "x\u{2028}y",
+            "x\u{85}y",
+            &"c".repeat(257),
+        ] {
+            assert!(text("comment", bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn accounts() {
+        for good in ["alice", "_svc", "bob-1", "c.d"] {
+            account_name("user", good).unwrap();
+        }
+        for bad in [
+            "",
+            "Alice",
+            "1bob",
+            "-x",
+            "a b",
+            "a,b",
+            "a@b",
+            "root\n",
+            &"a".repeat(33),
+            "ädmin",
+            "a\\b",
+        ] {
+            assert!(account_name("user", bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn hosts() {
+        for good in [
+            "10.0.0.1",
+            "10.0.0.0/8",
+            "fd00::1",
+            "fd00::/64",
+            "nas.example.com",
+            "host-1",
+        ] {
+            host_entry(good).unwrap();
+        }
+        for bad in [
+            "",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "fd00::/129",
+            "-host",
+            "a..b",
+            "10.0.0",
+            "ALL EXCEPT",
+            "x;y",
+            "1.2.3.4/+8",
+        ] {
+            assert!(host_entry(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

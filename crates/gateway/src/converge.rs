@@ -1,0 +1,114 @@
+//! Bringing Samba in line with the share config: the generated files and a reload. Used by every
+//! share operation and by `apply`, which is nothing but this on the stored config.
+
+use std::collections::BTreeSet;
+
+use smbgw_core::plan::{RemoveFile, WriteFile};
+use smbgw_core::store::SharesConfig;
+use smbgw_core::{Plan, Result, Step};
+use smbgw_samba::{testparm, Samba};
+
+use crate::Gateway;
+
+impl Gateway {
+    /// Add the steps that make Samba serve `cfg` to `plan`. With `serve`, smbd is reloaded (or
+    /// started) when anything changed or it is not running.
+    pub(crate) fn samba_steps(&self, cfg: &SharesConfig, plan: &mut Plan, serve: bool) -> Result<()> {
+        let rendered = testparm::render_validated(&self.samba, cfg.shares())?;
+        let mut files = Vec::new();
+        for (path, text) in &rendered.shares {
+            files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?);
+        }
+        let (conf_path, conf_text) = &rendered.smb_conf;
+        files.push(WriteFile::new(
+            "smb.conf",
+            conf_path,
+            conf_text.clone().into_bytes(),
+            0o644,
+        )?);
+        let files: Vec<WriteFile> = files.into_iter().filter(WriteFile::changes).collect();
+
+        let wanted: BTreeSet<_> = rendered.shares.keys().cloned().collect();
+        let mut stale = Vec::new();
+        if let Ok(entries) = std::fs::read_dir(&self.layout.share_conf_dir) {
+            let mut paths: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+            paths.sort();
+            for path in paths {
+                if path.extension().is_some_and(|e| e == "conf") && !wanted.contains(&path) {
+                    stale.extend(RemoveFile::new("stale share include", &path)?);
+                }
+            }
+        }
+
+        let changed = !files.is_empty() || !stale.is_empty();
+        let running = self.samba.smbd_pid().is_some();
+        if changed && serve && running {
+            plan.push(ReloadOnRollback {
+                samba: self.samba.clone(),
+            });
+        }
+        // new includes first, then smb.conf that names them, then removal of the old ones
+        files.into_iter().for_each(|f| plan.push(f));
+        stale.into_iter().for_each(|f| plan.push(f));
+        if serve && (changed || !running) {
+            plan.push(Serve {
+                samba: self.samba.clone(),
+                started: false,
+                running,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// First in the plan, last to be undone: after a rollback restored the old files, smbd re-reads them.
+struct ReloadOnRollback {
+    samba: Samba,
+}
+
+impl Step for ReloadOnRollback {
+    fn describe(&self) -> String {
+        "reload smbd again if the change is rolled back".into()
+    }
+    fn apply(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn undo(&mut self) -> Result<()> {
+        if self.samba.smbd_pid().is_some() {
+            self.samba.reload()?;
+        }
+        Ok(())
+    }
+}
+
+/// Reload a running smbd (sessions stay up), or start it.
+struct Serve {
+    samba: Samba,
+    started: bool,
+    running: bool,
+}
+
+impl Step for Serve {
+    fn describe(&self) -> String {
+        match (self.running, self.samba.layout.sandbox.as_ref()) {
+            (true, _) => "reload smbd (smbcontrol smbd reload-config)".into(),
+            (false, Some(s)) => format!("start smbd on {}:{}", s.bind, s.port),
+            (false, None) => "start smbd.service".into(),
+        }
+    }
+    fn apply(&mut self) -> Result<()> {
+        if self.samba.smbd_pid().is_some() {
+            self.samba.reload()
+        } else {
+            self.samba.start()?;
+            self.started = true;
+            Ok(())
+        }
+    }
+    fn undo(&mut self) -> Result<()> {
+        if self.started {
+            self.samba.stop()?;
+        }
+        Ok(())
+    }
+}

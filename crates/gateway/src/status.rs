@@ -1,0 +1,85 @@
+//! `status`: is smbd up, and does it serve what the config says?
+
+use serde::Serialize;
+use smbgw_core::{validate, Result};
+use smbgw_samba::render;
+use smbgw_samba::service::SmbdStatus;
+
+use crate::Gateway;
+
+#[derive(Debug, Serialize)]
+pub struct NodeStatus {
+    pub smbd: SmbdStatus,
+    pub config: String,
+    pub smb_conf: String,
+    pub sandbox: bool,
+    pub shares: Vec<ShareStatus>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ShareStatus {
+    pub name: String,
+    pub path: String,
+    /// "ok", or "degraded" with the problems listed.
+    pub state: &'static str,
+    pub problems: Vec<String>,
+}
+
+impl Gateway {
+    pub fn status(&self, name: Option<&str>) -> Result<NodeStatus> {
+        let cfg = self.store.load()?;
+        let shares: Vec<_> = match name {
+            Some(n) => vec![self.show(n)?],
+            None => cfg.shares().to_vec(),
+        };
+        let smbd = self.samba.smbd_status();
+        let expected = render::render(
+            &self.layout,
+            cfg.shares(),
+            &self.layout.smb_conf,
+            &self.layout.share_conf_dir,
+        );
+        let conf_in_sync =
+            std::fs::read_to_string(&self.layout.smb_conf).ok().as_deref() == Some(expected.smb_conf.1.as_str());
+        let mut out = Vec::new();
+        for share in shares {
+            let mut problems = Vec::new();
+            if !smbd.running {
+                problems.push("smbd is not running".to_string());
+            }
+            match std::fs::symlink_metadata(&share.path) {
+                Ok(m) if m.is_dir() => {}
+                Ok(_) => problems.push(format!("{} is not a directory", share.path)),
+                Err(_) => problems.push(format!("directory {} is missing", share.path)),
+            }
+            if validate::path_on_disk(&share.path).is_err() {
+                problems.push(format!("{} goes through a symbolic link", share.path));
+            }
+            let file = self.layout.share_conf_dir.join(render::share_file_name(&share.name));
+            let in_sync = conf_in_sync && std::fs::read_to_string(&file).ok().as_ref() == expected.shares.get(&file);
+            if !in_sync {
+                problems.push(
+                    "generated Samba config differs from the share config; run 'pve-smbgateway apply'".to_string(),
+                );
+            }
+            out.push(ShareStatus {
+                name: share.name,
+                path: share.path,
+                state: if problems.is_empty() { "ok" } else { "degraded" },
+                problems,
+            });
+        }
+        Ok(NodeStatus {
+            smbd,
+            config: self.store.path().display().to_string(),
+            smb_conf: self.layout.smb_conf.display().to_string(),
+            sandbox: self.layout.is_sandbox(),
+            shares: out,
+        })
+    }
+
+    /// Stop the smbd this gateway started (sandbox mode).
+    pub fn stop(&self) -> Result<bool> {
+        self.samba.stop()
+    }
+}

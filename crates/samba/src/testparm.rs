@@ -1,0 +1,100 @@
+//! Validation with Samba's own parser. The complete configuration is rendered into a staging
+//! directory first and must pass `testparm` there before any live file is replaced.
+
+use std::path::Path;
+
+use smbgw_core::{Error, Result, Share};
+use smbgw_sys::{fs, Command};
+
+use crate::render::{self, Rendered};
+use crate::Samba;
+
+/// Check one smb.conf (and its includes) with testparm. testparm exits 0 on unknown parameter
+/// names, so its messages are checked too.
+pub fn check_file(samba: &Samba, smb_conf: &Path) -> Result<String> {
+    let out = Command::new("testparm")
+        .envs(&samba.env())
+        .args(["-s", "--suppress-prompt"])
+        .arg(smb_conf)
+        .output()?;
+    let complaints: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("unknown parameter") || l.contains("ignoring") || l.contains("error") || l.contains("invalid")
+        })
+        .collect();
+    if !out.success() || !complaints.is_empty() {
+        return Err(Error::external(format!(
+            "testparm rejected the generated configuration {}: {}",
+            smb_conf.display(),
+            if complaints.is_empty() {
+                out.stderr.trim().to_string()
+            } else {
+                complaints.join(" / ")
+            }
+        )));
+    }
+    Ok(out.stdout)
+}
+
+/// Every VFS module a share uses must be installed, or smbd refuses the share at connect time
+/// while testparm says nothing.
+pub fn check_vfs_modules(rendered: &Rendered) -> Result<()> {
+    let mut needed = std::collections::BTreeSet::new();
+    for text in rendered.shares.values() {
+        for line in text.lines() {
+            if let Some(list) = line.trim().strip_prefix("vfs objects = ") {
+                needed.extend(list.split_whitespace().map(String::from));
+            }
+        }
+    }
+    if needed.is_empty() {
+        return Ok(());
+    }
+    let dir = modules_dir()?;
+    let missing: Vec<String> = needed
+        .into_iter()
+        .filter(|m| !dir.join("vfs").join(format!("{m}.so")).exists())
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::system(format!(
+            "Samba VFS module(s) {} not installed in {}/vfs; install the package samba-vfs-modules",
+            missing.join(", "),
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+fn modules_dir() -> Result<std::path::PathBuf> {
+    let out = Command::new("smbd").arg("-b").run()?;
+    out.stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("MODULESDIR:").map(|d| d.trim().into()))
+        .ok_or_else(|| Error::system("'smbd -b' does not name its MODULESDIR"))
+}
+
+/// Render the configuration for `shares`, validate it in a staging directory, and return the
+/// files as they must go live.
+pub fn render_validated(samba: &Samba, shares: &[Share]) -> Result<Rendered> {
+    let layout = &samba.layout;
+    samba.create_sandbox_dirs()?;
+    fs::create_dir_all(&layout.state_dir, 0o700)?;
+    let staging = layout.state_dir.join(format!("staging.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    fs::create_dir_all(&staging.join("shares.d"), 0o700)?;
+    let result = (|| {
+        let staged = render::render(layout, shares, &staging.join("smb.conf"), &staging.join("shares.d"));
+        for (path, text) in std::iter::once((&staged.smb_conf.0, &staged.smb_conf.1)).chain(&staged.shares) {
+            fs::atomic_write(path, text.as_bytes(), 0o600)?;
+        }
+        check_file(samba, &staged.smb_conf.0)
+    })();
+    let _ = std::fs::remove_dir_all(&staging);
+    result?;
+    let live = render::render(layout, shares, &layout.smb_conf, &layout.share_conf_dir);
+    check_vfs_modules(&live)?;
+    Ok(live)
+}
