@@ -67,6 +67,9 @@ impl Share {
                 SHARE_PROPERTIES.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
             );
         }
+        if let Some((key, _)) = props.iter().find(|(_, v)| v.is_empty()) {
+            bail_input!("property '{key}' is empty; to reset it to its default use --delete {key}");
+        }
         let get = |key: &str| -> Option<&str> {
             props
                 .get(key)

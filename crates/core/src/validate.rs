@@ -100,8 +100,9 @@ pub fn text(what: &str, value: &str) -> Result<()> {
     if value.contains('%') {
         bail_input!("{what} {value:?} contains '%', which Samba would expand as a variable; leave it out");
     }
-    if value.ends_with('\\') {
-        bail_input!("{what} {value:?} ends with '\\', which smb.conf reads as a line continuation");
+    // '\' ends a line as continuation; '[', ']' and '=' are smb.conf syntax
+    if let Some(c) = value.chars().find(|c| matches!(c, '\\' | '[' | ']' | '=')) {
+        bail_input!("{what} {value:?} contains '{c}', which is smb.conf syntax and not allowed here");
     }
     if value.trim() != value {
         bail_input!("{what} {value:?} has leading or trailing spaces");
@@ -204,6 +205,12 @@ pub fn account_name(what: &str, name: &str) -> Result<()> {
 pub fn host_entry(entry: &str) -> Result<()> {
     let what = "an IPv4/IPv6 address, a network such as 10.0.0.0/8 or a host name";
     check_no_control("host", entry)?;
+    if ["ALL", "LOCAL", "EXCEPT", "FAIL"]
+        .iter()
+        .any(|k| k.eq_ignore_ascii_case(entry))
+    {
+        bail_input!("host entry {entry:?} is a Samba keyword, not a host; to allow every IPv4 host use 0.0.0.0/0");
+    }
     if let Some((addr, prefix)) = entry.split_once('/') {
         let addr: IpAddr = addr
             .parse()
@@ -244,7 +251,7 @@ pub fn list<'a>(what: &str, value: &'a str) -> Result<Vec<&'a str>> {
     if value.is_empty() {
         return Ok(Vec::new());
     }
-    let items: Vec<&str> = value.split(',').map(str::trim).collect();
+    let items: Vec<&str> = value.split(',').map(|i| i.trim_matches(' ')).collect();
     if items.iter().any(|i| i.is_empty()) {
         bail_input!("{what} {value:?} has an empty entry; separate entries with single commas");
     }
@@ -373,6 +380,9 @@ mod tests {
             "a\\",
             " a",
             "100%",
+            "a]",
+            "[x",
+            "include = /etc/passwd",
             "x\u{2028}y",
             "x\u{85}y",
             &"c".repeat(257),

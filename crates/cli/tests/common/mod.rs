@@ -1,0 +1,203 @@
+//! Harness for the integration tests: a sandbox (`PVE_SMBGW_ROOT`) with its own smbd on a free
+//! loopback port, the real CLI binary, and the real smbclient. Needs root (smbd switches users).
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_pve-smbgateway");
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub root: PathBuf,
+    pub port: u16,
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Sandbox {
+    pub fn new() -> Self {
+        assert!(
+            nix::unistd::geteuid().is_root(),
+            "the integration tests need root: smbd must switch to the share users"
+        );
+        let dir = tempfile::Builder::new().prefix("smbgw-test.").tempdir().unwrap();
+        let root = dir.path().join("root");
+        Sandbox {
+            root,
+            port: free_port(),
+            dir,
+        }
+    }
+
+    /// A path for share data inside this sandbox's temp dir (outside the gateway's own dirs).
+    pub fn data(&self, name: &str) -> PathBuf {
+        self.dir.path().join("data").join(name)
+    }
+
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.env("PVE_SMBGW_ROOT", &self.root)
+            .env("PVE_SMBGW_SMB_PORT", self.port.to_string())
+            .env_remove("PVE_SMBGW_BIND");
+        cmd
+    }
+
+    pub fn run_with_stdin(&self, args: &[&str], stdin: &[u8]) -> Run {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        Run::from(child.wait_with_output().unwrap())
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_stdin(args, b"")
+    }
+
+    /// Run and require success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let r = self.run(args);
+        assert_eq!(r.code, 0, "{args:?} failed: {}{}", r.stdout, r.stderr);
+        r.stdout
+    }
+
+    pub fn add_user(&self, name: &str, password: &str) {
+        let r = self.run_with_stdin(
+            &["user", "add", name, "--password-stdin"],
+            format!("{password}\n").as_bytes(),
+        );
+        assert_eq!(r.code, 0, "user add {name}: {}{}", r.stdout, r.stderr);
+    }
+
+    /// smbclient against a share; Ok(output) only if it exited 0 and printed no NT_STATUS error
+    /// (smbclient exits 0 when a command inside -c fails).
+    pub fn smbclient(&self, share: &str, user: Option<(&str, &str)>, commands: &str) -> Result<String, String> {
+        self.smbclient_max_protocol(share, user, "SMB3", commands)
+    }
+
+    /// The same with the client's highest protocol set (e.g. SMB2_10, which cannot encrypt).
+    pub fn smbclient_max_protocol(
+        &self,
+        share: &str,
+        user: Option<(&str, &str)>,
+        max_protocol: &str,
+        commands: &str,
+    ) -> Result<String, String> {
+        let mut cmd = Command::new("smbclient");
+        cmd.arg(format!("//127.0.0.1/{share}"))
+            .args(["-p", &self.port.to_string(), "-m", max_protocol]);
+        let mut auth = None;
+        match user {
+            Some((u, p)) => {
+                // credentials file, not argv
+                let path = self.dir.path().join(format!("creds.{u}"));
+                std::fs::write(&path, format!("username = {u}\npassword = {p}\n")).unwrap();
+                cmd.arg("-A").arg(&path);
+                auth = Some(path);
+            }
+            None => {
+                cmd.arg("-N");
+            }
+        }
+        let out = cmd
+            .args(["-c", commands])
+            .current_dir(self.dir.path())
+            .output()
+            .unwrap();
+        let _ = auth;
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() && !text.contains("NT_STATUS_") {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    /// The share names smbd lists to `user`.
+    pub fn listed_shares(&self, user: (&str, &str)) -> Vec<String> {
+        let path = self.dir.path().join("creds.list");
+        std::fs::write(&path, format!("username = {}\npassword = {}\n", user.0, user.1)).unwrap();
+        let out = Command::new("smbclient")
+            .args(["-L", "//127.0.0.1", "-p", &self.port.to_string(), "-g", "-A"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.strip_prefix("Disk|"))
+            .map(|l| l.split('|').next().unwrap().to_string())
+            .collect()
+    }
+
+    /// Every file the gateway generated or stores, with its bytes: config, smb.conf, includes, accounts.
+    pub fn snapshot(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut files = BTreeMap::new();
+        for dir in ["config", "samba/shares.d", "accounts"] {
+            collect(&self.root.join(dir), &mut files);
+        }
+        let conf = self.root.join("samba/smb.conf");
+        if let Ok(data) = std::fs::read(&conf) {
+            files.insert(conf, data);
+        }
+        files
+    }
+
+    pub fn write_local(&self, name: &str, data: &[u8]) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, data).unwrap();
+        path
+    }
+}
+
+fn collect(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect(&path, files);
+        } else if !path.file_name().unwrap().to_string_lossy().starts_with(".shares.lock") {
+            files.insert(path.clone(), std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.command().arg("stop").output();
+    }
+}

@@ -1,0 +1,321 @@
+//! Native shares against a real smbd: the behaviour an admin and an SMB client see.
+
+mod common;
+
+use common::Sandbox;
+
+const ALICE: (&str, &str) = ("alice", "Alice-pw1");
+const BOB: (&str, &str) = ("bob", "Bob-pw2");
+
+fn sandbox_with_share(extra: &[&str]) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.add_user(ALICE.0, ALICE.1);
+    let path = sb.data("data");
+    let mut args = vec!["create", "data", "--path", path.to_str().unwrap(), "--users", "alice"];
+    args.extend_from_slice(extra);
+    sb.ok(&args);
+    sb
+}
+
+#[test]
+fn put_and_get_as_share_user() {
+    let sb = sandbox_with_share(&[]);
+    let payload: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let local = sb.write_local("in.bin", &payload);
+    sb.smbclient(
+        "data",
+        Some(ALICE),
+        &format!("put {} f.bin; get f.bin out.bin", local.display()),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(sb.dir.path().join("out.bin")).unwrap(), payload);
+    // and it really landed in the share directory, owned by alice's uid
+    let stored = sb.data("data").join("f.bin");
+    assert_eq!(std::fs::read(&stored).unwrap(), payload);
+    use std::os::unix::fs::MetadataExt;
+    let uid = std::fs::metadata(&stored).unwrap().uid();
+    let listed = sb.ok(&["user", "list", "--output-format", "json"]);
+    let users: serde_json::Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(users[0]["name"], "alice");
+    assert_eq!(users[0]["uid"], uid);
+}
+
+#[test]
+fn other_user_and_wrong_password_are_refused() {
+    let sb = sandbox_with_share(&[]);
+    sb.add_user(BOB.0, BOB.1);
+    let err = sb.smbclient("data", Some(BOB), "ls").unwrap_err();
+    assert!(err.contains("NT_STATUS_ACCESS_DENIED"), "{err}");
+    let err = sb.smbclient("data", Some(("alice", "wrong")), "ls").unwrap_err();
+    assert!(err.contains("NT_STATUS_LOGON_FAILURE"), "{err}");
+    // granting bob access through update works without restarting smbd
+    let pid_before = sb.ok(&["status", "--output-format", "json"]);
+    sb.ok(&["update", "data", "--users", "alice,bob"]);
+    sb.smbclient("data", Some(BOB), "ls").unwrap();
+    let pid_after = sb.ok(&["status", "--output-format", "json"]);
+    let pid = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["smbd"]["pid"].clone();
+    assert_eq!(
+        pid(&pid_before),
+        pid(&pid_after),
+        "smbd must be reloaded, not restarted"
+    );
+}
+
+#[test]
+fn read_only_share_refuses_writes() {
+    let sb = sandbox_with_share(&["--read-only"]);
+    std::fs::write(sb.data("data").join("existing.txt"), b"readable").unwrap();
+    let local = sb.write_local("w.txt", b"x");
+    let err = sb
+        .smbclient("data", Some(ALICE), &format!("put {} w.txt", local.display()))
+        .unwrap_err();
+    assert!(
+        err.contains("NT_STATUS_ACCESS_DENIED") || err.contains("NT_STATUS_MEDIA_WRITE_PROTECTED"),
+        "{err}"
+    );
+    assert!(!sb.data("data").join("w.txt").exists());
+    sb.smbclient("data", Some(ALICE), "get existing.txt r.txt").unwrap();
+    assert_eq!(std::fs::read(sb.dir.path().join("r.txt")).unwrap(), b"readable");
+    // switching read-only off opens it for writes
+    sb.ok(&["update", "data", "--read-only", "0"]);
+    sb.smbclient("data", Some(ALICE), &format!("put {} w.txt", local.display()))
+        .unwrap();
+}
+
+#[test]
+fn delete_removes_share_from_listing_and_keeps_data() {
+    let sb = sandbox_with_share(&[]);
+    sb.ok(&["create", "second", "--path", sb.data("second").to_str().unwrap()]);
+    let listed = sb.listed_shares(ALICE);
+    assert!(
+        listed.contains(&"data".to_string()) && listed.contains(&"second".to_string()),
+        "{listed:?}"
+    );
+    std::fs::write(sb.data("data").join("keep.txt"), b"keep").unwrap();
+    let out = sb.ok(&["delete", "data"]);
+    assert!(out.contains("data stays"), "{out}");
+    assert_eq!(sb.listed_shares(ALICE), vec!["second".to_string()]);
+    assert!(sb.data("data").join("keep.txt").exists());
+    assert_eq!(sb.run(&["show", "data"]).code, 1);
+    // purge really removes the data
+    sb.ok(&["delete", "second", "--purge-data"]);
+    assert!(!sb.data("second").exists());
+}
+
+#[test]
+fn apply_restores_service_after_generated_files_are_deleted() {
+    let sb = sandbox_with_share(&[]);
+    sb.ok(&["stop"]);
+    std::fs::remove_file(sb.root.join("samba/smb.conf")).unwrap();
+    std::fs::remove_dir_all(sb.root.join("samba/shares.d")).unwrap();
+    assert!(sb.smbclient("data", Some(ALICE), "ls").is_err());
+    let status: serde_json::Value = serde_json::from_str(&sb.ok(&["status", "--output-format", "json"])).unwrap();
+    assert_eq!(status["shares"][0]["state"], "degraded");
+
+    let first: serde_json::Value = serde_json::from_str(&sb.ok(&["apply", "--output-format", "json"])).unwrap();
+    assert_eq!(first["changed"], true);
+    sb.smbclient("data", Some(ALICE), "ls").unwrap();
+    let second: serde_json::Value = serde_json::from_str(&sb.ok(&["apply", "--output-format", "json"])).unwrap();
+    assert_eq!(second["changed"], false, "a second apply must change nothing: {second}");
+    let status: serde_json::Value = serde_json::from_str(&sb.ok(&["status", "--output-format", "json"])).unwrap();
+    assert_eq!(status["shares"][0]["state"], "ok", "{status}");
+}
+
+#[test]
+fn failure_mid_apply_keeps_previous_config_live() {
+    let sb = sandbox_with_share(&[]);
+    let local = sb.write_local("a.txt", b"before");
+    sb.smbclient("data", Some(ALICE), &format!("put {} a.txt", local.display()))
+        .unwrap();
+    let before = sb.snapshot();
+
+    // The share include directory turns immutable: the config write succeeds, then writing the
+    // new include fails, mid-plan.
+    let includes = sb.root.join("samba/shares.d");
+    let chattr = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&includes)
+        .status()
+        .unwrap();
+    assert!(chattr.success(), "chattr +i needs a filesystem with immutable flags");
+    let run = sb.run(&["create", "broken", "--path", sb.data("broken").to_str().unwrap()]);
+    std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&includes)
+        .status()
+        .unwrap();
+
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("rolled back"), "{}", run.stderr);
+    assert_eq!(
+        sb.snapshot(),
+        before,
+        "config and generated files must be exactly as before"
+    );
+    assert!(
+        !sb.data("broken").exists(),
+        "the directory created by the failed plan is removed"
+    );
+    sb.smbclient("data", Some(ALICE), "get a.txt back.txt").unwrap();
+    assert_eq!(std::fs::read(sb.dir.path().join("back.txt")).unwrap(), b"before");
+}
+
+#[test]
+fn dry_run_prints_plan_and_changes_nothing() {
+    let sb = sandbox_with_share(&[]);
+    let before = sb.snapshot();
+    let path = sb.data("new");
+    let out = sb.ok(&["create", "new", "--path", path.to_str().unwrap(), "--dry-run"]);
+    assert!(out.contains("dry run") && out.contains("create share include"), "{out}");
+    sb.ok(&["update", "data", "--comment", "changed", "--dry-run"]);
+    sb.ok(&["delete", "data", "--purge-data", "--dry-run"]);
+    sb.ok(&["apply", "--dry-run"]);
+    let r = sb.run_with_stdin(
+        &["user", "add", "carol", "--password-stdin", "--dry-run"],
+        b"pw-Carol1\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(sb.snapshot(), before);
+    assert!(!path.exists());
+    assert!(sb.data("data").exists());
+}
+
+#[test]
+fn guest_share_needs_no_password() {
+    let sb = Sandbox::new();
+    sb.ok(&[
+        "create",
+        "public",
+        "--path",
+        sb.data("public").to_str().unwrap(),
+        "--guest",
+    ]);
+    let local = sb.write_local("g.txt", b"guest");
+    sb.smbclient("public", None, &format!("put {} g.txt", local.display()))
+        .unwrap();
+    assert_eq!(std::fs::read(sb.data("public").join("g.txt")).unwrap(), b"guest");
+}
+
+#[test]
+fn group_grants_access() {
+    let sb = Sandbox::new();
+    let r = sb.run_with_stdin(
+        &["user", "add", "dave", "--password-stdin", "--groups", "staff"],
+        b"Dave-pw3\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    sb.add_user(BOB.0, BOB.1);
+    sb.ok(&[
+        "create",
+        "team",
+        "--path",
+        sb.data("team").to_str().unwrap(),
+        "--groups",
+        "staff",
+    ]);
+    let local = sb.write_local("t.txt", b"team");
+    sb.smbclient(
+        "team",
+        Some(("dave", "Dave-pw3")),
+        &format!("put {} t.txt", local.display()),
+    )
+    .unwrap();
+    let err = sb.smbclient("team", Some(BOB), "ls").unwrap_err();
+    assert!(err.contains("NT_STATUS_ACCESS_DENIED"), "{err}");
+}
+
+#[test]
+fn password_change_takes_effect() {
+    let sb = sandbox_with_share(&[]);
+    let r = sb.run_with_stdin(&["user", "passwd", "alice", "--password-stdin"], b"New-pw-4\n");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(sb.smbclient("data", Some(ALICE), "ls").is_err());
+    sb.smbclient("data", Some(("alice", "New-pw-4")), "ls").unwrap();
+    // a user still named by a share cannot be deleted
+    assert_eq!(sb.run(&["user", "delete", "alice"]).code, 1);
+}
+
+#[test]
+fn corrupt_config_is_a_clear_error_and_nothing_is_dropped() {
+    let sb = sandbox_with_share(&[]);
+    let cfg = sb.root.join("config/shares.cfg");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("\nshare: other\n\tpath /srv/other\n\tbogus-key 1\n");
+    std::fs::write(&cfg, &text).unwrap();
+    let r = sb.run(&["list"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("line") && r.stderr.contains("bogus-key"),
+        "{}",
+        r.stderr
+    );
+    let r = sb.run(&["create", "x", "--path", sb.data("x").to_str().unwrap()]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        std::fs::read_to_string(&cfg).unwrap(),
+        text,
+        "a corrupt file is never rewritten"
+    );
+}
+
+#[test]
+fn concurrent_creates_lose_no_update() {
+    let sb = Sandbox::new();
+    sb.ok(&["apply"]);
+    let children: Vec<_> = (0..8)
+        .map(|i| {
+            sb.command()
+                .args([
+                    "create",
+                    &format!("s{i}"),
+                    "--path",
+                    sb.data(&format!("s{i}")).to_str().unwrap(),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let list: serde_json::Value = serde_json::from_str(&sb.ok(&["list", "--output-format", "json"])).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 8);
+}
+
+#[test]
+fn features_render_and_serve() {
+    let sb = sandbox_with_share(&[
+        "--recycle-bin",
+        "--macos",
+        "--audit",
+        "--encrypt",
+        "--option",
+        "create mask=0660",
+    ]);
+    let local = sb.write_local("r.txt", b"recycle me");
+    sb.smbclient(
+        "data",
+        Some(ALICE),
+        &format!("put {} r.txt; del r.txt", local.display()),
+    )
+    .unwrap();
+    assert!(
+        sb.data("data").join(".recycle/alice/r.txt").exists(),
+        "deleted file goes to the recycle bin"
+    );
+    let include = std::fs::read_to_string(sb.root.join("samba/shares.d/data.conf")).unwrap();
+    assert!(
+        include.contains("server smb encrypt = required") && include.contains("create mask = 0660"),
+        "{include}"
+    );
+    // a client that cannot encrypt (SMB 2.1) is refused; SMB3 works
+    let err = sb
+        .smbclient_max_protocol("data", Some(ALICE), "SMB2_10", "ls")
+        .unwrap_err();
+    assert!(err.contains("NT_STATUS_ACCESS_DENIED"), "{err}");
+    sb.ok(&["update", "data", "--encrypt", "0"]);
+    sb.smbclient_max_protocol("data", Some(ALICE), "SMB2_10", "ls").unwrap();
+}
