@@ -32,13 +32,14 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// File name of a share's include: lower-case (names are case-insensitive), with everything but
-/// `[a-z0-9._-]` hex-escaped, so no share name can form a path.
+/// `[a-z0-9_-]` hex-escaped as `+xx`, so no share name can form a path. '+' cannot occur in share
+/// names, so escapes never collide; '%' would be taken for a Samba variable in the include line.
 pub fn share_file_name(name: &str) -> String {
     let mut out = String::new();
     for b in name.to_ascii_lowercase().bytes() {
         match b {
             b'a'..=b'z' | b'0'..=b'9' | b'_' | b'-' => out.push(b as char),
-            _ => out.push_str(&format!("%{b:02x}")),
+            _ => out.push_str(&format!("+{b:02x}")),
         }
     }
     format!("{out}.conf")
@@ -64,7 +65,7 @@ pub fn render(layout: &Layout, shares: &[Share], smb_conf: &Path, include_dir: &
     let mut files = BTreeMap::new();
     for share in shares {
         let path = include_dir.join(share_file_name(&share.name));
-        includes.push_str(&format!("include = {}\n", path.display()));
+        includes.push_str(&format!("\tinclude = {}\n", path.display()));
         files.insert(path, render_share(share));
     }
     let global = fill(
@@ -179,8 +180,8 @@ mod tests {
     #[test]
     fn file_names_cannot_escape() {
         assert_eq!(share_file_name("Data"), "data.conf");
-        assert_eq!(share_file_name("Team Data$"), "team%20data%24.conf");
-        assert_eq!(share_file_name(".."), "%2e%2e.conf");
+        assert_eq!(share_file_name("Team Data$"), "team+20data+24.conf");
+        assert_eq!(share_file_name(".."), "+2e+2e.conf");
     }
 
     #[test]

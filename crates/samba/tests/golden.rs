@@ -1,0 +1,82 @@
+//! Golden files of the renderer, each also checked by Samba's own testparm. The sandbox root is
+//! a temp dir, written as /ROOT in the golden files. Regenerate with UPDATE_GOLDEN=1.
+
+use std::path::{Path, PathBuf};
+
+use smbgw_core::share::Properties;
+use smbgw_core::{Layout, Share};
+use smbgw_samba::{render, testparm, Samba};
+
+fn share(name: &str, pairs: &[(&str, &str)]) -> Share {
+    let props: Properties = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+    Share::from_properties(name, &props).unwrap()
+}
+
+fn shares() -> Vec<Share> {
+    vec![
+        share("minimal", &[("path", "/srv/minimal")]),
+        share(
+            "Team Data",
+            &[
+                ("path", "/srv/team data"),
+                ("comment", "Team – files"),
+                ("users", "alice,bob"),
+                ("groups", "staff"),
+                ("hosts-allow", "10.0.0.0/8,fd00::/64"),
+                ("hosts-deny", "10.0.0.66"),
+                ("recycle-bin", "1"),
+                ("shadow-copies", "1"),
+                ("macos", "1"),
+                ("audit", "1"),
+                ("encrypt", "1"),
+                ("case-sensitive", "yes"),
+                ("options", "create mask=0660,directory mask=2770,force group=staff,access based share enum=1"),
+            ],
+        ),
+        share("public", &[("path", "/srv/public"), ("guest", "1"), ("read-only", "1"), ("browseable", "0")]),
+    ]
+}
+
+fn check(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, actual).unwrap();
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
+    assert_eq!(actual, expected, "{name} differs from its golden file (UPDATE_GOLDEN=1 regenerates)");
+}
+
+#[test]
+fn rendered_config_matches_golden_files_and_passes_testparm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let layout = Layout::sandbox(&root, "127.0.0.1".parse().unwrap(), 4450).unwrap();
+    let samba = Samba::new(layout.clone());
+    let rendered = testparm::render_validated(&samba, &shares()).expect("testparm accepts the rendered config");
+    let anon = |text: &str| text.replace(root.to_str().unwrap(), "/ROOT");
+
+    check("smb.conf", &anon(&rendered.smb_conf.1));
+    for (path, text) in &rendered.shares {
+        check(&format!("shares.d/{}", path.file_name().unwrap().to_str().unwrap()), &anon(text));
+    }
+
+    // What Samba itself understood, after writing the files where they go live.
+    for (path, text) in std::iter::once((&rendered.smb_conf.0, &rendered.smb_conf.1)).chain(&rendered.shares) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let dump = testparm::check_file(&samba, &layout.smb_conf).unwrap();
+    check("testparm.out", &anon(&dump));
+}
+
+#[test]
+fn guest_free_config_closes_anonymous_access() {
+    let dir = tempfile::tempdir().unwrap();
+    let layout = Layout::sandbox(dir.path(), "127.0.0.1".parse().unwrap(), 4450).unwrap();
+    let only_private = &shares()[..2];
+    let r = render::render(&layout, only_private, &layout.smb_conf, &layout.share_conf_dir);
+    assert!(r.smb_conf.1.contains("restrict anonymous = 2") && r.smb_conf.1.contains("map to guest = Never"));
+    let r = render::render(&layout, &shares(), &layout.smb_conf, &layout.share_conf_dir);
+    assert!(r.smb_conf.1.contains("map to guest = Bad User"));
+    let _: PathBuf = layout.smb_conf;
+}
