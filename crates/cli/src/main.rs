@@ -40,12 +40,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
             clap_complete::generate(shell, &mut args::command(), "pve-smbgateway", &mut std::io::stdout());
             return Ok(());
         }
-        "man" => {
-            clap_mangen::Man::new(args::command())
-                .render(&mut std::io::stdout())
-                .map_err(|e| Error::system(format!("writing the man page failed: {e}")))?;
-            return Ok(());
-        }
+        "man" => return write_man_page(&mut std::io::stdout()),
         _ => {}
     }
     let root = m.get_one::<String>("root").map(PathBuf::from);
@@ -119,6 +114,32 @@ fn run_user(gw: &Gateway, m: &ArgMatches, format: Format) -> Result<()> {
         "list" => format.users(&gw.user_list()?),
         _ => unreachable!("clap knows all subcommands"),
     }
+}
+
+/// One man page: the main command, then each subcommand with its synopsis and options.
+fn write_man_page(out: &mut dyn std::io::Write) -> Result<()> {
+    let fail = |e: std::io::Error| Error::system(format!("writing the man page failed: {e}"));
+    let mut cmd = args::command();
+    cmd.build();
+    clap_mangen::Man::new(cmd.clone()).render(out).map_err(fail)?;
+    let mut commands: Vec<(String, clap::Command)> = Vec::new();
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        if sub.has_subcommands() {
+            for inner in sub.get_subcommands() {
+                commands.push((format!("{} {}", sub.get_name(), inner.get_name()), inner.clone()));
+            }
+        } else {
+            commands.push((sub.get_name().to_string(), sub.clone()));
+        }
+    }
+    for (name, sub) in commands {
+        writeln!(out, ".SH \"COMMAND: {name}\"").map_err(fail)?;
+        let man = clap_mangen::Man::new(sub.bin_name(format!("pve-smbgateway {name}")));
+        man.render_synopsis_section(out).map_err(fail)?;
+        man.render_description_section(out).map_err(fail)?;
+        man.render_options_section(out).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// The password from stdin (first line) or an interactive prompt; never from argv.

@@ -1,0 +1,588 @@
+#!/usr/bin/env bash
+# pve-smbgateway benchmark (`make bench`). Run as root on Debian 12.
+#
+# Every figure is printed beside the same work done by hand with Samba's own tools (or, for
+# throughput, beside a stock smb.conf serving the same directory), measured in this run:
+#   - `list` over 1,000 shares                          target <= 20 ms
+#   - `create` of a native share until it answers SMB   target <= 1 s
+#   - `apply` with 1,000 shares                         target <= 2 s
+#   - SMB throughput over loopback on a loop-backed btrfs: 1 GiB put and get, 2,000 x 4 KiB
+#     files; targets: read >= 1.1x stock, write >= 1.0x, small files >= 1.0x
+# Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
+# The exit code is non-zero only when the bench itself cannot run (not root, a command fails).
+#
+# Environment:
+#   BENCH_QUICK=1     fewer runs, smaller transfers (a quick check; figures are indicative only)
+#   BENCH_RUNS=N      runs per throughput figure (default 5; quick 3)
+#   BENCH_PORT=P      first TCP port to try (default 4460); six free ports from there are used
+#   BENCH_TMPDIR=DIR  where the temporary directory goes (default /tmp)
+#   BENCH_BIN=PATH    the binary (default target/release/pve-smbgateway of this tree)
+#
+# Nothing outside the temporary directory is changed: no /etc/samba, no system users (accounts
+# live in the sandbox through nss_wrapper), network on 127.0.0.1 only. Everything started here
+# is stopped and removed on exit.
+
+set -Eeuo pipefail
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BIN=${BENCH_BIN:-$HERE/../target/release/pve-smbgateway}
+QUICK=${BENCH_QUICK:-0}
+[[ $QUICK == 0 || -z $QUICK ]] && QUICK=0 || QUICK=1
+
+if ((QUICK)); then
+    RUNS=${BENCH_RUNS:-3}     # throughput runs
+    N_LIST=7                  # list runs
+    N_APPLY=3                 # apply runs (each kind)
+    N_CREATE=3                # create runs (each kind)
+    BIG_MIB=256
+    N_SMALL=500
+else
+    RUNS=${BENCH_RUNS:-5}
+    N_LIST=21
+    N_APPLY=5
+    N_CREATE=5
+    BIG_MIB=1024
+    N_SMALL=2000
+fi
+N_SHARES=1000
+SMALL_KIB=4
+USER_NAME=alice
+PASSWORD='Bench-Pass1!'
+SMB_WAIT_S=30 # give up waiting for a share to answer after this long
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+
+log() { printf '[bench %(%T)T] %s\n' -1 "$*" >&2; }
+die() {
+    printf '[bench] error: %s\n' "$*" >&2
+    exit 1
+}
+trap 'die "command failed (line $LINENO): $BASH_COMMAND"' ERR
+
+# Timing without forks: bash's $EPOCHREALTIME in microseconds.
+tick() { T0=${EPOCHREALTIME/./}; }
+tock() { ELAPSED_US=$((${EPOCHREALTIME/./} - T0)); }
+
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+calc() { awk "BEGIN {printf \"%s\", $*}"; }
+
+# The gateway CLI in sandbox ROOT on PORT.
+gw() {
+    local root=$1 port=$2
+    shift 2
+    PVE_SMBGW_ROOT=$root PVE_SMBGW_SMB_PORT=$port PVE_SMBGW_BIND=127.0.0.1 "$BIN" "$@"
+}
+
+# A Samba tool for the stock servers, with the sandbox's accounts (nss_wrapper) like the gateway's.
+ACCOUNTS= # set once the first sandbox has its accounts
+nss() { LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD=$ACCOUNTS/passwd NSS_WRAPPER_GROUP=$ACCOUNTS/group "$@"; }
+
+# smbclient against 127.0.0.1:PORT/SHARE with commands CMDS. smbclient -c exits 0 even when a
+# command fails, so its output is checked for NT_STATUS_ too. Output in SMB_OUT.
+smb() {
+    local port=$1 share=$2 cmds=$3 rc=0
+    SMB_OUT=$(smbclient -s "$CLIENT_CONF" "//127.0.0.1/$share" -p "$port" -U "$USER_NAME%$PASSWORD" -c "$cmds" 2>&1) || rc=$?
+    ((rc == 0)) && [[ $SMB_OUT != *NT_STATUS_* ]]
+}
+
+# Poll until SHARE on PORT answers `ls`.
+wait_share() {
+    local port=$1 share=$2 deadline=$((${EPOCHREALTIME%.*} + SMB_WAIT_S))
+    until smb "$port" "$share" ls; do
+        ((${EPOCHREALTIME%.*} < deadline)) || die "share $share on port $port did not answer within ${SMB_WAIT_S}s: $SMB_OUT"
+    done
+}
+
+port_in_use() { [[ -n $(ss -Hltn "sport = :$1") ]]; }
+
+# smbd's pid from the pid file in DIR if that smbd runs, else nothing.
+smbd_pid_in() {
+    local f pid
+    for f in "$1"/*.pid; do
+        [[ -f $f ]] || continue
+        pid=$(<"$f")
+        if [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null) == smbd ]]; then
+            echo "$pid"
+            break
+        fi
+    done
+}
+
+kill_smbd_in() {
+    local pid i
+    pid=$(smbd_pid_in "$1")
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || return 0
+    for ((i = 0; i < 500; i++)); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.02
+    done
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+wait_port() {
+    local port=$1 deadline=$((${EPOCHREALTIME%.*} + 15))
+    until port_in_use "$port"; do
+        ((${EPOCHREALTIME%.*} < deadline)) || die "nothing listens on port $port after 15 s"
+        sleep 0.01
+    done
+}
+
+# ---------------------------------------------------------------------------------------------
+# preconditions
+
+[[ $(id -u) == 0 ]] || die "the bench must run as root (it mounts a loop device and starts smbd)"
+[[ -x $BIN ]] || die "binary $BIN is missing; run 'cargo build --release' first"
+for tool in smbd smbclient smbcontrol smbpasswd testparm setfacl mkfs.btrfs losetup ss awk; do
+    command -v "$tool" >/dev/null || die "$tool is missing; run scripts/install-deps.sh"
+done
+[[ -n $(ldconfig -p | grep -F libnss_wrapper.so) ]] || die "libnss_wrapper.so is missing (package libnss-wrapper)"
+
+# six free ports: gateway + stock for the 1,000-share phase, the cold-create phase, throughput
+PORTS=()
+p=${BENCH_PORT:-4460}
+while ((${#PORTS[@]} < 6)); do
+    ((p < 65535)) || die "no six free TCP ports from ${BENCH_PORT:-4460} up"
+    port_in_use "$p" || PORTS+=("$p")
+    p=$((p + 1))
+done
+P_GW1=${PORTS[0]} P_ST1=${PORTS[1]} P_GWC=${PORTS[2]} P_STC=${PORTS[3]} P_GW2=${PORTS[4]} P_ST2=${PORTS[5]}
+
+# ---------------------------------------------------------------------------------------------
+# temporary area and cleanup
+
+WORK=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/pve-smbgw-bench.XXXXXX")
+# share users must be able to walk to their directories
+chmod 755 "$WORK"
+GW_ROOTS=()
+MNT=$WORK/mnt
+LOOPDEV=
+
+cleanup() {
+    local rc=$? root
+    trap - ERR EXIT INT TERM
+    set +e
+    log "cleaning up"
+    for root in "${GW_ROOTS[@]}"; do
+        [[ -d $root ]] && gw "$root" 1 stop >/dev/null 2>&1
+    done
+    for root in "$WORK"/stock*/; do
+        [[ -d $root/pid ]] && kill_smbd_in "$root/pid"
+    done
+    if mountpoint -q "$MNT"; then
+        umount "$MNT" || umount -l "$MNT"
+    fi
+    [[ -n $LOOPDEV ]] && losetup -d "$LOOPDEV"
+    if mountpoint -q "$MNT"; then
+        log "$MNT is still mounted; leaving $WORK in place"
+    else
+        rm -rf --one-file-system "$WORK"
+    fi
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+mkdir -p "$WORK/client"/{cache,lock,state,private}
+CLIENT_CONF=$WORK/client/smb.conf
+# smbclient with default settings, its caches kept in the temporary area
+cat >"$CLIENT_CONF" <<EOF
+[global]
+	cache directory = $WORK/client/cache
+	lock directory = $WORK/client/lock
+	state directory = $WORK/client/state
+	private dir = $WORK/client/private
+EOF
+
+# A stock standalone smb.conf: nothing but what keeps it in DIR, on PORT, on 127.0.0.1.
+# (load printers = no only stops it from looking for printers; no file I/O setting is touched.)
+stock_global() {
+    local dir=$1 port=$2
+    cat <<EOF
+[global]
+	server role = standalone server
+	interfaces = 127.0.0.1
+	bind interfaces only = yes
+	smb ports = $port
+	private dir = $dir/private
+	lock directory = $dir/lock
+	state directory = $dir/state
+	cache directory = $dir/cache
+	pid directory = $dir/pid
+	ncalrpc dir = $dir/ncalrpc
+	binddns dir = $dir/bind-dns
+	usershare path = $dir/usershares
+	passdb backend = tdbsam:$dir/private/passdb.tdb
+	log file = $dir/log.smbd
+	load printers = no
+EOF
+}
+
+# Prepare the runtime directories of a stock server in DIR and give it the Samba user.
+stock_init() {
+    local dir=$1 port=$2
+    mkdir -p "$dir"/{private,lock,state,cache,pid,ncalrpc,bind-dns,usershares}
+    chmod 700 "$dir/private"
+    stock_global "$dir" "$port" >"$dir/smb.conf"
+    printf '%s\n%s\n' "$PASSWORD" "$PASSWORD" | nss smbpasswd -c "$dir/smb.conf" -s -a "$USER_NAME" >/dev/null
+}
+
+stock_start() {
+    local dir=$1 port=$2
+    nss smbd -D -s "$dir/smb.conf"
+    wait_port "$port"
+}
+
+# The share section exactly as the gateway renders it (samba-templates/share.conf), so the
+# by-hand baseline gives Samba the same text to parse.
+# share_section NAME PATH READ_ONLY COMMENT
+share_section() {
+    local ro=no
+    [[ $3 == 1 ]] && ro=yes
+    printf '[%s]\n\tpath = %s\n\twide links = no\n' "$1" "$2"
+    [[ -n $4 ]] && printf '\tcomment = %s\n' "$4"
+    printf '\tread only = %s\n\tbrowseable = yes\n\tguest ok = no\n\tvalid users = %s\n\tcase sensitive = auto\n' \
+        "$ro" "$USER_NAME"
+}
+
+# the shares of the 1,000-share phase: every 4th read-only, every 10th with a comment
+share_attrs() { # i -> NAME RO COMMENT in SA_NAME SA_RO SA_COMMENT
+    printf -v SA_NAME 'share%04d' "$1"
+    SA_RO=0
+    (($1 % 4 == 0)) && SA_RO=1
+    SA_COMMENT=
+    (($1 % 10 == 0)) && SA_COMMENT="bench share $1"
+    return 0
+}
+
+# results: one row per figure
+ROW_LABEL=() ROW_OURS=() ROW_BASE=() ROW_UNIT=() ROW_KIND=() ROW_TARGET=() ROW_SAMPLES=()
+# add_row LABEL UNIT KIND TARGET "OURS_SAMPLES" "BASE_SAMPLES"
+#   KIND max: ours must be <= TARGET (in UNIT); KIND ratio: ours/baseline must be >= TARGET
+add_row() {
+    ROW_LABEL+=("$1") ROW_UNIT+=("$2") ROW_KIND+=("$3") ROW_TARGET+=("$4")
+    # shellcheck disable=SC2086
+    ROW_OURS+=("$(median $5)") ROW_BASE+=("$(median $6)")
+    ROW_SAMPLES+=("ours: $5 | baseline: $6")
+}
+fmt_num() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'; }
+
+BASELINE_NOTES=()
+
+# ---------------------------------------------------------------------------------------------
+log "temporary area $WORK; ports ${PORTS[*]}; $( ((QUICK)) && echo 'QUICK mode' || echo 'full run')"
+SAMBA_VERSION=$(smbd --version | awk '{print $2}')
+
+# ============================================================================================
+# Phase 1: 1,000 shares -- list, apply, create on a running server
+# ============================================================================================
+GW1=$WORK/gw1 ST1=$WORK/stock1
+GW_ROOTS+=("$GW1")
+log "phase 1: sandbox with $N_SHARES shares (port $P_GW1) and a stock smbd with the same $N_SHARES sections (port $P_ST1)"
+printf '%s\n' "$PASSWORD" | gw "$GW1" "$P_GW1" user add "$USER_NAME" --password-stdin >/dev/null
+ACCOUNTS=$GW1/accounts
+USER_UID=$(awk -F: -v u="$USER_NAME" '$1 == u {print $3}' "$ACCOUNTS/passwd")
+[[ -n $USER_UID ]] || die "user $USER_NAME is not in $ACCOUNTS/passwd"
+# start the gateway's smbd (apply of an empty config starts it)
+gw "$GW1" "$P_GW1" apply >/dev/null
+
+mkdir -p "$WORK/shares"
+CFG=$GW1/config/shares.cfg
+{
+    for ((i = 1; i <= N_SHARES; i++)); do
+        share_attrs "$i"
+        dir=$WORK/shares/$SA_NAME
+        ((i > 1)) && printf '\n'
+        printf 'share: %s\n\tmode native\n\tpath %s\n' "$SA_NAME" "$dir"
+        [[ -n $SA_COMMENT ]] && printf '\tcomment %s\n' "$SA_COMMENT"
+        ((SA_RO)) && printf '\tread-only 1\n'
+        printf '\tusers %s\n' "$USER_NAME"
+    done
+} >"$CFG"
+# the share directories exist already (apply leaves existing directories as they are; the
+# by-hand baseline does not create them either)
+(
+    cd "$WORK/shares"
+    eval "mkdir -m 0770 share{0001..$(printf '%04d' "$N_SHARES")}"
+)
+[[ $(gw "$GW1" "$P_GW1" list | wc -l) == $((N_SHARES + 1)) ]] || die "list does not show $N_SHARES shares"
+
+# The by-hand apply: regenerate smb.conf with a shell loop, check it with testparm, reload smbd.
+hand_write_conf() {
+    local i
+    {
+        stock_global "$ST1" "$P_ST1"
+        for ((i = 1; i <= N_SHARES; i++)); do
+            share_attrs "$i"
+            share_section "$SA_NAME" "$WORK/shares/$SA_NAME" "$SA_RO" "$SA_COMMENT"
+        done
+    } >"$ST1/smb.conf.new"
+    mv "$ST1/smb.conf.new" "$ST1/smb.conf"
+}
+hand_apply() {
+    hand_write_conf
+    nss testparm -s --suppress-prompt "$ST1/smb.conf" >/dev/null 2>&1 || die "testparm rejected $ST1/smb.conf"
+    nss smbcontrol -s "$ST1/smb.conf" smbd reload-config
+}
+
+stock_init "$ST1" "$P_ST1"
+hand_write_conf
+stock_start "$ST1" "$P_ST1"
+[[ $(nss testparm -s --suppress-prompt "$ST1/smb.conf" 2>/dev/null | grep -c '^\[share') == "$N_SHARES" ]] ||
+    die "the stock smb.conf does not have $N_SHARES shares"
+
+# ---- list ----------------------------------------------------------------------------------
+log "list: $N_LIST runs each (text, json, testparm baseline)"
+ours_text=() ours_json=() base=() base_awk=()
+for ((r = 0; r < N_LIST; r++)); do
+    tick
+    gw "$GW1" "$P_GW1" list >/dev/null
+    tock
+    ours_text+=("$(calc "$ELAPSED_US/1000")")
+    tick
+    gw "$GW1" "$P_GW1" list --output-format json >/dev/null
+    tock
+    ours_json+=("$(calc "$ELAPSED_US/1000")")
+    tick
+    nss testparm -s --suppress-prompt "$ST1/smb.conf" 2>/dev/null | sed -n 's/^\[\(.*\)\]$/\1/p' >/dev/null
+    tock
+    base+=("$(calc "$ELAPSED_US/1000")")
+    tick
+    awk '/^\[/ { gsub(/^\[|\]$/, ""); if ($0 != "global") print }' "$ST1/smb.conf" >/dev/null
+    tock
+    base_awk+=("$(calc "$ELAPSED_US/1000")")
+done
+add_row "list, 1,000 shares (text)" ms max 20 "${ours_text[*]}" "${base[*]}"
+add_row "list, 1,000 shares (--output-format json)" ms max 20 "${ours_json[*]}" "${base[*]}"
+BASELINE_NOTES+=("list: 'testparm -s' on a hand-written smb.conf with the same 1,000 sections, share names cut out with sed (for reference: awk alone over that smb.conf, no Samba tool, takes $(fmt_num "$(median "${base_awk[@]}")") ms)")
+
+# ---- apply -----------------------------------------------------------------------------------
+log "apply: $N_APPLY runs from no generated files, $N_APPLY no-op runs, same by hand"
+ours_cold=() ours_noop=() base=()
+for ((r = 0; r < N_APPLY; r++)); do
+    rm -rf "$GW1/samba/shares.d" "$GW1/samba/smb.conf"
+    tick
+    gw "$GW1" "$P_GW1" apply >/dev/null
+    tock
+    ours_cold+=("$(calc "$ELAPSED_US/1000")")
+    n=$(find "$GW1/samba/shares.d" -name '*.conf' | wc -l)
+    [[ $n == "$N_SHARES" ]] || die "apply wrote $n share includes, expected $N_SHARES"
+    tick
+    hand_apply
+    tock
+    base+=("$(calc "$ELAPSED_US/1000")")
+done
+for ((r = 0; r < N_APPLY; r++)); do
+    tick
+    out=$(gw "$GW1" "$P_GW1" apply)
+    tock
+    ours_noop+=("$(calc "$ELAPSED_US/1000")")
+    [[ $out == *"nothing to do"* ]] || die "second apply was not a no-op: $out"
+done
+add_row "apply, 1,000 shares, no generated files" ms max 2000 "${ours_cold[*]}" "${base[*]}"
+add_row "apply, 1,000 shares, no-op re-run" ms max 2000 "${ours_noop[*]}" "${base[*]}"
+BASELINE_NOTES+=("apply: a bash loop writes the same 1,000 sections into one smb.conf, 'testparm -s' checks it, 'smbcontrol smbd reload-config' (smbd running); a person has no cheaper way to know nothing changed, so the no-op row has the same baseline")
+
+# ---- create on the running 1,000-share server --------------------------------------------------
+log "create with $N_SHARES shares and smbd running: $N_CREATE runs each, until smbclient lists the share"
+mkdir -p "$WORK/new"
+ours=() base=()
+for ((r = 1; r <= N_CREATE; r++)); do
+    name=$(printf 'new%02d' "$r")
+    tick
+    gw "$GW1" "$P_GW1" create "$name" --path "$WORK/new/gw-$name" --users "$USER_NAME" >/dev/null
+    wait_share "$P_GW1" "$name"
+    tock
+    ours+=("$(calc "$ELAPSED_US/1000")")
+
+    tick
+    mkdir -m 0770 "$WORK/new/st-$name"
+    setfacl -m "u:$USER_UID:rwx,d:u:$USER_UID:rwx" "$WORK/new/st-$name"
+    share_section "$name" "$WORK/new/st-$name" 0 "" >>"$ST1/smb.conf"
+    nss testparm -s --suppress-prompt "$ST1/smb.conf" >/dev/null 2>&1 || die "testparm rejected $ST1/smb.conf"
+    nss smbcontrol -s "$ST1/smb.conf" smbd reload-config
+    wait_share "$P_ST1" "$name"
+    tock
+    base+=("$(calc "$ELAPSED_US/1000")")
+done
+add_row "create until SMB answers, 1,000 shares, smbd running" ms max 1000 "${ours[*]}" "${base[*]}"
+BASELINE_NOTES+=("create (smbd running): mkdir + setfacl for the user, append the section to the 1,000-share smb.conf, 'testparm -s', 'smbcontrol smbd reload-config'; the clock stops when 'smbclient -c ls' on the new share succeeds (polled back to back, on both sides)")
+
+log "phase 1 done; stopping its servers"
+gw "$GW1" "$P_GW1" stop >/dev/null
+kill_smbd_in "$ST1/pid"
+
+# ============================================================================================
+# Phase 2: create of the first share, smbd not running yet
+# ============================================================================================
+log "create of the first share (smbd starts): $N_CREATE runs each, fresh sandbox / fresh smb.conf each"
+mkdir -p "$WORK/cold"
+ours=() base=()
+for ((r = 1; r <= N_CREATE; r++)); do
+    root=$WORK/gwc$r
+    GW_ROOTS+=("$root")
+    printf '%s\n' "$PASSWORD" | gw "$root" "$P_GWC" user add "$USER_NAME" --password-stdin >/dev/null
+    tick
+    gw "$root" "$P_GWC" create data --path "$WORK/cold/gw$r" --users "$USER_NAME" >/dev/null
+    wait_share "$P_GWC" data
+    tock
+    ours+=("$(calc "$ELAPSED_US/1000")")
+    gw "$root" "$P_GWC" stop >/dev/null
+
+    dir=$WORK/stockc$r
+    stock_init "$dir" "$P_STC"
+    tick
+    mkdir -m 0770 "$WORK/cold/st$r"
+    setfacl -m "u:$USER_UID:rwx,d:u:$USER_UID:rwx" "$WORK/cold/st$r"
+    share_section data "$WORK/cold/st$r" 0 "" >>"$dir/smb.conf"
+    nss testparm -s --suppress-prompt "$dir/smb.conf" >/dev/null 2>&1 || die "testparm rejected $dir/smb.conf"
+    nss smbd -D -s "$dir/smb.conf"
+    wait_share "$P_STC" data
+    tock
+    base+=("$(calc "$ELAPSED_US/1000")")
+    kill_smbd_in "$dir/pid"
+done
+add_row "create until SMB answers, first share, smbd starts" ms max 1000 "${ours[*]}" "${base[*]}"
+BASELINE_NOTES+=("create (first share): a stock smb.conf with the Samba user already in its passdb; mkdir + setfacl, append the section, 'testparm -s', 'smbd -D'; the clock stops when 'smbclient -c ls' succeeds")
+
+# ============================================================================================
+# Phase 3: throughput, our generated share vs a stock smb.conf, same directory on btrfs
+# ============================================================================================
+log "throughput: loop-backed btrfs in $WORK"
+FS_NOTE=
+truncate -s 4G "$WORK/btrfs.img"
+mkdir -p "$MNT"
+if LOOPDEV=$(losetup -f --show "$WORK/btrfs.img" 2>/dev/null) && mkfs.btrfs -q -f "$LOOPDEV" >/dev/null 2>&1 &&
+    mount "$LOOPDEV" "$MNT"; then
+    FS_NOTE="btrfs on $LOOPDEV (4 GiB image file on $(df --output=fstype "$WORK" | tail -1))"
+else
+    [[ -n $LOOPDEV ]] && losetup -d "$LOOPDEV"
+    LOOPDEV=
+    FS_NOTE="NO LOOP DEVICE: the shares live on $(df --output=fstype "$WORK" | tail -1) in $MNT instead of btrfs"
+    log "warning: $FS_NOTE"
+fi
+
+GW2=$WORK/gw2 ST2=$WORK/stock2
+GW_ROOTS+=("$GW2")
+SHARE_DIR=$MNT/bench
+printf '%s\n' "$PASSWORD" | gw "$GW2" "$P_GW2" user add "$USER_NAME" --password-stdin >/dev/null
+[[ $(awk -F: -v u="$USER_NAME" '$1 == u {print $3}' "$GW2/accounts/passwd") == "$USER_UID" ]] ||
+    die "user $USER_NAME got another uid in the second sandbox"
+ACCOUNTS=$GW2/accounts
+gw "$GW2" "$P_GW2" create bench --path "$SHARE_DIR" --users "$USER_NAME" >/dev/null
+stock_init "$ST2" "$P_ST2"
+printf '[bench]\n\tpath = %s\n\tread only = no\n' "$SHARE_DIR" >>"$ST2/smb.conf"
+stock_start "$ST2" "$P_ST2"
+wait_share "$P_GW2" bench
+wait_share "$P_ST2" bench
+
+BIG_BYTES=$((BIG_MIB * 1024 * 1024))
+log "test data: ${BIG_MIB} MiB file, $N_SMALL x $SMALL_KIB KiB files (random)"
+mkdir -p "$WORK/data/small"
+head -c "$BIG_BYTES" /dev/urandom >"$WORK/data/big.bin"
+head -c $((N_SMALL * SMALL_KIB * 1024)) /dev/urandom | split -b $((SMALL_KIB * 1024)) -a 4 -d - "$WORK/data/small/f"
+[[ $(find "$WORK/data/small" -type f | wc -l) == "$N_SMALL" ]] || die "could not make $N_SMALL small files"
+cat "$WORK/data/big.bin" >/dev/null
+
+# server order alternates run by run (ABBA...), so drift in the machine hits both alike
+order() { if (($1 % 2)); then echo "stock gw"; else echo "gw stock"; fi; }
+port_of() { if [[ $1 == gw ]]; then echo "$P_GW2"; else echo "$P_ST2"; fi; }
+
+declare -A PUT GET SMALL
+for s in gw stock; do PUT[$s]= GET[$s]= SMALL[$s]=; done
+
+log "put ${BIG_MIB} MiB: $RUNS runs per server"
+for ((r = 0; r < RUNS; r++)); do
+    for s in $(order "$r"); do
+        rm -f "$SHARE_DIR/put.bin"
+        sync
+        tick
+        smb "$(port_of "$s")" bench "put $WORK/data/big.bin put.bin" || die "put to $s failed: $SMB_OUT"
+        tock
+        [[ $(stat -c %s "$SHARE_DIR/put.bin") == "$BIG_BYTES" ]] || die "put to $s: wrong size"
+        PUT[$s]+="$(calc "$BIG_BYTES/$ELAPSED_US") "
+        log "  put run $((r + 1)) $s: $(calc "$BIG_BYTES/$ELAPSED_US") MB/s"
+    done
+done
+rm -f "$SHARE_DIR/put.bin"
+
+log "get ${BIG_MIB} MiB to /dev/null: $RUNS runs per server (file in the page cache for both)"
+cp "$WORK/data/big.bin" "$SHARE_DIR/get.bin"
+sync
+cat "$SHARE_DIR/get.bin" >/dev/null
+for ((r = 0; r < RUNS; r++)); do
+    for s in $(order "$r"); do
+        tick
+        smb "$(port_of "$s")" bench "get get.bin /dev/null" || die "get from $s failed: $SMB_OUT"
+        tock
+        GET[$s]+="$(calc "$BIG_BYTES/$ELAPSED_US") "
+        log "  get run $((r + 1)) $s: $(calc "$BIG_BYTES/$ELAPSED_US") MB/s"
+    done
+done
+rm -f "$SHARE_DIR/get.bin"
+
+log "$N_SMALL x $SMALL_KIB KiB files (mput): $RUNS runs per server"
+for ((r = 0; r < RUNS; r++)); do
+    for s in $(order "$r"); do
+        rm -rf "$SHARE_DIR/small"
+        sync
+        tick
+        smb "$(port_of "$s")" bench "prompt off; mkdir small; cd small; lcd $WORK/data/small; mput *" ||
+            die "mput to $s failed: $(grep -m3 NT_STATUS_ <<<"$SMB_OUT")"
+        tock
+        n=$(find "$SHARE_DIR/small" -type f | wc -l)
+        [[ $n == "$N_SMALL" ]] || die "mput to $s: $n files arrived, expected $N_SMALL"
+        SMALL[$s]+="$(calc "$N_SMALL * 1000000 / $ELAPSED_US") "
+        log "  small files run $((r + 1)) $s: $(calc "$N_SMALL * 1000000 / $ELAPSED_US") files/s"
+    done
+done
+rm -rf "$SHARE_DIR/small"
+
+GB_LABEL=$( ((BIG_MIB == 1024)) && echo "1 GiB" || echo "$BIG_MIB MiB")
+add_row "SMB put $GB_LABEL (write)" MB/s ratio 1.0 "${PUT[gw]}" "${PUT[stock]}"
+add_row "SMB get $GB_LABEL (read)" MB/s ratio 1.1 "${GET[gw]}" "${GET[stock]}"
+add_row "SMB put $N_SMALL x $SMALL_KIB KiB files" files/s ratio 1.0 "${SMALL[gw]}" "${SMALL[stock]}"
+BASELINE_NOTES+=("throughput: the same directory on the same btrfs, served by a stock smb.conf (only sandbox paths, port, 127.0.0.1, tdbsam, load printers = no; Samba defaults otherwise) running beside our generated one; smbclient put/get/mput over 127.0.0.1, wall clock around the whole smbclient call (connect + logon included on both sides), server order alternating between runs, sync before each write")
+
+# ============================================================================================
+# report
+# ============================================================================================
+log "done; report on stdout"
+{
+    echo
+    echo "pve-smbgateway bench -- $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n), $(nproc) CPUs, Samba $SAMBA_VERSION, $("$BIN" --version)"
+    ((QUICK)) && echo "BENCH_QUICK=1: fewer runs and smaller transfers; the figures are indicative only"
+    echo "medians: list of $N_LIST runs, apply of $N_APPLY, create of $N_CREATE, throughput of $RUNS; filesystem: $FS_NOTE"
+    echo "RATIO = ours / baseline (times: lower is better; rates: higher is better)"
+    echo
+    printf '%-54s %12s %12s %8s %-18s %s\n' FIGURE OURS BASELINE RATIO TARGET RESULT
+    for i in "${!ROW_LABEL[@]}"; do
+        ours=${ROW_OURS[$i]} base=${ROW_BASE[$i]} unit=${ROW_UNIT[$i]} target=${ROW_TARGET[$i]}
+        ratio=$(calc "$ours / $base")
+        if [[ ${ROW_KIND[$i]} == max ]]; then
+            target_text="<= $target $unit"
+            ok=$(calc "($ours <= $target) ? 1 : 0")
+        else
+            target_text=">= ${target}x baseline"
+            ok=$(calc "($ratio >= $target) ? 1 : 0")
+        fi
+        result=met
+        ((ok)) || result=MISSED
+        printf '%-54s %12s %12s %8s %-18s %s\n' "${ROW_LABEL[$i]}" "$(fmt_num "$ours") $unit" \
+            "$(fmt_num "$base") $unit" "$(awk -v r="$ratio" 'BEGIN {printf "%.2fx", r}')" "$target_text" "$result"
+    done
+    echo
+    echo "Baselines (same run, same machine):"
+    for note in "${BASELINE_NOTES[@]}"; do echo "  - $note"; done
+    echo "  (issue reference, another machine: stock ~460 MB/s put, ~770 MB/s get, ~730 small files/s)"
+    echo
+    echo "Samples:"
+    for i in "${!ROW_LABEL[@]}"; do
+        printf '  %s [%s]\n    %s\n' "${ROW_LABEL[$i]}" "${ROW_UNIT[$i]}" \
+            "$(sed -E 's/([0-9]+\.[0-9])[0-9]*/\1/g; s/  +/ /g' <<<"${ROW_SAMPLES[$i]}")"
+    done
+}
+exit 0
