@@ -17,10 +17,14 @@ build:
 	$(CARGO) build --release --locked
 
 # tier 1: unit tests; tier 3: integration against real smbd (root; in crates/cli/tests)
-test: deps
+# (cargo-nextest when present: one summary line for the whole workspace)
+test: deps lint
 	$(CARGO) build --release --locked
-	$(CARGO) test --release --locked --workspace
-	$(MAKE) lint
+	if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --release --locked --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --release --locked --workspace --no-fail-fast; \
+	fi
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -275,6 +275,18 @@ BASELINE_NOTES=()
 # ---------------------------------------------------------------------------------------------
 log "temporary area $WORK; ports ${PORTS[*]}; $( ((QUICK)) && echo 'QUICK mode' || echo 'full run')"
 SAMBA_VERSION=$(smbd --version | awk '{print $2}')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Context for the config figures: the gateway writes its files atomically (write, fsync,
+# rename, fsync the directory), so the latency of fsync on this disk matters. 100 such writes:
+mkdir -p "$WORK/fsync"
+tick
+for ((i = 0; i < 100; i++)); do
+    dd if=/dev/zero of="$WORK/fsync/f$i" bs=4k count=1 conv=fsync status=none
+done
+tock
+FSYNC_MS=$(calc "$ELAPSED_US / 100 / 1000")
+rm -rf "$WORK/fsync"
 
 # ============================================================================================
 # Phase 1: 1,000 shares -- list, apply, create on a running server
@@ -491,6 +503,15 @@ cat "$WORK/data/big.bin" >/dev/null
 order() { if (($1 % 2)); then echo "stock gw"; else echo "gw stock"; fi; }
 port_of() { if [[ $1 == gw ]]; then echo "$P_GW2"; else echo "$P_ST2"; fi; }
 
+# one unmeasured round per server first: btrfs allocates its first chunks, smbd maps its code
+log "warm-up: one unmeasured put, get and mput per server"
+for s in gw stock; do
+    smb "$(port_of "$s")" bench "put $WORK/data/big.bin warm.bin; get warm.bin /dev/null; prompt off; mkdir warm; cd warm; lcd $WORK/data/small; mput *" ||
+        die "warm-up on $s failed: $(grep -m3 NT_STATUS_ <<<"$SMB_OUT")"
+    rm -rf "$SHARE_DIR/warm.bin" "$SHARE_DIR/warm"
+done
+sync
+
 declare -A PUT GET SMALL
 for s in gw stock; do PUT[$s]= GET[$s]= SMALL[$s]=; done
 
@@ -555,6 +576,8 @@ log "done; report on stdout"
     echo
     echo "pve-smbgateway bench -- $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -n), $(nproc) CPUs, Samba $SAMBA_VERSION, $("$BIN" --version)"
     ((QUICK)) && echo "BENCH_QUICK=1: fewer runs and smaller transfers; the figures are indicative only"
+    echo "load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on this machine shows up as noise)"
+    echo "disk under the sandboxes: $(df --output=fstype "$WORK" | tail -1), one 4 KiB write + fsync takes $(fmt_num "$FSYNC_MS") ms (dd conv=fsync, mean of 100)"
     echo "medians: list of $N_LIST runs, apply of $N_APPLY, create of $N_CREATE, throughput of $RUNS; filesystem: $FS_NOTE"
     echo "RATIO = ours / baseline (times: lower is better; rates: higher is better)"
     echo

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use smbgw_core::plan::{RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{Plan, Result, Step};
-use smbgw_samba::{testparm, Samba};
+use smbgw_samba::{render, testparm, Samba};
 
 use crate::Gateway;
 
@@ -20,6 +20,9 @@ impl Gateway {
             files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?);
         }
         let (conf_path, conf_text) = &rendered.smb_conf;
+        if let Some(backup) = self.foreign_smb_conf_backup()? {
+            files.push(backup);
+        }
         files.push(WriteFile::new(
             "smb.conf",
             conf_path,
@@ -58,6 +61,32 @@ impl Gateway {
             });
         }
         Ok(())
+    }
+}
+
+impl Gateway {
+    /// On a host, the first run takes over /etc/samba/smb.conf: an admin's own file is kept
+    /// beside it (once), never silently lost.
+    fn foreign_smb_conf_backup(&self) -> Result<Option<WriteFile>> {
+        if self.layout.is_sandbox() {
+            return Ok(None);
+        }
+        let Some(current) = smbgw_sys::fs::read_optional(&self.layout.smb_conf)? else {
+            return Ok(None);
+        };
+        if current.starts_with(render::GENERATED_MARKER.as_bytes()) {
+            return Ok(None);
+        }
+        let backup = self.layout.smb_conf.with_extension("conf.pve-smbgateway-orig");
+        if backup.exists() {
+            return Ok(None);
+        }
+        Ok(Some(WriteFile::new(
+            "copy of the original smb.conf",
+            &backup,
+            current,
+            0o644,
+        )?))
     }
 }
 

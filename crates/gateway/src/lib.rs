@@ -75,3 +75,46 @@ impl Gateway {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A host-style layout (no sandbox) with its files in a temp dir.
+    fn host_layout(dir: &std::path::Path) -> Layout {
+        Layout {
+            sandbox: None,
+            config_dir: dir.join("pve/smbgateway"),
+            smb_conf: dir.join("samba/smb.conf"),
+            share_conf_dir: dir.join("samba/smbgateway.d"),
+            state_dir: dir.join("state"),
+            log_dir: dir.join("log"),
+        }
+    }
+
+    #[test]
+    fn host_takeover_keeps_the_admins_smb_conf_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = host_layout(dir.path());
+        std::fs::create_dir_all(layout.smb_conf.parent().unwrap()).unwrap();
+        std::fs::write(&layout.smb_conf, "[global]\n\tworkgroup = ADMINS\n").unwrap();
+        let gw = Gateway::new(layout.clone());
+        let mut plan = Plan::new();
+        gw.samba_steps(&Default::default(), &mut plan, false).unwrap();
+        let steps = plan.describe();
+        assert!(
+            steps[0].starts_with("create copy of the original smb.conf"),
+            "{steps:?}"
+        );
+        plan.apply().unwrap();
+        let backup = layout.smb_conf.with_extension("conf.pve-smbgateway-orig");
+        assert_eq!(
+            std::fs::read_to_string(&backup).unwrap(),
+            "[global]\n\tworkgroup = ADMINS\n"
+        );
+        // our own file is not backed up again
+        let mut plan = Plan::new();
+        gw.samba_steps(&Default::default(), &mut plan, false).unwrap();
+        assert!(plan.is_empty(), "{:?}", plan.describe());
+    }
+}

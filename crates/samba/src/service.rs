@@ -10,7 +10,6 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use serde::Serialize;
 use smbgw_core::{Error, Result};
-use smbgw_sys::Command;
 
 use crate::Samba;
 
@@ -75,8 +74,7 @@ impl Samba {
 
     pub fn start(&self) -> Result<()> {
         let Some(addr) = self.listen_addr() else {
-            Command::new("systemctl").args(["start", "smbd.service"]).run()?;
-            return Ok(());
+            return smbgw_sys::systemd::start_unit("smbd.service");
         };
         self.create_sandbox_dirs()?;
         if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
@@ -103,7 +101,7 @@ impl Samba {
     /// Stop the smbd we started (sandbox mode). Returns whether one was running.
     pub fn stop(&self) -> Result<bool> {
         if self.layout.sandbox.is_none() {
-            Command::new("systemctl").args(["stop", "smbd.service"]).run()?;
+            smbgw_sys::systemd::stop_unit("smbd.service")?;
             return Ok(true);
         }
         let Some(pid) = self.smbd_pid() else { return Ok(false) };

@@ -30,10 +30,21 @@ fn shares() -> Vec<Share> {
                 ("audit", "1"),
                 ("encrypt", "1"),
                 ("case-sensitive", "yes"),
-                ("options", "create mask=0660,directory mask=2770,force group=staff,access based share enum=1"),
+                (
+                    "options",
+                    "create mask=0660,directory mask=2770,force group=staff,access based share enum=1",
+                ),
             ],
         ),
-        share("public", &[("path", "/srv/public"), ("guest", "1"), ("read-only", "1"), ("browseable", "0")]),
+        share(
+            "public",
+            &[
+                ("path", "/srv/public"),
+                ("guest", "1"),
+                ("read-only", "1"),
+                ("browseable", "0"),
+            ],
+        ),
     ]
 }
 
@@ -43,7 +54,10 @@ fn check(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
     }
     let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing golden file {}", path.display()));
-    assert_eq!(actual, expected, "{name} differs from its golden file (UPDATE_GOLDEN=1 regenerates)");
+    assert_eq!(
+        actual, expected,
+        "{name} differs from its golden file (UPDATE_GOLDEN=1 regenerates)"
+    );
 }
 
 #[test]
@@ -57,7 +71,10 @@ fn rendered_config_matches_golden_files_and_passes_testparm() {
 
     check("smb.conf", &anon(&rendered.smb_conf.1));
     for (path, text) in &rendered.shares {
-        check(&format!("shares.d/{}", path.file_name().unwrap().to_str().unwrap()), &anon(text));
+        check(
+            &format!("shares.d/{}", path.file_name().unwrap().to_str().unwrap()),
+            &anon(text),
+        );
     }
 
     // What Samba itself understood, after writing the files where they go live.

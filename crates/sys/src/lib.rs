@@ -6,6 +6,7 @@ pub mod command;
 pub mod error;
 pub mod fs;
 pub mod lock;
+pub mod systemd;
 
 pub use command::Command;
 pub use error::{Error, ErrorKind, Result};
