@@ -68,12 +68,7 @@ impl Format {
                 let access = if s.guest {
                     "guest".to_string()
                 } else {
-                    let list: Vec<String> = s
-                        .users
-                        .iter()
-                        .cloned()
-                        .chain(s.groups.iter().map(|g| format!("@{g}")))
-                        .collect();
+                    let list = s.valid_users();
                     if list.is_empty() {
                         "all users".into()
                     } else {

@@ -250,6 +250,11 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
         b"pw-123456\n",
     ));
     cases.push(case(&["user", "add", "eve"]));
+    cases.push(with_stdin(&["user", "add", "root", "--password-stdin"], b"pw-123456\n"));
+    cases.push(with_stdin(
+        &["user", "add", "nobody", "--password-stdin"],
+        b"pw-123456\n",
+    ));
     cases.push(with_stdin(
         &["user", "passwd", "nosuch", "--password-stdin"],
         b"pw-123456\n",

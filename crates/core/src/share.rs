@@ -172,6 +172,15 @@ impl Share {
         Ok(())
     }
 
+    /// Who may connect, in Samba's notation: users, then groups as `@group`. Empty: every user.
+    pub fn valid_users(&self) -> Vec<String> {
+        self.users
+            .iter()
+            .cloned()
+            .chain(self.groups.iter().map(|g| format!("@{g}")))
+            .collect()
+    }
+
     /// The share as text properties, only those that differ from the default, in schema order.
     pub fn to_properties(&self) -> Vec<(&'static str, String)> {
         let bool_text = |b: bool| if b { "1" } else { "0" }.to_string();

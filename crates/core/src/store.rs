@@ -20,6 +20,8 @@ use crate::{bail_input, Error, Result};
 
 pub const SHARES_FILE: &str = "shares.cfg";
 const SECTION_TYPE: &str = "share";
+/// Where pmxcfs, the Proxmox cluster filesystem, is mounted.
+const PMXCFS: &str = "/etc/pve";
 const LOCK_TIMEOUT: Duration = Duration::from_secs(30);
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -154,10 +156,22 @@ impl Store {
         self.dir.join(SHARES_FILE)
     }
 
-    /// Serialise writers. Held for the whole validate-plan-apply cycle of one operation.
-    pub fn lock(&self) -> Result<lock::LockGuard> {
+    /// Serialise writers. Held for the whole validate-plan-apply cycle of one operation. In the
+    /// cluster filesystem the lock is cluster-wide (PVE's own `cfs_lock` scheme), elsewhere a flock.
+    pub fn lock(&self) -> Result<lock::Guard> {
+        if let Ok(rel) = self.dir.strip_prefix(PMXCFS) {
+            let id = format!("smbgateway-{}", rel.to_string_lossy().replace(['/', '.'], "_"));
+            return Ok(lock::Guard::Cluster(lock::ClusterLock::acquire(
+                &Path::new(PMXCFS).join("priv/lock"),
+                &id,
+                LOCK_TIMEOUT,
+            )?));
+        }
         fs::create_dir_all(&self.dir, 0o755)?;
-        lock::lock_file(&self.dir.join(".shares.lock"), LOCK_TIMEOUT)
+        Ok(lock::Guard::Local(lock::lock_file(
+            &self.dir.join(".shares.lock"),
+            LOCK_TIMEOUT,
+        )?))
     }
 
     /// The file's bytes as they are now (`None`: no file yet).

@@ -6,6 +6,9 @@ use smbgw_samba::Samba;
 
 use crate::{Change, Gateway};
 
+/// Regular accounts (Debian policy); the others belong to the system and never become Samba users.
+const REGULAR_UIDS: std::ops::Range<u32> = 1000..60000;
+
 impl Gateway {
     pub fn user_list(&self) -> Result<Vec<SambaUser>> {
         users::list(&self.samba)
@@ -21,6 +24,14 @@ impl Gateway {
         let _lock = self.store.lock()?;
         if users::list(&self.samba)?.iter().any(|u| u.name == name) {
             bail_input!("user '{name}' already exists; change its password with 'pve-smbgateway user passwd {name}'");
+        }
+        if let Some(account) = self.samba.accounts().user(name)? {
+            if !REGULAR_UIDS.contains(&account.uid) && !account.ours {
+                bail_input!(
+                    "'{name}' is a system account (uid {}); Samba users must be regular accounts",
+                    account.uid
+                );
+            }
         }
         let mut plan = Plan::new();
         // Samba's tools need our smb.conf (in a sandbox it names the password database)

@@ -112,12 +112,7 @@ pub fn render_share(share: &Share) -> String {
     set("read only", yes_no(share.read_only));
     set("browseable", yes_no(share.browseable));
     set("guest ok", yes_no(share.guest));
-    let valid: Vec<String> = share
-        .users
-        .iter()
-        .cloned()
-        .chain(share.groups.iter().map(|g| format!("@{g}")))
-        .collect();
+    let valid = share.valid_users();
     if !valid.is_empty() {
         set("valid users", &valid.join(" "));
     }
