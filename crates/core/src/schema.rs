@@ -22,6 +22,10 @@ pub enum Kind {
     Hosts,
     /// Allow-listed extra Samba parameters, `key=value` comma separated.
     Options,
+    /// A ZFS dataset name such as `tank/shares/data`.
+    Dataset,
+    /// Comma separated percentages, e.g. `80,90,95`.
+    Percents,
 }
 
 #[derive(Debug)]
@@ -47,6 +51,7 @@ const fn prop(name: &'static str, kind: Kind, description: &'static str, default
 
 pub const MODES: &[&str] = &["native", "lxc", "vm"];
 pub const CASE_SENSITIVITY: &[&str] = &["auto", "yes", "no"];
+pub const QUOTA_BACKENDS: &[&str] = &["auto", "btrfs", "zfs", "project"];
 
 pub const SHARE_PROPERTIES: &[Property] = &[
     Property { name: "mode", kind: Kind::Enum(MODES), description: "Where Samba serves the share: on the host (native), in a managed container (lxc) or in a dedicated VM (vm).", default: Some("native"), fixed: true },
@@ -60,6 +65,21 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     prop("hosts-allow", Kind::Hosts, "Only these hosts or networks may connect (comma separated).", None),
     prop("hosts-deny", Kind::Hosts, "These hosts or networks may not connect (comma separated).", None),
     prop("quota", Kind::Size, "Maximum size of the share, e.g. 500M, 10G, 1.5T (binary units).", None),
+    Property {
+        name: "quota-backend",
+        kind: Kind::Enum(QUOTA_BACKENDS),
+        description: "How the quota is enforced: btrfs subvolume qgroup, ZFS dataset refquota or ext4/XFS project quota; auto detects it from the filesystem.",
+        default: Some("auto"),
+        fixed: true,
+    },
+    Property {
+        name: "zfs-dataset",
+        kind: Kind::Dataset,
+        description: "ZFS dataset of the share (created, mounted at the path); default: a child of the dataset mounted at the path's parent.",
+        default: None,
+        fixed: true,
+    },
+    prop("quota-alerts", Kind::Percents, "Usage percentages that raise an alert when crossed.", Some("80,90,95")),
     prop("shadow-copies", Kind::Bool, "Offer filesystem snapshots as Windows 'Previous Versions'.", Some("0")),
     prop("recycle-bin", Kind::Bool, "Move deleted files to a .recycle folder instead of deleting them.", Some("0")),
     prop("macos", Kind::Bool, "Tune the share for macOS clients (vfs_fruit, Time Machine friendly).", Some("0")),
@@ -90,6 +110,8 @@ pub fn pve_json_schema() -> Value {
             Kind::Users => json!({ "type": "string", "format": "smbgw-user-list" }),
             Kind::Groups => json!({ "type": "string", "format": "smbgw-group-list" }),
             Kind::Hosts => json!({ "type": "string", "format": "smbgw-host-list" }),
+            Kind::Dataset => json!({ "type": "string", "format": "pve-storage-zfs-dataset", "maxLength": 255 }),
+            Kind::Percents => json!({ "type": "string", "format": "smbgw-percent-list" }),
             Kind::Options => json!({
                 "type": "string",
                 "format": "smbgw-options",

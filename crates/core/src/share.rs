@@ -44,6 +44,11 @@ pub struct Share {
     /// Bytes; enforced by the quota backends.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<u64>,
+    /// `auto` until the gateway detected the backend, then the one in use.
+    pub quota_backend: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub zfs_dataset: Option<String>,
+    pub quota_alerts: Vec<u8>,
     pub shadow_copies: bool,
     pub recycle_bin: bool,
     pub macos: bool,
@@ -127,6 +132,14 @@ impl Share {
             }
             _ => None,
         };
+        let zfs_dataset = match get("zfs-dataset") {
+            Some(d) => {
+                validate::zfs_dataset(d)?;
+                Some(d.to_string())
+            }
+            None => None,
+        };
+        let quota_alerts = validate::percents("quota-alerts", get("quota-alerts").unwrap_or(""))?;
         let share = Share {
             name: name.to_string(),
             mode,
@@ -140,6 +153,9 @@ impl Share {
             hosts_allow: hosts("hosts-allow")?,
             hosts_deny: hosts("hosts-deny")?,
             quota,
+            quota_backend: choice("quota-backend")?,
+            zfs_dataset,
+            quota_alerts,
             shadow_copies: flag("shadow-copies")?,
             recycle_bin: flag("recycle-bin")?,
             macos: flag("macos")?,
@@ -158,6 +174,13 @@ impl Share {
             bail_input!(
                 "share '{}': --guest lets everyone in, so it cannot be combined with --users or --groups",
                 self.name
+            );
+        }
+        if self.zfs_dataset.is_some() && !matches!(self.quota_backend.as_str(), "auto" | "zfs") {
+            bail_input!(
+                "share '{}': --zfs-dataset needs the zfs quota backend, not '{}'",
+                self.name,
+                self.quota_backend
             );
         }
         if self.guest && self.encrypt {
@@ -198,6 +221,14 @@ impl Share {
                 "hosts-allow" => self.hosts_allow.join(","),
                 "hosts-deny" => self.hosts_deny.join(","),
                 "quota" => self.quota.map(size::format_size).unwrap_or_default(),
+                "quota-backend" => self.quota_backend.clone(),
+                "zfs-dataset" => self.zfs_dataset.clone().unwrap_or_default(),
+                "quota-alerts" => self
+                    .quota_alerts
+                    .iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
                 "shadow-copies" => bool_text(self.shadow_copies),
                 "recycle-bin" => bool_text(self.recycle_bin),
                 "macos" => bool_text(self.macos),

@@ -237,6 +237,41 @@ pub fn host_entry(entry: &str) -> Result<()> {
     bail_input!("host entry {entry:?} is not valid: expected {what}")
 }
 
+/// A ZFS dataset name: pool/child/..., the characters ZFS allows, no snapshots.
+pub fn zfs_dataset(name: &str) -> Result<()> {
+    let component_ok = |c: &str| {
+        !c.is_empty()
+            && c.chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.' | ':'))
+            && c != "."
+            && c != ".."
+    };
+    let ok = name.len() <= 255
+        && name.starts_with(|c: char| c.is_ascii_alphabetic())
+        && name.contains('/')
+        && name.split('/').all(component_ok);
+    if !ok {
+        check_no_control("zfs dataset", name)?;
+        bail_input!(
+            "ZFS dataset {name:?} is not valid: expected pool/child[/...] of letters, digits, '_', '-', '.', ':'"
+        );
+    }
+    Ok(())
+}
+
+/// A comma separated list of percentages 1-100, returned sorted.
+pub fn percents(what: &str, value: &str) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for item in list(what, value)? {
+        match item.parse::<u8>() {
+            Ok(p) if (1..=100).contains(&p) && !item.starts_with('+') => out.push(p),
+            _ => bail_input!("{what} entry {item:?} is not a percentage from 1 to 100"),
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
+}
+
 /// A boolean as PVE writes them (`1`/`0`) or as people type them.
 pub fn boolean(what: &str, value: &str) -> Result<bool> {
     match value.to_ascii_lowercase().as_str() {

@@ -1,0 +1,121 @@
+//! Quotas for shares: enforced by the filesystem under the share, read back for `quota-status`,
+//! the sizes SMB clients see (`dfree command`), the usage history and its alerts.
+//!
+//! | backend | unit of quota | limit | usage |
+//! |---|---|---|---|
+//! | btrfs | a subvolume per share | qgroup `max_rfer` | `btrfs qgroup show --raw` |
+//! | zfs | a dataset per share | `refquota` | `zfs get -Hp` |
+//! | project | a project id per share directory (ext4, XFS) | `quotactl` block hard limit | `quotactl` |
+
+pub mod alerts;
+pub mod btrfs;
+pub mod history;
+pub mod project;
+pub mod zfs;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use smbgw_core::{bail_input, Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Btrfs,
+    Zfs,
+    Project,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Btrfs => "btrfs",
+            Backend::Zfs => "zfs",
+            Backend::Project => "project",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "btrfs" => Some(Backend::Btrfs),
+            "zfs" => Some(Backend::Zfs),
+            "project" => Some(Backend::Project),
+            _ => None,
+        }
+    }
+}
+
+/// What a quota backend reports for one share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub used: u64,
+    /// `None`: no limit set.
+    pub limit: Option<u64>,
+}
+
+// statfs magic numbers (linux/magic.h; ZFS from its own sources)
+const BTRFS_MAGIC: i64 = 0x9123_683e;
+const ZFS_MAGIC: i64 = 0x2fc1_2fc1;
+const EXT4_MAGIC: i64 = 0xef53;
+const XFS_MAGIC: i64 = 0x5846_5342;
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+const OVERLAY_MAGIC: i64 = 0x794c_7630;
+
+/// The deepest existing directory on the way to `path` (the share directory may not exist yet).
+pub fn existing_ancestor(path: &Path) -> PathBuf {
+    path.ancestors()
+        .find(|p| p.exists())
+        .unwrap_or(Path::new("/"))
+        .to_path_buf()
+}
+
+fn fs_magic(path: &Path) -> Result<i64> {
+    let at = existing_ancestor(path);
+    let st =
+        nix::sys::statfs::statfs(&at).map_err(|e| Error::system(format!("statfs '{}' failed: {e}", at.display())))?;
+    Ok(st.filesystem_type().0 as i64)
+}
+
+/// The filesystem's name, for messages.
+pub fn fs_name(path: &Path) -> String {
+    match fs_magic(path) {
+        Ok(BTRFS_MAGIC) => "btrfs".into(),
+        Ok(ZFS_MAGIC) => "zfs".into(),
+        Ok(EXT4_MAGIC) => "ext4".into(),
+        Ok(XFS_MAGIC) => "xfs".into(),
+        Ok(TMPFS_MAGIC) => "tmpfs".into(),
+        Ok(OVERLAY_MAGIC) => "overlayfs".into(),
+        Ok(other) => format!("filesystem type {other:#x}"),
+        Err(_) => "unknown filesystem".into(),
+    }
+}
+
+/// The backend the filesystem under `path` supports, if any.
+pub fn detect(path: &Path) -> Result<Option<Backend>> {
+    Ok(match fs_magic(path)? {
+        BTRFS_MAGIC => Some(Backend::Btrfs),
+        ZFS_MAGIC => Some(Backend::Zfs),
+        EXT4_MAGIC | XFS_MAGIC => Some(Backend::Project),
+        _ => None,
+    })
+}
+
+/// The backend for a share: the configured one, or the detected one for `auto`.
+pub fn resolve(configured: &str, path: &Path) -> Result<Backend> {
+    if let Some(b) = Backend::from_name(configured) {
+        return Ok(b);
+    }
+    match detect(path)? {
+        Some(b) => Ok(b),
+        None => bail_input!(
+            "{} is on {}, which has no quota support; put the share on btrfs (a subvolume per share), ZFS (a dataset per share) or ext4/XFS with project quotas",
+            path.display(),
+            fs_name(path)
+        ),
+    }
+}
+
+/// Free space as SMB clients should see it: what is left of the quota.
+pub fn free(usage: &Usage) -> Option<u64> {
+    usage.limit.map(|l| l.saturating_sub(usage.used))
+}
