@@ -13,7 +13,7 @@
 #
 # Environment:
 #   BENCH_QUICK=1     fewer runs, smaller transfers (a quick check; figures are indicative only)
-#   BENCH_RUNS=N      runs per throughput figure (default 5; quick 3)
+#   BENCH_RUNS=N      runs per throughput figure (default 7; quick 3)
 #   BENCH_PORT=P      first TCP port to try (default 4460); six free ports from there are used
 #   BENCH_TMPDIR=DIR  where the temporary directory goes (default /tmp)
 #   BENCH_BIN=PATH    the binary (default target/release/pve-smbgateway of this tree)
@@ -38,7 +38,7 @@ if ((QUICK)); then
     BIG_MIB=256
     N_SMALL=500
 else
-    RUNS=${BENCH_RUNS:-5}
+    RUNS=${BENCH_RUNS:-7}
     N_LIST=21
     N_APPLY=5
     N_CREATE=5
@@ -503,12 +503,17 @@ cat "$WORK/data/big.bin" >/dev/null
 order() { if (($1 % 2)); then echo "stock gw"; else echo "gw stock"; fi; }
 port_of() { if [[ $1 == gw ]]; then echo "$P_GW2"; else echo "$P_ST2"; fi; }
 
-# one unmeasured round per server first: btrfs allocates its first chunks, smbd maps its code
-log "warm-up: one unmeasured put, get and mput per server"
+# One unmeasured round per server first (btrfs allocates its first chunks, smbd maps its
+# code), which also checks that the bytes survive the round trip both ways.
+log "warm-up: one unmeasured put, get and mput per server, contents compared"
 for s in gw stock; do
-    smb "$(port_of "$s")" bench "put $WORK/data/big.bin warm.bin; get warm.bin /dev/null; prompt off; mkdir warm; cd warm; lcd $WORK/data/small; mput *" ||
+    smb "$(port_of "$s")" bench "put $WORK/data/big.bin warm.bin; get warm.bin $WORK/data/back.bin" ||
+        die "warm-up on $s failed: $SMB_OUT"
+    cmp -s "$WORK/data/big.bin" "$SHARE_DIR/warm.bin" || die "put through $s did not store the same bytes"
+    cmp -s "$WORK/data/big.bin" "$WORK/data/back.bin" || die "get through $s did not return the same bytes"
+    smb "$(port_of "$s")" bench "prompt off; mkdir warm; cd warm; lcd $WORK/data/small; mput *" ||
         die "warm-up on $s failed: $(grep -m3 NT_STATUS_ <<<"$SMB_OUT")"
-    rm -rf "$SHARE_DIR/warm.bin" "$SHARE_DIR/warm"
+    rm -rf "$SHARE_DIR/warm.bin" "$SHARE_DIR/warm" "$WORK/data/back.bin"
 done
 sync
 
@@ -539,6 +544,7 @@ for ((r = 0; r < RUNS; r++)); do
         tick
         smb "$(port_of "$s")" bench "get get.bin /dev/null" || die "get from $s failed: $SMB_OUT"
         tock
+        [[ $SMB_OUT == *"of size $BIG_BYTES as"* ]] || die "get from $s: unexpected smbclient output: $SMB_OUT"
         GET[$s]+="$(calc "$BIG_BYTES/$ELAPSED_US") "
         log "  get run $((r + 1)) $s: $(calc "$BIG_BYTES/$ELAPSED_US") MB/s"
     done
@@ -584,7 +590,8 @@ log "done; report on stdout"
     printf '%-54s %12s %12s %8s %-18s %s\n' FIGURE OURS BASELINE RATIO TARGET RESULT
     for i in "${!ROW_LABEL[@]}"; do
         ours=${ROW_OURS[$i]} base=${ROW_BASE[$i]} unit=${ROW_UNIT[$i]} target=${ROW_TARGET[$i]}
-        ratio=$(calc "$ours / $base")
+        # the ratio as printed (2 decimals) is what is compared, so the table agrees with itself
+        ratio=$(awk -v o="$ours" -v b="$base" 'BEGIN {printf "%.2f", o / b}')
         if [[ ${ROW_KIND[$i]} == max ]]; then
             target_text="<= $target $unit"
             ok=$(calc "($ours <= $target) ? 1 : 0")
@@ -595,7 +602,7 @@ log "done; report on stdout"
         result=met
         ((ok)) || result=MISSED
         printf '%-54s %12s %12s %8s %-18s %s\n' "${ROW_LABEL[$i]}" "$(fmt_num "$ours") $unit" \
-            "$(fmt_num "$base") $unit" "$(awk -v r="$ratio" 'BEGIN {printf "%.2fx", r}')" "$target_text" "$result"
+            "$(fmt_num "$base") $unit" "${ratio}x" "$target_text" "$result"
     done
     echo
     echo "Baselines (same run, same machine):"

@@ -108,6 +108,27 @@ pub fn command() -> Command {
         )
         .subcommand(Command::new("status").about("Show whether smbd serves the shares").arg(Arg::new("name").value_name("NAME").help("Only this share")))
         .subcommand(Command::new("apply").about("Re-converge this node from the share config (idempotent)").arg(dry_run()))
+        .subcommand(Command::new("quota-status").about("Show a share's quota: limit, used, free, percent, backend").arg(name_arg()))
+        .subcommand(
+            Command::new("quota-history")
+                .about("Show a share's usage history and the days until its quota is full")
+                .arg(name_arg())
+                .arg(
+                    Arg::new("days")
+                        .long("days")
+                        .value_name("N")
+                        .default_value("2")
+                        .value_parser(clap::value_parser!(u64))
+                        .help("How many days back (1-90)"),
+                ),
+        )
+        .subcommand(Command::new("quota-sample").about("Record the usage of every quota share and raise threshold alerts (for a timer)"))
+        .subcommand(
+            Command::new("dfree")
+                .about("Print the disk size and free space of a directory for smbd's 'dfree command'")
+                .hide(true)
+                .arg(Arg::new("dir").value_name("DIR").default_value(".")),
+        )
         .subcommand(Command::new("stop").about("Stop the smbd the gateway started (sandbox mode)"))
         .subcommand(
             Command::new("user")

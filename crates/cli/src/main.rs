@@ -72,6 +72,15 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         "delete" => format.change(&gw.delete(name(), sm.get_flag("purge-data"), dry_run())?),
         "status" => format.status(&gw.status(sm.get_one::<String>("name").map(String::as_str))?),
         "apply" => format.change(&gw.apply(dry_run())?),
+        "quota-status" => format.quota_status(&gw.quota_status(name())?),
+        "quota-history" => format.quota_history(&gw.quota_history(name(), *sm.get_one::<u64>("days").unwrap())?),
+        "quota-sample" => format.samples(&gw.quota_sample()?),
+        "dfree" => {
+            // smbd's protocol: "total free blocksize", in 1 KiB blocks
+            let (total, free) = gw.dfree(std::path::Path::new(sm.get_one::<String>("dir").unwrap()))?;
+            println!("{} {} 1024", total / 1024, free / 1024);
+            Ok(())
+        }
         "stop" => {
             let stopped = gw.stop()?;
             format.message(

@@ -4,7 +4,7 @@ use clap::ArgMatches;
 use serde::Serialize;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
-use smbgw_gateway::{Change, NodeStatus};
+use smbgw_gateway::{Change, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
 use smbgw_samba::users::SambaUser;
 
 #[derive(Clone, Copy)]
@@ -130,6 +130,60 @@ impl Format {
         if !rows.is_empty() {
             println!();
             table(&["NAME", "STATE", "PATH", "PROBLEMS"], &rows);
+        }
+        Ok(())
+    }
+
+    pub fn quota_status(self, q: &QuotaStatus) -> Result<()> {
+        if self.json(q)? {
+            return Ok(());
+        }
+        println!("share: {}", q.name);
+        println!("path: {}", q.path);
+        println!("backend: {}", q.backend);
+        println!("limit: {}", q.limit.map_or("none".into(), format_size));
+        println!("used: {} ({} bytes)", format_size(q.used), q.used);
+        if let (Some(free), Some(percent)) = (q.free, q.percent) {
+            println!("free: {}", format_size(free));
+            println!("percent: {percent:.1}%");
+        }
+        Ok(())
+    }
+
+    pub fn quota_history(self, h: &QuotaHistory) -> Result<()> {
+        if self.json(h)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 3]> = h
+            .samples
+            .iter()
+            .map(|s| {
+                [
+                    s.time.to_string(),
+                    format_size(s.used),
+                    s.limit.map_or("-".into(), format_size),
+                ]
+            })
+            .collect();
+        table(&["TIME", "USED", "LIMIT"], &rows);
+        match (h.growth_per_day, h.days_until_full) {
+            (Some(g), Some(d)) => println!("growth: {}/day, full in {d:.1} days", format_size(g.max(0.0) as u64)),
+            (Some(g), None) => println!("growth: {:.0} bytes/day, not filling up", g),
+            _ => println!("not enough samples for a trend yet"),
+        }
+        Ok(())
+    }
+
+    pub fn samples(self, reports: &[SampleReport]) -> Result<()> {
+        if self.json(&reports)? {
+            return Ok(());
+        }
+        for r in reports {
+            let limit = r.limit.map_or("no limit".into(), format_size);
+            println!("{}: {} of {limit}", r.name, format_size(r.used));
+            if let Some(alert) = &r.alert {
+                println!("  alert: {}", alert.message);
+            }
         }
         Ok(())
     }

@@ -33,6 +33,25 @@ pub struct Layout {
     /// Node-local state of the gateway (journal, history).
     pub state_dir: PathBuf,
     pub log_dir: PathBuf,
+    /// World-readable runtime data: the quota figures the `dfree` helper (run by smbd as the
+    /// connected user) reads.
+    pub run_dir: PathBuf,
+    /// This program, as Samba must call it (`dfree command`).
+    pub cli: PathBuf,
+}
+
+pub const ENV_BIN: &str = "PVE_SMBGW_BIN";
+const INSTALLED_CLI: &str = "/usr/sbin/pve-smbgateway";
+
+/// The CLI binary: `PVE_SMBGW_BIN`, else this program if it is the CLI, else the installed one.
+fn cli_path() -> PathBuf {
+    if let Some(bin) = std::env::var_os(ENV_BIN).filter(|b| !b.is_empty()) {
+        return bin.into();
+    }
+    match std::env::current_exe() {
+        Ok(exe) if exe.file_name().is_some_and(|n| n == "pve-smbgateway") => exe,
+        _ => INSTALLED_CLI.into(),
+    }
 }
 
 impl Layout {
@@ -45,6 +64,8 @@ impl Layout {
             share_conf_dir: "/etc/samba/smbgateway.d".into(),
             state_dir: "/var/lib/pve-smbgateway".into(),
             log_dir: "/var/log/pve-smbgateway".into(),
+            run_dir: "/run/pve-smbgateway".into(),
+            cli: cli_path(),
         }
     }
 
@@ -53,10 +74,10 @@ impl Layout {
         if !root.is_absolute() {
             bail_input!("sandbox root {:?} must be an absolute path", root.display().to_string());
         }
-        if root
-            .to_str()
-            .is_none_or(|r| r.chars().any(|c| c.is_control() || matches!(c, '%' | '\\' | '"')))
-        {
+        if root.to_str().is_none_or(|r| {
+            r.chars()
+                .any(|c| c.is_control() || matches!(c, '%' | '\\' | '"' | '\''))
+        }) {
             bail_input!(
                 "sandbox root {:?} contains characters Samba cannot take in a path",
                 root.display().to_string()
@@ -74,6 +95,8 @@ impl Layout {
             share_conf_dir: samba.join("shares.d"),
             state_dir: root.join("state"),
             log_dir: root.join("log"),
+            run_dir: root.join("run"),
+            cli: cli_path(),
         })
     }
 

@@ -78,6 +78,42 @@ impl Plan {
     }
 }
 
+type Action = Box<dyn FnMut() -> Result<()>>;
+
+/// A step made of two closures, for actions that need no state of their own beyond what they
+/// capture (set a limit and restore the old one, create and remove a volume, ...).
+pub struct FnStep {
+    description: String,
+    apply: Action,
+    undo: Action,
+}
+
+impl FnStep {
+    pub fn new(
+        description: impl Into<String>,
+        apply: impl FnMut() -> Result<()> + 'static,
+        undo: impl FnMut() -> Result<()> + 'static,
+    ) -> Self {
+        Self {
+            description: description.into(),
+            apply: Box::new(apply),
+            undo: Box::new(undo),
+        }
+    }
+}
+
+impl Step for FnStep {
+    fn describe(&self) -> String {
+        self.description.clone()
+    }
+    fn apply(&mut self) -> Result<()> {
+        (self.apply)()
+    }
+    fn undo(&mut self) -> Result<()> {
+        (self.undo)()
+    }
+}
+
 /// Write a file (atomically), remembering the old content to restore it on undo.
 pub struct WriteFile {
     pub path: PathBuf,

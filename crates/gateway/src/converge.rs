@@ -19,6 +19,14 @@ impl Gateway {
         for (path, text) in &rendered.shares {
             files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?);
         }
+        if let Some((path, script)) = &rendered.dfree_helper {
+            files.push(WriteFile::new(
+                "dfree helper",
+                path,
+                script.clone().into_bytes(),
+                0o755,
+            )?);
+        }
         let (conf_path, conf_text) = &rendered.smb_conf;
         if let Some(backup) = self.foreign_smb_conf_backup()? {
             files.push(backup);

@@ -7,6 +7,7 @@
 mod acl;
 mod converge;
 mod journal;
+mod quota;
 mod shares;
 mod status;
 mod users;
@@ -16,6 +17,7 @@ use smbgw_core::store::Store;
 use smbgw_core::{Layout, Plan, Result, Share};
 use smbgw_samba::Samba;
 
+pub use quota::{QuotaHistory, QuotaStatus, SampleReport};
 pub use status::{NodeStatus, ShareStatus};
 
 pub struct Gateway {
@@ -65,6 +67,10 @@ impl Gateway {
             let result = plan.apply();
             journal::end(&self.layout);
             result?;
+            // the dfree helper's figures follow every change; they are derived, so best effort
+            if let Err(e) = self.refresh_dfree_cache() {
+                notes.push(format!("could not refresh the quota figures SMB clients see: {e}"));
+            }
         }
         Ok(Change {
             dry_run,
@@ -89,6 +95,8 @@ mod tests {
             share_conf_dir: dir.join("samba/smbgateway.d"),
             state_dir: dir.join("state"),
             log_dir: dir.join("log"),
+            run_dir: dir.join("run"),
+            cli: "/usr/sbin/pve-smbgateway".into(),
         }
     }
 

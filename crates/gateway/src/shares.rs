@@ -2,10 +2,9 @@
 
 use std::path::Path;
 
-use smbgw_core::plan::CreateDir;
 use smbgw_core::share::Properties;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_input, validate, Error, Mode, Plan, Result, Share, Step};
+use smbgw_core::{bail_input, validate, Error, Mode, Plan, Result, Share};
 
 use crate::acl::GrantAccess;
 use crate::{journal, Change, Gateway};
@@ -22,17 +21,18 @@ impl Gateway {
     }
 
     pub fn create(&self, name: &str, props: &Properties, dry_run: bool) -> Result<Change> {
-        let share = Share::from_properties(name, props)?;
+        let mut share = Share::from_properties(name, props)?;
         let _lock = self.store.lock()?;
         let mut cfg = self.store.load()?;
         cfg.insert(share.clone())?;
-        let mut plan = Plan::new();
         self.check_placement(&share)?;
         self.check_users(&share)?;
-        self.path_steps(&share, &mut plan, false)?;
+        let (mut plan, mut notes) = (Plan::new(), Vec::new());
+        self.path_steps(&mut share, &mut plan, &mut notes, false)?;
+        cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
         self.samba_steps(&cfg, &mut plan, true)?;
-        self.execute(plan, dry_run, Some(share), Vec::new())
+        self.execute(plan, dry_run, Some(share), notes)
     }
 
     pub fn update(&self, name: &str, changes: &Properties, delete: &[String], dry_run: bool) -> Result<Change> {
@@ -40,14 +40,14 @@ impl Gateway {
         let _lock = self.store.lock()?;
         let mut cfg = self.store.load()?;
         let old = cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))?;
-        let share = old.updated(changes, delete)?;
-        cfg.replace(share.clone())?;
-        let mut plan = Plan::new();
+        let mut share = old.updated(changes, delete)?;
         self.check_users(&share)?;
-        self.path_steps(&share, &mut plan, false)?;
+        let (mut plan, mut notes) = (Plan::new(), Vec::new());
+        self.path_steps(&mut share, &mut plan, &mut notes, false)?;
+        cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
         self.samba_steps(&cfg, &mut plan, true)?;
-        self.execute(plan, dry_run, Some(share), Vec::new())
+        self.execute(plan, dry_run, Some(share), notes)
     }
 
     /// Remove a share. Its data stays unless `purge_data`.
@@ -68,15 +68,12 @@ impl Gateway {
                     other.path
                 );
             }
-            if Path::new(&share.path).exists() {
-                validate::path_on_disk(&share.path)?;
-                plan.push(PurgeData {
-                    path: share.path.clone(),
-                });
-            }
+            validate::path_on_disk(&share.path)?;
         } else if Path::new(&share.path).exists() {
             notes.push(format!("the data stays in {}; delete it with --purge-data", share.path));
         }
+        // last: purging cannot be undone, so it runs only after everything else succeeded
+        self.release_steps(&share, purge_data, &mut plan)?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -84,12 +81,12 @@ impl Gateway {
     pub fn apply(&self, dry_run: bool) -> Result<Change> {
         let _lock = self.store.lock()?;
         let cfg = self.store.load()?;
-        let mut plan = Plan::new();
+        let (mut plan, mut notes) = (Plan::new(), Vec::new());
         for share in cfg.shares() {
-            self.path_steps(share, &mut plan, true)?;
+            self.path_steps(&mut share.clone(), &mut plan, &mut notes, true)?;
         }
         self.samba_steps(&cfg, &mut plan, true)?;
-        let change = self.execute(plan, dry_run, None, Vec::new())?;
+        let change = self.execute(plan, dry_run, None, notes)?;
         if !dry_run {
             journal::end(&self.layout);
         }
@@ -120,9 +117,10 @@ impl Gateway {
         Ok(())
     }
 
-    /// The share directory: checked on disk, created if missing, opened to the share's users.
-    /// With `repair_only` (apply), existing directories are left as the admin has them.
-    fn path_steps(&self, share: &Share, plan: &mut Plan, repair_only: bool) -> Result<()> {
+    /// The share directory: checked on disk, its storage created if missing (with its quota),
+    /// opened to the share's users. With `repair_only` (apply), shares whose directory exists
+    /// and that have no quota are left as the admin has them.
+    fn path_steps(&self, share: &mut Share, plan: &mut Plan, notes: &mut Vec<String>, repair_only: bool) -> Result<()> {
         validate::path_on_disk(&share.path)?;
         for owned in self.layout.owned_dirs() {
             if overlaps(&share.path, &owned.to_string_lossy()) {
@@ -133,18 +131,14 @@ impl Gateway {
                 );
             }
         }
-        let path = Path::new(&share.path);
-        let exists = path.exists();
-        if !exists {
-            // open shares need a world-writable root; others get access through ACL entries
-            let open = share.guest || (share.users.is_empty() && share.groups.is_empty());
-            let mode = if open { 0o777 } else { 0o770 };
-            plan.push(CreateDir::new(path, mode));
-        }
-        if repair_only && exists {
+        if repair_only && share.quota.is_none() && Path::new(&share.path).exists() {
             return Ok(());
         }
-        if let Some(step) = GrantAccess::plan(share, &self.samba.accounts(), exists)? {
+        let existed = self.storage_steps(share, plan, notes)?;
+        if repair_only && existed {
+            return Ok(());
+        }
+        if let Some(step) = GrantAccess::plan(share, &self.samba.accounts(), existed)? {
             plan.push(step);
         }
         Ok(())
@@ -176,22 +170,4 @@ fn no_such_share(name: &str, cfg: &SharesConfig) -> Error {
 fn overlaps(a: &str, b: &str) -> bool {
     let inside = |x: &str, y: &str| x == y || x.starts_with(&format!("{}/", y.trim_end_matches('/')));
     inside(a, b) || inside(b, a)
-}
-
-/// Delete the share's data. Last in its plan and not undoable: it runs only after everything
-/// else succeeded.
-struct PurgeData {
-    path: String,
-}
-
-impl Step for PurgeData {
-    fn describe(&self) -> String {
-        format!("delete the share's data in {} (cannot be undone)", self.path)
-    }
-    fn apply(&mut self) -> Result<()> {
-        std::fs::remove_dir_all(&self.path).map_err(|e| Error::io("deleting", Path::new(&self.path), e))
-    }
-    fn undo(&mut self) -> Result<()> {
-        Ok(())
-    }
 }

@@ -15,7 +15,7 @@ pub mod zfs;
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use smbgw_core::{bail_input, Error, Result};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -46,7 +46,7 @@ impl Backend {
 }
 
 /// What a quota backend reports for one share.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     pub used: u64,
     /// `None`: no limit set.
@@ -102,10 +102,18 @@ pub fn detect(path: &Path) -> Result<Option<Backend>> {
 
 /// The backend for a share: the configured one, or the detected one for `auto`.
 pub fn resolve(configured: &str, path: &Path) -> Result<Backend> {
-    if let Some(b) = Backend::from_name(configured) {
-        return Ok(b);
+    let backend = match Backend::from_name(configured) {
+        Some(b) => Some(b),
+        None => detect(path)?,
+    };
+    if backend == Some(Backend::Project) && !project::enabled(&existing_ancestor(path)) {
+        bail_input!(
+            "{} is on {} mounted without project quotas; remount it with the option prjquota (ext4 also needs the 'project' and 'quota' features), or put the share on btrfs or ZFS",
+            path.display(),
+            fs_name(path)
+        );
     }
-    match detect(path)? {
+    match backend {
         Some(b) => Ok(b),
         None => bail_input!(
             "{} is on {}, which has no quota support; put the share on btrfs (a subvolume per share), ZFS (a dataset per share) or ext4/XFS with project quotas",

@@ -125,6 +125,22 @@ pub fn usage(path: &Path) -> Result<Usage> {
     })
 }
 
+/// Whether the filesystem holding `path` is mounted with project quota accounting.
+pub fn enabled(path: &Path) -> bool {
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .ok()
+        .and_then(|text| mount_options(&text, path))
+        .is_some_and(|opts| {
+            opts.split(',')
+                .any(|o| matches!(o, "prjquota" | "pquota" | "prjjquota" | "pqnoenforce"))
+        })
+}
+
+/// The super-block options (after the " - type source" part) of the mount holding `path`.
+pub fn mount_options(text: &str, path: &Path) -> Option<String> {
+    find_mount(text, path).map(|(_, opts)| opts)
+}
+
 /// The block device of the filesystem holding `path`, from /proc/self/mountinfo.
 pub fn mount_device(path: &Path) -> Result<PathBuf> {
     let text = std::fs::read_to_string("/proc/self/mountinfo")
@@ -132,21 +148,32 @@ pub fn mount_device(path: &Path) -> Result<PathBuf> {
     device_from_mountinfo(&text, path).ok_or_else(|| Error::system(format!("no mount found for {}", path.display())))
 }
 
-/// Longest mount point that contains `path`; its source is the field after the " - " separator's type.
+/// Longest mount point that contains `path`: its source device.
 pub fn device_from_mountinfo(text: &str, path: &Path) -> Option<PathBuf> {
-    let mut best: Option<(usize, PathBuf)> = None;
+    find_mount(text, path).map(|(dev, _)| dev)
+}
+
+/// Longest mount point that contains `path`: (source, super options). After the " - "
+/// separator come the filesystem type, the source and the super-block options.
+fn find_mount(text: &str, path: &Path) -> Option<(PathBuf, String)> {
+    let mut best: Option<(usize, PathBuf, String)> = None;
     for line in text.lines() {
-        let (left, right) = line.split_once(" - ")?;
-        let mount_point = unescape(left.split(' ').nth(4)?);
-        let source = right.split(' ').nth(1)?;
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let (Some(mount_point), Some(source)) = (left.split(' ').nth(4), right.split(' ').nth(1)) else {
+            continue;
+        };
+        let mount_point = unescape(mount_point);
         if path.starts_with(&mount_point) {
             let depth = Path::new(&mount_point).components().count();
-            if best.as_ref().is_none_or(|(d, _)| depth >= *d) {
-                best = Some((depth, PathBuf::from(unescape(source))));
+            if best.as_ref().is_none_or(|(d, _, _)| depth >= *d) {
+                let opts = right.split(' ').nth(2).unwrap_or("").to_string();
+                best = Some((depth, PathBuf::from(unescape(source)), opts));
             }
         }
     }
-    best.map(|(_, p)| p)
+    best.map(|(_, dev, opts)| (dev, opts))
 }
 
 /// mountinfo escapes space, tab, newline and backslash as octal (\040 ...).

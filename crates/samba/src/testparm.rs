@@ -87,7 +87,10 @@ pub fn render_validated(samba: &Samba, shares: &[Share]) -> Result<Rendered> {
     fs::create_dir_all(&staging.join("shares.d"), 0o700)?;
     let result = (|| {
         let staged = render::render(layout, shares, &staging.join("smb.conf"), &staging.join("shares.d"));
-        for (path, text) in std::iter::once((&staged.smb_conf.0, &staged.smb_conf.1)).chain(&staged.shares) {
+        for (path, text) in std::iter::once((&staged.smb_conf.0, &staged.smb_conf.1))
+            .chain(&staged.shares)
+            .chain(staged.dfree_helper.as_ref().map(|(p, t)| (p, t)))
+        {
             fs::atomic_write(path, text.as_bytes(), 0o600)?;
         }
         check_file(samba, &staged.smb_conf.0)

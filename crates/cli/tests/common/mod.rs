@@ -14,6 +14,8 @@ pub struct Sandbox {
     pub dir: tempfile::TempDir,
     pub root: PathBuf,
     pub port: u16,
+    /// Extra environment for the CLI (e.g. PATH with a stand-in first).
+    pub env: Vec<(String, String)>,
 }
 
 pub struct Run {
@@ -47,11 +49,14 @@ impl Sandbox {
             "the integration tests need root: smbd must switch to the share users"
         );
         let dir = tempfile::Builder::new().prefix("smbgw-test.").tempdir().unwrap();
+        // smbd runs the dfree helper as the share user, who must reach the sandbox
+        std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let root = dir.path().join("root");
         Sandbox {
             root,
             port: free_port(),
             dir,
+            env: Vec::new(),
         }
     }
 
@@ -64,7 +69,8 @@ impl Sandbox {
         let mut cmd = Command::new(BIN);
         cmd.env("PVE_SMBGW_ROOT", &self.root)
             .env("PVE_SMBGW_SMB_PORT", self.port.to_string())
-            .env_remove("PVE_SMBGW_BIND");
+            .env_remove("PVE_SMBGW_BIND")
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
 
@@ -182,6 +188,53 @@ impl Sandbox {
         std::fs::write(&path, data).unwrap();
         path
     }
+}
+
+/// A btrfs filesystem on a loop device, mounted below `dir`; gone when dropped.
+pub struct Btrfs {
+    pub mount: PathBuf,
+    loop_dev: String,
+}
+
+impl Btrfs {
+    pub fn new(dir: &Path, size: &str) -> Btrfs {
+        let image = dir.join("btrfs.img");
+        let mount = dir.join("btrfs");
+        std::fs::create_dir_all(&mount).unwrap();
+        run("truncate", &["-s", size, image.to_str().unwrap()]);
+        let loop_dev = run("losetup", &["--find", "--show", image.to_str().unwrap()])
+            .trim()
+            .to_string();
+        run("mkfs.btrfs", &["-q", "-f", &loop_dev]);
+        run("mount", &[&loop_dev, mount.to_str().unwrap()]);
+        Btrfs { mount, loop_dev }
+    }
+
+    /// `btrfs qgroup show` of the subvolume at `path`: (referenced, max referenced).
+    pub fn qgroup(&self, path: &Path) -> (u64, Option<u64>) {
+        run("btrfs", &["filesystem", "sync", path.to_str().unwrap()]);
+        let out = run("btrfs", &["qgroup", "show", "-reF", "--raw", path.to_str().unwrap()]);
+        let line = out.lines().find(|l| l.starts_with("0/")).expect("a level-0 qgroup");
+        let f: Vec<&str> = line.split_whitespace().collect();
+        (f[1].parse().unwrap(), f[3].parse().ok())
+    }
+}
+
+impl Drop for Btrfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
+        let _ = Command::new("losetup").arg("-d").arg(&self.loop_dev).status();
+    }
+}
+
+pub fn run(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn collect(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {

@@ -1,0 +1,225 @@
+//! Quotas for real: btrfs qgroups on a loop device, enforced against writes over SMB and shown
+//! to SMB clients as the share's size; ZFS through the `zfs` stand-in (t/bin/zfs).
+
+mod common;
+
+use common::{Btrfs, Sandbox};
+
+const ALICE: (&str, &str) = ("alice", "Alice-pw1");
+const MIB: u64 = 1 << 20;
+
+fn quota_sandbox() -> (Sandbox, Btrfs) {
+    let sb = Sandbox::new();
+    let fs = Btrfs::new(sb.dir.path(), "512M");
+    sb.add_user(ALICE.0, ALICE.1);
+    (sb, fs)
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap()
+}
+
+#[test]
+fn btrfs_quota_refuses_writes_over_smb_and_shows_as_disk_size() {
+    let (sb, fs) = quota_sandbox();
+    let path = fs.mount.join("q");
+    sb.ok(&[
+        "create",
+        "q",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "10M",
+    ]);
+
+    // clients see the quota as the disk size
+    let du = sb.smbclient("q", Some(ALICE), "du").unwrap();
+    assert!(du.contains("10240 blocks of size 1024"), "{du}");
+
+    let big = sb.write_local("big.bin", &vec![0x5a; 20 * MIB as usize]);
+    let err = sb
+        .smbclient("q", Some(ALICE), &format!("put {} big.bin", big.display()))
+        .unwrap_err();
+    assert!(err.contains("NT_STATUS_DISK_FULL"), "{err}");
+    let stored = std::fs::metadata(path.join("big.bin")).map(|m| m.len()).unwrap_or(0);
+    assert!(stored <= 10 * MIB, "stored {stored} bytes, more than the 10 MiB quota");
+
+    let (referenced, max) = fs.qgroup(&path);
+    assert_eq!(max, Some(10 * MIB));
+    let status = json(&sb.ok(&["quota-status", "q", "--output-format", "json"]));
+    assert_eq!(status["limit"], 10 * MIB);
+    assert_eq!(status["used"], referenced);
+    assert_eq!(status["backend"], "btrfs");
+}
+
+#[test]
+fn shrinking_below_usage_is_refused_and_growing_works() {
+    let (sb, fs) = quota_sandbox();
+    let path = fs.mount.join("g");
+    sb.ok(&[
+        "create",
+        "g",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "10M",
+    ]);
+    let six = sb.write_local("six.bin", &vec![1; 6 * MIB as usize]);
+    sb.smbclient("g", Some(ALICE), &format!("put {} six.bin", six.display()))
+        .unwrap();
+
+    let before = sb.snapshot();
+    let run = sb.run(&["update", "g", "--quota", "4M"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("already stores") && run.stderr.contains("4M"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sb.snapshot(), before);
+    assert_eq!(fs.qgroup(&path).1, Some(10 * MIB));
+
+    sb.ok(&["update", "g", "--quota", "20M"]);
+    assert_eq!(fs.qgroup(&path).1, Some(20 * MIB));
+    sb.smbclient("g", Some(ALICE), &format!("put {} six2.bin", six.display()))
+        .unwrap();
+    let du = sb.smbclient("g", Some(ALICE), "du").unwrap();
+    assert!(du.contains("20480 blocks of size 1024"), "{du}");
+
+    // the quota can be lifted again
+    sb.ok(&["update", "g", "--delete", "quota"]);
+    assert_eq!(fs.qgroup(&path).1, None);
+}
+
+#[test]
+fn quota_on_a_filesystem_without_quotas_is_refused() {
+    let sb = Sandbox::new();
+    let before = sb.snapshot();
+    // the sandbox lives on the root filesystem: ext4 without prjquota (or tmpfs)
+    let run = sb.run(&["create", "x", "--path", sb.data("x").to_str().unwrap(), "--quota", "1G"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("without project quotas") || run.stderr.contains("no quota support"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sb.snapshot(), before);
+    assert!(!sb.data("x").exists());
+}
+
+#[test]
+fn delete_lifts_the_quota_and_purge_destroys_the_subvolume() {
+    let (sb, fs) = quota_sandbox();
+    let keep = fs.mount.join("keep");
+    let gone = fs.mount.join("gone");
+    sb.ok(&["create", "keep", "--path", keep.to_str().unwrap(), "--quota", "8M"]);
+    sb.ok(&["create", "gone", "--path", gone.to_str().unwrap(), "--quota", "8M"]);
+    std::fs::write(keep.join("data.txt"), b"keep me").unwrap();
+    sb.ok(&["delete", "keep"]);
+    assert_eq!(fs.qgroup(&keep).1, None, "the limit is lifted");
+    assert_eq!(std::fs::read(keep.join("data.txt")).unwrap(), b"keep me");
+    sb.ok(&["delete", "gone", "--purge-data"]);
+    assert!(!gone.exists());
+    let subvolumes = common::run("btrfs", &["subvolume", "list", fs.mount.to_str().unwrap()]);
+    assert!(
+        !subvolumes.contains("gone") && subvolumes.contains("keep"),
+        "{subvolumes}"
+    );
+}
+
+#[test]
+fn sampling_raises_each_alert_once() {
+    let (sb, fs) = quota_sandbox();
+    let path = fs.mount.join("a");
+    sb.ok(&[
+        "create",
+        "a",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "10M",
+        "--quota-alerts",
+        "50,90",
+    ]);
+    let six = sb.write_local("six.bin", &vec![7; 6 * MIB as usize]);
+    sb.smbclient("a", Some(ALICE), &format!("put {} six.bin", six.display()))
+        .unwrap();
+
+    let first = json(&sb.ok(&["quota-sample", "--output-format", "json"]));
+    assert_eq!(first[0]["alert"]["threshold"], 50, "{first}");
+    let second = json(&sb.ok(&["quota-sample", "--output-format", "json"]));
+    assert!(
+        second[0].get("alert").is_none(),
+        "an alert is raised once per crossing: {second}"
+    );
+    let log = std::fs::read_to_string(sb.root.join("log/alerts.log")).unwrap();
+    assert_eq!(log.lines().count(), 1, "{log}");
+    assert!(log.contains("crossed 50%"), "{log}");
+
+    let history = json(&sb.ok(&["quota-history", "a", "--days", "1", "--output-format", "json"]));
+    assert!(!history["samples"].as_array().unwrap().is_empty());
+    assert_eq!(sb.run(&["quota-history", "a", "--days", "0"]).code, 1);
+}
+
+#[test]
+fn zfs_backend_drives_the_zfs_command() {
+    let mut sb = Sandbox::new();
+    let state = sb.dir.path().join("zfs-standin");
+    let pool = sb.dir.path().join("tank");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::create_dir_all(&pool).unwrap();
+    std::fs::write(state.join("datasets"), format!("tank\t{}\t0\n", pool.display())).unwrap();
+    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../t/bin");
+    sb.env
+        .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
+    sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
+
+    let path = pool.join("projects");
+    sb.ok(&[
+        "create",
+        "projects",
+        "--path",
+        path.to_str().unwrap(),
+        "--quota",
+        "1G",
+        "--quota-backend",
+        "zfs",
+    ]);
+    let show = json(&sb.ok(&["show", "projects", "--output-format", "json"]));
+    assert_eq!(
+        show["zfs-dataset"], "tank/projects",
+        "derived from the dataset mounted at the parent"
+    );
+    std::fs::write(path.join("f.bin"), vec![0u8; 1 << 20]).unwrap();
+    let status = json(&sb.ok(&["quota-status", "projects", "--output-format", "json"]));
+    assert_eq!(status["limit"], 1u64 << 30);
+    assert!(status["used"].as_u64().unwrap() >= 1 << 20);
+
+    sb.ok(&["update", "projects", "--quota", "2G"]);
+    sb.ok(&["delete", "projects", "--purge-data"]);
+    let calls = std::fs::read_to_string(state.join("calls")).unwrap();
+    let expected_in_order = [
+        "list -H -p -o name,mountpoint -t filesystem".to_string(),
+        format!("create -o mountpoint={} tank/projects", path.display()),
+        "set refquota=1073741824 tank/projects".into(),
+        "get -H -p -o property,value referenced,refquota tank/projects".into(),
+        "set refquota=2147483648 tank/projects".into(),
+        "destroy -r tank/projects".into(),
+    ];
+    let mut rest = calls.as_str();
+    for call in &expected_in_order {
+        let at = rest
+            .find(call.as_str())
+            .unwrap_or_else(|| panic!("missing or out of order: {call}\n{calls}"));
+        rest = &rest[at + call.len()..];
+    }
+    assert!(!path.exists());
+    // the include asks for no dfree helper: ZFS reports refquota through statfs itself
+    assert!(!sb.root.join("samba/shares.d/dfree").exists());
+}
