@@ -121,6 +121,8 @@ pub struct WriteFile {
     pub mode: u32,
     previous: Option<Vec<u8>>,
     label: String,
+    /// fsync on write; off for derived files `apply` can rebuild.
+    durable: bool,
 }
 
 impl WriteFile {
@@ -133,7 +135,14 @@ impl WriteFile {
             mode,
             previous,
             label: label.to_string(),
+            durable: true,
         })
+    }
+
+    /// A generated file that `apply` can always rebuild: written without fsync.
+    pub fn derived(mut self) -> Self {
+        self.durable = false;
+        self
     }
 
     /// Whether applying would change anything.
@@ -152,7 +161,11 @@ impl Step for WriteFile {
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir, 0o755)?;
         }
-        fs::atomic_write(&self.path, &self.content, self.mode)
+        if self.durable {
+            fs::atomic_write(&self.path, &self.content, self.mode)
+        } else {
+            fs::atomic_write_derived(&self.path, &self.content, self.mode)
+        }
     }
 
     fn undo(&mut self) -> Result<()> {

@@ -17,26 +17,16 @@ impl Gateway {
         let rendered = testparm::render_validated(&self.samba, cfg.shares())?;
         let mut files = Vec::new();
         for (path, text) in &rendered.shares {
-            files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?);
+            files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?.derived());
         }
         if let Some((path, script)) = &rendered.dfree_helper {
-            files.push(WriteFile::new(
-                "dfree helper",
-                path,
-                script.clone().into_bytes(),
-                0o755,
-            )?);
+            files.push(WriteFile::new("dfree helper", path, script.clone().into_bytes(), 0o755)?.derived());
         }
         let (conf_path, conf_text) = &rendered.smb_conf;
         if let Some(backup) = self.foreign_smb_conf_backup()? {
             files.push(backup);
         }
-        files.push(WriteFile::new(
-            "smb.conf",
-            conf_path,
-            conf_text.clone().into_bytes(),
-            0o644,
-        )?);
+        files.push(WriteFile::new("smb.conf", conf_path, conf_text.clone().into_bytes(), 0o644)?.derived());
         let files: Vec<WriteFile> = files.into_iter().filter(WriteFile::changes).collect();
 
         let wanted: BTreeSet<_> = rendered.shares.keys().cloned().collect();

@@ -200,7 +200,7 @@ impl Gateway {
         if let Some(limit) = share.quota {
             let probe = smbgw_quota::existing_ancestor(Path::new(&share.path));
             if let Ok(st) = nix::sys::statvfs::statvfs(&probe) {
-                let total = st.blocks() as u64 * st.fragment_size() as u64;
+                let total = st.blocks() * st.fragment_size();
                 if limit > total {
                     notes.push(format!(
                         "the quota of {} is larger than the whole filesystem under {} ({}); it cannot be reached",
@@ -246,8 +246,7 @@ impl Gateway {
                 Some(Volume::Zfs(d)) => Box::new(move || zfs::destroy(&d)),
                 _ => Box::new(move || std::fs::remove_dir_all(&path).map_err(|e| Error::io("deleting", &path, e))),
             };
-            let mut action = action;
-            plan.push(FnStep::new(description, move || action(), || Ok(())));
+            plan.push(FnStep::new(description, action, || Ok(())));
         } else if let (Some(volume), Some(_)) = (volume, share.quota) {
             let (apply, undo, limit) = (volume.clone(), volume.clone(), share.quota);
             plan.push(FnStep::new(
@@ -397,8 +396,8 @@ impl Gateway {
             .max_by_key(|(path, _)| path.len());
         let st =
             nix::sys::statvfs::statvfs(&dir).map_err(|e| Error::system(format!("statvfs {}: {e}", dir.display())))?;
-        let fs_total = st.blocks() as u64 * st.fragment_size() as u64;
-        let fs_free = st.blocks_available() as u64 * st.fragment_size() as u64;
+        let fs_total = st.blocks() * st.fragment_size();
+        let fs_free = st.blocks_available() * st.fragment_size();
         Ok(match best.and_then(|(_, u)| u.limit.map(|l| (l, u.used))) {
             Some((limit, used)) => (limit, limit.saturating_sub(used).min(fs_free)),
             None => (fs_total, fs_free),

@@ -134,6 +134,14 @@ impl Gateway {
         if repair_only && share.quota.is_none() && Path::new(&share.path).exists() {
             return Ok(());
         }
+        if let Some(dir) = closed_ancestor(Path::new(&share.path)) {
+            notes.push(format!(
+                "{} is not searchable by other users, so SMB users cannot reach {}; run 'chmod o+x {}'",
+                dir.display(),
+                share.path,
+                dir.display()
+            ));
+        }
         let existed = self.storage_steps(share, plan, notes)?;
         if repair_only && existed {
             return Ok(());
@@ -152,6 +160,18 @@ impl Gateway {
         }
         Ok(())
     }
+}
+
+/// The first directory above `path` that other users cannot pass through (no `o+x`): smbd
+/// works as the connected user and could not enter the share. ACLs may still allow it; this is
+/// a warning, not an error.
+pub(crate) fn closed_ancestor(path: &Path) -> Option<std::path::PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    path.ancestors()
+        .skip(1)
+        .filter_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))
+        .find(|(_, m)| m.permissions().mode() & 0o001 == 0)
+        .map(|(p, _)| p.to_path_buf())
 }
 
 fn no_such_share(name: &str, cfg: &SharesConfig) -> Error {

@@ -52,6 +52,12 @@ impl Gateway {
                 Ok(_) => problems.push(format!("{} is not a directory", share.path)),
                 Err(_) => problems.push(format!("directory {} is missing", share.path)),
             }
+            if let Some(dir) = crate::shares::closed_ancestor(std::path::Path::new(&share.path)) {
+                problems.push(format!(
+                    "{} is not searchable by other users (chmod o+x)",
+                    dir.display()
+                ));
+            }
             if validate::path_on_disk(&share.path).is_err() {
                 problems.push(format!("{} goes through a symbolic link", share.path));
             }

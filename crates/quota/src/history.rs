@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn since_prefers_fine_samples() {
         let mut h = History::default();
-        for hour in 0..(72u64) {
+        for hour in 0..72u64 {
             h.add(sample(hour * 3600, hour));
         }
         let now = 71 * 3600;

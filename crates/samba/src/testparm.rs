@@ -91,7 +91,8 @@ pub fn render_validated(samba: &Samba, shares: &[Share]) -> Result<Rendered> {
             .chain(&staged.shares)
             .chain(staged.dfree_helper.as_ref().map(|(p, t)| (p, t)))
         {
-            fs::atomic_write(path, text.as_bytes(), 0o600)?;
+            // throw-away copies: no fsync, no rename
+            std::fs::write(path, text.as_bytes()).map_err(|e| Error::io("writing", path, e))?;
         }
         check_file(samba, &staged.smb_conf.0)
     })();

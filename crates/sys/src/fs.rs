@@ -8,8 +8,19 @@ use std::path::Path;
 
 use crate::{Error, Result};
 
-/// Replace `path` with `data`, created with `mode` (e.g. 0o644, or 0o600 for secrets).
+/// Replace `path` with `data`, created with `mode` (e.g. 0o644, or 0o600 for secrets), durably.
 pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    write_replace(path, data, mode, true)
+}
+
+/// The same without fsync: readers still see the old or the new content, never a mix, but a
+/// crash may lose the write. For derived files that `apply` can always rebuild (generated Samba
+/// config): a thousand fsyncs would dominate an apply.
+pub fn atomic_write_derived(path: &Path, data: &[u8], mode: u32) -> Result<()> {
+    write_replace(path, data, mode, false)
+}
+
+fn write_replace(path: &Path, data: &[u8], mode: u32, durable: bool) -> Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -31,9 +42,14 @@ pub fn atomic_write(path: &Path, data: &[u8], mode: u32) -> Result<()> {
         file.set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| Error::io("chmod", &tmp, e))?;
         file.write_all(data).map_err(|e| Error::io("writing", &tmp, e))?;
-        file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
+        if durable {
+            file.sync_all().map_err(|e| Error::io("syncing", &tmp, e))?;
+        }
         fs::rename(&tmp, path).map_err(|e| Error::io("renaming into", path, e))?;
-        sync_dir(dir)
+        if durable {
+            sync_dir(dir)?;
+        }
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
