@@ -77,20 +77,43 @@ fn modules_dir() -> Result<std::path::PathBuf> {
 }
 
 /// Render the configuration for `shares`, validate it in a staging directory, and return the
-/// files as they must go live.
+/// files as they must go live. The staged copy holds the global section and the includes that
+/// differ from the live ones: unchanged includes passed testparm when they went live, and
+/// checking a thousand of them again would make every single change slow.
 pub fn render_validated(samba: &Samba, shares: &[Share]) -> Result<Rendered> {
     let layout = &samba.layout;
     samba.create_sandbox_dirs()?;
     fs::create_dir_all(&layout.state_dir, 0o700)?;
+    let live = render::render(layout, shares, &layout.smb_conf, &layout.share_conf_dir);
+    let changed: std::collections::BTreeSet<_> = live
+        .shares
+        .iter()
+        .filter(|(path, text)| fs::read_optional(path).ok().flatten().as_deref() != Some(text.as_bytes()))
+        .filter_map(|(path, _)| path.file_name().map(|n| n.to_owned()))
+        .collect();
+
     let staging = layout.state_dir.join(format!("staging.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging.join("shares.d"), 0o700)?;
     let result = (|| {
         let staged = render::render(layout, shares, &staging.join("smb.conf"), &staging.join("shares.d"));
-        for (path, text) in std::iter::once((&staged.smb_conf.0, &staged.smb_conf.1))
-            .chain(&staged.shares)
-            .chain(staged.dfree_helper.as_ref().map(|(p, t)| (p, t)))
-        {
+        let is_changed = |p: &Path| p.file_name().is_some_and(|n| changed.contains(n));
+        // the global section as it goes live, including only the changed shares
+        let global: String = staged
+            .smb_conf
+            .1
+            .lines()
+            .filter(|l| {
+                l.trim()
+                    .strip_prefix("include = ")
+                    .is_none_or(|p| is_changed(Path::new(p)))
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let files = std::iter::once((&staged.smb_conf.0, &global))
+            .chain(staged.shares.iter().filter(|(p, _)| is_changed(p)))
+            .chain(staged.dfree_helper.as_ref().map(|(p, t)| (p, t)));
+        for (path, text) in files {
             // throw-away copies: no fsync, no rename
             std::fs::write(path, text.as_bytes()).map_err(|e| Error::io("writing", path, e))?;
         }
@@ -98,7 +121,6 @@ pub fn render_validated(samba: &Samba, shares: &[Share]) -> Result<Rendered> {
     })();
     let _ = std::fs::remove_dir_all(&staging);
     result?;
-    let live = render::render(layout, shares, &layout.smb_conf, &layout.share_conf_dir);
     check_vfs_modules(&live)?;
     Ok(live)
 }

@@ -45,6 +45,15 @@ fn shares() -> Vec<Share> {
                 ("browseable", "0"),
             ],
         ),
+        share(
+            "quota",
+            &[
+                ("path", "/srv/quota"),
+                ("quota", "10G"),
+                ("quota-backend", "btrfs"),
+                ("users", "alice"),
+            ],
+        ),
     ]
 }
 
@@ -76,6 +85,12 @@ fn rendered_config_matches_golden_files_and_passes_testparm() {
             &anon(text),
         );
     }
+    let (helper, script) = rendered
+        .dfree_helper
+        .as_ref()
+        .expect("a btrfs quota share needs the dfree helper");
+    assert_eq!(helper, &layout.share_conf_dir.join("dfree"));
+    check("shares.d/dfree", &anon(script));
 
     // What Samba itself understood, after writing the files where they go live.
     for (path, text) in std::iter::once((&rendered.smb_conf.0, &rendered.smb_conf.1)).chain(&rendered.shares) {

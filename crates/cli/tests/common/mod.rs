@@ -83,7 +83,8 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
+        // the CLI may exit (bad input) before it reads its stdin: a broken pipe is fine
+        let _ = child.stdin.take().unwrap().write_all(stdin);
         Run::from(child.wait_with_output().unwrap())
     }
 
