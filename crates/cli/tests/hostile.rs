@@ -178,6 +178,22 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
         cases.push(create_with("--quota", quota));
     }
 
+    // quota backends, datasets and alert thresholds
+    cases.push(create_with("--quota-backend", "ext3"));
+    cases.push(create_with("--quota-backend", "btrfs\nx"));
+    for dataset in ["tank", "tank/../etc", "tank//x", "tank/x@snap", "tank/x y", "/tank/x", "tank/x\ninclude", "-tank/x"] {
+        cases.push(case(&["create", "new", "--path", good, "--quota", "1G", "--quota-backend", "zfs", "--zfs-dataset", dataset]));
+    }
+    cases.push(case(&["create", "new", "--path", good, "--quota-backend", "btrfs", "--zfs-dataset", "tank/x"]));
+    for alerts in ["0", "101", "80,80", "-5", "80,", "eighty", "50.5"] {
+        cases.push(create_with("--quota-alerts", alerts));
+    }
+    cases.push(case(&["quota-status", "base"]));
+    cases.push(case(&["quota-status", "missing"]));
+    cases.push(case(&["quota-history", "base", "--days", "0"]));
+    cases.push(case(&["quota-history", "base", "--days", "91"]));
+    cases.push(case(&["update", "base", "--quota-backend", "zfs"]));
+
     // extra parameters outside the allow list, or with bad values
     for option in [
         "wide links=yes",
