@@ -24,7 +24,7 @@ fn property_arg(p: &'static Property) -> Arg {
             .help("Extra Samba parameter from the allow list (repeatable), e.g. --option 'create mask=0660'"),
         Kind::Size => arg.value_name("SIZE"),
         Kind::Path => arg.value_name("PATH").value_hint(clap::ValueHint::DirPath),
-        Kind::Users | Kind::Groups | Kind::Hosts | Kind::Percents => arg.value_name("LIST"),
+        Kind::Users | Kind::Groups | Kind::Hosts | Kind::Percents | Kind::UserQuotas => arg.value_name("LIST"),
         Kind::Dataset => arg.value_name("DATASET"),
         Kind::Text => arg.value_name("TEXT"),
     }

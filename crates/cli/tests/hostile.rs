@@ -181,13 +181,63 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
     // quota backends, datasets and alert thresholds
     cases.push(create_with("--quota-backend", "ext3"));
     cases.push(create_with("--quota-backend", "btrfs\nx"));
-    for dataset in ["tank", "tank/../etc", "tank//x", "tank/x@snap", "tank/x y", "/tank/x", "tank/x\ninclude", "-tank/x"] {
-        cases.push(case(&["create", "new", "--path", good, "--quota", "1G", "--quota-backend", "zfs", "--zfs-dataset", dataset]));
+    for dataset in [
+        "tank",
+        "tank/../etc",
+        "tank//x",
+        "tank/x@snap",
+        "tank/x y",
+        "/tank/x",
+        "tank/x\ninclude",
+        "-tank/x",
+    ] {
+        cases.push(case(&[
+            "create",
+            "new",
+            "--path",
+            good,
+            "--quota",
+            "1G",
+            "--quota-backend",
+            "zfs",
+            "--zfs-dataset",
+            dataset,
+        ]));
     }
-    cases.push(case(&["create", "new", "--path", good, "--quota-backend", "btrfs", "--zfs-dataset", "tank/x"]));
+    cases.push(case(&[
+        "create",
+        "new",
+        "--path",
+        good,
+        "--quota-backend",
+        "btrfs",
+        "--zfs-dataset",
+        "tank/x",
+    ]));
     for alerts in ["0", "101", "80,80", "-5", "80,", "eighty", "50.5"] {
         cases.push(create_with("--quota-alerts", alerts));
     }
+    for user_quotas in [
+        "alice",
+        "alice=",
+        "alice=10",
+        "Alice=1G",
+        "@=1G",
+        "alice=1G,alice=2G",
+        "alice=1G\ninclude=x",
+    ] {
+        cases.push(create_with("--user-quotas", user_quotas));
+    }
+    cases.push(case(&[
+        "create",
+        "new",
+        "--path",
+        good,
+        "--quota-backend",
+        "btrfs",
+        "--user-quotas",
+        "alice=1G",
+    ]));
     cases.push(case(&["quota-status", "base"]));
     cases.push(case(&["quota-status", "missing"]));
     cases.push(case(&["quota-history", "base", "--days", "0"]));

@@ -201,7 +201,26 @@ fn zfs_backend_drives_the_zfs_command() {
     assert_eq!(status["limit"], 1u64 << 30);
     assert!(status["used"].as_u64().unwrap() >= 1 << 20);
 
-    sb.ok(&["update", "projects", "--quota", "2G"]);
+    sb.ok(&[
+        "update",
+        "projects",
+        "--quota",
+        "2G",
+        "--user-quotas",
+        "alice=100M,@staff=1G",
+    ]);
+    let limits = std::fs::read_to_string(state.join("userquotas")).unwrap();
+    assert!(limits.contains("tank/projects\tuserquota@alice\t104857600"), "{limits}");
+    assert!(
+        limits.contains("tank/projects\tgroupquota@staff\t1073741824"),
+        "{limits}"
+    );
+    sb.ok(&["update", "projects", "--user-quotas", "alice=200M"]);
+    let limits = std::fs::read_to_string(state.join("userquotas")).unwrap();
+    assert_eq!(
+        limits, "tank/projects\tuserquota@alice\t209715200\n",
+        "staff's limit is lifted"
+    );
     sb.ok(&["delete", "projects", "--purge-data"]);
     let calls = std::fs::read_to_string(state.join("calls")).unwrap();
     let expected_in_order = [
@@ -210,6 +229,8 @@ fn zfs_backend_drives_the_zfs_command() {
         "set refquota=1073741824 tank/projects".into(),
         "get -H -p -o property,value referenced,refquota tank/projects".into(),
         "set refquota=2147483648 tank/projects".into(),
+        "set groupquota@staff=1073741824 tank/projects".into(),
+        "set groupquota@staff=none tank/projects".into(),
         "destroy -r tank/projects".into(),
     ];
     let mut rest = calls.as_str();

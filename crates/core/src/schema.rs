@@ -26,6 +26,8 @@ pub enum Kind {
     Dataset,
     /// Comma separated percentages, e.g. `80,90,95`.
     Percents,
+    /// Comma separated `user=SIZE` / `@group=SIZE`.
+    UserQuotas,
 }
 
 #[derive(Debug)]
@@ -79,6 +81,12 @@ pub const SHARE_PROPERTIES: &[Property] = &[
         default: None,
         fixed: true,
     },
+    prop(
+        "user-quotas",
+        Kind::UserQuotas,
+        "Per-user and per-group limits inside the share (ZFS userquota/groupquota), e.g. alice=10G,@staff=100G.",
+        None,
+    ),
     prop("quota-alerts", Kind::Percents, "Usage percentages that raise an alert when crossed.", Some("80,90,95")),
     prop("shadow-copies", Kind::Bool, "Offer filesystem snapshots as Windows 'Previous Versions'.", Some("0")),
     prop("recycle-bin", Kind::Bool, "Move deleted files to a .recycle folder instead of deleting them.", Some("0")),
@@ -112,6 +120,7 @@ pub fn pve_json_schema() -> Value {
             Kind::Hosts => json!({ "type": "string", "format": "smbgw-host-list" }),
             Kind::Dataset => json!({ "type": "string", "format": "pve-storage-zfs-dataset", "maxLength": 255 }),
             Kind::Percents => json!({ "type": "string", "format": "smbgw-percent-list" }),
+            Kind::UserQuotas => json!({ "type": "string", "format": "smbgw-user-quota-list" }),
             Kind::Options => json!({
                 "type": "string",
                 "format": "smbgw-options",

@@ -49,6 +49,8 @@ pub struct Share {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zfs_dataset: Option<String>,
     pub quota_alerts: Vec<u8>,
+    /// `(name, bytes)`; a group name starts with '@'.
+    pub user_quotas: Vec<(String, u64)>,
     pub shadow_copies: bool,
     pub recycle_bin: bool,
     pub macos: bool,
@@ -140,6 +142,20 @@ impl Share {
             None => None,
         };
         let quota_alerts = validate::percents("quota-alerts", get("quota-alerts").unwrap_or(""))?;
+        let mut user_quotas = Vec::new();
+        for item in validate::list("user-quotas", get("user-quotas").unwrap_or(""))? {
+            let Some((who, size_text)) = item.split_once('=') else {
+                bail_input!("user quota {item:?} is not of the form USER=SIZE or @GROUP=SIZE, e.g. alice=10G");
+            };
+            match who.strip_prefix('@') {
+                Some(group) => validate::account_name("group name", group)?,
+                None => validate::account_name("user name", who)?,
+            }
+            if user_quotas.iter().any(|(w, _): &(String, u64)| w == who) {
+                bail_input!("user-quotas names {who:?} twice");
+            }
+            user_quotas.push((who.to_string(), size::parse_size(size_text)?));
+        }
         let share = Share {
             name: name.to_string(),
             mode,
@@ -156,6 +172,7 @@ impl Share {
             quota_backend: choice("quota-backend")?,
             zfs_dataset,
             quota_alerts,
+            user_quotas,
             shadow_copies: flag("shadow-copies")?,
             recycle_bin: flag("recycle-bin")?,
             macos: flag("macos")?,
@@ -174,6 +191,13 @@ impl Share {
             bail_input!(
                 "share '{}': --guest lets everyone in, so it cannot be combined with --users or --groups",
                 self.name
+            );
+        }
+        if !self.user_quotas.is_empty() && !matches!(self.quota_backend.as_str(), "auto" | "zfs") {
+            bail_input!(
+                "share '{}': --user-quotas needs ZFS (userquota@/groupquota@), not '{}'",
+                self.name,
+                self.quota_backend
             );
         }
         if self.zfs_dataset.is_some() && !matches!(self.quota_backend.as_str(), "auto" | "zfs") {
@@ -223,6 +247,12 @@ impl Share {
                 "quota" => self.quota.map(size::format_size).unwrap_or_default(),
                 "quota-backend" => self.quota_backend.clone(),
                 "zfs-dataset" => self.zfs_dataset.clone().unwrap_or_default(),
+                "user-quotas" => self
+                    .user_quotas
+                    .iter()
+                    .map(|(who, bytes)| format!("{who}={}", size::format_size(*bytes)))
+                    .collect::<Vec<_>>()
+                    .join(","),
                 "quota-alerts" => self
                     .quota_alerts
                     .iter()
@@ -321,6 +351,24 @@ mod tests {
         assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("guest", "1"), ("users", "a")])).is_err());
         assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("quota", "512K")])).is_err());
         assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("users", "a,a")])).is_err());
+        for bad in [
+            "alice",
+            "alice=",
+            "alice=10",
+            "Alice=1G",
+            "@=1G",
+            "alice=1G,alice=2G",
+            "alice=1G\nx=1G",
+        ] {
+            let p = props(&[("path", "/srv/x"), ("user-quotas", bad)]);
+            assert!(Share::from_properties("x", &p).is_err(), "{bad:?} accepted");
+        }
+        let p = props(&[("path", "/srv/x"), ("user-quotas", "alice=1G,@staff=10G")]);
+        let share = Share::from_properties("x", &p).unwrap();
+        assert_eq!(
+            share.user_quotas,
+            vec![("alice".to_string(), 1 << 30), ("@staff".to_string(), 10 << 30)]
+        );
     }
 
     #[test]

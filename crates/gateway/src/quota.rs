@@ -112,7 +112,10 @@ impl Gateway {
     pub(crate) fn storage_steps(&self, share: &mut Share, plan: &mut Plan, notes: &mut Vec<String>) -> Result<bool> {
         let path = PathBuf::from(&share.path);
         let exists = path.exists();
-        let wants_volume = share.quota.is_some() || share.zfs_dataset.is_some() || share.quota_backend != "auto";
+        let wants_volume = share.quota.is_some()
+            || share.zfs_dataset.is_some()
+            || !share.user_quotas.is_empty()
+            || share.quota_backend != "auto";
         let backend = if wants_volume {
             Some(smbgw_quota::resolve(&share.quota_backend, &path)?)
         } else {
@@ -229,6 +232,47 @@ impl Gateway {
             move || apply.set_limit(limit),
             move || undo.set_limit(previous),
         ));
+        Ok(())
+    }
+
+    /// ZFS per-user and per-group limits (`userquota@NAME`, `groupquota@NAME`), set where they
+    /// differ from the previous configuration of the share.
+    pub(crate) fn user_quota_steps(&self, share: &Share, previous: Option<&Share>, plan: &mut Plan) -> Result<()> {
+        let old: BTreeMap<&str, u64> = previous.map_or_else(BTreeMap::new, |p| {
+            p.user_quotas.iter().map(|(w, b)| (w.as_str(), *b)).collect()
+        });
+        let new: BTreeMap<&str, u64> = share.user_quotas.iter().map(|(w, b)| (w.as_str(), *b)).collect();
+        if old == new {
+            return Ok(());
+        }
+        let dataset = match (&share.quota_backend[..], &share.zfs_dataset) {
+            ("zfs", Some(d)) => d.clone(),
+            _ => bail_input!(
+                "share '{}': per-user quotas need a ZFS dataset (userquota@); this share uses '{}'",
+                share.name,
+                share.quota_backend
+            ),
+        };
+        let names: std::collections::BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+        for who in names {
+            let (before, after) = (old.get(who).copied(), new.get(who).copied());
+            if before == after {
+                continue;
+            }
+            let property = match who.strip_prefix('@') {
+                Some(group) => format!("groupquota@{group}"),
+                None => format!("userquota@{who}"),
+            };
+            let (d1, d2, p1, p2) = (dataset.clone(), dataset.clone(), property.clone(), property.clone());
+            plan.push(FnStep::new(
+                format!(
+                    "set {property} of ZFS dataset {dataset} to {}",
+                    after.map_or("none".into(), format_size)
+                ),
+                move || zfs::set_quota_property(&d1, &p1, after),
+                move || zfs::set_quota_property(&d2, &p2, before),
+            ));
+        }
         Ok(())
     }
 

@@ -29,6 +29,7 @@ impl Gateway {
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         self.path_steps(&mut share, &mut plan, &mut notes, false)?;
+        self.user_quota_steps(&share, None, &mut plan)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
         self.samba_steps(&cfg, &mut plan, true)?;
@@ -44,6 +45,7 @@ impl Gateway {
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         self.path_steps(&mut share, &mut plan, &mut notes, false)?;
+        self.user_quota_steps(&share, Some(&old), &mut plan)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
         self.samba_steps(&cfg, &mut plan, true)?;

@@ -31,9 +31,14 @@ pub fn destroy(dataset: &str) -> Result<()> {
 }
 
 pub fn set_refquota(dataset: &str, limit: Option<u64>) -> Result<()> {
+    set_quota_property(dataset, "refquota", limit)
+}
+
+/// `zfs set PROPERTY=BYTES|none DATASET`, for refquota, userquota@NAME and groupquota@NAME.
+pub fn set_quota_property(dataset: &str, property: &str, limit: Option<u64>) -> Result<()> {
     let value = limit.map_or("none".to_string(), |l| l.to_string());
     Command::new("zfs")
-        .args(["set", &format!("refquota={value}"), dataset])
+        .args(["set", &format!("{property}={value}"), dataset])
         .run()?;
     Ok(())
 }
