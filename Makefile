@@ -16,7 +16,12 @@ deps:
 build:
 	$(CARGO) build --release --locked
 
-# tier 1: unit tests; tier 3: integration against real smbd (root; in crates/cli/tests)
+PERL_TEST_ENV := PERL5LIB=$(CURDIR)/perl \
+	PVE_RS_SMBGW_SO=$(CURDIR)/target/release/libpve_rs_smbgateway.so \
+	PVE_SMBGW_BIN=$(CURDIR)/$(BIN)
+
+# tier 1: unit tests; tier 3: integration against real smbd, btrfs (root; crates/*/tests);
+# tier 2: Perl (prove) against the built bridge library.
 # (cargo-nextest when present: one summary line for the whole workspace)
 test: deps lint
 	$(CARGO) build --release --locked
@@ -25,10 +30,12 @@ test: deps lint
 	else \
 		$(CARGO) test --release --locked --workspace --no-fail-fast; \
 	fi
+	$(PERL_TEST_ENV) prove -r t/
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+	for pm in $$(find perl -name '*.pm'); do perl -Iperl -c "$$pm" || exit 1; done
 
 # man page and bash completion, generated from the same definitions as the CLI
 docs: build

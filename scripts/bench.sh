@@ -8,6 +8,12 @@
 #   - `apply` with 1,000 shares                         target <= 2 s
 #   - SMB throughput over loopback on a loop-backed btrfs: 1 GiB put and get, 2,000 x 4 KiB
 #     files; targets: read >= 1.1x stock, write >= 1.0x, small files >= 1.0x
+#   - quota enforcement overshoot on that btrfs: a 128 MiB SMB put into a share with a 64 MiB
+#     quota, bytes stored beyond the limit as a fraction of it      target <= 1 %
+#     (beside btrfs' own precision: a hand-made subvolume + qgroup limit, the same bytes by dd)
+#   - `quota-status` with 100 quota shares                          target <= 50 ms
+#     (beside `btrfs filesystem sync` + `btrfs qgroup show` by hand; `quota-sample` of all 100
+#     beside 100 such pairs, without a target)
 # Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
 # The exit code is non-zero only when the bench itself cannot run (not root, a command fails).
 #
@@ -37,6 +43,9 @@ if ((QUICK)); then
     N_CREATE=3                # create runs (each kind)
     BIG_MIB=256
     N_SMALL=500
+    N_QUOTA=3                 # quota overshoot runs (each kind)
+    N_QSTATUS=11              # quota-status runs
+    N_QSAMPLE=3               # quota-sample runs
 else
     RUNS=${BENCH_RUNS:-7}
     N_LIST=21
@@ -44,9 +53,16 @@ else
     N_CREATE=5
     BIG_MIB=1024
     N_SMALL=2000
+    N_QUOTA=5
+    N_QSTATUS=21
+    N_QSAMPLE=5
 fi
 N_SHARES=1000
 SMALL_KIB=4
+QUOTA_MIB=64      # the quota of the overshoot share ...
+QUOTA_PUT_MIB=128 # ... and what is written into it
+N_QSHARES=100     # quota shares for quota-status / quota-sample
+QSHARE_MIB=16     # the quota of each of them
 USER_NAME=alice
 PASSWORD='Bench-Pass1!'
 SMB_WAIT_S=30 # give up waiting for a share to answer after this long
@@ -135,12 +151,13 @@ wait_port() {
 
 [[ $(id -u) == 0 ]] || die "the bench must run as root (it mounts a loop device and starts smbd)"
 [[ -x $BIN ]] || die "binary $BIN is missing; run 'cargo build --release' first"
-for tool in smbd smbclient smbcontrol smbpasswd testparm setfacl mkfs.btrfs losetup ss awk; do
+for tool in smbd smbclient smbcontrol smbpasswd testparm setfacl mkfs.btrfs btrfs losetup ss awk; do
     command -v "$tool" >/dev/null || die "$tool is missing; run scripts/install-deps.sh"
 done
 [[ -n $(ldconfig -p | grep -F libnss_wrapper.so) ]] || die "libnss_wrapper.so is missing (package libnss-wrapper)"
 
-# six free ports: gateway + stock for the 1,000-share phase, the cold-create phase, throughput
+# six free ports: gateway + stock for the 1,000-share phase, the cold-create phase (its gateway
+# port again for the 100 quota shares), throughput (its gateway port again for the quota share)
 PORTS=()
 p=${BENCH_PORT:-4460}
 while ((${#PORTS[@]} < 6)); do
@@ -261,7 +278,8 @@ share_attrs() { # i -> NAME RO COMMENT in SA_NAME SA_RO SA_COMMENT
 # results: one row per figure
 ROW_LABEL=() ROW_OURS=() ROW_BASE=() ROW_UNIT=() ROW_KIND=() ROW_TARGET=() ROW_SAMPLES=()
 # add_row LABEL UNIT KIND TARGET "OURS_SAMPLES" "BASE_SAMPLES"
-#   KIND max: ours must be <= TARGET (in UNIT); KIND ratio: ours/baseline must be >= TARGET
+#   KIND max: ours must be <= TARGET (in UNIT); KIND ratio: ours/baseline must be >= TARGET;
+#   KIND info: no target (TARGET is ignored)
 add_row() {
     ROW_LABEL+=("$1") ROW_UNIT+=("$2") ROW_KIND+=("$3") ROW_TARGET+=("$4")
     # shellcheck disable=SC2086
@@ -271,6 +289,7 @@ add_row() {
 fmt_num() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >= 10) printf "%.1f", v; else printf "%.2f", v }'; }
 
 BASELINE_NOTES=()
+QUOTA_NOTES=() # what the quota phase saw besides its figures
 
 # ---------------------------------------------------------------------------------------------
 log "temporary area $WORK; ports ${PORTS[*]}; $( ((QUICK)) && echo 'QUICK mode' || echo 'full run')"
@@ -575,6 +594,205 @@ add_row "SMB put $N_SMALL x $SMALL_KIB KiB files" files/s ratio 1.0 "${SMALL[gw]
 BASELINE_NOTES+=("throughput: the same directory on the same btrfs, served by a stock smb.conf (only sandbox paths, port, 127.0.0.1, tdbsam, load printers = no; Samba defaults otherwise) running beside our generated one; smbclient put/get/mput over 127.0.0.1, wall clock around the whole smbclient call (connect + logon included on both sides), server order alternating between runs, sync before each write")
 
 # ============================================================================================
+# Phase 4: quotas on the same btrfs -- enforcement overshoot through SMB, quota-status latency
+# ============================================================================================
+kill_smbd_in "$ST2/pid" # the stock server is done
+
+# The level-0 qgroup of the subvolume at PATH once the last transaction is committed (qgroup
+# numbers only move at commits): QG_REF (referenced bytes), QG_LIMIT (max_referenced or none).
+qgroup_of() {
+    local out row
+    btrfs filesystem sync "$1"
+    out=$(btrfs qgroup show -reF --raw "$1")
+    row=$(awk '$1 ~ /^0\// {print $2, $4; exit}' <<<"$out")
+    read -r QG_REF QG_LIMIT <<<"$row"
+    [[ $QG_REF =~ ^[0-9]+$ ]] || die "btrfs shows no level-0 qgroup for $1: $out"
+}
+# bytes stored beyond LIMIT as a percentage of it (0 if within)
+overshoot_pct() { calc "($1 > $2 ? $1 - $2 : 0) * 100 / $2"; }
+
+# What SMB clients are told about the size of SHARE on PORT ('du': the dfree figures):
+# DU_TOTAL and DU_AVAIL blocks of DU_BSIZE bytes.
+smb_du() {
+    local row
+    smb "$1" "$2" du || die "'du' on $2 failed: $SMB_OUT"
+    row=$(awk '/blocks of size/ {sub(/\.$/, "", $5); print $1, $5, $6; exit}' <<<"$SMB_OUT")
+    read -r DU_TOTAL DU_BSIZE DU_AVAIL <<<"$row"
+    [[ $DU_TOTAL =~ ^[0-9]+$ && $DU_AVAIL =~ ^[0-9]+$ ]] || die "unexpected 'du' output on $2: $SMB_OUT"
+}
+
+# ---- overshoot ---------------------------------------------------------------------------------
+phase_quota_overshoot() {
+    local qdir=$MNT/qshare bdir=$MNT/qbase limit=$((QUOTA_MIB * 1024 * 1024)) r status dd_out
+    local ours=() base=() ours_ref=() base_ref=() ours_size=() base_size=() statuses=() dd_errors=()
+    local du_text= du_total=0 du_bsize=0 avail_before avail_after avail_status st_ms=()
+    log "quota overshoot: share with a $QUOTA_MIB MiB quota, $QUOTA_PUT_MIB MiB put through SMB, $N_QUOTA runs; same bytes by dd into a hand-made subvolume"
+    head -c $((QUOTA_PUT_MIB * 1024 * 1024)) /dev/urandom >"$WORK/data/quota.bin"
+
+    tick
+    gw "$GW2" "$P_GW2" create qshare --path "$qdir" --users "$USER_NAME" --quota "${QUOTA_MIB}M" >/dev/null
+    wait_share "$P_GW2" qshare
+    tock
+    QUOTA_NOTES+=("create qshare --quota ${QUOTA_MIB}M (subvolume, quotas enabled on the filesystem, qgroup limit, dfree command) until SMB answers: $(fmt_num "$(calc "$ELAPSED_US/1000")") ms")
+    # quota enable starts a rescan of the filesystem; let it finish so both sides count alike
+    btrfs quota rescan -W "$MNT" >/dev/null 2>&1 || true
+    [[ $(stat -c %i "$qdir") == 256 ]] || die "$qdir is not a btrfs subvolume"
+    grep -q '^[[:space:]]*dfree command' "$GW2"/samba/shares.d/qshare.conf ||
+        QUOTA_NOTES+=("qshare.conf has no 'dfree command' line")
+    qgroup_of "$qdir"
+    [[ $QG_LIMIT == "$limit" ]] ||
+        QUOTA_NOTES+=("the gateway set a qgroup limit of $QG_LIMIT bytes on $qdir, not $limit (the overshoot is measured against $limit)")
+
+    # the baseline by hand (quotas are already enabled on the filesystem)
+    btrfs subvolume create "$bdir" >/dev/null
+    btrfs qgroup limit "${QUOTA_MIB}M" "$bdir"
+
+    for ((r = 1; r <= N_QUOTA; r++)); do
+        rm -f "$qdir/big.bin"
+        qgroup_of "$qdir"
+        ((r == 1)) && smb_du "$P_GW2" qshare && du_total=$DU_TOTAL du_bsize=$DU_BSIZE avail_before=$DU_AVAIL
+        smb "$P_GW2" qshare "put $WORK/data/quota.bin big.bin" || true
+        status="no NT_STATUS (the put went through)"
+        [[ $SMB_OUT =~ NT_STATUS_[A-Z_]+ ]] && status=${BASH_REMATCH[0]}
+        statuses+=("$status")
+        qgroup_of "$qdir"
+        ours+=("$(overshoot_pct "$QG_REF" "$limit")") ours_ref+=("$QG_REF")
+        ours_size+=("$(stat -c '%s/%b/%B' "$qdir/big.bin" 2>/dev/null || echo none)")
+        if ((r == 1)); then
+            smb_du "$P_GW2" qshare
+            avail_after=$DU_AVAIL
+            gw "$GW2" "$P_GW2" quota-status qshare >/dev/null
+            smb_du "$P_GW2" qshare
+            avail_status=$DU_AVAIL
+        fi
+
+        rm -f "$bdir/big.bin"
+        qgroup_of "$bdir"
+        dd_out=$(dd if=/dev/zero of="$bdir/big.bin" bs=1M count="$QUOTA_PUT_MIB" 2>&1) || true
+        [[ $dd_out == *"Disk quota exceeded"* ]] || dd_errors+=("run $r: $(head -1 <<<"$dd_out")")
+        qgroup_of "$bdir"
+        base+=("$(overshoot_pct "$QG_REF" "$limit")") base_ref+=("$QG_REF")
+        base_size+=("$(stat -c '%s/%b/%B' "$bdir/big.bin" 2>/dev/null || echo none)")
+    done
+    add_row "quota overshoot, $QUOTA_PUT_MIB MiB SMB put, $QUOTA_MIB MiB quota" % max 1 "${ours[*]}" "${base[*]}"
+    BASELINE_NOTES+=("quota overshoot: a subvolume made by hand on the same btrfs ('btrfs subvolume create', 'btrfs qgroup limit ${QUOTA_MIB}M'), $QUOTA_PUT_MIB MiB written locally with 'dd if=/dev/zero bs=1M' (no SMB; no compression on this mount, so zeros take the same room as the random bytes of the SMB put) -- btrfs' own enforcement precision; both sides: bytes stored = 'referenced' of the level-0 qgroup after 'btrfs filesystem sync', overshoot = max(0, referenced - limit) / limit")
+
+    QUOTA_NOTES+=("smbclient put of $QUOTA_PUT_MIB MiB into qshare ended with: $(printf '%s\n' "${statuses[@]}" | sort | uniq -c | awk '{c=$1; $1=""; printf "%s%s x%s", (NR > 1 ? ", " : ""), substr($0, 2), c}') (expected NT_STATUS_DISK_FULL every run)")
+    QUOTA_NOTES+=("bytes stored (qgroup referenced, per run) of the $limit-byte limit: ours ${ours_ref[*]}; by hand ${base_ref[*]}")
+    QUOTA_NOTES+=("big.bin on disk (size/blocks/block size from stat, per run): ours ${ours_size[*]}; by hand ${base_size[*]}")
+    ((${#dd_errors[@]} == 0)) || QUOTA_NOTES+=("dd did not end with 'Disk quota exceeded': ${dd_errors[*]}")
+    du_text="SMB 'du' on qshare: $du_total blocks of $du_bsize bytes in total"
+    if [[ $((du_total * du_bsize)) == "$limit" ]]; then
+        du_text+=" = the $QUOTA_MIB MiB quota (ok)"
+    else
+        du_text+=" = $((du_total * du_bsize)) bytes, NOT the $QUOTA_MIB MiB quota ($((limit / 1024)) blocks of 1024 expected)"
+    fi
+    du_text+="; blocks available: $avail_before before the put, $avail_after right after it, $avail_status after 'quota-status qshare'"
+    ((avail_after == avail_status)) ||
+        du_text+=" (the dfree figures come from a cache that only apply, quota-status and quota-sample refresh)"
+    QUOTA_NOTES+=("$du_text")
+
+    # for the quota-status row: the same call in a sandbox with just this one quota share
+    for ((r = 0; r < N_QSTATUS; r++)); do
+        tick
+        gw "$GW2" "$P_GW2" quota-status qshare >/dev/null
+        tock
+        st_ms+=("$(calc "$ELAPSED_US/1000")")
+    done
+    QSTATUS_ONE_MS=$(median "${st_ms[@]}")
+
+    log "quota overshoot done; stopping the throughput sandbox's smbd"
+    gw "$GW2" "$P_GW2" stop >/dev/null
+}
+
+# ---- quota-status / quota-sample with 100 quota shares ------------------------------------------
+phase_quota_status() {
+    local GW3=$WORK/gw3 dir=$MNT/quota qlimit=$((QSHARE_MIB * 1024 * 1024)) i r name n out
+    local ours=() base=() names=() execs
+    GW_ROOTS+=("$GW3")
+    log "quota-status: $N_QSHARES shares with a $QSHARE_MIB MiB quota each (sandbox on port $P_GWC), $N_QSTATUS runs; by hand: btrfs filesystem sync + btrfs qgroup show"
+    printf '%s\n' "$PASSWORD" | gw "$GW3" "$P_GWC" user add "$USER_NAME" --password-stdin >/dev/null
+    gw "$GW3" "$P_GWC" apply >/dev/null
+    mkdir -m 0755 "$dir"
+    for ((i = 1; i <= N_QSHARES; i++)); do
+        printf -v name 'quota%03d' "$i"
+        names+=("$name")
+    done
+    {
+        for ((i = 0; i < N_QSHARES; i++)); do
+            ((i > 0)) && printf '\n'
+            printf 'share: %s\n\tmode native\n\tpath %s\n\tusers %s\n\tquota %sM\n\tquota-backend btrfs\n' \
+                "${names[$i]}" "$dir/${names[$i]}" "$USER_NAME" "$QSHARE_MIB"
+        done
+    } >"$GW3/config/shares.cfg"
+    # apply creates the subvolumes and sets their limits
+    tick
+    gw "$GW3" "$P_GWC" apply >/dev/null
+    tock
+    QUOTA_NOTES+=("apply of the $N_QSHARES quota shares written into shares.cfg (creates $N_QSHARES subvolumes, sets $N_QSHARES qgroup limits, starts smbd): $(fmt_num "$(calc "$ELAPSED_US/1000")") ms")
+    n=$(($(gw "$GW3" "$P_GWC" list | wc -l) - 1))
+    [[ $n == "$N_QSHARES" ]] || die "list shows $n shares, expected $N_QSHARES"
+    n=$(btrfs qgroup show -re --raw "$MNT" | awk -v l="$qlimit" '$1 ~ /^0\// && $4 == l' | wc -l)
+    [[ $n == "$N_QSHARES" ]] || die "$n qgroups have a limit of $QSHARE_MIB MiB, expected $N_QSHARES"
+    out=$(gw "$GW3" "$P_GWC" quota-status "${names[0]}" --output-format json)
+    [[ $out == *"\"limit\":$qlimit"* ]] || die "unexpected quota-status output: $out"
+
+    for ((r = 0; r < N_QSTATUS; r++)); do
+        name=${names[$(((r * 37) % N_QSHARES))]} # a different share each run
+        tick
+        gw "$GW3" "$P_GWC" quota-status "$name" >/dev/null
+        tock
+        ours+=("$(calc "$ELAPSED_US/1000")")
+        tick
+        btrfs filesystem sync "$dir/$name"
+        btrfs qgroup show -reF --raw "$dir/$name" >/dev/null
+        tock
+        base+=("$(calc "$ELAPSED_US/1000")")
+    done
+    add_row "quota-status, $N_QSHARES quota shares" ms max 50 "${ours[*]}" "${base[*]}"
+    BASELINE_NOTES+=("quota-status: the same figures by hand for the same share: 'btrfs filesystem sync' + 'btrfs qgroup show -reF --raw' on its subvolume (what the gateway runs for one share)")
+    QUOTA_NOTES+=("quota-status in the throughput sandbox, where qshare is the only quota share: $(fmt_num "$QSTATUS_ONE_MS") ms (median of $N_QSTATUS)")
+    if command -v strace >/dev/null; then
+        PVE_SMBGW_ROOT=$GW3 PVE_SMBGW_SMB_PORT=$P_GWC PVE_SMBGW_BIND=127.0.0.1 \
+            strace -f -qq -z -e trace=execve -e signal=none -o "$WORK/quota-status.strace" "$BIN" quota-status "${names[0]}" >/dev/null
+        # successful execve calls only (-z); the first is the gateway itself
+        execs=$(grep -c 'execve(' "$WORK/quota-status.strace" || true)
+        QUOTA_NOTES+=("one quota-status call with $N_QSHARES quota shares starts $((execs - 1)) programs (strace), $(grep -c '"btrfs", "filesystem", "sync"' "$WORK/quota-status.strace" || true) of them 'btrfs filesystem sync' and $(grep -c '"btrfs", "qgroup", "show"' "$WORK/quota-status.strace" || true) 'btrfs qgroup show'")
+    fi
+
+    log "quota-sample: all $N_QSHARES shares in one call, $N_QSAMPLE runs; by hand: $N_QSHARES x (sync + qgroup show)"
+    ours=() base=()
+    for ((r = 0; r < N_QSAMPLE; r++)); do
+        tick
+        out=$(gw "$GW3" "$P_GWC" quota-sample)
+        tock
+        ours+=("$(calc "$ELAPSED_US/1000")")
+        n=$(grep -c "^quota[0-9]*: " <<<"$out" || true)
+        [[ $n == "$N_QSHARES" ]] || die "quota-sample reported $n shares, expected $N_QSHARES: $(head -3 <<<"$out")"
+        tick
+        for name in "${names[@]}"; do
+            btrfs filesystem sync "$dir/$name"
+            btrfs qgroup show -reF --raw "$dir/$name" >/dev/null
+        done
+        tock
+        base+=("$(calc "$ELAPSED_US/1000")")
+    done
+    add_row "quota-sample, $N_QSHARES quota shares (one call)" ms info - "${ours[*]}" "${base[*]}"
+    BASELINE_NOTES+=("quota-sample: $N_QSHARES x ('btrfs filesystem sync' + 'btrfs qgroup show -reF --raw') in a bash loop; the gateway also writes each share's usage history and the dfree cache")
+
+    log "quota phase done; stopping its smbd"
+    gw "$GW3" "$P_GWC" stop >/dev/null
+}
+
+if [[ -n $LOOPDEV ]]; then
+    phase_quota_overshoot
+    phase_quota_status
+else
+    log "warning: no btrfs volume; the quota figures are skipped"
+    QUOTA_NOTES+=("quota figures SKIPPED: no loop-backed btrfs volume (see the filesystem line above)")
+fi
+
+# ============================================================================================
 # report
 # ============================================================================================
 log "done; report on stdout"
@@ -584,30 +802,45 @@ log "done; report on stdout"
     ((QUICK)) && echo "BENCH_QUICK=1: fewer runs and smaller transfers; the figures are indicative only"
     echo "load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on this machine shows up as noise)"
     echo "disk under the sandboxes: $(df --output=fstype "$WORK" | tail -1), one 4 KiB write + fsync takes $(fmt_num "$FSYNC_MS") ms (dd conv=fsync, mean of 100)"
-    echo "medians: list of $N_LIST runs, apply of $N_APPLY, create of $N_CREATE, throughput of $RUNS; filesystem: $FS_NOTE"
+    echo "medians: list of $N_LIST runs, apply of $N_APPLY, create of $N_CREATE, throughput of $RUNS, quota overshoot of $N_QUOTA, quota-status of $N_QSTATUS, quota-sample of $N_QSAMPLE; filesystem: $FS_NOTE"
     echo "RATIO = ours / baseline (times: lower is better; rates: higher is better)"
     echo
     printf '%-54s %12s %12s %8s %-18s %s\n' FIGURE OURS BASELINE RATIO TARGET RESULT
     for i in "${!ROW_LABEL[@]}"; do
         ours=${ROW_OURS[$i]} base=${ROW_BASE[$i]} unit=${ROW_UNIT[$i]} target=${ROW_TARGET[$i]}
         # the ratio as printed (2 decimals) is what is compared, so the table agrees with itself
-        ratio=$(awk -v o="$ours" -v b="$base" 'BEGIN {printf "%.2f", o / b}')
-        if [[ ${ROW_KIND[$i]} == max ]]; then
+        # (no ratio against a baseline of 0, e.g. no overshoot at all)
+        ratio=$(awk -v o="$ours" -v b="$base" 'BEGIN {if (b == 0) print "-"; else printf "%.2f", o / b}')
+        ratio_text=$ratio
+        [[ $ratio == - ]] || ratio_text=${ratio}x
+        result=met
+        case ${ROW_KIND[$i]} in
+        max)
             target_text="<= $target $unit"
             ok=$(calc "($ours <= $target) ? 1 : 0")
-        else
+            ;;
+        ratio)
             target_text=">= ${target}x baseline"
-            ok=$(calc "($ratio >= $target) ? 1 : 0")
-        fi
-        result=met
+            ok=0
+            [[ $ratio == - ]] || ok=$(calc "($ratio >= $target) ? 1 : 0")
+            ;;
+        *)
+            target_text="(none)" ok=1 result=-
+            ;;
+        esac
         ((ok)) || result=MISSED
         printf '%-54s %12s %12s %8s %-18s %s\n' "${ROW_LABEL[$i]}" "$(fmt_num "$ours") $unit" \
-            "$(fmt_num "$base") $unit" "${ratio}x" "$target_text" "$result"
+            "$(fmt_num "$base") $unit" "$ratio_text" "$target_text" "$result"
     done
     echo
     echo "Baselines (same run, same machine):"
     for note in "${BASELINE_NOTES[@]}"; do echo "  - $note"; done
     echo "  (issue reference, another machine: stock ~460 MB/s put, ~770 MB/s get, ~730 small files/s)"
+    if ((${#QUOTA_NOTES[@]})); then
+        echo
+        echo "Quota details (same run):"
+        for note in "${QUOTA_NOTES[@]}"; do echo "  - $note"; done
+    fi
     echo
     echo "Samples:"
     for i in "${!ROW_LABEL[@]}"; do

@@ -49,8 +49,8 @@ pub struct Share {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub zfs_dataset: Option<String>,
     pub quota_alerts: Vec<u8>,
-    /// `(name, bytes)`; a group name starts with '@'.
-    pub user_quotas: Vec<(String, u64)>,
+    /// Limits per user (or per group, '@group'), in bytes.
+    pub user_quotas: BTreeMap<String, u64>,
     pub shadow_copies: bool,
     pub recycle_bin: bool,
     pub macos: bool,
@@ -142,7 +142,7 @@ impl Share {
             None => None,
         };
         let quota_alerts = validate::percents("quota-alerts", get("quota-alerts").unwrap_or(""))?;
-        let mut user_quotas = Vec::new();
+        let mut user_quotas = BTreeMap::new();
         for item in validate::list("user-quotas", get("user-quotas").unwrap_or(""))? {
             let Some((who, size_text)) = item.split_once('=') else {
                 bail_input!("user quota {item:?} is not of the form USER=SIZE or @GROUP=SIZE, e.g. alice=10G");
@@ -151,10 +151,12 @@ impl Share {
                 Some(group) => validate::account_name("group name", group)?,
                 None => validate::account_name("user name", who)?,
             }
-            if user_quotas.iter().any(|(w, _): &(String, u64)| w == who) {
+            if user_quotas
+                .insert(who.to_string(), size::parse_size(size_text)?)
+                .is_some()
+            {
                 bail_input!("user-quotas names {who:?} twice");
             }
-            user_quotas.push((who.to_string(), size::parse_size(size_text)?));
         }
         let share = Share {
             name: name.to_string(),
@@ -365,10 +367,8 @@ mod tests {
         }
         let p = props(&[("path", "/srv/x"), ("user-quotas", "alice=1G,@staff=10G")]);
         let share = Share::from_properties("x", &p).unwrap();
-        assert_eq!(
-            share.user_quotas,
-            vec![("alice".to_string(), 1 << 30), ("@staff".to_string(), 10 << 30)]
-        );
+        let expected: BTreeMap<String, u64> = [("alice".to_string(), 1 << 30), ("@staff".to_string(), 10 << 30)].into();
+        assert_eq!(share.user_quotas, expected);
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub struct Gateway {
 
 /// What a mutating operation did, or would do under `--dry-run`.
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub struct Change {
     pub dry_run: bool,
     /// False when the node already was as asked (idempotent re-run).

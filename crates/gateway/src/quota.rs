@@ -238,10 +238,9 @@ impl Gateway {
     /// ZFS per-user and per-group limits (`userquota@NAME`, `groupquota@NAME`), set where they
     /// differ from the previous configuration of the share.
     pub(crate) fn user_quota_steps(&self, share: &Share, previous: Option<&Share>, plan: &mut Plan) -> Result<()> {
-        let old: BTreeMap<&str, u64> = previous.map_or_else(BTreeMap::new, |p| {
-            p.user_quotas.iter().map(|(w, b)| (w.as_str(), *b)).collect()
-        });
-        let new: BTreeMap<&str, u64> = share.user_quotas.iter().map(|(w, b)| (w.as_str(), *b)).collect();
+        let empty = BTreeMap::new();
+        let old = previous.map_or(&empty, |p| &p.user_quotas);
+        let new = &share.user_quotas;
         if old == new {
             return Ok(());
         }
@@ -253,7 +252,7 @@ impl Gateway {
                 share.quota_backend
             ),
         };
-        let names: std::collections::BTreeSet<&str> = old.keys().chain(new.keys()).copied().collect();
+        let names: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
         for who in names {
             let (before, after) = (old.get(who).copied(), new.get(who).copied());
             if before == after {

@@ -1,0 +1,193 @@
+//! The Perl bridge: the gateway core as the Perl package `PVE::RS::SMBGateway`, for the PVE API.
+//!
+//! `perlmod` is not available here, so the bridge is this small cdylib: one XSUB (`_call`, in
+//! glue.c) takes a method name and its arguments as JSON and returns the result as JSON; the
+//! Perl module turns that back into Perl data. An error becomes a Perl `die` with the same
+//! message the CLI prints; a panic is caught and becomes a `die` as well. Nothing here starts
+//! a thread that outlives a call or a runtime: pvedaemon forks.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use serde::Serialize;
+use serde_json::Value;
+use smbgw_core::share::Properties;
+use smbgw_core::{Error, Result};
+use smbgw_gateway::Gateway;
+
+/// Turns on `_selftest_panic`, which exists only to prove that a panic becomes a Perl die.
+const SELFTEST_ENV: &str = "PVE_SMBGW_BRIDGE_SELFTEST";
+
+fn args(input: &str) -> Result<Vec<Value>> {
+    match serde_json::from_str(input) {
+        Ok(Value::Array(a)) => Ok(a),
+        _ => Err(Error::input("the bridge expects its arguments as a JSON array")),
+    }
+}
+
+fn string(args: &[Value], i: usize, what: &str) -> Result<String> {
+    match args.get(i) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Number(n)) => Ok(n.to_string()),
+        _ => Err(Error::input(format!("missing or invalid argument '{what}'"))),
+    }
+}
+
+fn flag(args: &[Value], i: usize) -> bool {
+    match args.get(i) {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_i64().unwrap_or(0) != 0,
+        Some(Value::String(s)) => !matches!(s.as_str(), "" | "0"),
+        _ => false,
+    }
+}
+
+/// Share properties from a Perl hash: scalars become their text form, as on the command line.
+fn properties(args: &[Value], i: usize) -> Result<Properties> {
+    let mut props = Properties::new();
+    match args.get(i) {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(map)) => {
+            for (key, value) in map {
+                let text = match value {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    Value::Bool(b) => if *b { "1" } else { "0" }.to_string(),
+                    Value::Null => continue,
+                    _ => return Err(Error::input(format!("property '{key}' must be a scalar"))),
+                };
+                props.insert(key.clone(), text);
+            }
+        }
+        _ => return Err(Error::input("share properties must be a hash")),
+    }
+    Ok(props)
+}
+
+fn strings(args: &[Value], i: usize) -> Result<Vec<String>> {
+    match args.get(i) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(String::from)
+                    .ok_or_else(|| Error::input("expected a list of property names"))
+            })
+            .collect(),
+        Some(Value::String(s)) => Ok(s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()),
+        _ => Err(Error::input("expected a list of property names")),
+    }
+}
+
+fn json<T: Serialize>(value: T) -> Result<String> {
+    serde_json::to_string(&value).map_err(|e| Error::system(format!("cannot encode the result: {e}")))
+}
+
+fn dispatch(method: &str, input: &str) -> Result<String> {
+    let a = args(input)?;
+    if method == "share_schema" {
+        return json(smbgw_core::schema::pve_json_schema());
+    }
+    if method == "_selftest_panic" && std::env::var_os(SELFTEST_ENV).is_some() {
+        panic!("self-test panic");
+    }
+    let gw = Gateway::from_env(None)?;
+    match method {
+        "list" => json(gw.list()?),
+        "show" => json(gw.show(&string(&a, 0, "name")?)?),
+        "create" => json(gw.create(&string(&a, 0, "name")?, &properties(&a, 1)?, flag(&a, 2))?),
+        "update" => json(gw.update(
+            &string(&a, 0, "name")?,
+            &properties(&a, 1)?,
+            &strings(&a, 2)?,
+            flag(&a, 3),
+        )?),
+        "delete" => json(gw.delete(&string(&a, 0, "name")?, flag(&a, 1), flag(&a, 2))?),
+        "status" => {
+            let name = a.first().and_then(Value::as_str);
+            json(gw.status(name)?)
+        }
+        "apply" => json(gw.apply(flag(&a, 0))?),
+        "quota_status" => json(gw.quota_status(&string(&a, 0, "name")?)?),
+        "quota_history" => {
+            let days = string(&a, 1, "days")?
+                .parse()
+                .map_err(|_| Error::input("days must be a whole number"))?;
+            json(gw.quota_history(&string(&a, 0, "name")?, days)?)
+        }
+        "user_list" => json(gw.user_list()?),
+        other => Err(Error::input(format!("PVE::RS::SMBGateway has no method '{other}'"))),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Called by glue.c. Returns 0 with the JSON result in `*out`, or 1 with the error message
+/// (ending in a newline, so Perl adds no " at FILE line N").
+///
+/// # Safety
+/// `method`/`args` must be valid for their lengths; `*out` must be released with `smbgw_free`.
+#[no_mangle]
+pub unsafe extern "C" fn smbgw_call(
+    method: *const u8,
+    method_len: usize,
+    args: *const u8,
+    args_len: usize,
+    out: *mut *mut u8,
+    out_len: *mut usize,
+) -> i32 {
+    let method = String::from_utf8_lossy(std::slice::from_raw_parts(method, method_len)).into_owned();
+    let input = String::from_utf8_lossy(std::slice::from_raw_parts(args, args_len)).into_owned();
+    let result = catch_unwind(AssertUnwindSafe(|| dispatch(&method, &input))).unwrap_or_else(|payload| {
+        Err(Error::system(format!(
+            "internal error in PVE::RS::SMBGateway::{method}: {}",
+            panic_message(&*payload)
+        )))
+    });
+    let (rc, text) = match result {
+        Ok(json) => (0, json),
+        Err(e) => (1, format!("{}\n", e.message.trim_end())),
+    };
+    let bytes = text.into_bytes().into_boxed_slice();
+    *out_len = bytes.len();
+    *out = Box::into_raw(bytes) as *mut u8;
+    rc
+}
+
+/// # Safety
+/// `p`/`len` must come from `smbgw_call`.
+#[no_mangle]
+pub unsafe extern "C" fn smbgw_free(p: *mut u8, len: usize) {
+    if !p.is_null() {
+        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)));
+    }
+}
+
+extern "C" {
+    fn smbgw_glue_boot(perl: *mut std::ffi::c_void, cv: *mut std::ffi::c_void);
+}
+
+/// The XS boot function XSLoader/DynaLoader look for. Debian's perl is threaded, so an XSUB
+/// takes (PerlInterpreter*, CV*); both are passed on to the C glue.
+///
+/// # Safety
+/// Only to be called by Perl's DynaLoader.
+#[no_mangle]
+#[allow(non_snake_case)]
+pub unsafe extern "C" fn boot_PVE__RS__SMBGateway(perl: *mut std::ffi::c_void, cv: *mut std::ffi::c_void) {
+    // a caught panic is reported through die; the default hook would also print to STDERR,
+    // which pvedaemon forwards to the task log
+    std::panic::set_hook(Box::new(|_| {}));
+    smbgw_glue_boot(perl, cv)
+}

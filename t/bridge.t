@@ -1,0 +1,93 @@
+#!/usr/bin/perl
+# PVE::RS::SMBGateway: the Rust core called from Perl, against a real sandbox (smbd, testparm).
+use strict;
+use utf8;
+use warnings;
+
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use JSON::PP;
+use Test::More;
+
+plan skip_all => 'needs root (smbd switches users)' if $> != 0;
+my $so = $ENV{PVE_RS_SMBGW_SO} or BAIL_OUT('set PVE_RS_SMBGW_SO to the built libpve_rs_smbgateway.so');
+my $cli = $ENV{PVE_SMBGW_BIN} or BAIL_OUT('set PVE_SMBGW_BIN to the built pve-smbgateway');
+
+my $dir = tempdir('smbgw-bridge.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0755, $dir;
+my $port = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)->sockport;
+$ENV{PVE_SMBGW_ROOT} = "$dir/root";
+$ENV{PVE_SMBGW_SMB_PORT} = $port;
+
+use_ok('PVE::RS::SMBGateway');
+
+my $schema = PVE::RS::SMBGateway::share_schema();
+is($schema->{type}, 'object', 'schema is a JSONSchema object');
+is($schema->{properties}->{'read-only'}->{type}, 'boolean', 'read-only is a boolean');
+ok($schema->{properties}->{quota}->{pattern}, 'quota has a pattern');
+ok(grep({ $_ eq 'native' } @{$schema->{properties}->{mode}->{enum}}), 'mode enumerates native');
+
+is_deeply(PVE::RS::SMBGateway::list_shares(), [], 'no shares yet');
+
+my $comment = "Ünïcødé – team data";
+my $props = { path => "$dir/data/team", comment => $comment, 'read-only' => 1, 'hosts-allow' => '10.0.0.0/8' };
+my $plan = PVE::RS::SMBGateway::create_share('team', $props, 1);
+ok($plan->{'dry-run'} && @{$plan->{steps}} > 0, 'dry run returns a plan');
+ok(!-e "$dir/data/team", 'dry run created nothing');
+
+my $done = PVE::RS::SMBGateway::create_share('team', $props);
+ok($done->{changed}, 'share created');
+my $share = PVE::RS::SMBGateway::show_share('team');
+is($share->{comment}, $comment, 'unicode comment round trip');
+is($share->{'read-only'}, JSON::PP::true, 'booleans come back as booleans');
+is_deeply($share->{'hosts-allow'}, ['10.0.0.0/8'], 'lists come back as arrays');
+
+PVE::RS::SMBGateway::update_share('team', { 'read-only' => 0 }, ['comment']);
+$share = PVE::RS::SMBGateway::show_share('team');
+ok(!exists $share->{comment}, 'comment deleted');
+is($share->{'read-only'}, JSON::PP::false, 'read-only switched off');
+
+# errors: the core's message, as a plain die without Perl's " at FILE line N."
+eval { PVE::RS::SMBGateway::create_share("bad/name", { path => "$dir/x" }) };
+like($@, qr/^share name "bad\/name" contains '\/'/, 'bad name dies with the core message');
+unlike($@, qr/ at \S+ line \d+/, 'no Perl location appended');
+eval { PVE::RS::SMBGateway::create_share('x', { path => "$dir/x", quota => '10' }) };
+like($@, qr/invalid size '10'/, 'bad quota');
+eval { PVE::RS::SMBGateway::create_share('x', { path => "$dir/x", comment => { nested => 1 } }) };
+like($@, qr/property 'comment' must be a scalar/, 'nested data refused');
+eval { PVE::RS::SMBGateway::show_share('missing') };
+like($@, qr/share 'missing' does not exist/, 'missing share');
+eval { PVE::RS::SMBGateway::_call('no_such_method', '[]') };
+like($@, qr/has no method 'no_such_method'/, 'unknown method');
+{
+    local $ENV{PVE_SMBGW_BRIDGE_SELFTEST} = 1;
+    eval { PVE::RS::SMBGateway::_call('_selftest_panic', '[]') };
+    like($@, qr/internal error .*self-test panic/, 'a panic becomes a die');
+}
+ok(PVE::RS::SMBGateway::show_share('team'), 'still usable after a panic');
+
+# the CLI and the bridge see the same data
+my $from_cli = decode_json(`$cli list --output-format json`);
+is_deeply($from_cli, PVE::RS::SMBGateway::list_shares(), 'CLI json equals bridge data');
+
+# large lists: 1000 shares written straight into the config
+{
+    open(my $fh, '>>', "$dir/root/config/shares.cfg") or die;
+    print $fh "\nshare: s$_\n\tmode native\n\tpath /srv/s$_\n" for 1 .. 1000;
+    close($fh);
+    my $all = PVE::RS::SMBGateway::list_shares();
+    is(scalar(@$all), 1001, 'a thousand shares come through');
+    is($all->[-1]->{name}, 'team', 'sorted by name');
+}
+
+# no leak: RSS stays flat over 100k calls
+sub rss_kb { open(my $fh, '<', '/proc/self/status') or die; while (<$fh>) { return $1 if /^VmRSS:\s+(\d+)/ } }
+PVE::RS::SMBGateway::_call('share_schema', '[]') for 1 .. 1000;
+my $before = rss_kb();
+PVE::RS::SMBGateway::_call('share_schema', '[]') for 1 .. 100_000;
+my $growth = rss_kb() - $before;
+cmp_ok($growth, '<', 2048, "RSS grew by $growth KiB over 100k calls");
+diag("RSS growth over 100k calls: $growth KiB");
+
+system($cli, 'stop') == 0 or diag('stopping smbd failed');
+done_testing();
