@@ -318,6 +318,13 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
     cases.push(case(&["user", "add", "eve"]));
     cases.push(with_stdin(&["user", "add", "root", "--password-stdin"], b"pw-123456\n"));
     cases.push(with_stdin(
+        &["user", "add", "eve", "--password-stdin", "--groups", "root"],
+        b"pw-123456\n",
+    ));
+    cases.push(create_with("--option", "force user=root"));
+    cases.push(create_with("--option", "oplocks=no,level2 oplocks=yes"));
+    cases.push(case(&["update", "base", "--option", "wide links="]));
+    cases.push(with_stdin(
         &["user", "add", "nobody", "--password-stdin"],
         b"pw-123456\n",
     ));

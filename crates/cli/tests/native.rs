@@ -319,3 +319,44 @@ fn features_render_and_serve() {
     sb.ok(&["update", "data", "--encrypt", "0"]);
     sb.smbclient_max_protocol("data", Some(ALICE), "SMB2_10", "ls").unwrap();
 }
+
+#[test]
+fn update_option_merges_and_removed_users_lose_access() {
+    let sb = sandbox_with_share(&["--option", "create mask=0660", "--option", "force group=nogroup"]);
+    sb.add_user(BOB.0, BOB.1);
+    sb.ok(&[
+        "update",
+        "data",
+        "--users",
+        "alice,bob",
+        "--option",
+        "hide dot files=no",
+    ]);
+    let show = sb.ok(&["show", "data"]);
+    assert!(
+        show.contains("options: create mask=0660,force group=nogroup,hide dot files=no"),
+        "{show}"
+    );
+    sb.ok(&["update", "data", "--option", "force group="]);
+    assert!(sb
+        .ok(&["show", "data"])
+        .contains("options: create mask=0660,hide dot files=no"));
+
+    let acl = |sb: &Sandbox| {
+        common::run(
+            "getfacl",
+            &["--numeric", "--omit-header", sb.data("data").to_str().unwrap()],
+        )
+    };
+    let users: serde_json::Value = serde_json::from_str(&sb.ok(&["user", "list", "--output-format", "json"])).unwrap();
+    let bob_uid = users.as_array().unwrap().iter().find(|u| u["name"] == "bob").unwrap()["uid"].clone();
+    assert!(acl(&sb).contains(&format!("user:{bob_uid}:rwx")), "{}", acl(&sb));
+    sb.ok(&["update", "data", "--users", "alice"]);
+    let after = acl(&sb);
+    assert!(
+        !after.contains(&format!("user:{bob_uid}:")),
+        "bob's ACL entries are revoked: {after}"
+    );
+    assert!(sb.smbclient("data", Some(BOB), "ls").is_err());
+    sb.smbclient("data", Some(ALICE), "ls").unwrap();
+}

@@ -38,6 +38,28 @@ fn btrfs_quota_refuses_writes_over_smb_and_shows_as_disk_size() {
     let du = sb.smbclient("q", Some(ALICE), "du").unwrap();
     assert!(du.contains("10240 blocks of size 1024"), "{du}");
 
+    // the free space shrinks as data arrives, before any refresh of the quota figures
+    let four = sb.write_local("four.bin", &vec![0x33; 4 * MIB as usize]);
+    let du = sb
+        .smbclient("q", Some(ALICE), &format!("put {} four.bin; du", four.display()))
+        .unwrap();
+    let free: u64 = du
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("10240 blocks of size 1024. ")?
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("{du}"));
+    assert!(
+        free <= 6 * 1024 + 64,
+        "{free} KiB shown free after 4 MiB of 10 MiB were written"
+    );
+    std::fs::remove_file(path.join("four.bin")).unwrap();
+
     let big = sb.write_local("big.bin", &vec![0x5a; 20 * MIB as usize]);
     let err = sb
         .smbclient("q", Some(ALICE), &format!("put {} big.bin", big.display()))
@@ -231,7 +253,7 @@ fn zfs_backend_drives_the_zfs_command() {
         "set refquota=2147483648 tank/projects".into(),
         "set groupquota@staff=1073741824 tank/projects".into(),
         "set groupquota@staff=none tank/projects".into(),
-        "destroy -r tank/projects".into(),
+        "destroy tank/projects".into(),
     ];
     let mut rest = calls.as_str();
     for call in &expected_in_order {

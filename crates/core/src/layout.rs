@@ -43,10 +43,14 @@ pub struct Layout {
 pub const ENV_BIN: &str = "PVE_SMBGW_BIN";
 const INSTALLED_CLI: &str = "/usr/sbin/pve-smbgateway";
 
-/// The CLI binary: `PVE_SMBGW_BIN`, else this program if it is the CLI, else the installed one.
-fn cli_path() -> PathBuf {
+/// The CLI binary: `PVE_SMBGW_BIN`, else on a host the installed one, else (sandbox) this
+/// program if it is the CLI.
+fn cli_path(sandbox: bool) -> PathBuf {
     if let Some(bin) = std::env::var_os(ENV_BIN).filter(|b| !b.is_empty()) {
         return bin.into();
+    }
+    if !sandbox {
+        return INSTALLED_CLI.into();
     }
     match std::env::current_exe() {
         Ok(exe) if exe.file_name().is_some_and(|n| n == "pve-smbgateway") => exe,
@@ -65,7 +69,7 @@ impl Layout {
             state_dir: "/var/lib/pve-smbgateway".into(),
             log_dir: "/var/log/pve-smbgateway".into(),
             run_dir: "/run/pve-smbgateway".into(),
-            cli: cli_path(),
+            cli: cli_path(false),
         }
     }
 
@@ -96,7 +100,7 @@ impl Layout {
             state_dir: root.join("state"),
             log_dir: root.join("log"),
             run_dir: root.join("run"),
-            cli: cli_path(),
+            cli: cli_path(true),
         })
     }
 

@@ -159,6 +159,9 @@ pub fn check(key: &str, value: &str) -> Result<(String, String)> {
         },
         OptionValue::Account => {
             validate::account_name(name, value)?;
+            if value == "root" {
+                bail_input!("{name} = root would give every client root's rights on the share; name a regular account");
+            }
             value.to_string()
         }
     };
@@ -177,7 +180,47 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, String>> {
             bail_input!("option '{key}' is given twice");
         }
     }
+    check_combination(&map)?;
     Ok(map)
+}
+
+/// `base` with the `KEY=VALUE` items of `text` set, and those written `KEY=` removed: what
+/// `update --option` does.
+pub fn merge(base: &BTreeMap<String, String>, text: &str) -> Result<BTreeMap<String, String>> {
+    let mut map = base.clone();
+    for item in validate::list("options", text)? {
+        let Some((key, value)) = item.split_once('=') else {
+            bail_input!("option {item:?} is not of the form KEY=VALUE (or KEY= to remove it)");
+        };
+        if value.trim().is_empty() {
+            map.remove(canonical(key)?);
+        } else {
+            let (key, value) = check(key, value.trim())?;
+            map.insert(key, value);
+        }
+    }
+    check_combination(&map)?;
+    Ok(map)
+}
+
+/// The canonical name of an allowed parameter.
+pub fn canonical(key: &str) -> Result<&'static str> {
+    match lookup(key) {
+        Some((name, _, _)) => Ok(name),
+        None => check(key, "").map(|_| unreachable!("unknown keys are refused")),
+    }
+}
+
+/// Rules between parameters that testparm would otherwise reject late.
+fn check_combination(map: &BTreeMap<String, String>) -> Result<()> {
+    if map.get("oplocks").map(String::as_str) == Some("no")
+        && map.get("level2 oplocks").map(String::as_str) == Some("yes")
+    {
+        bail_input!(
+            "'level2 oplocks=yes' needs oplocks; with 'oplocks=no' leave level2 oplocks out (it is switched off too)"
+        );
+    }
+    Ok(())
 }
 
 pub fn format(options: &BTreeMap<String, String>) -> String {
@@ -196,6 +239,14 @@ mod tests {
     fn allowed_and_canonical() {
         let map = parse("Create-Mask=0660,force_group=staff,oplocks=off").unwrap();
         assert_eq!(format(&map), "create mask=0660,force group=staff,oplocks=no");
+    }
+
+    #[test]
+    fn merge_sets_and_removes() {
+        let base = parse("create mask=0660,force group=staff").unwrap();
+        let merged = merge(&base, "force user=alice,create mask=").unwrap();
+        assert_eq!(format(&merged), "force group=staff,force user=alice");
+        assert!(merge(&base, "wide links=").is_err());
     }
 
     #[test]

@@ -120,6 +120,7 @@ pub struct WriteFile {
     pub content: Vec<u8>,
     pub mode: u32,
     previous: Option<Vec<u8>>,
+    previous_mode: u32,
     label: String,
     /// fsync on write; off for derived files `apply` can rebuild.
     durable: bool,
@@ -128,12 +129,17 @@ pub struct WriteFile {
 impl WriteFile {
     /// `label` names the file for humans ("share config", "smb.conf").
     pub fn new(label: &str, path: &Path, content: Vec<u8>, mode: u32) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
         let previous = fs::read_optional(path)?;
+        let previous_mode = std::fs::metadata(path)
+            .map(|m| m.permissions().mode() & 0o7777)
+            .unwrap_or(mode);
         Ok(Self {
             path: path.to_owned(),
             content,
             mode,
             previous,
+            previous_mode,
             label: label.to_string(),
             durable: true,
         })
@@ -169,7 +175,7 @@ impl Step for WriteFile {
     }
 
     fn undo(&mut self) -> Result<()> {
-        fs::restore(&self.path, self.previous.as_deref(), self.mode)
+        fs::restore(&self.path, self.previous.as_deref(), self.previous_mode)
     }
 }
 

@@ -123,7 +123,7 @@ impl Share {
         };
         let quota = match get("quota") {
             Some(q) if !q.is_empty() => {
-                let bytes = size::parse_size(q)?;
+                let bytes = size::round_to_kib(size::parse_size(q)?);
                 if bytes < size::MIN_QUOTA {
                     bail_input!(
                         "quota '{q}' is below the minimum of {}",
@@ -152,7 +152,7 @@ impl Share {
                 None => validate::account_name("user name", who)?,
             }
             if user_quotas
-                .insert(who.to_string(), size::parse_size(size_text)?)
+                .insert(who.to_string(), size::round_to_kib(size::parse_size(size_text)?))
                 .is_some()
             {
                 bail_input!("user-quotas names {who:?} twice");
@@ -246,13 +246,13 @@ impl Share {
                 "groups" => self.groups.join(","),
                 "hosts-allow" => self.hosts_allow.join(","),
                 "hosts-deny" => self.hosts_deny.join(","),
-                "quota" => self.quota.map(size::format_size).unwrap_or_default(),
+                "quota" => self.quota.map(size::format_size_exact).unwrap_or_default(),
                 "quota-backend" => self.quota_backend.clone(),
                 "zfs-dataset" => self.zfs_dataset.clone().unwrap_or_default(),
                 "user-quotas" => self
                     .user_quotas
                     .iter()
-                    .map(|(who, bytes)| format!("{who}={}", size::format_size(*bytes)))
+                    .map(|(who, bytes)| format!("{who}={}", size::format_size_exact(*bytes)))
                     .collect::<Vec<_>>()
                     .join(","),
                 "quota-alerts" => self
@@ -302,6 +302,15 @@ impl Share {
             props.remove(key);
         }
         for (key, value) in changes {
+            if key == "options" {
+                // --option adds or changes single parameters ("KEY=" removes one)
+                let merged = options::merge(&self.options, value)?;
+                match merged.is_empty() {
+                    true => props.remove(key),
+                    false => props.insert(key.clone(), options::format(&merged)),
+                };
+                continue;
+            }
             if let Some(p) = schema::property(key) {
                 if p.fixed && props.get(key) != Some(value) {
                     bail_input!(

@@ -57,6 +57,22 @@ pub fn parse_size(text: &str) -> Result<u64> {
     Ok(bytes)
 }
 
+/// Round up to whole KiB: the unit every quota backend counts in (project quotas use 1 KiB
+/// blocks), so a stored limit is exactly the enforced one.
+pub fn round_to_kib(bytes: u64) -> u64 {
+    bytes.div_ceil(1024).saturating_mul(1024)
+}
+
+/// Exact text form of a whole number of KiB, for the config file: `1025K`, `10G`.
+pub fn format_size_exact(bytes: u64) -> String {
+    for (unit, shift) in UNITS.iter().rev() {
+        if bytes >= 1 << shift && bytes.is_multiple_of(1 << shift) {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    format!("{}K", bytes.div_ceil(1024))
+}
+
 /// Format bytes the way we parse them: the largest unit that keeps the value exact, else two
 /// decimals of the largest unit that fits.
 pub fn format_size(bytes: u64) -> String {
@@ -121,6 +137,15 @@ mod tests {
         ] {
             assert!(parse_size(text).is_err(), "{text:?} accepted");
         }
+    }
+
+    #[test]
+    fn exact_form_is_exact() {
+        for text in ["1025K", "1.3G", "1.999G", "10G", "1.5T"] {
+            let bytes = round_to_kib(parse_size(text).unwrap());
+            assert_eq!(parse_size(&format_size_exact(bytes)).unwrap(), bytes, "{text}");
+        }
+        assert_eq!(format_size_exact(1025 << 10), "1025K");
     }
 
     #[test]

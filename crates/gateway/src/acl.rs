@@ -1,55 +1,80 @@
 //! Access to the share directory for the share's users and groups: POSIX ACL entries on the
 //! share root (and default entries, inherited by new files). Samba decides who may connect;
-//! the filesystem must then let those users in. Ids are numeric, so this works the same with
-//! the host's accounts and with a sandbox's own.
+//! the filesystem must then let those users in. Users and groups removed from a share lose
+//! their entries again. Ids are numeric, so this works the same with the host's accounts and
+//! with a sandbox's own.
 
 use std::path::PathBuf;
 
-use smbgw_core::{bail_input, Result, Share, Step};
+use smbgw_core::{bail_input, validate, Result, Share, Step};
 use smbgw_samba::accounts::Accounts;
 use smbgw_sys::Command;
 
 pub struct GrantAccess {
     path: PathBuf,
-    entries: Vec<String>,
+    /// setfacl entries to add, e.g. `u:20000:rwx`.
+    grant: Vec<String>,
+    /// setfacl entries to remove, e.g. `u:20001`.
+    revoke: Vec<String>,
     previous: Option<String>,
 }
 
+/// `u:UID` / `g:GID` of the share's users and groups (removed users whose account is gone
+/// are skipped: their uid is unknown, and `user delete` refuses while a share names them).
+fn subjects(share: &Share, accounts: &Accounts, strict: bool) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for user in &share.users {
+        match accounts.user(user)? {
+            Some(account) => out.push(format!("u:{}", account.uid)),
+            None if strict => {
+                bail_input!("user '{user}' does not exist; add it first with 'pve-smbgateway user add {user}'")
+            }
+            None => {}
+        }
+    }
+    for group in &share.groups {
+        match accounts.group_id(group)? {
+            Some(gid) => out.push(format!("g:{gid}")),
+            None if strict => bail_input!(
+                "group '{group}' does not exist; create it, or add a user to it with 'pve-smbgateway user add NAME --groups {group}'"
+            ),
+            None => {}
+        }
+    }
+    Ok(out)
+}
+
 impl GrantAccess {
-    /// The step that grants `share`'s users and groups access, or `None` if they already have it.
-    pub fn plan(share: &Share, accounts: &Accounts, exists: bool) -> Result<Option<Self>> {
+    /// The step that brings the ACL of `share`'s root in line with its users and groups (and
+    /// revokes those only `previous` had), or `None` if nothing is to change.
+    pub fn plan(share: &Share, previous: Option<&Share>, accounts: &Accounts, exists: bool) -> Result<Option<Self>> {
         let perms = if share.read_only { "r-x" } else { "rwx" };
-        let mut entries = Vec::new();
-        for user in &share.users {
-            let Some(account) = accounts.user(user)? else {
-                bail_input!("user '{user}' does not exist; add it first with 'pve-smbgateway user add {user}'");
-            };
-            entries.push(format!("u:{}:{perms}", account.uid));
-        }
-        for group in &share.groups {
-            let Some(gid) = accounts.group_id(group)? else {
-                bail_input!("group '{group}' does not exist; create it, or add a user to it with 'pve-smbgateway user add NAME --groups {group}'");
-            };
-            entries.push(format!("g:{gid}:{perms}"));
-        }
-        if entries.is_empty() {
+        let wanted = subjects(share, accounts, true)?;
+        let had = match previous {
+            Some(p) if p.path == share.path => subjects(p, accounts, false)?,
+            _ => Vec::new(),
+        };
+        let grant: Vec<String> = wanted.iter().map(|s| format!("{s}:{perms}")).collect();
+        let revoke: Vec<String> = had.into_iter().filter(|s| !wanted.contains(s)).collect();
+        if grant.is_empty() && revoke.is_empty() {
             return Ok(None);
         }
         let path = PathBuf::from(&share.path);
-        let previous = if exists { Some(current_acl(&path)?) } else { None };
-        if let Some(acl) = &previous {
-            let have = |e: &String| {
-                let full = e.replacen("u:", "user:", 1).replacen("g:", "group:", 1);
-                acl.lines().any(|l| l == full) && acl.lines().any(|l| l == format!("default:{full}"))
-            };
-            if entries.iter().all(have) {
+        let previous_acl = if exists { Some(current_acl(&path)?) } else { None };
+        if let Some(acl) = &previous_acl {
+            let long = |e: &str| e.replacen("u:", "user:", 1).replacen("g:", "group:", 1);
+            let has =
+                |e: &str| acl.lines().any(|l| l == long(e)) && acl.lines().any(|l| l == format!("default:{}", long(e)));
+            let present = |s: &str| acl.lines().any(|l| l.starts_with(&format!("{}:", long(s))));
+            if grant.iter().all(|e| has(e)) && !revoke.iter().any(|s| present(s)) {
                 return Ok(None);
             }
         }
         Ok(Some(Self {
             path,
-            entries,
-            previous,
+            grant,
+            revoke,
+            previous: previous_acl,
         }))
     }
 }
@@ -64,24 +89,39 @@ fn current_acl(path: &std::path::Path) -> Result<String> {
 
 impl Step for GrantAccess {
     fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.grant.is_empty() {
+            parts.push(format!("grant {}", self.grant.join(",")));
+        }
+        if !self.revoke.is_empty() {
+            parts.push(format!("revoke {}", self.revoke.join(",")));
+        }
         format!(
-            "grant {} on {} (POSIX ACL, inherited by new files)",
-            self.entries.join(","),
+            "{} on {} (POSIX ACL, inherited by new files)",
+            parts.join(", "),
             self.path.display()
         )
     }
 
     fn apply(&mut self) -> Result<()> {
-        let spec: Vec<String> = self
-            .entries
-            .iter()
-            .flat_map(|e| [e.clone(), format!("d:{e}")])
-            .collect();
-        Command::new("setfacl")
-            .arg("-m")
-            .arg(spec.join(","))
-            .arg(&self.path)
-            .run()?;
+        // the path was checked when the plan was made; check again right before acting as root
+        validate::path_on_disk(&self.path.to_string_lossy())?;
+        if !self.revoke.is_empty() {
+            let spec: Vec<String> = self.revoke.iter().flat_map(|e| [e.clone(), format!("d:{e}")]).collect();
+            Command::new("setfacl")
+                .arg("-x")
+                .arg(spec.join(","))
+                .arg(&self.path)
+                .run()?;
+        }
+        if !self.grant.is_empty() {
+            let spec: Vec<String> = self.grant.iter().flat_map(|e| [e.clone(), format!("d:{e}")]).collect();
+            Command::new("setfacl")
+                .arg("-m")
+                .arg(spec.join(","))
+                .arg(&self.path)
+                .run()?;
+        }
         Ok(())
     }
 

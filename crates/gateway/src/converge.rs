@@ -126,8 +126,11 @@ impl Step for Serve {
     fn apply(&mut self) -> Result<()> {
         if self.samba.smbd_pid().is_some() {
             self.samba.reload()
+        } else if let Err(e) = self.samba.start() {
+            // a half-started smbd (daemonised, never listening) must not outlive the rollback
+            let _ = self.samba.stop();
+            Err(e)
         } else {
-            self.samba.start()?;
             self.started = true;
             Ok(())
         }

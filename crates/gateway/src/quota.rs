@@ -90,13 +90,26 @@ pub struct SampleReport {
     pub limit: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alert: Option<Alert>,
+    /// Why the share could not be sampled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The figures the unprivileged `dfree` helper reads (smbd runs it as the connected user, who
 /// may not ask btrfs for qgroup numbers).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct DfreeCache {
-    pub shares: BTreeMap<String, Usage>,
+    pub shares: BTreeMap<String, DfreeEntry>,
+}
+
+/// A share's figures when they were read, with the filesystem's used bytes at that moment:
+/// the helper adds the filesystem's growth since then, so a client writing into the share sees
+/// the free space shrink before the next refresh (never more free space than there is).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DfreeEntry {
+    pub used: u64,
+    pub limit: Option<u64>,
+    pub fs_used: u64,
 }
 
 const DFREE_CACHE: &str = "quota.json";
@@ -109,9 +122,17 @@ impl Gateway {
     /// Create the share's storage if it is missing (a subvolume on btrfs, a dataset on ZFS
     /// when the share has a quota or a dataset, a directory otherwise) and bring its quota to
     /// what the share says. Fills in the quota backend (and dataset) it decided on.
-    pub(crate) fn storage_steps(&self, share: &mut Share, plan: &mut Plan, notes: &mut Vec<String>) -> Result<bool> {
+    /// `previous` is the share's configuration before this change (`None` on create).
+    pub(crate) fn storage_steps(
+        &self,
+        share: &mut Share,
+        previous: Option<&Share>,
+        plan: &mut Plan,
+        notes: &mut Vec<String>,
+    ) -> Result<bool> {
         let path = PathBuf::from(&share.path);
         let exists = path.exists();
+        let mut volume_exists = exists;
         let wants_volume = share.quota.is_some()
             || share.zfs_dataset.is_some()
             || !share.user_quotas.is_empty()
@@ -122,9 +143,7 @@ impl Gateway {
             // a new share on btrfs still gets its own subvolume: quota and snapshots later
             smbgw_quota::detect(&path)?.filter(|b| *b == Backend::Btrfs && !exists)
         };
-        // open shares need a world-writable root; others get access through ACL entries
-        let open = share.guest || (share.users.is_empty() && share.groups.is_empty());
-        let mode = if open { 0o777 } else { 0o770 };
+        let mode = share_root_mode(share);
 
         match backend {
             Some(Backend::Btrfs) => {
@@ -138,10 +157,11 @@ impl Gateway {
                     create_parent(&path, plan);
                     let (p, u) = (path.clone(), path.clone());
                     plan.push(FnStep::new(
-                        format!("create btrfs subvolume {} (mode {mode:04o})", path.display()),
-                        move || btrfs::create_subvolume(&p).and_then(|_| chmod(&p, mode)),
+                        format!("create btrfs subvolume {}", path.display()),
+                        move || btrfs::create_subvolume(&p),
                         move || btrfs::delete_subvolume(&u),
                     ));
+                    plan.push(chmod_step(&path, mode));
                 }
                 share.quota_backend = "btrfs".into();
             }
@@ -150,19 +170,31 @@ impl Gateway {
                     Some(d) => d.clone(),
                     None => derive_dataset(&path)?,
                 };
-                if !zfs::exists(&dataset)? {
+                volume_exists = zfs::exists(&dataset)?;
+                if volume_exists {
+                    // an existing dataset is only used where it is mounted: never repurpose another
+                    let mountpoint = zfs::mountpoint(&dataset)?;
+                    if mountpoint != path {
+                        bail_input!(
+                            "ZFS dataset {dataset} is mounted at {}, not at {}; give the dataset mounted at the share path, or a new dataset name",
+                            mountpoint.display(),
+                            path.display()
+                        );
+                    }
+                } else {
                     if exists {
-                        bail_input!("{} exists but ZFS dataset {dataset} does not; give a new path or the dataset mounted there", path.display());
+                        bail_input!(
+                            "{} exists but ZFS dataset {dataset} does not; give a new path or the dataset mounted there",
+                            path.display()
+                        );
                     }
                     let (d, p, u) = (dataset.clone(), path.clone(), dataset.clone());
                     plan.push(FnStep::new(
-                        format!(
-                            "create ZFS dataset {dataset} mounted at {} (mode {mode:04o})",
-                            path.display()
-                        ),
-                        move || zfs::create(&d, &p).and_then(|_| chmod(&p, mode)),
+                        format!("create ZFS dataset {dataset} mounted at {}", path.display()),
+                        move || zfs::create(&d, &p),
                         move || zfs::destroy(&u),
                     ));
+                    plan.push(chmod_step(&path, mode));
                 }
                 share.quota_backend = "zfs".into();
                 share.zfs_dataset = Some(dataset);
@@ -176,16 +208,29 @@ impl Gateway {
                 }
             }
         }
-        self.quota_steps(share, exists, plan, notes)?;
+        self.quota_steps(share, previous, volume_exists, plan, notes)?;
         Ok(exists)
     }
 
-    /// Set the limit if it differs from what the filesystem enforces now.
-    fn quota_steps(&self, share: &Share, exists: bool, plan: &mut Plan, notes: &mut Vec<String>) -> Result<()> {
+    /// Set the limit the share asks for where the filesystem enforces another one. A limit the
+    /// gateway never set is left alone: only a quota removed from the share is lifted.
+    fn quota_steps(
+        &self,
+        share: &Share,
+        previous: Option<&Share>,
+        volume_exists: bool,
+        plan: &mut Plan,
+        notes: &mut Vec<String>,
+    ) -> Result<()> {
         let Some(volume) = Volume::of(share) else { return Ok(()) };
-        let current = if exists { Some(volume.usage()?) } else { None };
+        let wanted = match (share.quota, previous.and_then(|p| p.quota)) {
+            (Some(limit), _) => Some(limit),
+            (None, Some(_)) => None,
+            (None, None) => return Ok(()),
+        };
+        let current = if volume_exists { Some(volume.usage()?) } else { None };
         let previous = current.and_then(|u| u.limit);
-        if previous == share.quota {
+        if previous == wanted {
             return Ok(());
         }
         if let (Some(limit), Some(usage)) = (share.quota, current) {
@@ -287,7 +332,19 @@ impl Gateway {
             let action: Box<dyn FnMut() -> Result<()>> = match volume {
                 Some(Volume::Btrfs(p)) if btrfs::is_subvolume(&p) => Box::new(move || btrfs::delete_subvolume(&p)),
                 Some(Volume::Zfs(d)) => Box::new(move || zfs::destroy(&d)),
-                _ => Box::new(move || std::fs::remove_dir_all(&path).map_err(|e| Error::io("deleting", &path, e))),
+                _ => {
+                    // the directory deleted must be the one checked now, not a link put in its place
+                    let seen = identity(&path)?;
+                    Box::new(move || {
+                        if identity(&path)? != seen {
+                            return Err(Error::system(format!(
+                                "{} changed since it was checked; not deleting it",
+                                path.display()
+                            )));
+                        }
+                        std::fs::remove_dir_all(&path).map_err(|e| Error::io("deleting", &path, e))
+                    })
+                }
             };
             plan.push(FnStep::new(description, action, || Ok(())));
         } else if let (Some(volume), Some(_)) = (volume, share.quota) {
@@ -311,7 +368,7 @@ impl Gateway {
             );
         };
         let usage = volume.usage()?;
-        self.refresh_dfree_cache()?;
+        self.update_dfree_entry(&share, usage)?;
         Ok(QuotaStatus {
             name: share.name.clone(),
             path: share.path.clone(),
@@ -333,13 +390,26 @@ impl Gateway {
     /// Sample every quota share into its history and raise threshold alerts (for a timer or the daemon).
     pub fn quota_sample(&self) -> Result<Vec<SampleReport>> {
         let cfg = self.store.load()?;
+        let shares: Vec<&Share> = cfg.shares().iter().filter(|s| Volume::of(s).is_some()).collect();
+        let usages = usages(&shares);
         let mut reports = Vec::new();
         let time = now();
-        for share in cfg.shares() {
-            let Some(volume) = Volume::of(share) else { continue };
-            let usage = volume
-                .usage()
-                .map_err(|e| e.context(format!("share '{}'", share.name)))?;
+        for (share, usage) in shares.into_iter().zip(usages) {
+            // one unreadable share must not stop the sampling of the others
+            let usage = match usage {
+                Ok(u) => u,
+                Err(e) => {
+                    let report = SampleReport {
+                        name: share.name.clone(),
+                        used: 0,
+                        limit: None,
+                        alert: None,
+                        error: Some(e.message),
+                    };
+                    reports.push(report);
+                    continue;
+                }
+            };
             let path = self.history_path(share);
             let mut history = History::load(&path)?;
             history.add(Sample {
@@ -363,6 +433,7 @@ impl Gateway {
                 used: usage.used,
                 limit: usage.limit,
                 alert,
+                error: None,
             });
         }
         self.write_dfree_cache(&cfg, Some(&reports))?;
@@ -398,6 +469,16 @@ impl Gateway {
         writeln!(f, "{} {}", now(), alert.message).map_err(|e| Error::io("writing", &path, e))
     }
 
+    /// Refresh one share's figures for the `dfree` helper.
+    fn update_dfree_entry(&self, share: &Share, usage: Usage) -> Result<()> {
+        let path = self.layout.run_dir.join(DFREE_CACHE);
+        let mut cache: DfreeCache = fs::read_optional(&path)?
+            .and_then(|d| serde_json::from_slice(&d).ok())
+            .unwrap_or_default();
+        cache.shares.insert(share.path.clone(), dfree_entry(share, usage));
+        self.save_dfree_cache(&cache)
+    }
+
     /// Rewrite the figures the `dfree` helper reads, from the backends.
     pub(crate) fn refresh_dfree_cache(&self) -> Result<()> {
         let cfg = self.store.load()?;
@@ -406,21 +487,37 @@ impl Gateway {
 
     fn write_dfree_cache(&self, cfg: &SharesConfig, sampled: Option<&[SampleReport]>) -> Result<()> {
         let mut cache = DfreeCache::default();
-        for share in cfg.shares().iter().filter(|s| s.quota.is_some()) {
-            let usage = match sampled.and_then(|r| r.iter().find(|r| r.name == share.name)) {
-                Some(r) => Usage {
-                    used: r.used,
-                    limit: r.limit,
-                },
-                None => match Volume::of(share).map(|v| v.usage()) {
-                    Some(Ok(u)) => u,
-                    _ => continue,
-                },
-            };
-            cache.shares.insert(share.path.clone(), usage);
+        let shares: Vec<&Share> = cfg
+            .shares()
+            .iter()
+            .filter(|s| s.quota.is_some() && Volume::of(s).is_some())
+            .collect();
+        let fresh = match sampled {
+            Some(reports) => shares
+                .iter()
+                .map(
+                    |s| match reports.iter().find(|r| r.name == s.name && r.error.is_none()) {
+                        Some(r) => Ok(Usage {
+                            used: r.used,
+                            limit: r.limit,
+                        }),
+                        None => Err(Error::system("not sampled")),
+                    },
+                )
+                .collect(),
+            None => usages(&shares),
+        };
+        for (share, usage) in shares.into_iter().zip(fresh) {
+            if let Ok(usage) = usage {
+                cache.shares.insert(share.path.clone(), dfree_entry(share, usage));
+            }
         }
+        self.save_dfree_cache(&cache)
+    }
+
+    fn save_dfree_cache(&self, cache: &DfreeCache) -> Result<()> {
         fs::create_dir_all(&self.layout.run_dir, 0o755)?;
-        let data = serde_json::to_vec(&cache).map_err(|e| Error::system(e.to_string()))?;
+        let data = serde_json::to_vec(cache).map_err(|e| Error::system(e.to_string()))?;
         // read by smbd's helper as the connected user: world-readable, holds no secret
         fs::atomic_write(&self.layout.run_dir.join(DFREE_CACHE), &data, 0o644)
     }
@@ -437,15 +534,97 @@ impl Gateway {
             .iter()
             .filter(|(path, _)| dir.starts_with(path))
             .max_by_key(|(path, _)| path.len());
-        let st =
-            nix::sys::statvfs::statvfs(&dir).map_err(|e| Error::system(format!("statvfs {}: {e}", dir.display())))?;
-        let fs_total = st.blocks() * st.fragment_size();
-        let fs_free = st.blocks_available() * st.fragment_size();
-        Ok(match best.and_then(|(_, u)| u.limit.map(|l| (l, u.used))) {
-            Some((limit, used)) => (limit, limit.saturating_sub(used).min(fs_free)),
+        if best.is_some() {
+            // btrfs counts new data in statfs only once it is committed; any user may ask for that
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = nix::unistd::syncfs(&d);
+            }
+        }
+        let (fs_total, fs_free, fs_used) = fs_figures(&dir)?;
+        Ok(match best.and_then(|(_, e)| e.limit.map(|l| (l, e))) {
+            Some((limit, entry)) => {
+                let used = entry.used.saturating_add(fs_used.saturating_sub(entry.fs_used));
+                (limit, limit.saturating_sub(used).min(fs_free))
+            }
             None => (fs_total, fs_free),
         })
     }
+}
+
+/// (total, available, used) bytes of the filesystem holding `path`.
+fn fs_figures(path: &Path) -> Result<(u64, u64, u64)> {
+    let st = nix::sys::statvfs::statvfs(path).map_err(|e| Error::system(format!("statvfs {}: {e}", path.display())))?;
+    let block = st.fragment_size();
+    Ok((
+        st.blocks() * block,
+        st.blocks_available() * block,
+        (st.blocks() - st.blocks_free()) * block,
+    ))
+}
+
+fn dfree_entry(share: &Share, usage: Usage) -> DfreeEntry {
+    // unknown: no growth is ever added
+    let fs_used = fs_figures(Path::new(&share.path)).map_or(u64::MAX, |(_, _, used)| used);
+    DfreeEntry {
+        used: usage.used,
+        limit: usage.limit,
+        fs_used,
+    }
+}
+
+/// Mode of a share root the gateway creates: shares open to every user (or guests) need a
+/// world-writable root, sticky so nobody removes another's files; the others get access
+/// through ACL entries.
+pub(crate) fn share_root_mode(share: &Share) -> u32 {
+    if share.guest || (share.users.is_empty() && share.groups.is_empty()) {
+        0o1777
+    } else {
+        0o770
+    }
+}
+
+/// (device, inode) of a directory, refusing symbolic links.
+fn identity(path: &Path) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
+    if !meta.is_dir() {
+        return Err(Error::system(format!("{} is no longer a directory", path.display())));
+    }
+    Ok((meta.dev(), meta.ino()))
+}
+
+fn chmod_step(path: &Path, mode: u32) -> FnStep {
+    let p = path.to_path_buf();
+    FnStep::new(
+        format!("set mode {mode:04o} on {}", path.display()),
+        move || chmod(&p, mode),
+        || Ok(()),
+    )
+}
+
+/// Usage of many shares; btrfs ones are read together (one sync and one qgroup listing per
+/// filesystem instead of two programs per share).
+fn usages(shares: &[&Share]) -> Vec<Result<Usage>> {
+    let volumes: Vec<Option<Volume>> = shares.iter().map(|s| Volume::of(s)).collect();
+    let btrfs_paths: Vec<&Path> = volumes
+        .iter()
+        .filter_map(|v| match v {
+            Some(Volume::Btrfs(p)) if p.exists() => Some(p.as_path()),
+            _ => None,
+        })
+        .collect();
+    let mut btrfs_usage = match btrfs::usage_many(&btrfs_paths) {
+        Ok(list) => list.into_iter().map(Ok).collect::<Vec<_>>().into_iter(),
+        Err(e) => vec![Err(e); btrfs_paths.len()].into_iter(),
+    };
+    volumes
+        .into_iter()
+        .map(|v| match v {
+            Some(Volume::Btrfs(p)) if p.exists() => btrfs_usage.next().expect("one result per btrfs path"),
+            Some(v) => v.usage(),
+            None => Err(Error::input("no quota volume")),
+        })
+        .collect()
 }
 
 /// Missing parents of a new subvolume are plain directories.

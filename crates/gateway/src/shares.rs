@@ -28,7 +28,7 @@ impl Gateway {
         self.check_placement(&share)?;
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
-        self.path_steps(&mut share, &mut plan, &mut notes, false)?;
+        self.path_steps(&mut share, None, &mut plan, &mut notes, false)?;
         self.user_quota_steps(&share, None, &mut plan)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
@@ -42,9 +42,17 @@ impl Gateway {
         let mut cfg = self.store.load()?;
         let old = cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))?;
         let mut share = old.updated(changes, delete)?;
+        if share.path != old.path && old.quota_backend != "auto" {
+            bail_input!(
+                "share '{}' lives in its own {} volume at {}; its path cannot change: create a new share and move the data",
+                old.name,
+                old.quota_backend,
+                old.path
+            );
+        }
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
-        self.path_steps(&mut share, &mut plan, &mut notes, false)?;
+        self.path_steps(&mut share, Some(&old), &mut plan, &mut notes, false)?;
         self.user_quota_steps(&share, Some(&old), &mut plan)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
@@ -85,7 +93,7 @@ impl Gateway {
         let cfg = self.store.load()?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         for share in cfg.shares() {
-            self.path_steps(&mut share.clone(), &mut plan, &mut notes, true)?;
+            self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
         }
         self.samba_steps(&cfg, &mut plan, true)?;
         let change = self.execute(plan, dry_run, None, notes)?;
@@ -122,7 +130,14 @@ impl Gateway {
     /// The share directory: checked on disk, its storage created if missing (with its quota),
     /// opened to the share's users. With `repair_only` (apply), shares whose directory exists
     /// and that have no quota are left as the admin has them.
-    fn path_steps(&self, share: &mut Share, plan: &mut Plan, notes: &mut Vec<String>, repair_only: bool) -> Result<()> {
+    fn path_steps(
+        &self,
+        share: &mut Share,
+        previous: Option<&Share>,
+        plan: &mut Plan,
+        notes: &mut Vec<String>,
+        repair_only: bool,
+    ) -> Result<()> {
         validate::path_on_disk(&share.path)?;
         for owned in self.layout.owned_dirs() {
             if overlaps(&share.path, &owned.to_string_lossy()) {
@@ -144,12 +159,17 @@ impl Gateway {
                 dir.display()
             ));
         }
-        let existed = self.storage_steps(share, plan, notes)?;
+        let existed = self.storage_steps(share, previous, plan, notes)?;
         if repair_only && existed {
             return Ok(());
         }
-        if let Some(step) = GrantAccess::plan(share, &self.samba.accounts(), existed)? {
-            plan.push(step);
+        // on another node of the cluster a user may not exist yet: apply repairs what it can
+        let revoke_from = if repair_only { None } else { previous };
+        match GrantAccess::plan(share, revoke_from, &self.samba.accounts(), existed) {
+            Ok(Some(step)) => plan.push(step),
+            Ok(None) => {}
+            Err(e) if repair_only => notes.push(format!("share '{}': {}", share.name, e.message)),
+            Err(e) => return Err(e),
         }
         Ok(())
     }

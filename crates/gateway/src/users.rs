@@ -25,6 +25,13 @@ impl Gateway {
         if users::list(&self.samba)?.iter().any(|u| u.name == name) {
             bail_input!("user '{name}' already exists; change its password with 'pve-smbgateway user passwd {name}'");
         }
+        for group in groups {
+            if let Some(gid) = self.samba.accounts().group_id(group)? {
+                if !REGULAR_UIDS.contains(&gid) {
+                    bail_input!("'{group}' is a system group (gid {gid}); Samba users may only join regular groups");
+                }
+            }
+        }
         if let Some(account) = self.samba.accounts().user(name)? {
             if !REGULAR_UIDS.contains(&account.uid) && !account.ours {
                 bail_input!(
@@ -35,8 +42,9 @@ impl Gateway {
         }
         let mut plan = Plan::new();
         // Samba's tools need our smb.conf (in a sandbox it names the password database)
+        // a running smbd is reloaded with the (re)generated config; a stopped one stays stopped
         let cfg = self.store.load()?;
-        self.samba_steps(&cfg, &mut plan, false)?;
+        self.samba_steps(&cfg, &mut plan, self.samba.smbd_pid().is_some())?;
         plan.push(EnsureAccount {
             samba: self.samba.clone(),
             name: name.into(),

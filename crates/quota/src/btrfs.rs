@@ -74,6 +74,73 @@ pub fn usage(path: &Path) -> Result<Usage> {
     parse_qgroup_show(&out.stdout, path)
 }
 
+#[repr(C)]
+struct InoLookupArgs {
+    treeid: u64,
+    objectid: u64,
+    name: [u8; 4080],
+}
+
+nix::ioctl_readwrite!(btrfs_ioc_ino_lookup, 0x94, 18, InoLookupArgs);
+
+/// The id of the subvolume `path` belongs to (BTRFS_IOC_INO_LOOKUP with the root object id: no
+/// external program, no privilege needed).
+pub fn subvolume_id(path: &Path) -> Result<u64> {
+    let dir = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut args = InoLookupArgs {
+        treeid: 0,
+        objectid: SUBVOLUME_ROOT_INODE,
+        name: [0; 4080],
+    };
+    unsafe { btrfs_ioc_ino_lookup(std::os::fd::AsRawFd::as_raw_fd(&dir), &mut args) }
+        .map_err(|e| Error::system(format!("BTRFS_IOC_INO_LOOKUP on {}: {e}", path.display())))?;
+    Ok(args.treeid)
+}
+
+/// Usage of many subvolumes with one sync and one `qgroup show` per filesystem, instead of two
+/// programs per share: `quota-sample` and the dfree figures read every quota share.
+pub fn usage_many(paths: &[&Path]) -> Result<Vec<Usage>> {
+    let mut by_fs: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, p) in paths.iter().enumerate() {
+        let dev = std::fs::metadata(p).map_err(|e| Error::io("stat", p, e))?.dev();
+        by_fs.entry(dev).or_default().push(i);
+    }
+    let mut out = vec![Usage { used: 0, limit: None }; paths.len()];
+    for indices in by_fs.values() {
+        let probe = paths[indices[0]];
+        Command::new("btrfs").args(["filesystem", "sync"]).arg(probe).run()?;
+        let text = Command::new("btrfs")
+            .args(["qgroup", "show", "-re", "--raw"])
+            .arg(probe)
+            .run()?
+            .stdout;
+        let table = parse_qgroup_table(&text);
+        for &i in indices {
+            let id = subvolume_id(paths[i])?;
+            out[i] = *table
+                .get(&id)
+                .ok_or_else(|| Error::external(format!("btrfs reports no qgroup 0/{id} for {}", paths[i].display())))?;
+        }
+    }
+    Ok(out)
+}
+
+/// All level-0 qgroups of `btrfs qgroup show -re --raw`, by subvolume id.
+pub fn parse_qgroup_table(text: &str) -> std::collections::BTreeMap<u64, Usage> {
+    text.lines()
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            let id = f.first()?.strip_prefix("0/")?.parse().ok()?;
+            let used = f.get(1)?.parse().ok()?;
+            let limit = match *f.get(3)? {
+                "none" => None,
+                v => Some(v.parse().ok()?),
+            };
+            Some((id, Usage { used, limit }))
+        })
+        .collect()
+}
+
 /// Parse `btrfs qgroup show -reF --raw` (btrfs-progs 6.x): two header lines, then
 /// `qgroupid rfer excl max_rfer max_excl [path]`; the subvolume's own qgroup is level 0.
 pub fn parse_qgroup_show(text: &str, path: &Path) -> Result<Usage> {
@@ -115,5 +182,20 @@ mod tests {
         let none = text.replace("10485760", "none");
         assert_eq!(parse_qgroup_show(&none, Path::new("/x")).unwrap().limit, None);
         assert!(parse_qgroup_show("Qgroupid Referenced\n", Path::new("/x")).is_err());
+        let table = parse_qgroup_table(&format!("{text}0/257 4096 4096 none none other\n"));
+        assert_eq!(
+            table.get(&256),
+            Some(&Usage {
+                used: 3162112,
+                limit: Some(10485760)
+            })
+        );
+        assert_eq!(
+            table.get(&257),
+            Some(&Usage {
+                used: 4096,
+                limit: None
+            })
+        );
     }
 }

@@ -25,9 +25,21 @@ pub fn create(dataset: &str, mountpoint: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Destroy a dataset. Deliberately without -r: ZFS refuses when there are children or
+/// snapshots, which the share's purge must never take along.
 pub fn destroy(dataset: &str) -> Result<()> {
-    Command::new("zfs").args(["destroy", "-r", dataset]).run()?;
+    Command::new("zfs").args(["destroy", dataset]).run()?;
     Ok(())
+}
+
+pub fn mountpoint(dataset: &str) -> Result<std::path::PathBuf> {
+    let out = Command::new("zfs")
+        .args(["get", "-H", "-p", "-o", "property,value", "mountpoint", dataset])
+        .run()?;
+    out.stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("mountpoint\t").map(|m| m.trim().into()))
+        .ok_or_else(|| Error::external(format!("zfs did not report the mountpoint of {dataset}")))
 }
 
 pub fn set_refquota(dataset: &str, limit: Option<u64>) -> Result<()> {

@@ -26,8 +26,9 @@ pub fn check_file(samba: &Samba, smb_conf: &Path) -> Result<String> {
         })
         .collect();
     if !out.success() || !complaints.is_empty() {
-        return Err(Error::external(format!(
-            "testparm rejected the generated configuration {}: {}",
+        // the templates are tested; what testparm rejects comes from the values given
+        return Err(Error::input(format!(
+            "the resulting Samba configuration is invalid (testparm on {}): {}",
             smb_conf.display(),
             if complaints.is_empty() {
                 out.stderr.trim().to_string()
