@@ -61,11 +61,18 @@ pub fn project_id(path: &Path) -> Result<u32> {
 
 /// Put `path` and everything below it into project `id`, inheriting to new files.
 pub fn assign_project(path: &Path, id: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
-    if meta.file_type().is_symlink() {
+    // only files and directories carry a project; links, FIFOs (an open would block), sockets
+    // and devices are skipped, and nothing is followed
+    if !(meta.is_file() || meta.is_dir()) {
         return Ok(());
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| Error::io("opening", path, e))?;
     let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
     let mut attr = FsXattr::default();
     unsafe { fs_ioc_fsgetxattr(fd, &mut attr) }
