@@ -15,6 +15,22 @@ fn quota_sandbox() -> (Sandbox, Btrfs) {
     (sb, fs)
 }
 
+/// A share for alice with a quota on the btrfs volume, e.g. `quota_share(.., "g", &["--quota", "10M"])`.
+fn quota_share(sb: &Sandbox, fs: &Btrfs, name: &str, extra: &[&str]) -> std::path::PathBuf {
+    let path = fs.mount.join(name);
+    let mut args = vec!["create", name, "--path", path.to_str().unwrap(), "--users", "alice"];
+    args.extend_from_slice(extra);
+    sb.ok(&args);
+    path
+}
+
+/// Write `mib` MiB into `share` over SMB as alice.
+fn put(sb: &Sandbox, share: &str, file: &str, mib: usize) {
+    let local = sb.write_local(file, &vec![7; mib * MIB as usize]);
+    sb.smbclient(share, Some(ALICE), &format!("put {} {file}", local.display()))
+        .unwrap();
+}
+
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap()
 }
@@ -79,20 +95,8 @@ fn btrfs_quota_refuses_writes_over_smb_and_shows_as_disk_size() {
 #[test]
 fn shrinking_below_usage_is_refused_and_growing_works() {
     let (sb, fs) = quota_sandbox();
-    let path = fs.mount.join("g");
-    sb.ok(&[
-        "create",
-        "g",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--quota",
-        "10M",
-    ]);
-    let six = sb.write_local("six.bin", &vec![1; 6 * MIB as usize]);
-    sb.smbclient("g", Some(ALICE), &format!("put {} six.bin", six.display()))
-        .unwrap();
+    let path = quota_share(&sb, &fs, "g", &["--quota", "10M"]);
+    put(&sb, "g", "six.bin", 6);
 
     let before = sb.snapshot();
     let run = sb.run(&["update", "g", "--quota", "4M"]);
@@ -107,8 +111,7 @@ fn shrinking_below_usage_is_refused_and_growing_works() {
 
     sb.ok(&["update", "g", "--quota", "20M"]);
     assert_eq!(fs.qgroup(&path).1, Some(20 * MIB));
-    sb.smbclient("g", Some(ALICE), &format!("put {} six2.bin", six.display()))
-        .unwrap();
+    put(&sb, "g", "six2.bin", 6);
     let du = sb.smbclient("g", Some(ALICE), "du").unwrap();
     assert!(du.contains("20480 blocks of size 1024"), "{du}");
 
@@ -156,22 +159,8 @@ fn delete_lifts_the_quota_and_purge_destroys_the_subvolume() {
 #[test]
 fn sampling_raises_each_alert_once() {
     let (sb, fs) = quota_sandbox();
-    let path = fs.mount.join("a");
-    sb.ok(&[
-        "create",
-        "a",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--quota",
-        "10M",
-        "--quota-alerts",
-        "50,90",
-    ]);
-    let six = sb.write_local("six.bin", &vec![7; 6 * MIB as usize]);
-    sb.smbclient("a", Some(ALICE), &format!("put {} six.bin", six.display()))
-        .unwrap();
+    quota_share(&sb, &fs, "a", &["--quota", "10M", "--quota-alerts", "50,90"]);
+    put(&sb, "a", "six.bin", 6);
 
     let first = json(&sb.ok(&["quota-sample", "--output-format", "json"]));
     assert_eq!(first[0]["alert"]["threshold"], 50, "{first}");
