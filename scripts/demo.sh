@@ -50,7 +50,7 @@ say "a Samba user (password read from stdin, never from argv)"
 echo "$PASSWORD" | "$BIN" user add "$USER_NAME" --password-stdin
 
 say "the share, planned first (--dry-run changes nothing)"
-CREATE=(create demo --path "$DEMO_DIR/mnt/demo" --users "$USER_NAME" --comment "pve-smbgateway demo share" --recycle-bin)
+CREATE=(create demo --path "$DEMO_DIR/mnt/demo" --users "$USER_NAME" --comment "pve-smbgateway demo share" --recycle-bin --quota 256M)
 "$BIN" "${CREATE[@]}" --dry-run
 
 say "the share, for real"
@@ -72,6 +72,10 @@ echo "round trip OK: 1 MiB written and read back byte for byte; on disk as $DEMO
 say "what smbd offers"
 smbclient -L //127.0.0.1 -p "$PORT" -A "$CREDS" -g 2>/dev/null | grep '^Disk' || true
 
+say "the quota: a btrfs subvolume with a qgroup limit, shown to clients as the disk size"
+"$BIN" quota-status demo
+smbclient "//127.0.0.1/demo" -p "$PORT" -A "$CREDS" -c du 2>/dev/null | grep blocks || true
+
 say "status"
 "$BIN" status
 "$BIN" list
@@ -82,7 +86,7 @@ cat <<TXT
   generated Samba   $PVE_SMBGW_ROOT/samba/smb.conf and $PVE_SMBGW_ROOT/samba/shares.d/
   Samba users       $PVE_SMBGW_ROOT/accounts/ (nss_wrapper) + $PVE_SMBGW_ROOT/samba/private/passdb.tdb
   smbd log          $PVE_SMBGW_ROOT/log/smbd.log
-  share data        $DEMO_DIR/mnt/demo (btrfs on $LOOP)
+  share data        $DEMO_DIR/mnt/demo (a btrfs subvolume on $LOOP, 256 MiB quota)
 
 Try it yourself (the password is $PASSWORD):
   smbclient //127.0.0.1/demo -p $PORT -U $USER_NAME
