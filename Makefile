@@ -6,7 +6,7 @@
 CARGO ?= cargo
 BIN := target/release/pve-smbgateway
 
-.PHONY: all build deps test test-unit test-integration lint demo demo-clean bench clean docs
+.PHONY: all build deps test lint perl-check demo demo-clean bench clean docs
 
 all: build
 
@@ -30,12 +30,16 @@ test: deps lint
 	else \
 		$(CARGO) test --release --locked --workspace --no-fail-fast; \
 	fi
-	$(PERL_TEST_ENV) prove -r t/
+	$(MAKE) perl-check
+	$(PERL_TEST_ENV) prove -I t/lib -r t/
 
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
-	for pm in $$(find perl -name '*.pm'); do perl -Iperl -c "$$pm" || exit 1; done
+
+# perl -c of our modules, against the built bridge and the PVE stand-ins (t/lib)
+perl-check:
+	for pm in $$(find perl -name '*.pm'); do $(PERL_TEST_ENV) perl -Iperl -It/lib -c "$$pm" || exit 1; done
 
 # man page and bash completion, generated from the same definitions as the CLI
 docs: build

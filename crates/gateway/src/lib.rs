@@ -17,7 +17,7 @@ use smbgw_core::store::Store;
 use smbgw_core::{Layout, Plan, Result, Share};
 use smbgw_samba::Samba;
 
-pub use quota::{QuotaHistory, QuotaStatus, SampleReport};
+pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use status::{NodeStatus, ShareStatus};
 
 pub struct Gateway {

@@ -63,6 +63,14 @@ impl Volume {
     }
 }
 
+/// Size and usage of a share as PVE's storage status wants it, in bytes.
+#[derive(Debug, Serialize)]
+pub struct Space {
+    pub total: u64,
+    pub avail: u64,
+    pub used: u64,
+}
+
 /// What `quota-status` reports.
 #[derive(Debug, Serialize)]
 pub struct QuotaStatus {
@@ -378,6 +386,24 @@ impl Gateway {
             free: smbgw_quota::free(&usage),
             percent: usage.limit.map(|l| usage.used as f64 * 100.0 / l as f64),
         })
+    }
+
+    /// The share's size for PVE's storage status (pvestatd asks every 10 s): its quota where it
+    /// has one, else the filesystem it is on.
+    pub fn space(&self, name: &str) -> Result<Space> {
+        let share = self.show(name)?;
+        if let (Some(volume), Some(_)) = (Volume::of(&share), share.quota) {
+            let usage = volume.usage()?;
+            if let Some(limit) = usage.limit {
+                return Ok(Space {
+                    total: limit,
+                    avail: limit.saturating_sub(usage.used),
+                    used: usage.used,
+                });
+            }
+        }
+        let (total, avail, used) = fs_figures(Path::new(&share.path))?;
+        Ok(Space { total, avail, used })
     }
 
     fn history_path(&self, share: &Share) -> PathBuf {

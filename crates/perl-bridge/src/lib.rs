@@ -113,6 +113,7 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             json(gw.status(name)?)
         }
         "apply" => json(gw.apply(flag(&a, 0))?),
+        "space" => json(gw.space(&string(&a, 0, "name")?)?),
         "quota_status" => json(gw.quota_status(&string(&a, 0, "name")?)?),
         "quota_history" => {
             let days = string(&a, 1, "days")?

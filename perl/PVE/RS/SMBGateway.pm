@@ -46,6 +46,7 @@ sub status { my ($name) = @_; return _invoke('status', $name) }
 sub apply { my ($dry_run) = @_; return _invoke('apply', $dry_run ? 1 : 0) }
 
 # Quotas
+sub space { my ($name) = @_; return _invoke('space', $name) }
 sub quota_status { my ($name) = @_; return _invoke('quota_status', $name) }
 sub quota_history { my ($name, $days) = @_; return _invoke('quota_history', $name, $days // 2) }
 

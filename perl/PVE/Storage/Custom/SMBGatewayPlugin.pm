@@ -1,0 +1,113 @@
+package PVE::Storage::Custom::SMBGatewayPlugin;
+
+# A pve-smbgateway share as a PVE storage: ISO images, container templates, backups and snippets
+# kept in a share, with the share's quota as the storage's size. The share itself is managed by
+# the gateway core (Rust, through PVE::RS::SMBGateway); this module only wires it into
+# PVE::Storage. Files are read and written the way a directory storage does (the base class).
+
+use strict;
+use warnings;
+
+use File::Path qw(make_path);
+
+use PVE::Storage::Plugin;
+use PVE::RS::SMBGateway;
+
+use base qw(PVE::Storage::Plugin);
+
+# The storage API this plugin implements. PVE 8 accepts 9..11 (APIVER 11, APIAGE 2), PVE 9
+# accepts 9..15 (APIVER 15, APIAGE 6); nothing newer than 11 is used, so 11 loads on both.
+use constant NEWEST_API => 11;
+
+sub api {
+    my $host = PVE::Storage::APIVER();
+    return $host < NEWEST_API ? $host : NEWEST_API;
+}
+
+sub type {
+    return 'smbgateway';
+}
+
+sub plugindata {
+    return {
+	content => [ { iso => 1, vztmpl => 1, backup => 1, snippets => 1, none => 1 }, { backup => 1 } ],
+    };
+}
+
+# Property names are shared by all storage plugins and must be new: ours carry a prefix.
+sub properties {
+    return {
+	'smbgateway-share' => {
+	    description => "Name of the pve-smbgateway share that holds this storage.",
+	    type => 'string',
+	    maxLength => 80,
+	    pattern => '[^\\\\/\[\]:|<>+=;,*?"%\x00-\x1f]+',
+	},
+    };
+}
+
+sub options {
+    return {
+	'smbgateway-share' => { fixed => 1 },
+	path => { optional => 1 },
+	nodes => { optional => 1 },
+	shared => { optional => 1 },
+	disable => { optional => 1 },
+	content => { optional => 1 },
+	'prune-backups' => { optional => 1 },
+	'max-protected-backups' => { optional => 1 },
+    };
+}
+
+sub share_of {
+    my ($scfg) = @_;
+    my $name = $scfg->{'smbgateway-share'} or die "storage definition has no 'smbgateway-share'\n";
+    return PVE::RS::SMBGateway::show_share($name);
+}
+
+# Adding the storage needs the share; its path becomes the storage path.
+sub on_add_hook {
+    my ($class, $storeid, $scfg, %param) = @_;
+    my $share = share_of($scfg);
+    if (defined($scfg->{path}) && $scfg->{path} ne $share->{path}) {
+	die "storage path '$scfg->{path}' is not the path of share '$share->{name}' ($share->{path})\n";
+    }
+    $scfg->{path} = $share->{path};
+    return undef;
+}
+
+# Removing the storage leaves the share and its data alone: delete them with
+# 'pve-smbgateway delete' (or the SMB Gateway panel), never by accident through storage.cfg.
+sub on_delete_hook {
+    my ($class, $storeid, $scfg) = @_;
+    return undef;
+}
+
+sub check_connection {
+    my ($class, $storeid, $scfg) = @_;
+    return -d share_of($scfg)->{path} ? 1 : 0;
+}
+
+sub activate_storage {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    my $share = share_of($scfg);
+    my $path = $share->{path};
+    die "unable to activate storage '$storeid' - share '$share->{name}' has no directory '$path'\n" if !-d $path;
+    local $scfg->{path} = $path;
+    for my $vtype (sort keys %{ $scfg->{content} // {} }) {
+	next if $vtype eq 'none';
+	my $dir = $class->get_subdir($scfg, $vtype);
+	make_path($dir) if !-d $dir;
+    }
+    return 1;
+}
+
+# ($total, $avail, $used, $active), in bytes: the share's quota where it has one.
+sub status {
+    my ($class, $storeid, $scfg, $cache) = @_;
+    my $space = eval { PVE::RS::SMBGateway::space($scfg->{'smbgateway-share'}) };
+    return undef if !$space;
+    return ($space->{total}, $space->{avail}, $space->{used}, 1);
+}
+
+1;

@@ -1,0 +1,112 @@
+#!/usr/bin/perl
+# PVE::Storage::Custom::SMBGatewayPlugin loaded the way PVE::Storage loads third-party plugins
+# (stand-ins in t/lib mirror pve-storage), beside every stock plugin, and used on a real share
+# with a btrfs quota.
+use strict;
+use warnings;
+
+use File::Basename qw(dirname);
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use JSON::PP;
+use Test::More;
+
+BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' } # hermetic: nothing from /usr/share/perl5
+
+plan skip_all => 'needs root (loop device, smbd)' if $> != 0;
+my $cli = $ENV{PVE_SMBGW_BIN} or BAIL_OUT('set PVE_SMBGW_BIN to the built pve-smbgateway');
+my $repo = dirname(dirname(__FILE__));
+
+my $dir = tempdir('smbgw-storage.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0755, $dir;
+$ENV{PVE_SMBGW_ROOT} = "$dir/root";
+$ENV{PVE_SMBGW_SMB_PORT} = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)->sockport;
+
+require PVE::Storage;
+my $plugin = 'PVE::Storage::Custom::SMBGatewayPlugin';
+
+subtest 'loads beside the stock plugins on PVE 8' => sub {
+    no warnings "once";
+    my %levels = %PVE::Storage::STANDIN_API_LEVELS;
+    my ($loaded8, $warn8) = load(apiver => $levels{'stable-8'}->{APIVER}, apiage => $levels{'stable-8'}->{APIAGE});
+    is_deeply($loaded8, [$plugin], 'PVE 8 (APIVER 11, APIAGE 2) loads it');
+    is($warn8, '', 'without a warning');
+    is($plugin->api(), 11, 'api() is 11 where APIVER is newer');
+};
+
+sub load {
+    my (%opt) = @_;
+    my @warnings;
+    my @loaded = PVE::Storage::standin_with_registry_restored(sub {
+	local $SIG{__WARN__} = sub { push @warnings, $_[0] };
+	return PVE::Storage::load_custom_plugins("$repo/perl", %opt);
+    });
+    return ([@loaded], join('', @warnings));
+}
+
+# For the rest: registered for real, at the API level of the mirrored pve-storage (PVE 9).
+my @warnings;
+{
+    local $SIG{__WARN__} = sub { push @warnings, $_[0] };
+    my @loaded = PVE::Storage::load_custom_plugins("$repo/perl");
+    is_deeply(\@loaded, [$plugin], 'PVE 9 (APIVER 15) loads it: SectionConfig init found no property clash');
+}
+like(join('', @warnings), qr/is implementing an older storage API/, 'PVE 9 only recommends an upgrade');
+
+subtest 'schema' => sub {
+    is($plugin->type(), 'smbgateway', 'type');
+    my $data = PVE::Storage::Plugin->private();
+    ok($data->{propertyList}->{'smbgateway-share'}, 'our property is in the merged property list');
+    for my $file ('stock-storage-properties.json', 'stock-storage-properties.stable-8.json') {
+	my $stock = decode_json(do { local (@ARGV, $/) = ("$repo/t/data/$file"); <> });
+	my $taken = $stock->{property_defined_by};
+	ok(!exists $taken->{$_}, "$file: '$_' is not a stock property") for keys %{ $plugin->properties() };
+	my %known = (%$taken, map { $_ => 1 } keys %{ $stock->{base_properties} }, %{ $plugin->properties() });
+	ok($known{$_}, "$file: option '$_' exists") for keys %{ $plugin->options() };
+    }
+    my $cfg = PVE::Storage::Plugin->parse_config('storage.cfg', "smbgateway: isos\n\tsmbgateway-share media\n\tcontent iso,vztmpl\n");
+    is($cfg->{ids}->{isos}->{type}, 'smbgateway', 'a storage.cfg section parses');
+    is_deeply($cfg->{ids}->{isos}->{content}, { iso => 1, vztmpl => 1 }, 'content list');
+};
+
+# A real share with a quota on btrfs
+my $img = "$dir/btrfs.img";
+system('truncate', '-s', '512M', $img) == 0 or die;
+chomp(my $loop = `losetup --find --show $img`);
+system('mkfs.btrfs', '-q', '-f', $loop) == 0 or die;
+mkdir "$dir/mnt";
+system('mount', $loop, "$dir/mnt") == 0 or die;
+END {
+    system($cli, 'stop') if $cli && $ENV{PVE_SMBGW_ROOT};
+    system('umount', '-l', "$dir/mnt") if $dir && -d "$dir/mnt";
+    system('losetup', '-d', $loop) if $loop;
+}
+system($cli, 'create', 'media', '--path', "$dir/mnt/media", '--quota', '100M') == 0 or die 'create failed';
+
+subtest 'a share with a quota as storage' => sub {
+    my $scfg = { type => 'smbgateway', 'smbgateway-share' => 'media', content => { iso => 1, backup => 1 } };
+    $plugin->on_add_hook('media-store', $scfg);
+    is($scfg->{path}, "$dir/mnt/media", 'on_add_hook takes the share path');
+    ok($plugin->check_connection('media-store', $scfg), 'check_connection');
+    ok($plugin->activate_storage('media-store', $scfg), 'activate_storage');
+    ok(-d "$dir/mnt/media/template/iso" && -d "$dir/mnt/media/dump", 'content directories created');
+
+    open(my $fh, '>', "$dir/mnt/media/template/iso/x.iso") or die;
+    print $fh "\0" x (10 * 1024 * 1024);
+    close($fh);
+    my ($total, $avail, $used, $active) = $plugin->status('media-store', $scfg);
+    is($total, 100 * 1024 * 1024, 'total is the quota');
+    cmp_ok($used, '>=', 10 * 1024 * 1024, "used counts the 10 MiB written ($used)");
+    is($avail, $total - $used, 'avail is what is left of the quota');
+    is($active, 1, 'active');
+
+    my $wrong = { %$scfg, path => '/srv/elsewhere' };
+    eval { $plugin->on_add_hook('x', $wrong) };
+    like($@, qr/is not the path of share 'media'/, 'a storage path other than the share path is refused');
+    my $missing = { type => 'smbgateway', 'smbgateway-share' => 'nosuch' };
+    eval { $plugin->on_add_hook('y', $missing) };
+    like($@, qr/share 'nosuch' does not exist/, 'a missing share is refused on add');
+    is(scalar($plugin->status('y', $missing)), undef, 'status of a missing share is undef (storage inactive)');
+};
+
+done_testing();
