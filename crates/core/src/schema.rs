@@ -101,6 +101,47 @@ pub fn property(name: &str) -> Option<&'static Property> {
     SHARE_PROPERTIES.iter().find(|p| p.name == name)
 }
 
+/// The formats the exported schema names; the Perl side registers each with PVE::JSONSchema and
+/// checks values through `check_format`, so the API validates exactly like the CLI. (No name
+/// ends in "-list": PVE::JSONSchema would split such values itself and check each item.)
+pub const FORMATS: &[&str] = &[
+    "smbgw-users",
+    "smbgw-groups",
+    "smbgw-hosts",
+    "smbgw-options",
+    "smbgw-zfs-dataset",
+    "smbgw-percents",
+    "smbgw-user-quotas",
+];
+
+/// Check `value` against one of `FORMATS`.
+pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
+    use crate::validate;
+    match format {
+        "smbgw-users" => validate::list("users", value)?
+            .iter()
+            .try_for_each(|u| validate::account_name("user name", u)),
+        "smbgw-groups" => validate::list("groups", value)?
+            .iter()
+            .try_for_each(|g| validate::account_name("group name", g)),
+        "smbgw-hosts" => validate::list("hosts", value)?
+            .iter()
+            .try_for_each(|h| validate::host_entry(h)),
+        "smbgw-options" => options::parse(value).map(|_| ()),
+        "smbgw-zfs-dataset" => validate::zfs_dataset(value),
+        "smbgw-percents" => validate::percents("quota-alerts", value).map(|_| ()),
+        "smbgw-user-quotas" => {
+            let props = [
+                ("path".to_string(), "/srv/x".to_string()),
+                ("user-quotas".to_string(), value.to_string()),
+            ]
+            .into();
+            crate::Share::from_properties("x", &props).map(|_| ())
+        }
+        other => Err(crate::Error::input(format!("unknown format '{other}'"))),
+    }
+}
+
 /// The share properties in PVE::JSONSchema form, plus the `name` key, for the Perl API.
 pub fn pve_json_schema() -> Value {
     let mut props = serde_json::Map::new();
@@ -115,19 +156,27 @@ pub fn pve_json_schema() -> Value {
             Kind::Path => json!({ "type": "string", "maxLength": MAX_PATH }),
             Kind::Size => json!({ "type": "string", "pattern": r"\d+(\.\d+)?\s?[KMGTPkmgtp]([iI]?[bB])?" }),
             Kind::Enum(values) => json!({ "type": "string", "enum": values }),
-            Kind::Users => json!({ "type": "string", "format": "smbgw-user-list" }),
-            Kind::Groups => json!({ "type": "string", "format": "smbgw-group-list" }),
-            Kind::Hosts => json!({ "type": "string", "format": "smbgw-host-list" }),
-            Kind::Dataset => json!({ "type": "string", "format": "pve-storage-zfs-dataset", "maxLength": 255 }),
-            Kind::Percents => json!({ "type": "string", "format": "smbgw-percent-list" }),
-            Kind::UserQuotas => json!({ "type": "string", "format": "smbgw-user-quota-list" }),
-            Kind::Options => json!({
-                "type": "string",
-                "format": "smbgw-options",
-                "allowed": options::ALLOWED.iter().map(|(n, _, _)| *n).collect::<Vec<_>>(),
-            }),
+            Kind::Users => json!({ "type": "string", "format": "smbgw-users" }),
+            Kind::Groups => json!({ "type": "string", "format": "smbgw-groups" }),
+            Kind::Hosts => json!({ "type": "string", "format": "smbgw-hosts" }),
+            Kind::Dataset => json!({ "type": "string", "format": "smbgw-zfs-dataset", "maxLength": 255 }),
+            Kind::Percents => json!({ "type": "string", "format": "smbgw-percents" }),
+            Kind::UserQuotas => json!({ "type": "string", "format": "smbgw-user-quotas" }),
+            Kind::Options => json!({ "type": "string", "format": "smbgw-options" }),
         };
-        entry["description"] = p.description.into();
+        entry["description"] = match p.kind {
+            Kind::Options => format!(
+                "{} Allowed: {}.",
+                p.description,
+                options::ALLOWED
+                    .iter()
+                    .map(|(n, _, _)| *n)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+            .into(),
+            _ => p.description.into(),
+        };
         entry["optional"] = 1.into();
         if let Some(default) = p.default {
             entry["default"] = match p.kind {

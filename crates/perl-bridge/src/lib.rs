@@ -93,6 +93,13 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
     if method == "share_schema" {
         return json(smbgw_core::schema::pve_json_schema());
     }
+    if method == "formats" {
+        return json(smbgw_core::schema::FORMATS);
+    }
+    if method == "check_format" {
+        smbgw_core::schema::check_format(&string(&a, 0, "format")?, &string(&a, 1, "value")?)?;
+        return json(1);
+    }
     if method == "_selftest_panic" && std::env::var_os(SELFTEST_ENV).is_some() {
         panic!("self-test panic");
     }

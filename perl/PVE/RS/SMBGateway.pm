@@ -53,7 +53,9 @@ sub quota_history { my ($name, $days) = @_; return _invoke('quota_history', $nam
 # Users
 sub list_users { return _invoke('user_list') }
 
-# The share properties in PVE::JSONSchema form, defined once in Rust.
+# The share properties in PVE::JSONSchema form, defined once in Rust, and the formats they use.
 sub share_schema { return _invoke('share_schema') }
+sub formats { return _invoke('formats') }
+sub check_format { my ($format, $value) = @_; return _invoke('check_format', $format, $value) }
 
 1;

@@ -18,10 +18,19 @@
 #     object, array, null, any, unions), optional, enum, pattern (anchored), format, minLength,
 #     maxLength, minimum, maximum, properties, additionalProperties, items, requires - with the real
 #     error texts; validate() raises a PVE::Exception with code 400 and 'errors' like the real one.
+#   - for the REST layer (PVE::RESTHandler): validate_schema() (against the real meta schema: same
+#     keys, types, enums, defaults and self-references; our own description texts; dies
+#     "400 internal error - unable to verify schema" with field-keyed errors), validate_method_info()
+#     (the real method schema: allowed keys, 'name' requiring description/code/method/parameters/
+#     path/returns, 'subclass' allowing only subclass/path/match_name/match_re/fragmentDelimiter,
+#     permissions { description, user => all|world, check => [...] }; then validate_schema on
+#     parameters and returns; message "internal error - unable to verify method info"), the load-time
+#     self test of both meta schemas, method_get_child_link(), is_object_like_schema(),
+#     schema_get_type_text() and generate_typetext() (keyAlias included).
 # Left out: oneOf/allOf/instance-type schemas (check_prop dies "... not mirrored" on them), alias
-# handling, the recursive-cycle check in validate(), method/CLI helpers (get_options, parse_config,
-# dump_config, method_get_child_link, validate_schema, generate_typetext, renderers), and the many
-# formats no storage plugin or section config needs (email, CIDR, mac-addr, pve-tag, ...).
+# handling, the recursive-cycle check in validate(), CLI helpers (get_options, parse_config,
+# dump_config, renderers), and the many formats no storage plugin, section config or API module of
+# ours needs (email, CIDR, mac-addr, pve-tag, ...).
 package PVE::JSONSchema;
 
 use strict;
@@ -582,6 +591,401 @@ sub validate {
     check_prop($instance, $schema, '', $errors) if $schema;
     raise($errmsg, code => 400, errors => $errors) if %$errors;
     return 1;
+}
+
+# ---- schemas of schemas and of API methods ----------------------------------------------------
+
+# The JSON schema a (parameter/return) schema must match. Same keys, types, optional flags, enums and
+# defaults as the real $default_schema_noref; the description texts are our own.
+my $schema_valid_types = [qw(string object coderef array boolean number integer null any)];
+my $default_schema_noref = {
+    description => "The schema of a JSON schema.",
+    type => ["object"],
+    additionalProperties => 0,
+    properties => {
+        type => {
+            type => ["string", "array"],
+            description => "A type name or a union of type names.",
+            optional => 1,
+            default => "any",
+            items => { type => "string", enum => $schema_valid_types },
+            enum => $schema_valid_types,
+        },
+        oneOf => {
+            type => 'array',
+            description => "Alternative schemas.",
+            optional => 1,
+            items => { type => 'object', description => "One alternative." },
+        },
+        allOf => {
+            type => 'array',
+            description => "Schemas that must all match.",
+            optional => 1,
+            items => { type => 'object', description => "One sub-schema." },
+        },
+        'instance-types' => {
+            type => 'array',
+            description => "The oneOf types a property belongs to.",
+            optional => 1,
+            items => { type => 'string' },
+        },
+        'instance-type' => {
+            type => 'string',
+            description => "The oneOf type this alternative is for.",
+            optional => 1,
+        },
+        'type-property' => {
+            type => 'string',
+            description => "The property naming the oneOf type.",
+            optional => 1,
+        },
+        'type-property-schema' => {
+            type => 'object',
+            description => "The (string) schema of the type property.",
+            optional => 1,
+        },
+        optional => {
+            type => "boolean",
+            description => "The property may be absent.",
+            optional => 1,
+            default => 0,
+        },
+        properties => {
+            type => "object",
+            description => "The properties of an object.",
+            optional => 1,
+            default => {},
+        },
+        items => {
+            type => "object",
+            description => "The schema of an array's items.",
+            optional => 1,
+            default => {},
+        },
+        additionalProperties => {
+            type => ["boolean", "object"],
+            description => "Whether (or with which schema) undeclared properties are allowed.",
+            optional => 1,
+            default => {},
+        },
+        minimum => { type => "number", optional => 1, description => "Smallest number allowed." },
+        maximum => { type => "number", optional => 1, description => "Largest number allowed." },
+        minLength => {
+            type => "integer",
+            description => "Shortest string allowed.",
+            optional => 1,
+            minimum => 0,
+            default => 0,
+        },
+        maxLength => { type => "integer", description => "Longest string allowed.", optional => 1 },
+        typetext => { type => "string", optional => 1, description => "The type for documentation." },
+        pattern => {
+            type => "string",
+            format => "regex",
+            description => "A regular expression the whole string must match.",
+            optional => 1,
+            default => ".*",
+        },
+        enum => { type => "array", optional => 1, description => "The values allowed." },
+        description => { type => "string", optional => 1, description => "What the value is." },
+        verbose_description => { type => "string", optional => 1, description => "A longer description." },
+        format_description => { type => "string", optional => 1, description => "A one-word description." },
+        title => { type => "string", optional => 1, description => "A title." },
+        renderer => { type => "string", optional => 1, description => "How the CLI renders the value." },
+        requires => {
+            type => ["string", "object"],
+            optional => 1,
+            description => "A property or a schema required when this property is present.",
+        },
+        format => { type => ["string", "object"], optional => 1, description => "A named or inline format." },
+        default_key => {
+            type => "boolean",
+            optional => 1,
+            description => "The key of a property string that may be given without 'key='.",
+        },
+        alias => { type => 'string', optional => 1, description => "The property this one is an alias of." },
+        keyAlias => {
+            type => 'string',
+            optional => 1,
+            description => "Store the key as the value of another property (with alias only).",
+            requires => 'alias',
+        },
+        default => { type => "any", optional => 1, description => "The default value." },
+        completion => { type => 'coderef', description => "Shell completion function.", optional => 1 },
+        links => {
+            type => "array",
+            description => "Link relations of the instance.",
+            optional => 1,
+            items => {
+                type => "object",
+                properties => {
+                    href => { type => "string", description => "The link target, a URI template." },
+                    rel => { type => "string", description => "The relation name.", optional => 1, default => "full" },
+                    method => { type => "string", description => "The HTTP method.", optional => 1, default => "GET" },
+                },
+            },
+        },
+        print_width => { type => "integer", description => "Maximum CLI column width.", optional => 1 },
+    },
+};
+
+# the real one is a Storable::dclone with the same recursive links
+my sub deep_copy {
+    use feature 'current_sub';
+    my ($v) = @_;
+    return { map { $_ => __SUB__->($v->{$_}) } keys %$v } if ref($v) eq 'HASH';
+    return [map { __SUB__->($_) } @$v] if ref($v) eq 'ARRAY';
+    return $v;
+}
+my $default_schema = deep_copy($default_schema_noref);
+$default_schema->{properties}->{properties}->{additionalProperties} = $default_schema;
+$default_schema->{properties}->{additionalProperties}->{properties} = $default_schema->{properties};
+$default_schema->{properties}->{oneOf}->{items}->{properties} = $default_schema->{properties};
+$default_schema->{properties}->{allOf}->{items}->{properties} = $default_schema->{properties};
+$default_schema->{properties}->{items}->{properties} = $default_schema->{properties};
+$default_schema->{properties}->{items}->{additionalProperties} = 0;
+$default_schema->{properties}->{requires}->{properties} = $default_schema->{properties};
+$default_schema->{properties}->{requires}->{additionalProperties} = 0;
+$default_schema->{properties}->{'type-property-schema'}->{properties} = $default_schema->{properties};
+$default_schema->{properties}->{'type-property-schema'}->{additionalProperties} = 0;
+
+# The schema an API method definition (register_method's hash, after registration) must match:
+# the real $method_schema's keys, types, enums, optional flags and 'requires'.
+my $method_schema = {
+    type => "object",
+    additionalProperties => 0,
+    properties => {
+        description => { description => "What the method does.", optional => 1 },
+        name => {
+            type => 'string',
+            description => "The method's name (a named method needs all of the keys below).",
+            optional => 1,
+            requires => {
+                additionalProperties => 1,
+                properties => {
+                    name => {},
+                    description => {},
+                    code => {},
+                    method => {},
+                    parameters => {},
+                    path => {},
+                    returns => {},
+                },
+            },
+        },
+        method => {
+            type => 'string',
+            description => "The HTTP method.",
+            enum => ['GET', 'POST', 'PUT', 'DELETE'],
+            optional => 1,
+        },
+        protected => { type => 'boolean', description => "Only pvedaemon (root) may run it.", optional => 1 },
+        expose_credentials => {
+            type => 'boolean',
+            description => "The RPC environment gets the caller's credentials.",
+            optional => 1,
+        },
+        allowtoken => {
+            type => 'boolean',
+            description => "API tokens may call it.",
+            optional => 1,
+            default => 1,
+        },
+        download => { type => 'boolean', description => "Deprecated: download_allowed.", optional => 1 },
+        download_allowed => { type => 'boolean', description => "It may return a file download.", optional => 1 },
+        proxyto => {
+            type => 'string',
+            description => "The parameter naming the node to proxy the call to.",
+            optional => 1,
+        },
+        proxyto_callback => { type => 'coderef', description => "Resolves the proxyto node.", optional => 1 },
+        resolve_type => {
+            type => 'coderef',
+            description => "Determines the 'type' of a oneOf parameter schema from the parameters.",
+            optional => 1,
+        },
+        permissions => {
+            type => 'object',
+            description => "Who may call it (default: root\@pam only).",
+            optional => 1,
+            additionalProperties => 0,
+            properties => {
+                description => { description => "The permissions in words.", optional => 1 },
+                user => {
+                    description => "'all' authenticated users, or 'world' (no credentials needed).",
+                    type => 'string',
+                    enum => ['all', 'world'],
+                    optional => 1,
+                },
+                check => { description => "A permission check (prefix notation).", type => 'array', optional => 1 },
+            },
+        },
+        match_name => { description => "Set by register_method.", optional => 1 },
+        match_re => { description => "Set by register_method.", optional => 1 },
+        path => { type => 'string', description => "The URI template." },
+        fragmentDelimiter => {
+            type => 'string',
+            description => "'' makes a subclass match the whole rest of the URI.",
+            optional => 1,
+        },
+        parameters => { type => 'object', description => "The parameters' JSON schema.", optional => 1 },
+        returns => { type => 'object', description => "The return value's JSON schema.", optional => 1 },
+        code => { type => 'coderef', description => "The implementation.", optional => 1 },
+        subclass => {
+            type => 'string',
+            description => "The class handling this path.",
+            optional => 1,
+            requires => {
+                additionalProperties => 0,
+                properties => {
+                    subclass => {},
+                    path => {},
+                    match_name => {},
+                    match_re => {},
+                    fragmentDelimiter => { optional => 1 },
+                },
+            },
+        },
+    },
+};
+
+sub validate_schema {
+    my ($schema) = @_;
+    validate($schema, $default_schema, "internal error - unable to verify schema\n");
+}
+
+sub validate_method_info {
+    my ($info) = @_;
+
+    validate($info, $method_schema, "internal error - unable to verify method info\n");
+    validate_schema($info->{parameters}) if $info->{parameters};
+    validate_schema($info->{returns}) if $info->{returns};
+}
+
+# the real module checks both meta schemas when it is loaded
+validate_schema($default_schema_noref);
+validate_schema($method_schema);
+
+sub method_get_child_link {
+    my ($info) = @_;
+
+    return undef if !$info;
+    my $schema = $info->{returns};
+    return undef if !$schema || !$schema->{type} || $schema->{type} ne 'array';
+    my $links = $schema->{links} or return undef;
+    for my $link (@$links) {
+        return $link if $link->{href} && $link->{rel} && $link->{rel} eq 'child';
+    }
+    return undef;
+}
+
+sub is_object_like_schema {
+    my ($schema) = @_;
+    return $schema
+        && (defined($schema->{properties}) || defined($schema->{allOf}) || defined($schema->{oneOf}));
+}
+
+# ---- type texts (documentation, api_clone_schema) --------------------------------------------
+
+my sub schema_default_key {
+    my ($format) = @_;
+
+    my $default_key;
+    my $key_alias_props = {};
+    for my $key (keys %$format) {
+        my $phash = $format->{$key};
+        if ($phash->{default_key}) {
+            die "multiple default keys in schema ($default_key, $key)\n" if defined($default_key);
+            die "default key '$key' is an alias - this is not allowed\n" if defined($phash->{alias});
+            die "default key '$key' with keyAlias attribute is not allowed\n" if $phash->{keyAlias};
+            $default_key = $key;
+        }
+        my $key_alias = $phash->{keyAlias};
+        die "found keyAlias without 'alias definition for '$key'\n" if $key_alias && !$phash->{alias};
+        if ($phash->{alias} && $key_alias) {
+            die "inconsistent keyAlias '$key_alias' definition"
+                if defined($key_alias_props->{$key_alias}) && $key_alias_props->{$key_alias} ne $phash->{alias};
+            $key_alias_props->{$key_alias} = $phash->{alias};
+        }
+    }
+    return ($default_key, $key_alias_props);
+}
+
+sub generate_typetext {
+    my ($format, $list_enums) = @_;
+
+    my ($default_key, $key_alias_props) = schema_default_key($format);
+
+    # like the real one: every option after the first is preceded by " ", and its separating
+    # comma goes inside the brackets of an optional one: "a=<x> [,b=<y>] ,c=<z>"
+    my $res = '';
+    my $add = sub {
+        my ($text, $optional) = @_;
+        if (length($res)) {
+            $text = ",$text";
+            $res .= ' ';
+        }
+        $res .= $optional ? "[$text]" : $text;
+    };
+    my %done;
+    my $add_key = sub {
+        my ($key) = @_;
+        return if $done{$key}++;
+        my $phash = $format->{$key} or return;
+        return if $phash->{alias};
+
+        my $typetext;
+        if (my $desc = $phash->{format_description}) {
+            $typetext = "<$desc>";
+        } elsif (my $text = $phash->{typetext}) {
+            $typetext = $text;
+        } elsif (my $enum = $phash->{enum}) {
+            $typetext = ($list_enums || @$enum <= 3) ? '<' . join('|', @$enum) . '>' : '<enum>';
+        } elsif ($phash->{type} eq 'boolean') {
+            $typetext = '<1|0>';
+        } elsif ($phash->{type} eq 'integer' || $phash->{type} eq 'number') {
+            $typetext = "<$phash->{type}>";
+        } else {
+            die "internal error: neither format_description nor typetext found for option '$key'";
+        }
+        my $is_default = defined($default_key) && $default_key eq $key;
+        $add->($is_default ? "[$key=]$typetext" : "$key=$typetext", $phash->{optional});
+    };
+
+    $add_key->($default_key) if defined($default_key);
+    for my $key (sort keys %$format) {
+        $add_key->($key) if $format->{$key} && !$format->{$key}->{optional};
+    }
+    $add_key->($_) for sort keys %$format;
+    $add->("<$_>=<$key_alias_props->{$_}>", 1) for sort keys %$key_alias_props;
+
+    return $res;
+}
+
+sub schema_get_type_text {
+    my ($phash, $style) = @_;
+
+    my $type = $phash->{type} || 'string';
+
+    return $phash->{typetext} if $phash->{typetext};
+    return "<$phash->{format_description}>" if $phash->{format_description};
+    return "<" . join(' | ', sort @{ $phash->{enum} }) . ">" if $phash->{enum};
+    return $phash->{pattern} if $phash->{pattern};
+    return "<alias to '$phash->{alias}'>" if $phash->{alias};
+    if ($type eq 'integer' || $type eq 'number') {
+        my ($min, $max) = ($phash->{minimum}, $phash->{maximum});
+        return "<$type> (" . ($min + 0) . " - " . ($max + 0) . ")" if defined($min) && defined($max);
+        return "<$type> (" . ($min + 0) . " - N)" if defined($min);
+        return "<$type> (-N - " . ($max + 0) . ")" if defined($max);
+    } elsif ($type eq 'string') {
+        if (my $format = $phash->{format}) {
+            $format = get_format($format) if ref($format) ne 'HASH';
+            if (ref($format) eq 'HASH') {
+                return generate_typetext($format, ($style && $style eq 'config-sub') ? 1 : 0);
+            }
+        }
+    }
+    return "<$type>";
 }
 
 sub json_bool {

@@ -10,6 +10,12 @@
 #   dir_glob_regex($dir, $regex)            - first entry of $dir matching ^($regex)$
 #   dir_glob_foreach($dir, $regex, $func)   - $func->(captures) for every entry matching ^($regex)$,
 #                                             in readdir order (unsorted, like the real one)
+#   template_replace($tmpl, $data)          - replaces every "{key}" in $tmpl by $data->{key}, or by
+#                                             '-' when that is false (undef, '' or 0 - as the real
+#                                             one); used for the paths of permission checks
+#   upid_encode, upid_decode, upid_open, upid_read_status, upid_status_is_error,
+#   upid_normalize_status_type              - the backward-compatible wrappers the real module
+#                                             keeps; they call the PVE::UPID stand-in
 # Everything else (run_command, file_get_contents, lock_file, df, ...) is left out: a module that
 # needs it gets "Undefined subroutine" from this stand-in, not silently different behaviour.
 package PVE::Tools;
@@ -19,7 +25,7 @@ use warnings;
 
 use Exporter qw(import);
 
-our @EXPORT_OK = qw(split_list dir_glob_regex dir_glob_foreach);
+our @EXPORT_OK = qw(split_list dir_glob_regex dir_glob_foreach template_replace);
 
 sub split_list {
     my ($text) = @_;
@@ -59,5 +65,50 @@ sub dir_glob_foreach {
     }
     return;
 }
+
+sub template_replace {
+    my ($tmpl, $data) = @_;
+
+    return $tmpl if !$tmpl;
+
+    my $res = '';
+    while ($tmpl =~ m/([^{]+)?(\{([^}]+)\})?/g) {
+        $res .= $1 if $1;
+        $res .= ($data->{$3} || '-') if $2;
+    }
+    return $res;
+}
+
+sub upid_encode {
+    my ($d) = @_;
+    return PVE::UPID::encode($d);
+}
+
+sub upid_decode {
+    my ($upid, $noerr) = @_;
+    return PVE::UPID::decode($upid, $noerr);
+}
+
+sub upid_open {
+    my ($upid) = @_;
+    return PVE::UPID::open_log($upid);
+}
+
+sub upid_read_status {
+    my ($upid) = @_;
+    return PVE::UPID::read_status($upid);
+}
+
+sub upid_status_is_error {
+    my ($status) = @_;
+    return PVE::UPID::status_is_error($status);
+}
+
+sub upid_normalize_status_type {
+    my ($status) = @_;
+    return PVE::UPID::normalize_status_type($status);
+}
+
+require PVE::UPID;
 
 1;

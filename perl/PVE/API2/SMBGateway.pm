@@ -1,0 +1,350 @@
+package PVE::API2::SMBGateway;
+
+# REST API of pve-smbgateway, mounted at /nodes/{node}/smbgateway. Every method calls the
+# gateway core (Rust) through PVE::RS::SMBGateway, the same functions the CLI and the daemon
+# use; the share parameters are the core's own schema, so CLI, API and UI validate alike.
+# Changes run as tasks (UPID) and need Sys.Modify on the node; reading needs Sys.Audit. All
+# methods are protected (run by pvedaemon as root): quota figures and smbd's state need root.
+
+use strict;
+use warnings;
+
+use JSON::PP ();
+
+use PVE::JSONSchema qw(get_standard_option);
+use PVE::RESTHandler;
+use PVE::RPCEnvironment;
+use PVE::RS::SMBGateway;
+use PVE::Tools;
+
+use base qw(PVE::RESTHandler);
+
+# The core's own formats, checked by the core: the API refuses exactly what the CLI refuses.
+for my $format (@{ PVE::RS::SMBGateway::formats() }) {
+    PVE::JSONSchema::register_format($format, sub {
+	my ($value, $noerr) = @_;
+	eval { PVE::RS::SMBGateway::check_format($format, $value) };
+	if (my $err = $@) {
+	    return undef if $noerr;
+	    die $err;
+	}
+	return $value;
+    });
+}
+
+# The share properties as the core defines them, in PVE::JSONSchema form.
+my $share_properties = do {
+    my $schema = PVE::RS::SMBGateway::share_schema();
+    my $props = {};
+    for my $key (keys %{ $schema->{properties} }) {
+	my $p = { %{ $schema->{properties}->{$key} } };
+	# JSON booleans become plain 0/1, as PVE::JSONSchema expects
+	for my $k (keys %$p) {
+	    $p->{$k} = $p->{$k} ? 1 : 0 if JSON::PP::is_bool($p->{$k});
+	}
+	$props->{$key} = $p;
+    }
+    $props;
+};
+
+my $name_property = { %{ $share_properties->{name} }, optional => 0 };
+my $dry_run_property = {
+    type => 'boolean',
+    optional => 1,
+    default => 0,
+    description => "Only print the plan (in the task log); change nothing.",
+};
+
+my $read_perm = { check => ['perm', '/nodes/{node}', ['Sys.Audit']] };
+my $modify_perm = { check => ['perm', '/nodes/{node}', ['Sys.Modify']] };
+
+# The share properties given in an API call, as text like on the command line.
+my sub share_params {
+    my ($param) = @_;
+    my $props = {};
+    for my $key (keys %$param) {
+	next if !exists $share_properties->{$key} || $key eq 'name';
+	$props->{$key} = "$param->{$key}";
+    }
+    return $props;
+}
+
+# Run a change as a task; its log lists every step done (or planned, with dry-run).
+my sub run_task {
+    my ($what, $name, $code) = @_;
+    my $rpcenv = PVE::RPCEnvironment::get();
+    my $user = $rpcenv->get_user();
+    return $rpcenv->fork_worker('smbgw' . $what, $name // '', $user, sub {
+	my $change = $code->();
+	my $prefix = $change->{'dry-run'} ? 'plan' : 'done';
+	print "$prefix: $_\n" for @{ $change->{steps} // [] };
+	print "nothing to do: the node already matches the configuration\n" if !$change->{changed};
+	print "note: $_\n" for @{ $change->{notes} // [] };
+    });
+}
+
+__PACKAGE__->register_method({
+    name => 'index',
+    path => '',
+    method => 'GET',
+    description => "Directory index.",
+    permissions => { user => 'all' },
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node') },
+    },
+    returns => {
+	type => 'array',
+	items => { type => 'object', properties => { subdir => { type => 'string' } } },
+	links => [ { rel => 'child', href => "{subdir}" } ],
+    },
+    code => sub {
+	return [ map { { subdir => $_ } } qw(shares status apply users) ];
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'list_shares',
+    path => 'shares',
+    method => 'GET',
+    description => "List the SMB shares of this node.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node') },
+    },
+    returns => { type => 'array', items => { type => 'object' }, links => [ { rel => 'child', href => "{name}" } ] },
+    code => sub {
+	return PVE::RS::SMBGateway::list_shares();
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'create_share',
+    path => 'shares',
+    method => 'POST',
+    description => "Create an SMB share.",
+    permissions => $modify_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => get_standard_option('pve-node'),
+	    %$share_properties,
+	    name => $name_property,
+	    path => { %{ $share_properties->{path} }, optional => 0 },
+	    'dry-run' => $dry_run_property,
+	},
+    },
+    returns => { type => 'string', description => "Task UPID." },
+    code => sub {
+	my ($param) = @_;
+	my ($name, $dry_run) = ($param->{name}, $param->{'dry-run'});
+	my $props = share_params($param);
+	return run_task('create', $name, sub { PVE::RS::SMBGateway::create_share($name, $props, $dry_run) });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'read_share',
+    path => 'shares/{name}',
+    method => 'GET',
+    description => "Show a share's configuration.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node'), name => $name_property },
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::show_share($param->{name});
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'update_share',
+    path => 'shares/{name}',
+    method => 'PUT',
+    description => "Change a share.",
+    permissions => $modify_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => get_standard_option('pve-node'),
+	    %$share_properties,
+	    name => $name_property,
+	    delete => {
+		type => 'string',
+		format => 'pve-configid-list',
+		optional => 1,
+		description => "Reset these properties to their defaults.",
+	    },
+	    'dry-run' => $dry_run_property,
+	},
+    },
+    returns => { type => 'string', description => "Task UPID." },
+    code => sub {
+	my ($param) = @_;
+	my ($name, $dry_run) = ($param->{name}, $param->{'dry-run'});
+	my $props = share_params($param);
+	my $delete = [ PVE::Tools::split_list($param->{delete} // '') ];
+	return run_task('update', $name, sub { PVE::RS::SMBGateway::update_share($name, $props, $delete, $dry_run) });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'delete_share',
+    path => 'shares/{name}',
+    method => 'DELETE',
+    description => "Delete a share. Its data stays unless purge-data is set.",
+    permissions => $modify_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => get_standard_option('pve-node'),
+	    name => $name_property,
+	    'purge-data' => {
+		type => 'boolean',
+		optional => 1,
+		default => 0,
+		description => "Also delete the share's directory (subvolume, dataset) and everything in it.",
+	    },
+	    'dry-run' => $dry_run_property,
+	},
+    },
+    returns => { type => 'string', description => "Task UPID." },
+    code => sub {
+	my ($param) = @_;
+	my ($name, $purge, $dry_run) = @$param{qw(name purge-data dry-run)};
+	return run_task('delete', $name, sub { PVE::RS::SMBGateway::delete_share($name, $purge, $dry_run) });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'share_status',
+    path => 'shares/{name}/status',
+    method => 'GET',
+    description => "Whether smbd serves the share, and what is wrong if not.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node'), name => $name_property },
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::status($param->{name});
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'share_quota',
+    path => 'shares/{name}/quota',
+    method => 'GET',
+    description => "The share's quota: limit, used, free, percent and backend.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node'), name => $name_property },
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::quota_status($param->{name});
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'share_quota_history',
+    path => 'shares/{name}/quota-history',
+    method => 'GET',
+    description => "The share's usage history, growth per day and days until full.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => get_standard_option('pve-node'),
+	    name => $name_property,
+	    days => { type => 'integer', minimum => 1, maximum => 90, default => 2, optional => 1 },
+	},
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::quota_history($param->{name}, $param->{days} // 2);
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'node_status',
+    path => 'status',
+    method => 'GET',
+    description => "smbd and every share on this node.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node') },
+    },
+    returns => { type => 'object' },
+    code => sub {
+	return PVE::RS::SMBGateway::status(undef);
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'apply',
+    path => 'apply',
+    method => 'POST',
+    description => "Re-converge this node from the share configuration.",
+    permissions => $modify_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node'), 'dry-run' => $dry_run_property },
+    },
+    returns => { type => 'string', description => "Task UPID." },
+    code => sub {
+	my ($param) = @_;
+	my $dry_run = $param->{'dry-run'};
+	return run_task('apply', undef, sub { PVE::RS::SMBGateway::apply($dry_run) });
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'list_users',
+    path => 'users',
+    method => 'GET',
+    description => "List the Samba users of this node.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node') },
+    },
+    returns => { type => 'array', items => { type => 'object' } },
+    code => sub {
+	return PVE::RS::SMBGateway::list_users();
+    },
+});
+
+1;

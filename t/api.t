@@ -1,0 +1,113 @@
+#!/usr/bin/perl
+# PVE::API2::SMBGateway mounted at /nodes/{node}/smbgateway and called the way pvedaemon does
+# (stand-ins of PVE's REST layer in t/lib), against a real sandbox: the data equals the CLI's,
+# changes run as tasks, permissions are enforced, bad input is a 400 naming the field.
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use IO::Socket::INET;
+use JSON::PP;
+use Test::More;
+
+BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' }
+
+plan skip_all => 'needs root (smbd switches users)' if $> != 0;
+my $cli = $ENV{PVE_SMBGW_BIN} or BAIL_OUT('set PVE_SMBGW_BIN to the built pve-smbgateway');
+
+my $dir = tempdir('smbgw-api.XXXXXX', TMPDIR => 1, CLEANUP => 1);
+chmod 0755, $dir;
+$ENV{PVE_SMBGW_ROOT} = "$dir/root";
+$ENV{PVE_SMBGW_SMB_PORT} = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)->sockport;
+$ENV{PVE_STANDIN_TASK_DIR} = "$dir/tasks";
+END { system($cli, 'stop') if $cli }
+
+use PVE::APIStandin;
+use PVE::API2::SMBGateway;
+
+PVE::INotify::standin_set_nodename('pve1');
+PVE::APIStandin::mount_node_api('PVE::API2::SMBGateway', 'smbgateway');
+PVE::RPCEnvironment::standin_set_acl({
+    'auditor@pve' => { '/' => ['PVEAuditor'] },
+    'admin@pve' => { '/nodes/pve1' => ['Sys.Audit', 'Sys.Modify'] },
+    'admin@pve!ro' => { '/' => ['Sys.Audit'] },
+});
+my $ROOT = PVE::APIStandin::ROOT();
+my $base = '/nodes/pve1/smbgateway';
+
+sub api {
+    my ($method, $path, $params, $user) = @_;
+    my $data = eval { PVE::APIStandin::call_api($ROOT, $method, "$base$path", $params // {}, user => $user // 'root@pam') };
+    return ($data, $@);
+}
+
+sub task_ok {
+    my ($upid, $what) = @_;
+    my $task = PVE::APIStandin::wait_task($upid);
+    is($task->{status}, 'OK', "$what: task OK") or diag($task->{log});
+    return $task;
+}
+
+eval { PVE::RESTHandler::validate_method_schemas() };
+is($@, '', 'the API passes the schema checks of pvesh verifyapi');
+
+my ($index) = api('GET', '');
+is_deeply([sort map { $_->{subdir} } @$index], [qw(apply shares status users)], 'index');
+my ($list) = api('GET', '/shares');
+is_deeply($list, [], 'no shares yet');
+
+# create through a task, as admin
+my ($upid, $err) = api('POST', '/shares', { name => 'team', path => "$dir/data/team", comment => 'Team', 'read-only' => 1, 'dry-run' => 1 }, 'admin@pve');
+is($err, '', 'dry-run create accepted') or diag($err);
+my $task = task_ok($upid, 'dry run');
+like($task->{log}, qr/^plan: create share config/m, 'the task log shows the plan');
+ok(!-e "$dir/data/team", 'dry run changed nothing');
+
+($upid, $err) = api('POST', '/shares', { name => 'team', path => "$dir/data/team", comment => 'Team', 'read-only' => 1 }, 'admin@pve');
+like($upid, qr/^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:smbgwcreate:team:admin\@pve:$/, 'create returns a UPID');
+$task = task_ok($upid, 'create');
+like($task->{log}, qr/^done: start smbd/m, 'the task log lists the steps');
+
+# the same data as the CLI (and so as pvesh)
+my ($shares) = api('GET', '/shares', {}, 'auditor@pve');
+is_deeply($shares, decode_json(`$cli list --output-format json`), 'API list equals CLI json');
+my ($share) = api('GET', '/shares/team', {}, 'auditor@pve');
+is($share->{comment}, 'Team', 'read a share');
+my ($status) = api('GET', '/shares/team/status');
+is($status->{shares}->[0]->{state}, 'ok', 'share status');
+
+# update and delete
+($upid) = api('PUT', '/shares/team', { 'read-only' => 0, delete => 'comment' }, 'admin@pve');
+task_ok($upid, 'update');
+($share) = api('GET', '/shares/team');
+ok(!exists $share->{comment} && !$share->{'read-only'}, 'updated');
+
+# permissions
+(undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x" }, 'auditor@pve');
+is(ref($err) && $err->{code}, 403, 'an auditor may not create');
+(undef, $err) = api('DELETE', '/shares/team', {}, 'admin@pve!ro');
+is(ref($err) && $err->{code}, 403, 'a token with privilege separation and only Sys.Audit may not delete');
+(undef, $err) = api('GET', '/shares', {}, 'nobody@pve');
+ok(ref($err) && $err->{code} >= 401, 'an unknown user gets nothing');
+
+# bad input: a 400 naming the field, from the core's own checks
+(undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", users => 'Bad User' });
+is(ref($err) && $err->{code}, 400, 'bad users list is a 400');
+like(ref($err) && $err->{errors}->{users}, qr/is not valid/, 'the error names the users field');
+(undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", options => 'wide links=yes' });
+like(ref($err) && $err->{errors}->{options}, qr/not in the allow list/, 'an option outside the allow list is refused');
+(undef, $err) = api('POST', '/shares', { name => 'bad/name', path => "$dir/data/x" });
+is(ref($err) && $err->{code}, 400, 'a bad name is a 400');
+(undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", quota => '10' });
+ok(ref($err) && $err->{errors}->{quota}, 'a quota without unit is refused by the schema');
+
+# a failing change: the task ends in an error with the core's message, nothing changed
+($upid) = api('POST', '/shares', { name => 'team', path => "$dir/data/other" }, 'admin@pve');
+$task = PVE::APIStandin::wait_task($upid);
+like($task->{status}, qr/share 'team' already exists/, 'task error carries the core message');
+
+($upid) = api('DELETE', '/shares/team', { 'purge-data' => 1 }, 'admin@pve');
+task_ok($upid, 'delete');
+ok(!-e "$dir/data/team", 'purged');
+
+done_testing();
