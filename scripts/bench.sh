@@ -14,6 +14,12 @@
 #   - `quota-status` with 100 quota shares                          target <= 50 ms
 #     (beside `btrfs filesystem sync` + `btrfs qgroup show` by hand; `quota-sample` of all 100
 #     beside 100 such pairs, without a target)
+#   - the Perl bridge PVE::RS::SMBGateway: list_shares() of 10 shares     target <= 50 us
+#     (beside reading and parsing shares.cfg by hand in Perl)
+#   - the REST API's GET /nodes/{node}/smbgateway/shares of 1,000 shares through the Perl
+#     handler (PVE::API2::SMBGateway under the PVE stand-ins of t/lib)  target <= 30 ms
+#     (beside the bridge call alone); and the perl process's RSS around 100k bridge calls
+#     (scripts/bench/perl-bridge.pl does the Perl side)
 # Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
 # The exit code is non-zero only when the bench itself cannot run (not root, a command fails).
 #
@@ -23,6 +29,7 @@
 #   BENCH_PORT=P      first TCP port to try (default 4460); six free ports from there are used
 #   BENCH_TMPDIR=DIR  where the temporary directory goes (default /tmp)
 #   BENCH_BIN=PATH    the binary (default target/release/pve-smbgateway of this tree)
+#   BENCH_SO=PATH     the bridge library (default target/release/libpve_rs_smbgateway.so)
 #
 # Nothing outside the temporary directory is changed: no /etc/samba, no system users (accounts
 # live in the sandbox through nss_wrapper), network on 127.0.0.1 only. Everything started here
@@ -33,6 +40,7 @@ export LC_ALL=C
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=${BENCH_BIN:-$HERE/../target/release/pve-smbgateway}
+SO=${BENCH_SO:-$HERE/../target/release/libpve_rs_smbgateway.so}
 QUICK=${BENCH_QUICK:-0}
 [[ $QUICK == 0 || -z $QUICK ]] && QUICK=0 || QUICK=1
 
@@ -46,6 +54,9 @@ if ((QUICK)); then
     N_QUOTA=3                 # quota overshoot runs (each kind)
     N_QSTATUS=11              # quota-status runs
     N_QSAMPLE=3               # quota-sample runs
+    N_BRIDGE=5                # bridge batches (each side) ...
+    N_BRIDGE_CALLS=100        # ... of this many calls
+    N_API=7                   # API list runs (each side)
 else
     RUNS=${BENCH_RUNS:-7}
     N_LIST=21
@@ -56,6 +67,9 @@ else
     N_QUOTA=5
     N_QSTATUS=21
     N_QSAMPLE=5
+    N_BRIDGE=11
+    N_BRIDGE_CALLS=300
+    N_API=21
 fi
 N_SHARES=1000
 SMALL_KIB=4
@@ -66,6 +80,8 @@ QSHARE_MIB=16     # the quota of each of them
 USER_NAME=alice
 PASSWORD='Bench-Pass1!'
 SMB_WAIT_S=30 # give up waiting for a share to answer after this long
+N_BRIDGE_SHARES=10    # shares behind the bridge round trip
+N_RSS_CALLS=100000    # bridge calls between the two RSS readings (~3 s)
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -151,6 +167,8 @@ wait_port() {
 
 [[ $(id -u) == 0 ]] || die "the bench must run as root (it mounts a loop device and starts smbd)"
 [[ -x $BIN ]] || die "binary $BIN is missing; run 'cargo build --release' first"
+[[ -f $SO ]] || die "bridge library $SO is missing; run 'cargo build --release' first"
+command -v perl >/dev/null || die "perl is missing"
 for tool in smbd smbclient smbcontrol smbpasswd testparm setfacl mkfs.btrfs btrfs losetup ss awk; do
     command -v "$tool" >/dev/null || die "$tool is missing; run scripts/install-deps.sh"
 done
@@ -793,6 +811,80 @@ else
 fi
 
 # ============================================================================================
+# Phase 5: the Perl side -- bridge round trip, REST API list, RSS over many bridge calls
+# ============================================================================================
+PERL_NOTES=()
+
+# A sandbox for the bridge: N shares written straight into ROOT/config/shares.cfg (the mix of
+# phase 1; list reads the config only, so no smbd and no share directories are needed).
+perl_sandbox() {
+    local root=$1 n=$2 i
+    mkdir -p "$root/config"
+    {
+        for ((i = 1; i <= n; i++)); do
+            share_attrs "$i"
+            ((i > 1)) && printf '\n'
+            printf 'share: %s\n\tmode native\n\tpath %s\n' "$SA_NAME" "$WORK/perl/shares/$SA_NAME"
+            [[ -n $SA_COMMENT ]] && printf '\tcomment %s\n' "$SA_COMMENT"
+            ((SA_RO)) && printf '\tread-only 1\n'
+            printf '\tusers %s\n' "$USER_NAME"
+        done
+    } >"$root/config/shares.cfg"
+}
+
+# scripts/bench/perl-bridge.pl MODE ARGS in sandbox ROOT; its "KEY VALUES..." lines into PB.
+declare -A PB
+perl_bench() {
+    local root=$1 out key vals
+    shift
+    out=$(PVE_SMBGW_ROOT=$root PVE_RS_SMBGW_SO=$SO PERL5LIB=$HERE/../perl:$HERE/../t/lib \
+        PVE_STANDIN_TASK_DIR=$WORK/perl/tasks perl "$HERE/bench/perl-bridge.pl" "$@")
+    while read -r key vals; do PB[$key]=$vals; done <<<"$out"
+}
+
+# shellcheck disable=SC2086 # the sample lists in PB are split into words on purpose
+phase_perl() {
+    local P10=$WORK/perl/root10 P1K=$WORK/perl/root1k r ours=() base=() cli=() v
+    local rss_loaded rss_before rss_mid rss_after rss_err t0 t1 tn
+    perl_sandbox "$P10" "$N_BRIDGE_SHARES"
+    perl_sandbox "$P1K" "$N_SHARES"
+
+    log "perl bridge: list_shares() of $N_BRIDGE_SHARES shares, $N_BRIDGE batches x $N_BRIDGE_CALLS calls in one perl process; by hand: open + regex parse of shares.cfg"
+    perl_bench "$P10" bridge "$N_BRIDGE" "$N_BRIDGE_CALLS"
+    [[ ${PB[shares]} == "$N_BRIDGE_SHARES" ]] || die "list_shares returned ${PB[shares]} shares, expected $N_BRIDGE_SHARES"
+    add_row "bridge list_shares(), $N_BRIDGE_SHARES shares (per call)" us max 50 "${PB[bridge_us]}" "${PB[hand_us]}"
+    BASELINE_NOTES+=("bridge list_shares(): in the same perl process, shares.cfg read and parsed by hand per call (open, a line loop with two regexes, one hash per share, no defaults or checks); both see the same $N_BRIDGE_SHARES shares (checked); batches interleaved, per-call time of each batch")
+    PERL_NOTES+=("list_shares() of $N_BRIDGE_SHARES shares, $(fmt_num "$(median ${PB[bridge_us]})") us = the XS call _call('list') $(fmt_num "$(median ${PB[call_us]})") us (Rust: read, parse and check shares.cfg, JSON out, ${PB[json_bytes]} bytes) + JSON::PP decode of that string in Perl $(fmt_num "$(median ${PB[decode_us]})") us (the decoder PVE/RS/SMBGateway.pm uses, timed alone) + the JSON::PP encode of the arguments")
+    read -r t0 t1 tn <<<"${PB[rss_timed_kib]}"
+    PERL_NOTES+=("RSS of that process around its $tn timed list_shares() calls (JSON::PP included): $t0 KiB before, $t1 KiB after")
+
+    log "perl API: GET /nodes/pve1/smbgateway/shares with $N_SHARES shares through PVE::APIStandin::call_api, $N_API runs; beside: list_shares() alone"
+    perl_bench "$P1K" api "$N_API"
+    [[ ${PB[shares]} == "$N_SHARES" ]] || die "the API returned ${PB[shares]} shares, expected $N_SHARES"
+    for ((r = 0; r < N_API; r++)); do
+        tick
+        gw "$P1K" "$P_GW1" list --output-format json >/dev/null
+        tock
+        cli+=("$(calc "$ELAPSED_US/1000")")
+    done
+    add_row "API GET .../shares (Perl handler), 1,000 shares" ms max 30 "${PB[api_ms]}" "${PB[bridge_ms]}"
+    BASELINE_NOTES+=("API list: PVE::RS::SMBGateway::list_shares() alone in the same process, so the ratio is the Perl API layer's share (authentication, permission check of root@pam, parameter validation, handler); the API side stops at the handler's Perl data (no HTTP, no JSON encoding of the response as pveproxy would do)")
+    PERL_NOTES+=("$N_SHARES shares: API $(fmt_num "$(median ${PB[api_ms]})") ms, list_shares() $(fmt_num "$(median ${PB[bridge_ms]})") ms = _call('list') $(fmt_num "$(median ${PB[call_ms]})") ms (${PB[json_bytes]} bytes of JSON) + JSON::PP decode $(fmt_num "$(median ${PB[decode_ms]})") ms; shares.cfg parsed by hand in Perl: $(fmt_num "$(median ${PB[hand_ms]})") ms; 'pve-smbgateway list --output-format json' as a process on the same sandbox: $(fmt_num "$(median "${cli[@]}")") ms")
+    PERL_NOTES+=("the API layer around a method that does nothing (GET /nodes/pve1/smbgateway, the directory index): $(fmt_num "$(median ${PB[index_us]})") us per call")
+
+    log "perl RSS: $N_RSS_CALLS bridge calls (_call('list'), $N_BRIDGE_SHARES shares) in one perl process"
+    perl_bench "$P10" rss "$N_RSS_CALLS"
+    read -r rss_loaded rss_before rss_mid rss_after rss_err <<<"${PB[rss_kib]}"
+    for v in "$rss_loaded" "$rss_before" "$rss_mid" "$rss_after" "$rss_err"; do
+        [[ $v =~ ^[0-9]+$ ]] || die "unexpected RSS figures: ${PB[rss_kib]}"
+    done
+    add_row "perl RSS after $((N_RSS_CALLS / 1000))k bridge calls vs before" KiB info - "$rss_after" "$rss_before"
+    BASELINE_NOTES+=("perl RSS: VmRSS of the same perl process before the $N_RSS_CALLS calls (after loading and 1,000 warm-up calls); the calls are the XS round trip of list_shares() without the pure-Perl JSON::PP around it (_call('list', '[]'): argument string in, ${N_BRIDGE_SHARES}-share JSON out), what crosses the Rust/Perl boundary")
+    PERL_NOTES+=("RSS (KiB): $rss_loaded after loading the bridge, $rss_before after 1,000 calls, $rss_mid after $((N_RSS_CALLS / 2)) more, $rss_after after $N_RSS_CALLS ($(((rss_after - rss_before) * 1024 / N_RSS_CALLS)) bytes per call), $rss_err after 1,000 more calls that die (show of a missing share); the $N_RSS_CALLS calls took $(cut -d' ' -f2 <<<"${PB[rss_calls]}") s")
+}
+phase_perl
+
+# ============================================================================================
 # report
 # ============================================================================================
 log "done; report on stdout"
@@ -802,7 +894,7 @@ log "done; report on stdout"
     ((QUICK)) && echo "BENCH_QUICK=1: fewer runs and smaller transfers; the figures are indicative only"
     echo "load average: $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end (other work on this machine shows up as noise)"
     echo "disk under the sandboxes: $(df --output=fstype "$WORK" | tail -1), one 4 KiB write + fsync takes $(fmt_num "$FSYNC_MS") ms (dd conv=fsync, mean of 100)"
-    echo "medians: list of $N_LIST runs, apply of $N_APPLY, create of $N_CREATE, throughput of $RUNS, quota overshoot of $N_QUOTA, quota-status of $N_QSTATUS, quota-sample of $N_QSAMPLE; filesystem: $FS_NOTE"
+    echo "medians: list of $N_LIST runs, apply of $N_APPLY, create of $N_CREATE, throughput of $RUNS, quota overshoot of $N_QUOTA, quota-status of $N_QSTATUS, quota-sample of $N_QSAMPLE, bridge of $N_BRIDGE batches x $N_BRIDGE_CALLS calls, API list of $N_API; filesystem: $FS_NOTE"
     echo "RATIO = ours / baseline (times: lower is better; rates: higher is better)"
     echo
     printf '%-54s %12s %12s %8s %-18s %s\n' FIGURE OURS BASELINE RATIO TARGET RESULT
@@ -841,6 +933,9 @@ log "done; report on stdout"
         echo "Quota details (same run):"
         for note in "${QUOTA_NOTES[@]}"; do echo "  - $note"; done
     fi
+    echo
+    echo "Perl bridge details (same run):"
+    for note in "${PERL_NOTES[@]}"; do echo "  - $note"; done
     echo
     echo "Samples:"
     for i in "${!ROW_LABEL[@]}"; do

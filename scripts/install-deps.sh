@@ -3,7 +3,7 @@
 # Quick when everything is there already: apt-get runs only for missing packages.
 set -eu
 
-PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr libnss-wrapper procps psmisc e2fsprogs util-linux perl"
+PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr libnss-wrapper procps psmisc e2fsprogs util-linux perl libjson-xs-perl"
 
 missing=""
 for p in $PACKAGES; do
