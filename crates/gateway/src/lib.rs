@@ -10,6 +10,7 @@ mod journal;
 mod quota;
 mod shares;
 mod status;
+mod storage;
 mod users;
 
 use serde::Serialize;

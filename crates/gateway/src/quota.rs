@@ -1,19 +1,19 @@
-//! Storage and quota of shares: the subvolume or dataset a share lives in, its limit, what SMB
-//! clients see as the disk size, the usage history and its alerts.
+//! Quota figures of shares: `quota-status`, the storage size PVE shows, what SMB clients see as
+//! the disk size (the dfree helper's figures), the usage history and its alerts. Setting quotas
+//! is part of a share's storage (`storage.rs`).
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
-use smbgw_core::plan::{CreateDir, FnStep};
+
 use smbgw_core::size::format_size;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_input, Error, Plan, Result, Share};
+use smbgw_core::{bail_input, Error, Result, Share};
 use smbgw_quota::alerts::{self, Alert};
 use smbgw_quota::history::{History, Sample};
-use smbgw_quota::{btrfs, project, zfs, Backend, Usage};
+use smbgw_quota::{btrfs, project, zfs, Usage};
 use smbgw_samba::render;
 use smbgw_sys::fs;
 
@@ -21,14 +21,14 @@ use crate::Gateway;
 
 /// Where a share's bytes live, as far as quotas are concerned.
 #[derive(Clone, Debug)]
-enum Volume {
+pub(crate) enum Volume {
     Btrfs(PathBuf),
     Zfs(String),
     Project(PathBuf),
 }
 
 impl Volume {
-    fn of(share: &Share) -> Option<Volume> {
+    pub(crate) fn of(share: &Share) -> Option<Volume> {
         match share.quota_backend.as_str() {
             "btrfs" => Some(Volume::Btrfs(share.path.clone().into())),
             "zfs" => share.zfs_dataset.clone().map(Volume::Zfs),
@@ -37,7 +37,7 @@ impl Volume {
         }
     }
 
-    fn usage(&self) -> Result<Usage> {
+    pub(crate) fn usage(&self) -> Result<Usage> {
         match self {
             Volume::Btrfs(p) => btrfs::usage(p),
             Volume::Zfs(d) => zfs::usage(d),
@@ -45,7 +45,7 @@ impl Volume {
         }
     }
 
-    fn set_limit(&self, limit: Option<u64>) -> Result<()> {
+    pub(crate) fn set_limit(&self, limit: Option<u64>) -> Result<()> {
         match self {
             Volume::Btrfs(p) => btrfs::set_limit(p, limit),
             Volume::Zfs(d) => zfs::set_refquota(d, limit),
@@ -53,7 +53,7 @@ impl Volume {
         }
     }
 
-    fn describe_limit(&self, limit: Option<u64>) -> String {
+    pub(crate) fn describe_limit(&self, limit: Option<u64>) -> String {
         let value = limit.map_or("no limit".to_string(), format_size);
         match self {
             Volume::Btrfs(p) => format!("set the btrfs qgroup limit of {} to {value}", p.display()),
@@ -127,245 +127,6 @@ fn now() -> u64 {
 }
 
 impl Gateway {
-    /// Create the share's storage if it is missing (a subvolume on btrfs, a dataset on ZFS
-    /// when the share has a quota or a dataset, a directory otherwise) and bring its quota to
-    /// what the share says. Fills in the quota backend (and dataset) it decided on.
-    /// `previous` is the share's configuration before this change (`None` on create).
-    pub(crate) fn storage_steps(
-        &self,
-        share: &mut Share,
-        previous: Option<&Share>,
-        plan: &mut Plan,
-        notes: &mut Vec<String>,
-    ) -> Result<bool> {
-        let path = PathBuf::from(&share.path);
-        let exists = path.exists();
-        let mut volume_exists = exists;
-        let wants_volume = share.quota.is_some()
-            || share.zfs_dataset.is_some()
-            || !share.user_quotas.is_empty()
-            || share.quota_backend != "auto";
-        let backend = if wants_volume {
-            Some(smbgw_quota::resolve(&share.quota_backend, &path)?)
-        } else {
-            // a new share on btrfs still gets its own subvolume: quota and snapshots later
-            smbgw_quota::detect(&path)?.filter(|b| *b == Backend::Btrfs && !exists)
-        };
-        let mode = share_root_mode(share);
-
-        match backend {
-            Some(Backend::Btrfs) => {
-                if exists && !btrfs::is_subvolume(&path) {
-                    bail_input!(
-                        "{} is a plain directory on btrfs; a quota needs its own subvolume: give a path that does not exist yet and the gateway creates the subvolume",
-                        path.display()
-                    );
-                }
-                if !exists {
-                    create_parent(&path, plan);
-                    let (p, u) = (path.clone(), path.clone());
-                    plan.push(FnStep::new(
-                        format!("create btrfs subvolume {}", path.display()),
-                        move || btrfs::create_subvolume(&p),
-                        move || btrfs::delete_subvolume(&u),
-                    ));
-                    plan.push(chmod_step(&path, mode));
-                }
-                share.quota_backend = "btrfs".into();
-            }
-            Some(Backend::Zfs) => {
-                let dataset = match &share.zfs_dataset {
-                    Some(d) => d.clone(),
-                    None => derive_dataset(&path)?,
-                };
-                volume_exists = zfs::exists(&dataset)?;
-                if volume_exists {
-                    // an existing dataset is only used where it is mounted: never repurpose another
-                    let mountpoint = zfs::mountpoint(&dataset)?;
-                    if mountpoint != path {
-                        bail_input!(
-                            "ZFS dataset {dataset} is mounted at {}, not at {}; give the dataset mounted at the share path, or a new dataset name",
-                            mountpoint.display(),
-                            path.display()
-                        );
-                    }
-                } else {
-                    if exists {
-                        bail_input!(
-                            "{} exists but ZFS dataset {dataset} does not; give a new path or the dataset mounted there",
-                            path.display()
-                        );
-                    }
-                    let (d, p, u) = (dataset.clone(), path.clone(), dataset.clone());
-                    plan.push(FnStep::new(
-                        format!("create ZFS dataset {dataset} mounted at {}", path.display()),
-                        move || zfs::create(&d, &p),
-                        move || zfs::destroy(&u),
-                    ));
-                    plan.push(chmod_step(&path, mode));
-                }
-                share.quota_backend = "zfs".into();
-                share.zfs_dataset = Some(dataset);
-            }
-            Some(Backend::Project) | None => {
-                if !exists {
-                    plan.push(CreateDir::new(&path, mode));
-                }
-                if backend.is_some() {
-                    share.quota_backend = "project".into();
-                }
-            }
-        }
-        self.quota_steps(share, previous, volume_exists, plan, notes)?;
-        Ok(exists)
-    }
-
-    /// Set the limit the share asks for where the filesystem enforces another one. A limit the
-    /// gateway never set is left alone: only a quota removed from the share is lifted.
-    fn quota_steps(
-        &self,
-        share: &Share,
-        previous: Option<&Share>,
-        volume_exists: bool,
-        plan: &mut Plan,
-        notes: &mut Vec<String>,
-    ) -> Result<()> {
-        let Some(volume) = Volume::of(share) else { return Ok(()) };
-        let wanted = match (share.quota, previous.and_then(|p| p.quota)) {
-            (Some(limit), _) => Some(limit),
-            (None, Some(_)) => None,
-            (None, None) => return Ok(()),
-        };
-        let current = if volume_exists { Some(volume.usage()?) } else { None };
-        let previous = current.and_then(|u| u.limit);
-        if previous == wanted {
-            return Ok(());
-        }
-        if let (Some(limit), Some(usage)) = (share.quota, current) {
-            if usage.used > limit {
-                bail_input!(
-                    "share '{}' already stores {} ({} bytes), more than the requested quota of {} ({} bytes); free space first or choose a larger quota",
-                    share.name,
-                    format_size(usage.used),
-                    usage.used,
-                    format_size(limit),
-                    limit
-                );
-            }
-        }
-        if let Some(limit) = share.quota {
-            let probe = smbgw_quota::existing_ancestor(Path::new(&share.path));
-            if let Ok(st) = nix::sys::statvfs::statvfs(&probe) {
-                let total = st.blocks() * st.fragment_size();
-                if limit > total {
-                    notes.push(format!(
-                        "the quota of {} is larger than the whole filesystem under {} ({}); it cannot be reached",
-                        format_size(limit),
-                        share.path,
-                        format_size(total)
-                    ));
-                }
-            }
-        }
-        if let Volume::Btrfs(path) = &volume {
-            let probe = smbgw_quota::existing_ancestor(path);
-            if share.quota.is_some() && !btrfs::quota_enabled(&probe)? {
-                let (a, u) = (probe.clone(), probe.clone());
-                plan.push(FnStep::new(
-                    format!("enable btrfs quotas on the filesystem of {}", probe.display()),
-                    move || btrfs::enable_quota(&a),
-                    move || btrfs::disable_quota(&u),
-                ));
-            }
-        }
-        let (apply, undo) = (volume.clone(), volume.clone());
-        let limit = share.quota;
-        plan.push(FnStep::new(
-            volume.describe_limit(limit),
-            move || apply.set_limit(limit),
-            move || undo.set_limit(previous),
-        ));
-        Ok(())
-    }
-
-    /// ZFS per-user and per-group limits (`userquota@NAME`, `groupquota@NAME`), set where they
-    /// differ from the previous configuration of the share.
-    pub(crate) fn user_quota_steps(&self, share: &Share, previous: Option<&Share>, plan: &mut Plan) -> Result<()> {
-        let empty = BTreeMap::new();
-        let old = previous.map_or(&empty, |p| &p.user_quotas);
-        let new = &share.user_quotas;
-        if old == new {
-            return Ok(());
-        }
-        let dataset = match (&share.quota_backend[..], &share.zfs_dataset) {
-            ("zfs", Some(d)) => d.clone(),
-            _ => bail_input!(
-                "share '{}': per-user quotas need a ZFS dataset (userquota@); this share uses '{}'",
-                share.name,
-                share.quota_backend
-            ),
-        };
-        let names: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
-        for who in names {
-            let (before, after) = (old.get(who).copied(), new.get(who).copied());
-            if before == after {
-                continue;
-            }
-            let property = match who.strip_prefix('@') {
-                Some(group) => format!("groupquota@{group}"),
-                None => format!("userquota@{who}"),
-            };
-            let (d1, d2, p1, p2) = (dataset.clone(), dataset.clone(), property.clone(), property.clone());
-            plan.push(FnStep::new(
-                format!(
-                    "set {property} of ZFS dataset {dataset} to {}",
-                    after.map_or("none".into(), format_size)
-                ),
-                move || zfs::set_quota_property(&d1, &p1, after),
-                move || zfs::set_quota_property(&d2, &p2, before),
-            ));
-        }
-        Ok(())
-    }
-
-    /// On delete: lift the limit (the data stays), or with `purge` destroy the volume.
-    pub(crate) fn release_steps(&self, share: &Share, purge: bool, plan: &mut Plan) -> Result<()> {
-        let path = PathBuf::from(&share.path);
-        let volume = Volume::of(share);
-        if !path.exists() {
-            return Ok(());
-        }
-        if purge {
-            let description = format!("delete the share's data in {} (cannot be undone)", path.display());
-            let action: Box<dyn FnMut() -> Result<()>> = match volume {
-                Some(Volume::Btrfs(p)) if btrfs::is_subvolume(&p) => Box::new(move || btrfs::delete_subvolume(&p)),
-                Some(Volume::Zfs(d)) => Box::new(move || zfs::destroy(&d)),
-                _ => {
-                    // the directory deleted must be the one checked now, not a link put in its place
-                    let seen = identity(&path)?;
-                    Box::new(move || {
-                        if identity(&path)? != seen {
-                            return Err(Error::system(format!(
-                                "{} changed since it was checked; not deleting it",
-                                path.display()
-                            )));
-                        }
-                        std::fs::remove_dir_all(&path).map_err(|e| Error::io("deleting", &path, e))
-                    })
-                }
-            };
-            plan.push(FnStep::new(description, action, || Ok(())));
-        } else if let (Some(volume), Some(_)) = (volume, share.quota) {
-            let (apply, undo, limit) = (volume.clone(), volume.clone(), share.quota);
-            plan.push(FnStep::new(
-                volume.describe_limit(None),
-                move || apply.set_limit(None),
-                move || undo.set_limit(limit),
-            ));
-        }
-        Ok(())
-    }
-
     pub fn quota_status(&self, name: &str) -> Result<QuotaStatus> {
         let share = self.show(name)?;
         let Some(volume) = Volume::of(&share) else {
@@ -598,36 +359,6 @@ fn dfree_entry(share: &Share, usage: Usage) -> DfreeEntry {
     }
 }
 
-/// Mode of a share root the gateway creates: shares open to every user (or guests) need a
-/// world-writable root, sticky so nobody removes another's files; the others get access
-/// through ACL entries.
-pub(crate) fn share_root_mode(share: &Share) -> u32 {
-    if share.guest || (share.users.is_empty() && share.groups.is_empty()) {
-        0o1777
-    } else {
-        0o770
-    }
-}
-
-/// (device, inode) of a directory, refusing symbolic links.
-fn identity(path: &Path) -> Result<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
-    if !meta.is_dir() {
-        return Err(Error::system(format!("{} is no longer a directory", path.display())));
-    }
-    Ok((meta.dev(), meta.ino()))
-}
-
-fn chmod_step(path: &Path, mode: u32) -> FnStep {
-    let p = path.to_path_buf();
-    FnStep::new(
-        format!("set mode {mode:04o} on {}", path.display()),
-        move || chmod(&p, mode),
-        || Ok(()),
-    )
-}
-
 /// Usage of many shares; btrfs ones are read together (one sync and one qgroup listing per
 /// filesystem instead of two programs per share).
 fn usages(shares: &[&Share]) -> Vec<Result<Usage>> {
@@ -651,33 +382,4 @@ fn usages(shares: &[&Share]) -> Vec<Result<Usage>> {
             None => Err(Error::input("no quota volume")),
         })
         .collect()
-}
-
-/// Missing parents of a new subvolume are plain directories.
-fn create_parent(path: &Path, plan: &mut Plan) {
-    if let Some(parent) = path.parent().filter(|p| !p.exists()) {
-        plan.push(CreateDir::new(parent, 0o755));
-    }
-}
-
-fn chmod(path: &Path, mode: u32) -> Result<()> {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io("chmod", path, e))
-}
-
-/// The dataset for a new share on ZFS: a child of the dataset mounted at the path's parent.
-fn derive_dataset(path: &Path) -> Result<String> {
-    let parent = path.parent().unwrap_or(Path::new("/"));
-    let Some(parent_ds) = zfs::dataset_mounted_at(parent)? else {
-        bail_input!(
-            "no ZFS dataset is mounted at {}; give --zfs-dataset POOL/NAME, or a path directly below a dataset's mountpoint",
-            parent.display()
-        );
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dataset = format!("{parent_ds}/{name}");
-    smbgw_core::validate::zfs_dataset(&dataset)?;
-    Ok(dataset)
 }
