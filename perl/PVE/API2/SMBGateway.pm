@@ -83,6 +83,46 @@ my sub run_task {
     });
 }
 
+# A GET on the node's gateway (no share named), returning what the core returns.
+my sub register_node_reader {
+    my ($name, $path, $description, $returns, $code) = @_;
+    __PACKAGE__->register_method({
+	name => $name,
+	path => $path,
+	method => 'GET',
+	description => $description,
+	permissions => $read_perm,
+	protected => 1,
+	proxyto => 'node',
+	parameters => {
+	    additionalProperties => 0,
+	    properties => { node => get_standard_option('pve-node') },
+	},
+	returns => $returns,
+	code => $code,
+    });
+}
+
+# A GET on one share (shares/{name}/...), returning what the core returns.
+my sub register_share_reader {
+    my ($name, $path, $description, $code) = @_;
+    __PACKAGE__->register_method({
+	name => $name,
+	path => $path,
+	method => 'GET',
+	description => $description,
+	permissions => $read_perm,
+	protected => 1,
+	proxyto => 'node',
+	parameters => {
+	    additionalProperties => 0,
+	    properties => { node => get_standard_option('pve-node'), name => $name_property },
+	},
+	returns => { type => 'object' },
+	code => sub { my ($param) = @_; return $code->($param->{name}) },
+    });
+}
+
 __PACKAGE__->register_method({
     name => 'index',
     path => '',
@@ -103,23 +143,9 @@ __PACKAGE__->register_method({
     },
 });
 
-__PACKAGE__->register_method({
-    name => 'list_shares',
-    path => 'shares',
-    method => 'GET',
-    description => "List the SMB shares of this node.",
-    permissions => $read_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => { node => get_standard_option('pve-node') },
-    },
-    returns => { type => 'array', items => { type => 'object' }, links => [ { rel => 'child', href => "{name}" } ] },
-    code => sub {
-	return PVE::RS::SMBGateway::list_shares();
-    },
-});
+register_node_reader('list_shares', 'shares', "List the SMB shares of this node.",
+    { type => 'array', items => { type => 'object' }, links => [ { rel => 'child', href => "{name}" } ] },
+    sub { PVE::RS::SMBGateway::list_shares() });
 
 __PACKAGE__->register_method({
     name => 'create_share',
@@ -148,24 +174,8 @@ __PACKAGE__->register_method({
     },
 });
 
-__PACKAGE__->register_method({
-    name => 'read_share',
-    path => 'shares/{name}',
-    method => 'GET',
-    description => "Show a share's configuration.",
-    permissions => $read_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => { node => get_standard_option('pve-node'), name => $name_property },
-    },
-    returns => { type => 'object' },
-    code => sub {
-	my ($param) = @_;
-	return PVE::RS::SMBGateway::show_share($param->{name});
-    },
-});
+register_share_reader('read_share', 'shares/{name}', "Show a share's configuration.",
+    sub { PVE::RS::SMBGateway::show_share($_[0]) });
 
 __PACKAGE__->register_method({
     name => 'update_share',
@@ -230,43 +240,11 @@ __PACKAGE__->register_method({
     },
 });
 
-__PACKAGE__->register_method({
-    name => 'share_status',
-    path => 'shares/{name}/status',
-    method => 'GET',
-    description => "Whether smbd serves the share, and what is wrong if not.",
-    permissions => $read_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => { node => get_standard_option('pve-node'), name => $name_property },
-    },
-    returns => { type => 'object' },
-    code => sub {
-	my ($param) = @_;
-	return PVE::RS::SMBGateway::status($param->{name});
-    },
-});
+register_share_reader('share_status', 'shares/{name}/status',
+    "Whether smbd serves the share, and what is wrong if not.", sub { PVE::RS::SMBGateway::status($_[0]) });
 
-__PACKAGE__->register_method({
-    name => 'share_quota',
-    path => 'shares/{name}/quota',
-    method => 'GET',
-    description => "The share's quota: limit, used, free, percent and backend.",
-    permissions => $read_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => { node => get_standard_option('pve-node'), name => $name_property },
-    },
-    returns => { type => 'object' },
-    code => sub {
-	my ($param) = @_;
-	return PVE::RS::SMBGateway::quota_status($param->{name});
-    },
-});
+register_share_reader('share_quota', 'shares/{name}/quota',
+    "The share's quota: limit, used, free, percent and backend.", sub { PVE::RS::SMBGateway::quota_status($_[0]) });
 
 __PACKAGE__->register_method({
     name => 'share_quota_history',
@@ -291,23 +269,8 @@ __PACKAGE__->register_method({
     },
 });
 
-__PACKAGE__->register_method({
-    name => 'node_status',
-    path => 'status',
-    method => 'GET',
-    description => "smbd and every share on this node.",
-    permissions => $read_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => { node => get_standard_option('pve-node') },
-    },
-    returns => { type => 'object' },
-    code => sub {
-	return PVE::RS::SMBGateway::status(undef);
-    },
-});
+register_node_reader('node_status', 'status', "smbd and every share on this node.", { type => 'object' },
+    sub { PVE::RS::SMBGateway::status(undef) });
 
 __PACKAGE__->register_method({
     name => 'apply',
@@ -329,22 +292,7 @@ __PACKAGE__->register_method({
     },
 });
 
-__PACKAGE__->register_method({
-    name => 'list_users',
-    path => 'users',
-    method => 'GET',
-    description => "List the Samba users of this node.",
-    permissions => $read_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => { node => get_standard_option('pve-node') },
-    },
-    returns => { type => 'array', items => { type => 'object' } },
-    code => sub {
-	return PVE::RS::SMBGateway::list_users();
-    },
-});
+register_node_reader('list_users', 'users', "List the Samba users of this node.",
+    { type => 'array', items => { type => 'object' } }, sub { PVE::RS::SMBGateway::list_users() });
 
 1;
