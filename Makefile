@@ -6,7 +6,7 @@
 CARGO ?= cargo
 BIN := target/release/pve-smbgateway
 
-.PHONY: all build deps test lint perl-check demo demo-clean bench clean docs
+.PHONY: all build deps test lint perl-check demo demo-clean bench clean docs install deb
 
 all: build
 
@@ -44,7 +44,7 @@ perl-check:
 # man page and bash completion, generated from the same definitions as the CLI
 docs: build
 	mkdir -p target/docs
-	$(BIN) man > target/docs/pve-smbgateway.1
+	$(BIN) man > target/docs/pve-smbgateway.8
 	$(BIN) completion bash > target/docs/pve-smbgateway.bash-completion
 
 demo: deps build
@@ -55,6 +55,25 @@ demo-clean:
 
 bench: deps build
 	./scripts/bench.sh
+
+# the files of the Debian package (debian/rules calls this with DESTDIR)
+PERL_VENDORARCH := $(shell perl -MConfig -e 'print $$Config{vendorarch}')
+install: build docs
+	install -D -m 0755 $(BIN) $(DESTDIR)/usr/sbin/pve-smbgateway
+	install -D -m 0644 target/release/libpve_rs_smbgateway.so \
+		$(DESTDIR)$(PERL_VENDORARCH)/auto/PVE/RS/SMBGateway/SMBGateway.so
+	cd perl && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)/usr/share/perl5/{} \;
+	install -D -m 0644 target/docs/pve-smbgateway.8 $(DESTDIR)/usr/share/man/man8/pve-smbgateway.8
+	install -D -m 0644 target/docs/pve-smbgateway.bash-completion \
+		$(DESTDIR)/usr/share/bash-completion/completions/pve-smbgateway
+	cd samba-templates && find . -type f -exec install -D -m 0644 {} \
+		$(DESTDIR)/usr/share/pve-smbgateway/samba-templates/{} \;
+
+# ../pve-smbgateway_<version>_amd64.deb, checked with lintian
+deb:
+	./scripts/install-deps.sh --packaging
+	dpkg-buildpackage -us -uc -b
+	lintian --fail-on error,warning ../pve-smbgateway_*_amd64.changes
 
 clean:
 	$(CARGO) clean

@@ -4,6 +4,10 @@
 set -eu
 
 PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr libnss-wrapper procps psmisc e2fsprogs util-linux perl libjson-xs-perl"
+# make deb: Debian's packaging tools
+if [ "${1:-}" = --packaging ]; then
+    PACKAGES="$PACKAGES build-essential debhelper devscripts lintian fakeroot"
+fi
 
 missing=""
 for p in $PACKAGES; do

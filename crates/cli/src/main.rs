@@ -130,7 +130,11 @@ fn write_man_page(out: &mut dyn std::io::Write) -> Result<()> {
     let fail = |e: std::io::Error| Error::system(format!("writing the man page failed: {e}"));
     let mut cmd = args::command();
     cmd.build();
-    clap_mangen::Man::new(cmd.clone()).render(out).map_err(fail)?;
+    // section 8: an administration command (it lives in /usr/sbin)
+    clap_mangen::Man::new(cmd.clone())
+        .section("8")
+        .render(out)
+        .map_err(fail)?;
     let mut commands: Vec<(String, clap::Command)> = Vec::new();
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         if sub.has_subcommands() {
@@ -143,7 +147,7 @@ fn write_man_page(out: &mut dyn std::io::Write) -> Result<()> {
     }
     for (name, sub) in commands {
         writeln!(out, ".SH \"COMMAND: {name}\"").map_err(fail)?;
-        let man = clap_mangen::Man::new(sub.bin_name(format!("pve-smbgateway {name}")));
+        let man = clap_mangen::Man::new(sub.bin_name(format!("pve-smbgateway {name}"))).section("8");
         man.render_synopsis_section(out).map_err(fail)?;
         man.render_description_section(out).map_err(fail)?;
         man.render_options_section(out).map_err(fail)?;
