@@ -68,12 +68,15 @@ install: build docs
 		$(DESTDIR)/usr/share/bash-completion/completions/pve-smbgateway
 	cd samba-templates && find . -type f -exec install -D -m 0644 {} \
 		$(DESTDIR)/usr/share/pve-smbgateway/samba-templates/{} \;
+	for unit in systemd/*.service systemd/*.timer; do \
+		install -D -m 0644 $$unit $(DESTDIR)/lib/systemd/system/$$(basename $$unit); done
 
 # ../pve-smbgateway_<version>_amd64.deb, checked with lintian
 deb:
 	./scripts/install-deps.sh --packaging
 	dpkg-buildpackage -us -uc -b
 	lintian --fail-on error,warning ../pve-smbgateway_*_amd64.changes
+	./scripts/verify-units.sh
 
 clean:
 	$(CARGO) clean
