@@ -83,9 +83,12 @@ my sub run_task {
     });
 }
 
-# A GET on the node's gateway (no share named), returning what the core returns.
-my sub register_node_reader {
+# A read-only GET returning what the core returns. Paths with {name} are about one share, and
+# their code gets the share name.
+my sub register_reader {
     my ($name, $path, $description, $returns, $code) = @_;
+    my $properties = { node => get_standard_option('pve-node') };
+    $properties->{name} = $name_property if $path =~ m/\{name\}/;
     __PACKAGE__->register_method({
 	name => $name,
 	path => $path,
@@ -94,31 +97,8 @@ my sub register_node_reader {
 	permissions => $read_perm,
 	protected => 1,
 	proxyto => 'node',
-	parameters => {
-	    additionalProperties => 0,
-	    properties => { node => get_standard_option('pve-node') },
-	},
+	parameters => { additionalProperties => 0, properties => $properties },
 	returns => $returns,
-	code => $code,
-    });
-}
-
-# A GET on one share (shares/{name}/...), returning what the core returns.
-my sub register_share_reader {
-    my ($name, $path, $description, $code) = @_;
-    __PACKAGE__->register_method({
-	name => $name,
-	path => $path,
-	method => 'GET',
-	description => $description,
-	permissions => $read_perm,
-	protected => 1,
-	proxyto => 'node',
-	parameters => {
-	    additionalProperties => 0,
-	    properties => { node => get_standard_option('pve-node'), name => $name_property },
-	},
-	returns => { type => 'object' },
 	code => sub { my ($param) = @_; return $code->($param->{name}) },
     });
 }
@@ -143,7 +123,7 @@ __PACKAGE__->register_method({
     },
 });
 
-register_node_reader('list_shares', 'shares', "List the SMB shares of this node.",
+register_reader('list_shares', 'shares', "List the SMB shares of this node.",
     { type => 'array', items => { type => 'object' }, links => [ { rel => 'child', href => "{name}" } ] },
     sub { PVE::RS::SMBGateway::list_shares() });
 
@@ -174,7 +154,7 @@ __PACKAGE__->register_method({
     },
 });
 
-register_share_reader('read_share', 'shares/{name}', "Show a share's configuration.",
+register_reader('read_share', 'shares/{name}', "Show a share's configuration.", { type => 'object' },
     sub { PVE::RS::SMBGateway::show_share($_[0]) });
 
 __PACKAGE__->register_method({
@@ -240,11 +220,11 @@ __PACKAGE__->register_method({
     },
 });
 
-register_share_reader('share_status', 'shares/{name}/status',
-    "Whether smbd serves the share, and what is wrong if not.", sub { PVE::RS::SMBGateway::status($_[0]) });
+register_reader('share_status', 'shares/{name}/status', "Whether smbd serves the share, and what is wrong if not.",
+    { type => 'object' }, sub { PVE::RS::SMBGateway::status($_[0]) });
 
-register_share_reader('share_quota', 'shares/{name}/quota',
-    "The share's quota: limit, used, free, percent and backend.", sub { PVE::RS::SMBGateway::quota_status($_[0]) });
+register_reader('share_quota', 'shares/{name}/quota', "The share's quota: limit, used, free, percent and backend.",
+    { type => 'object' }, sub { PVE::RS::SMBGateway::quota_status($_[0]) });
 
 __PACKAGE__->register_method({
     name => 'share_quota_history',
@@ -269,7 +249,7 @@ __PACKAGE__->register_method({
     },
 });
 
-register_node_reader('node_status', 'status', "smbd and every share on this node.", { type => 'object' },
+register_reader('node_status', 'status', "smbd and every share on this node.", { type => 'object' },
     sub { PVE::RS::SMBGateway::status(undef) });
 
 __PACKAGE__->register_method({
@@ -292,7 +272,7 @@ __PACKAGE__->register_method({
     },
 });
 
-register_node_reader('list_users', 'users', "List the Samba users of this node.",
+register_reader('list_users', 'users', "List the Samba users of this node.",
     { type => 'array', items => { type => 'object' } }, sub { PVE::RS::SMBGateway::list_users() });
 
 1;
