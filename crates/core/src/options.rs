@@ -131,13 +131,8 @@ fn lookup(key: &str) -> Option<&'static (&'static str, OptionValue, &'static str
 
 /// Check one `KEY=VALUE` pair; returns the canonical key and value.
 pub fn check(key: &str, value: &str) -> Result<(String, String)> {
-    let Some((name, kind, _)) = lookup(key) else {
-        validate::text("option", key)?;
-        bail_input!(
-            "Samba parameter {key:?} is not in the allow list; allowed are: {}",
-            ALLOWED.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
-        );
-    };
+    let name = canonical(key)?;
+    let (_, kind, _) = lookup(name).expect("canonical names are in the allow list");
     let value = match kind {
         OptionValue::Bool => if validate::boolean(name, value)? { "yes" } else { "no" }.to_string(),
         OptionValue::Octal(max) => {
@@ -205,10 +200,14 @@ pub fn merge(base: &BTreeMap<String, String>, text: &str) -> Result<BTreeMap<Str
 
 /// The canonical name of an allowed parameter.
 pub fn canonical(key: &str) -> Result<&'static str> {
-    match lookup(key) {
-        Some((name, _, _)) => Ok(name),
-        None => check(key, "").map(|_| unreachable!("unknown keys are refused")),
+    if let Some((name, _, _)) = lookup(key) {
+        return Ok(name);
     }
+    validate::text("option", key)?;
+    bail_input!(
+        "Samba parameter {key:?} is not in the allow list; allowed are: {}",
+        ALLOWED.iter().map(|(n, _, _)| *n).collect::<Vec<_>>().join(", ")
+    )
 }
 
 /// Rules between parameters that testparm would otherwise reject late.

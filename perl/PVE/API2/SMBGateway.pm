@@ -83,6 +83,31 @@ my sub run_task {
     });
 }
 
+# A change, run as a task: node and dry-run parameters, Sys.Modify, the UPID as result. $code
+# gets the parameters and returns what the core returns for the change.
+my sub register_change {
+    my ($name, $path, $method, $description, $properties, $code) = @_;
+    my ($task) = $name =~ m/^(\w+?)(?:_share)?$/;
+    __PACKAGE__->register_method({
+	name => $name,
+	path => $path,
+	method => $method,
+	description => $description,
+	permissions => $modify_perm,
+	protected => 1,
+	proxyto => 'node',
+	parameters => {
+	    additionalProperties => 0,
+	    properties => { node => get_standard_option('pve-node'), %$properties, 'dry-run' => $dry_run_property },
+	},
+	returns => { type => 'string', description => "Task UPID." },
+	code => sub {
+	    my ($param) = @_;
+	    return run_task($task, $param->{name}, sub { $code->($param) });
+	},
+    });
+}
+
 # A read-only GET returning what the core returns. Paths with {name} are about one share, and
 # their code gets the share name.
 my sub register_reader {
@@ -127,98 +152,47 @@ register_reader('list_shares', 'shares', "List the SMB shares of this node.",
     { type => 'array', items => { type => 'object' }, links => [ { rel => 'child', href => "{name}" } ] },
     sub { PVE::RS::SMBGateway::list_shares() });
 
-__PACKAGE__->register_method({
-    name => 'create_share',
-    path => 'shares',
-    method => 'POST',
-    description => "Create an SMB share.",
-    permissions => $modify_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => {
-	    node => get_standard_option('pve-node'),
-	    %$share_properties,
-	    name => $name_property,
-	    path => { %{ $share_properties->{path} }, optional => 0 },
-	    'dry-run' => $dry_run_property,
-	},
-    },
-    returns => { type => 'string', description => "Task UPID." },
-    code => sub {
+register_change('create_share', 'shares', 'POST', "Create an SMB share.",
+    { %$share_properties, name => $name_property, path => { %{ $share_properties->{path} }, optional => 0 } },
+    sub {
 	my ($param) = @_;
-	my ($name, $dry_run) = ($param->{name}, $param->{'dry-run'});
-	my $props = share_params($param);
-	return run_task('create', $name, sub { PVE::RS::SMBGateway::create_share($name, $props, $dry_run) });
-    },
-});
+	return PVE::RS::SMBGateway::create_share($param->{name}, share_params($param), $param->{'dry-run'});
+    });
 
 register_reader('read_share', 'shares/{name}', "Show a share's configuration.", { type => 'object' },
     sub { PVE::RS::SMBGateway::show_share($_[0]) });
 
-__PACKAGE__->register_method({
-    name => 'update_share',
-    path => 'shares/{name}',
-    method => 'PUT',
-    description => "Change a share.",
-    permissions => $modify_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => {
-	    node => get_standard_option('pve-node'),
-	    %$share_properties,
-	    name => $name_property,
-	    delete => {
-		type => 'string',
-		format => 'pve-configid-list',
-		optional => 1,
-		description => "Reset these properties to their defaults.",
-	    },
-	    'dry-run' => $dry_run_property,
+register_change('update_share', 'shares/{name}', 'PUT', "Change a share.",
+    {
+	%$share_properties,
+	name => $name_property,
+	delete => {
+	    type => 'string',
+	    format => 'pve-configid-list',
+	    optional => 1,
+	    description => "Reset these properties to their defaults.",
 	},
     },
-    returns => { type => 'string', description => "Task UPID." },
-    code => sub {
+    sub {
 	my ($param) = @_;
-	my ($name, $dry_run) = ($param->{name}, $param->{'dry-run'});
-	my $props = share_params($param);
 	my $delete = [ PVE::Tools::split_list($param->{delete} // '') ];
-	return run_task('update', $name, sub { PVE::RS::SMBGateway::update_share($name, $props, $delete, $dry_run) });
-    },
-});
+	return PVE::RS::SMBGateway::update_share($param->{name}, share_params($param), $delete, $param->{'dry-run'});
+    });
 
-__PACKAGE__->register_method({
-    name => 'delete_share',
-    path => 'shares/{name}',
-    method => 'DELETE',
-    description => "Delete a share. Its data stays unless purge-data is set.",
-    permissions => $modify_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => {
-	    node => get_standard_option('pve-node'),
-	    name => $name_property,
-	    'purge-data' => {
-		type => 'boolean',
-		optional => 1,
-		default => 0,
-		description => "Also delete the share's directory (subvolume, dataset) and everything in it.",
-	    },
-	    'dry-run' => $dry_run_property,
+register_change('delete_share', 'shares/{name}', 'DELETE', "Delete a share. Its data stays unless purge-data is set.",
+    {
+	name => $name_property,
+	'purge-data' => {
+	    type => 'boolean',
+	    optional => 1,
+	    default => 0,
+	    description => "Also delete the share's directory (subvolume, dataset) and everything in it.",
 	},
     },
-    returns => { type => 'string', description => "Task UPID." },
-    code => sub {
+    sub {
 	my ($param) = @_;
-	my ($name, $purge, $dry_run) = @$param{qw(name purge-data dry-run)};
-	return run_task('delete', $name, sub { PVE::RS::SMBGateway::delete_share($name, $purge, $dry_run) });
-    },
-});
+	return PVE::RS::SMBGateway::delete_share($param->{name}, $param->{'purge-data'}, $param->{'dry-run'});
+    });
 
 register_reader('share_status', 'shares/{name}/status', "Whether smbd serves the share, and what is wrong if not.",
     { type => 'object' }, sub { PVE::RS::SMBGateway::status($_[0]) });
@@ -252,25 +226,8 @@ __PACKAGE__->register_method({
 register_reader('node_status', 'status', "smbd and every share on this node.", { type => 'object' },
     sub { PVE::RS::SMBGateway::status(undef) });
 
-__PACKAGE__->register_method({
-    name => 'apply',
-    path => 'apply',
-    method => 'POST',
-    description => "Re-converge this node from the share configuration.",
-    permissions => $modify_perm,
-    protected => 1,
-    proxyto => 'node',
-    parameters => {
-	additionalProperties => 0,
-	properties => { node => get_standard_option('pve-node'), 'dry-run' => $dry_run_property },
-    },
-    returns => { type => 'string', description => "Task UPID." },
-    code => sub {
-	my ($param) = @_;
-	my $dry_run = $param->{'dry-run'};
-	return run_task('apply', undef, sub { PVE::RS::SMBGateway::apply($dry_run) });
-    },
-});
+register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.", {},
+    sub { my ($param) = @_; return PVE::RS::SMBGateway::apply($param->{'dry-run'}) });
 
 register_reader('list_users', 'users', "List the Samba users of this node.",
     { type => 'array', items => { type => 'object' } }, sub { PVE::RS::SMBGateway::list_users() });
