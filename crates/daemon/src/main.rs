@@ -1,0 +1,3 @@
+//! `pve-smbgatewayd`: keeps a node healthy (work in progress).
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! High availability through CTDB (work in progress).
