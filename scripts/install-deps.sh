@@ -3,7 +3,8 @@
 # Quick when everything is there already: apt-get runs only for missing packages.
 set -eu
 
-PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr libnss-wrapper procps psmisc e2fsprogs util-linux perl libjson-xs-perl"
+PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr libnss-wrapper procps psmisc e2fsprogs util-linux perl libjson-xs-perl \
+    winbind libnss-winbind samba-ad-dc samba-ad-provision krb5-user dnsutils ldb-tools"
 # make deb: Debian's packaging tools
 if [ "${1:-}" = --packaging ]; then
     PACKAGES="$PACKAGES build-essential debhelper devscripts lintian fakeroot"

@@ -48,6 +48,29 @@ fn password_stdin() -> Arg {
         .help("Read the password from standard input (first line) instead of prompting")
 }
 
+fn domain_arg() -> Arg {
+    Arg::new("domain")
+        .long("domain")
+        .value_name("DOMAIN")
+        .required(true)
+        .help("DNS name of the domain, e.g. example.com")
+}
+
+fn dc_arg() -> Arg {
+    Arg::new("dc")
+        .long("dc")
+        .value_name("HOST")
+        .help("Use this domain controller instead of finding one through DNS")
+}
+
+fn admin_arg() -> Arg {
+    Arg::new("user")
+        .long("user")
+        .value_name("USER")
+        .default_value("Administrator")
+        .help("Domain account allowed to join computers")
+}
+
 fn user_name() -> Arg {
     Arg::new("user").required(true).value_name("USER").help("User name")
 }
@@ -145,6 +168,37 @@ pub fn command() -> Command {
                 .subcommand(Command::new("passwd").about("Change a Samba user's password").arg(user_name()).arg(password_stdin()).arg(dry_run()))
                 .subcommand(Command::new("delete").about("Delete a Samba user").arg(user_name()).arg(dry_run()))
                 .subcommand(Command::new("list").about("List Samba users")),
+        )
+        .subcommand(
+            Command::new("ad-join")
+                .about("Join this node to an Active Directory domain (password from stdin or a prompt)")
+                .arg(domain_arg())
+                .arg(Arg::new("ou").long("ou").value_name("OU").help("Create the computer account in this OU, e.g. Servers/PVE"))
+                .arg(Arg::new("netbios").long("netbios").value_name("NAME").help("This node's NetBIOS name (default: the host name)"))
+                .arg(dc_arg())
+                .arg(admin_arg())
+                .arg(password_stdin())
+                .arg(dry_run()),
+        )
+        .subcommand(
+            Command::new("ad-leave")
+                .about("Leave the domain and return to local users (with --password-stdin the computer account is deleted too)")
+                .arg(admin_arg())
+                .arg(password_stdin())
+                .arg(dry_run()),
+        )
+        .subcommand(
+            Command::new("ad-test")
+                .about("Check everything a join needs (DNS, DC ports, clock, credentials) without changing anything")
+                .arg(domain_arg())
+                .arg(dc_arg())
+                .arg(Arg::new("user").long("user").value_name("USER").help("Also check these credentials (password from stdin or a prompt)"))
+                .arg(password_stdin()),
+        )
+        .subcommand(
+            Command::new("ad-status")
+                .about("Show the domain membership: DC, winbind, keytab, clock skew, last check")
+                .arg(Arg::new("check").long("check").action(ArgAction::SetTrue).help("Ask the domain now and record the result (what the daemon does on a schedule)")),
         )
         .subcommand(
             Command::new("completion")

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 
 use clap::ArgMatches;
 use smbgw_core::{Error, Result};
+use smbgw_gateway::ad::JoinRequest;
 use smbgw_gateway::Gateway;
+use smbgw_samba::ad::Credentials;
 
 use output::Format;
 
@@ -93,6 +95,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
             )
         }
         "user" => run_user(&gw, sm, format),
+        "ad-join" | "ad-leave" | "ad-test" | "ad-status" => run_ad(&gw, sub, sm, format),
         _ => unreachable!("clap knows all subcommands"),
     }
 }
@@ -111,16 +114,64 @@ fn run_user(gw: &Gateway, m: &ArgMatches, format: Format) -> Result<()> {
                     .collect(),
                 None => Vec::new(),
             };
-            let password = read_password(sm.get_flag("password-stdin"))?;
+            let password = read_secret(sm.get_flag("password-stdin"), "New Samba password: ", true)?;
             format.change(&gw.user_add(user(), &password, &groups, dry_run())?)
         }
         "passwd" => {
             smbgw_core::validate::account_name("user name", user())?;
-            let password = read_password(sm.get_flag("password-stdin"))?;
+            let password = read_secret(sm.get_flag("password-stdin"), "New Samba password: ", true)?;
             format.change(&gw.user_passwd(user(), &password, dry_run())?)
         }
         "delete" => format.change(&gw.user_delete(user(), dry_run())?),
         "list" => format.users(&gw.user_list()?),
+        _ => unreachable!("clap knows all subcommands"),
+    }
+}
+
+fn run_ad(gw: &Gateway, sub: &str, m: &ArgMatches, format: Format) -> Result<()> {
+    let arg = |k: &str| m.try_get_one::<String>(k).ok().flatten().cloned();
+    let credentials = |user: String| -> Result<Credentials> {
+        let prompt = format!("Password for {user}: ");
+        let password = read_secret(m.get_flag("password-stdin"), &prompt, false)?;
+        Ok(Credentials { user, password })
+    };
+    match sub {
+        "ad-join" => {
+            let request = JoinRequest {
+                domain: arg("domain").unwrap_or_default(),
+                ou: arg("ou"),
+                netbios_name: arg("netbios"),
+                dc: arg("dc"),
+                credentials: credentials(arg("user").unwrap_or_default())?,
+            };
+            format.change(&gw.ad_join(request, m.get_flag("dry-run"))?)
+        }
+        "ad-leave" => {
+            // without a password the computer account stays in the domain
+            let creds = match m.get_flag("password-stdin") || std::io::stdin().is_terminal() {
+                true => Some(credentials(arg("user").unwrap_or_default())?),
+                false => None,
+            };
+            format.change(&gw.ad_leave(creds, m.get_flag("dry-run"))?)
+        }
+        "ad-test" => {
+            let creds = match arg("user") {
+                Some(user) => Some(credentials(user)?),
+                None => None,
+            };
+            let test = gw.ad_test(&arg("domain").unwrap_or_default(), arg("dc").as_deref(), creds.as_ref())?;
+            format.ad_test(&test)?;
+            if test.ok {
+                Ok(())
+            } else {
+                Err(Error::external(format!(
+                    "{} of {} checks failed",
+                    test.checks.iter().filter(|c| !c.ok).count(),
+                    test.checks.len()
+                )))
+            }
+        }
+        "ad-status" => format.ad_status(&gw.ad_status(m.get_flag("check"))?),
         _ => unreachable!("clap knows all subcommands"),
     }
 }
@@ -155,8 +206,9 @@ fn write_man_page(out: &mut dyn std::io::Write) -> Result<()> {
     Ok(())
 }
 
-/// The password from stdin (first line) or an interactive prompt; never from argv.
-fn read_password(from_stdin: bool) -> Result<String> {
+/// A password from stdin (first line) or an interactive prompt (twice for a new password);
+/// never from argv.
+fn read_secret(from_stdin: bool, prompt: &str, confirm: bool) -> Result<String> {
     if from_stdin {
         let mut buf = String::new();
         std::io::stdin()
@@ -172,9 +224,12 @@ fn read_password(from_stdin: bool) -> Result<String> {
             "no password given: pass --password-stdin and write it to standard input, or run interactively",
         ));
     }
-    let first = rpassword::prompt_password("New Samba password: ")
-        .map_err(|e| Error::system(format!("reading the password failed: {e}")))?;
-    let second = rpassword::prompt_password("Retype new Samba password: ")
+    let first =
+        rpassword::prompt_password(prompt).map_err(|e| Error::system(format!("reading the password failed: {e}")))?;
+    if !confirm {
+        return Ok(first);
+    }
+    let second = rpassword::prompt_password(format!("Retype {}", prompt.to_lowercase()))
         .map_err(|e| Error::system(format!("reading the password failed: {e}")))?;
     if first != second {
         return Err(Error::input("the passwords do not match"));

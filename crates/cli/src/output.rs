@@ -4,6 +4,7 @@ use clap::ArgMatches;
 use serde::Serialize;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
+use smbgw_gateway::ad::{AdStatus, AdTest, Check};
 use smbgw_gateway::{Change, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
 use smbgw_samba::users::SambaUser;
 
@@ -68,7 +69,7 @@ impl Format {
                 let access = if s.guest {
                     "guest".to_string()
                 } else {
-                    let list = s.valid_users();
+                    let list = s.valid_users(true);
                     if list.is_empty() {
                         "all users".into()
                     } else {
@@ -233,5 +234,80 @@ fn table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
     line(header.to_vec());
     for row in rows {
         line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn print_checks(checks: &[Check]) {
+    for c in checks {
+        println!("[{}] {}: {}", if c.ok { " ok " } else { "FAIL" }, c.name, c.detail);
+        if let Some(fix) = &c.fix {
+            println!("       fix: {fix}");
+        }
+    }
+}
+
+impl Format {
+    pub fn ad_test(self, test: &AdTest) -> Result<()> {
+        if self.json(test)? {
+            return Ok(());
+        }
+        println!("Active Directory preflight for {}:", test.domain);
+        print_checks(&test.checks);
+        Ok(())
+    }
+
+    pub fn ad_status(self, status: &AdStatus) -> Result<()> {
+        if self.json(status)? {
+            return Ok(());
+        }
+        let Some(state) = &status.state else {
+            println!("not joined to a domain (local users only)");
+            return Ok(());
+        };
+        let join = &state.join;
+        let time = |t: Option<u64>| t.map_or("never".to_string(), |t| format!("{t} (unix time)"));
+        println!(
+            "domain:          {} (realm {}, workgroup {})",
+            join.domain, join.realm, join.workgroup
+        );
+        println!("this node:       {}", join.netbios_name);
+        println!(
+            "state:           {} since {}",
+            if state.online {
+                "online"
+            } else {
+                "OFFLINE: fallback shares serve local users"
+            },
+            state.since
+        );
+        if let Some(dc) = status.dc_in_use.as_ref().or(join.dc.as_ref()) {
+            println!("domain controller: {dc}");
+        }
+        println!(
+            "winbind:         {}",
+            if status.winbind_running {
+                "running"
+            } else {
+                "not running"
+            }
+        );
+        println!(
+            "keytab:          {} ({})",
+            status.keytab.as_deref().unwrap_or("-"),
+            if status.keytab_present { "present" } else { "missing" }
+        );
+        if let Some(skew) = status.clock_skew {
+            println!("clock skew:      {skew} s");
+        }
+        println!("last check:      {}", time(state.last_check));
+        println!("last success:    {}", time(state.last_success));
+        if let Some(e) = &state.last_error {
+            println!("last error:      {e}");
+        }
+        print_checks(&status.checks);
+        if let Some(t) = &status.transition {
+            println!("changed: {t}");
+        }
+        Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! front end (CLI, Perl API, UI) is generated from, the cluster config store, the node layout and
 //! the plan/apply engine with rollback.
 
+pub mod ad;
 pub mod layout;
 pub mod options;
 pub mod plan;

@@ -62,8 +62,18 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     prop("read-only", Kind::Bool, "Refuse all writes.", Some("0")),
     prop("browseable", Kind::Bool, "List the share when clients browse the server.", Some("1")),
     prop("guest", Kind::Bool, "Allow access without a password (as the guest account).", Some("0")),
-    prop("users", Kind::Users, "Local users allowed to connect (comma separated). Empty: every Samba user.", None),
-    prop("groups", Kind::Groups, "Local groups whose members may connect (comma separated).", None),
+    prop(
+        "users",
+        Kind::Users,
+        "Users allowed to connect (comma separated): local users, or domain users as DOMAIN\\name once the node is joined to Active Directory. Empty: every user.",
+        None,
+    ),
+    prop(
+        "groups",
+        Kind::Groups,
+        "Groups whose members may connect (comma separated): local groups, or domain groups as DOMAIN\\name.",
+        None,
+    ),
     prop("hosts-allow", Kind::Hosts, "Only these hosts or networks may connect (comma separated).", None),
     prop("hosts-deny", Kind::Hosts, "These hosts or networks may not connect (comma separated).", None),
     prop("quota", Kind::Size, "Maximum size of the share, e.g. 500M, 10G, 1.5T (binary units).", None),
@@ -94,6 +104,12 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     prop("audit", Kind::Bool, "Log every file operation to syslog (vfs_full_audit).", Some("0")),
     prop("encrypt", Kind::Bool, "Require SMB3 encryption for this share.", Some("0")),
     prop("case-sensitive", Kind::Enum(CASE_SENSITIVITY), "Case sensitivity of file names.", Some("auto")),
+    prop(
+        "fallback-local",
+        Kind::Bool,
+        "On a domain member: the share's local users and groups are a fallback, let in only while the domain is unreachable.",
+        Some("0"),
+    ),
     prop("options", Kind::Options, "Extra Samba parameters from an allow list, as KEY=VALUE (comma separated).", None),
 ];
 
@@ -120,10 +136,10 @@ pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
     match format {
         "smbgw-users" => validate::list("users", value)?
             .iter()
-            .try_for_each(|u| validate::account_name("user name", u)),
+            .try_for_each(|u| validate::principal("user name", u)),
         "smbgw-groups" => validate::list("groups", value)?
             .iter()
-            .try_for_each(|g| validate::account_name("group name", g)),
+            .try_for_each(|g| validate::principal("group name", g)),
         "smbgw-hosts" => validate::list("hosts", value)?
             .iter()
             .try_for_each(|h| validate::host_entry(h)),

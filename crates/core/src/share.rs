@@ -57,6 +57,8 @@ pub struct Share {
     pub audit: bool,
     pub encrypt: bool,
     pub case_sensitive: String,
+    /// Local users and groups only while the domain is unreachable (AD members).
+    pub fallback_local: bool,
     pub options: BTreeMap<String, String>,
 }
 
@@ -86,7 +88,7 @@ impl Share {
         let flag = |key: &str| -> Result<bool> { validate::boolean(key, get(key).unwrap_or("0")) };
         let accounts = |key: &str, what: &str| -> Result<Vec<String>> {
             let items = validate::list(key, get(key).unwrap_or(""))?;
-            items.iter().try_for_each(|n| validate::account_name(what, n))?;
+            items.iter().try_for_each(|n| validate::principal(what, n))?;
             Ok(items.into_iter().map(String::from).collect())
         };
         let hosts = |key: &str| -> Result<Vec<String>> {
@@ -181,6 +183,7 @@ impl Share {
             audit: flag("audit")?,
             encrypt: flag("encrypt")?,
             case_sensitive: choice("case-sensitive")?,
+            fallback_local: flag("fallback-local")?,
             options: options::parse(get("options").unwrap_or(""))?,
         };
         share.check_consistency()?;
@@ -215,19 +218,43 @@ impl Share {
                 self.name
             );
         }
+        if self.fallback_local && !self.domain_principals().any(|_| true) {
+            bail_input!(
+                "share '{}': --fallback-local makes local users a fallback for domain users, so the share needs at least one domain user or group (DOMAIN\\name)",
+                self.name
+            );
+        }
         if let Some(h) = self.hosts_allow.iter().find(|h| self.hosts_deny.contains(h)) {
             bail_input!("share '{}': host {h:?} is both allowed and denied", self.name);
         }
         Ok(())
     }
 
-    /// Who may connect, in Samba's notation: users, then groups as `@group`. Empty: every user.
-    pub fn valid_users(&self) -> Vec<String> {
+    /// Who may connect, in Samba's notation: users, then groups as `@group`; domain names are
+    /// quoted (they may hold spaces). Empty: every user. `domain_online: false` (a member whose
+    /// domain is unreachable) lets a `fallback-local` share's local accounts in; otherwise a
+    /// fallback share serves its domain accounts only.
+    pub fn valid_users(&self, domain_online: bool) -> Vec<String> {
+        let wanted =
+            |name: &&String| !self.fallback_local || validate::principal_domain(name).is_some() || !domain_online;
+        let quote = |n: &str| match validate::principal_domain(n) {
+            Some(_) => format!("\"{n}\""),
+            None => n.to_string(),
+        };
         self.users
             .iter()
-            .cloned()
-            .chain(self.groups.iter().map(|g| format!("@{g}")))
+            .filter(wanted)
+            .map(|u| quote(u))
+            .chain(self.groups.iter().filter(wanted).map(|g| format!("@{}", quote(g))))
             .collect()
+    }
+
+    /// The domain users and groups (`DOMAIN\name`) of the share.
+    pub fn domain_principals(&self) -> impl Iterator<Item = &String> {
+        self.users
+            .iter()
+            .chain(&self.groups)
+            .filter(|n| validate::principal_domain(n).is_some())
     }
 
     /// The share as text properties, only those that differ from the default, in schema order.
@@ -267,6 +294,7 @@ impl Share {
                 "audit" => bool_text(self.audit),
                 "encrypt" => bool_text(self.encrypt),
                 "case-sensitive" => self.case_sensitive.clone(),
+                "fallback-local" => bool_text(self.fallback_local),
                 "options" => options::format(&self.options),
                 other => unreachable!("property {other} not mapped"),
             };
@@ -330,6 +358,37 @@ mod tests {
 
     fn props(pairs: &[(&str, &str)]) -> Properties {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn fallback_local_users_only_while_the_domain_is_down() {
+        let p = props(&[
+            ("path", "/srv/t"),
+            ("users", "EXAMPLE\\carol,bob"),
+            ("groups", "EXAMPLE\\Domain Users,staff"),
+            ("fallback-local", "1"),
+        ]);
+        let share = Share::from_properties("t", &p).unwrap();
+        assert_eq!(
+            share.valid_users(true),
+            ["\"EXAMPLE\\carol\"", "@\"EXAMPLE\\Domain Users\""]
+        );
+        assert_eq!(
+            share.valid_users(false),
+            ["\"EXAMPLE\\carol\"", "bob", "@\"EXAMPLE\\Domain Users\"", "@staff"]
+        );
+        // without the flag local accounts always count
+        let mut p2 = p.clone();
+        p2.remove("fallback-local");
+        assert_eq!(Share::from_properties("t", &p2).unwrap().valid_users(true).len(), 4);
+        // a fallback needs something to fall back from
+        let only_local = props(&[("path", "/srv/t"), ("users", "bob"), ("fallback-local", "1")]);
+        let err = Share::from_properties("t", &only_local).unwrap_err();
+        assert!(
+            err.message.contains("at least one domain user or group"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

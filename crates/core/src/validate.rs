@@ -201,6 +201,95 @@ pub fn account_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
+/// Characters Active Directory refuses in account names (sAMAccountName), plus those smb.conf
+/// or our lists would take for syntax.
+const FORBIDDEN_DOMAIN_ACCOUNT_CHARS: &str = "\"/\\[]:;|=,+*?<>@%#";
+
+/// A user or group for a share: a local account, or a domain account as `DOMAIN\name` (the
+/// domain's NetBIOS name; names may contain spaces, e.g. `EXAMPLE\Domain Users`).
+pub fn principal(what: &str, value: &str) -> Result<()> {
+    let Some((domain, name)) = value.split_once('\\') else {
+        return account_name(what, value);
+    };
+    check_no_control(what, value)?;
+    netbios_name(&format!("domain of {what}"), domain)?;
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.trim() == name
+        && !name.ends_with('.')
+        && name.is_ascii()
+        && !name.chars().any(|c| FORBIDDEN_DOMAIN_ACCOUNT_CHARS.contains(c));
+    if !ok {
+        bail_input!(
+            "{what} {value:?} is not valid: expected DOMAIN\\name, the name 1-64 ASCII characters without leading or trailing spaces and none of {FORBIDDEN_DOMAIN_ACCOUNT_CHARS}"
+        );
+    }
+    Ok(())
+}
+
+/// The domain part of a `DOMAIN\name` principal.
+pub fn principal_domain(value: &str) -> Option<&str> {
+    value.split_once('\\').map(|(d, _)| d)
+}
+
+/// A NetBIOS name (computer or domain): 1-15 letters, digits, '-' or '_', not only digits.
+pub fn netbios_name(what: &str, name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 15
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+        && !name.chars().all(|c| c.is_ascii_digit())
+        && !name.starts_with('-');
+    if !ok {
+        check_no_control(what, name)?;
+        bail_input!("{what} {name:?} is not a valid NetBIOS name: 1-15 letters, digits, '-' or '_', not only digits");
+    }
+    Ok(())
+}
+
+/// A DNS domain name such as `example.com`: at least two labels of letters, digits and '-'.
+pub fn domain_name(what: &str, name: &str) -> Result<()> {
+    let label_ok = |l: &str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    let ok = name.len() <= 253
+        && name.contains('.')
+        && name.split('.').all(label_ok)
+        && !name
+            .rsplit('.')
+            .next()
+            .unwrap_or("")
+            .chars()
+            .all(|c| c.is_ascii_digit());
+    if !ok {
+        check_no_control(what, name)?;
+        bail_input!("{what} {name:?} is not a valid DNS domain name such as example.com");
+    }
+    Ok(())
+}
+
+/// A host name or an IP address (of a domain controller, say).
+pub fn host_name(what: &str, name: &str) -> Result<()> {
+    if name.parse::<IpAddr>().is_ok() {
+        return Ok(());
+    }
+    if !name.contains('.') {
+        // a short name: one label
+        if domain_name(what, &format!("{name}.x")).is_ok() {
+            return Ok(());
+        }
+    } else if domain_name(what, name).is_ok() {
+        return Ok(());
+    }
+    check_no_control(what, name)?;
+    bail_input!("{what} {name:?} is not a host name or an IP address")
+}
+
 /// A host for `hosts allow` / `hosts deny`: an IP address, a network in CIDR form or a DNS name.
 pub fn host_entry(entry: &str) -> Result<()> {
     let what = "an IPv4/IPv6 address, a network such as 10.0.0.0/8 or a host name";
@@ -445,6 +534,64 @@ mod tests {
             "a\\b",
         ] {
             assert!(account_name("user", bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn domain_principals() {
+        for good in [
+            "alice",
+            "EXAMPLE\\alice",
+            "EXAMPLE\\Domain Users",
+            "CORP-1\\svc.backup",
+            "ex_2\\O'Neil",
+        ] {
+            principal("user", good).unwrap();
+        }
+        for bad in [
+            "EXAMPLE\\",
+            "\\alice",
+            "EXAMPLE\\a\\b",
+            "EXAMPLE\\ alice",
+            "EXAMPLE\\alice ",
+            "EXAMPLE\\al\"ice",
+            "EXAMPLE\\a%U",
+            "EXAMPLE\\a,b",
+            "EXAMPLE\\a\nb",
+            "EXAMPLE\\dot.",
+            "TOOLONGDOMAINNAME1\\a",
+            "EX AMPLE\\a",
+            "EXAMPLE\\ädmin",
+            "EXAMPLE\\a[1]",
+            "12345\\a",
+        ] {
+            assert!(principal("user", bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(principal_domain("EXAMPLE\\bob"), Some("EXAMPLE"));
+        assert_eq!(principal_domain("bob"), None);
+    }
+
+    #[test]
+    fn domains_and_hosts() {
+        for good in ["example.com", "ad.corp.example", "x-1.test"] {
+            domain_name("domain", good).unwrap();
+        }
+        for bad in [
+            "example", ".com", "a..b", "-a.com", "a.com-", "1.2.3.4", "a b.com", "a.com\n", "ä.com",
+        ] {
+            assert!(domain_name("domain", bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["dc1", "dc1.example.com", "10.0.0.1", "::1"] {
+            host_name("dc", good).unwrap();
+        }
+        for bad in ["", "-dc", "dc;rm", "dc 1", "$(x)"] {
+            assert!(host_name("dc", bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["MEM1", "pve-node1", "A_B"] {
+            netbios_name("n", good).unwrap();
+        }
+        for bad in ["", "1234", "SIXTEENCHARSLONG", "a.b", "-x", "a b"] {
+            assert!(netbios_name("n", bad).is_err(), "{bad:?} accepted");
         }
     }
 

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use smbgw_core::{bail_input, validate, Result, Share, Step};
-use smbgw_samba::accounts::Accounts;
+use smbgw_samba::Samba;
 use smbgw_sys::Command;
 
 pub struct GrantAccess {
@@ -21,9 +21,25 @@ pub struct GrantAccess {
 
 /// `u:UID` / `g:GID` of the share's users and groups (removed users whose account is gone
 /// are skipped: their uid is unknown, and `user delete` refuses while a share names them).
-fn subjects(share: &Share, accounts: &Accounts, strict: bool) -> Result<Vec<String>> {
+fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<String>> {
+    let accounts = samba.accounts();
     let mut out = Vec::new();
-    for user in &share.users {
+    // domain accounts: their ids come from winbind (idmap rid, the same on every node)
+    for name in share.domain_principals() {
+        let group = share.groups.contains(name);
+        let id = match samba.lookup_name(name) {
+            Ok(Some(r)) => samba.sid_to_id(&r.sid, group).map(Some),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match id {
+            Ok(Some(id)) => out.push(format!("{}:{id}", if group { "g" } else { "u" })),
+            Ok(None) if strict => bail_input!("{name:?} does not exist in the domain"),
+            Err(e) if strict => return Err(e),
+            _ => {}
+        }
+    }
+    for user in share.users.iter().filter(|u| validate::principal_domain(u).is_none()) {
         match accounts.user(user)? {
             Some(account) => out.push(format!("u:{}", account.uid)),
             None if strict => {
@@ -32,7 +48,7 @@ fn subjects(share: &Share, accounts: &Accounts, strict: bool) -> Result<Vec<Stri
             None => {}
         }
     }
-    for group in &share.groups {
+    for group in share.groups.iter().filter(|g| validate::principal_domain(g).is_none()) {
         match accounts.group_id(group)? {
             Some(gid) => out.push(format!("g:{gid}")),
             None if strict => bail_input!(
@@ -47,11 +63,11 @@ fn subjects(share: &Share, accounts: &Accounts, strict: bool) -> Result<Vec<Stri
 impl GrantAccess {
     /// The step that brings the ACL of `share`'s root in line with its users and groups (and
     /// revokes those only `previous` had), or `None` if nothing is to change.
-    pub fn plan(share: &Share, previous: Option<&Share>, accounts: &Accounts, exists: bool) -> Result<Option<Self>> {
+    pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
         let perms = if share.read_only { "r-x" } else { "rwx" };
-        let wanted = subjects(share, accounts, true)?;
+        let wanted = subjects(share, samba, true)?;
         let had = match previous {
-            Some(p) if p.path == share.path => subjects(p, accounts, false)?,
+            Some(p) if p.path == share.path => subjects(p, samba, false)?,
             _ => Vec::new(),
         };
         let grant: Vec<String> = wanted.iter().map(|s| format!("{s}:{perms}")).collect();

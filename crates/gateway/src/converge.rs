@@ -11,10 +11,28 @@ use smbgw_samba::{render, testparm, Samba};
 use crate::Gateway;
 
 impl Gateway {
+    /// What the global section is rendered from besides the shares.
+    pub(crate) fn globals(&self) -> Result<render::Globals> {
+        Ok(render::Globals {
+            ad: smbgw_core::ad::AdState::load(&self.layout)?,
+        })
+    }
+
     /// Add the steps that make Samba serve `cfg` to `plan`. With `serve`, smbd is reloaded (or
     /// started) when anything changed or it is not running.
     pub(crate) fn samba_steps(&self, cfg: &SharesConfig, plan: &mut Plan, serve: bool) -> Result<()> {
-        let rendered = testparm::render_validated(&self.samba, cfg.shares())?;
+        self.samba_steps_with(cfg, &self.globals()?, plan, serve)
+    }
+
+    /// `samba_steps` for globals that are about to change (AD join and leave).
+    pub(crate) fn samba_steps_with(
+        &self,
+        cfg: &SharesConfig,
+        globals: &render::Globals,
+        plan: &mut Plan,
+        serve: bool,
+    ) -> Result<()> {
+        let rendered = testparm::render_validated(&self.samba, cfg.shares(), globals)?;
         let mut files = Vec::new();
         for (path, text) in &rendered.shares {
             files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?.derived());

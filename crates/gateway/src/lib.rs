@@ -5,6 +5,7 @@
 //! either returns the plan (`dry_run`) or applies it with rollback.
 
 mod acl;
+pub mod ad;
 mod converge;
 mod journal;
 mod quota;
@@ -55,6 +56,19 @@ impl Gateway {
 
     pub fn samba(&self) -> &Samba {
         &self.samba
+    }
+
+    /// Record an event admins must see (quota alerts, domain lost or back) in the alert log.
+    pub(crate) fn log_event(&self, message: &str) -> Result<()> {
+        use std::io::Write;
+        smbgw_sys::fs::create_dir_all(&self.layout.log_dir, 0o750)?;
+        let path = self.layout.log_dir.join("alerts.log");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| smbgw_core::Error::io("opening", &path, e))?;
+        writeln!(f, "{} {message}", smbgw_core::ad::now()).map_err(|e| smbgw_core::Error::io("writing", &path, e))
     }
 
     /// Apply `plan` unless this is a dry run, keeping a journal while it runs.

@@ -245,15 +245,7 @@ impl Gateway {
     }
 
     fn log_alert(&self, alert: &Alert) -> Result<()> {
-        use std::io::Write;
-        fs::create_dir_all(&self.layout.log_dir, 0o750)?;
-        let path = self.layout.log_dir.join("alerts.log");
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::io("opening", &path, e))?;
-        writeln!(f, "{} {}", now(), alert.message).map_err(|e| Error::io("writing", &path, e))
+        self.log_event(&alert.message)
     }
 
     /// Refresh one share's figures for the `dfree` helper.

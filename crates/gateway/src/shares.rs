@@ -115,11 +115,17 @@ impl Gateway {
 
     /// Every user of the share needs a Samba password, or it could never connect.
     fn check_users(&self, share: &Share) -> Result<()> {
-        if share.users.is_empty() {
+        self.check_domain_principals(share)?;
+        let mut local = share
+            .users
+            .iter()
+            .filter(|u| validate::principal_domain(u).is_none())
+            .peekable();
+        if local.peek().is_none() {
             return Ok(());
         }
         let known = smbgw_samba::users::list(&self.samba)?;
-        for user in &share.users {
+        for user in local {
             if !known.iter().any(|u| &u.name == user) {
                 bail_input!("user '{user}' is not a Samba user; add it first with 'pve-smbgateway user add {user}'");
             }
@@ -165,7 +171,7 @@ impl Gateway {
         }
         // on another node of the cluster a user may not exist yet: apply repairs what it can
         let revoke_from = if repair_only { None } else { previous };
-        match GrantAccess::plan(share, revoke_from, &self.samba.accounts(), existed) {
+        match GrantAccess::plan(share, revoke_from, &self.samba, existed) {
             Ok(Some(step)) => plan.push(step),
             Ok(None) => {}
             Err(e) if repair_only => notes.push(format!("share '{}': {}", share.name, e.message)),

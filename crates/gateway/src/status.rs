@@ -36,6 +36,7 @@ impl Gateway {
         let expected = render::render(
             &self.layout,
             cfg.shares(),
+            &self.globals()?,
             &self.layout.smb_conf,
             &self.layout.share_conf_dir,
         );
@@ -85,7 +86,11 @@ impl Gateway {
     }
 
     /// Stop the smbd this gateway started (sandbox mode).
+    /// Stop the Samba daemons of a sandbox (smbd, and winbindd when joined to a domain).
     pub fn stop(&self) -> Result<bool> {
+        if self.layout.is_sandbox() {
+            self.samba.stop_winbind()?;
+        }
         self.samba.stop()
     }
 }

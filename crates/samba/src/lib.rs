@@ -2,6 +2,7 @@
 //! smbd control and the Samba user database.
 
 pub mod accounts;
+pub mod ad;
 pub mod render;
 pub mod service;
 pub mod testparm;
@@ -15,6 +16,9 @@ use smbgw_sys::Command;
 
 /// How to run Samba's tools for this layout: with our smb.conf, and in sandbox mode with our
 /// account database (nss_wrapper) so nothing outside the sandbox is touched.
+/// winbind's NSS module, loaded through nss_wrapper in sandbox mode.
+const NSS_WINBIND: &str = "/lib/x86_64-linux-gnu/libnss_winbind.so.2";
+
 #[derive(Clone, Debug)]
 pub struct Samba {
     pub layout: Layout,
@@ -34,7 +38,31 @@ impl Samba {
         let accounts = self.accounts();
         // nss_wrapper needs its files before any tool starts; creating them is idempotent
         let _ = accounts.init();
-        accounts.nss_env()
+        let mut env = accounts.nss_env();
+        if let Some(s) = &self.layout.sandbox {
+            let samba = s.root.join("samba");
+            // Kerberos reads our krb5.conf; winbind's clients (libwbclient, nss_winbind) find
+            // our winbindd's socket through this variable while nss_wrapper is active
+            env.push(("KRB5_CONFIG".into(), samba.join("krb5.conf").into()));
+            // 'secrets and keytab' writes the system keytab, which is the sandbox's own here
+            let mut keytab = OsString::from("FILE:");
+            keytab.push(samba.join("private/krb5.keytab"));
+            env.push(("KRB5_KTNAME".into(), keytab));
+            env.push(("SELFTEST_WINBINDD_SOCKET_DIR".into(), samba.join("winbindd").into()));
+            if std::path::Path::new(NSS_WINBIND).exists() {
+                env.push(("NSS_WRAPPER_MODULE_SO_PATH".into(), NSS_WINBIND.into()));
+                env.push(("NSS_WRAPPER_MODULE_FN_PREFIX".into(), "winbind".into()));
+            }
+        }
+        env
+    }
+
+    /// Where Kerberos tools read their configuration for this layout.
+    pub fn krb5_conf(&self) -> PathBuf {
+        match &self.layout.sandbox {
+            Some(s) => s.root.join("samba/krb5.conf"),
+            None => PathBuf::from("/etc/krb5.conf"),
+        }
     }
 
     /// A Samba tool reading our smb.conf.
@@ -76,6 +104,7 @@ impl Samba {
                 "ncalrpc",
                 "bind-dns",
                 "usershares",
+                "winbindd",
             ]
             .iter()
             .map(|d| s.root.join("samba").join(d))

@@ -4,12 +4,29 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use smbgw_core::ad::{AdJoin, AdState};
 use smbgw_core::{Layout, Share};
+
+/// What the global section depends on besides the shares: the node's domain membership.
+#[derive(Clone, Debug, Default)]
+pub struct Globals {
+    pub ad: Option<AdState>,
+}
+
+impl Globals {
+    /// Whether domain accounts can log in now (a standalone server has no domain to lose).
+    pub fn domain_online(&self) -> bool {
+        self.ad.as_ref().is_none_or(|a| a.online)
+    }
+}
 
 const GLOBAL: &str = include_str!("../../../samba-templates/global.conf");
 const SANDBOX: &str = include_str!("../../../samba-templates/sandbox.conf");
 const HOST: &str = include_str!("../../../samba-templates/host.conf");
 const SHARE: &str = include_str!("../../../samba-templates/share.conf");
+const STANDALONE: &str = include_str!("../../../samba-templates/standalone.conf");
+const AD: &str = include_str!("../../../samba-templates/ad.conf");
+const KRB5: &str = include_str!("../../../samba-templates/krb5.conf");
 const MACOS: &str = include_str!("../../../samba-templates/features/macos.conf");
 const RECYCLE: &str = include_str!("../../../samba-templates/features/recycle.conf");
 const AUDIT: &str = include_str!("../../../samba-templates/features/audit.conf");
@@ -68,7 +85,7 @@ pub fn share_file_stem(name: &str) -> String {
 }
 
 /// Render the whole Samba configuration, with includes pointing into `include_dir`.
-pub fn render(layout: &Layout, shares: &[Share], smb_conf: &Path, include_dir: &Path) -> Rendered {
+pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &Path, include_dir: &Path) -> Rendered {
     let any_guest = shares.iter().any(|s| s.guest);
     let node = match &layout.sandbox {
         Some(s) => fill(
@@ -96,7 +113,7 @@ pub fn render(layout: &Layout, shares: &[Share], smb_conf: &Path, include_dir: &
             .as_ref()
             .filter(|_| needs_dfree(share))
             .map(|(p, _)| p.display().to_string());
-        files.insert(path, render_share(share, helper.as_deref()));
+        files.insert(path, render_share(share, helper.as_deref(), globals.domain_online()));
     }
     let global = fill(
         GLOBAL,
@@ -112,6 +129,7 @@ pub fn render(layout: &Layout, shares: &[Share], smb_conf: &Path, include_dir: &
             // anonymous access stays closed unless a share asks for guests
             ("restrict_anonymous", if any_guest { "0" } else { "2" }),
             ("map_to_guest", if any_guest { "Bad User" } else { "Never" }),
+            ("identity", identity(globals).trim_end()),
             ("node", node.trim_end()),
             ("includes", includes.trim_end()),
         ],
@@ -121,6 +139,50 @@ pub fn render(layout: &Layout, shares: &[Share], smb_conf: &Path, include_dir: &
         shares: files,
         dfree_helper: dfree,
     }
+}
+
+/// Standalone server, or domain member.
+fn identity(globals: &Globals) -> String {
+    let Some(ad) = &globals.ad else {
+        return STANDALONE.to_string();
+    };
+    let join = &ad.join;
+    let password_server = match &join.dc {
+        Some(dc) => format!("\tpassword server = {dc}\n"),
+        None => String::new(),
+    };
+    fill(
+        AD,
+        &[
+            ("domain", &join.domain),
+            ("realm", &join.realm),
+            ("workgroup", &join.workgroup),
+            ("netbios_name", &join.netbios_name),
+            ("password_server", &password_server),
+            ("idmap_default", &join.idmap_default.to_string()),
+            ("idmap_domain", &join.idmap_domain.to_string()),
+        ],
+    )
+}
+
+/// krb5.conf for a domain: the KDCs from DNS, or the DC given at join time.
+pub fn krb5_conf(join: &AdJoin) -> String {
+    let realms = match &join.dc {
+        Some(dc) => format!(
+            "\n[realms]\n\t{} = {{\n\t\tkdc = {dc}\n\t\tadmin_server = {dc}\n\t}}\n",
+            join.realm
+        ),
+        None => String::new(),
+    };
+    fill(
+        KRB5,
+        &[
+            ("domain", &join.domain),
+            ("realm", &join.realm),
+            ("dns_lookup_kdc", if join.dc.is_some() { "false" } else { "true" }),
+            ("realms", realms.trim_end()),
+        ],
+    )
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -152,7 +214,7 @@ fn dfree_helper(layout: &Layout, include_dir: &Path) -> (PathBuf, String) {
     (include_dir.join(DFREE_HELPER), script)
 }
 
-pub fn render_share(share: &Share, dfree: Option<&str>) -> String {
+pub fn render_share(share: &Share, dfree: Option<&str>, domain_online: bool) -> String {
     let mut params: Vec<(String, String)> = Vec::new();
     let mut set = |k: &str, v: &str| params.push((k.to_string(), v.to_string()));
     if let Some(comment) = &share.comment {
@@ -161,7 +223,7 @@ pub fn render_share(share: &Share, dfree: Option<&str>) -> String {
     set("read only", yes_no(share.read_only));
     set("browseable", yes_no(share.browseable));
     set("guest ok", yes_no(share.guest));
-    let valid = share.valid_users();
+    let valid = share.valid_users(domain_online);
     if !valid.is_empty() {
         set("valid users", &valid.join(" "));
     }
@@ -235,8 +297,52 @@ mod tests {
 
     #[test]
     fn values_are_never_expanded_again() {
-        let text = render_share(&share("{{parameters}}", &[("path", "/srv/{{path}}")]), None);
+        let text = render_share(&share("{{parameters}}", &[("path", "/srv/{{path}}")]), None, true);
         assert!(text.contains("[{{parameters}}]\n\tpath = /srv/{{path}}\n"), "{text}");
+    }
+
+    #[test]
+    fn domain_member_globals() {
+        use smbgw_core::ad::{AdJoin, AdState, IDMAP_DEFAULT, IDMAP_DOMAIN};
+        let join = AdJoin {
+            domain: "example.com".into(),
+            realm: "EXAMPLE.COM".into(),
+            workgroup: "EXAMPLE".into(),
+            netbios_name: "PVE1".into(),
+            dc: Some("dc1.example.com".into()),
+            ou: None,
+            idmap_default: IDMAP_DEFAULT,
+            idmap_domain: IDMAP_DOMAIN,
+            joined_at: 0,
+        };
+        let globals = Globals {
+            ad: Some(AdState {
+                join: join.clone(),
+                online: true,
+                since: 0,
+                last_check: None,
+                last_success: None,
+                last_error: None,
+            }),
+        };
+        let text = identity(&globals);
+        for line in [
+            "\tsecurity = ads\n",
+            "\trealm = EXAMPLE.COM\n",
+            "\tworkgroup = EXAMPLE\n",
+            "\tnetbios name = PVE1\n",
+            "\tpassword server = dc1.example.com\n",
+            "\tidmap config * : range = 2000000-2999999\n",
+            "\tidmap config EXAMPLE : backend = rid\n",
+            "\tidmap config EXAMPLE : range = 3000000-5999999\n",
+        ] {
+            assert!(text.contains(line), "{line:?} missing in\n{text}");
+        }
+        assert!(identity(&Globals::default()).contains("server role = standalone server"));
+        let krb5 = krb5_conf(&join);
+        assert!(krb5.contains("default_realm = EXAMPLE.COM"), "{krb5}");
+        assert!(krb5.contains("kdc = dc1.example.com"), "{krb5}");
+        assert!(krb5.contains("dns_lookup_kdc = false"), "{krb5}");
     }
 
     #[test]
@@ -260,6 +366,7 @@ mod tests {
                 ],
             ),
             None,
+            true,
         );
         assert!(text.contains("[data]\n\tpath = /srv/data\n"), "{text}");
         assert!(text.contains("\tvalid users = alice @staff\n"), "{text}");

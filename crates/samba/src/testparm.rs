@@ -81,11 +81,11 @@ fn modules_dir() -> Result<std::path::PathBuf> {
 /// files as they must go live. The staged copy holds the global section and the includes that
 /// differ from the live ones: unchanged includes passed testparm when they went live, and
 /// checking a thousand of them again would make every single change slow.
-pub fn render_validated(samba: &Samba, shares: &[Share]) -> Result<Rendered> {
+pub fn render_validated(samba: &Samba, shares: &[Share], globals: &render::Globals) -> Result<Rendered> {
     let layout = &samba.layout;
     samba.create_sandbox_dirs()?;
     fs::create_dir_all(&layout.state_dir, 0o700)?;
-    let live = render::render(layout, shares, &layout.smb_conf, &layout.share_conf_dir);
+    let live = render::render(layout, shares, globals, &layout.smb_conf, &layout.share_conf_dir);
     let changed: std::collections::BTreeSet<_> = live
         .shares
         .iter()
@@ -97,7 +97,13 @@ pub fn render_validated(samba: &Samba, shares: &[Share]) -> Result<Rendered> {
     let _ = std::fs::remove_dir_all(&staging);
     fs::create_dir_all(&staging.join("shares.d"), 0o700)?;
     let result = (|| {
-        let staged = render::render(layout, shares, &staging.join("smb.conf"), &staging.join("shares.d"));
+        let staged = render::render(
+            layout,
+            shares,
+            globals,
+            &staging.join("smb.conf"),
+            &staging.join("shares.d"),
+        );
         let is_changed = |p: &Path| p.file_name().is_some_and(|n| changed.contains(n));
         // the global section as it goes live, including only the changed shares
         let global: String = staged

@@ -75,7 +75,8 @@ fn rendered_config_matches_golden_files_and_passes_testparm() {
     let root = dir.path().join("root");
     let layout = Layout::sandbox(&root, "127.0.0.1".parse().unwrap(), 4450).unwrap();
     let samba = Samba::new(layout.clone());
-    let rendered = testparm::render_validated(&samba, &shares()).expect("testparm accepts the rendered config");
+    let rendered = testparm::render_validated(&samba, &shares(), &Default::default())
+        .expect("testparm accepts the rendered config");
     let anon = |text: &str| text.replace(root.to_str().unwrap(), "/ROOT");
 
     check("smb.conf", &anon(&rendered.smb_conf.1));
@@ -106,9 +107,21 @@ fn guest_free_config_closes_anonymous_access() {
     let dir = tempfile::tempdir().unwrap();
     let layout = Layout::sandbox(dir.path(), "127.0.0.1".parse().unwrap(), 4450).unwrap();
     let only_private = &shares()[..2];
-    let r = render::render(&layout, only_private, &layout.smb_conf, &layout.share_conf_dir);
+    let r = render::render(
+        &layout,
+        only_private,
+        &Default::default(),
+        &layout.smb_conf,
+        &layout.share_conf_dir,
+    );
     assert!(r.smb_conf.1.contains("restrict anonymous = 2") && r.smb_conf.1.contains("map to guest = Never"));
-    let r = render::render(&layout, &shares(), &layout.smb_conf, &layout.share_conf_dir);
+    let r = render::render(
+        &layout,
+        &shares(),
+        &Default::default(),
+        &layout.smb_conf,
+        &layout.share_conf_dir,
+    );
     assert!(r.smb_conf.1.contains("map to guest = Bad User"));
     let _: PathBuf = layout.smb_conf;
 }

@@ -16,6 +16,8 @@ pub struct Sandbox {
     pub port: u16,
     /// Extra environment for the CLI (e.g. PATH with a stand-in first).
     pub env: Vec<(String, String)>,
+    /// A command the CLI runs under, e.g. `nsenter` into a test host's namespaces.
+    pub wrapper: Vec<String>,
 }
 
 pub struct Run {
@@ -57,6 +59,7 @@ impl Sandbox {
             port: free_port(),
             dir,
             env: Vec::new(),
+            wrapper: Vec::new(),
         }
     }
 
@@ -66,10 +69,18 @@ impl Sandbox {
     }
 
     pub fn command(&self) -> Command {
-        let mut cmd = Command::new(BIN);
+        let mut cmd = match self.wrapper.split_first() {
+            Some((program, args)) => {
+                let mut c = Command::new(program);
+                c.args(args).arg(BIN);
+                c
+            }
+            None => Command::new(BIN),
+        };
         cmd.env("PVE_SMBGW_ROOT", &self.root)
             .env("PVE_SMBGW_SMB_PORT", self.port.to_string())
             .env_remove("PVE_SMBGW_BIND")
+            .env("PVE_SMBGW_BIN", BIN)
             .envs(self.env.iter().map(|(k, v)| (k, v)));
         cmd
     }
@@ -253,5 +264,29 @@ fn collect(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
 impl Drop for Sandbox {
     fn drop(&mut self) {
         let _ = self.command().arg("stop").output();
+        // samba-dcerpcd, started on demand by smbd and winbindd, re-parents to PID 1 and
+        // outlives them
+        kill_matching(&self.root.join("samba/smb.conf").display().to_string());
+    }
+}
+
+/// Kill every process whose command line mentions `needle`.
+pub fn kill_matching(needle: &str) {
+    for _ in 0..50 {
+        let mut found = false;
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmdline).replace('\0', " ").contains(needle) {
+                found = true;
+                let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        if !found {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }

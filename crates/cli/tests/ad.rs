@@ -1,0 +1,310 @@
+//! Active Directory for real: a Samba AD DC and the gateway as a domain member, each in its own
+//! network namespace (common/ad_lab.rs). One scenario, because a domain takes seconds to make:
+//! preflight, a refused join that changes nothing, the join, domain users and groups on shares,
+//! fallback to local users while the DC is down, and leaving.
+
+#[path = "common/ad_lab.rs"]
+mod ad_lab;
+mod common;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use ad_lab::{AdLab, ADMIN_PASSWORD, DOMAIN, WORKGROUP};
+use common::Sandbox;
+
+const BOB: (&str, &str) = ("bob", "B0b!Local-pw");
+const ALICE: (&str, &str) = ("EXAMPLE\\alice", "Al1ce!Passw0rd");
+const CAROL: (&str, &str) = ("EXAMPLE\\carol", "Car0l!Passw0rd");
+
+/// Watches every process's argv and environment while it lives; true if `secret` showed up.
+struct SecretWatch {
+    stop: Arc<AtomicBool>,
+    seen: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl SecretWatch {
+    fn start(secret: &str) -> SecretWatch {
+        let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
+        let (s, f, secret) = (stop.clone(), seen.clone(), secret.as_bytes().to_vec());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+                    for file in ["cmdline", "environ"] {
+                        let data = std::fs::read(entry.path().join(file)).unwrap_or_default();
+                        if data.windows(secret.len()).any(|w| w == secret) {
+                            eprintln!("secret seen in /proc/{}/{file}", entry.file_name().to_string_lossy());
+                            f.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            }
+        });
+        SecretWatch {
+            stop,
+            seen,
+            thread: Some(thread),
+        }
+    }
+
+    fn finish(mut self) -> bool {
+        self.stop.store(true, Ordering::Relaxed);
+        self.thread.take().unwrap().join().unwrap();
+        self.seen.load(Ordering::Relaxed)
+    }
+}
+
+fn member_sandbox(lab: &AdLab) -> Sandbox {
+    let mut sb = Sandbox::new();
+    sb.wrapper = lab.member.prefix();
+    sb.port = 445;
+    sb.env.push(("PVE_SMBGW_BIND".into(), lab.member.addr.clone()));
+    sb
+}
+
+/// `ad-status --check` until the domain is seen `online` (winbind reconnects on its own time).
+fn wait_domain_state(sb: &Sandbox, online: bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = sb.run(&["ad-status", "--check", "--output-format", "json"]);
+        let status: serde_json::Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+        if status["online"] == online {
+            return r.stdout;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "domain never became online={online}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        std::thread::sleep(Duration::from_secs(2));
+    }
+}
+
+#[test]
+fn active_directory_member() {
+    let host_keytab = std::path::Path::new("/etc/krb5.keytab").exists();
+    let mut lab = AdLab::start();
+    let sb = member_sandbox(&lab);
+    sb.add_user(BOB.0, BOB.1);
+    let data = |name: &str| sb.data(name).display().to_string();
+    std::fs::create_dir_all(sb.data("")).unwrap();
+    sb.ok(&["create", "local", "--path", &data("local"), "--users", "bob"]);
+    let standalone_conf = std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap();
+
+    // -- preflight: a good domain passes, broken preconditions are each named with a fix
+    let r = sb.run(&["ad-test", "--domain", DOMAIN]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("[ ok ] DNS SRV record: _ldap._tcp.dc._msdcs.example.test: dc1.example.test"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("[ ok ] clock"), "{}", r.stdout);
+    let r = sb.run(&["ad-test", "--domain", "wrong.test"]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("[FAIL] DNS SRV record: no SRV record _ldap._tcp.dc._msdcs.wrong.test"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("fix: check the domain name"), "{}", r.stdout);
+    let unreachable = format!("{}.77", lab.member.addr.rsplit_once('.').unwrap().0);
+    let r = sb.run(&["ad-test", "--domain", DOMAIN, "--dc", &unreachable]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("[FAIL] LDAP port"), "{}", r.stdout);
+    let r = sb.run_with_stdin(
+        &[
+            "ad-test",
+            "--domain",
+            DOMAIN,
+            "--user",
+            "Administrator",
+            "--password-stdin",
+        ],
+        b"wrong\n",
+    );
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("[FAIL] credentials"), "{}", r.stdout);
+
+    // -- a wrong password: a clear error, nothing changed, no password in any argv
+    let before = sb.snapshot();
+    let watch = SecretWatch::start("Wr0ng!Secret");
+    let r = sb.run_with_stdin(&["ad-join", "--domain", DOMAIN, "--password-stdin"], b"Wr0ng!Secret\n");
+    assert!(
+        !watch.finish(),
+        "the password showed up in a process's argv or environment"
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("refused the credentials of 'Administrator'"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.snapshot(), before, "a refused join changed files");
+    assert!(!sb.root.join("state/ad.json").exists());
+    assert!(!sb.root.join("samba/krb5.conf").exists());
+
+    // -- the join
+    let watch = SecretWatch::start(ADMIN_PASSWORD);
+    let started = Instant::now();
+    let r = sb.run_with_stdin(
+        &["ad-join", "--domain", DOMAIN, "--password-stdin"],
+        format!("{ADMIN_PASSWORD}\n").as_bytes(),
+    );
+    let join_time = started.elapsed();
+    assert!(
+        !watch.finish(),
+        "the admin password showed up in a process's argv or environment"
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    eprintln!("ad-join took {:.2} s", join_time.as_secs_f64());
+    let status: serde_json::Value =
+        serde_json::from_str(&sb.ok(&["ad-status", "--check", "--output-format", "json"])).unwrap();
+    assert_eq!(status["joined"], true, "{status}");
+    assert_eq!(status["online"], true, "{status}");
+    assert_eq!(status["workgroup"], WORKGROUP, "{status}");
+    assert_eq!(status["netbios-name"], "MEM1", "{status}");
+    assert_eq!(status["winbind-running"], true, "{status}");
+    assert_eq!(status["keytab-present"], true, "{status}");
+    let r = sb.run_with_stdin(
+        &["ad-join", "--domain", DOMAIN, "--password-stdin"],
+        format!("{ADMIN_PASSWORD}\n").as_bytes(),
+    );
+    assert_eq!(r.code, 1, "a second join must be refused: {}{}", r.stdout, r.stderr);
+
+    // -- domain accounts on shares: they must exist, with the right kind
+    let r = sb.run(&["create", "x", "--path", &data("x"), "--users", "EXAMPLE\\nosuch"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("does not exist in example.test"), "{}", r.stderr);
+    let r = sb.run(&["create", "x", "--path", &data("x"), "--users", "EXAMPLE\\shareusers"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("is a group"), "{}", r.stderr);
+    let r = sb.run(&["create", "x", "--path", &data("x"), "--users", "OTHER\\alice"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+
+    // a domain group grants access: alice (a member) writes with Kerberos, reads back with NTLM
+    sb.ok(&[
+        "create",
+        "grp",
+        "--path",
+        &data("grp"),
+        "--groups",
+        "EXAMPLE\\shareusers",
+    ]);
+    let hello = lab.path("hello.txt");
+    std::fs::write(&hello, b"hello from the domain\n").unwrap();
+    let put = format!("put {} hello.txt", hello.display());
+    lab.smbclient("grp", ALICE.0, ALICE.1, true, &put)
+        .expect("alice writes with Kerberos");
+    let back = lab.path("hello.back");
+    lab.smbclient(
+        "grp",
+        ALICE.0,
+        ALICE.1,
+        false,
+        &format!("get hello.txt {}", back.display()),
+    )
+    .expect("alice reads with NTLM");
+    assert_eq!(std::fs::read(&back).unwrap(), b"hello from the domain\n");
+    let owner = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(sb.data("grp").join("hello.txt")).unwrap());
+    assert!(
+        (3_000_000..6_000_000).contains(&owner),
+        "file owned by uid {owner}, not a domain id"
+    );
+    let denied = lab.smbclient("grp", CAROL.0, CAROL.1, false, "ls").unwrap_err();
+    assert!(
+        denied.contains("NT_STATUS_ACCESS_DENIED"),
+        "carol is not in shareusers: {denied}"
+    );
+
+    // -- fallback: local bob only while the domain is unreachable
+    sb.ok(&[
+        "create",
+        "team",
+        "--path",
+        &data("team"),
+        "--users",
+        "EXAMPLE\\carol,bob",
+        "--fallback-local",
+        "1",
+    ]);
+    let bob = (format!("MEM1\\{}", BOB.0), BOB.1);
+    lab.smbclient("team", CAROL.0, CAROL.1, false, "ls")
+        .expect("carol is a user of team");
+    let refused = lab.smbclient("team", &bob.0, bob.1, false, "ls").unwrap_err();
+    assert!(
+        refused.contains("NT_STATUS_ACCESS_DENIED"),
+        "bob is only a fallback: {refused}"
+    );
+    lab.smbclient("local", &bob.0, bob.1, false, "ls")
+        .expect("bob keeps his own share");
+
+    lab.stop_dc();
+    let status = wait_domain_state(&sb, false);
+    assert!(status.contains("unreachable"), "{status}");
+    let alerts = std::fs::read_to_string(sb.root.join("log/alerts.log")).unwrap();
+    assert!(alerts.contains("domain example.test is unreachable"), "{alerts}");
+    let text = sb.ok(&["ad-status"]);
+    assert!(text.contains("OFFLINE"), "{text}");
+    lab.smbclient("team", &bob.0, bob.1, false, &put)
+        .expect("bob is let in while the domain is down");
+    assert!(sb.data("team").join("hello.txt").exists());
+
+    lab.start_dc();
+    wait_domain_state(&sb, true);
+    let alerts = std::fs::read_to_string(sb.root.join("log/alerts.log")).unwrap();
+    assert!(alerts.contains("domain example.test is reachable again"), "{alerts}");
+    let refused = lab.smbclient("team", &bob.0, bob.1, false, "ls").unwrap_err();
+    assert!(
+        refused.contains("NT_STATUS_ACCESS_DENIED"),
+        "bob is a fallback again: {refused}"
+    );
+
+    // -- leaving: refused while shares name domain accounts, then back to the standalone config
+    let r = sb.run_with_stdin(
+        &["ad-leave", "--password-stdin"],
+        format!("{ADMIN_PASSWORD}\n").as_bytes(),
+    );
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("grp, team"), "{}", r.stderr);
+    sb.ok(&["delete", "grp"]);
+    sb.ok(&["delete", "team"]);
+    let r = sb.run_with_stdin(
+        &["ad-leave", "--password-stdin"],
+        format!("{ADMIN_PASSWORD}\n").as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap(),
+        standalone_conf
+    );
+    assert!(!sb.root.join("state/ad.json").exists());
+    assert!(!sb.root.join("samba/krb5.conf").exists());
+    let status: serde_json::Value = serde_json::from_str(&sb.ok(&["ad-status", "--output-format", "json"])).unwrap();
+    assert_eq!(status["joined"], false);
+    assert_eq!(status["winbind-running"], false);
+    // the computer account is gone from the domain
+    let (_, out) = lab.dc.run(
+        "samba-tool",
+        &[
+            "computer",
+            "list",
+            "-s",
+            &lab.path("dc/etc/smb.conf").display().to_string(),
+        ],
+    );
+    assert!(!out.to_ascii_uppercase().contains("MEM1$"), "{out}");
+    lab.smbclient("local", &bob.0, bob.1, false, "ls")
+        .expect("bob still works after leaving");
+
+    assert_eq!(
+        std::path::Path::new("/etc/krb5.keytab").exists(),
+        host_keytab,
+        "the sandbox wrote the host's keytab"
+    );
+}
