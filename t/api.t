@@ -52,7 +52,7 @@ eval { PVE::RESTHandler::validate_method_schemas() };
 is($@, '', 'the API passes the schema checks of pvesh verifyapi');
 
 my ($index) = api('GET', '');
-is_deeply([sort map { $_->{subdir} } @$index], [qw(apply shares status users)], 'index');
+is_deeply([sort map { $_->{subdir} } @$index], [qw(ad apply shares status users)], 'index');
 my ($list) = api('GET', '/shares');
 is_deeply($list, [], 'no shares yet');
 
@@ -105,6 +105,24 @@ ok(ref($err) && $err->{errors}->{quota}, 'a quota without unit is refused by the
 ($upid) = api('POST', '/shares', { name => 'team', path => "$dir/data/other" }, 'admin@pve');
 $task = PVE::APIStandin::wait_task($upid);
 like($task->{status}, qr/share 'team' already exists/, 'task error carries the core message');
+
+# Active Directory: the membership through the same core (a real DC is in crates/cli/tests/ad.rs)
+my ($ad) = api('GET', '/ad', {}, 'auditor@pve');
+ok(defined($ad) && !$ad->{joined}, 'not joined to a domain');
+is_deeply($ad, decode_json(`$cli ad-status --output-format json`), 'API ad status equals CLI json');
+(undef, $err) = api('POST', '/ad/join', { domain => 'bad domain', password => 'x' }, 'admin@pve');
+is(ref($err) && $err->{code}, 400, 'a bad domain name is a 400');
+(undef, $err) = api('POST', '/ad/join', { domain => 'example.com', password => 'x' }, 'auditor@pve');
+is(ref($err) && $err->{code}, 403, 'an auditor may not join');
+($upid) = api('POST', '/ad/join', { domain => 'example.com', dc => 'dc1;reboot', password => 'x' }, 'admin@pve');
+$task = PVE::APIStandin::wait_task($upid);
+like($task->{status}, qr/is not a host name or an IP address/, 'a hostile DC name is refused by the core');
+unlike($task->{log}, qr/password|x$/m, 'the task log does not carry the password');
+($upid) = api('POST', '/ad/leave', {}, 'admin@pve');
+$task = PVE::APIStandin::wait_task($upid);
+like($task->{status}, qr/not joined to a domain/, 'leaving without a domain is refused');
+(undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", users => 'EXAMPLE\\alice' }, 'admin@pve');
+is($err, '', 'a domain user passes the schema');
 
 ($upid) = api('DELETE', '/shares/team', { 'purge-data' => 1 }, 'admin@pve');
 task_ok($upid, 'delete');

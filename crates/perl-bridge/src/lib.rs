@@ -12,7 +12,9 @@ use serde::Serialize;
 use serde_json::Value;
 use smbgw_core::share::Properties;
 use smbgw_core::{Error, Result};
+use smbgw_gateway::ad::JoinRequest;
 use smbgw_gateway::Gateway;
+use smbgw_samba::ad::Credentials;
 
 /// Turns on `_selftest_panic`, which exists only to prove that a panic becomes a Perl die.
 const SELFTEST_ENV: &str = "PVE_SMBGW_BRIDGE_SELFTEST";
@@ -29,6 +31,14 @@ fn string(args: &[Value], i: usize, what: &str) -> Result<String> {
         Some(Value::String(s)) => Ok(s.clone()),
         Some(Value::Number(n)) => Ok(n.to_string()),
         _ => Err(Error::input(format!("missing or invalid argument '{what}'"))),
+    }
+}
+
+/// A string argument that may be missing (undef).
+fn optional(args: &[Value], i: usize) -> Option<String> {
+    match args.get(i) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
     }
 }
 
@@ -129,6 +139,34 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             json(gw.quota_history(&string(&a, 0, "name")?, days)?)
         }
         "user_list" => json(gw.user_list()?),
+        "ad_status" => json(gw.ad_status(flag(&a, 0))?),
+        "ad_test" => {
+            let credentials = optional(&a, 2).map(|user| Credentials {
+                user,
+                password: optional(&a, 3).unwrap_or_default(),
+            });
+            json(gw.ad_test(&string(&a, 0, "domain")?, optional(&a, 1).as_deref(), credentials.as_ref())?)
+        }
+        "ad_join" => {
+            let request = JoinRequest {
+                domain: string(&a, 0, "domain")?,
+                ou: optional(&a, 1),
+                netbios_name: optional(&a, 2),
+                dc: optional(&a, 3),
+                credentials: Credentials {
+                    user: optional(&a, 4).unwrap_or_else(|| "Administrator".into()),
+                    password: string(&a, 5, "password")?,
+                },
+            };
+            json(gw.ad_join(request, flag(&a, 6))?)
+        }
+        "ad_leave" => {
+            let credentials = optional(&a, 1).map(|password| Credentials {
+                user: optional(&a, 0).unwrap_or_else(|| "Administrator".into()),
+                password,
+            });
+            json(gw.ad_leave(credentials, flag(&a, 2))?)
+        }
         other => Err(Error::input(format!("PVE::RS::SMBGateway has no method '{other}'"))),
     }
 }

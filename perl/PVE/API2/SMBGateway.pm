@@ -144,7 +144,7 @@ __PACKAGE__->register_method({
 	links => [ { rel => 'child', href => "{subdir}" } ],
     },
     code => sub {
-	return [ map { { subdir => $_ } } qw(shares status apply users) ];
+	return [ map { { subdir => $_ } } qw(shares status apply users ad) ];
     },
 });
 
@@ -231,5 +231,87 @@ register_change('apply', 'apply', 'POST', "Re-converge this node from the share 
 
 register_reader('list_users', 'users', "List the Samba users of this node.",
     { type => 'array', items => { type => 'object' } }, sub { PVE::RS::SMBGateway::list_users() });
+
+# Active Directory membership of this node
+my $ad_domain_property = {
+    type => 'string', format => 'dns-name', maxLength => 253,
+    description => "DNS name of the Active Directory domain, e.g. example.com.",
+};
+my $ad_dc_property = {
+    type => 'string', maxLength => 253, optional => 1,
+    description => "Domain controller to use instead of finding one through DNS.",
+};
+my $ad_user_property = {
+    type => 'string', maxLength => 64, optional => 1, default => 'Administrator',
+    description => "Domain account allowed to join (or remove) computers.",
+};
+my $ad_password_property = {
+    type => 'string', maxLength => 256,
+    description => "Password of that account. It goes to Samba on a pipe, never on a command line.",
+};
+
+register_reader('ad_status', 'ad', "Domain membership of this node: DC, winbind, keytab, last health check.",
+    { type => 'object' }, sub { PVE::RS::SMBGateway::ad_status(0) });
+
+__PACKAGE__->register_method({
+    name => 'ad_check',
+    path => 'ad/check',
+    method => 'POST',
+    description => "Ask the domain now and record the result (fallback shares follow a lost or regained domain).",
+    permissions => $modify_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },
+    returns => { type => 'object' },
+    code => sub { return PVE::RS::SMBGateway::ad_status(1) },
+});
+
+# POST: the credentials are in the body, not in a URL that proxies and logs keep
+__PACKAGE__->register_method({
+    name => 'ad_test',
+    path => 'ad/test',
+    method => 'POST',
+    description => "Check everything a join needs (DNS, DC ports, clock, credentials if given); changes nothing.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => get_standard_option('pve-node'),
+	    domain => $ad_domain_property,
+	    dc => $ad_dc_property,
+	    user => { %$ad_user_property, default => undef },
+	    password => { %$ad_password_property, optional => 1 },
+	},
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::ad_test(@$param{qw(domain dc user password)});
+    },
+});
+
+register_change('ad_join', 'ad/join', 'POST', "Join this node to an Active Directory domain.", {
+	domain => $ad_domain_property,
+	dc => $ad_dc_property,
+	ou => { type => 'string', maxLength => 256, optional => 1,
+	    description => "Create the computer account in this OU, e.g. Servers/PVE." },
+	netbios => { type => 'string', maxLength => 15, optional => 1,
+	    description => "This node's NetBIOS name (default: its host name)." },
+	user => $ad_user_property,
+	password => $ad_password_property,
+    },
+    sub { my ($param) = @_; return PVE::RS::SMBGateway::ad_join($param, $param->{'dry-run'}) });
+
+register_change('ad_leave', 'ad/leave', 'POST',
+    "Leave the domain; with a password the computer account is deleted in the domain too.", {
+	user => $ad_user_property,
+	password => { %$ad_password_property, optional => 1 },
+    },
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::ad_leave($param->{user}, $param->{password}, $param->{'dry-run'});
+    });
 
 1;

@@ -55,6 +55,15 @@ sub quota_history { my ($name, $days) = @_; return _invoke('quota_history', $nam
 # Users
 sub list_users { return _invoke('user_list') }
 
+# Active Directory (passwords travel in the JSON argument, never in argv or the environment)
+sub ad_status { my ($check) = @_; return _invoke('ad_status', $check ? 1 : 0) }
+sub ad_test { my ($domain, $dc, $user, $password) = @_; return _invoke('ad_test', $domain, $dc, $user, $password) }
+sub ad_join {
+    my ($p, $dry_run) = @_;
+    return _invoke('ad_join', @$p{qw(domain ou netbios dc user password)}, $dry_run ? 1 : 0);
+}
+sub ad_leave { my ($user, $password, $dry_run) = @_; return _invoke('ad_leave', $user, $password, $dry_run ? 1 : 0) }
+
 # The share properties in PVE::JSONSchema form, defined once in Rust, and the formats they use.
 sub share_schema { return _invoke('share_schema') }
 sub formats { return _invoke('formats') }
