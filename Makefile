@@ -36,6 +36,8 @@ test: deps lint
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --release --locked --workspace --all-targets -- -D warnings
+	$(CARGO) build --release --locked
+	./scripts/verify-units.sh --source
 
 # perl -c of our modules, against the built bridge and the PVE stand-ins (t/lib)
 perl-check:
@@ -60,6 +62,9 @@ bench: deps build
 PERL_VENDORARCH := $(shell perl -MConfig -e 'print $$Config{vendorarch}')
 install: build docs
 	install -D -m 0755 $(BIN) $(DESTDIR)/usr/sbin/pve-smbgateway
+	install -D -m 0755 target/release/pve-smbgatewayd $(DESTDIR)/usr/sbin/pve-smbgatewayd
+	cd crates/daemon/notification-templates && for f in *.hbs; do \
+		install -D -m 0644 $$f $(DESTDIR)/usr/share/pve-manager/templates/default/$$f; done
 	install -D -m 0644 target/release/libpve_rs_smbgateway.so \
 		$(DESTDIR)$(PERL_VENDORARCH)/auto/PVE/RS/SMBGateway/SMBGateway.so
 	cd perl && find . -name '*.pm' -exec install -D -m 0644 {} $(DESTDIR)/usr/share/perl5/{} \;

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr libnss-wrapper procps psmisc e2fsprogs util-linux perl libjson-xs-perl \
-    winbind libnss-winbind samba-ad-dc samba-ad-provision krb5-user dnsutils ldb-tools"
+    winbind libnss-winbind samba-ad-dc samba-ad-provision krb5-user dnsutils ldb-tools systemd"
 # make deb: Debian's packaging tools
 if [ "${1:-}" = --packaging ]; then
     PACKAGES="$PACKAGES build-essential debhelper devscripts lintian fakeroot"

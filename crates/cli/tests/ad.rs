@@ -176,6 +176,7 @@ fn active_directory_member() {
         format!("{ADMIN_PASSWORD}\n").as_bytes(),
     );
     assert_eq!(r.code, 1, "a second join must be refused: {}{}", r.stdout, r.stderr);
+    let bench = std::env::var_os("SMBGW_AD_BENCH").map(|out| Bench::measure_member(&sb, &lab, out.into(), join_time));
 
     // -- domain accounts on shares: they must exist, with the right kind
     let r = sb.run(&["create", "x", "--path", &data("x"), "--users", "EXAMPLE\\nosuch"]);
@@ -301,10 +302,152 @@ fn active_directory_member() {
     assert!(!out.to_ascii_uppercase().contains("MEM1$"), "{out}");
     lab.smbclient("local", &bob.0, bob.1, false, "ls")
         .expect("bob still works after leaving");
+    if let Some(bench) = bench {
+        bench.join_by_hand(&sb, &lab);
+    }
 
     assert_eq!(
         std::path::Path::new("/etc/krb5.keytab").exists(),
         host_keytab,
         "the sandbox wrote the host's keytab"
     );
+}
+
+/// `make bench` (SMBGW_AD_BENCH=FILE): the join and `ad-status` beside the same work done by
+/// hand with Samba's tools, in this lab. Lines of `label|ours ms ...|baseline ms ...`.
+struct Bench {
+    out: std::path::PathBuf,
+    join_ms: f64,
+    member_conf: String,
+    krb5_conf: String,
+}
+
+fn ms(f: impl FnOnce()) -> f64 {
+    let t = Instant::now();
+    f();
+    t.elapsed().as_secs_f64() * 1000.0
+}
+
+impl Bench {
+    fn measure_member(sb: &Sandbox, lab: &AdLab, out: std::path::PathBuf, join: Duration) -> Bench {
+        let runs = 7;
+        let join_samba = |args: &[&str]| {
+            let mut cmd = lab.member.command(args[0]);
+            cmd.args(&args[1..]).envs(sandbox_env(sb));
+            assert!(cmd.output().unwrap().status.success(), "{args:?}");
+        };
+        let (mut status, mut status_base, mut check, mut check_base) = (vec![], vec![], vec![], vec![]);
+        let ad_json = sb.root.join("state/ad.json");
+        for _ in 0..runs {
+            status.push(ms(|| {
+                sb.ok(&["ad-status"]);
+            }));
+            status_base.push(ms(|| {
+                let _ = std::fs::read(&ad_json).unwrap();
+                let _ = lab.member.command("pidof").arg("winbindd").output().unwrap();
+            }));
+            check.push(ms(|| {
+                sb.ok(&["ad-status", "--check"]);
+            }));
+            check_base.push(ms(|| {
+                join_samba(&["wbinfo", "--ping-dc"]);
+                join_samba(&[
+                    "net",
+                    "ads",
+                    "testjoin",
+                    "-s",
+                    &sb.root.join("samba/smb.conf").display().to_string(),
+                ]);
+            }));
+        }
+        let list = |v: &[f64]| v.iter().map(|x| format!("{x:.1}")).collect::<Vec<_>>().join(" ");
+        let text = format!(
+            "ad-status (recorded state)|{}|{}\nad-status --check (DC asked now)|{}|{}\n",
+            list(&status),
+            list(&status_base),
+            list(&check),
+            list(&check_base)
+        );
+        std::fs::write(&out, text).unwrap();
+        Bench {
+            out,
+            join_ms: join.as_secs_f64() * 1000.0,
+            member_conf: std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap(),
+            krb5_conf: std::fs::read_to_string(sb.root.join("samba/krb5.conf")).unwrap(),
+        }
+    }
+
+    /// The join by hand, after our leave: the same smb.conf and krb5.conf, `net ads join`,
+    /// winbindd, `wbinfo -t` until it answers; then undone again.
+    fn join_by_hand(self, sb: &Sandbox, lab: &AdLab) {
+        let conf = lab.path("hand-smb.conf");
+        std::fs::write(&conf, &self.member_conf).unwrap();
+        std::fs::write(sb.root.join("samba/krb5.conf"), &self.krb5_conf).unwrap();
+        let conf = conf.display().to_string();
+        let run = |args: &[&str], stdin: Option<&str>| {
+            let mut cmd = lab.member.command(args[0]);
+            cmd.args(&args[1..])
+                .envs(sandbox_env(sb))
+                .stdout(std::process::Stdio::null());
+            if stdin.is_some() {
+                cmd.env("PASSWD_FD", "0").stdin(std::process::Stdio::piped());
+            }
+            let mut child = cmd.spawn().unwrap();
+            if let Some(text) = stdin {
+                use std::io::Write;
+                child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+            }
+            child.wait().unwrap().success()
+        };
+        let password = format!("{ADMIN_PASSWORD}\n");
+        let hand = ms(|| {
+            assert!(run(
+                &["net", "ads", "join", "-s", &conf, "-U", "Administrator"],
+                Some(&password)
+            ));
+            assert!(run(&["winbindd", "-D", "-s", &conf], None));
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while !run(&["wbinfo", "-t"], None) {
+                assert!(Instant::now() < deadline, "winbind never trusted the domain");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        });
+        sb.run(&["stop"]);
+        run(
+            &["net", "ads", "leave", "-s", &conf, "-U", "Administrator"],
+            Some(&password),
+        );
+        let _ = std::fs::remove_file(sb.root.join("samba/krb5.conf"));
+        let mut text = std::fs::read_to_string(&self.out).unwrap();
+        text.push_str(&format!(
+            "ad-join until winbind trusts the domain|{:.1}|{hand:.1}\n",
+            self.join_ms
+        ));
+        std::fs::write(&self.out, text).unwrap();
+    }
+}
+
+/// The environment the gateway gives Samba's tools in this sandbox (crates/samba/src/lib.rs).
+fn sandbox_env(sb: &Sandbox) -> Vec<(String, String)> {
+    let samba = sb.root.join("samba");
+    let p = |x: std::path::PathBuf| x.display().to_string();
+    vec![
+        (
+            "LD_PRELOAD".into(),
+            "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so".into(),
+        ),
+        ("NSS_WRAPPER_PASSWD".into(), p(sb.root.join("accounts/passwd"))),
+        ("NSS_WRAPPER_GROUP".into(), p(sb.root.join("accounts/group"))),
+        (
+            "NSS_WRAPPER_MODULE_SO_PATH".into(),
+            "/lib/x86_64-linux-gnu/libnss_winbind.so.2".into(),
+        ),
+        ("NSS_WRAPPER_MODULE_FN_PREFIX".into(), "winbind".into()),
+        ("KRB5_CONFIG".into(), p(samba.join("krb5.conf"))),
+        (
+            "KRB5_KTNAME".into(),
+            format!("FILE:{}", p(samba.join("private/krb5.keytab"))),
+        ),
+        ("SELFTEST_WINBINDD_SOCKET_DIR".into(), p(samba.join("winbindd"))),
+    ]
 }

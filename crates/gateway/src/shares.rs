@@ -95,6 +95,10 @@ impl Gateway {
         for share in cfg.shares() {
             self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
         }
+        // a domain member needs winbindd before smbd can serve domain users
+        if self.globals()?.ad.is_some() && self.samba.winbindd_pid().is_none() {
+            self.winbind_steps(true, &mut plan);
+        }
         self.samba_steps(&cfg, &mut plan, true)?;
         let change = self.execute(plan, dry_run, None, notes)?;
         if !dry_run {

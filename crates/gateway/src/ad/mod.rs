@@ -79,6 +79,7 @@ fn check_ou(ou: &str) -> Result<()> {
 
 fn check_user(user: &str) -> Result<()> {
     let ok = !user.is_empty()
+        && !user.starts_with(['-', ' '])
         && user.len() <= 64
         && user
             .chars()
@@ -367,6 +368,7 @@ impl Gateway {
             )),
         }
         self.krb5_steps(None, &mut plan)?;
+        self.nsswitch_steps(false, &mut plan)?;
         if let Some(step) = RemoveFile::new("AD membership", &AdState::path(&self.layout))? {
             plan.push(step);
         }
@@ -528,7 +530,26 @@ impl Gateway {
         Ok(())
     }
 
-    fn winbind_steps(&self, start: bool, plan: &mut Plan) {
+    /// On a host, smbd finds domain users through NSS: `winbind` joins the passwd and group
+    /// lines of /etc/nsswitch.conf while the node is a member. (A sandbox loads nss_winbind
+    /// through nss_wrapper instead.)
+    fn nsswitch_steps(&self, member: bool, plan: &mut Plan) -> Result<()> {
+        if self.layout.is_sandbox() {
+            return Ok(());
+        }
+        let path = std::path::Path::new(NSSWITCH);
+        let Some(current) = smbgw_sys::fs::read_optional(path)? else {
+            return Ok(());
+        };
+        let current = String::from_utf8_lossy(&current);
+        let wanted = nsswitch_with_winbind(&current, member);
+        if wanted != current {
+            plan.push(WriteFile::new("nsswitch.conf", path, wanted.into_bytes(), 0o644)?);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn winbind_steps(&self, start: bool, plan: &mut Plan) {
         let (a, b) = (self.samba.clone(), self.samba.clone());
         if start {
             plan.push(FnStep::new(
@@ -604,17 +625,76 @@ impl Gateway {
     }
 }
 
+const NSSWITCH: &str = "/etc/nsswitch.conf";
+
+/// nsswitch.conf with `winbind` added to (or removed from) the passwd and group sources.
+fn nsswitch_with_winbind(text: &str, winbind: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = match line.strip_suffix('\n') {
+            Some(b) => (b, "\n"),
+            None => (line, ""),
+        };
+        let database = body.split(':').next().unwrap_or("").trim();
+        if !matches!(database, "passwd" | "group") || body.trim_start().starts_with('#') {
+            out.push_str(line);
+            continue;
+        }
+        let (head, sources) = body.split_once(':').unwrap_or((body, ""));
+        let mut list: Vec<&str> = sources.split_whitespace().filter(|s| *s != "winbind").collect();
+        if winbind {
+            list.push("winbind");
+        }
+        // keep the file's alignment: the whitespace before the first source
+        let indent = &sources[..sources.len() - sources.trim_start().len()];
+        let indent = if indent.is_empty() { " " } else { indent };
+        out.push_str(&format!("{head}:{indent}{}{newline}", list.join(" ")));
+    }
+    out
+}
+
 /// The join works: the machine account answers, and winbind trusts the domain.
 fn verify_join(samba: &Samba) -> Result<()> {
     samba.ads_testjoin()?;
     // winbind may need a moment for its first connection to the DC
     let mut last = None;
-    for _ in 0..30 {
+    for _ in 0..150 {
         match samba.wbinfo(&["-t"]) {
             Ok(_) => return Ok(()),
             Err(e) => last = Some(e),
         }
-        std::thread::sleep(Duration::from_millis(500));
+        std::thread::sleep(Duration::from_millis(100));
     }
     Err(last.unwrap_or_else(|| Error::external("wbinfo -t failed")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nsswitch_gets_winbind_and_loses_it_again() {
+        let pve = "# comment passwd: x\npasswd:         files systemd\ngroup:          files systemd\nshadow:         files\nhosts:          files dns\n";
+        let member = nsswitch_with_winbind(pve, true);
+        assert!(member.contains("passwd:         files systemd winbind\n"), "{member}");
+        assert!(member.contains("group:          files systemd winbind\n"), "{member}");
+        assert!(member.contains("shadow:         files\n"), "{member}");
+        assert!(member.starts_with("# comment passwd: x\n"), "{member}");
+        assert_eq!(nsswitch_with_winbind(&member, true), member, "idempotent");
+        assert_eq!(nsswitch_with_winbind(&member, false), pve);
+    }
+
+    #[test]
+    fn ou_and_user_checks() {
+        check_ou("Servers/PVE").unwrap();
+        check_ou("OU=PVE,OU=Servers").unwrap();
+        for bad in ["", "a\"b", "a;b", "a\nb", "$(x)"] {
+            assert!(check_ou(bad).is_err(), "{bad:?}");
+        }
+        check_user("Administrator").unwrap();
+        check_user("admin@EXAMPLE.COM").unwrap();
+        for bad in ["", "a%b", "-U x", "a\\b", "a:b"] {
+            assert!(check_user(bad).is_err(), "{bad:?}");
+        }
+    }
 }
