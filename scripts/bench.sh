@@ -41,6 +41,7 @@ export LC_ALL=C
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=${BENCH_BIN:-$HERE/../target/release/pve-smbgateway}
 SO=${BENCH_SO:-$HERE/../target/release/libpve_rs_smbgateway.so}
+DAEMON=${BENCH_DAEMON:-$(dirname "$BIN")/pve-smbgatewayd}
 QUICK=${BENCH_QUICK:-0}
 [[ $QUICK == 0 || -z $QUICK ]] && QUICK=0 || QUICK=1
 
@@ -798,6 +799,22 @@ phase_quota_status() {
     add_row "quota-sample, $N_QSHARES quota shares (one call)" ms info - "${ours[*]}" "${base[*]}"
     BASELINE_NOTES+=("quota-sample: $N_QSHARES x ('btrfs filesystem sync' + 'btrfs qgroup show -reF --raw') in a bash loop; the gateway also writes each share's usage history and the dfree cache")
 
+    # the daemon: an hour of 5-minute sampling (12 cycles) and a day (288), back to back
+    local cycles line
+    for cycles in 12 288; do
+        ((QUICK)) && ((cycles > 12)) && continue
+        log "daemon: $cycles sampling cycles of the $N_QSHARES quota shares (pve-smbgatewayd --bench-cycles)"
+        line=$(PVE_SMBGW_ROOT=$GW3 PVE_SMBGW_SMB_PORT=$P_GWC PVE_SMBGW_BIND=127.0.0.1 "$DAEMON" --bench-cycles "$cycles" 2>/dev/null |
+            grep '^bench:') || die "pve-smbgatewayd --bench-cycles $cycles failed"
+        declare -A D=()
+        for kv in ${line#bench: }; do D[${kv%%=*}]=${kv#*=}; done
+        add_row "daemon RSS after $cycles cycles x $N_QSHARES shares" KiB max 20480 "${D[rss_kib]}" "${D[rss_kib]}"
+        add_row "daemon CPU per cycle ($cycles cycles), own + children" ms info - \
+            "$(calc "${D[cpu_ms_per_cycle]} + ${D[cpu_children_ms_per_cycle]}")" "$(median "${base[@]}")"
+        QUOTA_NOTES+=("daemon, $cycles cycles: ${D[wall_ms_per_cycle]} ms wall per cycle, ${D[cpu_ms_per_cycle]} ms own CPU + ${D[cpu_children_ms_per_cycle]} ms in btrfs per cycle, RSS ${D[rss_kib]} KiB (peak ${D[rss_peak_kib]})")
+    done
+    BASELINE_NOTES+=("daemon RSS: no baseline (the target is the issue's 20 MB); daemon CPU: beside the wall time of the same $N_QSHARES x (sync + qgroup show) by hand")
+
     log "quota phase done; stopping its smbd"
     gw "$GW3" "$P_GWC" stop >/dev/null
 }
@@ -883,6 +900,22 @@ phase_perl() {
     PERL_NOTES+=("RSS (KiB): $rss_loaded after loading the bridge, $rss_before after 1,000 calls, $rss_mid after $((N_RSS_CALLS / 2)) more, $rss_after after $N_RSS_CALLS ($(((rss_after - rss_before) * 1024 / N_RSS_CALLS)) bytes per call), $rss_err after 1,000 more calls that die (show of a missing share); the $N_RSS_CALLS calls took $(cut -d' ' -f2 <<<"${PB[rss_calls]}") s")
 }
 phase_perl
+
+# ---- Active Directory ------------------------------------------------------------------------
+# A real DC and member in network namespaces: the AD integration test measures in bench mode
+# (crates/cli/tests/ad.rs, SMBGW_AD_BENCH) and writes label|ours|baseline lines.
+phase_ad() {
+    local out=$WORK/ad-bench.txt label ours base
+    log "active directory: DC + member in network namespaces (the ad integration test in bench mode)"
+    (cd "$HERE/.." && SMBGW_AD_BENCH=$out cargo test --release --locked -q -p pve-smbgateway --test ad >"$WORK/ad-bench.log" 2>&1) ||
+        die "the AD bench failed: $(tail -20 "$WORK/ad-bench.log")"
+    while IFS='|' read -r label ours base; do
+        add_row "$label" ms info - "$ours" "$base"
+    done <"$out"
+    BASELINE_NOTES+=("ad-join: by hand with the same smb.conf and krb5.conf: 'net ads join' (password on a pipe), 'winbindd -D', 'wbinfo -t' polled until it succeeds; ours adds the preflight (DNS SRV, DC ports, clock), testparm, writing the config and restarting smbd")
+    BASELINE_NOTES+=("ad-status: reading ad.json + pidof winbindd by hand; ad-status --check: 'wbinfo --ping-dc' + 'net ads testjoin' by hand (ours also reads the clock skew with 'net ads info' and records the result)")
+}
+phase_ad
 
 # ============================================================================================
 # report

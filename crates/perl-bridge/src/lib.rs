@@ -145,7 +145,11 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
                 user,
                 password: optional(&a, 3).unwrap_or_default(),
             });
-            json(gw.ad_test(&string(&a, 0, "domain")?, optional(&a, 1).as_deref(), credentials.as_ref())?)
+            json(gw.ad_test(
+                &string(&a, 0, "domain")?,
+                optional(&a, 1).as_deref(),
+                credentials.as_ref(),
+            )?)
         }
         "ad_join" => {
             let request = JoinRequest {
