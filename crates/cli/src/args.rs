@@ -27,6 +27,8 @@ fn property_arg(p: &'static Property) -> Arg {
         Kind::Users | Kind::Groups | Kind::Hosts | Kind::Percents | Kind::UserQuotas => arg.value_name("LIST"),
         Kind::Dataset => arg.value_name("DATASET"),
         Kind::Text => arg.value_name("TEXT"),
+        Kind::Integer { .. } => arg.value_name("N"),
+        Kind::Word(_) => arg.value_name("WORD"),
     }
 }
 

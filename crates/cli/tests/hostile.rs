@@ -214,6 +214,25 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
         "--zfs-dataset",
         "tank/x",
     ]));
+    // mode lxc: every container property is checked before pct runs (no pct stand-in on PATH
+    // here: reaching it would fail the run differently)
+    for (key, value) in [
+        ("--ct-id", "99"),
+        ("--ct-id", "1e3"),
+        ("--ct-memory", "64"),
+        ("--ct-template", "local:vztmpl/../../etc/shadow.tar.gz"),
+        ("--ct-template", "local:iso/x.tar.gz"),
+        ("--ct-storage", "local;reboot"),
+        ("--bridge", "vmbr0 vmbr1"),
+        ("--bridge", "$(reboot)"),
+        ("--ip", "10.0.0.5/24,gw=10.0.0.9"),
+        ("--ip", "10.0.0.5"),
+        ("--gateway", "10.0.0.1\nx"),
+        ("--bridge", "nosuchbr9"),
+    ] {
+        cases.push(case(&["create", "new", "--mode", "lxc", "--path", good, key, value]));
+    }
+    cases.push(case(&["create", "new", "--path", good, "--bridge", "vmbr0"]));
     for alerts in ["0", "101", "80,80", "-5", "80,", "eighty", "50.5"] {
         cases.push(create_with("--quota-alerts", alerts));
     }

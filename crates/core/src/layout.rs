@@ -38,6 +38,8 @@ pub struct Layout {
     pub run_dir: PathBuf,
     /// This program, as Samba must call it (`dfree command`).
     pub cli: PathBuf,
+    /// PVE's container configs (`pct` reads them; the gateway adds id mappings).
+    pub pve_lxc_dir: PathBuf,
 }
 
 pub const ENV_BIN: &str = "PVE_SMBGW_BIN";
@@ -70,6 +72,7 @@ impl Layout {
             log_dir: "/var/log/pve-smbgateway".into(),
             run_dir: "/run/pve-smbgateway".into(),
             cli: cli_path(false),
+            pve_lxc_dir: "/etc/pve/lxc".into(),
         }
     }
 
@@ -101,6 +104,7 @@ impl Layout {
             log_dir: root.join("log"),
             run_dir: root.join("run"),
             cli: cli_path(true),
+            pve_lxc_dir: root.join("pve/lxc"),
         })
     }
 

@@ -3,6 +3,7 @@
 //! the plan/apply engine with rollback.
 
 pub mod ad;
+pub mod guest;
 pub mod layout;
 pub mod options;
 pub mod plan;

@@ -28,6 +28,13 @@ pub enum Kind {
     Percents,
     /// Comma separated `user=SIZE` / `@group=SIZE`.
     UserQuotas,
+    /// A whole number in a range.
+    Integer {
+        min: u32,
+        max: u32,
+    },
+    /// One word checked by the named format (`check_format`).
+    Word(&'static str),
 }
 
 #[derive(Debug)]
@@ -48,6 +55,17 @@ const fn prop(name: &'static str, kind: Kind, description: &'static str, default
         description,
         default,
         fixed: false,
+    }
+}
+
+/// A property that can only be given on create.
+const fn fixed(name: &'static str, kind: Kind, description: &'static str, default: Option<&'static str>) -> Property {
+    Property {
+        name,
+        kind,
+        description,
+        default,
+        fixed: true,
     }
 }
 
@@ -104,6 +122,13 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     prop("audit", Kind::Bool, "Log every file operation to syslog (vfs_full_audit).", Some("0")),
     prop("encrypt", Kind::Bool, "Require SMB3 encryption for this share.", Some("0")),
     prop("case-sensitive", Kind::Enum(CASE_SENSITIVITY), "Case sensitivity of file names.", Some("auto")),
+    fixed("ct-id", Kind::Integer { min: 100, max: 999_999_999 }, "Mode lxc: id of the container (default: the next free id).", None),
+    fixed("ct-template", Kind::Word("smbgw-ct-template"), "Mode lxc: container template (volume id).", Some(crate::guest::DEFAULT_TEMPLATE)),
+    fixed("ct-memory", Kind::Integer { min: 128, max: 65536 }, "Mode lxc: memory of the container in MiB.", Some("512")),
+    fixed("ct-storage", Kind::Word("smbgw-storage"), "Mode lxc: PVE storage for the container's root disk.", Some("local")),
+    fixed("bridge", Kind::Word("smbgw-bridge"), "Mode lxc: bridge the container's network interface joins.", Some("vmbr0")),
+    fixed("ip", Kind::Word("smbgw-ip"), "Mode lxc: the container's IPv4 address with prefix (e.g. 192.168.1.50/24), or dhcp.", Some("dhcp")),
+    fixed("gateway", Kind::Word("smbgw-gateway"), "Mode lxc: IPv4 default gateway of the container.", None),
     prop(
         "fallback-local",
         Kind::Bool,
@@ -128,6 +153,11 @@ pub const FORMATS: &[&str] = &[
     "smbgw-zfs-dataset",
     "smbgw-percents",
     "smbgw-user-quotas",
+    "smbgw-ct-template",
+    "smbgw-storage",
+    "smbgw-bridge",
+    "smbgw-ip",
+    "smbgw-gateway",
 ];
 
 /// Check `value` against one of `FORMATS`.
@@ -154,6 +184,11 @@ pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
             .into();
             crate::Share::from_properties("x", &props).map(|_| ())
         }
+        "smbgw-ct-template" => crate::guest::check_template(value),
+        "smbgw-storage" => crate::guest::check_storage(value),
+        "smbgw-bridge" => crate::guest::check_bridge(value),
+        "smbgw-ip" => crate::guest::check_ip(value),
+        "smbgw-gateway" => crate::guest::check_gateway(value),
         other => Err(crate::Error::input(format!("unknown format '{other}'"))),
     }
 }
@@ -179,6 +214,8 @@ pub fn pve_json_schema() -> Value {
             Kind::Percents => json!({ "type": "string", "format": "smbgw-percents" }),
             Kind::UserQuotas => json!({ "type": "string", "format": "smbgw-user-quotas" }),
             Kind::Options => json!({ "type": "string", "format": "smbgw-options" }),
+            Kind::Integer { min, max } => json!({ "type": "integer", "minimum": min, "maximum": max }),
+            Kind::Word(format) => json!({ "type": "string", "format": format, "maxLength": 256 }),
         };
         entry["description"] = match p.kind {
             Kind::Options => format!(
@@ -197,6 +234,7 @@ pub fn pve_json_schema() -> Value {
         if let Some(default) = p.default {
             entry["default"] = match p.kind {
                 Kind::Bool => (default == "1").into(),
+                Kind::Integer { .. } => default.parse::<u64>().expect("integer default").into(),
                 _ => default.into(),
             };
         }

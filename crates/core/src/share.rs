@@ -6,7 +6,18 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::schema::{self, Kind, SHARE_PROPERTIES};
-use crate::{bail_input, options, size, validate, Result};
+use crate::{bail_input, guest, options, size, validate, Result};
+
+/// The properties of mode lxc.
+const CONTAINER_PROPERTIES: [&str; 7] = [
+    "ct-id",
+    "ct-template",
+    "ct-memory",
+    "ct-storage",
+    "bridge",
+    "ip",
+    "gateway",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -59,6 +70,9 @@ pub struct Share {
     pub case_sensitive: String,
     /// Local users and groups only while the domain is unreachable (AD members).
     pub fallback_local: bool,
+    /// The container serving the share (mode lxc).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<guest::Container>,
     pub options: BTreeMap<String, String>,
 }
 
@@ -111,6 +125,33 @@ impl Share {
             "native" => Mode::Native,
             "lxc" => Mode::Lxc,
             _ => Mode::Vm,
+        };
+        let container = match mode {
+            Mode::Lxc => {
+                let word = |key: &str, check: fn(&str) -> Result<()>| -> Result<String> {
+                    let value = get(key).unwrap_or_default();
+                    check(value)?;
+                    Ok(value.to_string())
+                };
+                Some(guest::Container {
+                    id: props.get("ct-id").map(|v| guest::check_id(v)).transpose()?,
+                    template: word("ct-template", guest::check_template)?,
+                    memory: guest::check_memory(get("ct-memory").unwrap_or_default())?,
+                    storage: word("ct-storage", guest::check_storage)?,
+                    bridge: word("bridge", guest::check_bridge)?,
+                    ip: word("ip", guest::check_ip)?,
+                    gateway: match props.get("gateway") {
+                        Some(g) => Some(word("gateway", guest::check_gateway).map(|_| g.clone())?),
+                        None => None,
+                    },
+                })
+            }
+            _ => {
+                if let Some(key) = CONTAINER_PROPERTIES.iter().find(|k| props.contains_key(**k)) {
+                    bail_input!("--{key} is a property of --mode lxc, not of --mode {}", mode.as_str());
+                }
+                None
+            }
         };
         let Some(path) = get("path") else {
             bail_input!("share '{name}' needs a path: give --path with the absolute directory to share");
@@ -184,6 +225,7 @@ impl Share {
             encrypt: flag("encrypt")?,
             case_sensitive: choice("case-sensitive")?,
             fallback_local: flag("fallback-local")?,
+            container,
             options: options::parse(get("options").unwrap_or(""))?,
         };
         share.check_consistency()?;
@@ -249,6 +291,23 @@ impl Share {
             .collect()
     }
 
+    /// A `ct-*` property of an lxc share in its text form ("" when unset).
+    fn container_property(&self, key: &str) -> String {
+        let Some(ct) = &self.container else {
+            return String::new();
+        };
+        match key {
+            "ct-id" => ct.id.map(|i| i.to_string()).unwrap_or_default(),
+            "ct-template" => ct.template.clone(),
+            "ct-memory" => ct.memory.to_string(),
+            "ct-storage" => ct.storage.clone(),
+            "bridge" => ct.bridge.clone(),
+            "ip" => ct.ip.clone(),
+            "gateway" => ct.gateway.clone().unwrap_or_default(),
+            _ => unreachable!("not a container property"),
+        }
+    }
+
     /// The domain users and groups (`DOMAIN\name`) of the share.
     pub fn domain_principals(&self) -> impl Iterator<Item = &String> {
         self.users
@@ -262,6 +321,9 @@ impl Share {
         let bool_text = |b: bool| if b { "1" } else { "0" }.to_string();
         let mut out = Vec::new();
         for p in SHARE_PROPERTIES {
+            if self.container.is_none() && CONTAINER_PROPERTIES.contains(&p.name) {
+                continue;
+            }
             let value = match p.name {
                 "mode" => self.mode.as_str().to_string(),
                 "path" => self.path.clone(),
@@ -295,6 +357,7 @@ impl Share {
                 "encrypt" => bool_text(self.encrypt),
                 "case-sensitive" => self.case_sensitive.clone(),
                 "fallback-local" => bool_text(self.fallback_local),
+                key if CONTAINER_PROPERTIES.contains(&key) => self.container_property(key),
                 "options" => options::format(&self.options),
                 other => unreachable!("property {other} not mapped"),
             };

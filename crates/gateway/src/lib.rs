@@ -6,6 +6,7 @@
 
 mod acl;
 pub mod ad;
+pub mod container;
 mod converge;
 mod journal;
 mod quota;
@@ -112,6 +113,7 @@ mod tests {
             state_dir: dir.join("state"),
             log_dir: dir.join("log"),
             run_dir: dir.join("run"),
+            pve_lxc_dir: dir.join("pve/lxc"),
             cli: "/usr/sbin/pve-smbgateway".into(),
         }
     }

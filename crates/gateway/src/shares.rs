@@ -30,9 +30,14 @@ impl Gateway {
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         self.path_steps(&mut share, None, &mut plan, &mut notes, false)?;
         self.user_quota_steps(&share, None, &mut plan)?;
+        if share.container.is_some() {
+            let others = cfg.shares().iter().filter(|s| s.name != share.name);
+            let taken: Vec<u32> = others.filter_map(|s| s.container.as_ref()?.id).collect();
+            self.container_create_steps(&mut share, &taken, &mut plan)?;
+        }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, true)?;
+        self.samba_steps(&cfg, &mut plan, share.container.is_none())?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -56,7 +61,10 @@ impl Gateway {
         self.user_quota_steps(&share, Some(&old), &mut plan)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, true)?;
+        self.samba_steps(&cfg, &mut plan, share.container.is_none())?;
+        if share.container.is_some() {
+            self.container_converge_steps(&share, &mut plan);
+        }
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -68,7 +76,9 @@ impl Gateway {
         let share = cfg.remove(name).map_err(|_| no_such_share(name, &cfg))?;
         let mut plan = Plan::new();
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, true)?;
+        self.samba_steps(&cfg, &mut plan, share.container.is_none())?;
+        // the container goes before the data: it holds the share directory mounted
+        self.container_destroy_steps(&share, &mut plan);
         let mut notes = Vec::new();
         if purge_data {
             if let Some(other) = cfg.shares().iter().find(|s| overlaps(&s.path, &share.path)) {
@@ -94,6 +104,7 @@ impl Gateway {
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         for share in cfg.shares() {
             self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
+            self.container_converge_steps(share, &mut plan);
         }
         // a domain member needs winbindd before smbd can serve domain users
         if self.globals()?.ad.is_some() && self.samba.winbindd_pid().is_none() {
@@ -109,7 +120,7 @@ impl Gateway {
 
     fn check_placement(&self, share: &Share) -> Result<()> {
         match share.mode {
-            Mode::Native => Ok(()),
+            Mode::Native | Mode::Lxc => Ok(()),
             other => bail_input!(
                 "placement '{}' is not available in this version of pve-smbgateway; use --mode native",
                 other.as_str()

@@ -23,6 +23,9 @@ pub struct ShareStatus {
     /// "ok", or "degraded" with the problems listed.
     pub state: &'static str,
     pub problems: Vec<String>,
+    /// Mode lxc: the container serving the share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<crate::container::ContainerStatus>,
 }
 
 impl Gateway {
@@ -35,7 +38,7 @@ impl Gateway {
         let smbd = self.samba.smbd_status();
         let expected = render::render(
             &self.layout,
-            cfg.shares(),
+            &Self::node_shares(cfg.shares()),
             &self.globals()?,
             &self.layout.smb_conf,
             &self.layout.share_conf_dir,
@@ -45,8 +48,13 @@ impl Gateway {
         let mut out = Vec::new();
         for share in shares {
             let mut problems = Vec::new();
-            if !smbd.running {
-                problems.push("smbd is not running".to_string());
+            let container = self.container_status(&share);
+            match &container {
+                Some(c) if c.state != "running" => problems.push(format!("container {:?} is {}", c.ct_id, c.state)),
+                Some(c) if !c.smb => problems.push("smbd in the container does not answer on port 445".into()),
+                Some(_) => {}
+                None if !smbd.running => problems.push("smbd is not running".to_string()),
+                None => {}
             }
             match std::fs::symlink_metadata(&share.path) {
                 Ok(m) if m.is_dir() => {}
@@ -64,7 +72,7 @@ impl Gateway {
             }
             let file = self.layout.share_conf_dir.join(render::share_file_name(&share.name));
             let in_sync = conf_in_sync && std::fs::read_to_string(&file).ok().as_ref() == expected.shares.get(&file);
-            if !in_sync {
+            if !in_sync && container.is_none() {
                 problems.push(
                     "generated Samba config differs from the share config; run 'pve-smbgateway apply'".to_string(),
                 );
@@ -74,6 +82,7 @@ impl Gateway {
                 path: share.path,
                 state: if problems.is_empty() { "ok" } else { "degraded" },
                 problems,
+                container,
             });
         }
         Ok(NodeStatus {

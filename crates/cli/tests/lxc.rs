@@ -1,0 +1,375 @@
+//! Mode lxc for real: the share's Samba in an unprivileged LXC container (Debian 12 booting
+//! systemd, from our template), created through the `pct` stand-in (t/bin/pct: pct's syntax on
+//! plain LXC). smbclient on the node talks to the container's smbd over a bridge; the share's
+//! btrfs subvolume and quota stay on the node, bind-mounted into the container.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{Btrfs, Sandbox};
+
+const ALICE: (&str, &str) = ("alice", "Al1ce-lxc-pw");
+const MIB: u64 = 1 << 20;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// The gateway template, built once into the cache (about 90 s) and reused.
+fn template() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root/.cache"))
+        .join("pve-smbgateway/lxc");
+    let file = cache.join("debian-12-smbgateway_1_amd64.tar.gz");
+    if !file.exists() {
+        let status = Command::new(repo().join("scripts/create_ct_template.sh"))
+            .arg(&file)
+            .status()
+            .unwrap();
+        assert!(status.success(), "building the container template failed");
+    }
+    file
+}
+
+/// Lines added to /etc/subuid and /etc/subgid (LXC's newuidmap checks them), removed again.
+struct SubIds {
+    saved: Vec<(PathBuf, Option<Vec<u8>>)>,
+}
+
+impl SubIds {
+    fn allow(ids: &[u32]) -> SubIds {
+        let mut saved = Vec::new();
+        for file in ["/etc/subuid", "/etc/subgid"] {
+            let before = std::fs::read(file).ok();
+            let mut text = String::from_utf8_lossy(before.as_deref().unwrap_or_default()).to_string();
+            let mut wanted = vec!["root:100000:65536".to_string()];
+            wanted.extend(ids.iter().map(|i| format!("root:{i}:1")));
+            for w in wanted {
+                if !text.lines().any(|l| l == w) {
+                    text.push_str(&format!("{w}\n"));
+                }
+            }
+            std::fs::write(file, text).unwrap();
+            saved.push((file.into(), before));
+        }
+        SubIds { saved }
+    }
+}
+
+impl Drop for SubIds {
+    fn drop(&mut self) {
+        for (file, before) in &self.saved {
+            match before {
+                Some(data) => std::fs::write(file, data).unwrap(),
+                None => {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+        }
+    }
+}
+
+/// A bridge on the node with a private /24 (no uplink).
+struct Bridge {
+    name: String,
+    net: String,
+}
+
+impl Bridge {
+    fn new() -> Bridge {
+        let id = std::process::id() % 100_000;
+        let bridge = Bridge {
+            name: format!("smbgwlxc{id}"),
+            net: format!("10.99.{}", 100 + id % 100),
+        };
+        let sh = |s: String| assert!(Command::new("sh").args(["-ec", &s]).status().unwrap().success(), "{s}");
+        sh(format!("ip link add {} type bridge", bridge.name));
+        sh(format!(
+            "ip addr add {}.1/24 dev {1} && ip link set {1} up",
+            bridge.net, bridge.name
+        ));
+        bridge
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.name]).status();
+    }
+}
+
+struct Lab {
+    sb: Sandbox,
+    fs: Btrfs,
+    bridge: Bridge,
+    lxc_path: PathBuf,
+    _subids: SubIds,
+}
+
+impl Lab {
+    fn new() -> Lab {
+        let template = template();
+        let mut sb = Sandbox::new();
+        let fs = Btrfs::new(sb.dir.path(), "512M");
+        let bridge = Bridge::new();
+        let storage = sb.dir.path().join("vz");
+        std::fs::create_dir_all(storage.join("template/cache")).unwrap();
+        std::os::unix::fs::symlink(
+            &template,
+            storage.join("template/cache").join(template.file_name().unwrap()),
+        )
+        .unwrap();
+        let lxc_path = sb.dir.path().join("lxc");
+        let path = format!("{}:{}", repo().join("t/bin").display(), std::env::var("PATH").unwrap());
+        for (k, v) in [
+            ("PATH", path),
+            ("PCT_STANDIN_CONF_DIR", sb.root.join("pve/lxc").display().to_string()),
+            ("PCT_STANDIN_LXC_PATH", lxc_path.display().to_string()),
+            ("PCT_STANDIN_STORAGE_DIR", storage.display().to_string()),
+            ("PCT_STANDIN_LOG", sb.dir.path().join("pct.log").display().to_string()),
+        ] {
+            sb.env.push((k.into(), v));
+        }
+        sb.add_user(ALICE.0, ALICE.1);
+        let uid: u32 = std::fs::read_to_string(sb.root.join("accounts/passwd"))
+            .unwrap()
+            .lines()
+            .find(|l| l.starts_with("alice:"))
+            .and_then(|l| l.split(':').nth(2)?.parse().ok())
+            .unwrap();
+        let subids = SubIds::allow(&[uid]);
+        Lab {
+            sb,
+            fs,
+            bridge,
+            lxc_path,
+            _subids: subids,
+        }
+    }
+
+    fn pct_log(&self) -> String {
+        std::fs::read_to_string(self.sb.dir.path().join("pct.log")).unwrap_or_default()
+    }
+
+    fn smbclient(&self, ip: &str, share: &str, commands: &str) -> Result<String, String> {
+        let creds = self.sb.dir.path().join("creds.lxc");
+        std::fs::write(&creds, format!("username = {}\npassword = {}\n", ALICE.0, ALICE.1)).unwrap();
+        let out = Command::new("smbclient")
+            .arg(format!("//{ip}/{share}"))
+            .arg("-A")
+            .arg(&creds)
+            .args(["-c", commands])
+            .current_dir(self.sb.dir.path())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() && !text.contains("NT_STATUS_") {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        // containers left by a failed test
+        for entry in std::fs::read_dir(&self.lxc_path).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let p = self.lxc_path.display().to_string();
+            let _ = Command::new("lxc-stop").args(["-P", &p, "-n", &name, "-k"]).output();
+        }
+    }
+}
+
+#[test]
+fn lxc_share_serves_from_a_container() {
+    let lab = Lab::new();
+    let sb = &lab.sb;
+    let ip = format!("{}.10", lab.bridge.net);
+    let path = lab.fs.mount.join("team");
+    let create = |extra: &[&str]| {
+        let mut args = vec![
+            "create",
+            "team",
+            "--mode",
+            "lxc",
+            "--path",
+            path.to_str().unwrap(),
+            "--users",
+            "alice",
+            "--quota",
+            "32M",
+            "--ct-id",
+            "950",
+            "--bridge",
+            &lab.bridge.name,
+        ];
+        let cidr = format!("{ip}/24");
+        args.extend(["--ip", &cidr]);
+        args.extend_from_slice(extra);
+        sb.run(&args)
+    };
+
+    // -- bad input and missing resources are refused before anything is created
+    let before = sb.snapshot();
+    let r = sb.run(&["create", "x", "--path", path.to_str().unwrap(), "--ct-id", "950"]);
+    assert_eq!(r.code, 1, "ct-id without --mode lxc: {}{}", r.stdout, r.stderr);
+    let r = sb.run(&[
+        "create",
+        "x",
+        "--mode",
+        "lxc",
+        "--path",
+        path.to_str().unwrap(),
+        "--bridge",
+        "nosuchbr0",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("bridge nosuchbr0 does not exist"), "{}", r.stderr);
+    let r = sb.run(&[
+        "create",
+        "x",
+        "--mode",
+        "lxc",
+        "--path",
+        path.to_str().unwrap(),
+        "--bridge",
+        &lab.bridge.name,
+        "--ct-template",
+        "local:vztmpl/missing.tar.gz",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    assert_eq!(sb.snapshot(), before);
+    assert!(
+        !lab.pct_log().contains("\"create\""),
+        "pct create ran: {}",
+        lab.pct_log()
+    );
+
+    // -- a failure at the start step leaves nothing behind: no container, no volume, no config
+    let r = {
+        let mut cmd = sb.command();
+        cmd.env("PCT_STANDIN_FAIL", "start");
+        let args = [
+            "create",
+            "team",
+            "--mode",
+            "lxc",
+            "--path",
+            path.to_str().unwrap(),
+            "--users",
+            "alice",
+            "--quota",
+            "32M",
+            "--ct-id",
+            "950",
+            "--bridge",
+            &lab.bridge.name,
+        ];
+        cmd.args(args).output().unwrap()
+    };
+    assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(
+        String::from_utf8_lossy(&r.stderr).contains("injected failure"),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert!(
+        !sb.root.join("pve/lxc/950.conf").exists(),
+        "the container config is left"
+    );
+    assert!(!lab.lxc_path.join("950").exists(), "the container is left");
+    assert!(!path.exists(), "the subvolume is left");
+    assert_eq!(sb.snapshot(), before, "files changed after a failed create");
+
+    // -- the real thing
+    let started = std::time::Instant::now();
+    let r = create(&[]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    eprintln!(
+        "create --mode lxc until SMB answers: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let log = lab.pct_log();
+    assert!(
+        log.contains("[\"pct\",\"create\",\"950\",\"local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz\""),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("\"--mp0\",\"{},mp=/srv/share,backup=0\"", path.display())),
+        "{log}"
+    );
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/950.conf")).unwrap();
+    assert!(conf.contains("unprivileged: 1"), "{conf}");
+    assert!(conf.contains("lxc.idmap: u 20000 20000 1"), "{conf}");
+
+    let data = sb.write_local("hello.txt", b"hello from the container\n");
+    lab.smbclient(&ip, "team", &format!("put {} hello.txt", data.display()))
+        .expect("alice writes through the container's smbd");
+    let back = sb.dir.path().join("hello.back");
+    lab.smbclient(&ip, "team", &format!("get hello.txt {}", back.display()))
+        .expect("alice reads back");
+    assert_eq!(std::fs::read(&back).unwrap(), b"hello from the container\n");
+    // on the node the file belongs to alice, not to a shifted container id
+    let meta = std::fs::metadata(path.join("hello.txt")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&meta), 20000, "owner on the node");
+    // nobody else gets in: the container's smbd knows only the share's users
+    let creds = sb.dir.path().join("creds.bad");
+    std::fs::write(&creds, "username = alice\npassword = wrong\n").unwrap();
+    let out = Command::new("smbclient")
+        .arg(format!("//{ip}/team"))
+        .arg("-A")
+        .arg(&creds)
+        .args(["-c", "ls"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NT_STATUS_LOGON_FAILURE"));
+    // the node's quota holds inside the container
+    let big = sb.write_local("big.bin", &vec![7u8; (48 * MIB) as usize]);
+    let err = lab
+        .smbclient(&ip, "team", &format!("put {} big.bin", big.display()))
+        .unwrap_err();
+    assert!(err.contains("NT_STATUS_DISK_FULL"), "{err}");
+    let (used, limit) = lab.fs.qgroup(&path);
+    assert_eq!(limit, Some(32 * MIB));
+    assert!(used <= 32 * MIB, "{used}");
+
+    let status: serde_json::Value =
+        serde_json::from_str(&sb.ok(&["status", "team", "--output-format", "json"])).unwrap();
+    let share = &status["shares"][0];
+    assert_eq!(share["state"], "ok", "{status}");
+    assert_eq!(share["container"]["state"], "running", "{status}");
+    assert_eq!(share["container"]["smb"], true, "{status}");
+    // the node's own smb.conf does not carry the container's share
+    let node_conf = std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap_or_default();
+    assert!(!node_conf.contains("team"), "{node_conf}");
+
+    // -- apply restarts a stopped container
+    let st = Command::new("pct")
+        .env("PATH", &sb.env[0].1)
+        .envs(sb.env.iter().skip(1).map(|(k, v)| (k, v)))
+        .args(["stop", "950"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    sb.ok(&["apply"]);
+    lab.smbclient(&ip, "team", "ls").expect("SMB after apply");
+
+    // -- delete: the container goes, the data stays
+    sb.ok(&["delete", "team"]);
+    assert!(!sb.root.join("pve/lxc/950.conf").exists());
+    assert!(!lab.lxc_path.join("950").exists());
+    assert!(path.join("hello.txt").exists(), "the data stays");
+}

@@ -1,0 +1,174 @@
+//! Where an `lxc` share's Samba runs: a Proxmox VE container, described by the share's `ct-*`
+//! properties. Validation here is syntax only; whether the template, the id, the storage and
+//! the bridge exist on this node is checked when the container is created.
+
+use serde::Serialize;
+
+use crate::{bail_input, Result};
+
+/// The gateway's own template (scripts/create_ct_template.sh): Debian 12 with Samba.
+pub const DEFAULT_TEMPLATE: &str = "local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz";
+/// Where the share's directory appears inside the container.
+pub const SHARE_MOUNT: &str = "/srv/share";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Container {
+    /// Chosen at create time when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    pub template: String,
+    /// MiB.
+    pub memory: u32,
+    pub storage: String,
+    pub bridge: String,
+    /// `dhcp` or an IPv4 address in CIDR form.
+    pub ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+}
+
+/// A PVE guest id: 100 to 999999999.
+pub fn check_id(value: &str) -> Result<u32> {
+    match value.parse::<u32>() {
+        Ok(id) if (100..=999_999_999).contains(&id) && !value.starts_with(['+', '0']) => Ok(id),
+        _ => bail_input!("ct-id {value:?} is not a valid guest id: a number from 100 to 999999999"),
+    }
+}
+
+/// Container memory in MiB: 128 MiB (smbd and systemd) to 64 GiB.
+pub fn check_memory(value: &str) -> Result<u32> {
+    match value.parse::<u32>() {
+        Ok(m) if (128..=65536).contains(&m) && !value.starts_with('+') => Ok(m),
+        _ => bail_input!("ct-memory {value:?} is not valid: MiB from 128 to 65536"),
+    }
+}
+
+/// A template volume id, e.g. `local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst`.
+pub fn check_template(value: &str) -> Result<()> {
+    let ok = value.split_once(":vztmpl/").is_some_and(|(storage, file)| {
+        storage_id_ok(storage)
+            && !file.is_empty()
+            && !file.starts_with('.')
+            && file.len() <= 200
+            && file
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+            && [".tar.gz", ".tar.xz", ".tar.zst", ".tgz"]
+                .iter()
+                .any(|e| file.ends_with(e))
+    });
+    if !ok {
+        crate::validate::text("ct-template", value)?;
+        bail_input!("ct-template {value:?} is not a template volume such as {DEFAULT_TEMPLATE}");
+    }
+    Ok(())
+}
+
+fn storage_id_ok(id: &str) -> bool {
+    // PVE's pve-storage-id: a letter, then letters, digits, '-', '_', '.'
+    id.len() <= 64
+        && id.starts_with(|c: char| c.is_ascii_alphabetic())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+pub fn check_storage(value: &str) -> Result<()> {
+    if !storage_id_ok(value) {
+        crate::validate::text("ct-storage", value)?;
+        bail_input!("ct-storage {value:?} is not a PVE storage id (a letter, then letters, digits, '-', '_', '.')");
+    }
+    Ok(())
+}
+
+/// A Linux bridge name (what `ip link` accepts; PVE names them vmbrN).
+pub fn check_bridge(value: &str) -> Result<()> {
+    let ok = !value.is_empty()
+        && value.len() <= 15
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !value.starts_with(['-', '.']);
+    if !ok {
+        crate::validate::text("bridge", value)?;
+        bail_input!("bridge {value:?} is not an interface name (1-15 letters, digits, '-', '_', '.')");
+    }
+    Ok(())
+}
+
+/// `dhcp` or IPv4/prefix (the container's address on the bridge).
+pub fn check_ip(value: &str) -> Result<()> {
+    if value == "dhcp" {
+        return Ok(());
+    }
+    let ok = value.split_once('/').is_some_and(|(addr, prefix)| {
+        addr.parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|a| !a.is_unspecified() && !a.is_broadcast() && !a.is_multicast())
+            && prefix.parse::<u8>().is_ok_and(|p| (1..=32).contains(&p))
+            && !prefix.starts_with(['+', '0'])
+    });
+    if !ok {
+        crate::validate::text("ip", value)?;
+        bail_input!("ip {value:?} is not valid: 'dhcp' or an IPv4 address with prefix, e.g. 192.168.1.50/24");
+    }
+    Ok(())
+}
+
+pub fn check_gateway(value: &str) -> Result<()> {
+    match value.parse::<std::net::Ipv4Addr>() {
+        Ok(a) if !a.is_unspecified() && !a.is_broadcast() => Ok(()),
+        _ => {
+            crate::validate::text("gateway", value)?;
+            bail_input!("gateway {value:?} is not an IPv4 address")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn container_properties() {
+        assert_eq!(check_id("100").unwrap(), 100);
+        for bad in ["99", "0100", "+100", "1000000000", "abc", "", "-1"] {
+            assert!(check_id(bad).is_err(), "{bad:?}");
+        }
+        check_template(DEFAULT_TEMPLATE).unwrap();
+        check_template("nfs-1:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst").unwrap();
+        for bad in [
+            "local:iso/x.tar.gz",
+            "local:vztmpl/../x.tar.gz",
+            "local:vztmpl/x.iso",
+            "local:vztmpl/a b.tar.gz",
+            "1local:vztmpl/x.tar.gz",
+            "local:vztmpl/x.tar.gz\n",
+            "/var/lib/vz/template/cache/x.tar.gz",
+        ] {
+            assert!(check_template(bad).is_err(), "{bad:?}");
+        }
+        for good in ["dhcp", "10.0.0.5/24", "192.168.1.50/32"] {
+            check_ip(good).unwrap();
+        }
+        for bad in [
+            "10.0.0.5",
+            "10.0.0.5/33",
+            "10.0.0.5/0",
+            "0.0.0.0/24",
+            "::1/64",
+            "dhcp6",
+            "10.0.0.5/24;x",
+        ] {
+            assert!(check_ip(bad).is_err(), "{bad:?}");
+        }
+        check_bridge("vmbr0").unwrap();
+        for bad in ["", "vmbr0;ls", "averyveryverylongname", "-x", "a/b"] {
+            assert!(check_bridge(bad).is_err(), "{bad:?}");
+        }
+        check_memory("512").unwrap();
+        assert!(check_memory("64").is_err());
+        check_storage("local-lvm").unwrap();
+        assert!(check_storage("local lvm").is_err());
+    }
+}

@@ -1,0 +1,543 @@
+//! Mode `lxc`: the share's Samba runs in a Proxmox VE container instead of on the node. The
+//! share's directory (with its quota) stays on the node and is bind-mounted into the container
+//! (`mp0`); the share's users get the same uid and gid inside as outside (1:1 entries in the
+//! container's `lxc.idmap`), so files keep their owners and the node's ACLs apply unchanged.
+//! Samba inside is configured with the same renderer as on the node; the users' password
+//! hashes move over with `pdbedit` (never a password).
+//!
+//! Everything goes through `pct`, as an admin would type it.
+
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use smbgw_core::guest::{self, Container};
+use smbgw_core::plan::FnStep;
+use smbgw_core::{bail_input, validate, Error, Layout, Plan, Result, Share};
+use smbgw_samba::render::{self, Globals};
+use smbgw_samba::Samba;
+use smbgw_sys::Command;
+
+use crate::Gateway;
+
+const SMB_WAIT: Duration = Duration::from_secs(90);
+/// The id range of an unprivileged container (PVE's default).
+const ID_BASE: u32 = 100_000;
+const ID_COUNT: u32 = 65_536;
+
+fn pct() -> Command {
+    Command::new("pct").timeout(Duration::from_secs(300))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ContainerStatus {
+    pub ct_id: Option<u32>,
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    pub smb: bool,
+}
+
+/// The container's host name: `smbgw-<share>`, in the letters a host name may have.
+fn hostname(share: &str) -> String {
+    let name: String = share
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("smbgw-{}", name.trim_matches('-'))
+        .chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
+/// `lxc.idmap` lines: `ids` (sorted, unique, below 65536) map to themselves, everything else
+/// to the usual unprivileged range.
+pub fn idmap_lines(kind: char, ids: &[u32]) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut next = 0;
+    for &id in ids.iter().filter(|&&i| i < ID_COUNT) {
+        if id > next {
+            lines.push(format!("lxc.idmap: {kind} {next} {} {}", ID_BASE + next, id - next));
+        }
+        lines.push(format!("lxc.idmap: {kind} {id} {id} 1"));
+        next = id + 1;
+    }
+    if next < ID_COUNT {
+        lines.push(format!(
+            "lxc.idmap: {kind} {next} {} {}",
+            ID_BASE + next,
+            ID_COUNT - next
+        ));
+    }
+    lines
+}
+
+/// The configuration Samba needs inside the container: the node's renderer, for a node that
+/// has only this share, at its mount point. (No `dfree command`: the node's helper does not
+/// exist inside; the quota is still enforced by the node's filesystem.)
+fn render_inside(share: &Share) -> render::Rendered {
+    let mut layout = Layout::host();
+    layout.cli = PathBuf::from("/bin/false");
+    let mut inside = share.clone();
+    inside.path = guest::SHARE_MOUNT.into();
+    inside.quota = None;
+    inside.container = None;
+    render::render(
+        &layout,
+        &[inside],
+        &Globals::default(),
+        &layout.smb_conf,
+        &layout.share_conf_dir,
+    )
+}
+
+impl Gateway {
+    /// Only the node's own shares go into the node's smb.conf.
+    pub(crate) fn node_shares(shares: &[Share]) -> Vec<Share> {
+        shares.iter().filter(|s| s.container.is_none()).cloned().collect()
+    }
+
+    /// Validate what the container needs before anything is created, and pick its id.
+    fn check_container(&self, share: &mut Share, taken_by_shares: &[u32]) -> Result<()> {
+        if share.domain_principals().next().is_some() {
+            bail_input!(
+                "share '{}': domain users and groups are not available in --mode lxc yet; use --mode native",
+                share.name
+            );
+        }
+        let ct = share.container.as_mut().expect("lxc share");
+        let used = self.used_guest_ids()?;
+        match ct.id {
+            Some(id) if used.contains(&id) || taken_by_shares.contains(&id) => {
+                bail_input!("guest id {id} is in use; choose another --ct-id or leave it out")
+            }
+            Some(_) => {}
+            None => {
+                ct.id = Some(
+                    (100..)
+                        .find(|i| !used.contains(i) && !taken_by_shares.contains(i))
+                        .unwrap(),
+                )
+            }
+        }
+        let template = Command::new("pvesm")
+            .args(["path", &ct.template])
+            .run()
+            .map_err(|e| Error::input(format!("template {} is not available: {}", ct.template, e.message)))?;
+        let template = template.stdout.trim();
+        if !Path::new(template).is_file() {
+            bail_input!(
+                "template {} ({template}) does not exist; build it with 'scripts/create_ct_template.sh' or download one with pveam",
+                ct.template
+            );
+        }
+        if !Path::new("/sys/class/net").join(&ct.bridge).join("bridge").is_dir() {
+            bail_input!("bridge {} does not exist on this node", ct.bridge);
+        }
+        let total_mib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .next()
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .map(|kib| kib / 1024)
+            .unwrap_or(u64::MAX);
+        if u64::from(ct.memory) > total_mib {
+            bail_input!(
+                "ct-memory {} MiB is more than this node has ({total_mib} MiB)",
+                ct.memory
+            );
+        }
+        Ok(())
+    }
+
+    /// Guest ids in use: containers and VMs of every node (on a host), or of the sandbox.
+    fn used_guest_ids(&self) -> Result<Vec<u32>> {
+        let dirs: Vec<PathBuf> = if self.layout.is_sandbox() {
+            vec![self.layout.pve_lxc_dir.clone()]
+        } else {
+            let mut dirs = Vec::new();
+            for node in std::fs::read_dir("/etc/pve/nodes").into_iter().flatten().flatten() {
+                dirs.push(node.path().join("lxc"));
+                dirs.push(node.path().join("qemu-server"));
+            }
+            dirs
+        };
+        let mut ids = Vec::new();
+        for dir in dirs {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if let Some(id) = name.strip_suffix(".conf").and_then(|i| i.parse().ok()) {
+                    ids.push(id);
+                }
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The unix ids of the share's users and groups (with the users' primary groups).
+    fn share_ids(&self, share: &Share) -> Result<(Vec<u32>, Vec<u32>)> {
+        let accounts = self.samba.accounts();
+        let (mut uids, mut gids) = (Vec::new(), Vec::new());
+        for user in &share.users {
+            let a = accounts
+                .user(user)?
+                .ok_or_else(|| Error::input(format!("user '{user}' does not exist")))?;
+            uids.push(a.uid);
+            gids.push(a.gid);
+        }
+        for group in &share.groups {
+            gids.push(
+                accounts
+                    .group_id(group)?
+                    .ok_or_else(|| Error::input(format!("group '{group}' does not exist")))?,
+            );
+        }
+        uids.sort_unstable();
+        uids.dedup();
+        gids.sort_unstable();
+        gids.dedup();
+        if let Some(id) = uids.iter().chain(&gids).find(|&&i| i >= ID_COUNT) {
+            bail_input!(
+                "id {id} of a user or group of share '{}' is beyond what a container maps (65535)",
+                share.name
+            );
+        }
+        Ok((uids, gids))
+    }
+
+    /// Create, configure and start the container of a new lxc share.
+    pub(crate) fn container_create_steps(&self, share: &mut Share, taken: &[u32], plan: &mut Plan) -> Result<()> {
+        self.check_container(share, taken)?;
+        let (uids, gids) = self.share_ids(share)?;
+        let ct = share.container.clone().expect("lxc share");
+        let id = ct.id.expect("id chosen").to_string();
+        let mut net = format!("name=eth0,bridge={},ip={}", ct.bridge, ct.ip);
+        if let Some(gw) = &ct.gateway {
+            net.push_str(&format!(",gw={gw}"));
+        }
+        // the share directory is created by an earlier step; pct only mounts it
+        let create_args: Vec<String> = vec![
+            "create".into(),
+            id.clone(),
+            ct.template.clone(),
+            "--hostname".into(),
+            hostname(&share.name),
+            "--memory".into(),
+            ct.memory.to_string(),
+            "--storage".into(),
+            ct.storage.clone(),
+            "--unprivileged".into(),
+            "1".into(),
+            "--onboot".into(),
+            "1".into(),
+            "--net0".into(),
+            net,
+            "--mp0".into(),
+            format!("{},mp={},backup=0", share.path, guest::SHARE_MOUNT),
+        ];
+        let undo_id = id.clone();
+        plan.push(FnStep::new(
+            format!("create container {id} from {} (pct create)", ct.template),
+            move || pct().args(&create_args).run().map(|_| ()),
+            move || {
+                let _ = pct().args(["stop", &undo_id]).output();
+                pct().args(["destroy", &undo_id, "--purge", "1"]).run().map(|_| ())
+            },
+        ));
+        let conf = self.layout.pve_lxc_dir.join(format!("{id}.conf"));
+        let mut lines = idmap_lines('u', &uids);
+        lines.extend(idmap_lines('g', &gids));
+        plan.push(FnStep::new(
+            format!("map the ids of the share's users 1:1 into container {id} (lxc.idmap)"),
+            move || append_lines(&conf, &lines),
+            || Ok(()),
+        ));
+        if !self.layout.is_sandbox() {
+            self.subid_steps(&uids, &gids, plan);
+        }
+        let (start_id, stop_id) = (id.clone(), id.clone());
+        plan.push(FnStep::new(
+            format!("start container {id}"),
+            move || pct().args(["start", &start_id]).run().map(|_| ()),
+            move || pct().args(["stop", &stop_id]).run().map(|_| ()),
+        ));
+        self.container_configure_step(share, plan);
+        Ok(())
+    }
+
+    /// Samba inside the container: users, configuration, smbd restarted; done when SMB answers.
+    fn container_configure_step(&self, share: &Share, plan: &mut Plan) {
+        let (samba, share) = (self.samba.clone(), share.clone());
+        let ct = share.container.clone().expect("lxc share");
+        plan.push(FnStep::new(
+            format!(
+                "configure Samba in container {} for share '{}' and wait until it answers SMB",
+                ct.id.unwrap_or(0),
+                share.name
+            ),
+            move || configure_inside(&samba, &share, &ct),
+            || Ok(()),
+        ));
+    }
+
+    /// On a node, root may map an id 1:1 only if /etc/subuid and /etc/subgid allow it.
+    fn subid_steps(&self, uids: &[u32], gids: &[u32], plan: &mut Plan) {
+        for (file, ids) in [("/etc/subuid", uids.to_vec()), ("/etc/subgid", gids.to_vec())] {
+            let path = PathBuf::from(file);
+            let before = std::fs::read(&path).unwrap_or_default();
+            let mut text = String::from_utf8_lossy(&before).to_string();
+            let mut wanted = vec![format!("root:{ID_BASE}:{ID_COUNT}")];
+            wanted.extend(ids.iter().map(|i| format!("root:{i}:1")));
+            let missing: Vec<String> = wanted.into_iter().filter(|w| !text.lines().any(|l| l == w)).collect();
+            if missing.is_empty() {
+                continue;
+            }
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            missing.iter().for_each(|m| text.push_str(&format!("{m}\n")));
+            let restore = path.clone();
+            plan.push(FnStep::new(
+                format!("allow root to map {} in {file}", missing.join(", ")),
+                move || smbgw_sys::fs::atomic_write(&path, text.as_bytes(), 0o644),
+                move || smbgw_sys::fs::atomic_write(&restore, &before, 0o644),
+            ));
+        }
+    }
+
+    /// Stop and destroy the container of a deleted lxc share (the data stays on the node).
+    pub(crate) fn container_destroy_steps(&self, share: &Share, plan: &mut Plan) {
+        let Some(id) = share.container.as_ref().and_then(|c| c.id) else {
+            return;
+        };
+        let conf = self.layout.pve_lxc_dir.join(format!("{id}.conf"));
+        plan.push(FnStep::new(
+            format!("stop and destroy container {id} (pct destroy)"),
+            move || {
+                if !conf.exists() {
+                    return Ok(());
+                }
+                let _ = pct().args(["stop", &id.to_string()]).output();
+                pct()
+                    .args(["destroy", &id.to_string(), "--purge", "1"])
+                    .run()
+                    .map(|_| ())
+            },
+            || Ok(()),
+        ));
+    }
+
+    /// `apply` for an lxc share: start a stopped container and bring Samba inside in line.
+    pub(crate) fn container_converge_steps(&self, share: &Share, plan: &mut Plan) {
+        let Some(id) = share.container.as_ref().and_then(|c| c.id) else {
+            return;
+        };
+        if container_state(id) != "running" {
+            let start = id.to_string();
+            plan.push(FnStep::new(
+                format!("start container {id}"),
+                move || pct().args(["start", &start]).run().map(|_| ()),
+                || Ok(()),
+            ));
+        }
+        self.container_configure_step(share, plan);
+    }
+
+    pub(crate) fn container_status(&self, share: &Share) -> Option<ContainerStatus> {
+        let ct = share.container.as_ref()?;
+        let state = ct.id.map(container_state).unwrap_or_else(|| "missing".into());
+        let ip = (state == "running").then(|| container_ip(ct)).flatten();
+        let smb = ip.as_deref().is_some_and(smb_answers);
+        Some(ContainerStatus {
+            ct_id: ct.id,
+            state,
+            ip,
+            smb,
+        })
+    }
+}
+
+fn container_state(id: u32) -> String {
+    match pct().args(["status", &id.to_string()]).output() {
+        Ok(o) if o.success() => o.stdout.trim().trim_start_matches("status:").trim().to_string(),
+        _ => "missing".into(),
+    }
+}
+
+fn container_ip(ct: &Container) -> Option<String> {
+    if let Some((addr, _)) = ct.ip.split_once('/') {
+        return Some(addr.to_string());
+    }
+    // dhcp: ask the container
+    let out = pct()
+        .args([
+            "exec",
+            &ct.id?.to_string(),
+            "--",
+            "ip",
+            "-4",
+            "-o",
+            "addr",
+            "show",
+            "dev",
+            "eth0",
+        ])
+        .output()
+        .ok()?;
+    let field = out.stdout.split_whitespace().skip_while(|f| *f != "inet").nth(1)?;
+    field.split('/').next().map(String::from)
+}
+
+fn smb_answers(ip: &str) -> bool {
+    ip.parse::<IpAddr>()
+        .is_ok_and(|a| TcpStream::connect_timeout(&SocketAddr::new(a, 445), Duration::from_millis(500)).is_ok())
+}
+
+fn append_lines(path: &Path, lines: &[String]) -> Result<()> {
+    let mut text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
+    for line in lines {
+        if !text.lines().any(|l| l == line) {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    smbgw_sys::fs::atomic_write(path, text.as_bytes(), 0o640)
+}
+
+/// Run in the container; the output of a failing command becomes the error.
+fn exec(id: &str, args: &[&str]) -> Result<String> {
+    let mut cmd = pct().args(["exec", id, "--"]);
+    cmd = cmd.args(args);
+    Ok(cmd.run()?.stdout)
+}
+
+/// Push `content` to `dest` in the container, with `mode`.
+fn push(id: &str, content: &[u8], dest: &str, mode: u32) -> Result<()> {
+    let tmp = tempfile::NamedTempFile::new().map_err(|e| Error::system(format!("temporary file: {e}")))?;
+    std::fs::write(tmp.path(), content).map_err(|e| Error::io("writing", tmp.path(), e))?;
+    pct()
+        .args(["push", id])
+        .arg(tmp.path())
+        .args([dest, "--perms", &format!("{mode:o}")])
+        .run()
+        .map(|_| ())
+}
+
+fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> {
+    let id = ct.id.expect("id chosen").to_string();
+    // the container's init needs a moment before it takes commands
+    let deadline = Instant::now() + SMB_WAIT;
+    while exec(&id, &["true"]).is_err() {
+        if Instant::now() > deadline {
+            return Err(Error::external(format!("container {id} does not take commands")));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let accounts = samba.accounts();
+    let mut hashes = String::new();
+    for user in &share.users {
+        let a = accounts
+            .user(user)?
+            .ok_or_else(|| Error::input(format!("user '{user}' does not exist")))?;
+        let (uid, gid) = (a.uid.to_string(), a.gid.to_string());
+        validate::account_name("user name", user)?;
+        if exec(&id, &["getent", "group", &gid]).is_err() {
+            exec(&id, &["groupadd", "-g", &gid, user])?;
+        }
+        if exec(&id, &["getent", "passwd", user]).is_err() {
+            exec(
+                &id,
+                &[
+                    "useradd",
+                    "-M",
+                    "-N",
+                    "-u",
+                    &uid,
+                    "-g",
+                    &gid,
+                    "-s",
+                    "/usr/sbin/nologin",
+                    user,
+                ],
+            )?;
+        }
+        // the NT hash, in smbpasswd format (never the password itself)
+        let line = samba.tool("pdbedit").args(["-L", "-w", "-u", user]).run()?.stdout;
+        hashes.push_str(line.trim_end());
+        hashes.push('\n');
+    }
+    for group in &share.groups {
+        let gid = accounts
+            .group_id(group)?
+            .ok_or_else(|| Error::input(format!("group '{group}' does not exist")))?
+            .to_string();
+        if exec(&id, &["getent", "group", group]).is_err() {
+            exec(&id, &["groupadd", "-g", &gid, group])?;
+        }
+    }
+    if !hashes.is_empty() {
+        const IMPORT: &str = "/root/.pve-smbgateway-users";
+        push(&id, hashes.as_bytes(), IMPORT, 0o600)?;
+        let imported = exec(&id, &["pdbedit", "-i", &format!("smbpasswd:{IMPORT}"), "-e", "tdbsam"]);
+        let _ = exec(&id, &["rm", "-f", IMPORT]);
+        imported?;
+    }
+    let rendered = render_inside(share);
+    exec(&id, &["mkdir", "-p", "/etc/samba/smbgateway.d"])?;
+    for (path, text) in &rendered.shares {
+        push(&id, text.as_bytes(), &path.display().to_string(), 0o644)?;
+    }
+    push(&id, rendered.smb_conf.1.as_bytes(), "/etc/samba/smb.conf", 0o644)?;
+    exec(&id, &["testparm", "-s", "/etc/samba/smb.conf"])?;
+    exec(&id, &["systemctl", "restart", "smbd"])?;
+    let deadline = Instant::now() + SMB_WAIT;
+    loop {
+        if container_ip(ct).as_deref().is_some_and(smb_answers) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::external(format!(
+                "smbd in container {id} does not answer on port 445 within {} s",
+                SMB_WAIT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idmap_maps_share_ids_one_to_one() {
+        assert_eq!(
+            idmap_lines('u', &[20000, 20002]),
+            [
+                "lxc.idmap: u 0 100000 20000",
+                "lxc.idmap: u 20000 20000 1",
+                "lxc.idmap: u 20001 120001 1",
+                "lxc.idmap: u 20002 20002 1",
+                "lxc.idmap: u 20003 120003 45533",
+            ]
+        );
+        assert_eq!(idmap_lines('g', &[]), ["lxc.idmap: g 0 100000 65536"]);
+        assert_eq!(
+            idmap_lines('u', &[0]),
+            ["lxc.idmap: u 0 0 1", "lxc.idmap: u 1 100001 65535"]
+        );
+    }
+
+    #[test]
+    fn host_names() {
+        assert_eq!(hostname("Team Data$"), "smbgw-team-data");
+        assert_eq!(hostname("a".repeat(80).as_str()).len(), 63);
+    }
+}
