@@ -203,6 +203,35 @@ pub fn command() -> Command {
                 .arg(Arg::new("check").long("check").action(ArgAction::SetTrue).help("Ask the domain now and record the result (what the daemon does on a schedule)")),
         )
         .subcommand(
+            Command::new("ha-setup")
+                .about("Set up the CTDB cluster with floating addresses (VIPs); every node converges with 'apply'")
+                .arg(Arg::new("nodes").long("nodes").value_name("LIST").help("Cluster nodes: n1,n2,n3 (addresses from the PVE cluster) or n1=10.0.0.1,... [default: every PVE cluster node]"))
+                .arg(Arg::new("vip").long("vip").value_name("LIST").required(true).help("Floating addresses with prefix, e.g. 10.1.1.100/24,10.1.1.101/24"))
+                .arg(Arg::new("interface").long("interface").value_name("IFACE").required(true).help("Interface the VIPs are added to on every node"))
+                .arg(Arg::new("lock").long("lock").value_name("SPEC").default_value("corosync").help("Cluster lock: corosync (follows the quorate PVE partition), file:/shared/path, ceph:CLUSTER:USER:POOL:OBJECT, or none (with --no-lock)"))
+                .arg(Arg::new("no-lock").long("no-lock").action(ArgAction::SetTrue).help("Allow --lock none: split-brain risk"))
+                .arg(Arg::new("tunable").long("tunable").value_name("NAME=VALUE").action(ArgAction::Append).help("CTDB tunable (repeatable), e.g. KeepaliveInterval=2"))
+                .arg(dry_run()),
+        )
+        .subcommand(Command::new("ha-status").about("Cluster health: nodes, leader, cluster lock, which node holds each VIP"))
+        .subcommand(
+            Command::new("ha-failover")
+                .about("Move a VIP to another node (planned)")
+                .arg(Arg::new("vip").long("vip").value_name("IP").required(true))
+                .arg(Arg::new("to").long("to").value_name("NODE").required(true)),
+        )
+        .subcommand(
+            Command::new("ha-test")
+                .about("Failover drill: disable the VIP's holder, measure until the VIP answers from another node, enable it again")
+                .arg(Arg::new("vip").long("vip").value_name("IP").required(true)),
+        )
+        .subcommand(
+            Command::new("ha-node")
+                .about("Node maintenance: a disabled node hosts no VIP")
+                .arg(Arg::new("action").value_name("ACTION").required(true).value_parser(["disable", "enable"]))
+                .arg(Arg::new("node").value_name("NODE").required(true)),
+        )
+        .subcommand(
             Command::new("completion")
                 .about("Print a shell completion script")
                 .hide(true)

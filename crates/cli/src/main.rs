@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use clap::ArgMatches;
 use smbgw_core::{Error, Result};
 use smbgw_gateway::ad::JoinRequest;
+use smbgw_gateway::ha::HaSetup;
 use smbgw_gateway::Gateway;
 use smbgw_samba::ad::Credentials;
 
@@ -96,6 +97,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         }
         "user" => run_user(&gw, sm, format),
         "ad-join" | "ad-leave" | "ad-test" | "ad-status" => run_ad(&gw, sub, sm, format),
+        "ha-setup" | "ha-status" | "ha-failover" | "ha-test" | "ha-node" => run_ha(&gw, sub, sm, format),
         _ => unreachable!("clap knows all subcommands"),
     }
 }
@@ -172,6 +174,48 @@ fn run_ad(gw: &Gateway, sub: &str, m: &ArgMatches, format: Format) -> Result<()>
             }
         }
         "ad-status" => format.ad_status(&gw.ad_status(m.get_flag("check"))?),
+        _ => unreachable!("clap knows all subcommands"),
+    }
+}
+
+fn run_ha(gw: &Gateway, sub: &str, m: &ArgMatches, format: Format) -> Result<()> {
+    let arg = |k: &str| m.get_one::<String>(k).cloned().unwrap_or_default();
+    match sub {
+        "ha-setup" => {
+            let setup = HaSetup {
+                nodes: m.get_one::<String>("nodes").cloned(),
+                vips: arg("vip"),
+                interface: arg("interface"),
+                lock: arg("lock"),
+                no_lock: m.get_flag("no-lock"),
+                tunables: m.get_many::<String>("tunable").into_iter().flatten().cloned().collect(),
+            };
+            format.change(&gw.ha_setup(&setup, m.get_flag("dry-run"))?)
+        }
+        "ha-status" => format.ha_status(&gw.ha_status()?),
+        "ha-failover" => {
+            let seconds = gw.ha_failover(&arg("vip"), &arg("to"))?;
+            format.message(
+                &format!("{} moved to {} in {seconds:.2} s", arg("vip"), arg("to")),
+                &serde_json::json!({ "vip": arg("vip"), "to": arg("to"), "seconds": seconds }),
+            )
+        }
+        "ha-test" => {
+            let report = gw.ha_test(&arg("vip"))?;
+            let text = format!(
+                "{}: moved from node {} to node {} in {:.2} s, answering after {:.2} s",
+                report.vip, report.from, report.to, report.seconds_to_move, report.seconds_to_answer
+            );
+            format.message(&text, &serde_json::to_value(&report).unwrap_or_default())
+        }
+        "ha-node" => {
+            let enable = arg("action") == "enable";
+            gw.ha_node(&arg("node"), enable)?;
+            format.message(
+                &format!("node {} {}", arg("node"), if enable { "enabled" } else { "disabled" }),
+                &serde_json::json!({ "node": arg("node"), "enabled": enable }),
+            )
+        }
         _ => unreachable!("clap knows all subcommands"),
     }
 }

@@ -311,3 +311,41 @@ impl Format {
         Ok(())
     }
 }
+
+impl Format {
+    pub fn ha_status(self, status: &smbgw_ha::HaStatus) -> Result<()> {
+        if self.json(status)? {
+            return Ok(());
+        }
+        println!("cluster: {}", if status.healthy { "healthy" } else { "DEGRADED" });
+        let leader = status
+            .leader
+            .map_or("none (election running)".to_string(), |l| l.to_string());
+        println!("leader (cluster lock holder): {leader}");
+        println!(
+            "cluster lock: {}",
+            status.cluster_lock.configured.as_deref().unwrap_or("none")
+        );
+        println!("{:<5} {:<16} {:<20} STATE", "PNN", "NODE", "ADDRESS");
+        for n in &status.nodes {
+            let me = if n.this_node { " (this node)" } else { "" };
+            println!(
+                "{:<5} {:<16} {:<20} {}{me}",
+                n.pnn,
+                n.name.as_deref().unwrap_or("-"),
+                n.address.to_string(),
+                n.state
+            );
+        }
+        println!("{:<20} HOLDER", "VIP");
+        for v in &status.vips {
+            let holder = match (v.holder, &v.holder_name) {
+                (Some(p), Some(n)) => format!("{n} (pnn {p})"),
+                (Some(p), None) => format!("pnn {p}"),
+                _ => "UNASSIGNED".into(),
+            };
+            println!("{:<20} {holder}", v.address.to_string());
+        }
+        Ok(())
+    }
+}

@@ -40,6 +40,10 @@ pub struct Layout {
     pub cli: PathBuf,
     /// PVE's container configs (`pct` reads them; the gateway adds id mappings).
     pub pve_lxc_dir: PathBuf,
+    /// PVE's cluster membership (`.members` of pmxcfs): the default HA nodes.
+    pub pve_members: PathBuf,
+    /// CTDB's configuration directory.
+    pub ctdb_dir: PathBuf,
 }
 
 pub const ENV_BIN: &str = "PVE_SMBGW_BIN";
@@ -73,6 +77,8 @@ impl Layout {
             run_dir: "/run/pve-smbgateway".into(),
             cli: cli_path(false),
             pve_lxc_dir: "/etc/pve/lxc".into(),
+            pve_members: "/etc/pve/.members".into(),
+            ctdb_dir: "/etc/ctdb".into(),
         }
     }
 
@@ -105,6 +111,8 @@ impl Layout {
             run_dir: root.join("run"),
             cli: cli_path(true),
             pve_lxc_dir: root.join("pve/lxc"),
+            pve_members: root.join("pve/.members"),
+            ctdb_dir: root.join("ctdb"),
         })
     }
 

@@ -15,6 +15,7 @@ impl Gateway {
     pub(crate) fn globals(&self) -> Result<render::Globals> {
         Ok(render::Globals {
             ad: smbgw_core::ad::AdState::load(&self.layout)?,
+            clustering: self.ha_config()?.is_some(),
         })
     }
 

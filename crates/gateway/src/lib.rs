@@ -8,6 +8,7 @@ mod acl;
 pub mod ad;
 pub mod container;
 mod converge;
+pub mod ha;
 mod journal;
 mod quota;
 mod shares;
@@ -114,6 +115,8 @@ mod tests {
             log_dir: dir.join("log"),
             run_dir: dir.join("run"),
             pve_lxc_dir: dir.join("pve/lxc"),
+            pve_members: dir.join("pve/.members"),
+            ctdb_dir: dir.join("ctdb"),
             cli: "/usr/sbin/pve-smbgateway".into(),
         }
     }

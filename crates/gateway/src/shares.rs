@@ -110,7 +110,10 @@ impl Gateway {
         if self.globals()?.ad.is_some() && self.samba.winbindd_pid().is_none() {
             self.winbind_steps(true, &mut plan);
         }
-        self.samba_steps(&cfg, &mut plan, true)?;
+        match self.ha_config()? {
+            Some(ha) => self.ha_steps(&ha, &mut plan)?,
+            None => self.samba_steps(&cfg, &mut plan, true)?,
+        }
         let change = self.execute(plan, dry_run, None, notes)?;
         if !dry_run {
             journal::end(&self.layout);

@@ -137,7 +137,11 @@ pub fn event_scripts(cfg: &HaConfig) -> Vec<&'static str> {
 pub fn plan(cfg: &HaConfig, opts: &RenderOptions, config_dir: &Path, plan: &mut Plan) -> Result<()> {
     plan_files(&render(cfg, opts), config_dir, plan)?;
     for script in event_scripts(cfg) {
-        plan.push(EnableEventScript::new(config_dir, script));
+        let step = EnableEventScript::new(config_dir, script);
+        // only what is missing: a re-run changes nothing
+        if step.link.symlink_metadata().is_err() {
+            plan.push(step);
+        }
     }
     Ok(())
 }

@@ -11,6 +11,8 @@ use smbgw_core::{Layout, Share};
 #[derive(Clone, Debug, Default)]
 pub struct Globals {
     pub ad: Option<AdState>,
+    /// Part of a CTDB cluster: every node serves the same shares with shared state.
+    pub clustering: bool,
 }
 
 impl Globals {
@@ -143,6 +145,14 @@ pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &P
 
 /// Standalone server, or domain member.
 fn identity(globals: &Globals) -> String {
+    let mut text = member_identity(globals);
+    if globals.clustering {
+        text.push_str("\t# CTDB cluster (ha-setup): locks and sessions are shared by all nodes\n\tclustering = yes\n");
+    }
+    text
+}
+
+fn member_identity(globals: &Globals) -> String {
     let Some(ad) = &globals.ad else {
         return STANDALONE.to_string();
     };
@@ -324,6 +334,7 @@ mod tests {
                 last_success: None,
                 last_error: None,
             }),
+            clustering: false,
         };
         let text = identity(&globals);
         for line in [

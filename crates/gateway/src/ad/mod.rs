@@ -294,14 +294,11 @@ impl Gateway {
             state.to_bytes(),
             0o644,
         )?);
-        self.samba_steps_with(
-            &cfg,
-            &Globals {
-                ad: Some(state.clone()),
-            },
-            &mut plan,
-            false,
-        )?;
+        let globals = Globals {
+            ad: Some(state.clone()),
+            ..self.globals()?
+        };
+        self.samba_steps_with(&cfg, &globals, &mut plan, false)?;
         let (samba, creds) = (self.samba.clone(), std::rc::Rc::new(req.credentials));
         let (undo_samba, undo_creds) = (samba.clone(), creds.clone());
         let (ou, join_dc) = (state.join.ou.clone(), req.dc.clone());
@@ -372,7 +369,11 @@ impl Gateway {
         if let Some(step) = RemoveFile::new("AD membership", &AdState::path(&self.layout))? {
             plan.push(step);
         }
-        self.samba_steps_with(&cfg, &Globals::default(), &mut plan, false)?;
+        let globals = Globals {
+            ad: None,
+            ..self.globals()?
+        };
+        self.samba_steps_with(&cfg, &globals, &mut plan, false)?;
         self.winbind_steps(false, &mut plan);
         self.restart_smbd_step(&mut plan);
         self.execute(plan, dry_run, None, notes)
@@ -482,7 +483,11 @@ impl Gateway {
         )?);
         if let Some(message) = &transition {
             let cfg = self.store.load()?;
-            self.samba_steps_with(&cfg, &Globals { ad: Some(new) }, &mut plan, true)?;
+            let globals = Globals {
+                ad: Some(new),
+                ..self.globals()?
+            };
+            self.samba_steps_with(&cfg, &globals, &mut plan, true)?;
             self.log_event(message)?;
         }
         plan.apply()?;

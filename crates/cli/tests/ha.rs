@@ -1,0 +1,161 @@
+//! `ha-*` through the CLI in a sandbox: validation before anything is written, the plan, the
+//! CTDB files and the clustered smb.conf. (The CTDB cluster itself, failover and the corosync
+//! lock run for real in crates/ha/tests/cluster.rs.)
+
+mod common;
+
+use common::Sandbox;
+
+const MEMBERS: &str = "{\n\"nodename\": \"pve1\",\n\"version\": 5,\n\"cluster\": { \"name\": \"lab\", \"version\": 3, \"nodes\": 2, \"quorate\": 1 },\n\"nodelist\": {\n  \"pve1\": { \"id\": 1, \"online\": 1, \"ip\": \"10.99.78.1\"},\n  \"pve2\": { \"id\": 2, \"online\": 1, \"ip\": \"10.99.78.2\"}\n  }\n}\n";
+
+fn setup_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["ha-setup", "--vip", "10.99.77.100/24", "--interface", "d0"];
+    args.extend_from_slice(extra);
+    args
+}
+
+/// A network namespace with both "nodes" on one interface (a veth end; no dummy module here), so they answer ping.
+struct Net(String);
+
+impl Net {
+    fn new() -> Net {
+        let ns = format!("smbgw-ha-cli-{}", std::process::id());
+        let script = format!(
+            "ip netns add {ns} && ip -n {ns} link set lo up && ip -n {ns} link add d0 type veth peer name d1 && ip -n {ns} link set d1 up && \
+             ip -n {ns} addr add 10.99.78.1/24 dev d0 && ip -n {ns} addr add 10.99.78.2/24 dev d0 && ip -n {ns} link set d0 up"
+        );
+        assert!(std::process::Command::new("sh")
+            .args(["-ec", &script])
+            .status()
+            .unwrap()
+            .success());
+        Net(ns)
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.0])
+            .status();
+    }
+}
+
+#[test]
+fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
+    let net = Net::new();
+    let mut sb = Sandbox::new();
+    sb.wrapper = vec!["ip".into(), "netns".into(), "exec".into(), net.0.clone()];
+    std::fs::create_dir_all(sb.data("d")).unwrap();
+    sb.ok(&["create", "d", "--path", sb.data("d").to_str().unwrap()]);
+    let r = sb.run(&["ha-status"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("not set up"), "{}", r.stderr);
+
+    // refused, nothing written
+    let before = sb.snapshot();
+    for (extra, message) in [
+        (vec!["--nodes", "n1=10.99.78.1"], "at least 2 nodes"),
+        (vec!["--nodes", "n1=10.99.78.1,n2=10.99.78.1"], "two nodes"),
+        (vec!["--nodes", "n1=10.99.78.1,n1=10.99.78.2"], "twice"),
+        (
+            vec!["--nodes", "n1=10.99.78.1,n2=10.99.78.2", "--lock", "none"],
+            "--no-lock",
+        ),
+        (
+            vec!["--nodes", "n1=10.99.78.1,n2=10.99.78.2", "--lock", "file:relative"],
+            "",
+        ),
+        (vec!["--nodes", "n1;reboot=10.99.78.1,n2=10.99.78.2"], ""),
+        (
+            vec![
+                "--nodes",
+                "n1=10.99.78.1,n2=10.99.78.2",
+                "--tunable",
+                "KeepaliveInterval=x",
+            ],
+            "",
+        ),
+        (vec!["--nodes", "pve1,pve2"], "pve1"), // no PVE membership yet: names cannot be looked up
+    ] {
+        let r = sb.run(&setup_args(&extra));
+        assert_eq!(r.code, 1, "{extra:?} must be refused: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(message), "{extra:?}: {}", r.stderr);
+    }
+    let nodes = ["--nodes", "n1=10.99.78.1,n2=10.99.78.2"];
+    for (vip, iface) in [
+        ("10.99.78.1/24", "d0"),                   // a node's own address
+        ("10.99.77.100/24,10.99.77.100/24", "d0"), // twice
+        ("10.99.77.0/24", "d0"),                   // the network address
+        ("10.99.77.100/24", "nosuchif0"),          // no such interface
+        ("10.99.77.100", "d0"),                    // no prefix
+    ] {
+        let mut args = vec!["ha-setup", "--vip", vip, "--interface", iface];
+        args.extend(nodes);
+        let r = sb.run(&args);
+        assert_eq!(r.code, 1, "{vip} on {iface} must be refused: {}{}", r.stdout, r.stderr);
+    }
+    assert_eq!(sb.snapshot(), before, "a refused ha-setup changed files");
+    assert!(!sb.root.join("ctdb").exists());
+
+    // the plan, then the real thing: nodes from the PVE membership
+    std::fs::create_dir_all(sb.root.join("pve")).unwrap();
+    std::fs::write(sb.root.join("pve/.members"), MEMBERS).unwrap();
+    let plan = sb.ok(&setup_args(&["--dry-run"]));
+    assert!(
+        plan.contains("ctdb.conf") && plan.contains("public_addresses"),
+        "{plan}"
+    );
+    assert!(!sb.root.join("ctdb").exists(), "dry run wrote files");
+    let out = sb.ok(&setup_args(&["--tunable", "KeepaliveLimit=5"]));
+    assert!(
+        out.contains("2-node corosync cluster"),
+        "the 2-node warning is shown: {out}"
+    );
+    let ctdb = |f: &str| std::fs::read_to_string(sb.root.join("ctdb").join(f)).unwrap();
+    assert!(ctdb("nodes").ends_with("10.99.78.1\n10.99.78.2\n"), "{}", ctdb("nodes"));
+    assert!(
+        ctdb("public_addresses").contains("10.99.77.100/24 d0"),
+        "{}",
+        ctdb("public_addresses")
+    );
+    assert!(ctdb("ctdb.conf").contains("cluster lock = !"), "{}", ctdb("ctdb.conf"));
+    assert!(
+        ctdb("ctdb.conf").contains("smbgw-ctdb-quorum-lock"),
+        "{}",
+        ctdb("ctdb.conf")
+    );
+    assert!(
+        ctdb("ctdb.tunables").contains("KeepaliveLimit=5"),
+        "{}",
+        ctdb("ctdb.tunables")
+    );
+    let conf = std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap();
+    assert!(conf.contains("\tclustering = yes\n"), "{conf}");
+    let ha: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.root.join("config/ha.json")).unwrap()).unwrap();
+    assert_eq!(ha["nodes"][1]["name"], "pve2", "{ha}");
+
+    // idempotent, and apply keeps the cluster config
+    let again: serde_json::Value = serde_json::from_str(&sb.ok(&setup_args(&[
+        "--tunable",
+        "KeepaliveLimit=5",
+        "--output-format",
+        "json",
+    ])))
+    .unwrap();
+    assert_eq!(again["changed"], false, "{again}");
+    sb.ok(&["apply"]);
+    assert!(std::fs::read_to_string(sb.root.join("samba/smb.conf"))
+        .unwrap()
+        .contains("clustering = yes"));
+
+    // without ctdbd: a clear external error
+    let r = sb.run(&["ha-status"]);
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    let r = sb.run(&["ha-failover", "--vip", "10.99.77.200", "--to", "pve2"]);
+    assert_eq!(r.code, 1, "not a VIP: {}{}", r.stdout, r.stderr);
+    let r = sb.run(&["ha-failover", "--vip", "10.99.77.100", "--to", "pve9"]);
+    assert_eq!(r.code, 1, "not a node: {}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("pve1, pve2"), "{}", r.stderr);
+}

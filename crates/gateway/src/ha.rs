@@ -1,0 +1,178 @@
+//! High availability: the CTDB cluster of the gateway. The HA config is cluster-wide (in the
+//! config directory on pmxcfs, beside shares.cfg), so every node converges to it with `apply`;
+//! CTDB itself (smbgw-ha) moves the floating addresses.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use smbgw_core::plan::WriteFile;
+use smbgw_core::{bail_input, Error, Plan, Result};
+use smbgw_ha::config::{self, Environment, Tunables};
+use smbgw_ha::render::{self, RenderOptions};
+use smbgw_ha::status::{self, Ctdb, DrillOptions, DrillReport};
+use smbgw_ha::{members, HaConfig, HaStatus, LockSpec};
+
+use crate::{Change, Gateway};
+
+pub const HA_FILE: &str = "ha.json";
+
+/// `ha-setup`, as given on the command line or through the API.
+pub struct HaSetup {
+    /// `n1,n2` (addresses from the PVE membership) or `n1=10.0.0.1,...`; `None`: every node
+    /// of the PVE cluster.
+    pub nodes: Option<String>,
+    pub vips: String,
+    pub interface: String,
+    pub lock: String,
+    pub no_lock: bool,
+    /// `Name=Value` CTDB tunables.
+    pub tunables: Vec<String>,
+}
+
+impl Gateway {
+    fn ha_path(&self) -> PathBuf {
+        self.layout.config_dir.join(HA_FILE)
+    }
+
+    /// The cluster's HA config, `None` when HA is not set up.
+    pub fn ha_config(&self) -> Result<Option<HaConfig>> {
+        let path = self.ha_path();
+        let Some(data) = smbgw_sys::fs::read_optional(&path)? else {
+            return Ok(None);
+        };
+        let cfg: HaConfig = serde_json::from_slice(&data)
+            .map_err(|e| Error::system(format!("{} is corrupt ({e}); run ha-setup again", path.display())))?;
+        Ok(Some(cfg))
+    }
+
+    fn render_options(&self) -> RenderOptions {
+        let mut opts = RenderOptions::default();
+        if self.layout.is_sandbox() {
+            // no SCHED_FIFO for a daemon started by hand in a test
+            opts.realtime_scheduling = false;
+        }
+        opts
+    }
+
+    /// `ha-setup`: validate everything, check the nodes answer, then write the HA config, the
+    /// CTDB files and smb.conf with `clustering = yes` (and start CTDB on a node).
+    pub fn ha_setup(&self, req: &HaSetup, dry_run: bool) -> Result<Change> {
+        let members = members::read_members(&self.layout.pve_members)?;
+        let lookup = |name: &str| -> Option<IpAddr> { members.as_ref()?.address_of(name) };
+        let nodes = match &req.nodes {
+            Some(list) => config::parse_nodes(list, lookup)?,
+            None => match &members {
+                Some(m) => m.nodes()?,
+                None => bail_input!(
+                    "this node is not in a PVE cluster (no {}): give --nodes",
+                    self.layout.pve_members.display()
+                ),
+            },
+        };
+        let mut tunables = Tunables::default();
+        for t in &req.tunables {
+            tunables.set(t)?;
+        }
+        let cfg = HaConfig {
+            nodes,
+            vips: config::parse_vips(&req.vips)?,
+            interface: req.interface.clone(),
+            lock: LockSpec::parse(&req.lock, req.no_lock)?,
+            tunables,
+            ad: smbgw_core::ad::AdState::load(&self.layout)?.is_some(),
+        };
+        cfg.validate(&Environment::default())?;
+        if !dry_run {
+            status::check_reachable(&cfg)?;
+        }
+        let _lock = self.store.lock()?;
+        let mut plan = Plan::new();
+        let mut json = serde_json::to_vec_pretty(&cfg).expect("HA config serialises");
+        json.push(b'\n');
+        let step = WriteFile::new("HA config", &self.ha_path(), json, 0o640)?;
+        if step.changes() {
+            plan.push(step);
+        }
+        self.ha_steps(&cfg, &mut plan)?;
+        self.execute(plan, dry_run, None, cfg.warnings())
+    }
+
+    /// The CTDB files and the clustered smb.conf for `cfg` (also what `apply` converges).
+    pub(crate) fn ha_steps(&self, cfg: &HaConfig, plan: &mut Plan) -> Result<()> {
+        render::plan(cfg, &self.render_options(), &self.layout.ctdb_dir, plan)?;
+        let globals = smbgw_samba::render::Globals {
+            clustering: true,
+            ..self.globals()?
+        };
+        let shares = self.store.load()?;
+        // smbd cannot reload into clustering before ctdbd runs; a node's ctdb.service starts it
+        self.samba_steps_with(&shares, &globals, plan, false)
+    }
+
+    fn ctdb(&self) -> Ctdb {
+        Ctdb::local()
+    }
+
+    fn configured(&self) -> Result<HaConfig> {
+        self.ha_config()?
+            .ok_or_else(|| Error::input("high availability is not set up; run 'pve-smbgateway ha-setup' first"))
+    }
+
+    fn vip(cfg: &HaConfig, vip: &str) -> Result<IpAddr> {
+        let ip: IpAddr = vip
+            .parse()
+            .map_err(|_| Error::input(format!("{vip:?} is not an IP address")))?;
+        if !cfg.vips.iter().any(|v| v.address == ip) {
+            bail_input!(
+                "{ip} is not a VIP of this cluster; its VIPs are {}",
+                cfg.vips
+                    .iter()
+                    .map(|v| v.address.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(ip)
+    }
+
+    fn pnn(cfg: &HaConfig, node: &str) -> Result<u32> {
+        cfg.pnn_of(node).ok_or_else(|| {
+            Error::input(format!(
+                "{node:?} is not a node of this cluster; its nodes are {}",
+                cfg.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
+
+    /// `ha-status`.
+    pub fn ha_status(&self) -> Result<HaStatus> {
+        let cfg = self.configured()?;
+        status::status(&self.ctdb(), Some(&cfg))
+    }
+
+    /// `ha-failover --vip IP --to NODE`: a planned move; returns the seconds it took.
+    pub fn ha_failover(&self, vip: &str, to: &str) -> Result<f64> {
+        let cfg = self.configured()?;
+        let ip = Self::vip(&cfg, vip)?;
+        let pnn = Self::pnn(&cfg, to)?;
+        status::failover(&self.ctdb(), ip, pnn)
+    }
+
+    /// `ha-node disable|enable NODE`: maintenance (a disabled node hosts no VIP).
+    pub fn ha_node(&self, node: &str, enable: bool) -> Result<()> {
+        let cfg = self.configured()?;
+        let pnn = Self::pnn(&cfg, node)?;
+        if enable {
+            status::enable(&self.ctdb(), pnn)
+        } else {
+            status::disable(&self.ctdb(), pnn)
+        }
+    }
+
+    /// `ha-test --vip IP`: a real failover drill.
+    pub fn ha_test(&self, vip: &str) -> Result<DrillReport> {
+        let cfg = self.configured()?;
+        let ip = Self::vip(&cfg, vip)?;
+        status::ha_test(&self.ctdb(), ip, &DrillOptions::default())
+    }
+}
