@@ -106,6 +106,15 @@ ok(ref($err) && $err->{errors}->{quota}, 'a quota without unit is refused by the
 $task = PVE::APIStandin::wait_task($upid);
 like($task->{status}, qr/share 'team' already exists/, 'task error carries the core message');
 
+# a share name with a space: the UPID escapes it (a UPID field holds no white space)
+($upid, $err) = api('POST', '/shares', { name => 'team data', path => "$dir/data/team-data" }, 'admin@pve');
+like($upid, qr/:smbgwcreate:team\\x20data:admin\@pve:$/, 'the share name is escaped in the UPID') or diag($err);
+task_ok($upid, 'create a share with a space in its name');
+(undef, $err) = api('POST', '/shares', { name => 'homes', path => "$dir/data/homes" }, 'admin@pve');
+like(ref($err) && $err->{errors}->{name}, qr/reserved/, 'a reserved name is a 400 on the name field');
+($upid, $err) = api('DELETE', '/shares/team data', {}, 'admin@pve');
+task_ok($upid, 'delete it again');
+
 # Active Directory: the membership through the same core (a real DC is in crates/cli/tests/ad.rs)
 my ($ad) = api('GET', '/ad', {}, 'auditor@pve');
 ok(defined($ad) && !$ad->{joined}, 'not joined to a domain');

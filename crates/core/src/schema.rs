@@ -146,6 +146,7 @@ pub fn property(name: &str) -> Option<&'static Property> {
 /// checks values through `check_format`, so the API validates exactly like the CLI. (No name
 /// ends in "-list": PVE::JSONSchema would split such values itself and check each item.)
 pub const FORMATS: &[&str] = &[
+    "smbgw-share-name",
     "smbgw-users",
     "smbgw-groups",
     "smbgw-hosts",
@@ -164,6 +165,7 @@ pub const FORMATS: &[&str] = &[
 pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
     use crate::validate;
     match format {
+        "smbgw-share-name" => validate::share_name(value),
         "smbgw-users" => validate::list("users", value)?
             .iter()
             .try_for_each(|u| validate::principal("user name", u)),
@@ -198,7 +200,7 @@ pub fn pve_json_schema() -> Value {
     let mut props = serde_json::Map::new();
     props.insert(
         "name".into(),
-        json!({ "type": "string", "description": "Share name.", "maxLength": MAX_SHARE_NAME, "pattern": r#"[^\\/\[\]:|<>+=;,*?"%\x00-\x1f]+"# }),
+        json!({ "type": "string", "description": "Share name.", "maxLength": MAX_SHARE_NAME, "format": "smbgw-share-name" }),
     );
     for p in SHARE_PROPERTIES {
         let mut entry = match p.kind {

@@ -55,6 +55,9 @@ my $dry_run_property = {
     description => "Only print the plan (in the task log); change nothing.",
 };
 
+# One share's path: names may hold spaces, which the default '\S+' of a path parameter refuses
+my $SHARE = 'shares/{name:[^\x2f]+}';
+
 my $read_perm = { check => ['perm', '/nodes/{node}', ['Sys.Audit']] };
 my $modify_perm = { check => ['perm', '/nodes/{node}', ['Sys.Modify']] };
 
@@ -74,7 +77,11 @@ my sub run_task {
     my ($what, $name, $code) = @_;
     my $rpcenv = PVE::RPCEnvironment::get();
     my $user = $rpcenv->get_user();
-    return $rpcenv->fork_worker('smbgw' . $what, $name // '', $user, sub {
+    # a UPID field cannot hold ':' or white space, share names can: escape them as systemd
+    # does (\xNN), which the toolkit's task viewer unescapes for display
+    my $id = $name // '';
+    $id =~ s/([^A-Za-z0-9_.\-])/sprintf('\\x%02x', ord($1))/ge;
+    return $rpcenv->fork_worker('smbgw' . $what, $id, $user, sub {
 	my $change = $code->();
 	my $prefix = $change->{'dry-run'} ? 'plan' : 'done';
 	print "$prefix: $_\n" for @{ $change->{steps} // [] };
@@ -113,7 +120,7 @@ my sub register_change {
 my sub register_reader {
     my ($name, $path, $description, $returns, $code) = @_;
     my $properties = { node => get_standard_option('pve-node') };
-    $properties->{name} = $name_property if $path =~ m/\{name\}/;
+    $properties->{name} = $name_property if $path =~ m/\{name[:}]/;
     __PACKAGE__->register_method({
 	name => $name,
 	path => $path,
@@ -159,10 +166,10 @@ register_change('create_share', 'shares', 'POST', "Create an SMB share.",
 	return PVE::RS::SMBGateway::create_share($param->{name}, share_params($param), $param->{'dry-run'});
     });
 
-register_reader('read_share', 'shares/{name}', "Show a share's configuration.", { type => 'object' },
+register_reader('read_share', $SHARE, "Show a share's configuration.", { type => 'object' },
     sub { PVE::RS::SMBGateway::show_share($_[0]) });
 
-register_change('update_share', 'shares/{name}', 'PUT', "Change a share.",
+register_change('update_share', $SHARE, 'PUT', "Change a share.",
     {
 	%$share_properties,
 	name => $name_property,
@@ -179,7 +186,7 @@ register_change('update_share', 'shares/{name}', 'PUT', "Change a share.",
 	return PVE::RS::SMBGateway::update_share($param->{name}, share_params($param), $delete, $param->{'dry-run'});
     });
 
-register_change('delete_share', 'shares/{name}', 'DELETE', "Delete a share. Its data stays unless purge-data is set.",
+register_change('delete_share', $SHARE, 'DELETE', "Delete a share. Its data stays unless purge-data is set.",
     {
 	name => $name_property,
 	'purge-data' => {
@@ -194,15 +201,15 @@ register_change('delete_share', 'shares/{name}', 'DELETE', "Delete a share. Its 
 	return PVE::RS::SMBGateway::delete_share($param->{name}, $param->{'purge-data'}, $param->{'dry-run'});
     });
 
-register_reader('share_status', 'shares/{name}/status', "Whether smbd serves the share, and what is wrong if not.",
+register_reader('share_status', "$SHARE/status", "Whether smbd serves the share, and what is wrong if not.",
     { type => 'object' }, sub { PVE::RS::SMBGateway::status($_[0]) });
 
-register_reader('share_quota', 'shares/{name}/quota', "The share's quota: limit, used, free, percent and backend.",
+register_reader('share_quota', "$SHARE/quota", "The share's quota: limit, used, free, percent and backend.",
     { type => 'object' }, sub { PVE::RS::SMBGateway::quota_status($_[0]) });
 
 __PACKAGE__->register_method({
     name => 'share_quota_history',
-    path => 'shares/{name}/quota-history',
+    path => "$SHARE/quota-history",
     method => 'GET',
     description => "The share's usage history, growth per day and days until full.",
     permissions => $read_perm,

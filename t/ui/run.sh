@@ -1,0 +1,125 @@
+#!/bin/bash
+# Browser tests of the web UI (test tier 4): headless Debian chromium driven by playwright-core,
+# GPL ExtJS 6.2 from npm, stand-ins of the Proxmox/PVE ExtJS base classes (t/ui/standins), our
+# www/ files, and the real API (PVE::API2::SMBGateway) on the real Rust core in sandbox mode with
+# its own smbd, served by t/ui/server.pl. Root only (smbd, loop device).
+#
+#   t/ui/run.sh            install what is missing, build, run t/ui/test.js
+#   SMBGW_BUILD_DIR=DIR t/ui/run.sh    the same against a gateway built elsewhere (no cargo build)
+#
+# npm packages live in ${XDG_CACHE_HOME:-/root/.cache}/pve-smbgateway/npm (rebuilt with npm ci
+# whenever t/ui/package-lock.json changes), never in the repository.
+# Screenshots: target/ui-screenshots/*.png. Everything started here is stopped on exit.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/../.." && pwd)
+UI="$REPO/t/ui"
+CACHE="${XDG_CACHE_HOME:-/root/.cache}/pve-smbgateway/npm"
+SHOTS="$REPO/target/ui-screenshots"
+# SMBGW_BUILD_DIR: use the gateway built there (pve-smbgateway, libpve_rs_smbgateway.so) instead of
+# building target/release
+BUILD="${SMBGW_BUILD_DIR:-$REPO/target/release}"
+BIN="$BUILD/pve-smbgateway"
+
+[ "$(id -u)" = 0 ] || { echo "t/ui/run.sh: needs root (smbd, loop devices)" >&2; exit 1; }
+
+# --- what the tests need from Debian
+installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
+need=()
+for pkg in chromium libhttp-daemon-perl liburi-perl samba smbclient btrfs-progs fonts-dejavu-core; do
+    installed "$pkg" || need+=("$pkg")
+done
+# node >= 20 for playwright-core: Debian's nodejs (18) is too old, a newer one may be there already
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+    echo "t/ui/run.sh: needs node >= 20 (playwright-core $(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$UI/package.json"))" >&2
+    exit 1
+fi
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "== apt-get install ${need[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+# --- npm packages (playwright-core, extjs-gpl), cached outside the repository
+mkdir -p "$CACHE"
+if ! cmp -s "$UI/package-lock.json" "$CACHE/package-lock.json" || [ ! -d "$CACHE/node_modules/playwright-core" ] \
+    || [ ! -f "$CACHE/node_modules/extjs-gpl/build/ext-all.js" ]; then
+    echo "== npm ci in $CACHE"
+    cp "$UI/package.json" "$UI/package-lock.json" "$CACHE/"
+    (cd "$CACHE" && npm ci --no-audit --no-fund --loglevel=error)
+fi
+EXTJS="$CACHE/node_modules/extjs-gpl/build"
+
+# --- the gateway (a no-op when it is built; waits for the shared target dir's lock)
+[ -n "${SMBGW_BUILD_DIR:-}" ] || (cd "$REPO" && cargo build --release --locked --quiet)
+
+node --check "$REPO/www/pve-smbgateway.js"
+sh -n "$REPO/www/ui-hook"
+
+# --- sandbox
+WORK=$(mktemp -d /tmp/smbgw-ui.XXXXXX)
+chmod 0755 "$WORK"
+SERVER_PID=
+LOOPDEV=
+export PERL5LIB="$REPO/perl:$REPO/t/lib"
+export PVE_RS_SMBGW_SO="$BUILD/libpve_rs_smbgateway.so"
+export PVE_SMBGW_BIN="$BIN"
+export PVE_SMBGW_ROOT="$WORK/root"
+export PVE_STANDIN_TASK_DIR="$WORK/tasks"
+free_port() { perl -MIO::Socket::INET -e 'print IO::Socket::INET->new(Listen => 1, LocalAddr => "127.0.0.1", LocalPort => 0)->sockport'; }
+export PVE_SMBGW_SMB_PORT=$(free_port)
+HTTP_PORT=$(free_port)
+
+cleanup() {
+    set +e
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    "$BIN" stop >/dev/null 2>&1
+    if mountpoint -q "$WORK/btrfs" 2>/dev/null; then umount "$WORK/btrfs"; fi
+    [ -n "$LOOPDEV" ] && losetup -d "$LOOPDEV"
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+mkdir -p "$WORK/data" "$SHOTS"
+rm -f "$SHOTS"/*.png
+
+# btrfs on a loop device for the quota share (else the share is made without a quota)
+QUOTA_DIR=
+truncate -s 300M "$WORK/btrfs.img"
+if LOOPDEV=$(losetup --find --show "$WORK/btrfs.img" 2>/dev/null) && mkfs.btrfs -q -f "$LOOPDEV" >/dev/null 2>&1 \
+    && mkdir -p "$WORK/btrfs" && mount "$LOOPDEV" "$WORK/btrfs"; then
+    chmod 0755 "$WORK/btrfs"
+    QUOTA_DIR="$WORK/btrfs"
+else
+    echo "note: no btrfs loop device here; the wizard's share gets no quota" >&2
+fi
+
+# a Samba user of the sandbox for smbclient
+UI_USER=uitest
+UI_PASSWORD="Ui-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+printf '%s\n' "$UI_PASSWORD" | "$BIN" user add "$UI_USER" --password-stdin >/dev/null
+
+# the page: a copy of the test template, hooked by www/ui-hook exactly like the real one
+cp "$UI/index.html.tpl" "$WORK/index.html.tpl"
+SMBGW_UI_JS="$REPO/www/pve-smbgateway.js" "$REPO/www/ui-hook" apply "$WORK/index.html.tpl"
+"$REPO/www/ui-hook" status "$WORK/index.html.tpl"
+
+perl "$UI/server.pl" --port "$HTTP_PORT" --extjs "$EXTJS" --index "$WORK/index.html.tpl" \
+    >"$WORK/server.out" 2>"$WORK/server.err" &
+SERVER_PID=$!
+for _ in $(seq 50); do grep -q '^listening' "$WORK/server.out" 2>/dev/null && break; sleep 0.1; done
+grep -q '^listening' "$WORK/server.out" || { cat "$WORK/server.err" >&2; exit 1; }
+
+echo "== browser tests (screenshots in $SHOTS)"
+rc=0
+SMBGW_UI_URL="http://127.0.0.1:$HTTP_PORT/" SMBGW_UI_SHOTS="$SHOTS" SMBGW_DATA_DIR="$WORK/data" \
+    SMBGW_QUOTA_DIR="$QUOTA_DIR" SMBGW_UI_USER="$UI_USER" SMBGW_UI_PASSWORD="$UI_PASSWORD" \
+    SMBGW_UI_PROFILE_DIR="$WORK" NODE_PATH="$CACHE/node_modules" \
+    node --test --test-concurrency=1 "$UI/test.js" || rc=$?
+if [ $rc -ne 0 ]; then
+    echo "== server log" >&2
+    tail -n 50 "$WORK/server.err" >&2
+fi
+exit $rc

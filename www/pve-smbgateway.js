@@ -1,0 +1,1816 @@
+/*
+ * pve-smbgateway web UI: the node "SMB Gateway" panels (shares, quota, Active Directory, HA) and the
+ * "SMB Gateway" storage type of Datacenter -> Storage, inside the stock Proxmox VE 8 UI.
+ *
+ * Loaded by a script tag after pvemanagerlib.js (see www/ui-hook). Written against ExtJS 7.0 and
+ * proxmox-widget-toolkit 4.x as PVE 8 ships them, keeping to APIs also present in ExtJS 6.2 (the
+ * browser tests run on GPL ExtJS 6.2). Every class definition and every hook into PVE's own
+ * classes is wrapped: if anything here fails (a renamed PVE class, a newer ExtJS, a half-installed
+ * file), the error goes to the console and the stock UI stays as it is.
+ *
+ * All checks of the input are the API's (the Rust core's schema): the create window asks the API
+ * for a dry-run plan of exactly the values entered and offers "Create" only when the API accepted
+ * them; errors the API reports for a field ({errors: {field: msg}}) are shown on that field.
+ *
+ * No 'use strict' here: ExtJS' callParent finds the calling method through Function.caller,
+ * which strict-mode functions do not allow.
+ */
+(function () {
+
+    const TAG = 'pve-smbgateway:';
+
+    if (typeof Ext === 'undefined' || typeof Proxmox === 'undefined' || !Proxmox.Utils) {
+        if (typeof console !== 'undefined') {
+            console.warn(TAG, 'ExtJS or the Proxmox toolkit is missing; the SMB Gateway panels are not loaded');
+        }
+        return;
+    }
+
+    let gt = typeof gettext === 'function' ? gettext : (s) => s;
+
+    // run one step of the set-up; a failure is logged and leaves the rest of the UI alone
+    let guarded = function (what, fn) {
+        try {
+            fn();
+            return true;
+        } catch (err) {
+            console.error(TAG, what + ' failed; the stock UI is unchanged.', err);
+            return false;
+        }
+    };
+
+    let classesOk = guarded('defining the SMB Gateway classes', function () {
+        // Ext.define on a missing base class would try to load it later, outside of this guard
+        let missing = ['Proxmox.panel.InputPanel', 'Proxmox.window.Edit', 'Proxmox.window.TaskViewer'].filter(
+            (name) => !Ext.ClassManager.get(name),
+        );
+        ['API2Request', 'parse_task_upid', 'format_size', 'setErrorMask'].forEach((fn) => {
+            if (!Ext.isFunction(Proxmox.Utils[fn])) {
+                missing.push('Proxmox.Utils.' + fn);
+            }
+        });
+        if (missing.length) {
+            throw 'missing in this Proxmox toolkit: ' + missing.join(', ');
+        }
+
+        Ext.define('SMBGateway.Utils', {
+            singleton: true,
+
+            // share properties with these defaults need not be sent on create
+            booleanDefaults: {
+                'read-only': 0,
+                browseable: 1,
+                guest: 0,
+                'shadow-copies': 0,
+                'recycle-bin': 0,
+                macos: 0,
+                audit: 0,
+                encrypt: 0,
+                'fallback-local': 0,
+            },
+
+            baseUrl: function (nodename) {
+                return `/nodes/${encodeURIComponent(nodename)}/smbgateway`;
+            },
+
+            // a byte count as the API takes it back: 52428800 -> "50M" (binary units, exact)
+            quotaText: function (bytes) {
+                if (bytes === undefined || bytes === null || bytes === '') {
+                    return '';
+                }
+                if (typeof bytes === 'string' && !/^\d+$/.test(bytes)) {
+                    return bytes;
+                }
+                let n = Number(bytes);
+                let units = ['K', 'M', 'G', 'T', 'P'];
+                let text = null;
+                units.forEach((u, i) => {
+                    let f = Math.pow(1024, i + 1);
+                    if (n >= f && n % f === 0) {
+                        text = n / f + u;
+                    } else if (n >= f && text === null && i === 0) {
+                        text = Math.ceil(n / f) + u;
+                    }
+                });
+                return text ?? '1K';
+            },
+
+            // the API's lists and maps as the text the fields edit
+            listText: function (value) {
+                if (Ext.isArray(value)) {
+                    return value.join(', ');
+                }
+                if (Ext.isObject(value)) {
+                    return Object.entries(value)
+                        .map(([k, v]) => `${k}=${v}`)
+                        .join(', ');
+                }
+                return value ?? '';
+            },
+
+            sizeText: function (bytes) {
+                return Proxmox.Utils.format_size(Number(bytes) || 0);
+            },
+
+            // a usage bar (used of limit) for grids
+            renderUsageBar: function (used, limit) {
+                if (!limit) {
+                    return `<span class="smbgw-muted">${gt('no quota')}</span>`;
+                }
+                let pct = Math.min(100, Math.max(0, ((used || 0) * 100) / limit));
+                let cls = pct >= 90 ? 'smbgw-bar-crit' : pct >= 80 ? 'smbgw-bar-warn' : '';
+                let text = `${SMBGateway.Utils.sizeText(used || 0)} / ${SMBGateway.Utils.sizeText(limit)} (${pct.toFixed(1)}%)`;
+                return (
+                    `<div class="smbgw-bar ${cls}" data-qtip="${Ext.htmlEncode(text)}">` +
+                    `<div class="smbgw-bar-fill" style="width:${pct.toFixed(2)}%"></div>` +
+                    `<div class="smbgw-bar-text">${Ext.htmlEncode(text)}</div></div>`
+                );
+            },
+
+            // open PVE's task viewer on a UPID; taskDone(success) when it ends
+            openTask: function (upid, taskDone, extraTitle) {
+                return Ext.create('Proxmox.window.TaskViewer', {
+                    autoShow: true,
+                    upid: upid,
+                    taskDone: taskDone || Ext.emptyFn,
+                    extraTitle: extraTitle || '',
+                });
+            },
+
+            // poll a task until it stops; callback(status, logLines)
+            waitTask: function (upid, callback, waitMsgTarget) {
+                let task = Proxmox.Utils.parse_task_upid(upid);
+                let base = `/nodes/${task.node}/tasks/${encodeURIComponent(upid)}`;
+                let readLog = function (status) {
+                    Proxmox.Utils.API2Request({
+                        url: base + '/log',
+                        params: { start: 0, limit: 1000 },
+                        method: 'GET',
+                        success: (resp) => callback(status, (resp.result.data || []).map((l) => l.t)),
+                        failure: () => callback(status, []),
+                    });
+                };
+                let poll = function () {
+                    Proxmox.Utils.API2Request({
+                        url: base + '/status',
+                        method: 'GET',
+                        success: function (resp) {
+                            let s = resp.result.data;
+                            if (s.status === 'stopped') {
+                                readLog(s);
+                            } else {
+                                Ext.defer(poll, 300);
+                            }
+                        },
+                        failure: (resp) => callback({ status: 'stopped', exitstatus: resp.htmlStatus }, []),
+                    });
+                };
+                poll();
+            },
+
+            // the field an error message of the core is about (for errors raised in a task)
+            fieldOfTaskError: function (msg) {
+                let rules = [
+                    [/share name|share '.*' already exists/i, 'name'],
+                    [/placement|mode/i, 'mode'],
+                    [/quota/i, 'quota'],
+                    [/\buser/i, 'users'],
+                    [/\bgroup/i, 'groups'],
+                    [/hosts?\b/i, 'hosts-allow'],
+                    [/path|director/i, 'path'],
+                ];
+                for (const [re, field] of rules) {
+                    if (re.test(msg)) {
+                        return field;
+                    }
+                }
+                return undefined;
+            },
+
+            injectCss: function () {
+                if (SMBGateway.Utils.cssDone) {
+                    return;
+                }
+                SMBGateway.Utils.cssDone = true;
+                Ext.util.CSS.createStyleSheet(
+                    [
+                        '.smbgw-bar { position: relative; height: 16px; border: 1px solid #b5b8c8; background: #f5f5f5; border-radius: 2px; }',
+                        '.smbgw-bar-fill { position: absolute; left: 0; top: 0; bottom: 0; background: #6fb04f; }',
+                        '.smbgw-bar-warn .smbgw-bar-fill { background: #e0a82e; }',
+                        '.smbgw-bar-crit .smbgw-bar-fill { background: #d9534f; }',
+                        '.smbgw-bar-text { position: relative; text-align: center; font-size: 11px; line-height: 16px; }',
+                        '.smbgw-muted { color: #888; }',
+                        '.smbgw-ok { color: #21bf4b; }',
+                        '.smbgw-bad { color: #d9534f; }',
+                        '.smbgw-plan { font-family: monospace; white-space: pre-wrap; font-size: 12px; }',
+                        '.smbgw-note { color: #666; font-style: italic; padding: 4px 0 8px 0; }',
+                        '.smbgw-error { color: #d9534f; font-weight: bold; white-space: pre-wrap; }',
+                    ].join('\n'),
+                    'smbgw-css',
+                );
+            },
+        });
+
+        // ------------------------------------------------------------------------------------
+        // share editing: four input panels shared by the create wizard and the edit window
+
+        let checkbox = (name, label, extra) =>
+            Ext.apply(
+                {
+                    xtype: 'checkbox',
+                    name: name,
+                    fieldLabel: label,
+                    inputValue: 1,
+                    uncheckedValue: 0,
+                    checked: !!SMBGateway.Utils.booleanDefaults[name],
+                },
+                extra || {},
+            );
+
+        // create: only what is set; edit: empty fields become 'delete'
+        let cleanValues = function (panel, values) {
+            let del = [];
+            Ext.Object.each(values, function (key, value) {
+                if (Ext.isArray(value)) {
+                    value = values[key] = value.join(',');
+                }
+                if (typeof value === 'string') {
+                    value = values[key] = value.trim();
+                }
+                if (value === '' || value === null || value === undefined) {
+                    delete values[key];
+                    if (!panel.isCreate && key !== 'name') {
+                        del.push(key);
+                    }
+                } else if (panel.isCreate && SMBGateway.Utils.booleanDefaults[key] !== undefined) {
+                    if (Number(value) === SMBGateway.Utils.booleanDefaults[key]) {
+                        delete values[key];
+                    }
+                }
+            });
+            if (del.length) {
+                values.delete = del.join(',');
+            }
+            return values;
+        };
+
+        Ext.define('SMBGateway.panel.ShareBase', {
+            extend: 'Proxmox.panel.InputPanel',
+            isCreate: true,
+            onGetValues: function (values) {
+                return cleanValues(this, values);
+            },
+            // edit: only what was changed (an emptied field becomes 'delete'); some properties
+            // cannot be deleted, so untouched empty fields must not be sent
+            getValues: function (dirtyOnly) {
+                let me = this;
+                if (me.isCreate) {
+                    return me.callParent([dirtyOnly]);
+                }
+                let values = {};
+                me.query('[isFormField]').forEach(function (field) {
+                    if (field.isDirty()) {
+                        Proxmox.Utils.assemble_field_data(values, field.getSubmitData());
+                    }
+                });
+                return me.onGetValues(values);
+            },
+            onSetValues: function (values) {
+                let v = Ext.apply({}, values);
+                ['users', 'groups', 'hosts-allow', 'hosts-deny', 'quota-alerts', 'options', 'user-quotas'].forEach(
+                    (k) => {
+                        if (v[k] !== undefined) {
+                            v[k] = SMBGateway.Utils.listText(v[k]);
+                        }
+                    },
+                );
+                if (v.quota !== undefined) {
+                    v.quota = SMBGateway.Utils.quotaText(v.quota);
+                }
+                Ext.Object.each(v, (k, val) => {
+                    if (val === true || val === false) {
+                        v[k] = val ? 1 : 0;
+                    }
+                });
+                return v;
+            },
+        });
+
+        Ext.define('SMBGateway.panel.ShareGeneral', {
+            extend: 'SMBGateway.panel.ShareBase',
+            alias: 'widget.smbgwShareGeneral',
+            title: gt('General'),
+            itemId: 'general',
+
+            initComponent: function () {
+                let me = this;
+                let placementNote = gt(
+                    'LXC and VM placements come with a later version of pve-smbgateway; shares are served by the host (native) for now.',
+                );
+                me.column1 = [
+                    {
+                        xtype: me.isCreate ? 'textfield' : 'displayfield',
+                        name: 'name',
+                        fieldLabel: gt('Name'),
+                        allowBlank: false,
+                        maxLength: 80,
+                        emptyText: 'e.g. team',
+                        submitValue: me.isCreate,
+                    },
+                    {
+                        xtype: 'textfield',
+                        name: 'path',
+                        fieldLabel: gt('Path'),
+                        allowBlank: !me.isCreate,
+                        emptyText: '/srv/smb/team',
+                    },
+                    {
+                        xtype: 'textfield',
+                        name: 'comment',
+                        fieldLabel: gt('Comment'),
+                        maxLength: 256,
+                    },
+                ];
+                me.column2 = [
+                    {
+                        xtype: 'radiogroup',
+                        fieldLabel: gt('Placement'),
+                        columns: 1,
+                        vertical: true,
+                        disabled: !me.isCreate,
+                        items: [
+                            { boxLabel: gt('Native (host smbd)'), name: 'mode', inputValue: 'native', checked: true },
+                            { boxLabel: gt('LXC container'), name: 'mode', inputValue: 'lxc', disabled: true },
+                            { boxLabel: gt('Virtual machine'), name: 'mode', inputValue: 'vm', disabled: true },
+                        ],
+                    },
+                    {
+                        xtype: 'textfield',
+                        fieldLabel: gt('CT template'),
+                        disabled: true,
+                        submitValue: false,
+                        emptyText: 'LXC: debian-12-standard',
+                    },
+                    {
+                        xtype: 'textfield',
+                        fieldLabel: gt('VM template'),
+                        disabled: true,
+                        submitValue: false,
+                        emptyText: 'VM: smbgw-template',
+                    },
+                    { xtype: 'component', cls: 'smbgw-note', html: Ext.htmlEncode(placementNote) },
+                ];
+                me.callParent();
+            },
+
+            onGetValues: function (values) {
+                if (!this.isCreate) {
+                    delete values.mode;
+                    delete values.name;
+                }
+                return this.callParent([values]);
+            },
+        });
+
+        Ext.define('SMBGateway.panel.ShareQuota', {
+            extend: 'SMBGateway.panel.ShareBase',
+            alias: 'widget.smbgwShareQuota',
+            title: gt('Quota'),
+            itemId: 'quota',
+
+            initComponent: function () {
+                let me = this;
+                me.column1 = [
+                    {
+                        xtype: 'textfield',
+                        name: 'quota',
+                        fieldLabel: gt('Quota'),
+                        emptyText: gt('none') + ' (e.g. 500M, 10G, 1.5T)',
+                    },
+                    {
+                        xtype: 'combobox',
+                        name: 'quota-backend',
+                        fieldLabel: gt('Backend'),
+                        editable: false,
+                        value: 'auto',
+                        store: [
+                            ['auto', gt('auto (from the filesystem)')],
+                            ['btrfs', 'btrfs qgroup'],
+                            ['zfs', 'ZFS refquota'],
+                            ['project', 'ext4/XFS project quota'],
+                        ],
+                    },
+                ];
+                me.column2 = [
+                    {
+                        xtype: 'textfield',
+                        name: 'quota-alerts',
+                        fieldLabel: gt('Alerts at (%)'),
+                        emptyText: '80, 90, 95',
+                    },
+                    {
+                        xtype: me.isCreate ? 'textfield' : 'displayfield',
+                        name: 'zfs-dataset',
+                        fieldLabel: gt('ZFS dataset'),
+                        emptyText: gt('auto'),
+                    },
+                ];
+                me.columnB = [
+                    {
+                        xtype: 'component',
+                        cls: 'smbgw-note',
+                        html: Ext.htmlEncode(
+                            gt(
+                                'The quota is enforced by the filesystem: a btrfs subvolume, a ZFS dataset, or an ext4/XFS project quota (mounted with prjquota). Other filesystems refuse a quota.',
+                            ),
+                        ),
+                    },
+                ];
+                me.callParent();
+            },
+        });
+
+        Ext.define('SMBGateway.panel.ShareAccess', {
+            extend: 'SMBGateway.panel.ShareBase',
+            alias: 'widget.smbgwShareAccess',
+            title: gt('Access'),
+            itemId: 'access',
+
+            initComponent: function () {
+                let me = this;
+                me.column1 = [
+                    {
+                        xtype: 'textfield',
+                        name: 'users',
+                        fieldLabel: gt('Users'),
+                        emptyText: 'alice, EXAMPLE\\bob',
+                    },
+                    {
+                        xtype: 'textfield',
+                        name: 'groups',
+                        fieldLabel: gt('Groups'),
+                        emptyText: 'staff, EXAMPLE\\Domain Users',
+                    },
+                    checkbox('fallback-local', gt('Local fallback'), {
+                        boxLabel: gt('local users while the domain is down'),
+                    }),
+                ];
+                me.column2 = [
+                    { xtype: 'textfield', name: 'hosts-allow', fieldLabel: gt('Hosts allow'), emptyText: '192.0.2.0/24' },
+                    { xtype: 'textfield', name: 'hosts-deny', fieldLabel: gt('Hosts deny') },
+                    checkbox('read-only', gt('Read-only')),
+                    checkbox('guest', gt('Guest access')),
+                ];
+                me.columnB = [
+                    {
+                        xtype: 'component',
+                        cls: 'smbgw-note',
+                        html: Ext.htmlEncode(
+                            gt(
+                                'Comma separated. Local Samba users and groups, or domain users and groups as DOMAIN\\name once the node has joined Active Directory. No users and no groups: every Samba user may connect.',
+                            ),
+                        ),
+                    },
+                ];
+                me.callParent();
+            },
+        });
+
+        Ext.define('SMBGateway.panel.ShareOptions', {
+            extend: 'SMBGateway.panel.ShareBase',
+            alias: 'widget.smbgwShareOptions',
+            title: gt('Options'),
+            itemId: 'options',
+
+            initComponent: function () {
+                let me = this;
+                me.column1 = [
+                    checkbox('shadow-copies', gt('Shadow copies'), { boxLabel: gt('"Previous Versions"') }),
+                    checkbox('recycle-bin', gt('Recycle bin')),
+                    checkbox('macos', gt('macOS clients'), { boxLabel: 'vfs_fruit' }),
+                    checkbox('audit', gt('Audit log')),
+                ];
+                me.column2 = [
+                    checkbox('browseable', gt('Browseable')),
+                    checkbox('encrypt', gt('Encryption'), { boxLabel: gt('require SMB3') }),
+                    {
+                        xtype: 'combobox',
+                        name: 'case-sensitive',
+                        fieldLabel: gt('Case sensitive'),
+                        editable: false,
+                        value: 'auto',
+                        store: [
+                            ['auto', 'auto'],
+                            ['yes', gt('Yes')],
+                            ['no', gt('No')],
+                        ],
+                    },
+                ];
+                me.columnB = [
+                    {
+                        xtype: 'textfield',
+                        name: 'options',
+                        fieldLabel: gt('Samba options'),
+                        emptyText: 'KEY=VALUE, ... (allow list)',
+                    },
+                ];
+                me.callParent();
+            },
+        });
+
+        let sharePanels = (isCreate) => [
+            { xtype: 'smbgwShareGeneral', isCreate: isCreate },
+            { xtype: 'smbgwShareQuota', isCreate: isCreate },
+            { xtype: 'smbgwShareAccess', isCreate: isCreate },
+            { xtype: 'smbgwShareOptions', isCreate: isCreate },
+        ];
+
+        // ------------------------------------------------------------------------------------
+        // the create wizard: General, Quota, Access, Options, Summary (the API's dry-run plan)
+
+        Ext.define('SMBGateway.window.ShareCreate', {
+            extend: 'Ext.window.Window',
+            alias: 'widget.smbgwShareCreate',
+
+            nodename: undefined,
+            title: gt('Create') + ': ' + gt('SMB Share'),
+            width: 720,
+            height: 480,
+            modal: true,
+            layout: 'fit',
+            taskDone: Ext.emptyFn,
+
+            // the values the last successful dry run was for (Create is offered only for them)
+            plannedFor: null,
+
+            getValues: function () {
+                let values = {};
+                this.query('inputpanel').forEach((p) => Ext.apply(values, p.getValues()));
+                return values;
+            },
+
+            markErrors: function (errors) {
+                let me = this;
+                let form = me.down('form').getForm();
+                form.markInvalid(errors);
+                // show the first step with a field in error
+                let tabs = me.down('tabpanel');
+                for (const name of Object.keys(errors)) {
+                    let field = form.findField(name);
+                    let panel = field && field.up('inputpanel');
+                    if (panel) {
+                        tabs.setActiveTab(panel);
+                        break;
+                    }
+                }
+            },
+
+            setSummary: function (html) {
+                this.down('#summary').update(html);
+            },
+
+            updateButtons: function () {
+                let me = this;
+                let tabs = me.down('tabpanel');
+                let idx = tabs.items.indexOf(tabs.getActiveTab());
+                let last = tabs.items.getCount() - 1;
+                me.down('#back').setDisabled(idx === 0);
+                me.down('#next').setDisabled(idx === last);
+                let current = Ext.encode(me.getValues());
+                me.down('#submit').setDisabled(!(idx === last && me.plannedFor === current));
+            },
+
+            dryRun: function () {
+                let me = this;
+                let values = me.getValues();
+                let key = Ext.encode(values);
+                me.plannedFor = null;
+                me.updateButtons();
+                me.setSummary(`<i>${gt('Asking the gateway for the plan...')}</i>`);
+                Proxmox.Utils.API2Request({
+                    url: SMBGateway.Utils.baseUrl(me.nodename) + '/shares',
+                    method: 'POST',
+                    params: Ext.apply({ 'dry-run': 1 }, values),
+                    waitMsgTarget: me,
+                    failure: function (response) {
+                        let errors = response.result && response.result.errors;
+                        me.setSummary(`<div class="smbgw-error">${response.htmlStatus}</div>`);
+                        if (errors) {
+                            me.markErrors(errors);
+                        }
+                    },
+                    success: function (response) {
+                        SMBGateway.Utils.waitTask(response.result.data, function (status, lines) {
+                            if (me.isDestroyed) {
+                                return;
+                            }
+                            if (status.exitstatus !== 'OK') {
+                                let msg = status.exitstatus || gt('unknown error');
+                                me.setSummary(
+                                    `<div class="smbgw-error">${Ext.htmlEncode(msg)}</div>` +
+                                        `<p>${gt('Nothing was changed. Correct the values and look at the plan again.')}</p>`,
+                                );
+                                let field = SMBGateway.Utils.fieldOfTaskError(msg);
+                                if (field) {
+                                    me.markErrors({ [field]: msg });
+                                }
+                                return;
+                            }
+                            let plan = lines.filter((l) => /^(plan|note|nothing to do):?/.test(l));
+                            let rows = Object.entries(values)
+                                .map(([k, v]) => `<tr><td><b>${Ext.htmlEncode(k)}</b></td><td>${Ext.htmlEncode(String(v))}</td></tr>`)
+                                .join('');
+                            me.setSummary(
+                                `<table class="smbgw-values">${rows}</table>` +
+                                    `<p><b>${gt('What the gateway will do')}:</b></p>` +
+                                    `<div class="smbgw-plan">${plan.map((l) => Ext.htmlEncode(l)).join('\n')}</div>`,
+                            );
+                            me.plannedFor = key;
+                            me.updateButtons();
+                        });
+                    },
+                });
+            },
+
+            submit: function () {
+                let me = this;
+                let values = me.getValues();
+                if (Ext.encode(values) !== me.plannedFor) {
+                    me.dryRun(); // changed since the plan: show the plan for these values first
+                    return;
+                }
+                Proxmox.Utils.API2Request({
+                    url: SMBGateway.Utils.baseUrl(me.nodename) + '/shares',
+                    method: 'POST',
+                    params: values,
+                    waitMsgTarget: me,
+                    failure: function (response) {
+                        if (response.result && response.result.errors) {
+                            me.markErrors(response.result.errors);
+                        }
+                        Ext.Msg.alert(gt('Error'), response.htmlStatus);
+                    },
+                    success: function (response) {
+                        me.hide();
+                        SMBGateway.Utils.openTask(response.result.data, me.taskDone).on('destroy', () => me.close());
+                    },
+                });
+            },
+
+            initComponent: function () {
+                let me = this;
+                if (!me.nodename) {
+                    throw 'no node name specified';
+                }
+                let tabs = sharePanels(true).concat([
+                    {
+                        title: gt('Summary'),
+                        itemId: 'summary',
+                        bodyPadding: 10,
+                        scrollable: true,
+                        html: '',
+                    },
+                ]);
+                Ext.apply(me, {
+                    items: [
+                        {
+                            xtype: 'form',
+                            layout: 'fit',
+                            border: false,
+                            fieldDefaults: { labelWidth: 110, anchor: '100%' },
+                            items: [
+                                {
+                                    xtype: 'tabpanel',
+                                    defaults: { bodyPadding: 10, scrollable: true },
+                                    items: tabs,
+                                    listeners: {
+                                        tabchange: function (tp, tab) {
+                                            if (tab.itemId === 'summary') {
+                                                me.dryRun();
+                                            }
+                                            me.updateButtons();
+                                        },
+                                    },
+                                },
+                            ],
+                        },
+                    ],
+                    buttons: [
+                        {
+                            text: gt('Back'),
+                            itemId: 'back',
+                            handler: function () {
+                                let tp = me.down('tabpanel');
+                                let idx = tp.items.indexOf(tp.getActiveTab());
+                                tp.setActiveTab(Math.max(0, idx - 1));
+                            },
+                        },
+                        {
+                            text: gt('Next'),
+                            itemId: 'next',
+                            handler: function () {
+                                let tp = me.down('tabpanel');
+                                let idx = tp.items.indexOf(tp.getActiveTab());
+                                let panel = tp.getActiveTab();
+                                let invalid = panel.query('[isFormField]').filter((f) => !f.isValid());
+                                if (invalid.length) {
+                                    return;
+                                }
+                                tp.setActiveTab(idx + 1);
+                            },
+                        },
+                        { text: gt('Create'), itemId: 'submit', disabled: true, handler: () => me.submit() },
+                    ],
+                });
+                me.callParent();
+                me.down('form').getForm().on('dirtychange', () => me.updateButtons());
+                me.on('afterrender', () => me.updateButtons());
+            },
+        });
+
+        // ------------------------------------------------------------------------------------
+        // the edit window: the standard Proxmox edit window on PUT shares/{name}, as a task
+
+        Ext.define('SMBGateway.window.ShareEdit', {
+            extend: 'Proxmox.window.Edit',
+            alias: 'widget.smbgwShareEdit',
+
+            nodename: undefined,
+            shareName: undefined,
+            subject: gt('SMB Share'),
+            width: 720,
+            showTaskViewer: true,
+            autoLoad: true,
+            bodyPadding: 0,
+
+            getValues: function (dirtyOnly) {
+                let values = this.callParent([dirtyOnly]);
+                if (Ext.isArray(values.delete)) {
+                    values.delete = values.delete.join(',');
+                }
+                return values;
+            },
+
+            initComponent: function () {
+                let me = this;
+                if (!me.nodename || !me.shareName) {
+                    throw 'no node or share name specified';
+                }
+                Ext.apply(me, {
+                    url: `/api2/extjs${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(me.shareName)}`,
+                    method: 'PUT',
+                    isCreate: false,
+                    items: [
+                        {
+                            xtype: 'tabpanel',
+                            bodyPadding: 10,
+                            height: 330,
+                            items: sharePanels(false),
+                        },
+                    ],
+                });
+                me.callParent();
+            },
+        });
+
+        // ------------------------------------------------------------------------------------
+        // the shares grid: node -> SMB Gateway
+
+        Ext.define('SMBGateway.ShareGrid', {
+            extend: 'Ext.grid.Panel',
+            alias: 'widget.smbgwShareGrid',
+
+            nodename: undefined,
+            refreshInterval: 10000,
+            emptyText: gt('No shares yet: create one with "Create".'),
+
+            reload: function () {
+                let me = this;
+                if (me.isDestroyed || me.loading) {
+                    return;
+                }
+                me.loading = true;
+                let base = SMBGateway.Utils.baseUrl(me.nodename);
+                let done = function () {
+                    me.loading = false;
+                };
+                Proxmox.Utils.API2Request({
+                    url: base + '/shares',
+                    method: 'GET',
+                    failure: function (response) {
+                        done();
+                        Proxmox.Utils.setErrorMask(me, response.htmlStatus);
+                    },
+                    success: function (response) {
+                        let shares = response.result.data || [];
+                        Proxmox.Utils.API2Request({
+                            url: base + '/status',
+                            method: 'GET',
+                            failure: function () {
+                                done();
+                                me.loadShares(shares, {}, null);
+                            },
+                            success: function (sresp) {
+                                done();
+                                let states = {};
+                                (sresp.result.data.shares || []).forEach((s) => {
+                                    states[s.name] = s;
+                                });
+                                me.loadShares(shares, states, sresp.result.data.smbd);
+                            },
+                        });
+                    },
+                });
+            },
+
+            loadShares: function (shares, states, smbd) {
+                let me = this;
+                if (me.isDestroyed) {
+                    return;
+                }
+                Proxmox.Utils.setErrorMask(me, false);
+                let old = {};
+                me.store.each((rec) => {
+                    old[rec.get('name')] = rec.data;
+                });
+                let records = shares.map(function (s) {
+                    let st = states[s.name] || {};
+                    let users = [].concat(s.users || [], (s.groups || []).map((g) => '@' + g));
+                    let domain = users.some((u) => u.indexOf('\\') !== -1);
+                    return {
+                        name: s.name,
+                        mode: s.mode || 'native',
+                        path: s.path,
+                        comment: s.comment,
+                        quota: s.quota,
+                        used: old[s.name] ? old[s.name].used : undefined,
+                        users: users.join(', '),
+                        ad: domain,
+                        state: st.state || 'unknown',
+                        problems: (st.problems || []).join('; '),
+                        config: s,
+                    };
+                });
+                let sel = me.getSelection()[0];
+                let selName = sel && sel.get('name');
+                me.store.loadData(records);
+                if (selName) {
+                    let rec = me.store.findRecord('name', selName, 0, false, true, true);
+                    if (rec) {
+                        me.setSelection(rec);
+                    }
+                }
+                if (smbd) {
+                    me.down('#smbdState').setHtml(
+                        smbd.running
+                            ? `<span class="smbgw-ok"><i class="fa fa-check-circle"></i></span> smbd ${gt('running')} (${Ext.htmlEncode(smbd.listen || '')})`
+                            : `<span class="smbgw-bad"><i class="fa fa-times-circle"></i></span> smbd ${gt('not running')}`,
+                    );
+                }
+                // quota usage of the shares that have one
+                me.store.each(function (rec) {
+                    if (!rec.get('quota')) {
+                        return;
+                    }
+                    Proxmox.Utils.API2Request({
+                        url: `${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(rec.get('name'))}/quota`,
+                        method: 'GET',
+                        failure: Ext.emptyFn,
+                        success: function (response) {
+                            let q = response.result.data;
+                            if (!rec.store) {
+                                return;
+                            }
+                            rec.set({ used: q.used, quota: q.limit }, { commit: true });
+                        },
+                    });
+                });
+                me.fireEvent('smbgwLoaded', me);
+            },
+
+            initComponent: function () {
+                let me = this;
+                me.nodename = me.nodename || (me.pveSelNode && me.pveSelNode.data.node);
+                if (!me.nodename) {
+                    throw 'no node name specified';
+                }
+                SMBGateway.Utils.injectCss();
+                let caps = Ext.state.Manager.get('GuiCap') || { nodes: {} };
+                let canModify = !!(caps.nodes && caps.nodes['Sys.Modify']);
+
+                let store = Ext.create('Ext.data.Store', {
+                    fields: ['name', 'mode', 'path', 'comment', 'quota', 'used', 'users', 'ad', 'state', 'problems', 'config'],
+                    sorters: 'name',
+                    data: [],
+                });
+                let selected = () => me.getSelection()[0];
+                let reload = () => me.reload();
+
+                let editShare = function () {
+                    let rec = selected();
+                    if (!rec || !canModify) {
+                        return;
+                    }
+                    Ext.create('SMBGateway.window.ShareEdit', {
+                        nodename: me.nodename,
+                        shareName: rec.get('name'),
+                        autoShow: true,
+                        taskDone: reload,
+                        listeners: { destroy: reload },
+                    });
+                };
+
+                let deleteShare = function () {
+                    let rec = selected();
+                    if (!rec) {
+                        return;
+                    }
+                    let name = rec.get('name');
+                    let win = Ext.create('Ext.window.Window', {
+                        title: gt('Delete') + ': ' + Ext.htmlEncode(name),
+                        itemId: 'smbgwDeleteConfirm',
+                        modal: true,
+                        width: 420,
+                        bodyPadding: 10,
+                        items: [
+                            {
+                                xtype: 'component',
+                                html:
+                                    Ext.String.format(
+                                        gt('Are you sure you want to remove share {0}?'),
+                                        `'<b>${Ext.htmlEncode(name)}</b>'`,
+                                    ) +
+                                    '<br>' +
+                                    Ext.htmlEncode(gt('Its data stays on disk unless you also purge it.')),
+                            },
+                            {
+                                xtype: 'checkbox',
+                                itemId: 'purge',
+                                boxLabel: gt('Also delete the data') + ' (' + Ext.htmlEncode(rec.get('path') || '') + ')',
+                            },
+                        ],
+                        buttons: [
+                            {
+                                text: gt('Remove'),
+                                itemId: 'confirm',
+                                handler: function () {
+                                    let purge = win.down('#purge').getValue();
+                                    win.close();
+                                    Proxmox.Utils.API2Request({
+                                        url:
+                                            `${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(name)}` +
+                                            (purge ? '?purge-data=1' : ''),
+                                        method: 'DELETE',
+                                        waitMsgTarget: me,
+                                        failure: (response) => Ext.Msg.alert(gt('Error'), response.htmlStatus),
+                                        success: (response) =>
+                                            SMBGateway.Utils.openTask(response.result.data, reload).on('destroy', reload),
+                                    });
+                                },
+                            },
+                            { text: gt('Cancel'), itemId: 'cancel', handler: () => win.close() },
+                        ],
+                    });
+                    win.show();
+                };
+
+                let showStatus = function () {
+                    let rec = selected();
+                    if (!rec) {
+                        return;
+                    }
+                    let name = rec.get('name');
+                    Proxmox.Utils.API2Request({
+                        url: `${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(name)}/status`,
+                        method: 'GET',
+                        waitMsgTarget: me,
+                        failure: (response) => Ext.Msg.alert(gt('Error'), response.htmlStatus),
+                        success: function (response) {
+                            let d = response.result.data;
+                            let s = (d.shares || [])[0] || {};
+                            let rows = [
+                                [gt('Share'), name],
+                                [gt('State'), s.state],
+                                [gt('Path'), s.path],
+                                [gt('Problems'), (s.problems || []).join('\n') || gt('none')],
+                                ['smbd', d.smbd ? (d.smbd.running ? gt('running') : gt('not running')) + ' ' + (d.smbd.listen || '') : ''],
+                                [gt('Configuration'), d.config],
+                            ];
+                            Ext.create('Ext.window.Window', {
+                                title: gt('Status') + ': ' + Ext.htmlEncode(name),
+                                itemId: 'smbgwStatusWindow',
+                                modal: true,
+                                width: 520,
+                                bodyPadding: 10,
+                                autoShow: true,
+                                html:
+                                    '<table class="smbgw-status">' +
+                                    rows
+                                        .map(
+                                            ([k, v]) =>
+                                                `<tr><td style="padding-right:12px"><b>${Ext.htmlEncode(k)}</b></td><td style="white-space:pre-wrap">${Ext.htmlEncode(String(v ?? ''))}</td></tr>`,
+                                        )
+                                        .join('') +
+                                    '</table>',
+                                buttons: [{ text: gt('Close'), handler: function () { this.up('window').close(); } }],
+                            });
+                        },
+                    });
+                };
+
+                let needSel = (btn) =>
+                    Ext.apply(btn, {
+                        disabled: true,
+                        listeners: {
+                            afterrender: function (b) {
+                                me.on('selectionchange', (sm, sel) => b.setDisabled(!sel.length || (b.needModify && !canModify)));
+                            },
+                        },
+                    });
+
+                Ext.apply(me, {
+                    store: store,
+                    tbar: [
+                        {
+                            text: gt('Create'),
+                            itemId: 'create',
+                            iconCls: 'fa fa-plus-circle',
+                            disabled: !canModify,
+                            handler: () =>
+                                Ext.create('SMBGateway.window.ShareCreate', {
+                                    nodename: me.nodename,
+                                    autoShow: true,
+                                    taskDone: reload,
+                                    listeners: { destroy: reload },
+                                }),
+                        },
+                        needSel({ text: gt('Edit'), itemId: 'edit', iconCls: 'fa fa-pencil', needModify: true, handler: editShare }),
+                        needSel({ text: gt('Delete'), itemId: 'delete', iconCls: 'fa fa-trash-o', needModify: true, handler: deleteShare }),
+                        needSel({ text: gt('Status'), itemId: 'status', iconCls: 'fa fa-heartbeat', handler: showStatus }),
+                        '-',
+                        { text: gt('Reload'), itemId: 'reload', iconCls: 'fa fa-refresh', handler: reload },
+                        '->',
+                        { xtype: 'component', itemId: 'smbdState', html: '' },
+                    ],
+                    columns: [
+                        { header: gt('Name'), dataIndex: 'name', width: 130, renderer: Ext.htmlEncode },
+                        { header: gt('Mode'), dataIndex: 'mode', width: 70 },
+                        { header: gt('Path'), dataIndex: 'path', flex: 1, renderer: Ext.htmlEncode },
+                        {
+                            header: gt('Quota (used / limit)'),
+                            dataIndex: 'used',
+                            width: 230,
+                            renderer: (v, md, rec) => SMBGateway.Utils.renderUsageBar(rec.get('used'), rec.get('quota')),
+                        },
+                        { header: gt('Users / groups'), dataIndex: 'users', flex: 1, renderer: Ext.htmlEncode },
+                        {
+                            header: 'AD',
+                            dataIndex: 'ad',
+                            width: 50,
+                            renderer: (v) => (v ? Proxmox.Utils.yesText : '-'),
+                        },
+                        {
+                            header: 'HA / VIP',
+                            width: 80,
+                            dataIndex: 'mode',
+                            renderer: () => `<span class="smbgw-muted">-</span>`,
+                        },
+                        {
+                            header: gt('State'),
+                            dataIndex: 'state',
+                            width: 140,
+                            renderer: function (v, md, rec) {
+                                if (v === 'ok') {
+                                    return `<i class="fa fa-check-circle smbgw-ok"></i> ${gt('OK')}`;
+                                }
+                                let problems = rec.get('problems');
+                                if (problems) {
+                                    md.tdAttr = 'data-qtip="' + Ext.htmlEncode(Ext.htmlEncode(problems)) + '"';
+                                }
+                                return `<i class="fa fa-exclamation-triangle smbgw-bad"></i> ${Ext.htmlEncode(v)}`;
+                            },
+                        },
+                    ],
+                    listeners: {
+                        itemdblclick: editShare,
+                    },
+                });
+                me.callParent();
+
+                let runner = new Ext.util.TaskRunner();
+                me.on('afterrender', () => runner.start({ run: reload, interval: me.refreshInterval }));
+                me.on('destroy', () => runner.destroy());
+            },
+        });
+
+        // ------------------------------------------------------------------------------------
+        // quota panel: usage per share and its history as a chart
+
+        Ext.define('SMBGateway.QuotaPanel', {
+            extend: 'Ext.panel.Panel',
+            alias: 'widget.smbgwQuotaPanel',
+
+            nodename: undefined,
+            layout: 'border',
+
+            loadHistory: function () {
+                let me = this;
+                let rec = me.down('grid').getSelection()[0];
+                let chartStore = me.chartStore;
+                if (!rec) {
+                    chartStore.loadData([]);
+                    return;
+                }
+                let days = me.down('#days').getValue();
+                Proxmox.Utils.API2Request({
+                    url: `${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(rec.get('name'))}/quota-history`,
+                    params: { days: days },
+                    method: 'GET',
+                    failure: (response) => me.down('#trend').setHtml(`<span class="smbgw-error">${response.htmlStatus}</span>`),
+                    success: function (response) {
+                        let h = response.result.data;
+                        let mib = 1024 * 1024;
+                        let points = (h.samples || []).map((s) => ({
+                            time: new Date(s.time * 1000),
+                            used: s.used / mib,
+                            limit: s.limit / mib,
+                        }));
+                        // and where it stands now (the samples are taken every 5 minutes)
+                        if (rec.get('limit') && rec.get('used') !== undefined) {
+                            points.push({ time: new Date(), used: rec.get('used') / mib, limit: rec.get('limit') / mib });
+                        }
+                        let chart = me.down('#chart');
+                        if (chart && points.length > 1) {
+                            let span = (points[points.length - 1].time - points[0].time) / 1000;
+                            let fmt = span < 3600 ? 'H:i:s' : span < 2 * 86400 ? 'H:i' : 'M d';
+                            let axis = chart.getAxes().find((a) => Ext.chart.axis.Time && a instanceof Ext.chart.axis.Time);
+                            if (axis && Ext.isFunction(axis.setDateFormat)) {
+                                axis.setDateFormat(fmt);
+                            }
+                        }
+                        chartStore.loadData(points);
+                        let growth =
+                            h.growth_per_day === null || h.growth_per_day === undefined
+                                ? gt('not enough samples yet')
+                                : SMBGateway.Utils.sizeText(h.growth_per_day) + ' / ' + gt('day');
+                        let full =
+                            h.days_until_full === null || h.days_until_full === undefined
+                                ? '-'
+                                : Number(h.days_until_full).toFixed(1) + ' ' + gt('days');
+                        me.down('#trend').setHtml(
+                            `<b>${Ext.htmlEncode(rec.get('name'))}</b>: ${(h.samples || []).length} ${gt('samples')}, ` +
+                                `${gt('growth')} ${Ext.htmlEncode(growth)}, ${gt('full in')} ${Ext.htmlEncode(full)}`,
+                        );
+                    },
+                });
+            },
+
+            reload: function () {
+                let me = this;
+                let base = SMBGateway.Utils.baseUrl(me.nodename);
+                Proxmox.Utils.API2Request({
+                    url: base + '/shares',
+                    method: 'GET',
+                    failure: (response) => Proxmox.Utils.setErrorMask(me, response.htmlStatus),
+                    success: function (response) {
+                        let shares = (response.result.data || []).filter((s) => s.quota);
+                        let grid = me.down('grid');
+                        let sel = grid.getSelection()[0];
+                        let selName = sel && sel.get('name');
+                        grid.store.loadData(shares.map((s) => ({ name: s.name, limit: s.quota, backend: s['quota-backend'] })));
+                        grid.store.each(function (rec) {
+                            Proxmox.Utils.API2Request({
+                                url: `${base}/shares/${encodeURIComponent(rec.get('name'))}/quota`,
+                                method: 'GET',
+                                failure: Ext.emptyFn,
+                                success: function (r) {
+                                    if (!rec.store) {
+                                        return;
+                                    }
+                                    let q = r.result.data;
+                                    rec.set({ used: q.used, limit: q.limit, backend: q.backend }, { commit: true });
+                                    if (grid.getSelection()[0] === rec) {
+                                        me.loadHistory();
+                                    }
+                                },
+                            });
+                        });
+                        let rec = (selName && grid.store.findRecord('name', selName, 0, false, true, true)) || grid.store.first();
+                        if (rec) {
+                            grid.setSelection(rec);
+                        }
+                        me.fireEvent('smbgwLoaded', me);
+                    },
+                });
+            },
+
+            initComponent: function () {
+                let me = this;
+                me.nodename = me.nodename || (me.pveSelNode && me.pveSelNode.data.node);
+                SMBGateway.Utils.injectCss();
+                me.chartStore = Ext.create('Ext.data.Store', { fields: ['time', 'used', 'limit'], data: [] });
+                let chart;
+                if (Ext.ClassManager.getByAlias('widget.cartesian')) {
+                    chart = {
+                        xtype: 'cartesian',
+                        itemId: 'chart',
+                        flex: 1,
+                        store: me.chartStore,
+                        insetPadding: 20,
+                        legend: { docked: 'bottom' },
+                        axes: [
+                            {
+                                type: 'numeric',
+                                position: 'left',
+                                minimum: 0,
+                                title: 'MiB',
+                                grid: true,
+                                fields: ['used', 'limit'],
+                            },
+                            {
+                                type: 'time',
+                                position: 'bottom',
+                                fields: ['time'],
+                                dateFormat: 'M d H:i',
+                                label: { rotate: { degrees: -30 } },
+                            },
+                        ],
+                        series: [
+                            {
+                                type: 'line',
+                                title: gt('Used'),
+                                xField: 'time',
+                                yField: 'used',
+                                fill: true,
+                                style: { lineWidth: 2, fillOpacity: 0.3 },
+                                marker: { radius: 3 },
+                                tooltip: {
+                                    trackMouse: true,
+                                    renderer: function (tooltip, record) {
+                                        tooltip.setHtml(
+                                            Ext.Date.format(record.get('time'), 'Y-m-d H:i') + ': ' + record.get('used').toFixed(2) + ' MiB',
+                                        );
+                                    },
+                                },
+                            },
+                            {
+                                type: 'line',
+                                title: gt('Limit'),
+                                xField: 'time',
+                                yField: 'limit',
+                                style: { lineWidth: 2, lineDash: [6, 3] },
+                            },
+                        ],
+                    };
+                } else {
+                    chart = { xtype: 'component', flex: 1, html: gt('Charts are not available.') };
+                }
+                Ext.apply(me, {
+                    tbar: [
+                        { text: gt('Reload'), iconCls: 'fa fa-refresh', handler: () => me.reload() },
+                        '->',
+                        {
+                            xtype: 'combobox',
+                            itemId: 'days',
+                            fieldLabel: gt('History'),
+                            labelWidth: 50,
+                            width: 170,
+                            editable: false,
+                            value: 2,
+                            store: [
+                                [2, gt('2 days')],
+                                [7, gt('1 week')],
+                                [30, gt('30 days')],
+                                [90, gt('90 days')],
+                            ],
+                            listeners: { change: () => me.loadHistory() },
+                        },
+                    ],
+                    items: [
+                        {
+                            xtype: 'grid',
+                            region: 'west',
+                            width: 420,
+                            split: true,
+                            emptyText: gt('No share has a quota.'),
+                            store: Ext.create('Ext.data.Store', { fields: ['name', 'used', 'limit', 'backend'], data: [] }),
+                            columns: [
+                                { header: gt('Share'), dataIndex: 'name', width: 110, renderer: Ext.htmlEncode },
+                                { header: gt('Backend'), dataIndex: 'backend', width: 70 },
+                                {
+                                    header: gt('Usage'),
+                                    dataIndex: 'used',
+                                    flex: 1,
+                                    renderer: (v, md, rec) => SMBGateway.Utils.renderUsageBar(rec.get('used'), rec.get('limit')),
+                                },
+                            ],
+                            listeners: { selectionchange: () => me.loadHistory() },
+                        },
+                        {
+                            xtype: 'panel',
+                            region: 'center',
+                            layout: { type: 'vbox', align: 'stretch' },
+                            items: [chart, { xtype: 'component', itemId: 'trend', padding: 8, html: '' }],
+                        },
+                    ],
+                });
+                me.callParent();
+                me.on('afterrender', () => me.reload());
+            },
+        });
+
+        // ------------------------------------------------------------------------------------
+        // Active Directory: membership, test (checklist), join, leave
+
+        let adCredentialFields = (withDomain) =>
+            [
+                withDomain ? { xtype: 'textfield', name: 'domain', fieldLabel: gt('Domain'), allowBlank: false, emptyText: 'example.com' } : null,
+                { xtype: 'textfield', name: 'dc', fieldLabel: gt('Domain controller'), emptyText: gt('from DNS') },
+                { xtype: 'textfield', name: 'user', fieldLabel: gt('User'), emptyText: 'Administrator' },
+                { xtype: 'textfield', name: 'password', inputType: 'password', fieldLabel: gt('Password') },
+            ].filter((x) => x);
+
+        Ext.define('SMBGateway.ADPanel', {
+            extend: 'Ext.panel.Panel',
+            alias: 'widget.smbgwADPanel',
+
+            nodename: undefined,
+            bodyPadding: 10,
+            scrollable: true,
+
+            renderStatus: function (s) {
+                let yes = (v) => (v ? `<span class="smbgw-ok">${gt('Yes')}</span>` : `<span class="smbgw-bad">${gt('No')}</span>`);
+                let rows = [[gt('Joined'), yes(s.joined)]];
+                let labels = {
+                    domain: gt('Domain'),
+                    realm: gt('Realm'),
+                    workgroup: gt('Workgroup'),
+                    dc: gt('Domain controller'),
+                    keytab: gt('Keytab'),
+                    'keytab-present': gt('Keytab present'),
+                    'winbind-running': gt('winbind running'),
+                };
+                Ext.Object.each(s, function (k, v) {
+                    if (k === 'joined') {
+                        return;
+                    }
+                    k = labels[k] || k;
+                    let text = v === true || v === false ? yes(v) : Ext.htmlEncode(Ext.isObject(v) ? Ext.encode(v) : String(v ?? '-'));
+                    rows.push([Ext.htmlEncode(k), text]);
+                });
+                return '<table>' + rows.map(([k, v]) => `<tr><td style="padding-right:16px"><b>${k}</b></td><td>${v}</td></tr>`).join('') + '</table>';
+            },
+
+            reload: function () {
+                let me = this;
+                Proxmox.Utils.API2Request({
+                    url: SMBGateway.Utils.baseUrl(me.nodename) + '/ad',
+                    method: 'GET',
+                    failure: (response) => me.down('#adStatus').setHtml(`<span class="smbgw-error">${response.htmlStatus}</span>`),
+                    success: function (response) {
+                        let s = response.result.data || {};
+                        me.adStatus = s;
+                        me.down('#adStatus').setHtml(me.renderStatus(s));
+                        me.down('#join').setDisabled(!!s.joined || !me.canModify);
+                        me.down('#leave').setDisabled(!s.joined || !me.canModify);
+                        me.down('#check').setDisabled(!s.joined || !me.canModify);
+                        me.fireEvent('smbgwLoaded', me);
+                    },
+                });
+            },
+
+            showChecklist: function (result) {
+                let store = Ext.create('Ext.data.Store', { fields: ['ok', 'name', 'detail', 'fix'], data: result.checks || [] });
+                let grid = this.down('#checklist');
+                grid.setStore(store);
+                grid.setTitle(
+                    gt('Checklist') +
+                        ': ' +
+                        Ext.htmlEncode(result.domain || '') +
+                        ' - ' +
+                        (result.ok ? `<span class="smbgw-ok">${gt('ready to join')}</span>` : `<span class="smbgw-bad">${gt('not ready')}</span>`),
+                );
+                grid.show();
+            },
+
+            credentialWindow: function (title, fields, submitText, handler) {
+                let win = Ext.create('Ext.window.Window', {
+                    title: title,
+                    modal: true,
+                    width: 440,
+                    layout: 'fit',
+                    items: [
+                        {
+                            xtype: 'form',
+                            bodyPadding: 10,
+                            border: false,
+                            fieldDefaults: { labelWidth: 130, anchor: '100%' },
+                            items: fields,
+                        },
+                    ],
+                    buttons: [
+                        {
+                            text: submitText,
+                            itemId: 'submit',
+                            formBind: true,
+                            handler: function () {
+                                let form = win.down('form').getForm();
+                                if (!form.isValid()) {
+                                    return;
+                                }
+                                let values = {};
+                                Ext.Object.each(form.getValues(), (k, v) => {
+                                    if (v !== '') {
+                                        values[k] = v;
+                                    }
+                                });
+                                handler(values, win, form);
+                            },
+                        },
+                    ],
+                });
+                win.show();
+                return win;
+            },
+
+            initComponent: function () {
+                let me = this;
+                me.nodename = me.nodename || (me.pveSelNode && me.pveSelNode.data.node);
+                SMBGateway.Utils.injectCss();
+                let caps = Ext.state.Manager.get('GuiCap') || { nodes: {} };
+                me.canModify = !!(caps.nodes && caps.nodes['Sys.Modify']);
+                let base = SMBGateway.Utils.baseUrl(me.nodename);
+                let reload = () => me.reload();
+
+                let apiFailure = (form) => (response) => {
+                    if (form && response.result && response.result.errors) {
+                        form.markInvalid(response.result.errors);
+                    }
+                    Ext.Msg.alert(gt('Error'), response.htmlStatus);
+                };
+
+                Ext.apply(me, {
+                    tbar: [
+                        {
+                            text: gt('Test'),
+                            itemId: 'test',
+                            iconCls: 'fa fa-stethoscope',
+                            handler: () =>
+                                me.credentialWindow(gt('Test a domain'), adCredentialFields(true), gt('Test'), function (values, win, form) {
+                                    Proxmox.Utils.API2Request({
+                                        url: base + '/ad/test',
+                                        method: 'POST',
+                                        params: values,
+                                        waitMsgTarget: win,
+                                        failure: apiFailure(form),
+                                        success: function (response) {
+                                            win.close();
+                                            me.showChecklist(response.result.data);
+                                        },
+                                    });
+                                }),
+                        },
+                        {
+                            text: gt('Join'),
+                            itemId: 'join',
+                            iconCls: 'fa fa-sign-in',
+                            disabled: true,
+                            handler: () =>
+                                me.credentialWindow(
+                                    gt('Join an Active Directory domain'),
+                                    adCredentialFields(true).concat([
+                                        { xtype: 'textfield', name: 'ou', fieldLabel: 'OU', emptyText: 'Servers/PVE' },
+                                        { xtype: 'textfield', name: 'netbios', fieldLabel: gt('NetBIOS name'), emptyText: gt('host name') },
+                                    ]),
+                                    gt('Join'),
+                                    function (values, win, form) {
+                                        Proxmox.Utils.API2Request({
+                                            url: base + '/ad/join',
+                                            method: 'POST',
+                                            params: values,
+                                            waitMsgTarget: win,
+                                            failure: apiFailure(form),
+                                            success: function (response) {
+                                                win.close();
+                                                SMBGateway.Utils.openTask(response.result.data, reload).on('destroy', reload);
+                                            },
+                                        });
+                                    },
+                                ),
+                        },
+                        {
+                            text: gt('Leave'),
+                            itemId: 'leave',
+                            iconCls: 'fa fa-sign-out',
+                            disabled: true,
+                            handler: () =>
+                                me.credentialWindow(
+                                    gt('Leave the domain'),
+                                    [
+                                        {
+                                            xtype: 'component',
+                                            html: Ext.htmlEncode(gt('With a password, the computer account is deleted in the domain too.')),
+                                            padding: '0 0 8 0',
+                                        },
+                                    ].concat(adCredentialFields(false).slice(1)),
+                                    gt('Leave'),
+                                    function (values, win, form) {
+                                        Proxmox.Utils.API2Request({
+                                            url: base + '/ad/leave',
+                                            method: 'POST',
+                                            params: values,
+                                            waitMsgTarget: win,
+                                            failure: apiFailure(form),
+                                            success: function (response) {
+                                                win.close();
+                                                SMBGateway.Utils.openTask(response.result.data, reload).on('destroy', reload);
+                                            },
+                                        });
+                                    },
+                                ),
+                        },
+                        {
+                            text: gt('Check now'),
+                            itemId: 'check',
+                            iconCls: 'fa fa-heartbeat',
+                            disabled: true,
+                            handler: () =>
+                                Proxmox.Utils.API2Request({
+                                    url: base + '/ad/check',
+                                    method: 'POST',
+                                    waitMsgTarget: me,
+                                    failure: apiFailure(),
+                                    success: reload,
+                                }),
+                        },
+                        '-',
+                        { text: gt('Reload'), iconCls: 'fa fa-refresh', handler: reload },
+                    ],
+                    items: [
+                        {
+                            xtype: 'fieldset',
+                            title: gt('Domain membership'),
+                            items: [{ xtype: 'component', itemId: 'adStatus', html: gt('Loading...') }],
+                        },
+                        {
+                            xtype: 'grid',
+                            itemId: 'checklist',
+                            hidden: true,
+                            title: gt('Checklist'),
+                            store: Ext.create('Ext.data.Store', { fields: ['ok', 'name', 'detail', 'fix'], data: [] }),
+                            columns: [
+                                {
+                                    header: '',
+                                    dataIndex: 'ok',
+                                    width: 40,
+                                    renderer: (v) =>
+                                        v ? '<i class="fa fa-check-circle smbgw-ok"></i>' : '<i class="fa fa-times-circle smbgw-bad"></i>',
+                                },
+                                { header: gt('Check'), dataIndex: 'name', width: 160, renderer: Ext.htmlEncode },
+                                {
+                                    header: gt('Result'),
+                                    dataIndex: 'detail',
+                                    flex: 1,
+                                    cellWrap: true,
+                                    renderer: Ext.htmlEncode,
+                                },
+                                { header: gt('How to fix'), dataIndex: 'fix', flex: 1, cellWrap: true, renderer: Ext.htmlEncode },
+                            ],
+                        },
+                    ],
+                });
+                me.callParent();
+                me.on('afterrender', reload);
+            },
+        });
+
+        Ext.define('SMBGateway.HAPanel', {
+            extend: 'Ext.panel.Panel',
+            alias: 'widget.smbgwHAPanel',
+            bodyPadding: 10,
+            initComponent: function () {
+                let me = this;
+                Ext.apply(me, {
+                    tbar: [{ text: gt('Test failover'), itemId: 'failover', iconCls: 'fa fa-exchange', disabled: true }],
+                    html:
+                        '<p><b>' +
+                        gt('High availability (CTDB)') +
+                        '</b></p><p>' +
+                        Ext.htmlEncode(
+                            gt(
+                                'Cluster nodes, floating IP owners and the failover test will show here once the cluster API (/cluster/smbgateway) is available.',
+                            ),
+                        ) +
+                        '</p>',
+                });
+                me.callParent();
+            },
+        });
+
+        // ------------------------------------------------------------------------------------
+        // Datacenter -> Storage -> Add -> SMB Gateway (storage type 'smbgateway')
+
+        if (Ext.ClassManager.get('PVE.panel.StorageBase')) {
+            Ext.define('PVE.storage.SMBGatewayInputPanel', {
+                extend: 'PVE.panel.StorageBase',
+
+                onGetValues: function (values) {
+                    let me = this;
+                    if (Ext.isArray(values.content)) {
+                        values.content = values.content.join(',');
+                    }
+                    if (!me.isCreate) {
+                        delete values['smbgateway-share'];
+                    }
+                    return me.callParent([values]);
+                },
+
+                onSetValues: function (values) {
+                    if (typeof values.content === 'string') {
+                        values.content = values.content.split(',');
+                    }
+                    return values;
+                },
+
+                initComponent: function () {
+                    let me = this;
+                    let nodename = Proxmox.NodeName || 'localhost';
+                    let shareStore = Ext.create('Ext.data.Store', {
+                        fields: ['name', 'path', 'quota'],
+                        proxy: {
+                            type: 'ajax',
+                            url: `/api2/json${SMBGateway.Utils.baseUrl(nodename)}/shares`,
+                            reader: { type: 'json', rootProperty: 'data' },
+                            // the API takes no paging/sorting parameters (as Proxmox.RestProxy)
+                            noCache: false,
+                            pageParam: null,
+                            startParam: null,
+                            limitParam: null,
+                            sortParam: null,
+                            filterParam: null,
+                            groupParam: null,
+                        },
+                        autoLoad: me.isCreate,
+                    });
+                    me.column1 = [
+                        me.isCreate
+                            ? {
+                                  xtype: 'combobox',
+                                  name: 'smbgateway-share',
+                                  fieldLabel: gt('Share'),
+                                  allowBlank: false,
+                                  editable: false,
+                                  store: shareStore,
+                                  queryMode: 'local',
+                                  displayField: 'name',
+                                  valueField: 'name',
+                                  emptyText: gt('an SMB Gateway share of this node'),
+                                  listConfig: {
+                                      itemTpl: '<b>{name:htmlEncode}</b> <span class="smbgw-muted">{path:htmlEncode}</span>',
+                                  },
+                                  listeners: {
+                                      change: function (field, value) {
+                                          let rec = shareStore.findRecord('name', value, 0, false, true, true);
+                                          me.down('#sharePath').setValue(rec ? rec.get('path') : '');
+                                      },
+                                  },
+                              }
+                            : { xtype: 'displayfield', name: 'smbgateway-share', fieldLabel: gt('Share') },
+                        {
+                            xtype: 'displayfield',
+                            itemId: 'sharePath',
+                            name: 'path',
+                            submitValue: false,
+                            fieldLabel: gt('Path'),
+                        },
+                        {
+                            xtype: 'tagfield',
+                            name: 'content',
+                            fieldLabel: gt('Content'),
+                            allowBlank: false,
+                            value: ['backup'],
+                            queryMode: 'local',
+                            filterPickList: true,
+                            store: [
+                                ['backup', gt('VZDump backup file')],
+                                ['iso', gt('ISO image')],
+                                ['vztmpl', gt('Container template')],
+                                ['snippets', gt('Snippets')],
+                            ],
+                        },
+                    ];
+                    me.column2 = [];
+                    me.columnB = [
+                        {
+                            xtype: 'component',
+                            cls: 'smbgw-note',
+                            html: Ext.htmlEncode(
+                                gt(
+                                    "The storage uses the share's directory; its size and free space are the share's quota. Removing the storage keeps the share and its data.",
+                                ),
+                            ),
+                        },
+                    ];
+                    me.callParent();
+                },
+            });
+        }
+    });
+
+    // tasks of the gateway in PVE's task lists and viewer titles
+    guarded('registering task descriptions', function () {
+        if (!Ext.isFunction(Proxmox.Utils.override_task_descriptions)) {
+            return;
+        }
+        Proxmox.Utils.override_task_descriptions({
+            smbgwcreate: ['SMB share', gt('Create')],
+            smbgwupdate: ['SMB share', gt('Update')],
+            smbgwdelete: ['SMB share', gt('Delete')],
+            smbgwapply: ['', gt('SMB Gateway apply')],
+            smbgwad_join: ['', gt('Join Active Directory domain')],
+            smbgwad_leave: ['', gt('Leave Active Directory domain')],
+        });
+    });
+
+    if (!classesOk) {
+        return;
+    }
+
+    // the storage type in Datacenter -> Storage (the Add menu is built from storageSchema)
+    guarded('registering the smbgateway storage type', function () {
+        if (typeof PVE === 'undefined' || !PVE.Utils || !Ext.isObject(PVE.Utils.storageSchema)) {
+            throw 'PVE.Utils.storageSchema not found';
+        }
+        if (!Ext.ClassManager.get('PVE.storage.SMBGatewayInputPanel')) {
+            throw 'PVE.panel.StorageBase not found';
+        }
+        PVE.Utils.storageSchema.smbgateway = {
+            name: 'SMB Gateway',
+            ipanel: 'SMBGatewayInputPanel',
+            faIcon: 'share-alt',
+            backups: true,
+        };
+    });
+
+    // node -> "SMB Gateway" with Quota, Active Directory and HA below it
+    guarded('adding the SMB Gateway node panels', function () {
+        let nodeConfig = Ext.ClassManager.get('PVE.node.Config');
+        if (!nodeConfig || !Ext.isFunction(nodeConfig.prototype.insertNodes)) {
+            throw 'PVE.node.Config with insertNodes not found';
+        }
+        Ext.define('SMBGateway.override.NodeConfig', {
+            override: 'PVE.node.Config',
+
+            insertNodes: function (items) {
+                let me = this;
+                try {
+                    let caps = Ext.state.Manager.get('GuiCap') || { nodes: {} };
+                    if (!me.smbgwInserted && Ext.isArray(items) && caps.nodes && caps.nodes['Sys.Audit'] && me.pveSelNode) {
+                        me.smbgwInserted = true;
+                        let nodename = me.pveSelNode.data.node;
+                        let ours = [
+                            {
+                                xtype: 'smbgwShareGrid',
+                                title: 'SMB Gateway',
+                                iconCls: 'fa fa-share-alt',
+                                itemId: 'smbgateway',
+                                expandedOnInit: true,
+                                nodename: nodename,
+                            },
+                            {
+                                xtype: 'smbgwQuotaPanel',
+                                title: gt('Quota'),
+                                iconCls: 'fa fa-pie-chart',
+                                itemId: 'smbgateway-quota',
+                                groups: ['smbgateway'],
+                                nodename: nodename,
+                            },
+                            {
+                                xtype: 'smbgwADPanel',
+                                title: 'Active Directory',
+                                iconCls: 'fa fa-sitemap',
+                                itemId: 'smbgateway-ad',
+                                groups: ['smbgateway'],
+                                nodename: nodename,
+                            },
+                            {
+                                xtype: 'smbgwHAPanel',
+                                title: 'HA',
+                                iconCls: 'fa fa-heartbeat',
+                                itemId: 'smbgateway-ha',
+                                groups: ['smbgateway'],
+                                nodename: nodename,
+                            },
+                        ];
+                        // before the task history, else at the end
+                        let at = items.findIndex((i) => i && i.itemId === 'tasks');
+                        items.splice(at === -1 ? items.length : at, 0, ...ours);
+                    }
+                } catch (err) {
+                    console.error(TAG, 'could not add the SMB Gateway panels', err);
+                }
+                return me.callParent(arguments);
+            },
+        });
+    });
+})();
