@@ -6,7 +6,7 @@
 CARGO ?= cargo
 BIN := target/release/pve-smbgateway
 
-.PHONY: all build deps test lint perl-check demo demo-clean bench clean docs install deb
+.PHONY: all build deps test test-ui test-package lint perl-check demo demo-clean bench clean docs install deb
 
 all: build
 
@@ -32,6 +32,16 @@ test: deps lint
 	fi
 	$(MAKE) perl-check
 	$(PERL_TEST_ENV) prove -I t/lib -r t/
+	./t/ui/run.sh
+	./t/package/run.sh
+
+# tier 5: the .deb in a Debian 12 LXC container with systemd as PID 1 (root; cached root filesystem)
+test-package:
+	./t/package/run.sh
+
+# tier 4: the web UI in headless chromium (root; installs chromium, npm packages into ~/.cache)
+test-ui: build
+	./t/ui/run.sh
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -63,6 +73,11 @@ PERL_VENDORARCH := $(shell perl -MConfig -e 'print $$Config{vendorarch}')
 install: build docs
 	install -D -m 0755 $(BIN) $(DESTDIR)/usr/sbin/pve-smbgateway
 	install -D -m 0755 target/release/pve-smbgatewayd $(DESTDIR)/usr/sbin/pve-smbgatewayd
+	install -D -m 0755 target/release/smbgw-ctdb-quorum-lock \
+		$(DESTDIR)/usr/libexec/pve-smbgateway/smbgw-ctdb-quorum-lock
+	install -D -m 0644 www/pve-smbgateway.js $(DESTDIR)/usr/share/pve-manager/js/pve-smbgateway.js
+	install -D -m 0755 www/ui-hook $(DESTDIR)/usr/share/pve-smbgateway/ui-hook
+	install -D -m 0755 scripts/create_ct_template.sh $(DESTDIR)/usr/share/pve-smbgateway/create_ct_template.sh
 	cd crates/daemon/notification-templates && for f in *.hbs; do \
 		install -D -m 0644 $$f $(DESTDIR)/usr/share/pve-manager/templates/default/$$f; done
 	install -D -m 0644 target/release/libpve_rs_smbgateway.so \
@@ -73,7 +88,7 @@ install: build docs
 		$(DESTDIR)/usr/share/bash-completion/completions/pve-smbgateway
 	cd samba-templates && find . -type f -exec install -D -m 0644 {} \
 		$(DESTDIR)/usr/share/pve-smbgateway/samba-templates/{} \;
-	for unit in systemd/*.service systemd/*.timer; do \
+	for unit in systemd/*.service systemd/*.timer; do [ -e "$$unit" ] || continue; \
 		install -D -m 0644 $$unit $(DESTDIR)/lib/systemd/system/$$(basename $$unit); done
 
 # ../pve-smbgateway_<version>_amd64.deb, checked with lintian

@@ -917,6 +917,21 @@ phase_ad() {
 }
 phase_ad
 
+# ---- LXC placement ---------------------------------------------------------------------------
+# A real unprivileged container from the gateway template (the lxc integration test in bench mode,
+# crates/cli/tests/lxc.rs, SMBGW_LXC_BENCH).
+phase_lxc() {
+    local out=$WORK/lxc-bench.txt label ours base
+    log "lxc: create --mode lxc until SMB answers, beside pct create + start by hand until smbd answers"
+    (cd "$HERE/.." && SMBGW_LXC_BENCH=$out cargo test --release --locked -q -p pve-smbgateway --test lxc >"$WORK/lxc-bench.log" 2>&1) ||
+        die "the LXC bench failed: $(tail -20 "$WORK/lxc-bench.log")"
+    while IFS='|' read -r label ours base; do
+        add_row "$label" ms info - "$ours" "$base"
+    done <"$out"
+    BASELINE_NOTES+=("lxc: by hand, 'pct create' of the same template with the same net0 and mp0 + 'pct start', until the template's smbd answers on port 445 (its default config, no share); ours adds the validation, the id mapping, the users' import, the share's configuration, testparm and a restart of smbd")
+}
+phase_lxc
+
 # ============================================================================================
 # report
 # ============================================================================================

@@ -24,9 +24,11 @@ END { system($cli, 'stop') if $cli }
 
 use PVE::APIStandin;
 use PVE::API2::SMBGateway;
+use PVE::API2::SMBGatewayCluster;
 
 PVE::INotify::standin_set_nodename('pve1');
 PVE::APIStandin::mount_node_api('PVE::API2::SMBGateway', 'smbgateway');
+PVE::APIStandin::mount_cluster_api('PVE::API2::SMBGatewayCluster', 'smbgateway');
 PVE::RPCEnvironment::standin_set_acl({
     'auditor@pve' => { '/' => ['PVEAuditor'] },
     'admin@pve' => { '/nodes/pve1' => ['Sys.Audit', 'Sys.Modify'] },
@@ -132,6 +134,15 @@ $task = PVE::APIStandin::wait_task($upid);
 like($task->{status}, qr/not joined to a domain/, 'leaving without a domain is refused');
 (undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", users => 'EXAMPLE\\alice' }, 'admin@pve');
 is($err, '', 'a domain user passes the schema');
+
+# HA: the CTDB cluster through the same core (a real cluster runs in crates/ha/tests/cluster.rs)
+my ($ha, $haerr) = eval { (PVE::APIStandin::call_api($ROOT, 'GET', '/cluster/smbgateway/ha', {}, user => 'auditor@pve'), '') };
+$haerr = $@ if !defined $ha;
+like("$haerr", qr/high availability is not set up/, 'HA status before ha-setup says so');
+my $err403 = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha/failover', { vip => '10.0.0.1', node => 'pve1' }, user => 'admin@pve') } ? undef : $@;
+is(ref($err403) && $err403->{code}, 403, 'a node admin may not move cluster VIPs');
+my $err400 = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha/failover', { vip => 'not-an-ip', node => 'pve1' }) } ? undef : $@;
+is(ref($err400) && $err400->{code}, 400, 'a bad VIP is a 400');
 
 ($upid) = api('DELETE', '/shares/team', { 'purge-data' => 1 }, 'admin@pve');
 task_ok($upid, 'delete');

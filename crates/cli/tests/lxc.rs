@@ -298,10 +298,8 @@ fn lxc_share_serves_from_a_container() {
     let started = std::time::Instant::now();
     let r = create(&[]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    eprintln!(
-        "create --mode lxc until SMB answers: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    let ours = started.elapsed();
+    eprintln!("create --mode lxc until SMB answers: {:.1} s", ours.as_secs_f64());
     let log = lab.pct_log();
     assert!(
         log.contains("[\"pct\",\"create\",\"950\",\"local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz\""),
@@ -372,4 +370,48 @@ fn lxc_share_serves_from_a_container() {
     assert!(!sb.root.join("pve/lxc/950.conf").exists());
     assert!(!lab.lxc_path.join("950").exists());
     assert!(path.join("hello.txt").exists(), "the data stays");
+
+    // make bench: the same container by hand (pct create + start, until its smbd answers on
+    // the template's default configuration), beside our create
+    if let Some(out) = std::env::var_os("SMBGW_LXC_BENCH") {
+        let pct = |args: &[&str]| {
+            let mut cmd = Command::new("pct");
+            cmd.envs(sb.env.iter().map(|(k, v)| (k, v))).args(args);
+            assert!(cmd.status().unwrap().success(), "pct {args:?}");
+        };
+        let started = std::time::Instant::now();
+        let net = format!("name=eth0,bridge={},ip={ip}/24", lab.bridge.name);
+        let mp = format!("{},mp=/srv/share", path.display());
+        pct(&[
+            "create",
+            "951",
+            "local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz",
+            "--unprivileged",
+            "1",
+        ]
+        .into_iter()
+        .chain(["--net0", &net, "--mp0", &mp])
+        .collect::<Vec<_>>());
+        pct(&["start", "951"]);
+        let addr: std::net::SocketAddr = format!("{ip}:445").parse().unwrap();
+        while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_err() {
+            assert!(
+                started.elapsed().as_secs() < 120,
+                "the hand-made container's smbd never answered"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let hand = started.elapsed();
+        pct(&["stop", "951"]);
+        pct(&["destroy", "951"]);
+        std::fs::write(
+            out,
+            format!(
+                "create --mode lxc until SMB answers|{:.1}|{:.1}\n",
+                ours.as_secs_f64() * 1000.0,
+                hand.as_secs_f64() * 1000.0
+            ),
+        )
+        .unwrap();
+    }
 }

@@ -33,7 +33,10 @@ pub const CHECKS: &[Check] = &[
         name: "ad",
         run: active_directory,
     },
-    // here: "ctdb" (HA status), when it lands
+    Check {
+        name: "ctdb",
+        run: ctdb,
+    },
 ];
 
 /// Run every check; a panicking check counts as failed, the others still run.
@@ -79,6 +82,33 @@ fn active_directory(gw: &Gateway) -> Health {
                     state.and_then(|s| s.last_error.as_deref()).unwrap_or("no answer")
                 )),
             }
+        }
+        Err(e) => failed(e.to_string()),
+    }
+}
+
+/// The CTDB cluster is healthy: every active node OK, every VIP hosted (HA set up only).
+fn ctdb(gw: &Gateway) -> Health {
+    match gw.ha_config() {
+        Ok(None) => return ok("high availability is not set up".into()),
+        Err(e) => return failed(e.to_string()),
+        Ok(Some(_)) => {}
+    }
+    match gw.ha_status() {
+        Ok(s) if s.healthy => ok(format!("{} nodes, leader {:?}", s.nodes.len(), s.leader)),
+        Ok(s) => {
+            let bad: Vec<String> = s
+                .nodes
+                .iter()
+                .filter(|n| !n.ok())
+                .map(|n| format!("pnn {} {}", n.pnn, n.state))
+                .collect();
+            let orphans = s.vips.iter().filter(|v| v.holder.is_none()).count();
+            failed(format!(
+                "degraded: {} node(s) not OK ({}), {orphans} VIP(s) unassigned",
+                bad.len(),
+                bad.join(", ")
+            ))
         }
         Err(e) => failed(e.to_string()),
     }

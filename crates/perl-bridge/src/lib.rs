@@ -171,6 +171,16 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             });
             json(gw.ad_leave(credentials, flag(&a, 2))?)
         }
+        "ha_status" => json(gw.ha_status()?),
+        "ha_failover" => {
+            let seconds = gw.ha_failover(&string(&a, 0, "vip")?, &string(&a, 1, "node")?)?;
+            json(serde_json::json!({ "seconds": seconds }))
+        }
+        "ha_test" => json(gw.ha_test(&string(&a, 0, "vip")?)?),
+        "ha_node" => {
+            gw.ha_node(&string(&a, 0, "node")?, flag(&a, 1))?;
+            json(1)
+        }
         other => Err(Error::input(format!("PVE::RS::SMBGateway has no method '{other}'"))),
     }
 }

@@ -64,6 +64,12 @@ sub ad_join {
 }
 sub ad_leave { my ($user, $password, $dry_run) = @_; return _invoke('ad_leave', $user, $password, $dry_run ? 1 : 0) }
 
+# High availability (CTDB)
+sub ha_status { return _invoke('ha_status') }
+sub ha_failover { my ($vip, $node) = @_; return _invoke('ha_failover', $vip, $node) }
+sub ha_test { my ($vip) = @_; return _invoke('ha_test', $vip) }
+sub ha_node { my ($node, $enable) = @_; return _invoke('ha_node', $node, $enable ? 1 : 0) }
+
 # The share properties in PVE::JSONSchema form, defined once in Rust, and the formats they use.
 sub share_schema { return _invoke('share_schema') }
 sub formats { return _invoke('formats') }

@@ -82,14 +82,25 @@ use constant ROOT => 'PVE::APIStandin::API2';
     __PACKAGE__->register_method({ subclass => 'PVE::APIStandin::Nodes::Nodeinfo', path => '{node}' });
 }
 {
+    package PVE::APIStandin::Cluster; ## no critic (ProhibitMultiplePackages)
+    use base qw(PVE::RESTHandler);
+}
+{
     package PVE::APIStandin::API2; ## no critic (ProhibitMultiplePackages)
     use base qw(PVE::RESTHandler);
     __PACKAGE__->register_method({ subclass => 'PVE::APIStandin::Nodes', path => 'nodes' });
+    __PACKAGE__->register_method({ subclass => 'PVE::APIStandin::Cluster', path => 'cluster' });
 }
 
 sub mount_node_api {
     my ($class, $subpath) = @_;
     PVE::APIStandin::Nodes::Nodeinfo->register_method({ subclass => $class, path => $subpath });
+}
+
+# /cluster/SUBPATH, as PVE::API2::Cluster registers its subclasses
+sub mount_cluster_api {
+    my ($class, $subpath) = @_;
+    PVE::APIStandin::Cluster->register_method({ subclass => $class, path => $subpath });
 }
 
 my sub rpcenv {

@@ -1,0 +1,124 @@
+package PVE::API2::SMBGatewayCluster;
+
+# REST API of pve-smbgateway for the whole cluster, mounted at /cluster/smbgateway: the CTDB
+# cluster with its floating addresses. Like PVE::API2::SMBGateway, every method calls the Rust
+# core through PVE::RS::SMBGateway. Reading needs Sys.Audit on /, changes Sys.Modify on /.
+
+use strict;
+use warnings;
+
+use PVE::RESTHandler;
+use PVE::RPCEnvironment;
+use PVE::RS::SMBGateway;
+
+use base qw(PVE::RESTHandler);
+
+my $read_perm = { check => ['perm', '/', ['Sys.Audit']] };
+my $modify_perm = { check => ['perm', '/', ['Sys.Modify']] };
+
+my $vip_property = { type => 'string', format => 'ip', description => "A floating address (VIP) of the cluster." };
+my $node_property = { type => 'string', format => 'pve-node', description => "A node of the CTDB cluster." };
+
+# Run an HA action as a task: it waits for CTDB to move addresses.
+my sub run_task {
+    my ($what, $id, $code) = @_;
+    my $rpcenv = PVE::RPCEnvironment::get();
+    (my $escaped = $id) =~ s/([^A-Za-z0-9_.\-])/sprintf('\\x%02x', ord($1))/ge;
+    return $rpcenv->fork_worker("smbgwha$what", $escaped, $rpcenv->get_user(), sub {
+	my $result = $code->();
+	print "$result\n";
+    });
+}
+
+__PACKAGE__->register_method({
+    name => 'index',
+    path => '',
+    method => 'GET',
+    description => "Directory index.",
+    permissions => { user => 'all' },
+    parameters => { additionalProperties => 0, properties => {} },
+    returns => {
+	type => 'array',
+	items => { type => 'object', properties => { subdir => { type => 'string' } } },
+	links => [ { rel => 'child', href => "{subdir}" } ],
+    },
+    code => sub { return [ { subdir => 'ha' } ] },
+});
+
+__PACKAGE__->register_method({
+    name => 'ha_status',
+    path => 'ha',
+    method => 'GET',
+    description => "CTDB cluster health: nodes, leader, cluster lock, which node holds each VIP.",
+    permissions => $read_perm,
+    protected => 1,
+    parameters => { additionalProperties => 0, properties => {} },
+    returns => { type => 'object' },
+    code => sub { return PVE::RS::SMBGateway::ha_status() },
+});
+
+__PACKAGE__->register_method({
+    name => 'ha_failover',
+    path => 'ha/failover',
+    method => 'POST',
+    description => "Move a VIP to another node (planned).",
+    permissions => $modify_perm,
+    protected => 1,
+    parameters => {
+	additionalProperties => 0,
+	properties => { vip => $vip_property, node => $node_property },
+    },
+    returns => { type => 'string', description => "Task UPID." },
+    code => sub {
+	my ($param) = @_;
+	return run_task('failover', $param->{vip}, sub {
+	    my $r = PVE::RS::SMBGateway::ha_failover($param->{vip}, $param->{node});
+	    return sprintf("%s moved to %s in %.2f s", $param->{vip}, $param->{node}, $r->{seconds});
+	});
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'ha_test',
+    path => 'ha/test',
+    method => 'POST',
+    description => "Failover drill: disable the VIP's holder, measure until the VIP answers from another node, enable it again.",
+    permissions => $modify_perm,
+    protected => 1,
+    parameters => { additionalProperties => 0, properties => { vip => $vip_property } },
+    returns => { type => 'string', description => "Task UPID." },
+    code => sub {
+	my ($param) = @_;
+	return run_task('test', $param->{vip}, sub {
+	    my $r = PVE::RS::SMBGateway::ha_test($param->{vip});
+	    return sprintf("%s: node %d -> node %d, moved in %.2f s, answering after %.2f s",
+		$r->{vip}, $r->{from}, $r->{to}, $r->{seconds_to_move}, $r->{seconds_to_answer});
+	});
+    },
+});
+
+__PACKAGE__->register_method({
+    name => 'ha_node',
+    path => 'ha/node',
+    method => 'POST',
+    description => "Node maintenance: a disabled node hosts no VIP.",
+    permissions => $modify_perm,
+    protected => 1,
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => $node_property,
+	    action => { type => 'string', enum => ['disable', 'enable'] },
+	},
+    },
+    returns => { type => 'string', description => "Task UPID." },
+    code => sub {
+	my ($param) = @_;
+	return run_task('node', $param->{node}, sub {
+	    PVE::RS::SMBGateway::ha_node($param->{node}, $param->{action} eq 'enable');
+	    return "node $param->{node}: $param->{action}d";
+	});
+    },
+});
+
+1;
