@@ -107,6 +107,17 @@ subtest 'a share with a quota as storage' => sub {
     eval { $plugin->on_add_hook('y', $missing) };
     like($@, qr/share 'nosuch' does not exist/, 'a missing share is refused on add');
     is(scalar($plugin->status('y', $missing)), undef, 'status of a missing share is undef (storage inactive)');
+
+    # with a path, adding the storage provisions the share
+    my $new = { type => 'smbgateway', 'smbgateway-share' => 'backups', path => "$dir/mnt/backups", content => { backup => 1 } };
+    $plugin->on_add_hook('backup-store', $new);
+    my $created = PVE::RS::SMBGateway::show_share('backups');
+    is($created->{path}, "$dir/mnt/backups", 'on_add_hook created the share at the storage path');
+    is($created->{comment}, 'PVE storage backup-store', 'the share says which storage made it');
+    ok(-d "$dir/mnt/backups" && $plugin->activate_storage('backup-store', $new), 'its directory is there and activates');
+    my $bad = { type => 'smbgateway', 'smbgateway-share' => 'bad', path => "relative/path" };
+    eval { $plugin->on_add_hook('bad-store', $bad) };
+    like($@, qr/absolute/, 'a bad path is refused by the core');
 };
 
 done_testing();

@@ -168,16 +168,7 @@ impl Lab {
             .current_dir(self.sb.dir.path())
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if out.status.success() && !text.contains("NT_STATUS_") {
-            Ok(text)
-        } else {
-            Err(text)
-        }
+        common::smbclient_result(out)
     }
 }
 
@@ -198,28 +189,26 @@ fn lxc_share_serves_from_a_container() {
     let sb = &lab.sb;
     let ip = format!("{}.10", lab.bridge.net);
     let path = lab.fs.mount.join("team");
-    let create = |extra: &[&str]| {
-        let mut args = vec![
-            "create",
-            "team",
-            "--mode",
-            "lxc",
-            "--path",
-            path.to_str().unwrap(),
-            "--users",
-            "alice",
-            "--quota",
-            "32M",
-            "--ct-id",
-            "950",
-            "--bridge",
-            &lab.bridge.name,
-        ];
-        let cidr = format!("{ip}/24");
-        args.extend(["--ip", &cidr]);
-        args.extend_from_slice(extra);
-        sb.run(&args)
-    };
+    // the share every step below creates: alice's, with a quota, in container 950 on the bridge
+    let cidr = format!("{ip}/24");
+    let team: Vec<&str> = vec![
+        "create",
+        "team",
+        "--mode",
+        "lxc",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "32M",
+        "--ct-id",
+        "950",
+        "--bridge",
+        &lab.bridge.name,
+        "--ip",
+        &cidr,
+    ];
 
     // -- bad input and missing resources are refused before anything is created
     let before = sb.snapshot();
@@ -262,23 +251,7 @@ fn lxc_share_serves_from_a_container() {
     let r = {
         let mut cmd = sb.command();
         cmd.env("PCT_STANDIN_FAIL", "start");
-        let args = [
-            "create",
-            "team",
-            "--mode",
-            "lxc",
-            "--path",
-            path.to_str().unwrap(),
-            "--users",
-            "alice",
-            "--quota",
-            "32M",
-            "--ct-id",
-            "950",
-            "--bridge",
-            &lab.bridge.name,
-        ];
-        cmd.args(args).output().unwrap()
+        cmd.args(&team).output().unwrap()
     };
     assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
     assert!(
@@ -296,7 +269,7 @@ fn lxc_share_serves_from_a_container() {
 
     // -- the real thing
     let started = std::time::Instant::now();
-    let r = create(&[]);
+    let r = sb.run(&team);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let ours = started.elapsed();
     eprintln!("create --mode lxc until SMB answers: {:.1} s", ours.as_secs_f64());

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::kill;
 use nix::unistd::Pid;
 use smbgw_core::{Error, Result};
 use smbgw_sys::Command;
@@ -215,15 +215,8 @@ impl Samba {
         if self.layout.sandbox.is_none() {
             return smbgw_sys::systemd::stop_unit("winbind.service");
         }
-        let Some(pid) = self.winbindd_pid() else { return Ok(()) };
-        let pid = Pid::from_raw(pid);
-        let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while kill(pid, None).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if kill(pid, None).is_ok() {
-            let _ = kill(pid, Signal::SIGKILL);
+        if let Some(pid) = self.winbindd_pid() {
+            crate::service::terminate(pid);
         }
         Ok(())
     }

@@ -105,15 +105,20 @@ impl Samba {
             return Ok(true);
         }
         let Some(pid) = self.smbd_pid() else { return Ok(false) };
-        let pid = Pid::from_raw(pid);
-        let _ = kill(pid, Signal::SIGTERM);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while kill(pid, None).is_ok() && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        if kill(pid, None).is_ok() {
-            let _ = kill(pid, Signal::SIGKILL);
-        }
+        terminate(pid);
         Ok(true)
+    }
+}
+
+/// SIGTERM a daemon we started, and SIGKILL it if it is still there after 10 s.
+pub(crate) fn terminate(pid: i32) {
+    let pid = Pid::from_raw(pid);
+    let _ = kill(pid, Signal::SIGTERM);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while kill(pid, None).is_ok() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if kill(pid, None).is_ok() {
+        let _ = kill(pid, Signal::SIGKILL);
     }
 }

@@ -72,16 +72,20 @@ my sub share_params {
     return $props;
 }
 
+# A task id from a name: a UPID field cannot hold ':' or white space, share names can. Escaped
+# as systemd does (\xNN), which the toolkit's task viewer unescapes for display.
+sub task_id {
+    my ($name) = @_;
+    (my $id = $name // '') =~ s/([^A-Za-z0-9_.\-])/sprintf('\\x%02x', ord($1))/ge;
+    return $id;
+}
+
 # Run a change as a task; its log lists every step done (or planned, with dry-run).
 my sub run_task {
     my ($what, $name, $code) = @_;
     my $rpcenv = PVE::RPCEnvironment::get();
     my $user = $rpcenv->get_user();
-    # a UPID field cannot hold ':' or white space, share names can: escape them as systemd
-    # does (\xNN), which the toolkit's task viewer unescapes for display
-    my $id = $name // '';
-    $id =~ s/([^A-Za-z0-9_.\-])/sprintf('\\x%02x', ord($1))/ge;
-    return $rpcenv->fork_worker('smbgw' . $what, $id, $user, sub {
+    return $rpcenv->fork_worker('smbgw' . $what, task_id($name), $user, sub {
 	my $change = $code->();
 	my $prefix = $change->{'dry-run'} ? 'plan' : 'done';
 	print "$prefix: $_\n" for @{ $change->{steps} // [] };

@@ -7,6 +7,7 @@ package PVE::API2::SMBGatewayCluster;
 use strict;
 use warnings;
 
+use PVE::API2::SMBGateway;
 use PVE::RESTHandler;
 use PVE::RPCEnvironment;
 use PVE::RS::SMBGateway;
@@ -23,8 +24,8 @@ my $node_property = { type => 'string', format => 'pve-node', description => "A 
 my sub run_task {
     my ($what, $id, $code) = @_;
     my $rpcenv = PVE::RPCEnvironment::get();
-    (my $escaped = $id) =~ s/([^A-Za-z0-9_.\-])/sprintf('\\x%02x', ord($1))/ge;
-    return $rpcenv->fork_worker("smbgwha$what", $escaped, $rpcenv->get_user(), sub {
+    my $task_id = PVE::API2::SMBGateway::task_id($id);
+    return $rpcenv->fork_worker("smbgwha$what", $task_id, $rpcenv->get_user(), sub {
 	my $result = $code->();
 	print "$result\n";
     });

@@ -343,16 +343,7 @@ impl AdLab {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if out.status.success() && !text.contains("NT_STATUS_") {
-            Ok(text)
-        } else {
-            Err(text)
-        }
+        crate::common::smbclient_result(out)
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

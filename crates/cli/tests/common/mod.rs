@@ -154,16 +154,7 @@ impl Sandbox {
             .output()
             .unwrap();
         let _ = auth;
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        if out.status.success() && !text.contains("NT_STATUS_") {
-            Ok(text)
-        } else {
-            Err(text)
-        }
+        smbclient_result(out)
     }
 
     /// The share names smbd lists to `user`.
@@ -267,6 +258,21 @@ impl Drop for Sandbox {
         // samba-dcerpcd, started on demand by smbd and winbindd, re-parents to PID 1 and
         // outlives them
         kill_matching(&self.root.join("samba/smb.conf").display().to_string());
+    }
+}
+
+/// smbclient's outcome: Ok(output) only if it exited 0 and printed no NT_STATUS error
+/// (smbclient exits 0 when a command inside -c fails).
+pub fn smbclient_result(out: Output) -> Result<String, String> {
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && !text.contains("NT_STATUS_") {
+        Ok(text)
+    } else {
+        Err(text)
     }
 }
 

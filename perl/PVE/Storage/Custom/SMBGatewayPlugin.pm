@@ -65,10 +65,18 @@ sub share_of {
     return PVE::RS::SMBGateway::show_share($name);
 }
 
-# Adding the storage needs the share; its path becomes the storage path.
+# Adding the storage provisions the share when it does not exist yet (at the storage's `path`,
+# as the gateway creates any share: directory or subvolume, Samba config); an existing share is
+# adopted, and its path becomes the storage path.
 sub on_add_hook {
     my ($class, $storeid, $scfg, %param) = @_;
-    my $share = share_of($scfg);
+    my $share = eval { share_of($scfg) };
+    if (my $err = $@) {
+	die $err if $err !~ m/does not exist/ || !defined($scfg->{path});
+	my $change = PVE::RS::SMBGateway::create_share($scfg->{'smbgateway-share'},
+	    { path => $scfg->{path}, comment => "PVE storage $storeid" });
+	$share = $change->{share};
+    }
     if (defined($scfg->{path}) && $scfg->{path} ne $share->{path}) {
 	die "storage path '$scfg->{path}' is not the path of share '$share->{name}' ($share->{path})\n";
     }
@@ -76,7 +84,7 @@ sub on_add_hook {
     return undef;
 }
 
-# Removing the storage leaves the share and its data alone: delete them with
+# Removing the storage leaves the share and its data alone (also one the storage provisioned): delete them with
 # 'pve-smbgateway delete' (or the SMB Gateway panel), never by accident through storage.cfg.
 sub on_delete_hook {
     my ($class, $storeid, $scfg) = @_;
