@@ -3,8 +3,8 @@
 # the UI, on 127.0.0.1, single process, one request per connection.
 #
 #   /api2/json/...   and /api2/extjs/...   PVE::APIStandin::call_api_response on the real
-#       PVE::API2::SMBGateway (mounted at /nodes/{node}/smbgateway) with the stand-in REST layer of
-#       t/lib, backed by the real Rust core in sandbox mode (PVE_SMBGW_ROOT, PVE_SMBGW_SMB_PORT).
+#       PVE::API2::SMBGateway (mounted at /nodes/{node}/smbgateway) and PVE::API2::SMBGatewayCluster
+#       (at /cluster/smbgateway, as t/api.t mounts it) with the stand-in REST layer of t/lib, backed by the real Rust core in sandbox mode (PVE_SMBGW_ROOT, PVE_SMBGW_SMB_PORT).
 #       GET/DELETE parameters from the query string, POST/PUT from the form-encoded body, as
 #       pveproxy takes them. Responses are formatted like PVE::APIServer::Formatter::Standard
 #       (pve-http-server): json -> {data} (+ message/errors with the HTTP status on errors);
@@ -42,6 +42,7 @@ BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' }
 
 use PVE::APIStandin;
 use PVE::API2::SMBGateway;
+use PVE::API2::SMBGatewayCluster;
 use PVE::RESTEnvironment;
 use PVE::UPID;
 
@@ -64,6 +65,7 @@ my %mime = (
 
 PVE::INotify::standin_set_nodename('pve1');
 PVE::APIStandin::mount_node_api('PVE::API2::SMBGateway', 'smbgateway');
+PVE::APIStandin::mount_cluster_api('PVE::API2::SMBGatewayCluster', 'smbgateway');
 my $ROOT = PVE::APIStandin::ROOT();
 my $json = JSON::PP->new->utf8->canonical->allow_nonref;
 

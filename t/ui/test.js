@@ -342,6 +342,68 @@ test('share status', async () => {
     await evalCmp('[itemId=smbgwStatusWindow]', 'c.close()');
 });
 
+test('the shares grid does not pile up requests on a slow node: one refresh at a time', async () => {
+    const grid = 'smbgwShareGrid';
+    await waitUntil(() => {
+        const g = Ext.ComponentQuery.query('smbgwShareGrid')[0];
+        return g && g.getStore().getCount() > 0 && !g.smbgwBusy;
+    });
+    // every gateway API answer takes 800 ms; the grid's refresh is ticked every 150 ms. The
+    // requests are counted in the page (Ext.Ajax events come before the callbacks run)
+    const api = /\/api2\/extjs\/nodes\/pve1\/smbgateway\//;
+    const slow = async (route) => {
+        await new Promise((r) => setTimeout(r, 800));
+        await route.continue().catch(() => {});
+    };
+    await page.evaluate((source) => {
+        const re = new RegExp(source);
+        const m = (window.smbgwRequests = { inFlight: 0, max: 0, rounds: 0 });
+        m.begin = (conn, o) => {
+            if (re.test(o.url)) {
+                m.inFlight++;
+                m.max = Math.max(m.max, m.inFlight);
+                if (/\/shares$/.test(o.url.split('?')[0])) {
+                    m.rounds++;
+                }
+            }
+        };
+        m.end = (conn, resp, o) => {
+            if (re.test(o.url)) {
+                m.inFlight--;
+            }
+        };
+        Ext.Ajax.on({ beforerequest: m.begin, requestcomplete: m.end, requestexception: m.end });
+    }, api.source);
+    await page.route(api, slow);
+    let counts;
+    try {
+        for (let i = 0; i < 14; i++) {
+            await evalCmp(grid, 'c.autoRefresh()');
+            if (i === 3) {
+                await evalCmp(grid, 'c.reload()'); // an explicit reload while one runs: it comes after it
+            }
+            await page.waitForTimeout(150);
+        }
+        await waitUntil(() => {
+            const g = Ext.ComponentQuery.query('smbgwShareGrid')[0];
+            return !g.smbgwBusy && !g.reloadQueued;
+        });
+    } finally {
+        await page.unroute(api, slow);
+        counts = await page.evaluate(() => {
+            const m = window.smbgwRequests;
+            Ext.Ajax.un({ beforerequest: m.begin, requestcomplete: m.end, requestexception: m.end });
+            return { max: m.max, rounds: m.rounds, inFlight: m.inFlight };
+        });
+    }
+    // a round: shares, status, then the quota of each share with one (here: one share)
+    assert.equal(counts.max, 1, 'no request while the previous refresh is still running');
+    assert.equal(counts.inFlight, 0);
+    assert.ok(counts.rounds >= 2, 'the explicit reload ran after the running refresh');
+    assert.ok(counts.rounds <= 3, `14 ticks in 2 s made ${counts.rounds} refreshes, not one each`);
+    assert.ok((await gridNames()).includes(SHARE), 'the grid still shows the share');
+});
+
 test('quota panel with the usage history chart', async (t) => {
     if (!QUOTA_DIR) {
         t.skip('no btrfs loop device: no share with a quota');
@@ -394,9 +456,87 @@ test('Active Directory panel: status and the test checklist', async () => {
     await closeTaskViewer();
 });
 
-test('HA panel (placeholder)', async () => {
+// HA: a real ha-setup needs nodes that answer ping and a running ctdbd, neither of which this
+// sandbox has; the panel is tested against the real API in the two states it can be in here
+const haState = (state) =>
+    waitUntil((s) => {
+        const p = Ext.ComponentQuery.query('smbgwHAPanel')[0];
+        return p && p.haState === s && !p.smbgwBusy;
+    }, state);
+
+const haButtons = () =>
+    evalCmp('smbgwHAPanel', 'return ["move", "test", "nodeToggle"].map((i) => [i, c.down("#" + i).isDisabled()])');
+
+test('HA panel: not set up - a hint with the ha-setup command, no actions, no error popup', async () => {
+    // the API itself, mounted at /cluster/smbgateway as pve-manager would
+    const api = await page.evaluate(async () => {
+        const r = await fetch('/api2/json/cluster/smbgateway/ha');
+        return { status: r.status, body: await r.json() };
+    });
+    assert.ok(api.status >= 400, 'GET ha fails before ha-setup');
+    assert.match(api.body.message, /high availability is not set up; run 'pve-smbgateway ha-setup' first/);
+
     await selectNodeTab('smbgateway-ha');
-    await shot('15-ha-panel');
+    await haState('none');
+    const text = await evalCmp('smbgwHAPanel #haEmpty', 'return c.getEl().dom.textContent');
+    assert.match(text, /High availability is not set up/);
+    assert.match(text, /pve-smbgateway ha-setup --vip \S+ --interface \S+/, 'the command to run');
+    const visible = await evalCmp('smbgwHAPanel', 'return ["#haEmpty", "#haSummary", "#nodes", "#vips"].map((s) => c.down(s).isVisible())');
+    assert.deepEqual(visible, [true, false, false, false], 'only the hint, no empty grids');
+    assert.deepEqual(await haButtons(), [
+        ['move', true],
+        ['test', true],
+        ['nodeToggle', true],
+    ]);
+    assert.equal(await page.evaluate(() => Ext.Msg.isVisible()), false, 'no error popup');
+    await page.waitForTimeout(200);
+    await shot('15-ha-not-set-up');
+});
+
+test("HA panel: a failing status call shows the core's error in the panel", async (t) => {
+    // an HA config as ha-setup writes it, but no ctdbd to ask: the core's ha-status fails
+    const haFile = path.join(process.env.PVE_SMBGW_ROOT, 'config', 'ha.json');
+    const cfg = {
+        nodes: [
+            { name: 'pve1', address: '192.0.2.11' },
+            { name: 'pve2', address: '192.0.2.12' },
+        ],
+        vips: ['192.0.2.100/24'],
+        interface: 'lo',
+        lock: 'corosync',
+    };
+    fs.writeFileSync(haFile, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o640 });
+    try {
+        const cli = spawnSync(CLI, ['ha-status'], { encoding: 'utf8', timeout: 30000 });
+        if (cli.status === 0) {
+            t.skip('a ctdbd answers on this machine: ha-status does not fail here');
+            return;
+        }
+        const coreError = cli.stderr.trim().replace(/^error: /, '');
+        assert.match(coreError, /ctdb/, 'the core asked ctdb');
+
+        await click('smbgwHAPanel #reload');
+        await haState('error');
+        const summary = await evalCmp('smbgwHAPanel #haSummary', 'return c.getEl().dom.textContent');
+        assert.match(summary, /The cluster status is not available/);
+        assert.ok(summary.includes(coreError), `the panel shows the core's message:\n${summary}\n${coreError}`);
+        const visible = await evalCmp('smbgwHAPanel', 'return ["#haEmpty", "#nodes", "#vips"].map((s) => c.down(s).isVisible())');
+        assert.deepEqual(visible, [false, true, true]);
+        assert.deepEqual(await evalCmp('smbgwHAPanel', 'return [c.nodeStore.getCount(), c.vipStore.getCount()]'), [0, 0]);
+        assert.deepEqual(await haButtons(), [
+            ['move', true],
+            ['test', true],
+            ['nodeToggle', true],
+        ]);
+        assert.equal(await page.evaluate(() => Ext.Msg.isVisible()), false, 'no error popup');
+        await page.waitForTimeout(200);
+        await shot('15a-ha-status-error');
+    } finally {
+        fs.rmSync(haFile, { force: true });
+    }
+    // and back to "not set up" (the later tests must not see an HA config: apply would cluster smbd)
+    await click('smbgwHAPanel #reload');
+    await haState('none');
 });
 
 test('Datacenter -> Storage -> Add -> SMB Gateway', async () => {

@@ -26,18 +26,22 @@ struct SecretWatch {
 }
 
 impl SecretWatch {
+    /// Processes that already carry `secret` when the watch starts are the test's own (the DC's
+    /// provisioning); they are named and then left out.
     fn start(secret: &str) -> SecretWatch {
         let (stop, seen) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)));
-        let (s, f, secret) = (stop.clone(), seen.clone(), secret.as_bytes().to_vec());
+        let secret = secret.as_bytes().to_vec();
+        let before = carriers(&secret);
+        for (pid, comm) in &before {
+            eprintln!("note: {comm} (pid {pid}) carried the secret before the watch started");
+        }
+        let (s, f) = (stop.clone(), seen.clone());
         let thread = std::thread::spawn(move || {
             while !s.load(Ordering::Relaxed) {
-                for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-                    for file in ["cmdline", "environ"] {
-                        let data = std::fs::read(entry.path().join(file)).unwrap_or_default();
-                        if data.windows(secret.len()).any(|w| w == secret) {
-                            eprintln!("secret seen in /proc/{}/{file}", entry.file_name().to_string_lossy());
-                            f.store(true, Ordering::Relaxed);
-                        }
+                for (pid, comm) in carriers(&secret) {
+                    if !before.iter().any(|(p, _)| *p == pid) {
+                        eprintln!("secret seen in the argv or environment of {comm} (pid {pid})");
+                        f.store(true, Ordering::Relaxed);
                     }
                 }
             }
@@ -54,6 +58,28 @@ impl SecretWatch {
         self.thread.take().unwrap().join().unwrap();
         self.seen.load(Ordering::Relaxed)
     }
+}
+
+/// The processes whose argv or environment holds `secret`: (pid, command name).
+fn carriers(secret: &[u8]) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let holds = ["cmdline", "environ"].iter().any(|file| {
+            let data = std::fs::read(entry.path().join(file)).unwrap_or_default();
+            data.windows(secret.len()).any(|w| w == secret)
+        });
+        if holds {
+            // the command line with the secret masked, to tell which process it was
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let masked = text.replace(&*String::from_utf8_lossy(secret), "***");
+            found.push((pid, masked.trim().to_string()));
+        }
+    }
+    found
 }
 
 fn member_sandbox(lab: &AdLab) -> Sandbox {

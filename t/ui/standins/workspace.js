@@ -21,7 +21,8 @@
                 nodes: { 'Sys.Audit': 1, 'Sys.Modify': 1, 'Sys.Console': 1, 'Sys.Syslog': 1 },
                 storage: { 'Datastore.Allocate': 1 },
                 vms: {},
-                dc: {},
+                // root: Sys.Audit/Sys.Modify on / (the cluster API's privileges) land in 'dc'
+                dc: { 'Sys.Audit': 1, 'Sys.Modify': 1 },
                 access: {},
             });
             let view = (window.location.hash || '#node').substring(1);

@@ -252,6 +252,10 @@ impl AdLab {
             .spawn()
             .unwrap();
         self.dc_samba = Some(child);
+        // credentials in a file, not in argv (the tests watch argv for the password)
+        let creds = self.dir.path().join("admin.creds");
+        std::fs::write(&creds, format!("username=Administrator\npassword={ADMIN_PASSWORD}\n")).unwrap();
+        std::fs::set_permissions(&creds, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let (ok, _) = self.dc.run(
@@ -260,8 +264,8 @@ impl AdLab {
                     "-s",
                     &self.dc_conf.display().to_string(),
                     &format!("//dc1.{DOMAIN}/netlogon"),
-                    "-U",
-                    &format!("Administrator%{ADMIN_PASSWORD}"),
+                    "-A",
+                    &creds.display().to_string(),
                     "-c",
                     "ls",
                 ],
