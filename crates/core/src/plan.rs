@@ -36,6 +36,10 @@ impl Plan {
         self.steps.push(Box::new(step));
     }
 
+    pub fn len(&self) -> usize {
+        self.steps.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }

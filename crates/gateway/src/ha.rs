@@ -5,7 +5,7 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use smbgw_core::plan::WriteFile;
+use smbgw_core::plan::{FnStep, WriteFile};
 use smbgw_core::{bail_input, Error, Plan, Result};
 use smbgw_ha::config::{self, Environment, Tunables};
 use smbgw_ha::render::{self, RenderOptions};
@@ -99,7 +99,17 @@ impl Gateway {
 
     /// The CTDB files and the clustered smb.conf for `cfg` (also what `apply` converges).
     pub(crate) fn ha_steps(&self, cfg: &HaConfig, plan: &mut Plan) -> Result<()> {
+        let before = plan.len();
         render::plan(cfg, &self.render_options(), &self.layout.ctdb_dir, plan)?;
+        // on a node, CTDB takes the new files on a restart; with 50.samba enabled it runs smbd
+        // itself from then on (so smbd.service should be disabled on cluster nodes)
+        if !self.layout.is_sandbox() && plan.len() > before {
+            plan.push(FnStep::new(
+                "restart ctdb.service",
+                || smbgw_sys::systemd::restart_unit("ctdb.service"),
+                || Ok(()),
+            ));
+        }
         let globals = smbgw_samba::render::Globals {
             clustering: true,
             ..self.globals()?
