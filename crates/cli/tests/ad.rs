@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ad_lab::{AdLab, ADMIN_PASSWORD, DOMAIN, WORKGROUP};
+use ad_lab::{carriers, AdLab, ADMIN_PASSWORD, DOMAIN, WORKGROUP};
 use common::Sandbox;
 
 const BOB: (&str, &str) = ("bob", "B0b!Local-pw");
@@ -58,28 +58,6 @@ impl SecretWatch {
         self.thread.take().unwrap().join().unwrap();
         self.seen.load(Ordering::Relaxed)
     }
-}
-
-/// The processes whose argv or environment holds `secret`: (pid, command name).
-fn carriers(secret: &[u8]) -> Vec<(u32, String)> {
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let holds = ["cmdline", "environ"].iter().any(|file| {
-            let data = std::fs::read(entry.path().join(file)).unwrap_or_default();
-            data.windows(secret.len()).any(|w| w == secret)
-        });
-        if holds {
-            // the command line with the secret masked, to tell which process it was
-            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
-            let masked = text.replace(&*String::from_utf8_lossy(secret), "***");
-            found.push((pid, masked.trim().to_string()));
-        }
-    }
-    found
 }
 
 fn member_sandbox(lab: &AdLab) -> Sandbox {

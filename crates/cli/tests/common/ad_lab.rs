@@ -226,6 +226,26 @@ impl AdLab {
             ],
         );
         assert!(ok, "provision failed: {out}");
+        // provisioning took the password in argv; nothing of it may outlive it (the tests watch
+        // argv for the password during the join)
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = carriers(ADMIN_PASSWORD.as_bytes());
+            if left.is_empty() {
+                break;
+            }
+            if Instant::now() > deadline {
+                for (pid, cmd) in &left {
+                    eprintln!("note: killing {cmd} (pid {pid}), left over from provisioning");
+                    let _ = nix::sys::signal::kill(
+                        nix::unistd::Pid::from_raw(*pid as i32),
+                        nix::sys::signal::Signal::SIGKILL,
+                    );
+                }
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
         for sub in ["log", "pid", "ncalrpc", "cache"] {
             std::fs::create_dir_all(target.join(sub)).unwrap();
         }
@@ -368,4 +388,26 @@ impl Drop for AdLab {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
+}
+
+/// The processes whose argv or environment holds `secret`: (pid, command name).
+pub fn carriers(secret: &[u8]) -> Vec<(u32, String)> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let holds = ["cmdline", "environ"].iter().any(|file| {
+            let data = std::fs::read(entry.path().join(file)).unwrap_or_default();
+            data.windows(secret.len()).any(|w| w == secret)
+        });
+        if holds {
+            // the command line with the secret masked, to tell which process it was
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let text = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let masked = text.replace(&*String::from_utf8_lossy(secret), "***");
+            found.push((pid, masked.trim().to_string()));
+        }
+    }
+    found
 }
