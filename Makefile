@@ -78,6 +78,7 @@ install: build docs
 	install -D -m 0644 www/pve-smbgateway.js $(DESTDIR)/usr/share/pve-manager/js/pve-smbgateway.js
 	install -D -m 0755 www/ui-hook $(DESTDIR)/usr/share/pve-smbgateway/ui-hook
 	install -D -m 0755 scripts/create_ct_template.sh $(DESTDIR)/usr/share/pve-smbgateway/create_ct_template.sh
+	install -D -m 0755 scripts/create_vm_template.sh $(DESTDIR)/usr/share/pve-smbgateway/create_vm_template.sh
 	cd crates/daemon/notification-templates && for f in *.hbs; do \
 		install -D -m 0644 $$f $(DESTDIR)/usr/share/pve-manager/templates/default/$$f; done
 	install -D -m 0644 target/release/libpve_rs_smbgateway.so \

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr libnss-wrapper procps psmisc e2fsprogs util-linux perl libjson-xs-perl \
-    winbind libnss-winbind samba-ad-dc samba-ad-provision krb5-user dnsutils ldb-tools systemd"
+    winbind libnss-winbind samba-ad-dc samba-ad-provision krb5-user dnsutils ldb-tools systemd cloud-init"
 # make deb: Debian's packaging tools
 if [ "${1:-}" = --packaging ]; then
     PACKAGES="$PACKAGES build-essential debhelper devscripts lintian fakeroot"
@@ -25,6 +25,11 @@ if [ -n "$missing" ]; then
     # no daemon may start on its own: the gateway starts the smbd it needs
     # shellcheck disable=SC2086
     apt-get install -y -q --no-install-recommends $missing
+fi
+# cloud-init is here only for 'cloud-init schema' (the VM user-data check): it must never
+# configure this machine at boot
+if [ -d /etc/cloud ] && [ ! -e /etc/cloud/cloud-init.disabled ] && [ "$(id -u)" = 0 ]; then
+    touch /etc/cloud/cloud-init.disabled
 fi
 # Debian's samba package starts smbd/nmbd where it can; they would hold port 445.
 for d in smbd nmbd; do

@@ -1,6 +1,7 @@
-//! Where an `lxc` share's Samba runs: a Proxmox VE container, described by the share's `ct-*`
-//! properties. Validation here is syntax only; whether the template, the id, the storage and
-//! the bridge exist on this node is checked when the container is created.
+//! Where an `lxc` or `vm` share's Samba runs: a Proxmox VE container, described by the share's
+//! `ct-*` properties, or a VM cloned from a template, described by its `vm-*` properties (both
+//! with `bridge`, `ip` and `gateway`). Validation here is syntax only; whether the template, the
+//! id, the storage and the bridge exist on this node is checked when the guest is created.
 
 use serde::Serialize;
 
@@ -8,8 +9,10 @@ use crate::{bail_input, Result};
 
 /// The gateway's own template (scripts/create_ct_template.sh): Debian 12 with Samba.
 pub const DEFAULT_TEMPLATE: &str = "local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz";
-/// Where the share's directory appears inside the container.
+/// Where the share's directory appears inside the container, and the VM's data disk is mounted.
 pub const SHARE_MOUNT: &str = "/srv/share";
+/// The VMID of the gateway's VM template (scripts/create_vm_template.sh).
+pub const DEFAULT_VM_TEMPLATE: &str = "9000";
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -28,11 +31,62 @@ pub struct Container {
     pub gateway: Option<String>,
 }
 
+/// A VM serving a share (mode vm): a full clone of a template VM, with its own data disk.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Vm {
+    /// Chosen at create time when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<u32>,
+    /// VMID of the template VM.
+    pub template: u32,
+    /// MiB.
+    pub memory: u32,
+    pub cores: u32,
+    /// PVE storage of the clone's disks, the data disk included.
+    pub storage: String,
+    pub bridge: String,
+    /// `dhcp` or an IPv4 address in CIDR form.
+    pub ip: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<String>,
+}
+
 /// A PVE guest id: 100 to 999999999.
 pub fn check_id(value: &str) -> Result<u32> {
+    check_guest_id("ct-id", value)
+}
+
+/// `check_id` for the property `what` (ct-id, vm-id, vm-template).
+pub fn check_guest_id(what: &str, value: &str) -> Result<u32> {
     match value.parse::<u32>() {
         Ok(id) if (100..=999_999_999).contains(&id) && !value.starts_with(['+', '0']) => Ok(id),
-        _ => bail_input!("ct-id {value:?} is not a valid guest id: a number from 100 to 999999999"),
+        _ => {
+            crate::validate::text(what, value)?;
+            bail_input!("{what} {value:?} is not a valid guest id: a number from 100 to 999999999")
+        }
+    }
+}
+
+/// VM memory in MiB: 512 MiB (a booting Debian with smbd) to 256 GiB.
+pub fn check_vm_memory(value: &str) -> Result<u32> {
+    match value.parse::<u32>() {
+        Ok(m) if (512..=262_144).contains(&m) && !value.starts_with(['+', '0']) => Ok(m),
+        _ => {
+            crate::validate::text("vm-memory", value)?;
+            bail_input!("vm-memory {value:?} is not valid: MiB from 512 to 262144")
+        }
+    }
+}
+
+/// Virtual CPU cores of a VM: 1 to 128 (qemu-server's limit).
+pub fn check_cores(value: &str) -> Result<u32> {
+    match value.parse::<u32>() {
+        Ok(c) if (1..=128).contains(&c) && !value.starts_with(['+', '0']) => Ok(c),
+        _ => {
+            crate::validate::text("vm-cores", value)?;
+            bail_input!("vm-cores {value:?} is not valid: a number from 1 to 128")
+        }
     }
 }
 
@@ -170,5 +224,20 @@ mod tests {
         assert!(check_memory("64").is_err());
         check_storage("local-lvm").unwrap();
         assert!(check_storage("local lvm").is_err());
+    }
+
+    #[test]
+    fn vm_properties() {
+        assert_eq!(check_guest_id("vm-template", DEFAULT_VM_TEMPLATE).unwrap(), 9000);
+        let err = check_guest_id("vm-id", "12").unwrap_err();
+        assert!(err.message.starts_with("vm-id"), "{}", err.message);
+        check_vm_memory("1024").unwrap();
+        for bad in ["256", "0512", "+1024", "300000", "1G", "1024\n"] {
+            assert!(check_vm_memory(bad).is_err(), "{bad:?}");
+        }
+        check_cores("4").unwrap();
+        for bad in ["0", "129", "04", "two", "-1"] {
+            assert!(check_cores(bad).is_err(), "{bad:?}");
+        }
     }
 }

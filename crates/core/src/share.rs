@@ -8,16 +8,12 @@ use serde::Serialize;
 use crate::schema::{self, Kind, SHARE_PROPERTIES};
 use crate::{bail_input, guest, options, size, validate, Result};
 
-/// The properties of mode lxc.
-const CONTAINER_PROPERTIES: [&str; 7] = [
-    "ct-id",
-    "ct-template",
-    "ct-memory",
-    "ct-storage",
-    "bridge",
-    "ip",
-    "gateway",
-];
+/// The properties of mode lxc only.
+const CONTAINER_PROPERTIES: [&str; 4] = ["ct-id", "ct-template", "ct-memory", "ct-storage"];
+/// The properties of mode vm only.
+const VM_PROPERTIES: [&str; 5] = ["vm-id", "vm-template", "vm-memory", "vm-cores", "vm-storage"];
+/// The guest's network, for modes lxc and vm.
+const NETWORK_PROPERTIES: [&str; 3] = ["bridge", "ip", "gateway"];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -73,6 +69,9 @@ pub struct Share {
     /// The container serving the share (mode lxc).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<guest::Container>,
+    /// The VM serving the share (mode vm).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm: Option<guest::Vm>,
     pub options: BTreeMap<String, String>,
 }
 
@@ -126,35 +125,71 @@ impl Share {
             "lxc" => Mode::Lxc,
             _ => Mode::Vm,
         };
-        let container = match mode {
-            Mode::Lxc => {
-                let word = |key: &str, check: fn(&str) -> Result<()>| -> Result<String> {
-                    let value = get(key).unwrap_or_default();
-                    check(value)?;
-                    Ok(value.to_string())
-                };
-                Some(guest::Container {
-                    id: props.get("ct-id").map(|v| guest::check_id(v)).transpose()?,
-                    template: word("ct-template", guest::check_template)?,
-                    memory: guest::check_memory(get("ct-memory").unwrap_or_default())?,
-                    storage: word("ct-storage", guest::check_storage)?,
-                    bridge: word("bridge", guest::check_bridge)?,
-                    ip: word("ip", guest::check_ip)?,
-                    gateway: match props.get("gateway") {
-                        Some(g) => Some(word("gateway", guest::check_gateway).map(|_| g.clone())?),
-                        None => None,
-                    },
-                })
-            }
-            _ => {
-                if let Some(key) = CONTAINER_PROPERTIES.iter().find(|k| props.contains_key(**k)) {
-                    bail_input!("--{key} is a property of --mode lxc, not of --mode {}", mode.as_str());
-                }
-                None
-            }
+        // each guest property belongs to its mode; given to another it is a mistake, not ignored
+        let foreign: Vec<&str> = match mode {
+            Mode::Native => [&CONTAINER_PROPERTIES[..], &VM_PROPERTIES, &NETWORK_PROPERTIES].concat(),
+            Mode::Lxc => VM_PROPERTIES.to_vec(),
+            Mode::Vm => CONTAINER_PROPERTIES.to_vec(),
         };
-        let Some(path) = get("path") else {
-            bail_input!("share '{name}' needs a path: give --path with the absolute directory to share");
+        if let Some(key) = foreign.iter().find(|k| props.contains_key(**k)) {
+            let owner = match (CONTAINER_PROPERTIES.contains(key), VM_PROPERTIES.contains(key)) {
+                (true, _) => "--mode lxc",
+                (_, true) => "--mode vm",
+                _ => "--mode lxc or --mode vm",
+            };
+            bail_input!("--{key} is a property of {owner}, not of --mode {}", mode.as_str());
+        }
+        let word = |key: &str, check: fn(&str) -> Result<()>| -> Result<String> {
+            let value = get(key).unwrap_or_default();
+            check(value)?;
+            Ok(value.to_string())
+        };
+        let gateway = match props.get("gateway") {
+            Some(g) => Some(word("gateway", guest::check_gateway).map(|_| g.clone())?),
+            None => None,
+        };
+        let container = match mode {
+            Mode::Lxc => Some(guest::Container {
+                id: props.get("ct-id").map(|v| guest::check_id(v)).transpose()?,
+                template: word("ct-template", guest::check_template)?,
+                memory: guest::check_memory(get("ct-memory").unwrap_or_default())?,
+                storage: word("ct-storage", guest::check_storage)?,
+                bridge: word("bridge", guest::check_bridge)?,
+                ip: word("ip", guest::check_ip)?,
+                gateway: gateway.clone(),
+            }),
+            _ => None,
+        };
+        let vm = match mode {
+            Mode::Vm => Some(guest::Vm {
+                id: props
+                    .get("vm-id")
+                    .map(|v| guest::check_guest_id("vm-id", v))
+                    .transpose()?,
+                template: guest::check_guest_id("vm-template", get("vm-template").unwrap_or_default())?,
+                memory: guest::check_vm_memory(get("vm-memory").unwrap_or_default())?,
+                cores: guest::check_cores(get("vm-cores").unwrap_or_default())?,
+                storage: word("vm-storage", guest::check_storage)?,
+                bridge: word("bridge", guest::check_bridge)?,
+                ip: word("ip", guest::check_ip)?,
+                gateway,
+            }),
+            _ => None,
+        };
+        // a VM share's data is on the VM's own disk, mounted inside the VM: no node directory
+        let path = match (mode, get("path")) {
+            (Mode::Vm, None) => guest::SHARE_MOUNT,
+            (Mode::Vm, Some(p)) if p != guest::SHARE_MOUNT => {
+                validate::text("path", p)?;
+                bail_input!(
+                    "--mode vm keeps the share's data on the VM's own disk, mounted at {} inside the VM; leave --path out",
+                    guest::SHARE_MOUNT
+                );
+            }
+            (_, Some(p)) => p,
+            (_, None) => {
+                bail_input!("share '{name}' needs a path: give --path with the absolute directory to share")
+            }
         };
         validate::path_syntax(path)?;
         let comment = match get("comment") {
@@ -226,6 +261,7 @@ impl Share {
             case_sensitive: choice("case-sensitive")?,
             fallback_local: flag("fallback-local")?,
             container,
+            vm,
             options: options::parse(get("options").unwrap_or(""))?,
         };
         share.check_consistency()?;
@@ -269,6 +305,32 @@ impl Share {
         if let Some(h) = self.hosts_allow.iter().find(|h| self.hosts_deny.contains(h)) {
             bail_input!("share '{}': host {h:?} is both allowed and denied", self.name);
         }
+        if self.vm.is_some() {
+            self.check_vm_share()?;
+        }
+        Ok(())
+    }
+
+    /// A VM share's storage is one virtual disk sized from the quota, formatted inside the VM:
+    /// the node's quota backends, datasets and snapshots do not reach it.
+    fn check_vm_share(&self) -> Result<()> {
+        let name = &self.name;
+        if self.quota.is_none() {
+            bail_input!("share '{name}': --mode vm needs --quota, the size of the share's data disk");
+        }
+        if self.quota_backend != "auto" || self.zfs_dataset.is_some() || !self.user_quotas.is_empty() {
+            bail_input!(
+                "share '{name}': --quota-backend, --zfs-dataset and --user-quotas are for shares on the node; --mode vm sizes its own disk from --quota"
+            );
+        }
+        if self.shadow_copies {
+            bail_input!("share '{name}': --shadow-copies is not available in --mode vm yet (the data disk has no snapshots inside the VM)");
+        }
+        if self.domain_principals().next().is_some() {
+            bail_input!(
+                "share '{name}': domain users and groups are not available in --mode vm yet; use --mode native"
+            );
+        }
         Ok(())
     }
 
@@ -291,20 +353,33 @@ impl Share {
             .collect()
     }
 
-    /// A `ct-*` property of an lxc share in its text form ("" when unset).
-    fn container_property(&self, key: &str) -> String {
-        let Some(ct) = &self.container else {
+    /// A guest property (`ct-*`, `vm-*`, network) of an lxc or vm share in its text form ("" when unset).
+    fn guest_property(&self, key: &str) -> String {
+        if let Some(ct) = &self.container {
+            return match key {
+                "ct-id" => ct.id.map(|i| i.to_string()).unwrap_or_default(),
+                "ct-template" => ct.template.clone(),
+                "ct-memory" => ct.memory.to_string(),
+                "ct-storage" => ct.storage.clone(),
+                "bridge" => ct.bridge.clone(),
+                "ip" => ct.ip.clone(),
+                "gateway" => ct.gateway.clone().unwrap_or_default(),
+                _ => unreachable!("not a container property"),
+            };
+        }
+        let Some(vm) = &self.vm else {
             return String::new();
         };
         match key {
-            "ct-id" => ct.id.map(|i| i.to_string()).unwrap_or_default(),
-            "ct-template" => ct.template.clone(),
-            "ct-memory" => ct.memory.to_string(),
-            "ct-storage" => ct.storage.clone(),
-            "bridge" => ct.bridge.clone(),
-            "ip" => ct.ip.clone(),
-            "gateway" => ct.gateway.clone().unwrap_or_default(),
-            _ => unreachable!("not a container property"),
+            "vm-id" => vm.id.map(|i| i.to_string()).unwrap_or_default(),
+            "vm-template" => vm.template.to_string(),
+            "vm-memory" => vm.memory.to_string(),
+            "vm-cores" => vm.cores.to_string(),
+            "vm-storage" => vm.storage.clone(),
+            "bridge" => vm.bridge.clone(),
+            "ip" => vm.ip.clone(),
+            "gateway" => vm.gateway.clone().unwrap_or_default(),
+            _ => unreachable!("not a vm property"),
         }
     }
 
@@ -321,7 +396,11 @@ impl Share {
         let bool_text = |b: bool| if b { "1" } else { "0" }.to_string();
         let mut out = Vec::new();
         for p in SHARE_PROPERTIES {
-            if self.container.is_none() && CONTAINER_PROPERTIES.contains(&p.name) {
+            let guest = self.container.is_some() || self.vm.is_some();
+            if (self.container.is_none() && CONTAINER_PROPERTIES.contains(&p.name))
+                || (self.vm.is_none() && VM_PROPERTIES.contains(&p.name))
+                || (!guest && NETWORK_PROPERTIES.contains(&p.name))
+            {
                 continue;
             }
             let value = match p.name {
@@ -357,7 +436,12 @@ impl Share {
                 "encrypt" => bool_text(self.encrypt),
                 "case-sensitive" => self.case_sensitive.clone(),
                 "fallback-local" => bool_text(self.fallback_local),
-                key if CONTAINER_PROPERTIES.contains(&key) => self.container_property(key),
+                key if [&CONTAINER_PROPERTIES[..], &VM_PROPERTIES, &NETWORK_PROPERTIES]
+                    .concat()
+                    .contains(&key) =>
+                {
+                    self.guest_property(key)
+                }
                 "options" => options::format(&self.options),
                 other => unreachable!("property {other} not mapped"),
             };
@@ -512,5 +596,54 @@ mod tests {
         assert_eq!(up.quota, None);
         assert!(share.updated(&props(&[("mode", "vm")]), &[]).is_err());
         assert!(share.updated(&props(&[]), &["path".to_string()]).is_err());
+    }
+
+    #[test]
+    fn vm_share() {
+        let p = props(&[
+            ("mode", "vm"),
+            ("quota", "10G"),
+            ("vm-id", "960"),
+            ("ip", "10.0.0.5/24"),
+        ]);
+        let share = Share::from_properties("v", &p).unwrap();
+        let vm = share.vm.clone().unwrap();
+        assert_eq!((vm.id, vm.template, vm.memory, vm.cores), (Some(960), 9000, 1024, 1));
+        assert_eq!(share.path, guest::SHARE_MOUNT);
+        assert!(share.container.is_none());
+        // round trip through the stored form
+        let back: Properties = share
+            .to_properties()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        assert_eq!(Share::from_properties("v", &back).unwrap(), share);
+        assert_eq!(back.get("vm-id").map(String::as_str), Some("960"));
+        // foreign properties, a node path, no quota, node storage features
+        for (key, value) in [
+            ("ct-memory", "512"),
+            ("path", "/srv/v"),
+            ("quota-backend", "zfs"),
+            ("shadow-copies", "1"),
+            ("users", "EXAMPLE\\carol"),
+            ("vm-cores", "0"),
+            ("vm-template", "99"),
+        ] {
+            let mut bad = p.clone();
+            bad.insert(key.into(), value.into());
+            assert!(Share::from_properties("v", &bad).is_err(), "{key}={value} accepted");
+        }
+        let mut no_quota = p.clone();
+        no_quota.remove("quota");
+        assert!(Share::from_properties("v", &no_quota).is_err());
+        // vm-* and the network only with their modes
+        let native = props(&[("path", "/srv/x"), ("vm-memory", "1024")]);
+        let err = Share::from_properties("x", &native).unwrap_err();
+        assert!(err.message.contains("--mode vm"), "{}", err.message);
+        let native = props(&[("path", "/srv/x"), ("bridge", "vmbr1")]);
+        assert!(Share::from_properties("x", &native).is_err());
+        let lxc = props(&[("mode", "lxc"), ("path", "/srv/x"), ("vm-cores", "2")]);
+        assert!(Share::from_properties("x", &lxc).is_err());
+        assert!(share.updated(&props(&[("vm-memory", "2048")]), &[]).is_err());
     }
 }

@@ -97,9 +97,13 @@ fn render_inside(share: &Share) -> render::Rendered {
 }
 
 impl Gateway {
-    /// Only the node's own shares go into the node's smb.conf.
+    /// Only the node's own shares go into the node's smb.conf (a guest's Samba serves the others).
     pub(crate) fn node_shares(shares: &[Share]) -> Vec<Share> {
-        shares.iter().filter(|s| s.container.is_none()).cloned().collect()
+        shares
+            .iter()
+            .filter(|s| s.container.is_none() && s.vm.is_none())
+            .cloned()
+            .collect()
     }
 
     /// Validate what the container needs before anything is created, and pick its id.

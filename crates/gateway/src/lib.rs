@@ -15,6 +15,7 @@ mod shares;
 mod status;
 mod storage;
 mod users;
+mod vm;
 
 use serde::Serialize;
 use smbgw_core::store::Store;

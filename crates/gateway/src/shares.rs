@@ -25,19 +25,23 @@ impl Gateway {
         let _lock = self.store.lock()?;
         let mut cfg = self.store.load()?;
         cfg.insert(share.clone())?;
-        self.check_placement(&share)?;
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
-        self.path_steps(&mut share, None, &mut plan, &mut notes, false)?;
-        self.user_quota_steps(&share, None, &mut plan)?;
+        let others = cfg.shares().iter().filter(|s| s.name != share.name);
+        let taken: Vec<u32> = others.filter_map(guest_id).collect();
+        if share.vm.is_some() {
+            // the VM brings its own data disk: nothing on the node's filesystems
+            self.vm_create_steps(&mut share, &taken, &mut plan)?;
+        } else {
+            self.path_steps(&mut share, None, &mut plan, &mut notes, false)?;
+            self.user_quota_steps(&share, None, &mut plan)?;
+        }
         if share.container.is_some() {
-            let others = cfg.shares().iter().filter(|s| s.name != share.name);
-            let taken: Vec<u32> = others.filter_map(|s| s.container.as_ref()?.id).collect();
             self.container_create_steps(&mut share, &taken, &mut plan)?;
         }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.container.is_none())?;
+        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -57,14 +61,17 @@ impl Gateway {
         }
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
-        self.path_steps(&mut share, Some(&old), &mut plan, &mut notes, false)?;
-        self.user_quota_steps(&share, Some(&old), &mut plan)?;
+        if share.vm.is_none() {
+            self.path_steps(&mut share, Some(&old), &mut plan, &mut notes, false)?;
+            self.user_quota_steps(&share, Some(&old), &mut plan)?;
+        }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.container.is_none())?;
+        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
         if share.container.is_some() {
             self.container_converge_steps(&share, &mut plan);
         }
+        self.vm_converge_steps(&share, &mut plan)?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -76,12 +83,18 @@ impl Gateway {
         let share = cfg.remove(name).map_err(|_| no_such_share(name, &cfg))?;
         let mut plan = Plan::new();
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.container.is_none())?;
+        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
         // the container goes before the data: it holds the share directory mounted
         self.container_destroy_steps(&share, &mut plan);
         let mut notes = Vec::new();
+        if share.vm.is_some() {
+            // the data is the VM's disk, not a directory on the node
+            self.vm_destroy_steps(&share, purge_data, &mut plan, &mut notes);
+            return self.execute(plan, dry_run, Some(share), notes);
+        }
         if purge_data {
-            if let Some(other) = cfg.shares().iter().find(|s| overlaps(&s.path, &share.path)) {
+            let mut on_node = cfg.shares().iter().filter(|s| s.vm.is_none());
+            if let Some(other) = on_node.find(|s| overlaps(&s.path, &share.path)) {
                 bail_input!(
                     "--purge-data refused: share '{}' uses {} too; delete it first or delete without --purge-data",
                     other.name,
@@ -103,8 +116,11 @@ impl Gateway {
         let cfg = self.store.load()?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         for share in cfg.shares() {
-            self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
+            if share.vm.is_none() {
+                self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
+            }
             self.container_converge_steps(share, &mut plan);
+            self.vm_converge_steps(share, &mut plan)?;
         }
         // a domain member needs winbindd before smbd can serve domain users
         if self.globals()?.ad.is_some() && self.samba.winbindd_pid().is_none() {
@@ -119,16 +135,6 @@ impl Gateway {
             journal::end(&self.layout);
         }
         Ok(change)
-    }
-
-    fn check_placement(&self, share: &Share) -> Result<()> {
-        match share.mode {
-            Mode::Native | Mode::Lxc => Ok(()),
-            other => bail_input!(
-                "placement '{}' is not available in this version of pve-smbgateway; use --mode native",
-                other.as_str()
-            ),
-        }
     }
 
     /// Every user of the share needs a Samba password, or it could never connect.
@@ -218,6 +224,15 @@ pub(crate) fn closed_ancestor(path: &Path) -> Option<std::path::PathBuf> {
         .filter_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))
         .find(|(_, m)| m.permissions().mode() & 0o001 == 0)
         .map(|(p, _)| p.to_path_buf())
+}
+
+/// The guest id of an lxc or vm share.
+fn guest_id(share: &Share) -> Option<u32> {
+    share
+        .container
+        .as_ref()
+        .and_then(|c| c.id)
+        .or_else(|| share.vm.as_ref()?.id)
 }
 
 fn no_such_share(name: &str, cfg: &SharesConfig) -> Error {

@@ -26,6 +26,9 @@ pub struct ShareStatus {
     /// Mode lxc: the container serving the share.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<crate::container::ContainerStatus>,
+    /// Mode vm: the VM serving the share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vm: Option<crate::vm::VmStatus>,
 }
 
 impl Gateway {
@@ -36,6 +39,7 @@ impl Gateway {
             None => cfg.shares().to_vec(),
         };
         let smbd = self.samba.smbd_status();
+        // a VM share's Samba runs in its VM, not in the node's smbd
         let expected = render::render(
             &self.layout,
             &Self::node_shares(cfg.shares()),
@@ -49,12 +53,30 @@ impl Gateway {
         for share in shares {
             let mut problems = Vec::new();
             let container = self.container_status(&share);
+            let vm = self.vm_status(&share);
+            match &vm {
+                Some(v) if v.state != "running" => problems.push(format!("VM {:?} is {}", v.vm_id, v.state)),
+                Some(v) if !v.smb => problems.push("smbd in the VM does not answer on port 445".into()),
+                _ => {}
+            }
             match &container {
                 Some(c) if c.state != "running" => problems.push(format!("container {:?} is {}", c.ct_id, c.state)),
                 Some(c) if !c.smb => problems.push("smbd in the container does not answer on port 445".into()),
                 Some(_) => {}
-                None if !smbd.running => problems.push("smbd is not running".to_string()),
+                None if vm.is_none() && !smbd.running => problems.push("smbd is not running".to_string()),
                 None => {}
+            }
+            // a VM share's directory is inside the VM: the checks on the node's files end here
+            if vm.is_some() {
+                out.push(ShareStatus {
+                    name: share.name,
+                    path: share.path,
+                    state: if problems.is_empty() { "ok" } else { "degraded" },
+                    problems,
+                    container,
+                    vm,
+                });
+                continue;
             }
             match std::fs::symlink_metadata(&share.path) {
                 Ok(m) if m.is_dir() => {}
@@ -83,6 +105,7 @@ impl Gateway {
                 state: if problems.is_empty() { "ok" } else { "degraded" },
                 problems,
                 container,
+                vm,
             });
         }
         Ok(NodeStatus {

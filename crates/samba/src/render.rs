@@ -51,7 +51,7 @@ pub const DFREE_HELPER: &str = "dfree";
 
 /// Replace `{{key}}` placeholders in one pass over the template: inserted values are never
 /// scanned again, so a value that itself looks like a placeholder stays literal text.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
+pub fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(start) = rest.find("{{") {

@@ -1,0 +1,635 @@
+//! Mode `vm`: the share's Samba runs in a dedicated VM, a full clone of the gateway's template
+//! VM (scripts/create_vm_template.sh: Debian 12, cloud-init, qemu-guest-agent, Samba). The
+//! share's data lives on the VM's own second disk (`scsi1`), sized from the quota. The VM is
+//! configured by cloud-init user-data we render (samba-templates/cloud-init-user-data.yaml) and
+//! put in the snippets storage: Samba's configuration from the node's renderer, the users with
+//! their NT hashes (imported with `pdbedit`, never a password), the data disk at /srv/share.
+//!
+//! Everything goes through `qm`, as an admin would type it.
+
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use smbgw_core::guest::{self, Vm};
+use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
+use smbgw_core::{bail_input, validate, Error, Layout, Plan, Result, Share};
+use smbgw_samba::render::{self, Globals};
+use smbgw_samba::Samba;
+use smbgw_sys::Command;
+
+use crate::Gateway;
+
+/// A cloud image's first boot (cloud-init, fs_setup) takes a while, longer without KVM.
+const AGENT_WAIT: Duration = Duration::from_secs(300);
+const SMB_WAIT: Duration = Duration::from_secs(120);
+/// Where the user-data snippets go: PVE's `local` directory storage (snippets content).
+const SNIPPET_STORAGE: &str = "local";
+/// The share's data disk, and how the guest sees it (virtio-scsi names disks by their drive).
+const DATA_DRIVE: &str = "scsi1";
+const DATA_DEVICE: &str = "/dev/disk/by-id/scsi-0QEMU_QEMU_HARDDISK_drive-scsi1";
+/// The users' hashes inside the VM until `pdbedit` imported them.
+const HASHES: &str = "/root/.pve-smbgateway-users";
+const USER_DATA: &str = include_str!("../../../samba-templates/cloud-init-user-data.yaml");
+
+fn qm() -> Command {
+    Command::new("qm").timeout(Duration::from_secs(300))
+}
+
+fn run_qm(args: &[String]) -> Result<()> {
+    qm().args(args).run().map(|_| ())
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct VmStatus {
+    pub vm_id: Option<u32>,
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    pub smb: bool,
+}
+
+/// The VM's name (and host name): `smbgw-<share>`, in the letters a DNS name may have.
+fn vm_name(share: &str) -> String {
+    let name: String = share
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    format!("smbgw-{}", name.trim_matches('-'))
+        .chars()
+        .take(63)
+        .collect::<String>()
+        .trim_end_matches('-')
+        .to_string()
+}
+
+/// The snippet's file name; the share name's safe stem keeps names of different shares apart.
+pub fn snippet_file(share: &str) -> String {
+    format!("smbgw-{}-user.yaml", render::share_file_stem(share))
+}
+
+fn snippet_volume(share: &str) -> String {
+    format!("{SNIPPET_STORAGE}:snippets/{}", snippet_file(share))
+}
+
+/// A YAML scalar: a JSON string is a valid YAML double-quoted scalar, so nothing inside can be
+/// taken for syntax (and `no` stays a name, not a boolean).
+fn scalar(value: &str) -> String {
+    serde_json::to_string(value).expect("a string serialises")
+}
+
+/// One `write_files` entry; the content as a literal block, every line indented.
+fn write_file_entry(path: &str, mode: u32, content: &str) -> String {
+    let mut out = format!(
+        "  - path: {}\n    owner: \"root:root\"\n    permissions: \"{mode:04o}\"\n    content: |\n",
+        scalar(path)
+    );
+    for line in content.lines() {
+        if !line.is_empty() {
+            out.push_str("      ");
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn runcmd_entry(argv: &[&str]) -> String {
+    let items: Vec<String> = argv.iter().map(|a| scalar(a)).collect();
+    format!("  - [{}]\n", items.join(", "))
+}
+
+/// The Samba configuration inside the VM: the node's renderer, for a server that has only this
+/// share, on the data disk. (No `dfree command`: the disk's size is the quota.)
+fn render_inside(share: &Share) -> render::Rendered {
+    let mut layout = Layout::host();
+    layout.cli = PathBuf::from("/bin/false");
+    let mut inside = share.clone();
+    inside.path = guest::SHARE_MOUNT.into();
+    inside.quota = None;
+    inside.vm = None;
+    render::render(
+        &layout,
+        &[inside],
+        &Globals::default(),
+        &layout.smb_conf,
+        &layout.share_conf_dir,
+    )
+}
+
+/// The cloud-init user-data of the share's VM.
+pub fn user_data(samba: &Samba, share: &Share) -> Result<String> {
+    let rendered = render_inside(share);
+    let mut files = write_file_entry(&rendered.smb_conf.0.display().to_string(), 0o644, &rendered.smb_conf.1);
+    for (path, text) in &rendered.shares {
+        files.push_str(&write_file_entry(&path.display().to_string(), 0o644, text));
+    }
+    let accounts = samba.accounts();
+    let (mut hashes, mut commands) = (String::new(), String::new());
+    for group in &share.groups {
+        let gid = accounts
+            .group_id(group)?
+            .ok_or_else(|| Error::input(format!("group '{group}' does not exist")))?;
+        commands.push_str(&runcmd_entry(&["groupadd", "-f", "-g", &gid.to_string(), group]));
+    }
+    for user in &share.users {
+        validate::account_name("user name", user)?;
+        let a = accounts
+            .user(user)?
+            .ok_or_else(|| Error::input(format!("user '{user}' does not exist")))?;
+        let (uid, gid) = (a.uid.to_string(), a.gid.to_string());
+        // same ids as on the node; names and ids go as arguments, never into the script text
+        commands.push_str(&runcmd_entry(&["groupadd", "-f", "-g", &gid, user]));
+        commands.push_str(&runcmd_entry(&[
+            "sh",
+            "-c",
+            "getent passwd \"$1\" >/dev/null || useradd -M -N -u \"$2\" -g \"$3\" -s /usr/sbin/nologin \"$1\"",
+            "useradd",
+            user,
+            &uid,
+            &gid,
+        ]));
+        commands.push_str(&runcmd_entry(&[
+            "setfacl",
+            "-m",
+            &format!("u:{user}:rwx,d:u:{user}:rwx"),
+            guest::SHARE_MOUNT,
+        ]));
+        // the NT hash, in smbpasswd format (never the password itself)
+        let line = samba.tool("pdbedit").args(["-L", "-w", "-u", user]).run()?.stdout;
+        hashes.push_str(line.trim_end());
+        hashes.push('\n');
+    }
+    for group in &share.groups {
+        commands.push_str(&runcmd_entry(&[
+            "setfacl",
+            "-m",
+            &format!("g:{group}:rwx,d:g:{group}:rwx"),
+            guest::SHARE_MOUNT,
+        ]));
+    }
+    if share.users.is_empty() && share.groups.is_empty() {
+        // open to every user (or guests): sticky, so nobody removes another's files
+        commands.push_str(&runcmd_entry(&["chmod", "1777", guest::SHARE_MOUNT]));
+    }
+    if !hashes.is_empty() {
+        files.push_str(&write_file_entry(HASHES, 0o600, &hashes));
+        commands.push_str(&runcmd_entry(&[
+            "pdbedit",
+            "-i",
+            &format!("smbpasswd:{HASHES}"),
+            "-e",
+            "tdbsam",
+        ]));
+        commands.push_str(&runcmd_entry(&["rm", "-f", HASHES]));
+    }
+    Ok(render::fill(
+        USER_DATA,
+        &[
+            ("name", &scalar(&share.name)),
+            ("hostname", &scalar(&vm_name(&share.name))),
+            ("data_disk", &scalar(DATA_DEVICE)),
+            ("mount", &scalar(guest::SHARE_MOUNT)),
+            ("write_files", files.trim_end()),
+            ("runcmd", commands.trim_end()),
+        ],
+    ))
+}
+
+impl Gateway {
+    /// PVE's VM configs (`qm` reads them), beside the container configs.
+    fn pve_qemu_dir(&self) -> PathBuf {
+        self.layout.pve_lxc_dir.with_file_name("qemu-server")
+    }
+
+    /// Guest ids in use: VMs and containers of every node (on a host), or of the sandbox.
+    fn guest_ids_in_use(&self) -> Vec<u32> {
+        let dirs: Vec<PathBuf> = if self.layout.is_sandbox() {
+            vec![self.layout.pve_lxc_dir.clone(), self.pve_qemu_dir()]
+        } else {
+            let nodes = std::fs::read_dir("/etc/pve/nodes").into_iter().flatten().flatten();
+            nodes
+                .flat_map(|n| [n.path().join("lxc"), n.path().join("qemu-server")])
+                .collect()
+        };
+        let mut ids = Vec::new();
+        for dir in dirs {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if let Some(id) = name.strip_suffix(".conf").and_then(|i| i.parse().ok()) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Validate what the VM needs before anything is created, and pick its id.
+    fn check_vm(&self, share: &mut Share, taken_by_shares: &[u32]) -> Result<()> {
+        let vm = share.vm.as_mut().expect("vm share");
+        let template = qm()
+            .args(["config", &vm.template.to_string()])
+            .output()
+            .ok()
+            .filter(|o| o.success())
+            .ok_or_else(|| {
+                Error::input(format!(
+                    "template VM {} does not exist; build it with 'scripts/create_vm_template.sh' or give --vm-template",
+                    vm.template
+                ))
+            })?;
+        if !template.stdout.lines().any(|l| l.trim() == "template: 1") {
+            bail_input!(
+                "VM {} is not a template (qm template {0} makes it one); --vm-template must name the gateway's template VM",
+                vm.template
+            );
+        }
+        let used = self.guest_ids_in_use();
+        match vm.id {
+            Some(id) if id == vm.template || used.contains(&id) || taken_by_shares.contains(&id) => {
+                bail_input!("guest id {id} is in use; choose another --vm-id or leave it out")
+            }
+            Some(_) => {}
+            None => {
+                vm.id = Some(
+                    (100..)
+                        .find(|i| !used.contains(i) && !taken_by_shares.contains(i))
+                        .unwrap(),
+                )
+            }
+        }
+        if !Path::new("/sys/class/net").join(&vm.bridge).join("bridge").is_dir() {
+            bail_input!("bridge {} does not exist on this node", vm.bridge);
+        }
+        let total_mib = std::fs::read_to_string("/proc/meminfo")
+            .ok()
+            .and_then(|m| {
+                m.lines()
+                    .next()
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+            })
+            .map(|kib| kib / 1024)
+            .unwrap_or(u64::MAX);
+        if u64::from(vm.memory) > total_mib {
+            bail_input!(
+                "vm-memory {} MiB is more than this node has ({total_mib} MiB)",
+                vm.memory
+            );
+        }
+        if share.domain_principals().next().is_some() {
+            bail_input!(
+                "share '{}': domain users and groups are not available in --mode vm yet",
+                share.name
+            );
+        }
+        Ok(())
+    }
+
+    /// Where the share's snippet lives on this node (`pvesm path`).
+    fn snippet_path(&self, share: &Share) -> Result<PathBuf> {
+        let volume = snippet_volume(&share.name);
+        let out = Command::new("pvesm").args(["path", &volume]).run().map_err(|e| {
+            Error::input(format!(
+                "snippets storage '{SNIPPET_STORAGE}' is not available for {volume}: {}",
+                e.message
+            ))
+        })?;
+        Ok(PathBuf::from(out.stdout.trim()))
+    }
+
+    /// The user-data snippet, readable by root only: it holds the users' NT hashes.
+    fn snippet_step(&self, share: &Share) -> Result<Option<WriteFile>> {
+        let path = self.snippet_path(share)?;
+        let step = WriteFile::new(
+            "cloud-init user-data",
+            &path,
+            user_data(&self.samba, share)?.into_bytes(),
+            0o600,
+        )?;
+        Ok(step.changes().then_some(step))
+    }
+
+    /// Clone, configure and start the VM of a new vm share; done when SMB answers.
+    pub(crate) fn vm_create_steps(&self, share: &mut Share, taken: &[u32], plan: &mut Plan) -> Result<()> {
+        self.check_vm(share, taken)?;
+        let vm = share.vm.clone().expect("vm share");
+        let id = vm.id.expect("id chosen").to_string();
+        let quota_gib = share.quota.expect("vm shares have a quota").div_ceil(1 << 30);
+        if let Some(step) = self.snippet_step(share)? {
+            plan.push(step);
+        }
+        let clone: Vec<String> = [
+            "clone",
+            &vm.template.to_string(),
+            &id,
+            "--name",
+            &vm_name(&share.name),
+            "--full",
+            "1",
+            "--storage",
+            &vm.storage,
+        ]
+        .map(String::from)
+        .to_vec();
+        let undo_id = id.clone();
+        plan.push(FnStep::new(
+            format!("create VM {id} as a full clone of template {} (qm clone)", vm.template),
+            move || run_qm(&clone),
+            move || {
+                let _ = qm().args(["stop", &undo_id]).output();
+                qm().args(["destroy", &undo_id, "--purge", "1"]).run().map(|_| ())
+            },
+        ));
+        let mut ipconfig = format!("ip={}", vm.ip);
+        if let Some(gw) = &vm.gateway {
+            ipconfig.push_str(&format!(",gw={gw}"));
+        }
+        let set: Vec<String> = [
+            "set",
+            &id,
+            "--memory",
+            &vm.memory.to_string(),
+            "--cores",
+            &vm.cores.to_string(),
+            "--net0",
+            &format!("virtio,bridge={}", vm.bridge),
+            "--ipconfig0",
+            &ipconfig,
+            "--cicustom",
+            &format!("user={}", snippet_volume(&share.name)),
+            "--agent",
+            "1",
+        ]
+        .map(String::from)
+        .to_vec();
+        plan.push(FnStep::new(
+            format!("configure VM {id}: memory, cores, network, cloud-init user-data, guest agent (qm set)"),
+            move || run_qm(&set),
+            || Ok(()),
+        ));
+        let disk: Vec<String> = [
+            "set",
+            &id,
+            &format!("--{DATA_DRIVE}"),
+            &format!("{}:{quota_gib}", vm.storage),
+        ]
+        .map(String::from)
+        .to_vec();
+        plan.push(FnStep::new(
+            format!(
+                "add the share's data disk to VM {id}: {quota_gib} GiB on {} ({DATA_DRIVE})",
+                vm.storage
+            ),
+            move || run_qm(&disk),
+            || Ok(()),
+        ));
+        self.vm_start_steps(share, plan);
+        Ok(())
+    }
+
+    /// Start the VM, wait for its guest agent, then for SMB.
+    fn vm_start_steps(&self, share: &Share, plan: &mut Plan) {
+        let vm = share.vm.clone().expect("vm share");
+        let id = vm.id.expect("id chosen").to_string();
+        let (start, stop) = (id.clone(), id.clone());
+        plan.push(FnStep::new(
+            format!("start VM {id}"),
+            move || run_qm(&["start".into(), start.clone()]),
+            move || run_qm(&["stop".into(), stop.clone()]),
+        ));
+        let name = share.name.clone();
+        plan.push(FnStep::new(
+            format!("wait until VM {id} boots and Samba for share '{name}' answers SMB"),
+            move || wait_until_serving(&vm),
+            || Ok(()),
+        ));
+    }
+
+    /// Destroy the VM of a deleted vm share. Its data disk stays unless `purge_data`: it is
+    /// detached first (`qm set --delete scsi1` makes it `unusedN`), and that entry dropped from
+    /// the config, since `qm destroy` frees every volume its config names, unused ones too.
+    pub(crate) fn vm_destroy_steps(&self, share: &Share, purge_data: bool, plan: &mut Plan, notes: &mut Vec<String>) {
+        let Some(id) = share.vm.as_ref().and_then(|v| v.id) else {
+            return;
+        };
+        if let Ok(Some(step)) = self
+            .snippet_path(share)
+            .and_then(|p| RemoveFile::new("cloud-init user-data", &p))
+        {
+            plan.push(step);
+        }
+        let conf = self.pve_qemu_dir().join(format!("{id}.conf"));
+        let data = vm_config(id).and_then(|c| c.into_iter().find(|(k, _)| k == DATA_DRIVE).map(|(_, v)| volume_of(&v)));
+        if !purge_data {
+            if let Some(volume) = &data {
+                notes.push(format!(
+                    "the data stays on volume {volume} (detached); delete it with 'pvesm free {volume}'"
+                ));
+                let (stop, detach_id, reattach_id) = (id.to_string(), id.to_string(), id.to_string());
+                plan.push(FnStep::new(
+                    format!("stop VM {id}"),
+                    move || run_qm(&["stop".into(), stop.clone()]),
+                    || Ok(()),
+                ));
+                let (volume, again, conf) = (volume.clone(), volume.clone(), conf.clone());
+                plan.push(FnStep::new(
+                    format!("detach the data disk {volume} from VM {id}, so destroying the VM keeps it"),
+                    move || {
+                        run_qm(&["set".into(), detach_id.clone(), "--delete".into(), DATA_DRIVE.into()])?;
+                        drop_config_entry(&conf, &volume)
+                    },
+                    move || {
+                        run_qm(&[
+                            "set".into(),
+                            reattach_id.clone(),
+                            format!("--{DATA_DRIVE}"),
+                            again.clone(),
+                        ])
+                    },
+                ));
+            }
+        }
+        let what = if purge_data { "with its data disk " } else { "" };
+        plan.push(FnStep::new(
+            format!("stop and destroy VM {id} {what}(qm destroy)"),
+            move || {
+                if !conf.exists() {
+                    return Ok(());
+                }
+                let _ = qm().args(["stop", &id.to_string()]).output();
+                qm().args(["destroy", &id.to_string(), "--purge", "1"])
+                    .run()
+                    .map(|_| ())
+            },
+            || Ok(()),
+        ));
+    }
+
+    /// `apply` and `update` for a vm share: the user-data in line (cloud-init applies a changed
+    /// one at the VM's next boot, so a running VM is rebooted), a stopped VM started.
+    pub(crate) fn vm_converge_steps(&self, share: &Share, plan: &mut Plan) -> Result<()> {
+        let Some(id) = share.vm.as_ref().and_then(|v| v.id) else {
+            return Ok(());
+        };
+        let changed = match self.snippet_step(share)? {
+            Some(step) => {
+                plan.push(step);
+                true
+            }
+            None => false,
+        };
+        match vm_state(id).as_str() {
+            "running" if changed => {
+                let reboot = id.to_string();
+                plan.push(FnStep::new(
+                    format!("reboot VM {id}, so cloud-init applies the new user-data"),
+                    move || run_qm(&["reboot".into(), reboot.clone()]),
+                    || Ok(()),
+                ));
+            }
+            "running" => {}
+            _ => self.vm_start_steps(share, plan),
+        }
+        Ok(())
+    }
+
+    pub(crate) fn vm_status(&self, share: &Share) -> Option<VmStatus> {
+        let vm = share.vm.as_ref()?;
+        let state = vm.id.map(vm_state).unwrap_or_else(|| "missing".into());
+        let ip = (state == "running").then(|| vm_ip(vm)).flatten();
+        let smb = ip.as_deref().is_some_and(smb_answers);
+        Some(VmStatus {
+            vm_id: vm.id,
+            state,
+            ip,
+            smb,
+        })
+    }
+}
+
+fn vm_state(id: u32) -> String {
+    match qm().args(["status", &id.to_string()]).output() {
+        Ok(o) if o.success() => o.stdout.trim().trim_start_matches("status:").trim().to_string(),
+        _ => "missing".into(),
+    }
+}
+
+/// `qm config` as key and value, or None when the VM does not exist.
+fn vm_config(id: u32) -> Option<Vec<(String, String)>> {
+    let out = qm()
+        .args(["config", &id.to_string()])
+        .output()
+        .ok()
+        .filter(|o| o.success())?;
+    Some(
+        out.stdout
+            .lines()
+            .filter_map(|l| l.split_once(": "))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
+}
+
+/// The volume id of a drive property string (`local-lvm:vm-960-disk-1,size=10G`).
+fn volume_of(drive: &str) -> String {
+    drive.split(',').next().unwrap_or_default().to_string()
+}
+
+/// Remove the `unusedN: VOLUME` line of a VM config (the one `qm set --delete` left).
+fn drop_config_entry(conf: &Path, volume: &str) -> Result<()> {
+    let text = std::fs::read_to_string(conf).map_err(|e| Error::io("reading", conf, e))?;
+    let kept: String = text
+        .lines()
+        .filter(|l| {
+            !l.split_once(": ")
+                .is_some_and(|(k, v)| k.starts_with("unused") && v.trim() == volume)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    smbgw_sys::fs::atomic_write(conf, kept.as_bytes(), 0o640)
+}
+
+fn vm_ip(vm: &Vm) -> Option<String> {
+    if let Some((addr, _)) = vm.ip.split_once('/') {
+        return Some(addr.to_string());
+    }
+    // dhcp: ask the guest agent
+    let out = qm()
+        .args(["guest", "cmd", &vm.id?.to_string(), "network-get-interfaces"])
+        .output()
+        .ok()
+        .filter(|o| o.success())?;
+    let interfaces: serde_json::Value = serde_json::from_str(&out.stdout).ok()?;
+    interfaces
+        .as_array()?
+        .iter()
+        .filter(|i| i["name"] != "lo")
+        .flat_map(|i| i["ip-addresses"].as_array().into_iter().flatten())
+        .find(|a| a["ip-address-type"] == "ipv4")
+        .and_then(|a| a["ip-address"].as_str().map(String::from))
+}
+
+fn smb_answers(ip: &str) -> bool {
+    ip.parse::<IpAddr>()
+        .is_ok_and(|a| TcpStream::connect_timeout(&SocketAddr::new(a, 445), Duration::from_millis(500)).is_ok())
+}
+
+/// The guest agent answers once the VM booted; cloud-init then configures Samba, and SMB answers.
+fn wait_until_serving(vm: &Vm) -> Result<()> {
+    let id = vm.id.expect("id chosen").to_string();
+    let deadline = Instant::now() + AGENT_WAIT;
+    // `qm guest cmd`: `qm agent` is its alias, marked for removal in qemu-server
+    while !qm()
+        .args(["guest", "cmd", &id, "ping"])
+        .output()
+        .is_ok_and(|o| o.success())
+    {
+        if Instant::now() > deadline {
+            return Err(Error::external(format!(
+                "the guest agent of VM {id} does not answer within {} s",
+                AGENT_WAIT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let deadline = Instant::now() + SMB_WAIT;
+    loop {
+        if vm_ip(vm).as_deref().is_some_and(smb_answers) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(Error::external(format!(
+                "smbd in VM {id} does not answer on port 445 within {} s",
+                SMB_WAIT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert_eq!(vm_name("Team Data$"), "smbgw-team-data");
+        assert_eq!(snippet_file("Team Data"), "smbgw-team+20data-user.yaml");
+        assert_eq!(volume_of("local-lvm:vm-960-disk-1,size=10G"), "local-lvm:vm-960-disk-1");
+    }
+
+    #[test]
+    fn yaml_scalars_and_blocks() {
+        assert_eq!(scalar("no"), "\"no\"");
+        assert_eq!(scalar("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        let entry = write_file_entry("/etc/x", 0o600, "[global]\n\tkey = 1\n\nend\n");
+        assert!(entry.contains("permissions: \"0600\""), "{entry}");
+        assert!(
+            entry.ends_with("    content: |\n      [global]\n      \tkey = 1\n\n      end\n"),
+            "{entry}"
+        );
+    }
+}
