@@ -16,6 +16,9 @@
 #     beside 100 such pairs, without a target)
 #   - the Perl bridge PVE::RS::SMBGateway: list_shares() of 10 shares     target <= 50 us
 #     (beside reading and parsing shares.cfg by hand in Perl)
+#   - Active Directory: ad-join and ad-status against a real DC; mode lxc: create until SMB answers;
+#     HA: failover figures (crash, partitions of a non-leader and of the leader, planned move, SMB
+#     read resuming) beside CTDB's defaults, each a real 3-node cluster in network namespaces
 #   - the REST API's GET /nodes/{node}/smbgateway/shares of 1,000 shares through the Perl
 #     handler (PVE::API2::SMBGateway under the PVE stand-ins of t/lib)  target <= 30 ms
 #     (beside the bridge call alone); and the perl process's RSS around 100k bridge calls
@@ -931,6 +934,23 @@ phase_lxc() {
     BASELINE_NOTES+=("lxc: by hand, 'pct create' of the same template with the same net0 and mp0 + 'pct start', until the template's smbd answers on port 445 (its default config, no share); ours adds the validation, the id mapping, the users' import, the share's configuration, testparm and a restart of smbd")
 }
 phase_lxc
+
+# ---- high availability -----------------------------------------------------------------------
+# A real 3-node CTDB + corosync cluster with smbd in network namespaces (crates/ha/tests in bench
+# mode, SMBGW_HA_BENCH): failover times with our tunables and lock beside CTDB's defaults.
+phase_ha() {
+    local out=$WORK/ha-bench.txt label ours base
+    log "ha: failover figures, ours (KeepaliveInterval=1, KeepaliveLimit=3, corosync lock) beside CTDB's defaults"
+    # each run of the five events takes about 5 min (ours 1.7, CTDB's defaults 3.5)
+    (cd "$HERE/.." && SMBGW_HA_BENCH=$out SMBGW_HA_BENCH_RUNS=$((QUICK ? 1 : 3)) \
+        cargo test --release --locked -q -p smbgw-ha --test smb >"$WORK/ha-bench.log" 2>&1) ||
+        die "the HA bench failed: $(tail -20 "$WORK/ha-bench.log")"
+    while IFS='|' read -r label ours base; do
+        add_row "$label" ms info - "$ours" "$base"
+    done <"$out"
+    BASELINE_NOTES+=("ha: the same events on the same cluster with CTDB's defaults (KeepaliveInterval=5, KeepaliveLimit=5) and an fcntl lock file on a local directory, as CTDB is commonly set up; a partitioned leader never fails over there (the figure is the time waited)")
+}
+phase_ha
 
 # ============================================================================================
 # report
