@@ -280,8 +280,18 @@ pub fn disable(ctdb: &Ctdb, pnn: u32) -> Result<()> {
     ctdb.run_for(SLOW, &["-n", &n, "disable"]).map(drop)
 }
 
+/// Back into service. A node that was cut off while it led can come back BANNED (CTDB bans it
+/// for 300 s by default): enabling also lifts the ban, or the node would stay out that long.
 pub fn enable(ctdb: &Ctdb, pnn: u32) -> Result<()> {
     let n = pnn.to_string();
+    let flags = parse_nodemap(&ctdb.run(&["status"])?)?
+        .into_iter()
+        .find(|node| node.pnn == pnn)
+        .map(|node| node.flags)
+        .unwrap_or_default();
+    if flags.iter().any(|f| f == "BANNED") {
+        ctdb.run_for(SLOW, &["-n", &n, "unban"])?;
+    }
     ctdb.run_for(SLOW, &["-n", &n, "enable"]).map(drop)
 }
 
