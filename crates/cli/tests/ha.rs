@@ -20,8 +20,15 @@ struct Net(String);
 impl Net {
     fn new() -> Net {
         let ns = format!("smbgw-ha-cli-{}", std::process::id());
+        assert!(std::process::Command::new("ip")
+            .args(["netns", "add", &ns])
+            .status()
+            .unwrap()
+            .success());
+        // from here on Drop removes the namespace, also when a step below fails
+        let net = Net(ns.clone());
         let script = format!(
-            "ip netns add {ns} && ip -n {ns} link set lo up && ip -n {ns} link add d0 type veth peer name d1 && ip -n {ns} link set d1 up && \
+            "ip -n {ns} link set lo up && ip -n {ns} link add d0 type veth peer name d1 && ip -n {ns} link set d1 up && \
              ip -n {ns} addr add 10.99.78.1/24 dev d0 && ip -n {ns} addr add 10.99.78.2/24 dev d0 && ip -n {ns} link set d0 up"
         );
         assert!(std::process::Command::new("sh")
@@ -29,7 +36,7 @@ impl Net {
             .status()
             .unwrap()
             .success());
-        Net(ns)
+        net
     }
 }
 
