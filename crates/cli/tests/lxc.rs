@@ -247,25 +247,26 @@ fn lxc_share_serves_from_a_container() {
         lab.pct_log()
     );
 
-    // -- a failure at the start step leaves nothing behind: no container, no volume, no config
-    let r = {
+    // -- a failure at each pct step (create, start, and pushing Samba's files into the running
+    // container) leaves nothing behind: no container, no volume, no config
+    for step in ["create", "start", "push"] {
         let mut cmd = sb.command();
-        cmd.env("PCT_STANDIN_FAIL", "start");
-        cmd.args(&team).output().unwrap()
-    };
-    assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
-    assert!(
-        String::from_utf8_lossy(&r.stderr).contains("injected failure"),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
-    );
-    assert!(
-        !sb.root.join("pve/lxc/950.conf").exists(),
-        "the container config is left"
-    );
-    assert!(!lab.lxc_path.join("950").exists(), "the container is left");
-    assert!(!path.exists(), "the subvolume is left");
-    assert_eq!(sb.snapshot(), before, "files changed after a failed create");
+        cmd.env("PCT_STANDIN_FAIL", step);
+        let r = cmd.args(&team).output().unwrap();
+        let stderr = String::from_utf8_lossy(&r.stderr);
+        assert_eq!(r.status.code(), Some(3), "failure at {step}: {stderr}");
+        assert!(stderr.contains("injected failure"), "failure at {step}: {stderr}");
+        assert!(
+            !sb.root.join("pve/lxc/950.conf").exists(),
+            "failure at {step}: the container config is left"
+        );
+        assert!(
+            !lab.lxc_path.join("950").exists(),
+            "failure at {step}: the container is left"
+        );
+        assert!(!path.exists(), "failure at {step}: the subvolume is left");
+        assert_eq!(sb.snapshot(), before, "failure at {step}: files changed");
+    }
 
     // -- the real thing
     let started = std::time::Instant::now();
