@@ -17,6 +17,8 @@ say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 clean() {
     [ -d "$DEMO_DIR" ] || return 0
     "$BIN" stop >/dev/null 2>&1 || true
+    # samba-dcerpcd, started by smbd on demand, re-parents to PID 1 and outlives it
+    pkill -f -- "--configfile=$DEMO_DIR/root/samba/smb.conf" 2>/dev/null || true
     if mountpoint -q "$DEMO_DIR/mnt"; then umount "$DEMO_DIR/mnt"; fi
     if [ -f "$DEMO_DIR/loopdev" ]; then losetup -d "$(cat "$DEMO_DIR/loopdev")" 2>/dev/null || true; fi
     rm -rf "$DEMO_DIR"
