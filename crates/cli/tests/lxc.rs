@@ -5,20 +5,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-use common::{Btrfs, Sandbox};
+use common::{repo, Bridge, Btrfs, Sandbox};
 
 const ALICE: (&str, &str) = ("alice", "Al1ce-lxc-pw");
 const MIB: u64 = 1 << 20;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
 
 /// The gateway template, built once into the cache (about 90 s) and reused.
 fn template() -> PathBuf {
@@ -75,35 +68,6 @@ impl Drop for SubIds {
     }
 }
 
-/// A bridge on the node with a private /24 (no uplink).
-struct Bridge {
-    name: String,
-    net: String,
-}
-
-impl Bridge {
-    fn new() -> Bridge {
-        let id = std::process::id() % 100_000;
-        let bridge = Bridge {
-            name: format!("smbgwlxc{id}"),
-            net: format!("10.99.{}", 100 + id % 100),
-        };
-        let sh = |s: String| assert!(Command::new("sh").args(["-ec", &s]).status().unwrap().success(), "{s}");
-        sh(format!("ip link add {} type bridge", bridge.name));
-        sh(format!(
-            "ip addr add {}.1/24 dev {1} && ip link set {1} up",
-            bridge.net, bridge.name
-        ));
-        bridge
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.name]).status();
-    }
-}
-
 struct Lab {
     sb: Sandbox,
     fs: Btrfs,
@@ -117,7 +81,7 @@ impl Lab {
         let template = template();
         let mut sb = Sandbox::new();
         let fs = Btrfs::new(sb.dir.path(), "512M");
-        let bridge = Bridge::new();
+        let bridge = Bridge::new("smbgwlxc", "10.99");
         let storage = sb.dir.path().join("vz");
         std::fs::create_dir_all(storage.join("template/cache")).unwrap();
         std::os::unix::fs::symlink(

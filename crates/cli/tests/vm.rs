@@ -12,48 +12,22 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::Sandbox;
+use common::{repo, Bridge, Sandbox};
 use serde_json::Value;
 
 const ALICE: (&str, &str) = ("alice", "Al1ce-vm-secret");
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .unwrap()
-}
-
-/// A bridge on the node with a private /24; `.20` is the share VM's address, where a listener
-/// on port 445 stands in for the VM's smbd.
-struct Bridge {
-    name: String,
-    net: String,
-}
-
-impl Bridge {
-    fn new() -> Bridge {
-        let id = std::process::id() % 100_000;
-        let bridge = Bridge {
-            name: format!("smbgwvm{id}"),
-            net: format!("10.98.{}", 100 + id % 100),
-        };
-        let sh = |s: String| assert!(Command::new("sh").args(["-ec", &s]).status().unwrap().success(), "{s}");
-        sh(format!("ip link add {} type bridge", bridge.name));
-        sh(format!(
-            "ip addr add {0}.1/24 dev {1} && ip addr add {0}.20/24 dev {1} && ip link set {1} up",
-            bridge.net, bridge.name
-        ));
-        let listener = TcpListener::bind(format!("{}.20:445", bridge.net)).unwrap();
-        std::thread::spawn(move || for _ in listener.incoming() {});
-        bridge
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["link", "del", &self.name]).status();
-    }
+/// The bridge of the share VM, with `.20` (the VM's address) on the node: a listener on port
+/// 445 there stands in for the VM's smbd.
+fn vm_bridge() -> Bridge {
+    let bridge = Bridge::new("smbgwvm", "10.98");
+    common::run(
+        "ip",
+        &["addr", "add", &format!("{}.20/24", bridge.net), "dev", &bridge.name],
+    );
+    let listener = TcpListener::bind(format!("{}.20:445", bridge.net)).unwrap();
+    std::thread::spawn(move || for _ in listener.incoming() {});
+    bridge
 }
 
 struct Lab {
@@ -64,7 +38,7 @@ struct Lab {
 impl Lab {
     fn new() -> Lab {
         let mut sb = Sandbox::new();
-        let bridge = Bridge::new();
+        let bridge = vm_bridge();
         let dir = sb.dir.path().to_path_buf();
         let path = format!("{}:{}", repo().join("t/bin").display(), std::env::var("PATH").unwrap());
         for (k, v) in [

@@ -7,19 +7,17 @@
 //!
 //! Everything goes through `pct`, as an admin would type it.
 
-use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use smbgw_core::guest::{self, Container};
 use smbgw_core::plan::FnStep;
-use smbgw_core::{bail_input, validate, Error, Layout, Plan, Result, Share};
-use smbgw_samba::render::{self, Globals};
+use smbgw_core::{bail_input, validate, Error, Plan, Result, Share};
 use smbgw_samba::Samba;
 use smbgw_sys::Command;
 
-use crate::Gateway;
+use crate::{guests, Gateway};
 
 const SMB_WAIT: Duration = Duration::from_secs(90);
 /// The id range of an unprivileged container (PVE's default).
@@ -38,21 +36,6 @@ pub struct ContainerStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     pub smb: bool,
-}
-
-/// The container's host name: `smbgw-<share>`, in the letters a host name may have.
-fn hostname(share: &str) -> String {
-    let name: String = share
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    format!("smbgw-{}", name.trim_matches('-'))
-        .chars()
-        .take(63)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string()
 }
 
 /// `lxc.idmap` lines: `ids` (sorted, unique, below 65536) map to themselves, everything else
@@ -77,25 +60,6 @@ pub fn idmap_lines(kind: char, ids: &[u32]) -> Vec<String> {
     lines
 }
 
-/// The configuration Samba needs inside the container: the node's renderer, for a node that
-/// has only this share, at its mount point. (No `dfree command`: the node's helper does not
-/// exist inside; the quota is still enforced by the node's filesystem.)
-fn render_inside(share: &Share) -> render::Rendered {
-    let mut layout = Layout::host();
-    layout.cli = PathBuf::from("/bin/false");
-    let mut inside = share.clone();
-    inside.path = guest::SHARE_MOUNT.into();
-    inside.quota = None;
-    inside.container = None;
-    render::render(
-        &layout,
-        &[inside],
-        &Globals::default(),
-        &layout.smb_conf,
-        &layout.share_conf_dir,
-    )
-}
-
 impl Gateway {
     /// Only the node's own shares go into the node's smb.conf (a guest's Samba serves the others).
     pub(crate) fn node_shares(shares: &[Share]) -> Vec<Share> {
@@ -115,20 +79,7 @@ impl Gateway {
             );
         }
         let ct = share.container.as_mut().expect("lxc share");
-        let used = self.used_guest_ids()?;
-        match ct.id {
-            Some(id) if used.contains(&id) || taken_by_shares.contains(&id) => {
-                bail_input!("guest id {id} is in use; choose another --ct-id or leave it out")
-            }
-            Some(_) => {}
-            None => {
-                ct.id = Some(
-                    (100..)
-                        .find(|i| !used.contains(i) && !taken_by_shares.contains(i))
-                        .unwrap(),
-                )
-            }
-        }
+        ct.id = Some(self.choose_guest_id(ct.id, taken_by_shares, None, "--ct-id")?);
         let template = Command::new("pvesm")
             .args(["path", &ct.template])
             .run()
@@ -140,49 +91,7 @@ impl Gateway {
                 ct.template
             );
         }
-        if !Path::new("/sys/class/net").join(&ct.bridge).join("bridge").is_dir() {
-            bail_input!("bridge {} does not exist on this node", ct.bridge);
-        }
-        let total_mib = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| {
-                m.lines()
-                    .next()
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-            .map(|kib| kib / 1024)
-            .unwrap_or(u64::MAX);
-        if u64::from(ct.memory) > total_mib {
-            bail_input!(
-                "ct-memory {} MiB is more than this node has ({total_mib} MiB)",
-                ct.memory
-            );
-        }
-        Ok(())
-    }
-
-    /// Guest ids in use: containers and VMs of every node (on a host), or of the sandbox.
-    fn used_guest_ids(&self) -> Result<Vec<u32>> {
-        let dirs: Vec<PathBuf> = if self.layout.is_sandbox() {
-            vec![self.layout.pve_lxc_dir.clone()]
-        } else {
-            let mut dirs = Vec::new();
-            for node in std::fs::read_dir("/etc/pve/nodes").into_iter().flatten().flatten() {
-                dirs.push(node.path().join("lxc"));
-                dirs.push(node.path().join("qemu-server"));
-            }
-            dirs
-        };
-        let mut ids = Vec::new();
-        for dir in dirs {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if let Some(id) = name.strip_suffix(".conf").and_then(|i| i.parse().ok()) {
-                    ids.push(id);
-                }
-            }
-        }
-        Ok(ids)
+        guests::check_resources(&ct.bridge, ct.memory, "ct-memory")
     }
 
     /// The unix ids of the share's users and groups (with the users' primary groups).
@@ -232,7 +141,7 @@ impl Gateway {
             id.clone(),
             ct.template.clone(),
             "--hostname".into(),
-            hostname(&share.name),
+            guests::guest_name(&share.name),
             "--memory".into(),
             ct.memory.to_string(),
             "--storage".into(),
@@ -358,7 +267,7 @@ impl Gateway {
         let ct = share.container.as_ref()?;
         let state = ct.id.map(container_state).unwrap_or_else(|| "missing".into());
         let ip = (state == "running").then(|| container_ip(ct)).flatten();
-        let smb = ip.as_deref().is_some_and(smb_answers);
+        let smb = ip.as_deref().is_some_and(guests::smb_answers);
         Some(ContainerStatus {
             ct_id: ct.id,
             state,
@@ -397,11 +306,6 @@ fn container_ip(ct: &Container) -> Option<String> {
         .ok()?;
     let field = out.stdout.split_whitespace().skip_while(|f| *f != "inet").nth(1)?;
     field.split('/').next().map(String::from)
-}
-
-fn smb_answers(ip: &str) -> bool {
-    ip.parse::<IpAddr>()
-        .is_ok_and(|a| TcpStream::connect_timeout(&SocketAddr::new(a, 445), Duration::from_millis(500)).is_ok())
 }
 
 fn append_lines(path: &Path, lines: &[String]) -> Result<()> {
@@ -445,7 +349,6 @@ fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> 
         std::thread::sleep(Duration::from_millis(200));
     }
     let accounts = samba.accounts();
-    let mut hashes = String::new();
     for user in &share.users {
         let a = accounts
             .user(user)?
@@ -472,10 +375,6 @@ fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> 
                 ],
             )?;
         }
-        // the NT hash, in smbpasswd format (never the password itself)
-        let line = samba.tool("pdbedit").args(["-L", "-w", "-u", user]).run()?.stdout;
-        hashes.push_str(line.trim_end());
-        hashes.push('\n');
     }
     for group in &share.groups {
         let gid = accounts
@@ -486,6 +385,8 @@ fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> 
             exec(&id, &["groupadd", "-g", &gid, group])?;
         }
     }
+    // the NT hashes, in smbpasswd format (never the passwords)
+    let hashes = guests::password_hashes(samba, share)?;
     if !hashes.is_empty() {
         const IMPORT: &str = "/root/.pve-smbgateway-users";
         push(&id, hashes.as_bytes(), IMPORT, 0o600)?;
@@ -493,7 +394,7 @@ fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> 
         let _ = exec(&id, &["rm", "-f", IMPORT]);
         imported?;
     }
-    let rendered = render_inside(share);
+    let rendered = guests::render_inside(share);
     exec(&id, &["mkdir", "-p", "/etc/samba/smbgateway.d"])?;
     for (path, text) in &rendered.shares {
         push(&id, text.as_bytes(), &path.display().to_string(), 0o644)?;
@@ -503,7 +404,7 @@ fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> 
     exec(&id, &["systemctl", "restart", "smbd"])?;
     let deadline = Instant::now() + SMB_WAIT;
     loop {
-        if container_ip(ct).as_deref().is_some_and(smb_answers) {
+        if container_ip(ct).as_deref().is_some_and(guests::smb_answers) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -537,11 +438,5 @@ mod tests {
             idmap_lines('u', &[0]),
             ["lxc.idmap: u 0 0 1", "lxc.idmap: u 1 100001 65535"]
         );
-    }
-
-    #[test]
-    fn host_names() {
-        assert_eq!(hostname("Team Data$"), "smbgw-team-data");
-        assert_eq!(hostname("a".repeat(80).as_str()).len(), 63);
     }
 }

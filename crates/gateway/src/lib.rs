@@ -8,6 +8,7 @@ mod acl;
 pub mod ad;
 pub mod container;
 mod converge;
+mod guests;
 pub mod ha;
 mod journal;
 mod quota;

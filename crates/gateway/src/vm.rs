@@ -7,19 +7,18 @@
 //!
 //! Everything goes through `qm`, as an admin would type it.
 
-use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use smbgw_core::guest::{self, Vm};
 use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
-use smbgw_core::{bail_input, validate, Error, Layout, Plan, Result, Share};
-use smbgw_samba::render::{self, Globals};
+use smbgw_core::{bail_input, validate, Error, Plan, Result, Share};
+use smbgw_samba::render;
 use smbgw_samba::Samba;
 use smbgw_sys::Command;
 
-use crate::Gateway;
+use crate::{guests, Gateway};
 
 /// A cloud image's first boot (cloud-init, fs_setup) takes a while, longer without KVM.
 const AGENT_WAIT: Duration = Duration::from_secs(300);
@@ -49,21 +48,6 @@ pub struct VmStatus {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
     pub smb: bool,
-}
-
-/// The VM's name (and host name): `smbgw-<share>`, in the letters a DNS name may have.
-fn vm_name(share: &str) -> String {
-    let name: String = share
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    format!("smbgw-{}", name.trim_matches('-'))
-        .chars()
-        .take(63)
-        .collect::<String>()
-        .trim_end_matches('-')
-        .to_string()
 }
 
 /// The snippet's file name; the share name's safe stem keeps names of different shares apart.
@@ -102,33 +86,15 @@ fn runcmd_entry(argv: &[&str]) -> String {
     format!("  - [{}]\n", items.join(", "))
 }
 
-/// The Samba configuration inside the VM: the node's renderer, for a server that has only this
-/// share, on the data disk. (No `dfree command`: the disk's size is the quota.)
-fn render_inside(share: &Share) -> render::Rendered {
-    let mut layout = Layout::host();
-    layout.cli = PathBuf::from("/bin/false");
-    let mut inside = share.clone();
-    inside.path = guest::SHARE_MOUNT.into();
-    inside.quota = None;
-    inside.vm = None;
-    render::render(
-        &layout,
-        &[inside],
-        &Globals::default(),
-        &layout.smb_conf,
-        &layout.share_conf_dir,
-    )
-}
-
 /// The cloud-init user-data of the share's VM.
 pub fn user_data(samba: &Samba, share: &Share) -> Result<String> {
-    let rendered = render_inside(share);
+    let rendered = guests::render_inside(share);
     let mut files = write_file_entry(&rendered.smb_conf.0.display().to_string(), 0o644, &rendered.smb_conf.1);
     for (path, text) in &rendered.shares {
         files.push_str(&write_file_entry(&path.display().to_string(), 0o644, text));
     }
     let accounts = samba.accounts();
-    let (mut hashes, mut commands) = (String::new(), String::new());
+    let mut commands = String::new();
     for group in &share.groups {
         let gid = accounts
             .group_id(group)?
@@ -158,10 +124,6 @@ pub fn user_data(samba: &Samba, share: &Share) -> Result<String> {
             &format!("u:{user}:rwx,d:u:{user}:rwx"),
             guest::SHARE_MOUNT,
         ]));
-        // the NT hash, in smbpasswd format (never the password itself)
-        let line = samba.tool("pdbedit").args(["-L", "-w", "-u", user]).run()?.stdout;
-        hashes.push_str(line.trim_end());
-        hashes.push('\n');
     }
     for group in &share.groups {
         commands.push_str(&runcmd_entry(&[
@@ -175,6 +137,8 @@ pub fn user_data(samba: &Samba, share: &Share) -> Result<String> {
         // open to every user (or guests): sticky, so nobody removes another's files
         commands.push_str(&runcmd_entry(&["chmod", "1777", guest::SHARE_MOUNT]));
     }
+    // the NT hashes, in smbpasswd format (never the passwords)
+    let hashes = guests::password_hashes(samba, share)?;
     if !hashes.is_empty() {
         files.push_str(&write_file_entry(HASHES, 0o600, &hashes));
         commands.push_str(&runcmd_entry(&[
@@ -190,7 +154,7 @@ pub fn user_data(samba: &Samba, share: &Share) -> Result<String> {
         USER_DATA,
         &[
             ("name", &scalar(&share.name)),
-            ("hostname", &scalar(&vm_name(&share.name))),
+            ("hostname", &scalar(&guests::guest_name(&share.name))),
             ("data_disk", &scalar(DATA_DEVICE)),
             ("mount", &scalar(guest::SHARE_MOUNT)),
             ("write_files", files.trim_end()),
@@ -200,33 +164,6 @@ pub fn user_data(samba: &Samba, share: &Share) -> Result<String> {
 }
 
 impl Gateway {
-    /// PVE's VM configs (`qm` reads them), beside the container configs.
-    fn pve_qemu_dir(&self) -> PathBuf {
-        self.layout.pve_lxc_dir.with_file_name("qemu-server")
-    }
-
-    /// Guest ids in use: VMs and containers of every node (on a host), or of the sandbox.
-    fn guest_ids_in_use(&self) -> Vec<u32> {
-        let dirs: Vec<PathBuf> = if self.layout.is_sandbox() {
-            vec![self.layout.pve_lxc_dir.clone(), self.pve_qemu_dir()]
-        } else {
-            let nodes = std::fs::read_dir("/etc/pve/nodes").into_iter().flatten().flatten();
-            nodes
-                .flat_map(|n| [n.path().join("lxc"), n.path().join("qemu-server")])
-                .collect()
-        };
-        let mut ids = Vec::new();
-        for dir in dirs {
-            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-                let name = entry.file_name().to_string_lossy().to_string();
-                if let Some(id) = name.strip_suffix(".conf").and_then(|i| i.parse().ok()) {
-                    ids.push(id);
-                }
-            }
-        }
-        ids
-    }
-
     /// Validate what the VM needs before anything is created, and pick its id.
     fn check_vm(&self, share: &mut Share, taken_by_shares: &[u32]) -> Result<()> {
         let vm = share.vm.as_mut().expect("vm share");
@@ -247,38 +184,8 @@ impl Gateway {
                 vm.template
             );
         }
-        let used = self.guest_ids_in_use();
-        match vm.id {
-            Some(id) if id == vm.template || used.contains(&id) || taken_by_shares.contains(&id) => {
-                bail_input!("guest id {id} is in use; choose another --vm-id or leave it out")
-            }
-            Some(_) => {}
-            None => {
-                vm.id = Some(
-                    (100..)
-                        .find(|i| !used.contains(i) && !taken_by_shares.contains(i))
-                        .unwrap(),
-                )
-            }
-        }
-        if !Path::new("/sys/class/net").join(&vm.bridge).join("bridge").is_dir() {
-            bail_input!("bridge {} does not exist on this node", vm.bridge);
-        }
-        let total_mib = std::fs::read_to_string("/proc/meminfo")
-            .ok()
-            .and_then(|m| {
-                m.lines()
-                    .next()
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-            .map(|kib| kib / 1024)
-            .unwrap_or(u64::MAX);
-        if u64::from(vm.memory) > total_mib {
-            bail_input!(
-                "vm-memory {} MiB is more than this node has ({total_mib} MiB)",
-                vm.memory
-            );
-        }
+        vm.id = Some(self.choose_guest_id(vm.id, taken_by_shares, Some(vm.template), "--vm-id")?);
+        guests::check_resources(&vm.bridge, vm.memory, "vm-memory")?;
         if share.domain_principals().next().is_some() {
             bail_input!(
                 "share '{}': domain users and groups are not available in --mode vm yet",
@@ -326,7 +233,7 @@ impl Gateway {
             &vm.template.to_string(),
             &id,
             "--name",
-            &vm_name(&share.name),
+            &guests::guest_name(&share.name),
             "--full",
             "1",
             "--storage",
@@ -500,7 +407,7 @@ impl Gateway {
         let vm = share.vm.as_ref()?;
         let state = vm.id.map(vm_state).unwrap_or_else(|| "missing".into());
         let ip = (state == "running").then(|| vm_ip(vm)).flatten();
-        let smb = ip.as_deref().is_some_and(smb_answers);
+        let smb = ip.as_deref().is_some_and(guests::smb_answers);
         Some(VmStatus {
             vm_id: vm.id,
             state,
@@ -572,11 +479,6 @@ fn vm_ip(vm: &Vm) -> Option<String> {
         .and_then(|a| a["ip-address"].as_str().map(String::from))
 }
 
-fn smb_answers(ip: &str) -> bool {
-    ip.parse::<IpAddr>()
-        .is_ok_and(|a| TcpStream::connect_timeout(&SocketAddr::new(a, 445), Duration::from_millis(500)).is_ok())
-}
-
 /// The guest agent answers once the VM booted; cloud-init then configures Samba, and SMB answers.
 fn wait_until_serving(vm: &Vm) -> Result<()> {
     let id = vm.id.expect("id chosen").to_string();
@@ -597,7 +499,7 @@ fn wait_until_serving(vm: &Vm) -> Result<()> {
     }
     let deadline = Instant::now() + SMB_WAIT;
     loop {
-        if vm_ip(vm).as_deref().is_some_and(smb_answers) {
+        if vm_ip(vm).as_deref().is_some_and(guests::smb_answers) {
             return Ok(());
         }
         if Instant::now() > deadline {
@@ -616,7 +518,7 @@ mod tests {
 
     #[test]
     fn names() {
-        assert_eq!(vm_name("Team Data$"), "smbgw-team-data");
+        assert_eq!(guests::guest_name("Team Data$"), "smbgw-team-data");
         assert_eq!(snippet_file("Team Data"), "smbgw-team+20data-user.yaml");
         assert_eq!(volume_of("local-lvm:vm-960-disk-1,size=10G"), "local-lvm:vm-960-disk-1");
     }

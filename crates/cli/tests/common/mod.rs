@@ -261,6 +261,44 @@ impl Drop for Sandbox {
     }
 }
 
+/// The repository root (for t/bin stand-ins and scripts/).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A Linux bridge on the node with a private /24 `NET.0/24` (the node is `NET.1`), no uplink;
+/// removed when dropped. `prefix` keeps the bridges of different tests apart.
+pub struct Bridge {
+    pub name: String,
+    pub net: String,
+}
+
+impl Bridge {
+    pub fn new(prefix: &str, net_base: &str) -> Bridge {
+        let id = std::process::id() % 100_000;
+        let bridge = Bridge {
+            name: format!("{prefix}{id}"),
+            net: format!("{net_base}.{}", 100 + id % 100),
+        };
+        run("ip", &["link", "add", &bridge.name, "type", "bridge"]);
+        run(
+            "ip",
+            &["addr", "add", &format!("{}.1/24", bridge.net), "dev", &bridge.name],
+        );
+        run("ip", &["link", "set", &bridge.name, "up"]);
+        bridge
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.name]).status();
+    }
+}
+
 /// smbclient's outcome: Ok(output) only if it exited 0 and printed no NT_STATUS error
 /// (smbclient exits 0 when a command inside -c fails).
 pub fn smbclient_result(out: Output) -> Result<String, String> {
