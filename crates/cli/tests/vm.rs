@@ -2,7 +2,10 @@
 //! nothing, so no VM runs here). What is real: the CLI and the gateway, the validation, the plan
 //! and its rollback, the cloud-init user-data we render (checked with Debian's `cloud-init
 //! schema`), the Samba config inside it (checked with `testparm`), the bridge on the node. The
-//! VM's smbd is stood in for by a TCP listener on the VM's address on that bridge.
+//! VM's smbd is stood in for by a TCP listener on the VM's address on that bridge. Failures are
+//! injected at every step of create, delete and apply (QM_STANDIN_FAIL, QM_STANDIN_AGENT, a
+//! silent address, a missing snippets directory) and the free space of the storage is set
+//! (PVESM_STANDIN_AVAIL).
 
 mod common;
 
@@ -11,16 +14,20 @@ use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
 
-use common::{repo, Bridge, Sandbox};
+use common::{repo, Bridge, Run, Sandbox};
 use serde_json::Value;
 
 const ALICE: (&str, &str) = ("alice", "Al1ce-vm-secret");
 
 /// The bridge of the share VM, with `.20` (the VM's address) on the node: a listener on port
-/// 445 there stands in for the VM's smbd.
+/// 445 there stands in for the VM's smbd. Each lab has its own (the tests of one process run
+/// side by side under `cargo test`).
 fn vm_bridge() -> Bridge {
-    let bridge = Bridge::new("smbgwvm", "10.98");
+    static LABS: AtomicU32 = AtomicU32::new(0);
+    let n = LABS.fetch_add(1, Ordering::SeqCst);
+    let bridge = Bridge::new(&format!("smbgwvm{n}"), &format!("10.{}", 98 - n));
     common::run(
         "ip",
         &["addr", "add", &format!("{}.20/24", bridge.net), "dev", &bridge.name],
@@ -52,6 +59,8 @@ impl Lab {
             ("QM_STANDIN_LOG", dir.join("qm.log").display().to_string()),
             ("PCT_STANDIN_CONF_DIR", sb.root.join("pve/lxc").display().to_string()),
             ("PCT_STANDIN_STORAGE_DIR", dir.join("vz").display().to_string()),
+            // what the node's disk has free must not decide the outcome
+            ("PVESM_STANDIN_AVAIL", "local-lvm=100G".into()),
         ] {
             sb.env.push((k.into(), v));
         }
@@ -69,8 +78,9 @@ impl Lab {
     /// scripts/create_vm_template.sh against the stand-in, with an image that needs no
     /// customizing (the real one is downloaded and customized; no network or libguestfs here).
     fn template_script(&self, vmid: &str) -> std::process::Output {
+        // 2 GiB as Debian's cloud image (sparse: nothing is written)
         let image = self.sb.dir.path().join("debian-12-genericcloud-amd64.qcow2");
-        std::fs::write(&image, vec![0u8; 4096]).unwrap();
+        std::fs::File::create(&image).unwrap().set_len(2 << 30).unwrap();
         Command::new(repo().join("scripts/create_vm_template.sh"))
             .arg(vmid)
             .envs(self.sb.env.iter().map(|(k, v)| (k, v)))
@@ -113,6 +123,51 @@ impl Lab {
     fn snippet(&self, share: &str) -> PathBuf {
         self.sb.dir.path().join(format!("vz/snippets/smbgw-{share}-user.yaml"))
     }
+
+    /// The CLI with extra environment (failure injection).
+    fn run_with(&self, env: &[(&str, &str)], args: &[&str]) -> Run {
+        let out = self.sb.command().envs(env.iter().copied()).args(args).output().unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// What VM `id` has on the node through the stand-in: its config, its volumes on every
+    /// storage, its run state.
+    fn traces(&self, id: u32) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = [self.conf(id)].into_iter().filter(|p| p.exists()).collect();
+        for dir in ["volumes/local-lvm", "volumes/local", "qm-state"] {
+            for entry in std::fs::read_dir(self.sb.dir.path().join(dir))
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if name.starts_with(&format!("vm-{id}-")) || name.starts_with(&format!("{id}.")) {
+                    found.push(entry.path());
+                }
+            }
+        }
+        found
+    }
+
+    fn state(&self, id: &str) -> String {
+        self.qm(&["status", id]).trim().to_string()
+    }
+}
+
+/// A failure injected into `create`, and what must follow.
+struct Failure<'a> {
+    what: &'a str,
+    env: Vec<(&'a str, &'a str)>,
+    args: &'a [&'a str],
+    code: i32,
+    /// what the error must say
+    messages: Vec<&'a str>,
+    /// the steps done before the failure, all of them undone
+    undone: usize,
 }
 
 fn argv(items: &[&str]) -> Vec<String> {
@@ -141,7 +196,7 @@ fn vm_template_script() {
     for line in [
         "template: 1",
         "description: pve-smbgateway template 1",
-        "scsi0: local-lvm:vm-9000-disk-0",
+        "scsi0: local-lvm:vm-9000-disk-0,size=2G",
         "ide2: local-lvm:vm-9000-cloudinit,media=cdrom",
         "agent: 1",
         "boot: order=scsi0",
@@ -192,6 +247,8 @@ fn vm_share_through_qm() {
     let sb = &lab.sb;
     let ip = format!("{}.20", lab.bridge.net);
     let cidr = format!("{ip}/24");
+    // an address where nothing answers SMB
+    let silent_cidr = format!("{}.21/24", lab.bridge.net);
     let gw = format!("{}.1", lab.bridge.net);
     let team: Vec<&str> = vec![
         "create",
@@ -247,10 +304,21 @@ fn vm_share_through_qm() {
     for (extra, message) in [
         (vec!["--vm-template", "9001"], "template VM 9001 does not exist"),
         (vec!["--vm-template", "9100"], "VM 9100 is not a template"),
+        (vec!["--vm-id", "9100"], "guest id 9100 is in use"),
+        (vec!["--vm-id", "9000"], "guest id 9000 is in use"),
         (vec!["--bridge", "nosuchbr0"], "bridge nosuchbr0 does not exist"),
         (
             vec!["--bridge", &lab.bridge.name, "--vm-memory", "262144"],
             "more than this node has",
+        ),
+        (
+            vec!["--bridge", &lab.bridge.name, "--vm-storage", "nosuch"],
+            "storage nosuch does not exist on this node or does not allow content 'images'",
+        ),
+        // PVE's `local` holds no VM disks
+        (
+            vec!["--bridge", &lab.bridge.name, "--vm-storage", "local"],
+            "storage local does not exist on this node or does not allow content 'images'",
         ),
     ] {
         let args = with(&extra);
@@ -259,40 +327,191 @@ fn vm_share_through_qm() {
         assert_eq!(r.code, 1, "{extra:?}: {}{}", r.stdout, r.stderr);
         assert!(r.stderr.contains(message), "{extra:?}: {}", r.stderr);
     }
+    // room on the storage: the clone of the 2 GiB template and the 1 GiB data disk, to the KiB
+    // (checked with --dry-run, which validates everything and creates nothing)
+    let dry = with(&["--bridge", &lab.bridge.name, "--dry-run"]);
+    let dry: Vec<&str> = dry.iter().map(String::as_str).collect();
+    let r = lab.run_with(&[("PVESM_STANDIN_AVAIL", "local-lvm=3145727K")], &dry);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(
+            "storage local-lvm has 2.99G free, but VM 100 (2G for the clone of template 9000, 1G for the data disk) needs 3G; free space on it or choose another --vm-storage"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = lab.run_with(&[("PVESM_STANDIN_AVAIL", "local-lvm=2G")], &dry);
+    assert!(r.stderr.contains("local-lvm has 2G free"), "{}", r.stderr);
+    let r = lab.run_with(&[("PVESM_STANDIN_AVAIL", "local-lvm=3G")], &dry);
+    assert_eq!(r.code, 0, "exactly enough room: {}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("(dry run, nothing was changed)"), "{}", r.stdout);
     let calls = lab.qm_calls();
     assert!(calls.iter().all(|c| c[1] == "config"), "only reads: {calls:?}");
     assert_eq!(sb.snapshot(), before);
     assert!(!lab.snippet("team").exists());
+    assert!(lab.traces(100).is_empty() && lab.traces(960).is_empty());
 
-    // -- a failure at the start step leaves nothing behind: no VM, no volume, no snippet, no config
-    let r = {
-        let mut cmd = sb.command();
-        cmd.env("QM_STANDIN_FAIL", "start");
-        cmd.args(&team).output().unwrap()
+    // -- a failure at any step of create leaves nothing behind: no VM config, no volume, no
+    // run state, no snippet, no share in shares.cfg, no account or Samba file changed; the
+    // template is untouched. The error names the step and says the rollback was complete.
+    let template_conf = std::fs::read(lab.conf(9000)).unwrap();
+    let template_disk = std::fs::read(lab.volume("vm-9000-disk-0")).unwrap();
+    let silent = {
+        let mut t = team.clone();
+        let at = t.iter().position(|a| *a == "--ip").unwrap() + 1;
+        t[at] = &silent_cidr;
+        t
     };
-    let stderr = String::from_utf8_lossy(&r.stderr);
-    assert_eq!(r.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("injected failure"), "{stderr}");
-    assert!(!lab.conf(960).exists(), "the VM config is left");
-    assert!(!lab.snippet("team").exists(), "the snippet is left");
-    let volumes: Vec<_> = std::fs::read_dir(lab.sb.dir.path().join("volumes/local-lvm"))
-        .unwrap()
-        .flatten()
-        .map(|e| e.file_name().to_string_lossy().to_string())
-        .filter(|n| n.contains("960"))
-        .collect();
-    assert!(volumes.is_empty(), "volumes left: {volumes:?}");
-    assert_eq!(sb.snapshot(), before, "files changed after a failed create");
-    let calls = lab.qm_calls();
-    assert_eq!(
-        calls.last().unwrap(),
-        &argv(&["qm", "destroy", "960", "--purge", "1"]),
-        "{calls:?}"
-    );
+    let snippets = sb.dir.path().join("vz/snippets");
+    let silent_ip = format!("{}.21:445", lab.bridge.net);
+    let qm_fails = |what, fail, message, undone| Failure {
+        what,
+        env: vec![("QM_STANDIN_FAIL", fail)],
+        args: &team,
+        code: 3,
+        messages: vec![message, "injected failure"],
+        undone,
+    };
+    let failures = [
+        Failure {
+            what: "snippet write",
+            env: vec![],
+            args: &team,
+            code: 2,
+            messages: vec!["create cloud-init user-data", "smbgw-team-user.yaml"],
+            undone: 0,
+        },
+        qm_fails(
+            "clone",
+            "clone",
+            "create VM 960 as a full clone of template 9000 (qm clone)",
+            1,
+        ),
+        qm_fails(
+            "configuration",
+            "set:--cicustom",
+            "configure VM 960: memory, cores, network",
+            2,
+        ),
+        qm_fails(
+            "data disk",
+            "set:--scsi1",
+            "add the share's data disk to VM 960: 1 GiB on local-lvm (scsi1)",
+            3,
+        ),
+        qm_fails("start", "start", "start VM 960: ", 4),
+        Failure {
+            what: "guest agent",
+            env: vec![("QM_STANDIN_AGENT", "never"), ("PVE_SMBGW_VM_WAIT", "2")],
+            args: &team,
+            code: 3,
+            messages: vec!["wait until the guest agent of VM 960 answers (the VM booted): no answer within 2 s"],
+            undone: 5,
+        },
+        Failure {
+            what: "SMB",
+            env: vec![("PVE_SMBGW_VM_WAIT", "2")],
+            args: &silent,
+            code: 3,
+            messages: vec!["wait until Samba in VM 960 answers SMB for share 'team'", &silent_ip],
+            undone: 6,
+        },
+    ];
+    for Failure {
+        what,
+        env,
+        args,
+        code,
+        messages,
+        undone,
+    } in failures
+    {
+        if what == "snippet write" {
+            // the snippets directory of `local` is gone (a storage that is not mounted)
+            std::fs::create_dir_all(snippets.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(sb.dir.path().join("vz/not-mounted"), &snippets).unwrap();
+        }
+        let r = lab.run_with(&env, args);
+        if what == "snippet write" {
+            std::fs::remove_file(&snippets).unwrap();
+        }
+        assert_eq!(r.code, code, "{what}: {}{}", r.stdout, r.stderr);
+        for message in messages {
+            assert!(r.stderr.contains(message), "{what}: {message:?} missing: {}", r.stderr);
+        }
+        assert!(
+            r.stderr.contains(&format!(
+                "(rolled back {undone} completed step(s), nothing was changed)"
+            )),
+            "{what}: {}",
+            r.stderr
+        );
+        assert_eq!(lab.traces(960), Vec::<PathBuf>::new(), "{what}: VM traces left");
+        assert!(!lab.snippet("team").exists(), "{what}: the snippet is left");
+        assert_eq!(sb.snapshot(), before, "{what}: files changed after a failed create");
+        assert!(sb.ok(&["list"]).lines().all(|l| !l.starts_with("team")), "{what}");
+        assert_eq!(std::fs::read(lab.conf(9000)).unwrap(), template_conf, "{what}");
+        assert_eq!(
+            std::fs::read(lab.volume("vm-9000-disk-0")).unwrap(),
+            template_disk,
+            "{what}"
+        );
+        let calls = lab.qm_calls();
+        if undone >= 2 {
+            // the clone's undo runs last: qm destroy frees what the config names
+            assert_eq!(
+                calls.last().unwrap(),
+                &argv(&["qm", "destroy", "960", "--purge", "1"]),
+                "{what}: {calls:?}"
+            );
+        } else {
+            assert!(!calls.iter().any(|c| c[1] == "destroy"), "{what}: {calls:?}");
+        }
+    }
 
-    // -- create: exactly these qm calls
+    // -- when undoing the clone fails too, the share is not created and the error says how to
+    // remove the VM that is left (no share names it, so `apply` cannot)
+    let r = lab.run_with(
+        &[
+            ("QM_STANDIN_AGENT", "never"),
+            ("PVE_SMBGW_VM_WAIT", "1"),
+            ("QM_STANDIN_FAIL", "destroy"),
+        ],
+        &team,
+    );
+    assert_eq!(r.code, 3, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("rollback incomplete"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("VM 960 is left over, in no share: remove it with 'qm destroy 960 --purge 1'"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.snapshot(), before, "files changed after a failed create");
+    assert!(!lab.snippet("team").exists());
+    assert_eq!(lab.state("960"), "status: stopped");
+    lab.qm(&["destroy", "960", "--purge", "1"]);
+    assert_eq!(lab.traces(960), Vec::<PathBuf>::new());
+    lab.qm_calls();
+
+    // -- create: exactly these qm calls, a line for each step done
     let r = sb.run(&team);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let done: Vec<&str> = r.stdout.lines().filter_map(|l| l.strip_prefix("done: ")).collect();
+    let expected = [
+        "create cloud-init user-data ",
+        "create VM 960 as a full clone of template 9000 (qm clone)",
+        "configure VM 960: memory, cores, network, cloud-init user-data, guest agent (qm set)",
+        "add the share's data disk to VM 960: 1 GiB on local-lvm (scsi1)",
+        "start VM 960",
+        "wait until the guest agent of VM 960 answers (the VM booted)",
+        "wait until Samba in VM 960 answers SMB for share 'team'",
+        "create share config ",
+    ];
+    assert!(done.len() >= expected.len(), "{}", r.stdout);
+    for (line, start) in done.iter().zip(expected) {
+        assert!(line.starts_with(start), "{start:?} expected: {}", r.stdout);
+    }
     let snippet_volume = "user=local:snippets/smbgw-team-user.yaml";
     assert_eq!(
         lab.qm_calls(),
@@ -429,8 +648,33 @@ fn vm_share_through_qm() {
     assert_eq!(share["vm"]["smb"], true, "{status}");
     assert_eq!(share["state"], "ok", "{status}");
 
-    // -- apply starts a stopped VM, and changes nothing else
+    // -- apply starts a stopped VM, and changes nothing else; when that fails, the VM stays
+    // stopped as it was (a start that did not lead to SMB is undone) and the next apply retries
     lab.qm(&["stop", "960"]);
+    let conf_before = std::fs::read(lab.conf(960)).unwrap();
+    let files_before = sb.snapshot();
+    for (env, message, undone) in [
+        (vec![("QM_STANDIN_FAIL", "start")], "start VM 960: ", 0),
+        (
+            vec![("QM_STANDIN_AGENT", "never"), ("PVE_SMBGW_VM_WAIT", "1")],
+            "wait until the guest agent of VM 960 answers (the VM booted): no answer within 1 s",
+            1,
+        ),
+    ] {
+        let r = lab.run_with(&env, &["apply"]);
+        assert_eq!(r.code, 3, "{env:?}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(message), "{env:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "(rolled back {undone} completed step(s), nothing was changed)"
+            )),
+            "{env:?}: {}",
+            r.stderr
+        );
+        assert_eq!(lab.state("960"), "status: stopped", "{env:?}");
+        assert_eq!(std::fs::read(lab.conf(960)).unwrap(), conf_before, "{env:?}");
+        assert_eq!(sb.snapshot(), files_before, "{env:?}");
+    }
     lab.qm_calls();
     sb.ok(&["apply"]);
     let calls = lab.qm_calls();
@@ -447,6 +691,41 @@ fn vm_share_through_qm() {
     );
     let text = std::fs::read_to_string(lab.snippet("team")).unwrap();
     assert!(text.contains("comment = Team files"), "{text}");
+
+    // -- a failure at any step of delete leaves the share as it was: configured, its VM running
+    // with the data disk attached, the snippet in place
+    let conf_before = std::fs::read(lab.conf(960)).unwrap();
+    let snippet_before = std::fs::read(lab.snippet("team")).unwrap();
+    let files_before = sb.snapshot();
+    for (fail, message, undone) in [
+        ("stop", "stop VM 960: ", 1),
+        (
+            "set:--delete",
+            "detach the data disk local-lvm:vm-960-disk-1 from VM 960, so destroying the VM keeps it: ",
+            2,
+        ),
+        ("destroy", "destroy VM 960 (qm destroy): ", 4),
+    ] {
+        let r = lab.run_with(&[("QM_STANDIN_FAIL", fail)], &["delete", "team"]);
+        assert_eq!(r.code, 3, "{fail}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(message), "{fail}: {}", r.stderr);
+        assert!(r.stderr.contains("injected failure"), "{fail}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!(
+                "(rolled back {undone} completed step(s), nothing was changed)"
+            )),
+            "{fail}: {}",
+            r.stderr
+        );
+        assert_eq!(lab.state("960"), "status: running", "{fail}");
+        assert_eq!(std::fs::read(lab.conf(960)).unwrap(), conf_before, "{fail}");
+        assert!(lab.volume("vm-960-disk-0").exists() && lab.volume("vm-960-disk-1").exists());
+        let snippet = lab.snippet("team");
+        assert_eq!(std::fs::read(&snippet).unwrap(), snippet_before, "{fail}");
+        assert_eq!(std::fs::metadata(&snippet).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(sb.snapshot(), files_before, "{fail}: shares.cfg or Samba files changed");
+    }
+    lab.qm_calls();
 
     // -- delete: the VM goes, its data disk stays (detached)
     let r = sb.run(&["delete", "team"]);

@@ -6,9 +6,11 @@ use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use smbgw_core::{bail_input, guest, Layout, Result, Share};
+use smbgw_core::size::format_size;
+use smbgw_core::{bail_input, guest, Error, Layout, Result, Share};
 use smbgw_samba::render::{self, Globals};
 use smbgw_samba::Samba;
+use smbgw_sys::Command;
 
 use crate::Gateway;
 
@@ -79,6 +81,71 @@ pub fn check_resources(bridge: &str, memory_mib: u32, what: &str) -> Result<()> 
     Ok(())
 }
 
+/// What a PVE storage has free, in bytes, if it may hold `content` (`images`: VM disks,
+/// `rootdir`: container volumes): the "Available (KiB)" column of `pvesm status` (its table:
+/// Name, Type, Status, Total, Used, Available, %; PVE/CLI/pvesm.pm).
+pub fn storage_free(storage: &str, content: &str) -> Result<u64> {
+    let out = Command::new("pvesm")
+        .args(["status", "--storage", storage, "--content", content])
+        .run()
+        .map_err(|e| {
+            // pvesm says "No such storage." for both
+            Error::input(format!(
+                "storage {storage} does not exist on this node or does not allow content '{content}' ({})",
+                e.message
+            ))
+        })?;
+    let row: Option<Vec<&str>> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .find(|f: &Vec<&str>| f.first() == Some(&storage));
+    match row.as_deref() {
+        Some([_, _, "active", _, _, avail, ..]) => avail
+            .parse::<u64>()
+            .map(|kib| kib * 1024)
+            .map_err(|_| Error::external(format!("pvesm status: no free space for storage {storage}: {avail:?}"))),
+        Some([_, _, state, ..]) => {
+            bail_input!("storage {storage} is {state} (pvesm status); activate or enable it first")
+        }
+        _ => Err(Error::external(format!(
+            "pvesm status printed no line for storage {storage}: {}",
+            out.stdout.trim()
+        ))),
+    }
+}
+
+/// Refuse, before anything is created, a guest whose volumes do not fit on `storage`: PVE would
+/// find out half-way, while allocating.
+pub fn check_storage_room(storage: &str, content: &str, needed: u64, what: &str, flag: &str) -> Result<()> {
+    let free = storage_free(storage, content)?;
+    if free < needed {
+        bail_input!(
+            "storage {storage} has {} free, but {what} needs {}; free space on it or choose another {flag}",
+            format_size_down(free),
+            format_size(needed)
+        );
+    }
+    Ok(())
+}
+
+/// `format_size`, rounded down: free space just short of 3G must not read "3.00G".
+fn format_size_down(bytes: u64) -> String {
+    let shift = [40, 30, 20, 10].into_iter().find(|s| bytes >> s > 0).unwrap_or(0);
+    if shift == 0 || bytes.is_multiple_of(1 << shift) {
+        return format_size(bytes);
+    }
+    let hundredths = (u128::from(bytes) * 100) >> shift;
+    let unit = match shift {
+        40 => 'T',
+        30 => 'G',
+        20 => 'M',
+        _ => 'K',
+    };
+    format!("{}.{:02}{unit}", hundredths / 100, hundredths % 100)
+}
+
 impl Gateway {
     /// PVE's VM configs (`qm` reads them), beside the container configs.
     pub(crate) fn pve_qemu_dir(&self) -> PathBuf {
@@ -129,6 +196,15 @@ impl Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_round_down() {
+        assert_eq!(format_size_down((3 << 30) - 1024), "2.99G");
+        assert_eq!(format_size_down(3 << 30), "3G");
+        assert_eq!(format_size_down(1536 << 20), "1.50G");
+        assert_eq!(format_size_down(512), "512B");
+        assert_eq!(format_size_down(2047), "1.99K");
+    }
 
     #[test]
     fn guest_names() {

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use smbgw_core::guest::{self, Vm};
 use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
+use smbgw_core::size::{format_size, parse_size};
 use smbgw_core::{bail_input, validate, Error, Plan, Result, Share};
 use smbgw_samba::render;
 use smbgw_samba::Samba;
@@ -23,6 +24,11 @@ use crate::{guests, Gateway};
 /// A cloud image's first boot (cloud-init, fs_setup) takes a while, longer without KVM.
 const AGENT_WAIT: Duration = Duration::from_secs(300);
 const SMB_WAIT: Duration = Duration::from_secs(120);
+/// Seconds that replace both waits: a node without KVM may need longer, a test less.
+const ENV_WAIT: &str = "PVE_SMBGW_VM_WAIT";
+/// A full clone copies the template's disks: far longer than other qm calls, and a clone killed
+/// half-way would leave a locked, half-made VM behind.
+const CLONE_TIMEOUT: Duration = Duration::from_secs(3600);
 /// Where the user-data snippets go: PVE's `local` directory storage (snippets content).
 const SNIPPET_STORAGE: &str = "local";
 /// The share's data disk, and how the guest sees it (virtio-scsi names disks by their drive).
@@ -38,6 +44,36 @@ fn qm() -> Command {
 
 fn run_qm(args: &[String]) -> Result<()> {
     qm().args(args).run().map(|_| ())
+}
+
+/// How long to wait for the guest agent, and then for SMB.
+fn wait_limits() -> Result<(Duration, Duration)> {
+    match std::env::var(ENV_WAIT) {
+        Ok(v) if !v.is_empty() => match v.parse::<u64>() {
+            Ok(secs) if secs > 0 => Ok((Duration::from_secs(secs), Duration::from_secs(secs))),
+            _ => bail_input!("{ENV_WAIT}={v:?} is not a number of seconds"),
+        },
+        _ => Ok((AGENT_WAIT, SMB_WAIT)),
+    }
+}
+
+/// Whether a VM config key is a disk drive (`scsi0`, `efidisk0`, ...), as qemu-server names them.
+fn is_drive(key: &str) -> bool {
+    let bus = key.trim_end_matches(|c: char| c.is_ascii_digit());
+    bus.len() < key.len() && matches!(bus, "ide" | "sata" | "scsi" | "virtio" | "efidisk" | "tpmstate")
+}
+
+/// What a full clone allocates on the target storage: the template's disks (their `size=`).
+/// CD-ROMs are left out; the cloud-init drive, one of them, takes 4 MiB.
+fn template_disks_size(config: &str) -> u64 {
+    config
+        .lines()
+        .filter_map(|l| l.split_once(": "))
+        .filter(|(k, v)| is_drive(k) && !v.split(',').any(|p| p == "media=cdrom"))
+        .filter_map(|(_, v)| v.split(',').find_map(|p| p.strip_prefix("size=")))
+        // PVE's disk-size: bytes, or a number with K, M, G or T
+        .filter_map(|size| size.parse::<u64>().ok().or_else(|| parse_size(size).ok()))
+        .sum()
 }
 
 #[derive(Debug, Serialize)]
@@ -164,8 +200,10 @@ pub fn user_data(samba: &Samba, share: &Share) -> Result<String> {
 }
 
 impl Gateway {
-    /// Validate what the VM needs before anything is created, and pick its id.
+    /// Validate what the VM needs before anything is created, and pick its id: the template,
+    /// the id, the bridge, the memory, and room on the storage for the clone and the data disk.
     fn check_vm(&self, share: &mut Share, taken_by_shares: &[u32]) -> Result<()> {
+        let data_disk = data_disk_gib(share) << 30;
         let vm = share.vm.as_mut().expect("vm share");
         let template = qm()
             .args(["config", &vm.template.to_string()])
@@ -184,8 +222,22 @@ impl Gateway {
                 vm.template
             );
         }
-        vm.id = Some(self.choose_guest_id(vm.id, taken_by_shares, Some(vm.template), "--vm-id")?);
+        let id = self.choose_guest_id(vm.id, taken_by_shares, Some(vm.template), "--vm-id")?;
+        vm.id = Some(id);
         guests::check_resources(&vm.bridge, vm.memory, "vm-memory")?;
+        let clone_size = template_disks_size(&template.stdout);
+        guests::check_storage_room(
+            &vm.storage,
+            "images",
+            clone_size + data_disk,
+            &format!(
+                "VM {id} ({} for the clone of template {}, {} for the data disk)",
+                format_size(clone_size),
+                vm.template,
+                format_size(data_disk)
+            ),
+            "--vm-storage",
+        )?;
         if share.domain_principals().next().is_some() {
             bail_input!(
                 "share '{}': domain users and groups are not available in --mode vm yet",
@@ -224,7 +276,7 @@ impl Gateway {
         self.check_vm(share, taken)?;
         let vm = share.vm.clone().expect("vm share");
         let id = vm.id.expect("id chosen").to_string();
-        let quota_gib = share.quota.expect("vm shares have a quota").div_ceil(1 << 30);
+        let quota_gib = data_disk_gib(share);
         if let Some(step) = self.snippet_step(share)? {
             plan.push(step);
         }
@@ -244,10 +296,19 @@ impl Gateway {
         let undo_id = id.clone();
         plan.push(FnStep::new(
             format!("create VM {id} as a full clone of template {} (qm clone)", vm.template),
-            move || run_qm(&clone),
+            move || qm().timeout(CLONE_TIMEOUT).args(&clone).run().map(|_| ()),
             move || {
                 let _ = qm().args(["stop", &undo_id]).output();
-                qm().args(["destroy", &undo_id, "--purge", "1"]).run().map(|_| ())
+                // `apply` cannot repair this: no share names the VM any more
+                qm().args(["destroy", &undo_id, "--purge", "1"])
+                    .run()
+                    .map(|_| ())
+                    .map_err(|e| {
+                        Error::external(format!(
+                        "{}; VM {undo_id} is left over, in no share: remove it with 'qm destroy {undo_id} --purge 1'",
+                        e.message
+                    ))
+                    })
             },
         ));
         let mut ipconfig = format!("ip={}", vm.ip);
@@ -293,26 +354,32 @@ impl Gateway {
             move || run_qm(&disk),
             || Ok(()),
         ));
-        self.vm_start_steps(share, plan);
-        Ok(())
+        self.vm_start_steps(share, plan)
     }
 
-    /// Start the VM, wait for its guest agent, then for SMB.
-    fn vm_start_steps(&self, share: &Share, plan: &mut Plan) {
+    /// Start the VM, wait for its guest agent (it booted), then for SMB (cloud-init configured
+    /// Samba).
+    fn vm_start_steps(&self, share: &Share, plan: &mut Plan) -> Result<()> {
+        let (agent_wait, smb_wait) = wait_limits()?;
         let vm = share.vm.clone().expect("vm share");
         let id = vm.id.expect("id chosen").to_string();
-        let (start, stop) = (id.clone(), id.clone());
+        let (start, stop, agent) = (id.clone(), id.clone(), id.clone());
         plan.push(FnStep::new(
             format!("start VM {id}"),
             move || run_qm(&["start".into(), start.clone()]),
             move || run_qm(&["stop".into(), stop.clone()]),
         ));
-        let name = share.name.clone();
         plan.push(FnStep::new(
-            format!("wait until VM {id} boots and Samba for share '{name}' answers SMB"),
-            move || wait_until_serving(&vm),
+            format!("wait until the guest agent of VM {id} answers (the VM booted)"),
+            move || wait_for_agent(&agent, agent_wait),
             || Ok(()),
         ));
+        plan.push(FnStep::new(
+            format!("wait until Samba in VM {id} answers SMB for share '{}'", share.name),
+            move || wait_for_smb(&vm, smb_wait),
+            || Ok(()),
+        ));
+        Ok(())
     }
 
     /// Destroy the VM of a deleted vm share. Its data disk stays unless `purge_data`: it is
@@ -322,25 +389,23 @@ impl Gateway {
         let Some(id) = share.vm.as_ref().and_then(|v| v.id) else {
             return;
         };
-        if let Ok(Some(step)) = self
-            .snippet_path(share)
-            .and_then(|p| RemoveFile::new("cloud-init user-data", &p))
-        {
-            plan.push(step);
-        }
         let conf = self.pve_qemu_dir().join(format!("{id}.conf"));
+        if vm_state(id) == "running" {
+            // undone by a start: a failed delete leaves the share served
+            let (stop, start) = (id.to_string(), id.to_string());
+            plan.push(FnStep::new(
+                format!("stop VM {id}"),
+                move || run_qm(&["stop".into(), stop.clone()]),
+                move || run_qm(&["start".into(), start.clone()]),
+            ));
+        }
         let data = vm_config(id).and_then(|c| c.into_iter().find(|(k, _)| k == DATA_DRIVE).map(|(_, v)| volume_of(&v)));
         if !purge_data {
             if let Some(volume) = &data {
                 notes.push(format!(
                     "the data stays on volume {volume} (detached); delete it with 'pvesm free {volume}'"
                 ));
-                let (stop, detach_id, reattach_id) = (id.to_string(), id.to_string(), id.to_string());
-                plan.push(FnStep::new(
-                    format!("stop VM {id}"),
-                    move || run_qm(&["stop".into(), stop.clone()]),
-                    || Ok(()),
-                ));
+                let (detach_id, reattach_id) = (id.to_string(), id.to_string());
                 let (volume, again, conf) = (volume.clone(), volume.clone(), conf.clone());
                 plan.push(FnStep::new(
                     format!("detach the data disk {volume} from VM {id}, so destroying the VM keeps it"),
@@ -359,14 +424,20 @@ impl Gateway {
                 ));
             }
         }
+        if let Ok(Some(step)) = self
+            .snippet_path(share)
+            .and_then(|p| RemoveFile::new("cloud-init user-data", &p))
+        {
+            plan.push(step);
+        }
+        // last: destroying cannot be undone, so it runs only after everything else succeeded
         let what = if purge_data { "with its data disk " } else { "" };
         plan.push(FnStep::new(
-            format!("stop and destroy VM {id} {what}(qm destroy)"),
+            format!("destroy VM {id} {what}(qm destroy)"),
             move || {
                 if !conf.exists() {
                     return Ok(());
                 }
-                let _ = qm().args(["stop", &id.to_string()]).output();
                 qm().args(["destroy", &id.to_string(), "--purge", "1"])
                     .run()
                     .map(|_| ())
@@ -398,7 +469,7 @@ impl Gateway {
                 ));
             }
             "running" => {}
-            _ => self.vm_start_steps(share, plan),
+            _ => self.vm_start_steps(share, plan)?,
         }
         Ok(())
     }
@@ -479,37 +550,50 @@ fn vm_ip(vm: &Vm) -> Option<String> {
         .and_then(|a| a["ip-address"].as_str().map(String::from))
 }
 
-/// The guest agent answers once the VM booted; cloud-init then configures Samba, and SMB answers.
-fn wait_until_serving(vm: &Vm) -> Result<()> {
-    let id = vm.id.expect("id chosen").to_string();
-    let deadline = Instant::now() + AGENT_WAIT;
+/// The guest agent answers once the VM booted.
+fn wait_for_agent(id: &str, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
     // `qm guest cmd`: `qm agent` is its alias, marked for removal in qemu-server
     while !qm()
-        .args(["guest", "cmd", &id, "ping"])
+        .args(["guest", "cmd", id, "ping"])
         .output()
         .is_ok_and(|o| o.success())
     {
         if Instant::now() > deadline {
             return Err(Error::external(format!(
-                "the guest agent of VM {id} does not answer within {} s",
-                AGENT_WAIT.as_secs()
+                "no answer within {} s; the template needs qemu-guest-agent (scripts/create_vm_template.sh), \
+                 and a node without KVM may need a longer {ENV_WAIT}",
+                limit.as_secs()
             )));
         }
         std::thread::sleep(Duration::from_secs(1));
     }
-    let deadline = Instant::now() + SMB_WAIT;
+    Ok(())
+}
+
+/// After the boot, cloud-init installs the configuration and restarts smbd.
+fn wait_for_smb(vm: &Vm, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
     loop {
-        if vm_ip(vm).as_deref().is_some_and(guests::smb_answers) {
+        let ip = vm_ip(vm);
+        if ip.as_deref().is_some_and(guests::smb_answers) {
             return Ok(());
         }
         if Instant::now() > deadline {
             return Err(Error::external(format!(
-                "smbd in VM {id} does not answer on port 445 within {} s",
-                SMB_WAIT.as_secs()
+                "nothing answers on {}:445 within {} s; cloud-init's log in the VM \
+                 (/var/log/cloud-init-output.log) says why",
+                ip.as_deref().unwrap_or("its address"),
+                limit.as_secs()
             )));
         }
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// The data disk: the quota, in whole GiB (what `qm set --scsi1 STORAGE:SIZE` takes).
+fn data_disk_gib(share: &Share) -> u64 {
+    share.quota.expect("vm shares have a quota").div_ceil(1 << 30)
 }
 
 #[cfg(test)]
@@ -521,6 +605,19 @@ mod tests {
         assert_eq!(guests::guest_name("Team Data$"), "smbgw-team-data");
         assert_eq!(snippet_file("Team Data"), "smbgw-team+20data-user.yaml");
         assert_eq!(volume_of("local-lvm:vm-960-disk-1,size=10G"), "local-lvm:vm-960-disk-1");
+    }
+
+    #[test]
+    fn template_disks() {
+        let config = "boot: order=scsi0\n\
+            efidisk0: local-lvm:vm-9000-disk-1,efitype=4m,size=4M\n\
+            ide2: local-lvm:vm-9000-cloudinit,media=cdrom\n\
+            scsi0: local-lvm:vm-9000-disk-0,size=2G\n\
+            scsihw: virtio-scsi-pci\n\
+            unused0: local-lvm:vm-9000-disk-2\n\
+            virtio1: local-lvm:vm-9000-disk-3,size=1536\n";
+        assert_eq!(template_disks_size(config), (2 << 30) + (4 << 20) + 1536);
+        assert!(is_drive("scsi30") && is_drive("tpmstate0") && !is_drive("scsihw") && !is_drive("ide"));
     }
 
     #[test]
