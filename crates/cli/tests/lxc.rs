@@ -91,8 +91,19 @@ impl Lab {
         .unwrap();
         let lxc_path = sb.dir.path().join("lxc");
         let path = format!("{}:{}", repo().join("t/bin").display(), std::env::var("PATH").unwrap());
+        // a ZFS pool "tank" for the zfs stand-in, its datasets mounts like ZFS's
+        let zfs_state = sb.dir.path().join("zfs");
+        std::fs::create_dir_all(&zfs_state).unwrap();
+        std::fs::create_dir_all(fs.mount.join("tank")).unwrap();
+        std::fs::write(
+            zfs_state.join("datasets"),
+            format!("tank\t{}\t0\n", fs.mount.join("tank").display()),
+        )
+        .unwrap();
         for (k, v) in [
             ("PATH", path),
+            ("ZFS_STANDIN_STATE", zfs_state.display().to_string()),
+            ("ZFS_STANDIN_MOUNT", "1".into()),
             ("PCT_STANDIN_CONF_DIR", sb.root.join("pve/lxc").display().to_string()),
             ("PCT_STANDIN_LXC_PATH", lxc_path.display().to_string()),
             ("PCT_STANDIN_STORAGE_DIR", storage.display().to_string()),
@@ -117,6 +128,19 @@ impl Lab {
         }
     }
 
+    /// The zfs stand-in, as the node's admin (or zfs-auto-snapshot) runs it.
+    fn zfs(&self, args: &[&str]) -> Result<(), String> {
+        let out = Command::new("zfs")
+            .envs(self.sb.env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then_some(())
+            .ok_or_else(|| String::from_utf8_lossy(&out.stderr).to_string())
+    }
+
     fn pct_log(&self) -> String {
         std::fs::read_to_string(self.sb.dir.path().join("pct.log")).unwrap_or_default()
     }
@@ -138,11 +162,18 @@ impl Lab {
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        // containers left by a failed test
+        // containers and dataset mounts left by a failed test
         for entry in std::fs::read_dir(&self.lxc_path).into_iter().flatten().flatten() {
             let name = entry.file_name().to_string_lossy().to_string();
             let p = self.lxc_path.display().to_string();
             let _ = Command::new("lxc-stop").args(["-P", &p, "-n", &name, "-k"]).output();
+        }
+        for entry in std::fs::read_dir(self.fs.mount.join("tank"))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let _ = Command::new("umount").arg("-R").arg("-l").arg(entry.path()).output();
         }
     }
 }
@@ -204,6 +235,16 @@ fn lxc_share_serves_from_a_container() {
     ]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    // no room for the container's root filesystem
+    let r = sb
+        .command()
+        .env("PVESM_STANDIN_AVAIL", "local-lvm=1G")
+        .args(&team)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&r.stderr);
+    assert_eq!(r.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("storage local-lvm has 1G free"), "{stderr}");
     assert_eq!(sb.snapshot(), before);
     assert!(
         !lab.pct_log().contains("\"create\""),
@@ -247,6 +288,7 @@ fn lxc_share_serves_from_a_container() {
         log.contains(&format!("\"--mp0\",\"{},mp=/srv/share,backup=0\"", path.display())),
         "{log}"
     );
+    assert!(log.contains("\"--rootfs\",\"local-lvm:4\""), "{log}");
     let conf = std::fs::read_to_string(sb.root.join("pve/lxc/950.conf")).unwrap();
     assert!(conf.contains("unprivileged: 1"), "{conf}");
     assert!(conf.contains("lxc.idmap: u 20000 20000 1"), "{conf}");
@@ -309,6 +351,8 @@ fn lxc_share_serves_from_a_container() {
     assert!(!lab.lxc_path.join("950").exists());
     assert!(path.join("hello.txt").exists(), "the data stays");
 
+    zfs_snapshots_are_previous_versions_in_the_container(&lab);
+
     // make bench: the same container by hand (pct create + start, until its smbd answers on
     // the template's default configuration), beside our create
     if let Some(out) = std::env::var_os("SMBGW_LXC_BENCH") {
@@ -352,4 +396,111 @@ fn lxc_share_serves_from_a_container() {
         )
         .unwrap();
     }
+}
+
+/// A ZFS-backed lxc share with shadow copies: snapshots taken before the container started and
+/// while it runs are both offered as Previous Versions by the container's smbd, and can still be
+/// destroyed on the node.
+fn zfs_snapshots_are_previous_versions_in_the_container(lab: &Lab) {
+    let sb = &lab.sb;
+    let ip = format!("{}.11", lab.bridge.net);
+    let path = lab.fs.mount.join("tank/projects");
+    // an existing dataset with a snapshot from before the container
+    lab.zfs(&[
+        "create",
+        "-o",
+        &format!("mountpoint={}", path.display()),
+        "tank/projects",
+    ])
+    .unwrap();
+    std::fs::write(path.join("report.txt"), "version 0\n").unwrap();
+    std::os::unix::fs::chown(path.join("report.txt"), Some(20000), None).unwrap();
+    lab.zfs(&["snapshot", "tank/projects@zfs-auto-snap_daily-2026-11-21-0000"])
+        .unwrap();
+    std::fs::write(path.join("report.txt"), "version 1\n").unwrap();
+
+    let cidr = format!("{ip}/24");
+    let r = sb.run(&[
+        "create",
+        "projects",
+        "--mode",
+        "lxc",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "64M",
+        "--quota-backend",
+        "zfs",
+        "--shadow-copies",
+        "1",
+        "--ct-id",
+        "952",
+        "--bridge",
+        &lab.bridge.name,
+        "--ip",
+        &cidr,
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/952.conf")).unwrap();
+    assert!(
+        conf.contains(&format!(
+            "lxc.mount.entry: {}/.zfs/snapshot srv/snapshots none rbind,ro,create=dir,rslave 0 0",
+            path.display()
+        )),
+        "{conf}"
+    );
+
+    // a snapshot taken while the container runs, then a change
+    lab.zfs(&["snapshot", "tank/projects@zfs-auto-snap_hourly-2026-11-22-2000"])
+        .unwrap();
+    let v2 = sb.write_local("report.v2", b"version 2\n");
+    lab.smbclient(&ip, "projects", &format!("put {} report.txt", v2.display()))
+        .expect("alice writes the current version");
+
+    let info = lab.smbclient(&ip, "projects", "allinfo report.txt").unwrap();
+    for token in ["@GMT-2026.11.22-20.00.00", "@GMT-2026.11.21-00.00.00"] {
+        assert!(info.contains(token), "{token} is not offered:\n{info}");
+    }
+    for (token, text) in [
+        ("@GMT-2026.11.21-00.00.00", "version 0\n"),
+        ("@GMT-2026.11.22-20.00.00", "version 1\n"),
+    ] {
+        let back = sb.dir.path().join("report.old");
+        lab.smbclient(&ip, "projects", &format!("get {token}/report.txt {}", back.display()))
+            .unwrap_or_else(|e| panic!("reading report.txt as of {token}: {e}"));
+        assert_eq!(std::fs::read_to_string(&back).unwrap(), text, "as of {token}");
+    }
+    // Previous Versions are read-only: a write to one changes neither it nor the current file
+    let put = lab.smbclient(
+        &ip,
+        "projects",
+        &format!("put {} @GMT-2026.11.22-20.00.00/report.txt", v2.display()),
+    );
+    assert!(
+        put.as_ref()
+            .is_err_and(|e| e.contains("NT_STATUS_MEDIA_WRITE_PROTECTED")),
+        "writing to a previous version: {put:?}"
+    );
+    for (name, text) in [
+        ("@GMT-2026.11.22-20.00.00/report.txt", "version 1\n"),
+        ("report.txt", "version 2\n"),
+    ] {
+        let back = sb.dir.path().join("report.check");
+        lab.smbclient(&ip, "projects", &format!("get {name} {}", back.display()))
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&back).unwrap(), text, "{name} after the write");
+    }
+
+    // the container does not keep a snapshot busy: the node can still destroy it
+    lab.zfs(&["destroy", "tank/projects@zfs-auto-snap_hourly-2026-11-22-2000"])
+        .expect("destroying a snapshot the container has seen");
+    let info = lab.smbclient(&ip, "projects", "allinfo report.txt").unwrap();
+    assert!(!info.contains("@GMT-2026.11.22-20.00.00"), "{info}");
+    assert!(info.contains("@GMT-2026.11.21-00.00.00"), "{info}");
+
+    sb.ok(&["delete", "projects"]);
+    assert!(!sb.root.join("pve/lxc/952.conf").exists());
+    lab.zfs(&["destroy", "-r", "tank/projects"]).unwrap();
 }

@@ -255,3 +255,123 @@ fn zfs_backend_drives_the_zfs_command() {
     // the include asks for no dfree helper: ZFS reports refquota through statfs itself
     assert!(!sb.root.join("samba/shares.d/dfree").exists());
 }
+
+/// Reads `file` through Previous Versions: the tokens smbd offers, and the text as of `token`.
+fn previous_version(sb: &Sandbox, share: &str, file: &str, token: &str) -> (String, String) {
+    let info = sb.smbclient(share, Some(ALICE), &format!("allinfo {file}")).unwrap();
+    let back = sb.dir.path().join("previous.txt");
+    let _ = std::fs::remove_file(&back);
+    let got = sb.smbclient(share, Some(ALICE), &format!("get {token}/{file} {}", back.display()));
+    (
+        info,
+        got.map(|_| std::fs::read_to_string(&back).unwrap())
+            .unwrap_or_else(|e| e),
+    )
+}
+
+#[test]
+fn btrfs_snapshots_are_previous_versions() {
+    let (sb, fs) = quota_sandbox();
+    let path = quota_share(&sb, &fs, "docs", &["--shadow-copies", "1"]);
+    let v1 = sb.write_local("v1.txt", b"version 1\n");
+    sb.smbclient("docs", Some(ALICE), &format!("put {} notes.txt", v1.display()))
+        .unwrap();
+    // the layout the share's shadow copies read: read-only snapshots in .snapshots/@GMT-...
+    std::fs::create_dir(path.join(".snapshots")).unwrap();
+    common::run(
+        "btrfs",
+        &[
+            "subvolume",
+            "snapshot",
+            "-r",
+            path.to_str().unwrap(),
+            path.join(".snapshots/@GMT-2026.11.22-20.00.00").to_str().unwrap(),
+        ],
+    );
+    let v2 = sb.write_local("v2.txt", b"version 2\n");
+    sb.smbclient("docs", Some(ALICE), &format!("put {} notes.txt", v2.display()))
+        .unwrap();
+    let (info, old) = previous_version(&sb, "docs", "notes.txt", "@GMT-2026.11.22-20.00.00");
+    assert!(info.contains("@GMT-2026.11.22-20.00.00"), "{info}");
+    assert_eq!(old, "version 1\n");
+}
+
+/// Dataset mounts the zfs stand-in makes (ZFS_STANDIN_MOUNT), undone even when a test fails.
+struct ZfsMounts(std::path::PathBuf);
+
+impl Drop for ZfsMounts {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-R")
+            .arg("-l")
+            .arg(&self.0)
+            .output();
+    }
+}
+
+#[test]
+fn zfs_snapshots_are_previous_versions() {
+    let mut sb = Sandbox::new();
+    sb.add_user(ALICE.0, ALICE.1);
+    let state = sb.dir.path().join("zfs-standin");
+    let pool = sb.dir.path().join("tank");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::create_dir_all(&pool).unwrap();
+    std::fs::write(state.join("datasets"), format!("tank\t{}\t0\n", pool.display())).unwrap();
+    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../t/bin");
+    sb.env
+        .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
+    sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
+    sb.env.push(("ZFS_STANDIN_MOUNT".into(), "1".into()));
+    let zfs = |args: &[&str]| {
+        let out = std::process::Command::new("zfs")
+            .envs(sb.env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "zfs {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    let path = pool.join("docs");
+    let _mounts = ZfsMounts(path.clone());
+    sb.ok(&[
+        "create",
+        "docs",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "1G",
+        "--quota-backend",
+        "zfs",
+        "--shadow-copies",
+        "1",
+    ]);
+    let v1 = sb.write_local("v1.txt", b"version 1\n");
+    sb.smbclient("docs", Some(ALICE), &format!("put {} notes.txt", v1.display()))
+        .unwrap();
+    // what zfs-auto-snapshot's cron job does, and a snapshot of another tool's naming
+    zfs(&["snapshot", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    zfs(&["snapshot", "tank/docs@manual-before-upgrade"]);
+    let v2 = sb.write_local("v2.txt", b"version 2\n");
+    sb.smbclient("docs", Some(ALICE), &format!("put {} notes.txt", v2.display()))
+        .unwrap();
+    let (info, old) = previous_version(&sb, "docs", "notes.txt", "@GMT-2026.11.22-20.00.00");
+    assert!(info.contains("@GMT-2026.11.22-20.00.00"), "{info}");
+    assert_eq!(
+        info.matches("@GMT-").count(),
+        1,
+        "only zfs-auto-snapshot's names are versions: {info}"
+    );
+    assert_eq!(old, "version 1\n");
+
+    zfs(&["destroy", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    zfs(&["destroy", "tank/docs@manual-before-upgrade"]);
+    sb.ok(&["delete", "docs", "--purge-data"]);
+    assert!(!path.exists());
+}

@@ -11,6 +11,8 @@ use crate::{bail_input, Result};
 pub const DEFAULT_TEMPLATE: &str = "local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz";
 /// Where the share's directory appears inside the container, and the VM's data disk is mounted.
 pub const SHARE_MOUNT: &str = "/srv/share";
+/// Where a ZFS share's snapshots appear inside the container (a view of `.zfs/snapshot`).
+pub const SNAPSHOT_MOUNT: &str = "/srv/snapshots";
 /// The VMID of the gateway's VM template (scripts/create_vm_template.sh).
 pub const DEFAULT_VM_TEMPLATE: &str = "9000";
 

@@ -125,7 +125,7 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     fixed("ct-id", Kind::Integer { min: 100, max: 999_999_999 }, "Mode lxc: id of the container (default: the next free id).", None),
     fixed("ct-template", Kind::Word("smbgw-ct-template"), "Mode lxc: container template (volume id).", Some(crate::guest::DEFAULT_TEMPLATE)),
     fixed("ct-memory", Kind::Integer { min: 128, max: 65536 }, "Mode lxc: memory of the container in MiB.", Some("512")),
-    fixed("ct-storage", Kind::Word("smbgw-storage"), "Mode lxc: PVE storage for the container's root disk.", Some("local")),
+    fixed("ct-storage", Kind::Word("smbgw-storage"), "Mode lxc: PVE storage for the container's root disk.", Some("local-lvm")),
     fixed("vm-id", Kind::Integer { min: 100, max: 999_999_999 }, "Mode vm: VMID of the share's VM (default: the next free id).", None),
     fixed("vm-template", Kind::Integer { min: 100, max: 999_999_999 }, "Mode vm: VMID of the template VM the share's VM is cloned from (scripts/create_vm_template.sh).", Some(crate::guest::DEFAULT_VM_TEMPLATE)),
     fixed("vm-memory", Kind::Integer { min: 512, max: 262_144 }, "Mode vm: memory of the VM in MiB.", Some("1024")),

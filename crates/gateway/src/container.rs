@@ -23,6 +23,8 @@ const SMB_WAIT: Duration = Duration::from_secs(90);
 /// The id range of an unprivileged container (PVE's default).
 const ID_BASE: u32 = 100_000;
 const ID_COUNT: u32 = 65_536;
+/// The container's root filesystem: the template unpacked is about 400 MB.
+const ROOTFS_GIB: u64 = 4;
 
 fn pct() -> Command {
     Command::new("pct").timeout(Duration::from_secs(300))
@@ -91,7 +93,14 @@ impl Gateway {
                 ct.template
             );
         }
-        guests::check_resources(&ct.bridge, ct.memory, "ct-memory")
+        guests::check_resources(&ct.bridge, ct.memory, "ct-memory")?;
+        guests::check_storage_room(
+            &ct.storage,
+            "rootdir",
+            ROOTFS_GIB << 30,
+            &format!("the root filesystem of container {}", ct.id.expect("id chosen")),
+            "--ct-storage",
+        )
     }
 
     /// The unix ids of the share's users and groups (with the users' primary groups).
@@ -144,8 +153,9 @@ impl Gateway {
             guests::guest_name(&share.name),
             "--memory".into(),
             ct.memory.to_string(),
-            "--storage".into(),
-            ct.storage.clone(),
+            // pct refuses mount points without an explicit root filesystem
+            "--rootfs".into(),
+            format!("{}:{ROOTFS_GIB}", ct.storage),
             "--unprivileged".into(),
             "1".into(),
             "--onboot".into(),
@@ -172,6 +182,7 @@ impl Gateway {
             move || append_lines(&conf, &lines),
             || Ok(()),
         ));
+        self.snapshot_view_steps(share, plan);
         if !self.layout.is_sandbox() {
             self.subid_steps(&uids, &gids, plan);
         }
@@ -183,6 +194,41 @@ impl Gateway {
         ));
         self.container_configure_step(share, plan);
         Ok(())
+    }
+
+    /// ZFS snapshots for Previous Versions. `.zfs/snapshot` does not work through the share's
+    /// bind mount: ZFS mounts a snapshot on first access in the node's mount namespace, at the
+    /// dataset's mountpoint, so the container never sees it ("Too many levels of symbolic
+    /// links", openzfs#3512, #9479, #9958). Instead the container gets the node's
+    /// `.zfs/snapshot` as a separate recursive, read-only mount with slave propagation: snapshots
+    /// mounted when it starts come along, later ones (also those a lookup from inside triggers)
+    /// propagate in, and ZFS can still unmount them to destroy a snapshot. This needs the
+    /// dataset's mount to be shared, as datasets are on a node booted by systemd.
+    fn snapshot_view_steps(&self, share: &Share, plan: &mut Plan) {
+        if !share.shadow_copies || share.quota_backend != "zfs" {
+            return;
+        }
+        let id = share.container.as_ref().and_then(|c| c.id).expect("id chosen");
+        let conf = self.layout.pve_lxc_dir.join(format!("{id}.conf"));
+        let path = PathBuf::from(&share.path);
+        let check = path.clone();
+        plan.push(FnStep::new(
+            format!(
+                "check that snapshots mounted at {} propagate (a shared mount)",
+                share.path
+            ),
+            move || check_shared_mount(&check),
+            || Ok(()),
+        ));
+        let line = snapshot_view_line(&path);
+        plan.push(FnStep::new(
+            format!(
+                "show the dataset's snapshots in container {id} at {} (lxc.mount.entry)",
+                guest::SNAPSHOT_MOUNT
+            ),
+            move || append_lines(&conf, std::slice::from_ref(&line)),
+            || Ok(()),
+        ));
     }
 
     /// Samba inside the container: users, configuration, smbd restarted; done when SMB answers.
@@ -252,7 +298,25 @@ impl Gateway {
         let Some(id) = share.container.as_ref().and_then(|c| c.id) else {
             return;
         };
-        if container_state(id) != "running" {
+        let running = container_state(id) == "running";
+        // shadow copies turned on later: the snapshot mount only comes with a restart
+        let conf = self.layout.pve_lxc_dir.join(format!("{id}.conf"));
+        let view_missing = share.shadow_copies
+            && share.quota_backend == "zfs"
+            && std::fs::read_to_string(&conf)
+                .is_ok_and(|text| !text.lines().any(|l| l == snapshot_view_line(Path::new(&share.path))));
+        if view_missing {
+            if running {
+                let (stop, start) = (id.to_string(), id.to_string());
+                plan.push(FnStep::new(
+                    format!("stop container {id} to add the snapshot mount"),
+                    move || pct().args(["stop", &stop]).run().map(|_| ()),
+                    move || pct().args(["start", &start]).run().map(|_| ()),
+                ));
+            }
+            self.snapshot_view_steps(share, plan);
+        }
+        if !running || view_missing {
             let start = id.to_string();
             plan.push(FnStep::new(
                 format!("start container {id}"),
@@ -306,6 +370,32 @@ fn container_ip(ct: &Container) -> Option<String> {
         .ok()?;
     let field = out.stdout.split_whitespace().skip_while(|f| *f != "inet").nth(1)?;
     field.split('/').next().map(String::from)
+}
+
+/// The container's view of the dataset's snapshots (see `snapshot_view_steps`).
+fn snapshot_view_line(dataset_mount: &Path) -> String {
+    format!(
+        "lxc.mount.entry: {} {} none rbind,ro,create=dir,rslave 0 0",
+        dataset_mount.join(".zfs/snapshot").display(),
+        guest::SNAPSHOT_MOUNT.trim_start_matches('/')
+    )
+}
+
+fn check_shared_mount(path: &Path) -> Result<()> {
+    let out = Command::new("findmnt")
+        .args(["-n", "-o", "TARGET,PROPAGATION", "--target"])
+        .arg(path)
+        .run()?;
+    let (target, propagation) = out.stdout.trim().rsplit_once(' ').unwrap_or(("", ""));
+    if Path::new(target.trim()) != path || !propagation.starts_with("shared") {
+        return Err(Error::input(format!(
+            "{} is not a shared mount (findmnt: '{}'), so the ZFS snapshots mounted there would never reach the container; make it shared with 'mount --make-shared {}', or turn --shadow-copies off",
+            path.display(),
+            out.stdout.trim(),
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 fn append_lines(path: &Path, lines: &[String]) -> Result<()> {

@@ -16,6 +16,7 @@ impl Gateway {
         Ok(render::Globals {
             ad: smbgw_core::ad::AdState::load(&self.layout)?,
             clustering: self.ha_config()?.is_some(),
+            guest_snapshot_dir: None,
         })
     }
 

@@ -35,13 +35,12 @@ pub fn render_inside(share: &Share) -> render::Rendered {
     inside.quota = None;
     inside.container = None;
     inside.vm = None;
-    render::render(
-        &layout,
-        &[inside],
-        &Globals::default(),
-        &layout.smb_conf,
-        &layout.share_conf_dir,
-    )
+    let globals = Globals {
+        guest_snapshot_dir: (share.container.is_some() && share.quota_backend == "zfs")
+            .then(|| guest::SNAPSHOT_MOUNT.to_string()),
+        ..Globals::default()
+    };
+    render::render(&layout, &[inside], &globals, &layout.smb_conf, &layout.share_conf_dir)
 }
 
 /// The share users' NT hashes in smbpasswd format, for `pdbedit -i` in the guest (never a
