@@ -143,6 +143,14 @@ my $err403 = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgatewa
 is(ref($err403) && $err403->{code}, 403, 'a node admin may not move cluster VIPs');
 my $err400 = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha/failover', { vip => 'not-an-ip', node => 'pve1' }) } ? undef : $@;
 is(ref($err400) && $err400->{code}, 400, 'a bad VIP is a 400');
+my $setup = { vip => '10.99.78.100/24', interface => 'eth0', 'dry-run' => 1 };
+$err403 = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', $setup, user => 'admin@pve') } ? undef : $@;
+is(ref($err403) && $err403->{code}, 403, 'a node admin may not set up HA');
+$err400 = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', { %$setup, interface => 'eth0; reboot' }) } ? undef : $@;
+is(ref($err400) && $err400->{code}, 400, 'a hostile interface name is a 400');
+my $noclu = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', $setup) } ? undef : $@;
+like("$noclu", qr/not in a PVE cluster/, 'HA setup outside a PVE cluster asks for the nodes');
+ok(!-e "$ROOT/config/ha.json", 'a refused HA setup writes nothing');
 
 ($upid) = api('DELETE', '/shares/team', { 'purge-data' => 1 }, 'admin@pve');
 task_ok($upid, 'delete');

@@ -208,7 +208,7 @@ pub fn command() -> Command {
                 .arg(Arg::new("nodes").long("nodes").value_name("LIST").help("Cluster nodes: n1,n2,n3 (addresses from the PVE cluster) or n1=10.0.0.1,... [default: every PVE cluster node]"))
                 .arg(Arg::new("vip").long("vip").value_name("LIST").required(true).help("Floating addresses with prefix, e.g. 10.1.1.100/24,10.1.1.101/24"))
                 .arg(Arg::new("interface").long("interface").value_name("IFACE").required(true).help("Interface the VIPs are added to on every node"))
-                .arg(Arg::new("lock").long("lock").value_name("SPEC").default_value("corosync").help("Cluster lock: corosync (follows the quorate PVE partition), file:/shared/path, ceph:CLUSTER:USER:POOL:OBJECT, or none (with --no-lock)"))
+                .arg(Arg::new("lock").long("lock").value_name("SPEC").default_value(smbgw_gateway::ha::DEFAULT_LOCK).help("Cluster lock: corosync (follows the quorate PVE partition), file:/shared/path, ceph:CLUSTER:USER:POOL:OBJECT, or none (with --no-lock)"))
                 .arg(Arg::new("no-lock").long("no-lock").action(ArgAction::SetTrue).help("Allow --lock none: split-brain risk"))
                 .arg(Arg::new("tunable").long("tunable").value_name("NAME=VALUE").action(ArgAction::Append).help("CTDB tunable (repeatable), e.g. KeepaliveInterval=2"))
                 .arg(dry_run()),

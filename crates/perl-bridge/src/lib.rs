@@ -13,6 +13,7 @@ use serde_json::Value;
 use smbgw_core::share::Properties;
 use smbgw_core::{Error, Result};
 use smbgw_gateway::ad::JoinRequest;
+use smbgw_gateway::ha::{HaSetup, DEFAULT_LOCK};
 use smbgw_gateway::Gateway;
 use smbgw_samba::ad::Credentials;
 
@@ -170,6 +171,17 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
                 password,
             });
             json(gw.ad_leave(credentials, flag(&a, 2))?)
+        }
+        "ha_setup" => {
+            let setup = HaSetup {
+                nodes: optional(&a, 0),
+                vips: string(&a, 1, "vip")?,
+                interface: string(&a, 2, "interface")?,
+                lock: optional(&a, 3).unwrap_or_else(|| DEFAULT_LOCK.into()),
+                no_lock: flag(&a, 4),
+                tunables: strings(&a, 5)?,
+            };
+            json(gw.ha_setup(&setup, flag(&a, 6))?)
         }
         "ha_status" => json(gw.ha_status()?),
         "ha_failover" => {

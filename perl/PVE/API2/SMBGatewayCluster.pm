@@ -59,6 +59,54 @@ __PACKAGE__->register_method({
 });
 
 __PACKAGE__->register_method({
+    name => 'ha_setup',
+    path => 'ha',
+    method => 'POST',
+    description => "Set up the CTDB cluster with floating addresses (VIPs). Writes the cluster-wide"
+	. " configuration; every node then converges with 'pve-smbgateway apply'.",
+    permissions => $modify_perm,
+    protected => 1,
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    vip => {
+		type => 'string',
+		description => "Floating addresses with prefix, e.g. '10.1.1.100/24,10.1.1.101/24'.",
+		maxLength => 1024,
+	    },
+	    interface => { type => 'string', format => 'pve-iface', description => "Interface the VIPs are added to on every node." },
+	    nodes => {
+		type => 'string',
+		optional => 1,
+		maxLength => 4096,
+		description => "Cluster nodes: 'n1,n2' (addresses from the PVE cluster) or 'n1=10.0.0.1,...'. Default: every node of the PVE cluster.",
+	    },
+	    lock => {
+		type => 'string',
+		optional => 1,
+		maxLength => 512,
+		description => "Cluster lock: 'corosync' (follows the quorate PVE partition), 'file:/shared/path', 'ceph:CLUSTER:USER:POOL:OBJECT', or 'none' (with no-lock).",
+	    },
+	    'no-lock' => { type => 'boolean', optional => 1, default => 0, description => "Allow lock 'none': split-brain risk." },
+	    tunable => {
+		type => 'string',
+		format => 'string-list',
+		optional => 1,
+		description => "CTDB tunables, e.g. 'KeepaliveInterval=2,KeepaliveLimit=5'.",
+	    },
+	    'dry-run' => { type => 'boolean', optional => 1, default => 0, description => "Only show the plan." },
+	},
+    },
+    returns => { type => 'object', description => "The plan, and whether it was applied." },
+    code => sub {
+	my ($param) = @_;
+	my @tunables = grep { length } split(/[;,\s]+/, $param->{tunable} // '');
+	return PVE::RS::SMBGateway::ha_setup($param->{nodes}, $param->{vip}, $param->{interface},
+	    $param->{lock}, $param->{'no-lock'}, \@tunables, $param->{'dry-run'});
+    },
+});
+
+__PACKAGE__->register_method({
     name => 'ha_failover',
     path => 'ha/failover',
     method => 'POST',

@@ -65,6 +65,10 @@ sub ad_join {
 sub ad_leave { my ($user, $password, $dry_run) = @_; return _invoke('ad_leave', $user, $password, $dry_run ? 1 : 0) }
 
 # High availability (CTDB)
+sub ha_setup {
+    my ($nodes, $vips, $interface, $lock, $no_lock, $tunables, $dry_run) = @_;
+    return _invoke('ha_setup', $nodes, $vips, $interface, $lock, $no_lock ? 1 : 0, $tunables, $dry_run ? 1 : 0);
+}
 sub ha_status { return _invoke('ha_status') }
 sub ha_failover { my ($vip, $node) = @_; return _invoke('ha_failover', $vip, $node) }
 sub ha_test { my ($vip) = @_; return _invoke('ha_test', $vip) }

@@ -11,7 +11,7 @@
 #   - formats: register_format() (dies "JSON schema format '<name>' already registered\n"),
 #     get_format(), check_format() including the "-list" and "-opt" suffixes, and the formats string,
 #     urlencoded, pve-configid, pve-storage-id, pve-vmid, pve-node, ipv4, ipv6, ip, dns-name,
-#     disk-size, bwlimit with their verify/parse functions and die messages;
+#     pve-iface, disk-size, bwlimit with their verify/parse functions and die messages;
 #   - parse_property_string(), print_property_string() (without key aliases), parse_boolean(),
 #     parse_size(), format_size(), json_bool();
 #   - check_type(), check_object(), check_prop(), validate(): type (string, boolean, integer, number,
@@ -165,6 +165,11 @@ sub pve_verify_dns_name {
     return verdict(!!($name =~ /^(?:$label\.)*$label$/), $name, $noerr, "value does not look like a valid DNS name\n");
 }
 
+sub pve_verify_iface {
+    my ($id, $noerr) = @_;
+    return verdict(!!($id =~ m/^[a-z][a-z0-9_]{1,20}([:\.]\d+)?$/i), $id, $noerr, "invalid network interface name '$id'\n");
+}
+
 sub parse_size {
     my ($value) = @_;
     my ($number, $unit) = $value =~ /^(\d+(?:\.\d+)?)([KMGT](?:iB)?)?$/ or return undef;
@@ -198,6 +203,7 @@ register_format('ipv4', \&pve_verify_ipv4);
 register_format('ipv6', \&pve_verify_ipv6);
 register_format('ip', \&pve_verify_ip);
 register_format('dns-name', \&pve_verify_dns_name);
+register_format('pve-iface', \&pve_verify_iface);
 register_format('disk-size', \&pve_verify_disk_size);
 
 my %bwlimit_entry = (optional => 1, type => 'number', minimum => '0', format_description => 'LIMIT');
