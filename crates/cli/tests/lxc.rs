@@ -30,6 +30,91 @@ fn template() -> PathBuf {
     file
 }
 
+/// A stock Debian template without Samba, like pveam's debian-12-standard: made once from the
+/// gateway template by purging Samba (offline), cached beside it.
+fn stock_template() -> PathBuf {
+    let gateway = template();
+    let file = gateway.with_file_name("debian-12-standard_12.7-1_amd64.tar.gz");
+    if file.exists() {
+        return file;
+    }
+    let work = tempfile::Builder::new()
+        .prefix("stock-template.")
+        .tempdir_in(file.parent().unwrap())
+        .unwrap();
+    let root = work.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let root_s = root.to_str().unwrap();
+    common::run(
+        "tar",
+        &["-xzf", gateway.to_str().unwrap(), "--numeric-owner", "-C", root_s],
+    );
+    // no services started or stopped inside the chroot
+    let policy = root.join("usr/sbin/policy-rc.d");
+    std::fs::write(&policy, "#!/bin/sh\nexit 101\n").unwrap();
+    std::fs::set_permissions(&policy, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let purge = Command::new("chroot")
+        .args([root_s, "env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y"])
+        .args(["purge", "--autoremove", "samba", "samba-common-bin", "samba-common"])
+        .output()
+        .unwrap();
+    assert!(purge.status.success(), "{}", String::from_utf8_lossy(&purge.stderr));
+    std::fs::remove_file(&policy).unwrap();
+    assert!(
+        !root.join("usr/sbin/smbd").exists(),
+        "the stock template still has smbd"
+    );
+    let tmp = work.path().join("template.tar.gz");
+    common::run(
+        "tar",
+        &["-czf", tmp.to_str().unwrap(), "--numeric-owner", "-C", root_s, "."],
+    );
+    std::fs::rename(&tmp, &file).unwrap();
+    file
+}
+
+/// Masquerading for the test bridge, so a container reaches the Debian mirror as on a node
+/// with an uplink; undone when dropped.
+struct Nat {
+    table: String,
+    forward_before: String,
+}
+
+impl Nat {
+    fn new(bridge: &common::Bridge) -> Nat {
+        let forward_before = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").unwrap();
+        std::fs::write("/proc/sys/net/ipv4/ip_forward", "1").unwrap();
+        let table = bridge.name.clone();
+        common::run("nft", &["add", "table", "ip", &table]);
+        common::run(
+            "nft",
+            &[
+                "add",
+                "chain",
+                "ip",
+                &table,
+                "post",
+                "{ type nat hook postrouting priority 100; }",
+            ],
+        );
+        let rule = format!(
+            "add rule ip {table} post ip saddr {}.0/24 oifname != {} masquerade",
+            bridge.net, bridge.name
+        );
+        common::run("nft", &rule.split(' ').collect::<Vec<_>>());
+        Nat { table, forward_before }
+    }
+}
+
+impl Drop for Nat {
+    fn drop(&mut self) {
+        let _ = Command::new("nft")
+            .args(["delete", "table", "ip", &self.table])
+            .status();
+        let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", self.forward_before.trim());
+    }
+}
+
 /// Lines added to /etc/subuid and /etc/subgid (LXC's newuidmap checks them), removed again.
 struct SubIds {
     saved: Vec<(PathBuf, Option<Vec<u8>>)>,
@@ -352,6 +437,7 @@ fn lxc_share_serves_from_a_container() {
     assert!(path.join("hello.txt").exists(), "the data stays");
 
     zfs_snapshots_are_previous_versions_in_the_container(&lab);
+    stock_template_gets_samba_installed(&lab);
 
     // make bench: the same container by hand (pct create + start, until its smbd answers on
     // the template's default configuration), beside our create
@@ -503,4 +589,58 @@ fn zfs_snapshots_are_previous_versions_in_the_container(lab: &Lab) {
     sb.ok(&["delete", "projects"]);
     assert!(!sb.root.join("pve/lxc/952.conf").exists());
     lab.zfs(&["destroy", "-r", "tank/projects"]).unwrap();
+}
+
+/// The fallback: a stock Debian template without Samba gets it installed from the Debian mirror
+/// inside the container, then serves like the gateway template.
+fn stock_template_gets_samba_installed(lab: &Lab) {
+    let sb = &lab.sb;
+    let stock = stock_template();
+    let cache = sb.dir.path().join("vz/template/cache");
+    std::os::unix::fs::symlink(&stock, cache.join(stock.file_name().unwrap())).unwrap();
+    let _nat = Nat::new(&lab.bridge);
+    let ip = format!("{}.12", lab.bridge.net);
+    let path = lab.fs.mount.join("stock");
+    let started = std::time::Instant::now();
+    let r = sb.run(&[
+        "create",
+        "stock",
+        "--mode",
+        "lxc",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--ct-template",
+        "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.gz",
+        "--ct-id",
+        "953",
+        "--bridge",
+        &lab.bridge.name,
+        "--ip",
+        &format!("{ip}/24"),
+        "--gateway",
+        &format!("{}.1", lab.bridge.net),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    eprintln!(
+        "create --mode lxc from a stock template (Samba installed inside): {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let log = lab.pct_log();
+    assert!(
+        log.contains(
+            "\"exec\",\"953\",\"--\",\"env\",\"DEBIAN_FRONTEND=noninteractive\",\"apt-get\",\"-q\",\"-y\",\"install\""
+        ),
+        "Samba was not installed: {log}"
+    );
+    let data = sb.write_local("stock.txt", b"served by an installed Samba\n");
+    lab.smbclient(&ip, "stock", &format!("put {} stock.txt", data.display()))
+        .expect("alice writes through the installed smbd");
+    let back = sb.dir.path().join("stock.back");
+    lab.smbclient(&ip, "stock", &format!("get stock.txt {}", back.display()))
+        .unwrap();
+    assert_eq!(std::fs::read(&back).unwrap(), b"served by an installed Samba\n");
+    sb.ok(&["delete", "stock"]);
+    assert!(!sb.root.join("pve/lxc/953.conf").exists());
 }

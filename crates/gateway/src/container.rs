@@ -237,7 +237,7 @@ impl Gateway {
         let ct = share.container.clone().expect("lxc share");
         plan.push(FnStep::new(
             format!(
-                "configure Samba in container {} for share '{}' and wait until it answers SMB",
+                "configure Samba in container {} for share '{}' (installing it first if the template has none) and wait until it answers SMB",
                 ct.id.unwrap_or(0),
                 share.name
             ),
@@ -428,6 +428,37 @@ fn push(id: &str, content: &[u8], dest: &str, mode: u32) -> Result<()> {
         .map(|_| ())
 }
 
+/// A stock Debian template (pveam's debian-12-standard) has no Samba: install it from the
+/// container's Debian mirror. The gateway template has it already and needs no network.
+fn install_samba(id: &str) -> Result<()> {
+    if exec(
+        id,
+        &[
+            "sh",
+            "-c",
+            "command -v smbd && command -v pdbedit && command -v testparm",
+        ],
+    )
+    .is_ok()
+    {
+        return Ok(());
+    }
+    let apt = |args: &[&str]| {
+        let mut argv = vec!["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y"];
+        argv.extend_from_slice(args);
+        exec(id, &argv)
+    };
+    apt(&["update"])
+        .and_then(|_| apt(&["install", "--no-install-recommends", "samba"]))
+        .map(|_| ())
+        .map_err(|e| {
+            Error::external(format!(
+                "container {id} has no Samba and installing it failed; it needs its Debian mirror (network, DNS), or use the gateway template (scripts/create_ct_template.sh): {}",
+                e.message
+            ))
+        })
+}
+
 fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> {
     let id = ct.id.expect("id chosen").to_string();
     // the container's init needs a moment before it takes commands
@@ -438,6 +469,7 @@ fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> 
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+    install_samba(&id)?;
     let accounts = samba.accounts();
     for user in &share.users {
         let a = accounts
