@@ -68,7 +68,7 @@ ok(!-e "$dir/data/team", 'dry run changed nothing');
 ($upid, $err) = api('POST', '/shares', { name => 'team', path => "$dir/data/team", comment => 'Team', 'read-only' => 1 }, 'admin@pve');
 like($upid, qr/^UPID:pve1:[0-9A-F]{8}:[0-9A-F]{8}:[0-9A-F]{8}:smbgwcreate:team:admin\@pve:$/, 'create returns a UPID');
 $task = task_ok($upid, 'create');
-like($task->{log}, qr/^done: start smbd/m, 'the task log lists the steps');
+like($task->{log}, qr{^step \d+/\d+: start smbd}m, 'the task log shows each step as it starts');
 
 # the same data as the CLI (and so as pvesh)
 my ($shares) = api('GET', '/shares', {}, 'auditor@pve');

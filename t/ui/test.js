@@ -257,7 +257,7 @@ test('create a share with a quota through the wizard; it is in the grid and serv
     // the standard task viewer opens on the UPID
     assert.equal(await waitTaskViewer(), 'OK');
     const log = await evalCmp('proxmoxTaskViewer #output', 'return c.getEl().dom.textContent');
-    assert.match(log, /done: /);
+    assert.match(log, /step \d+\/\d+: /);
     assert.match(log, /TASK OK/);
     await shot('08-task-viewer');
     await closeTaskViewer();

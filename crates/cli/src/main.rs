@@ -48,6 +48,9 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
     }
     let root = m.get_one::<String>("root").map(PathBuf::from);
     let gw = Gateway::from_env(root.as_deref())?;
+    // an admin at a terminal sees each step as it starts
+    let interactive = matches!(format, Format::Text) && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let gw = if interactive { gw.with_progress(true) } else { gw };
     let name = || sm.get_one::<String>("name").map(String::as_str).unwrap_or_default();
     let dry_run = || sm.get_flag("dry-run");
     match sub {

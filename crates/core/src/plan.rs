@@ -50,11 +50,19 @@ impl Plan {
 
     /// Apply all steps; on failure undo the completed ones (newest first) and return the error,
     /// extended by what the rollback did.
-    pub fn apply(mut self) -> Result<Applied> {
+    pub fn apply(self) -> Result<Applied> {
+        self.apply_with(&mut |_, _, _| {})
+    }
+
+    /// `apply`, telling `progress` about each step (number from 1, count, description) as it
+    /// starts: creating a guest takes minutes, and the admin watches.
+    pub fn apply_with(mut self, progress: &mut dyn FnMut(usize, usize, &str)) -> Result<Applied> {
         let mut done = Vec::new();
-        for idx in 0..self.steps.len() {
+        let count = self.steps.len();
+        for idx in 0..count {
             let step = &mut self.steps[idx];
             let description = step.describe();
+            progress(idx + 1, count, &description);
             if let Err(err) = step.apply() {
                 let mut failed_undo = Vec::new();
                 for &prev in done.iter().rev() {
@@ -312,12 +320,16 @@ mod tests {
                 log: log.clone(),
             });
         }
-        let err = plan.apply().unwrap_err();
+        let mut started = Vec::new();
+        let err = plan
+            .apply_with(&mut |n, count, step| started.push(format!("{n}/{count} {step}")))
+            .unwrap_err();
         assert!(err.message.starts_with("c: injected (rolled back 2"), "{}", err.message);
         assert_eq!(
             *log.lock().unwrap(),
             ["apply a", "apply b", "apply c", "undo b", "undo a"]
         );
+        assert_eq!(started, ["1/4 a", "2/4 b", "3/4 c"], "progress as each step starts");
     }
 
     #[test]

@@ -30,7 +30,12 @@ pub struct Gateway {
     pub layout: Layout,
     samba: Samba,
     store: Store,
+    /// Print each step to stderr as it starts (a terminal, or a PVE task log).
+    progress: bool,
 }
+
+/// Set to 1 for progress lines on stderr (the API's task workers do).
+pub const ENV_PROGRESS: &str = "PVE_SMBGW_PROGRESS";
 
 /// What a mutating operation did, or would do under `--dry-run`.
 #[derive(Debug, Serialize)]
@@ -50,12 +55,23 @@ impl Gateway {
     pub fn new(layout: Layout) -> Self {
         let store = Store::new(&layout.config_dir);
         let samba = Samba::new(layout.clone());
-        Self { layout, samba, store }
+        Self {
+            layout,
+            samba,
+            store,
+            progress: false,
+        }
     }
 
     /// Sandbox or host, from `PVE_SMBGW_ROOT` and friends.
     pub fn from_env(root: Option<&std::path::Path>) -> Result<Self> {
-        Ok(Self::new(Layout::from_env(root)?))
+        let progress = std::env::var(ENV_PROGRESS).is_ok_and(|v| v == "1");
+        Ok(Self::new(Layout::from_env(root)?).with_progress(progress))
+    }
+
+    pub fn with_progress(mut self, on: bool) -> Self {
+        self.progress = on;
+        self
     }
 
     pub fn samba(&self) -> &Samba {
@@ -84,7 +100,11 @@ impl Gateway {
                 notes.push(note);
             }
             journal::begin(&self.layout, &steps)?;
-            let result = plan.apply();
+            let result = if self.progress {
+                plan.apply_with(&mut |n, count, step| eprintln!("step {n}/{count}: {step}"))
+            } else {
+                plan.apply()
+            };
             journal::end(&self.layout);
             result?;
             // the dfree helper's figures follow every change; they are derived, so best effort

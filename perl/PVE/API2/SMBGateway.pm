@@ -86,9 +86,10 @@ my sub run_task {
     my $rpcenv = PVE::RPCEnvironment::get();
     my $user = $rpcenv->get_user();
     return $rpcenv->fork_worker('smbgw' . $what, task_id($name), $user, sub {
+	# the core prints each step to the task log as it starts
+	local $ENV{PVE_SMBGW_PROGRESS} = 1;
 	my $change = $code->();
-	my $prefix = $change->{'dry-run'} ? 'plan' : 'done';
-	print "$prefix: $_\n" for @{ $change->{steps} // [] };
+	print "plan: $_\n" for $change->{'dry-run'} ? @{ $change->{steps} // [] } : ();
 	print "nothing to do: the node already matches the configuration\n" if !$change->{changed};
 	print "note: $_\n" for @{ $change->{notes} // [] };
     });
