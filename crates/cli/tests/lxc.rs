@@ -419,6 +419,37 @@ fn lxc_share_serves_from_a_container() {
     let node_conf = std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap_or_default();
     assert!(!node_conf.contains("team"), "{node_conf}");
 
+    // -- more memory: at once, in the running container (its cgroup's limit, v2 or v1)
+    let memory_max = || {
+        let p = lab.lxc_path.display().to_string();
+        ["memory.max", "memory.limit_in_bytes"]
+            .iter()
+            .find_map(|key| {
+                let out = Command::new("lxc-cgroup")
+                    .args(["-P", &p, "-n", "950", key])
+                    .output()
+                    .unwrap();
+                out.status
+                    .success()
+                    .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(memory_max(), (512 * MIB).to_string(), "the default ct-memory");
+    sb.ok(&["update", "team", "--ct-memory", "768"]);
+    assert_eq!(memory_max(), (768 * MIB).to_string(), "ct-memory changed live");
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/950.conf")).unwrap();
+    assert!(conf.contains("memory: 768\n"), "{conf}");
+    let r = sb.run(&["update", "team", "--ct-memory", "100"]);
+    assert_eq!(r.code, 1, "below the schema's minimum: {}{}", r.stdout, r.stderr);
+    let r = sb.run(&["update", "team", "--ct-storage", "other"]);
+    assert!(
+        r.code != 0 && r.stderr.contains("'--ct-storage'"),
+        "fixed at create: {}",
+        r.stderr
+    );
+    lab.smbclient(&ip, "team", "ls").expect("SMB after the memory change");
+
     // -- apply restarts a stopped container
     let st = Command::new("pct")
         .env("PATH", &sb.env[0].1)

@@ -687,10 +687,33 @@ fn vm_share_through_qm() {
     sb.ok(&["update", "team", "--comment", "Team files"]);
     assert_eq!(
         lab.qm_calls(),
-        vec![argv(&["qm", "status", "960"]), argv(&["qm", "reboot", "960"])]
+        vec![
+            argv(&["qm", "config", "960"]),
+            argv(&["qm", "status", "960"]),
+            argv(&["qm", "reboot", "960"])
+        ]
     );
     let text = std::fs::read_to_string(lab.snippet("team")).unwrap();
     assert!(text.contains("comment = Team files"), "{text}");
+
+    // -- more memory and cores: set, and the reboot applies them
+    sb.ok(&["update", "team", "--vm-memory", "2048", "--vm-cores", "2"]);
+    assert_eq!(
+        lab.qm_calls(),
+        vec![
+            argv(&["qm", "config", "960"]),
+            argv(&["qm", "status", "960"]),
+            argv(&["qm", "set", "960", "--memory", "2048", "--cores", "2"]),
+            argv(&["qm", "reboot", "960"])
+        ]
+    );
+    let config = lab.qm(&["config", "960"]);
+    assert!(
+        config.contains("memory: 2048\n") && config.contains("cores: 2\n"),
+        "{config}"
+    );
+    let r = sb.run(&["update", "team", "--vm-memory", "100000000"]);
+    assert_eq!(r.code, 1, "beyond the schema: {}{}", r.stdout, r.stderr);
 
     // -- a failure at any step of delete leaves the share as it was: configured, its VM running
     // with the data disk attached, the snippet in place

@@ -644,6 +644,11 @@ mod tests {
         assert!(Share::from_properties("x", &native).is_err());
         let lxc = props(&[("mode", "lxc"), ("path", "/srv/x"), ("vm-cores", "2")]);
         assert!(Share::from_properties("x", &lxc).is_err());
-        assert!(share.updated(&props(&[("vm-memory", "2048")]), &[]).is_err());
+        // memory and cores may grow; where the VM comes from may not change
+        let bigger = share
+            .updated(&props(&[("vm-memory", "2048"), ("vm-cores", "2")]), &[])
+            .unwrap();
+        assert_eq!(bigger.vm.as_ref().map(|v| (v.memory, v.cores)), Some((2048, 2)));
+        assert!(share.updated(&props(&[("vm-template", "9001")]), &[]).is_err());
     }
 }

@@ -299,8 +299,9 @@ impl Gateway {
             return;
         };
         let running = container_state(id) == "running";
-        // shadow copies turned on later: the snapshot mount only comes with a restart
         let conf = self.layout.pve_lxc_dir.join(format!("{id}.conf"));
+        self.container_memory_step(id, share, &conf, plan);
+        // shadow copies turned on later: the snapshot mount only comes with a restart
         let view_missing = share.shadow_copies
             && share.quota_backend == "zfs"
             && std::fs::read_to_string(&conf)
@@ -325,6 +326,37 @@ impl Gateway {
             ));
         }
         self.container_configure_step(share, plan);
+    }
+
+    /// `ct-memory` changed: PVE applies it to a running container at once.
+    fn container_memory_step(&self, id: u32, share: &Share, conf: &Path, plan: &mut Plan) {
+        let ct = share.container.as_ref().expect("lxc share");
+        let Some(current) = std::fs::read_to_string(conf)
+            .ok()
+            .and_then(|text| guests::config_value(&text, "memory"))
+        else {
+            return;
+        };
+        if current == ct.memory.to_string() {
+            return;
+        }
+        let (set, undo) = (
+            vec![
+                "set".to_string(),
+                id.to_string(),
+                "--memory".into(),
+                ct.memory.to_string(),
+            ],
+            vec!["set".to_string(), id.to_string(), "--memory".into(), current.clone()],
+        );
+        plan.push(FnStep::new(
+            format!(
+                "set the memory of container {id} from {current} to {} MiB (pct set)",
+                ct.memory
+            ),
+            move || pct().args(&set).run().map(|_| ()),
+            move || pct().args(&undo).run().map(|_| ()),
+        ));
     }
 
     pub(crate) fn container_status(&self, share: &Share) -> Option<ContainerStatus> {

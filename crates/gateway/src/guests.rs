@@ -43,6 +43,14 @@ pub fn render_inside(share: &Share) -> render::Rendered {
     render::render(&layout, &[inside], &globals, &layout.smb_conf, &layout.share_conf_dir)
 }
 
+/// A value of a PVE guest config (`key: value` lines, up to the first snapshot section).
+pub fn config_value(config: &str, key: &str) -> Option<String> {
+    config
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(": ").map(|v| v.trim().to_string()))
+}
+
 /// The share users' NT hashes in smbpasswd format, for `pdbedit -i` in the guest (never a
 /// password).
 pub fn password_hashes(samba: &Samba, share: &Share) -> Result<String> {
@@ -58,6 +66,21 @@ pub fn password_hashes(samba: &Samba, share: &Share) -> Result<String> {
 pub fn smb_answers(ip: &str) -> bool {
     ip.parse::<IpAddr>()
         .is_ok_and(|a| TcpStream::connect_timeout(&SocketAddr::new(a, 445), Duration::from_millis(500)).is_ok())
+}
+
+/// A guest's new memory must fit the node too.
+pub fn check_guest_change(share: &Share, old: &Share) -> Result<()> {
+    if let (Some(new), Some(old)) = (&share.container, &old.container) {
+        if new.memory != old.memory {
+            check_resources(&new.bridge, new.memory, "ct-memory")?;
+        }
+    }
+    if let (Some(new), Some(old)) = (&share.vm, &old.vm) {
+        if new.memory != old.memory {
+            check_resources(&new.bridge, new.memory, "vm-memory")?;
+        }
+    }
+    Ok(())
 }
 
 /// The bridge must exist and the memory fit the node, before a guest is made.

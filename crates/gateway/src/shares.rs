@@ -7,7 +7,7 @@ use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_input, validate, Error, Mode, Plan, Result, Share};
 
 use crate::acl::GrantAccess;
-use crate::{journal, Change, Gateway};
+use crate::{guests, journal, Change, Gateway};
 
 impl Gateway {
     pub fn list(&self) -> Result<Vec<Share>> {
@@ -60,6 +60,7 @@ impl Gateway {
             );
         }
         self.check_users(&share)?;
+        guests::check_guest_change(&share, &old)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         if share.vm.is_none() {
             self.path_steps(&mut share, Some(&old), &mut plan, &mut notes, false)?;

@@ -452,13 +452,14 @@ impl Gateway {
         let Some(id) = share.vm.as_ref().and_then(|v| v.id) else {
             return Ok(());
         };
-        let changed = match self.snippet_step(share)? {
+        let mut changed = match self.snippet_step(share)? {
             Some(step) => {
                 plan.push(step);
                 true
             }
             None => false,
         };
+        changed |= self.vm_size_step(id, share, plan);
         match vm_state(id).as_str() {
             "running" if changed => {
                 let reboot = id.to_string();
@@ -472,6 +473,37 @@ impl Gateway {
             _ => self.vm_start_steps(share, plan)?,
         }
         Ok(())
+    }
+
+    /// `vm-memory` or `vm-cores` changed: set them; a running VM gets them with its reboot.
+    fn vm_size_step(&self, id: u32, share: &Share, plan: &mut Plan) -> bool {
+        let vm = share.vm.as_ref().expect("vm share");
+        let Some(config) = vm_config(id) else {
+            return false;
+        };
+        let current = |key: &str| config.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+        let (memory, cores) = (
+            current("memory").unwrap_or_default(),
+            current("cores").unwrap_or_default(),
+        );
+        if memory == vm.memory.to_string() && cores == vm.cores.to_string() {
+            return false;
+        }
+        let set = |memory: &str, cores: &str| -> Vec<String> {
+            ["set", &id.to_string(), "--memory", memory, "--cores", cores]
+                .map(String::from)
+                .to_vec()
+        };
+        let (apply, undo) = (set(&vm.memory.to_string(), &vm.cores.to_string()), set(&memory, &cores));
+        plan.push(FnStep::new(
+            format!(
+                "set VM {id} to {} MiB memory and {} cores (qm set)",
+                vm.memory, vm.cores
+            ),
+            move || run_qm(&apply),
+            move || run_qm(&undo),
+        ));
+        true
     }
 
     pub(crate) fn vm_status(&self, share: &Share) -> Option<VmStatus> {
