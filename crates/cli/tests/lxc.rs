@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{repo, Bridge, Btrfs, Sandbox};
@@ -213,6 +213,24 @@ impl Lab {
         }
     }
 
+    /// `create NAME --mode lxc` for alice, in container `ct_id` at `NET.host` on the lab's bridge.
+    fn create_args(&self, name: &str, path: &Path, ct_id: &str, host: u8, extra: &[&str]) -> Vec<String> {
+        let ip = format!("{}.{host}/24", self.bridge.net);
+        let mut args = vec!["create", name, "--mode", "lxc", "--path", path.to_str().unwrap()];
+        args.extend([
+            "--users",
+            "alice",
+            "--ct-id",
+            ct_id,
+            "--bridge",
+            &self.bridge.name,
+            "--ip",
+            &ip,
+        ]);
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect()
+    }
+
     /// The zfs stand-in, as the node's admin (or zfs-auto-snapshot) runs it.
     fn zfs(&self, args: &[&str]) -> Result<(), String> {
         let out = Command::new("zfs")
@@ -270,25 +288,8 @@ fn lxc_share_serves_from_a_container() {
     let ip = format!("{}.10", lab.bridge.net);
     let path = lab.fs.mount.join("team");
     // the share every step below creates: alice's, with a quota, in container 950 on the bridge
-    let cidr = format!("{ip}/24");
-    let team: Vec<&str> = vec![
-        "create",
-        "team",
-        "--mode",
-        "lxc",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--quota",
-        "32M",
-        "--ct-id",
-        "950",
-        "--bridge",
-        &lab.bridge.name,
-        "--ip",
-        &cidr,
-    ];
+    let team = lab.create_args("team", &path, "950", 10, &["--quota", "32M"]);
+    let team: Vec<&str> = team.iter().map(String::as_str).collect();
 
     // -- bad input and missing resources are refused before anything is created
     let before = sb.snapshot();
@@ -536,29 +537,14 @@ fn zfs_snapshots_are_previous_versions_in_the_container(lab: &Lab) {
         .unwrap();
     std::fs::write(path.join("report.txt"), "version 1\n").unwrap();
 
-    let cidr = format!("{ip}/24");
-    let r = sb.run(&[
-        "create",
+    let args = lab.create_args(
         "projects",
-        "--mode",
-        "lxc",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--quota",
-        "64M",
-        "--quota-backend",
-        "zfs",
-        "--shadow-copies",
-        "1",
-        "--ct-id",
+        &path,
         "952",
-        "--bridge",
-        &lab.bridge.name,
-        "--ip",
-        &cidr,
-    ]);
+        11,
+        &["--quota", "64M", "--quota-backend", "zfs", "--shadow-copies", "1"],
+    );
+    let r = sb.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let conf = std::fs::read_to_string(sb.root.join("pve/lxc/952.conf")).unwrap();
     assert!(
@@ -633,26 +619,16 @@ fn stock_template_gets_samba_installed(lab: &Lab) {
     let ip = format!("{}.12", lab.bridge.net);
     let path = lab.fs.mount.join("stock");
     let started = std::time::Instant::now();
-    let r = sb.run(&[
-        "create",
+    let gateway = format!("{}.1", lab.bridge.net);
+    let template = "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.gz";
+    let args = lab.create_args(
         "stock",
-        "--mode",
-        "lxc",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--ct-template",
-        "local:vztmpl/debian-12-standard_12.7-1_amd64.tar.gz",
-        "--ct-id",
+        &path,
         "953",
-        "--bridge",
-        &lab.bridge.name,
-        "--ip",
-        &format!("{ip}/24"),
-        "--gateway",
-        &format!("{}.1", lab.bridge.net),
-    ]);
+        12,
+        &["--ct-template", template, "--gateway", &gateway],
+    );
+    let r = sb.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     eprintln!(
         "create --mode lxc from a stock template (Samba installed inside): {:.1} s",

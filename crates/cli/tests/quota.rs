@@ -178,8 +178,10 @@ fn sampling_raises_each_alert_once() {
     assert_eq!(sb.run(&["quota-history", "a", "--days", "0"]).code, 1);
 }
 
-#[test]
-fn zfs_backend_drives_the_zfs_command() {
+/// A sandbox with the zfs stand-in on PATH and its pool "tank"; `mount`: datasets are mounts,
+/// with snapshots under .zfs/snapshot (ZFS_STANDIN_MOUNT). Returns the stand-in's state and the
+/// pool's mountpoint.
+fn zfs_sandbox(mount: bool) -> (Sandbox, std::path::PathBuf, std::path::PathBuf) {
     let mut sb = Sandbox::new();
     let state = sb.dir.path().join("zfs-standin");
     let pool = sb.dir.path().join("tank");
@@ -190,6 +192,15 @@ fn zfs_backend_drives_the_zfs_command() {
     sb.env
         .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
     sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
+    if mount {
+        sb.env.push(("ZFS_STANDIN_MOUNT".into(), "1".into()));
+    }
+    (sb, state, pool)
+}
+
+#[test]
+fn zfs_backend_drives_the_zfs_command() {
+    let (sb, state, pool) = zfs_sandbox(false);
 
     let path = pool.join("projects");
     sb.ok(&[
@@ -311,18 +322,8 @@ impl Drop for ZfsMounts {
 
 #[test]
 fn zfs_snapshots_are_previous_versions() {
-    let mut sb = Sandbox::new();
+    let (sb, _, pool) = zfs_sandbox(true);
     sb.add_user(ALICE.0, ALICE.1);
-    let state = sb.dir.path().join("zfs-standin");
-    let pool = sb.dir.path().join("tank");
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::create_dir_all(&pool).unwrap();
-    std::fs::write(state.join("datasets"), format!("tank\t{}\t0\n", pool.display())).unwrap();
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../t/bin");
-    sb.env
-        .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
-    sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
-    sb.env.push(("ZFS_STANDIN_MOUNT".into(), "1".into()));
     let zfs = |args: &[&str]| {
         let out = std::process::Command::new("zfs")
             .envs(sb.env.iter().map(|(k, v)| (k, v)))

@@ -170,6 +170,16 @@ struct Failure<'a> {
     undone: usize,
 }
 
+/// A refused run: exit `code`, each of `messages` in the error, `undone` steps rolled back.
+fn assert_rolled_back(r: &Run, what: &str, code: i32, messages: &[&str], undone: usize) {
+    assert_eq!(r.code, code, "{what}: {}{}", r.stdout, r.stderr);
+    for message in messages {
+        assert!(r.stderr.contains(message), "{what}: {message:?} missing: {}", r.stderr);
+    }
+    let rollback = format!("(rolled back {undone} completed step(s), nothing was changed)");
+    assert!(r.stderr.contains(&rollback), "{what}: {}", r.stderr);
+}
+
 fn argv(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -435,17 +445,7 @@ fn vm_share_through_qm() {
         if what == "snippet write" {
             std::fs::remove_file(&snippets).unwrap();
         }
-        assert_eq!(r.code, code, "{what}: {}{}", r.stdout, r.stderr);
-        for message in messages {
-            assert!(r.stderr.contains(message), "{what}: {message:?} missing: {}", r.stderr);
-        }
-        assert!(
-            r.stderr.contains(&format!(
-                "(rolled back {undone} completed step(s), nothing was changed)"
-            )),
-            "{what}: {}",
-            r.stderr
-        );
+        assert_rolled_back(&r, what, code, &messages, undone);
         assert_eq!(lab.traces(960), Vec::<PathBuf>::new(), "{what}: VM traces left");
         assert!(!lab.snippet("team").exists(), "{what}: the snippet is left");
         assert_eq!(sb.snapshot(), before, "{what}: files changed after a failed create");
@@ -662,15 +662,7 @@ fn vm_share_through_qm() {
         ),
     ] {
         let r = lab.run_with(&env, &["apply"]);
-        assert_eq!(r.code, 3, "{env:?}: {}{}", r.stdout, r.stderr);
-        assert!(r.stderr.contains(message), "{env:?}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(&format!(
-                "(rolled back {undone} completed step(s), nothing was changed)"
-            )),
-            "{env:?}: {}",
-            r.stderr
-        );
+        assert_rolled_back(&r, &format!("{env:?}"), 3, &[message], undone);
         assert_eq!(lab.state("960"), "status: stopped", "{env:?}");
         assert_eq!(std::fs::read(lab.conf(960)).unwrap(), conf_before, "{env:?}");
         assert_eq!(sb.snapshot(), files_before, "{env:?}");
@@ -730,16 +722,7 @@ fn vm_share_through_qm() {
         ("destroy", "destroy VM 960 (qm destroy): ", 4),
     ] {
         let r = lab.run_with(&[("QM_STANDIN_FAIL", fail)], &["delete", "team"]);
-        assert_eq!(r.code, 3, "{fail}: {}{}", r.stdout, r.stderr);
-        assert!(r.stderr.contains(message), "{fail}: {}", r.stderr);
-        assert!(r.stderr.contains("injected failure"), "{fail}: {}", r.stderr);
-        assert!(
-            r.stderr.contains(&format!(
-                "(rolled back {undone} completed step(s), nothing was changed)"
-            )),
-            "{fail}: {}",
-            r.stderr
-        );
+        assert_rolled_back(&r, fail, 3, &[message, "injected failure"], undone);
         assert_eq!(lab.state("960"), "status: running", "{fail}");
         assert_eq!(std::fs::read(lab.conf(960)).unwrap(), conf_before, "{fail}");
         assert!(lab.volume("vm-960-disk-0").exists() && lab.volume("vm-960-disk-1").exists());
