@@ -153,11 +153,12 @@ fn active_directory_member() {
     assert!(!sb.root.join("state/ad.json").exists());
     assert!(!sb.root.join("samba/krb5.conf").exists());
 
-    // -- the join
+    // -- the join, into an OU of its own
+    lab.samba_tool(&["ou", "create", "OU=Servers,DC=example,DC=test"]);
     let watch = SecretWatch::start(ADMIN_PASSWORD);
     let started = Instant::now();
     let r = sb.run_with_stdin(
-        &["ad-join", "--domain", DOMAIN, "--password-stdin"],
+        &["ad-join", "--domain", DOMAIN, "--ou", "Servers", "--password-stdin"],
         format!("{ADMIN_PASSWORD}\n").as_bytes(),
     );
     let join_time = started.elapsed();
@@ -175,6 +176,11 @@ fn active_directory_member() {
     assert_eq!(status["netbios-name"], "MEM1", "{status}");
     assert_eq!(status["winbind-running"], true, "{status}");
     assert_eq!(status["keytab-present"], true, "{status}");
+    let computer = lab.samba_tool(&["computer", "show", "MEM1"]);
+    assert!(
+        computer.contains("CN=MEM1,OU=Servers,DC=example,DC=test"),
+        "the computer account is not in the OU: {computer}"
+    );
     let r = sb.run_with_stdin(
         &["ad-join", "--domain", DOMAIN, "--password-stdin"],
         format!("{ADMIN_PASSWORD}\n").as_bytes(),

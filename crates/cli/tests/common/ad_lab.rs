@@ -321,12 +321,14 @@ impl AdLab {
         crate::common::kill_matching(&self.dc_conf.display().to_string());
     }
 
-    pub fn samba_tool(&self, args: &[&str]) {
+    /// samba-tool against the DC's database; its output.
+    pub fn samba_tool(&self, args: &[&str]) -> String {
         let mut all: Vec<&str> = args.to_vec();
         let conf = self.dc_conf.display().to_string();
         all.extend(["-s", &conf]);
         let (ok, out) = self.dc.run("samba-tool", &all);
         assert!(ok, "samba-tool {args:?}: {out}");
+        out
     }
 
     /// smbclient from the DC host to the member's share; Ok(output) only without an NT_STATUS error.
