@@ -544,8 +544,29 @@ fn zfs_snapshots_are_previous_versions_in_the_container(lab: &Lab) {
         11,
         &["--quota", "64M", "--quota-backend", "zfs", "--shadow-copies", "1"],
     );
-    let r = sb.run(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    // snapshots mounted at a private mount would never reach the container: refused up front
+    common::run("mount", &["--make-private", path.to_str().unwrap()]);
+    let before = sb.snapshot();
+    let r = sb.run(&[args.as_slice(), &["--dry-run"]].concat());
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("is not shared"), "{}", r.stderr);
+    assert_eq!(sb.snapshot(), before);
+    common::run("mount", &["--make-shared", path.to_str().unwrap()]);
+
+    // the share first without Previous Versions; turning them on restarts the container once
+    let plain: Vec<&str> = args
+        .iter()
+        .copied()
+        .filter(|a| *a != "--shadow-copies" && *a != "1")
+        .collect();
+    let r = sb.run(&plain);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let out = sb.ok(&["update", "projects", "--shadow-copies", "1"]);
+    assert!(
+        out.contains("shut container 952 down to add the snapshot mount"),
+        "{out}"
+    );
     let conf = std::fs::read_to_string(sb.root.join("pve/lxc/952.conf")).unwrap();
     assert!(
         conf.contains(&format!(
@@ -594,6 +615,23 @@ fn zfs_snapshots_are_previous_versions_in_the_container(lab: &Lab) {
         lab.smbclient(&ip, "projects", &format!("get {name} {}", back.display()))
             .unwrap();
         assert_eq!(std::fs::read_to_string(&back).unwrap(), text, "{name} after the write");
+    }
+
+    // the view is read-only in the container too
+    for target in [
+        "/srv/snapshots/new",
+        "/srv/snapshots/zfs-auto-snap_daily-2026-11-21-0000/new",
+    ] {
+        let out = Command::new("pct")
+            .envs(sb.env.iter().map(|(k, v)| (k, v)))
+            .args(["exec", "952", "--", "touch", target])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains("Read-only file system"),
+            "{target}: {stderr}"
+        );
     }
 
     // the container does not keep a snapshot busy: the node can still destroy it

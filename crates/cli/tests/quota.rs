@@ -322,7 +322,9 @@ impl Drop for ZfsMounts {
 
 #[test]
 fn zfs_snapshots_are_previous_versions() {
-    let (sb, _, pool) = zfs_sandbox(true);
+    let (mut sb, _, pool) = zfs_sandbox(true);
+    // zfs-auto-snapshot names snapshots in UTC: smbd must not read them in its own time zone
+    sb.env.push(("TZ".into(), "Europe/Berlin".into()));
     sb.add_user(ALICE.0, ALICE.1);
     let zfs = |args: &[&str]| {
         let out = std::process::Command::new("zfs")

@@ -20,6 +20,10 @@ use smbgw_sys::Command;
 use crate::{guests, Gateway};
 
 const SMB_WAIT: Duration = Duration::from_secs(90);
+/// How long a stock template's container may take to reach its Debian mirror, and to install
+/// Samba from it.
+const NETWORK_WAIT: Duration = Duration::from_secs(60);
+const APT_TIMEOUT: Duration = Duration::from_secs(900);
 /// The id range of an unprivileged container (PVE's default).
 const ID_BASE: u32 = 100_000;
 const ID_COUNT: u32 = 65_536;
@@ -179,10 +183,10 @@ impl Gateway {
         lines.extend(idmap_lines('g', &gids));
         plan.push(FnStep::new(
             format!("map the ids of the share's users 1:1 into container {id} (lxc.idmap)"),
-            move || append_lines(&conf, &lines),
+            move || add_config_lines(&conf, &lines),
             || Ok(()),
         ));
-        self.snapshot_view_steps(share, plan);
+        self.snapshot_view_steps(share, plan)?;
         if !self.layout.is_sandbox() {
             self.subid_steps(&uids, &gids, plan);
         }
@@ -204,31 +208,24 @@ impl Gateway {
     /// mounted when it starts come along, later ones (also those a lookup from inside triggers)
     /// propagate in, and ZFS can still unmount them to destroy a snapshot. This needs the
     /// dataset's mount to be shared, as datasets are on a node booted by systemd.
-    fn snapshot_view_steps(&self, share: &Share, plan: &mut Plan) {
-        if !share.shadow_copies || share.quota_backend != "zfs" {
-            return;
+    fn snapshot_view_steps(&self, share: &Share, plan: &mut Plan) -> Result<()> {
+        if !share.serves_zfs_snapshots() {
+            return Ok(());
         }
+        check_shared_mount(Path::new(&share.path))?;
         let id = share.container.as_ref().and_then(|c| c.id).expect("id chosen");
         let conf = self.layout.pve_lxc_dir.join(format!("{id}.conf"));
-        let path = PathBuf::from(&share.path);
-        let check = path.clone();
-        plan.push(FnStep::new(
-            format!(
-                "check that snapshots mounted at {} propagate (a shared mount)",
-                share.path
-            ),
-            move || check_shared_mount(&check),
-            || Ok(()),
-        ));
-        let line = snapshot_view_line(&path);
+        let line = snapshot_view_line(Path::new(&share.path));
+        let (undo_conf, undo_line) = (conf.clone(), line.clone());
         plan.push(FnStep::new(
             format!(
                 "show the dataset's snapshots in container {id} at {} (lxc.mount.entry)",
                 guest::SNAPSHOT_MOUNT
             ),
-            move || append_lines(&conf, std::slice::from_ref(&line)),
-            || Ok(()),
+            move || add_config_lines(&conf, std::slice::from_ref(&line)),
+            move || remove_config_line(&undo_conf, &undo_line),
         ));
+        Ok(())
     }
 
     /// Samba inside the container: users, configuration, smbd restarted; done when SMB answers.
@@ -294,28 +291,34 @@ impl Gateway {
     }
 
     /// `apply` for an lxc share: start a stopped container and bring Samba inside in line.
-    pub(crate) fn container_converge_steps(&self, share: &Share, plan: &mut Plan) {
+    pub(crate) fn container_converge_steps(&self, share: &Share, plan: &mut Plan) -> Result<()> {
         let Some(id) = share.container.as_ref().and_then(|c| c.id) else {
-            return;
+            return Ok(());
         };
         let running = container_state(id) == "running";
         let conf = self.layout.pve_lxc_dir.join(format!("{id}.conf"));
         self.container_memory_step(id, share, &conf, plan);
         // shadow copies turned on later: the snapshot mount only comes with a restart
-        let view_missing = share.shadow_copies
-            && share.quota_backend == "zfs"
-            && std::fs::read_to_string(&conf)
-                .is_ok_and(|text| !text.lines().any(|l| l == snapshot_view_line(Path::new(&share.path))));
+        let view_missing = share.serves_zfs_snapshots()
+            && std::fs::read_to_string(&conf).is_ok_and(|text| {
+                let line = snapshot_view_line(Path::new(&share.path));
+                !main_section(&text).any(|l| l == line)
+            });
         if view_missing {
             if running {
                 let (stop, start) = (id.to_string(), id.to_string());
                 plan.push(FnStep::new(
-                    format!("stop container {id} to add the snapshot mount"),
-                    move || pct().args(["stop", &stop]).run().map(|_| ()),
+                    format!("shut container {id} down to add the snapshot mount"),
+                    move || {
+                        pct()
+                            .args(["shutdown", &stop, "--timeout", "60", "--forceStop", "1"])
+                            .run()
+                            .map(|_| ())
+                    },
                     move || pct().args(["start", &start]).run().map(|_| ()),
                 ));
             }
-            self.snapshot_view_steps(share, plan);
+            self.snapshot_view_steps(share, plan)?;
         }
         if !running || view_missing {
             let start = id.to_string();
@@ -326,6 +329,7 @@ impl Gateway {
             ));
         }
         self.container_configure_step(share, plan);
+        Ok(())
     }
 
     /// `ct-memory` changed: PVE applies it to a running container at once.
@@ -404,41 +408,77 @@ fn container_ip(ct: &Container) -> Option<String> {
     field.split('/').next().map(String::from)
 }
 
-/// The container's view of the dataset's snapshots (see `snapshot_view_steps`).
+/// The container's view of the dataset's snapshots (see `snapshot_view_steps`). The entry is
+/// fstab format: blanks and backslashes in the path are octal escapes.
 fn snapshot_view_line(dataset_mount: &Path) -> String {
+    let source: String = dataset_mount
+        .join(".zfs/snapshot")
+        .display()
+        .to_string()
+        .chars()
+        .map(|c| match c {
+            ' ' | '\t' | '\n' | '\\' => format!("\\{:03o}", c as u32),
+            c => c.to_string(),
+        })
+        .collect();
     format!(
-        "lxc.mount.entry: {} {} none rbind,ro,create=dir,rslave 0 0",
-        dataset_mount.join(".zfs/snapshot").display(),
+        "lxc.mount.entry: {source} {} none rbind,ro,create=dir,rslave 0 0",
         guest::SNAPSHOT_MOUNT.trim_start_matches('/')
     )
 }
 
+/// Snapshots mounted at `path` reach the container only if the mount is shared. A dataset not
+/// created yet will be mounted below its parent's mount, and is shared if that one is.
 fn check_shared_mount(path: &Path) -> Result<()> {
+    let existing = path.ancestors().find(|p| p.exists()).unwrap_or(Path::new("/"));
     let out = Command::new("findmnt")
         .args(["-n", "-o", "TARGET,PROPAGATION", "--target"])
-        .arg(path)
+        .arg(existing)
         .run()?;
     let (target, propagation) = out.stdout.trim().rsplit_once(' ').unwrap_or(("", ""));
-    if Path::new(target.trim()) != path || !propagation.starts_with("shared") {
-        return Err(Error::input(format!(
-            "{} is not a shared mount (findmnt: '{}'), so the ZFS snapshots mounted there would never reach the container; make it shared with 'mount --make-shared {}', or turn --shadow-copies off",
+    if existing == path && Path::new(target.trim()) != path {
+        bail_input!(
+            "{} is not a mount point (findmnt: '{}'): a ZFS dataset must be mounted at the share's path",
             path.display(),
+            out.stdout.trim()
+        );
+    }
+    if !propagation.starts_with("shared") {
+        bail_input!(
+            "the mount at {} is not shared (findmnt: '{}'), so ZFS snapshots mounted there would never reach the container; make it shared with 'mount --make-shared {}', or turn --shadow-copies off",
+            target.trim(),
             out.stdout.trim(),
-            path.display()
-        )));
+            target.trim()
+        );
     }
     Ok(())
 }
 
-fn append_lines(path: &Path, lines: &[String]) -> Result<()> {
-    let mut text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
-    for line in lines {
-        if !text.lines().any(|l| l == line) {
-            text.push_str(line);
-            text.push('\n');
-        }
-    }
-    smbgw_sys::fs::atomic_write(path, text.as_bytes(), 0o640)
+/// The lines of a PVE guest config before its first section (`[snapshot]`, `[pve:pending]`).
+fn main_section(text: &str) -> impl Iterator<Item = &str> {
+    text.lines().take_while(|l| !l.starts_with('['))
+}
+
+/// Add `lines` to the main section of a PVE guest config, unless there already.
+fn add_config_lines(path: &Path, lines: &[String]) -> Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
+    let main: Vec<&str> = main_section(&text).collect();
+    let mut out: Vec<&str> = main.clone();
+    out.extend(lines.iter().map(String::as_str).filter(|l| !main.contains(l)));
+    out.extend(text.lines().skip(main.len()));
+    smbgw_sys::fs::atomic_write(path, format!("{}\n", out.join("\n")).as_bytes(), 0o640)
+}
+
+fn remove_config_line(path: &Path, line: &str) -> Result<()> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io("reading", path, e))?;
+    let main = main_section(&text).count();
+    let out: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .filter(|&(i, l)| i >= main || l != line)
+        .map(|(_, l)| l)
+        .collect();
+    smbgw_sys::fs::atomic_write(path, format!("{}\n", out.join("\n")).as_bytes(), 0o640)
 }
 
 /// Run in the container; the output of a failing command becomes the error.
@@ -476,11 +516,29 @@ fn install_samba(id: &str) -> Result<()> {
         return Ok(());
     }
     let apt = |args: &[&str]| {
-        let mut argv = vec!["env", "DEBIAN_FRONTEND=noninteractive", "apt-get", "-q", "-y"];
-        argv.extend_from_slice(args);
-        exec(id, &argv)
+        pct()
+            .timeout(APT_TIMEOUT)
+            .args([
+                "exec",
+                id,
+                "--",
+                "env",
+                "DEBIAN_FRONTEND=noninteractive",
+                "apt-get",
+                "-q",
+                "-y",
+            ])
+            .args(args)
+            .run()
     };
-    apt(&["update"])
+    // the container's network (a DHCP lease, DNS) may still be coming up
+    let deadline = Instant::now() + NETWORK_WAIT;
+    let mut update = apt(&["update"]);
+    while update.is_err() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_secs(2));
+        update = apt(&["update"]);
+    }
+    update
         .and_then(|_| apt(&["install", "--no-install-recommends", "samba"]))
         .map(|_| ())
         .map_err(|e| {
@@ -574,6 +632,31 @@ fn configure_inside(samba: &Samba, share: &Share, ct: &Container) -> Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn snapshot_view_is_an_fstab_line() {
+        assert_eq!(
+            snapshot_view_line(Path::new("/tank/team data")),
+            "lxc.mount.entry: /tank/team\\040data/.zfs/snapshot srv/snapshots none rbind,ro,create=dir,rslave 0 0"
+        );
+    }
+
+    #[test]
+    fn config_lines_go_into_the_main_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("950.conf");
+        let text = "memory: 512\nlxc.idmap: u 0 100000 65536\n[before-upgrade]\nmemory: 256\n";
+        std::fs::write(&conf, text).unwrap();
+        let line = "lxc.mount.entry: /a b none bind 0 0".to_string();
+        add_config_lines(&conf, &[line.clone(), "memory: 512".into()]).unwrap();
+        let added = std::fs::read_to_string(&conf).unwrap();
+        assert_eq!(
+            added,
+            "memory: 512\nlxc.idmap: u 0 100000 65536\nlxc.mount.entry: /a b none bind 0 0\n[before-upgrade]\nmemory: 256\n"
+        );
+        remove_config_line(&conf, &line).unwrap();
+        assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+    }
 
     #[test]
     fn idmap_maps_share_ids_one_to_one() {

@@ -36,7 +36,7 @@ pub fn render_inside(share: &Share) -> render::Rendered {
     inside.container = None;
     inside.vm = None;
     let globals = Globals {
-        guest_snapshot_dir: (share.container.is_some() && share.quota_backend == "zfs")
+        guest_snapshot_dir: (share.container.is_some() && share.serves_zfs_snapshots())
             .then(|| guest::SNAPSHOT_MOUNT.to_string()),
         ..Globals::default()
     };

@@ -16,10 +16,10 @@ use crate::{Change, Gateway};
 
 pub const HA_FILE: &str = "ha.json";
 
-/// `ha-setup`, as given on the command line or through the API.
 /// The cluster lock unless one is given: it follows the quorate PVE partition.
 pub const DEFAULT_LOCK: &str = "corosync";
 
+/// `ha-setup`, as given on the command line or through the API.
 pub struct HaSetup {
     /// `n1,n2` (addresses from the PVE membership) or `n1=10.0.0.1,...`; `None`: every node
     /// of the PVE cluster.

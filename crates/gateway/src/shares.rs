@@ -70,7 +70,7 @@ impl Gateway {
         self.config_step(&cfg, &mut plan)?;
         self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
         if share.container.is_some() {
-            self.container_converge_steps(&share, &mut plan);
+            self.container_converge_steps(&share, &mut plan)?;
         }
         self.vm_converge_steps(&share, &mut plan)?;
         self.execute(plan, dry_run, Some(share), notes)
@@ -120,7 +120,7 @@ impl Gateway {
             if share.vm.is_none() {
                 self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
             }
-            self.container_converge_steps(share, &mut plan);
+            self.container_converge_steps(share, &mut plan)?;
             self.vm_converge_steps(share, &mut plan)?;
         }
         // a domain member needs winbindd before smbd can serve domain users

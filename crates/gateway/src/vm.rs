@@ -489,12 +489,23 @@ impl Gateway {
         if memory == vm.memory.to_string() && cores == vm.cores.to_string() {
             return false;
         }
-        let set = |memory: &str, cores: &str| -> Vec<String> {
-            ["set", &id.to_string(), "--memory", memory, "--cores", cores]
-                .map(String::from)
-                .to_vec()
-        };
-        let (apply, undo) = (set(&vm.memory.to_string(), &vm.cores.to_string()), set(&memory, &cores));
+        let apply: Vec<String> = ["set", &id.to_string(), "--memory", &vm.memory.to_string()]
+            .into_iter()
+            .chain(["--cores", &vm.cores.to_string()])
+            .map(String::from)
+            .collect();
+        // back to what was there; a value the config did not have is deleted again
+        let mut undo: Vec<String> = vec!["set".into(), id.to_string()];
+        let mut unset = Vec::new();
+        for (key, value) in [("memory", &memory), ("cores", &cores)] {
+            match value.is_empty() {
+                true => unset.push(key),
+                false => undo.extend([format!("--{key}"), value.clone()]),
+            }
+        }
+        if !unset.is_empty() {
+            undo.extend(["--delete".to_string(), unset.join(",")]);
+        }
         plan.push(FnStep::new(
             format!(
                 "set VM {id} to {} MiB memory and {} cores (qm set)",

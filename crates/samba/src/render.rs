@@ -211,7 +211,7 @@ fn yes_no(b: bool) -> &'static str {
 /// (or a separate mount in a container); elsewhere they are read-only snapshots in
 /// `.snapshots/@GMT-...`.
 fn shadow_copies(share: &Share, globals: &Globals) -> String {
-    if share.quota_backend != "zfs" {
+    if !share.serves_zfs_snapshots() {
         return SHADOW.to_string();
     }
     let snapdir = match &globals.guest_snapshot_dir {
