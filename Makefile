@@ -6,7 +6,7 @@
 CARGO ?= cargo
 BIN := target/release/pve-smbgateway
 
-.PHONY: all build deps test test-ui test-package lint perl-check demo demo-clean bench clean docs install deb
+.PHONY: all build deps test test-ui test-package test-vm lint perl-check demo demo-clean bench clean docs install deb
 
 all: build
 
@@ -42,6 +42,11 @@ test-package:
 # tier 4: the web UI in headless chromium (root; installs chromium, npm packages into ~/.cache)
 test-ui: build
 	./t/ui/run.sh
+
+# opt-in, not part of test: a vm share on a real guest under QEMU/TCG (root; installs QEMU;
+# guest image cached in ~/.cache/pve-smbgateway/vm; a few minutes)
+test-vm: build
+	./t/vm/run.sh
 
 lint:
 	$(CARGO) fmt --all -- --check

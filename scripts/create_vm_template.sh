@@ -2,14 +2,21 @@
 # Build the pve-smbgateway VM template: Debian 12 (the official generic cloud image) with
 # cloud-init, qemu-guest-agent and Samba, as a PVE template VM that `--mode vm` shares clone.
 #   create_vm_template.sh [VMID]        (default 9000, the default of --vm-template)
+#   create_vm_template.sh --disk-image FILE
+#       only the guest's disk, without PVE or a download (t/vm/run.sh boots it): Debian 12 by
+#       debootstrap with the same packages and set-up, as FILE (qcow2, one ext4 filesystem
+#       labelled smbgw-root, no partitions, no boot loader) and FILE.vmlinuz, FILE.initrd beside
+#       it for a direct kernel boot (root=LABEL=smbgw-root). Kept when all three exist.
 # Environment:
 #   STORAGE    PVE storage for the template's disk and cloud-init drive (default local-lvm)
 #   BRIDGE     bridge of the template's network interface (default vmbr0; clones set their own)
 #   IMAGE      a Debian 12 cloud image to use instead of downloading one (qcow2 or raw)
 #   CUSTOMIZED set to 1 if IMAGE already has qemu-guest-agent, samba and acl (skips virt-customize)
+#   MIRROR     Debian mirror for --disk-image (default http://deb.debian.org/debian)
 # Idempotent: a template VM made by this script is kept; any other VM with that id is refused.
 # On a failure the half-made VM is destroyed again. Needs: qm (PVE), wget, sha512sum and
-# virt-customize (libguestfs-tools; works without KVM, slowly) unless CUSTOMIZED=1.
+# virt-customize (libguestfs-tools; works without KVM, slowly) unless CUSTOMIZED=1;
+# --disk-image needs root, debootstrap, mkfs.ext4 and qemu-img.
 set -eu
 
 VERSION=1
@@ -20,6 +27,75 @@ MARKER="pve-smbgateway template $VERSION"
 RELEASE_URL=https://cloud.debian.org/images/cloud/bookworm/latest
 IMAGE_NAME=debian-12-genericcloud-amd64.qcow2
 CACHE=${CACHE:-/var/lib/vz/template/cache}
+# What the gateway needs in the guest, the same for both ways of building it: smbd only (no
+# NetBIOS, no AD DC); the share's user-data writes smb.conf at first boot
+GUEST_PACKAGES=qemu-guest-agent,samba,acl
+GUEST_SETUP='systemctl enable qemu-guest-agent smbd && systemctl mask nmbd samba-ad-dc'
+# --disk-image: what the cloud image brings and debootstrap's minbase lacks (the cloud kernel,
+# as in Debian's genericcloud image; ifupdown is what cloud-init renders network-config for;
+# dbus for hostnamectl)
+IMAGE_PACKAGES="linux-image-cloud-amd64 systemd-sysv udev kmod dbus ifupdown iproute2 isc-dhcp-client netbase cloud-init"
+
+# --disk-image FILE: the guest's disk by debootstrap, no PVE involved
+disk_image() {
+    out=$1
+    if [ -s "$out" ] && [ -s "$out.vmlinuz" ] && [ -s "$out.initrd" ]; then
+        echo "disk image exists: $out"
+        return 0
+    fi
+    [ "$(id -u)" = 0 ] || { echo "--disk-image needs root (debootstrap)" >&2; exit 1; }
+    for tool in debootstrap mkfs.ext4 qemu-img; do
+        command -v "$tool" >/dev/null || { echo "$tool is missing (apt-get install debootstrap e2fsprogs qemu-utils)" >&2; exit 1; }
+    done
+    tmp=$(mktemp -d /var/tmp/smbgw-vm-image.XXXXXX)
+    trap 'umount -l "$tmp/root/proc" 2>/dev/null || true; rm -rf "$tmp"' EXIT
+    root=$tmp/root
+    export DEBIAN_FRONTEND=noninteractive
+    debootstrap --variant=minbase bookworm "$root" "${MIRROR:-http://deb.debian.org/debian}"
+    # the rest with apt (debootstrap's --include resolves dependencies too loosely for
+    # cloud-init's); no service may start in the chroot, it would run on this host
+    printf '#!/bin/sh\nexit 101\n' > "$root/usr/sbin/policy-rc.d"
+    chmod 755 "$root/usr/sbin/policy-rc.d"
+    mount -t proc proc "$root/proc"
+    # shellcheck disable=SC2086
+    chroot "$root" apt-get install -y -q --no-install-recommends $IMAGE_PACKAGES
+    # the gateway's packages as virt-customize installs them: with their recommends
+    # (samba-vfs-modules: recycle bin, shadow copies, macOS)
+    # shellcheck disable=SC2046
+    chroot "$root" apt-get install -y -q $(echo "$GUEST_PACKAGES" | tr , ' ')
+    chroot "$root" sh -c "$GUEST_SETUP"
+    # cloud-init's default locale, en_US.UTF-8, must be in locale.gen: Debian's locale-gen
+    # ignores the name cloud-init passes it (canonical/cloud-init#4195)
+    sed -i 's/^# *\(en_US.UTF-8 UTF-8\)$/\1/' "$root/etc/locale.gen"
+    chroot "$root" locale-gen
+    umount "$root/proc"
+    rm "$root/usr/sbin/policy-rc.d"
+    echo "$MARKER" > "$root/etc/pve-smbgateway-template"
+    echo 'LABEL=smbgw-root / ext4 errors=remount-ro 0 1' > "$root/etc/fstab"
+    echo localhost > "$root/etc/hostname"
+    # nothing of the build host stays inside; every clone makes its own machine id
+    : > "$root/etc/resolv.conf"
+    : > "$root/etc/machine-id"
+    chroot "$root" apt-get clean
+    rm -rf "$root"/var/lib/apt/lists/* "$root"/var/log/*.log
+    kernel=$(ls "$root"/boot/vmlinuz-* | tail -n 1)
+    initrd=$(ls "$root"/boot/initrd.img-* | tail -n 1)
+    mkdir -p "$(dirname "$out")"
+    cp "$kernel" "$out.vmlinuz.tmp"
+    cp "$initrd" "$out.initrd.tmp"
+    # the filesystem straight from the directory: no loop device, no mount
+    mkfs.ext4 -q -L smbgw-root -d "$root" "$tmp/disk.raw" 2G
+    qemu-img convert -O qcow2 "$tmp/disk.raw" "$out.tmp"
+    mv "$out.vmlinuz.tmp" "$out.vmlinuz"
+    mv "$out.initrd.tmp" "$out.initrd"
+    mv "$out.tmp" "$out"
+    echo "disk image written: $out ($(du -h "$out" | cut -f1)), $out.vmlinuz, $out.initrd"
+}
+if [ "${1:-}" = --disk-image ]; then
+    [ -n "${2:-}" ] || { echo "usage: $0 --disk-image FILE" >&2; exit 1; }
+    disk_image "$2"
+    exit 0
+fi
 
 case $VMID in
     [1-9][0-9][0-9]|[1-9][0-9][0-9][0-9]*) ;;
@@ -67,11 +143,9 @@ work=$tmp/disk.qcow2
 cp "$IMAGE" "$work"
 if [ "${CUSTOMIZED:-0}" != 1 ]; then
     command -v virt-customize >/dev/null || { echo "virt-customize is missing (apt-get install libguestfs-tools)" >&2; exit 1; }
-    # smbd only: no NetBIOS, no AD DC; the share's user-data writes smb.conf at first boot
     LIBGUESTFS_BACKEND=direct virt-customize -a "$work" \
-        --install qemu-guest-agent,samba,acl \
-        --run-command 'systemctl enable qemu-guest-agent smbd' \
-        --run-command 'systemctl mask nmbd samba-ad-dc' \
+        --install "$GUEST_PACKAGES" \
+        --run-command "$GUEST_SETUP" \
         --write "/etc/pve-smbgateway-template:$MARKER" \
         --truncate /etc/machine-id
 fi
