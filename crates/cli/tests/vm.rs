@@ -419,11 +419,30 @@ fn vm_share_through_qm() {
             undone: 5,
         },
         Failure {
+            what: "cloud-init failed",
+            env: vec![("QM_STANDIN_CLOUDINIT", "failed")],
+            args: &team,
+            code: 3,
+            messages: vec!["cloud-init failed in VM 960: ('scripts_user', RuntimeError("],
+            undone: 6,
+        },
+        Failure {
+            what: "cloud-init never finishes",
+            env: vec![("QM_STANDIN_CLOUDINIT", "running"), ("PVE_SMBGW_VM_WAIT", "2")],
+            args: &team,
+            code: 3,
+            messages: vec!["cloud-init did not finish in VM 960 within 2 s"],
+            undone: 6,
+        },
+        Failure {
             what: "SMB",
             env: vec![("PVE_SMBGW_VM_WAIT", "2")],
             args: &silent,
             code: 3,
-            messages: vec!["wait until Samba in VM 960 answers SMB for share 'team'", &silent_ip],
+            messages: vec![
+                "wait until cloud-init has configured Samba in VM 960 and it answers SMB for share 'team'",
+                &silent_ip,
+            ],
             undone: 6,
         },
     ];
@@ -505,7 +524,7 @@ fn vm_share_through_qm() {
         "add the share's data disk to VM 960: 1 GiB on local-lvm (scsi1)",
         "start VM 960",
         "wait until the guest agent of VM 960 answers (the VM booted)",
-        "wait until Samba in VM 960 answers SMB for share 'team'",
+        "wait until cloud-init has configured Samba in VM 960 and it answers SMB for share 'team'",
         "create share config ",
     ];
     assert!(done.len() >= expected.len(), "{}", r.stdout);
@@ -549,6 +568,7 @@ fn vm_share_through_qm() {
             argv(&["qm", "set", "960", "--scsi1", "local-lvm:1"]),
             argv(&["qm", "start", "960"]),
             argv(&["qm", "guest", "cmd", "960", "ping"]),
+            argv(&["qm", "guest", "exec", "960", "--", "cat", "/run/cloud-init/result.json"]),
         ]
     );
     let conf = std::fs::read_to_string(lab.conf(960)).unwrap();

@@ -375,8 +375,15 @@ impl Gateway {
             || Ok(()),
         ));
         plan.push(FnStep::new(
-            format!("wait until Samba in VM {id} answers SMB for share '{}'", share.name),
-            move || wait_for_smb(&vm, smb_wait),
+            format!(
+                "wait until cloud-init has configured Samba in VM {id} and it answers SMB for share '{}'",
+                share.name
+            ),
+            move || {
+                let deadline = Instant::now() + smb_wait;
+                wait_for_cloud_init(vm.id.expect("id chosen"), smb_wait)?;
+                wait_for_smb(&vm, deadline.saturating_duration_since(Instant::now()))
+            },
             || Ok(()),
         ));
         Ok(())
@@ -614,7 +621,46 @@ fn wait_for_agent(id: &str, limit: Duration) -> Result<()> {
     Ok(())
 }
 
-/// After the boot, cloud-init installs the configuration and restarts smbd.
+/// cloud-init's verdict, through the guest agent: the template's smbd answers long before
+/// cloud-init has imported the users and restarted it with our configuration, and still answers
+/// when cloud-init failed.
+fn wait_for_cloud_init(id: u32, limit: Duration) -> Result<()> {
+    const RESULT: &str = "/run/cloud-init/result.json";
+    let deadline = Instant::now() + limit;
+    loop {
+        // `qm guest exec` answers with the command's exit code and output as JSON
+        let answer: Option<serde_json::Value> = qm()
+            .args(["guest", "exec", &id.to_string(), "--", "cat", RESULT])
+            .output()
+            .ok()
+            .filter(|o| o.success())
+            .and_then(|o| serde_json::from_str(&o.stdout).ok());
+        if let Some(answer) = answer.filter(|a| a["exitcode"] == 0) {
+            let result: serde_json::Value =
+                serde_json::from_str(answer["out-data"].as_str().unwrap_or_default()).unwrap_or_default();
+            let errors: Vec<&str> = result["v1"]["errors"]
+                .as_array()
+                .map(|e| e.iter().filter_map(|e| e.as_str()).collect())
+                .unwrap_or_default();
+            if errors.is_empty() {
+                return Ok(());
+            }
+            return Err(Error::external(format!(
+                "cloud-init failed in VM {id}: {}; /var/log/cloud-init-output.log in the VM says more",
+                errors.join("; ")
+            )));
+        }
+        if Instant::now() > deadline {
+            return Err(Error::external(format!(
+                "cloud-init did not finish in VM {id} within {} s ({RESULT} is missing)",
+                limit.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+/// After cloud-init, smbd runs with the share's configuration.
 fn wait_for_smb(vm: &Vm, limit: Duration) -> Result<()> {
     let deadline = Instant::now() + limit;
     loop {
