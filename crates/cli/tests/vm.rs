@@ -352,6 +352,14 @@ fn vm_share_through_qm() {
     );
     let r = lab.run_with(&[("PVESM_STANDIN_AVAIL", "local-lvm=2G")], &dry);
     assert!(r.stderr.contains("local-lvm has 2G free"), "{}", r.stderr);
+    // a fresh install's `local` takes no snippets: the user-data would have nowhere to go
+    let r = lab.run_with(&[("PVESM_STANDIN_LOCAL_CONTENT", "backup,iso,vztmpl")], &dry);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("storage local does not allow snippets") && r.stderr.contains("pvesm set local --content"),
+        "{}",
+        r.stderr
+    );
     let r = lab.run_with(&[("PVESM_STANDIN_AVAIL", "local-lvm=3G")], &dry);
     assert_eq!(r.code, 0, "exactly enough room: {}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("(dry run, nothing was changed)"), "{}", r.stdout);

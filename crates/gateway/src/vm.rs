@@ -244,6 +244,13 @@ impl Gateway {
                 share.name
             );
         }
+        // a fresh PVE install's `local` takes iso, vztmpl and backup, but no snippets
+        if guests::storage_free(SNIPPET_STORAGE, "snippets").is_err() {
+            bail_input!(
+                "storage {SNIPPET_STORAGE} does not allow snippets, which carry the VM's cloud-init user-data; \
+                 add them to its content types, e.g. 'pvesm set {SNIPPET_STORAGE} --content iso,vztmpl,backup,snippets'"
+            );
+        }
         Ok(())
     }
 
