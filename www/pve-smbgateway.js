@@ -10,7 +10,9 @@
  *
  * All checks of the input are the API's (the Rust core's schema): the create window asks the API
  * for a dry-run plan of exactly the values entered and offers "Create" only when the API accepted
- * them; errors the API reports for a field ({errors: {field: msg}}) are shown on that field.
+ * them; errors the API reports for a field ({errors: {field: msg}}) are shown on that field. The
+ * fields only repeat the schema's limits (ranges, formats, what a placement refuses) so that a
+ * mistake shows before the round trip.
  *
  * No 'use strict' here: ExtJS' callParent finds the calling method through Function.caller,
  * which strict-mode functions do not allow.
@@ -67,6 +69,65 @@
                 audit: 0,
                 encrypt: 0,
                 'fallback-local': 0,
+            },
+
+            // where a guest sees the share (crates/core/src/guest.rs SHARE_MOUNT): a VM share's
+            // path is always this one, inside the VM
+            guestMount: '/srv/share',
+
+            // the share's placement decides which fields apply: fields and notes with smbgwModes
+            // show only in those modes, fields with smbgwRefusedIn are disabled in those (the
+            // core refuses them there); disabled fields are neither checked nor sent
+            applyMode: function (win, mode, isCreate) {
+                let mount = SMBGateway.Utils.guestMount;
+                win.smbgwMode = mode;
+                win.query('[smbgwModes]').forEach(function (c) {
+                    let on = c.smbgwModes.indexOf(mode) !== -1;
+                    c.setHidden(!on);
+                    if (c.isFormField) {
+                        c.setDisabled(!on);
+                    }
+                });
+                win.query('[smbgwRefusedIn]').forEach(function (f) {
+                    let refused = f.smbgwRefusedIn.indexOf(mode) !== -1;
+                    if (refused && isCreate) {
+                        f.reset();
+                    }
+                    f.setDisabled(refused);
+                });
+                let guest = win.down('#guest');
+                if (guest) {
+                    guest.setTitle(mode === 'vm' ? gt('Virtual machine') : gt('Container'));
+                    guest.tab.setHidden(mode === 'native');
+                }
+                // a VM share's data is on the VM's own disk at the mount point; an existing lxc
+                // share's path is its container's bind mount, which an update does not move
+                let path = win.down('field[name=path]');
+                if (path) {
+                    if (isCreate && mode === 'vm' && !path.readOnly) {
+                        path.smbgwNodePath = path.getValue();
+                        path.setValue(mount);
+                    } else if (isCreate && mode !== 'vm' && path.readOnly) {
+                        path.setValue(path.smbgwNodePath || '');
+                    }
+                    path.setReadOnly(mode === 'vm' || (!isCreate && mode === 'lxc'));
+                    path.setFieldLabel(mode === 'vm' ? gt('Path in the VM') : gt('Path'));
+                }
+                // a VM's data disk is sized from the quota
+                let quota = win.down('field[name=quota]');
+                if (quota) {
+                    quota.smbgwEmptyText = quota.smbgwEmptyText || quota.emptyText;
+                    quota.allowBlank = mode !== 'vm';
+                    quota.setEmptyText(mode === 'vm' ? gt('required, e.g. 10G') : quota.smbgwEmptyText);
+                    quota.clearInvalid();
+                }
+                win.query('field[name=users], field[name=groups]').forEach((f) => f.getValue() && f.validate());
+            },
+
+            // the placement of the window a field is in
+            modeOf: function (field) {
+                let win = field.up('window');
+                return (win && win.smbgwMode) || 'native';
             },
 
             baseUrl: function (nodename) {
@@ -168,16 +229,33 @@
                 poll();
             },
 
-            // the field an error message of the core is about (for errors raised in a task)
+            // the field an error message of the core is about (for errors raised in a task);
+            // the first rule that matches wins, so the guest fields come before the words
+            // ("quota", "user", "mode") that their messages may also contain
             fieldOfTaskError: function (msg) {
                 let rules = [
                     [/share name|share '.*' already exists/i, 'name'],
-                    [/placement|mode/i, 'mode'],
+                    [/--ct-id\b/, 'ct-id'],
+                    [/--vm-id\b/, 'vm-id'],
+                    [/--vm-template\b|template VM\b/, 'vm-template'],
+                    [/--ct-template\b|\btemplate\b/, 'ct-template'],
+                    [/\bct-memory\b/, 'ct-memory'],
+                    [/\bvm-memory\b/, 'vm-memory'],
+                    [/\bvm-cores\b/, 'vm-cores'],
+                    [/\bct-storage\b/, 'ct-storage'],
+                    [/\bvm-storage\b/, 'vm-storage'],
+                    [/\bbridge\b/, 'bridge'],
+                    [/^ip\b|--ip\b/, 'ip'],
+                    [/^gateway\b|--gateway\b/, 'gateway'],
+                    [/--shadow-copies\b/, 'shadow-copies'],
+                    [/--quota-backend\b/, 'quota-backend'],
+                    [/--zfs-dataset\b/, 'zfs-dataset'],
                     [/quota/i, 'quota'],
                     [/\buser/i, 'users'],
                     [/\bgroup/i, 'groups'],
                     [/hosts?\b/i, 'hosts-allow'],
                     [/path|director/i, 'path'],
+                    [/placement|mode/i, 'mode'],
                 ];
                 for (const [re, field] of rules) {
                     if (re.test(msg)) {
@@ -203,6 +281,7 @@
                         '.smbgw-ok { color: #21bf4b; }',
                         '.smbgw-bad { color: #d9534f; }',
                         '.smbgw-plan { font-family: monospace; white-space: pre-wrap; font-size: 12px; }',
+                        '.smbgw-values td:first-child { padding-right: 16px; }',
                         '.smbgw-note { color: #666; font-style: italic; padding: 4px 0 8px 0; }',
                         '.smbgw-error { color: #d9534f; font-weight: bold; white-space: pre-wrap; }',
                         '.smbgw-title { font-weight: bold; font-size: 14px; }',
@@ -306,9 +385,6 @@
 
             initComponent: function () {
                 let me = this;
-                let placementNote = gt(
-                    'LXC and VM placements come with a later version of pve-smbgateway; shares are served by the host (native) for now.',
-                );
                 me.column1 = [
                     {
                         xtype: me.isCreate ? 'textfield' : 'displayfield',
@@ -333,6 +409,12 @@
                         maxLength: 256,
                     },
                 ];
+                let note = (modes, text) => ({
+                    xtype: 'component',
+                    cls: 'smbgw-note',
+                    smbgwModes: modes,
+                    html: Ext.htmlEncode(text),
+                });
                 me.column2 = [
                     {
                         xtype: 'radiogroup',
@@ -342,25 +424,30 @@
                         disabled: !me.isCreate,
                         items: [
                             { boxLabel: gt('Native (host smbd)'), name: 'mode', inputValue: 'native', checked: true },
-                            { boxLabel: gt('LXC container'), name: 'mode', inputValue: 'lxc', disabled: true },
-                            { boxLabel: gt('Virtual machine'), name: 'mode', inputValue: 'vm', disabled: true },
+                            { boxLabel: gt('LXC container'), name: 'mode', inputValue: 'lxc' },
+                            { boxLabel: gt('Virtual machine'), name: 'mode', inputValue: 'vm' },
                         ],
+                        listeners: {
+                            change: function (group, value) {
+                                if (me.isCreate && typeof value.mode === 'string') {
+                                    SMBGateway.Utils.applyMode(group.up('window'), value.mode, true);
+                                }
+                            },
+                        },
                     },
-                    {
-                        xtype: 'textfield',
-                        fieldLabel: gt('CT template'),
-                        disabled: true,
-                        submitValue: false,
-                        emptyText: 'LXC: debian-12-standard',
-                    },
-                    {
-                        xtype: 'textfield',
-                        fieldLabel: gt('VM template'),
-                        disabled: true,
-                        submitValue: false,
-                        emptyText: 'VM: smbgw-template',
-                    },
-                    { xtype: 'component', cls: 'smbgw-note', html: Ext.htmlEncode(placementNote) },
+                    note(['native'], gt("This node's smbd serves the share.")),
+                    note(
+                        ['lxc'],
+                        gt(
+                            "Samba runs in an unprivileged container made for the share; the share's directory stays on this node and is bind-mounted into it at /srv/share.",
+                        ),
+                    ),
+                    note(
+                        ['vm'],
+                        gt(
+                            "Samba runs in a VM cloned from the gateway's template VM; the share's data lives on the VM's own disk, sized from the quota and mounted at /srv/share inside the VM.",
+                        ),
+                    ),
                 ];
                 me.callParent();
             },
@@ -371,6 +458,117 @@
                     delete values.name;
                 }
                 return this.callParent([values]);
+            },
+        });
+
+        // the core's formats of the guest properties (crates/core/src/guest.rs), as regexes: never
+        // stricter than the core, which checks them again (and has the last word)
+        const IPV4 = '(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)(\\.(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)){3}';
+        const GUEST_FORMATS = {
+            storage: {
+                regex: /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
+                regexText: gt("not a PVE storage id (a letter, then letters, digits, '-', '_', '.')"),
+            },
+            bridge: {
+                regex: /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$/,
+                regexText: gt("not an interface name (1-15 letters, digits, '-', '_', '.')"),
+            },
+            ip: {
+                regex: new RegExp(`^(dhcp|${IPV4}/([1-9]|[12]\\d|3[0-2]))$`),
+                regexText: gt("'dhcp' or an IPv4 address with prefix, e.g. 192.168.1.50/24"),
+            },
+            gateway: { regex: new RegExp(`^${IPV4}$`), regexText: gt('not an IPv4 address') },
+            template: {
+                regex: /^[A-Za-z][A-Za-z0-9_.-]{0,63}:vztmpl\/(?!\.)(?=[A-Za-z0-9._-]{1,200}$).*(\.tar\.(gz|xz|zst)|\.tgz)$/,
+                regexText: gt('not a template volume such as local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz'),
+            },
+        };
+
+        // the container or VM of an lxc or vm share; fixed once it is made, so shown read-only
+        // on edit, except memory and cores (pct set applies them at once, qm set at the
+        // reboot). Limits and defaults are the core's schema (crates/core/src/schema.rs).
+        Ext.define('SMBGateway.panel.ShareGuest', {
+            extend: 'SMBGateway.panel.ShareBase',
+            alias: 'widget.smbgwShareGuest',
+            title: gt('Container'),
+            itemId: 'guest',
+
+            initComponent: function () {
+                let me = this;
+                let lxc = ['lxc'];
+                let vm = ['vm'];
+                let both = ['lxc', 'vm'];
+                let resizable = ['ct-memory', 'vm-memory', 'vm-cores'];
+                let field = function (modes, xtype, name, label, extra) {
+                    let cfg = { xtype: 'displayfield', name: name, fieldLabel: label, smbgwModes: modes };
+                    let editable = me.isCreate || resizable.indexOf(name) !== -1;
+                    return editable ? Ext.apply(cfg, { xtype: xtype }, extra) : cfg;
+                };
+                let number = (modes, name, label, min, max, range, extra) =>
+                    field(
+                        modes,
+                        'numberfield',
+                        name,
+                        label,
+                        Ext.apply({ allowDecimals: false, minValue: min, maxValue: max, minText: range, maxText: range }, extra),
+                    );
+                let guestId = gt('a number from 100 to 999999999');
+                let nextFree = { emptyText: gt('next free') };
+                me.column1 = [
+                    number(lxc, 'ct-id', gt('CT ID'), 100, 999999999, guestId, nextFree),
+                    number(lxc, 'ct-memory', gt('Memory (MiB)'), 128, 65536, gt('MiB from 128 to 65536'), { value: 512 }),
+                    field(lxc, 'textfield', 'ct-storage', gt('Storage'), Ext.apply({ value: 'local-lvm', maxLength: 64 }, GUEST_FORMATS.storage)),
+                    number(vm, 'vm-id', gt('VM ID'), 100, 999999999, guestId, nextFree),
+                    number(vm, 'vm-template', gt('Template VM ID'), 100, 999999999, guestId, { value: 9000 }),
+                    number(vm, 'vm-memory', gt('Memory (MiB)'), 512, 262144, gt('MiB from 512 to 262144'), { value: 1024 }),
+                    number(vm, 'vm-cores', gt('Cores'), 1, 128, gt('a number from 1 to 128'), { value: 1 }),
+                    field(vm, 'textfield', 'vm-storage', gt('Storage'), Ext.apply({ value: 'local-lvm', maxLength: 64 }, GUEST_FORMATS.storage)),
+                ];
+                me.column2 = [
+                    field(both, 'textfield', 'bridge', gt('Bridge'), Ext.apply({ value: 'vmbr0', maxLength: 15 }, GUEST_FORMATS.bridge)),
+                    field(both, 'textfield', 'ip', gt('IPv4/CIDR'), Ext.apply({ value: 'dhcp', maxLength: 18 }, GUEST_FORMATS.ip)),
+                    field(both, 'textfield', 'gateway', gt('Gateway (IPv4)'), Ext.apply({ emptyText: gt('none'), maxLength: 15 }, GUEST_FORMATS.gateway)),
+                ];
+                me.columnB = [
+                    field(
+                        lxc,
+                        'textfield',
+                        'ct-template',
+                        gt('Template'),
+                        Ext.apply({ value: 'local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz', maxLength: 256 }, GUEST_FORMATS.template),
+                    ),
+                    {
+                        xtype: 'component',
+                        cls: 'smbgw-note',
+                        smbgwModes: lxc,
+                        html: Ext.htmlEncode(
+                            gt(
+                                "An unprivileged container from the gateway's template (scripts/create_ct_template.sh). The share's users keep their uid and gid inside, so files written over SMB belong to them on this node.",
+                            ),
+                        ),
+                    },
+                    {
+                        xtype: 'component',
+                        cls: 'smbgw-note',
+                        smbgwModes: vm,
+                        html: Ext.htmlEncode(
+                            gt(
+                                "A full clone of the gateway's template VM (scripts/create_vm_template.sh), set up by cloud-init. Its data disk is sized from the quota.",
+                            ),
+                        ),
+                    },
+                ];
+                me.callParent();
+            },
+
+            // the API gives the guest as an object ({container: {id, ...}} or {vm: {...}})
+            onSetValues: function (values) {
+                let v = this.callParent([values]);
+                let prefix = values.container ? 'ct' : 'vm';
+                Ext.Object.each(values.container || values.vm || {}, function (key, value) {
+                    v[['bridge', 'ip', 'gateway'].indexOf(key) !== -1 ? key : `${prefix}-${key}`] = value;
+                });
+                return v;
             },
         });
 
@@ -388,13 +586,16 @@
                         name: 'quota',
                         fieldLabel: gt('Quota'),
                         emptyText: gt('none') + ' (e.g. 500M, 10G, 1.5T)',
+                        // only a VM share needs one (SMBGateway.Utils.applyMode); the core's words
+                        blankText: gt("--mode vm needs --quota, the size of the share's data disk"),
                     },
                     {
-                        xtype: 'combobox',
+                        xtype: me.isCreate ? 'combobox' : 'displayfield',
                         name: 'quota-backend',
                         fieldLabel: gt('Backend'),
                         editable: false,
                         value: 'auto',
+                        smbgwRefusedIn: ['vm'],
                         store: [
                             ['auto', gt('auto (from the filesystem)')],
                             ['btrfs', 'btrfs qgroup'],
@@ -415,15 +616,27 @@
                         name: 'zfs-dataset',
                         fieldLabel: gt('ZFS dataset'),
                         emptyText: gt('auto'),
+                        smbgwRefusedIn: ['vm'],
                     },
                 ];
                 me.columnB = [
                     {
                         xtype: 'component',
                         cls: 'smbgw-note',
+                        smbgwModes: ['native', 'lxc'],
                         html: Ext.htmlEncode(
                             gt(
                                 'The quota is enforced by the filesystem: a btrfs subvolume, a ZFS dataset, or an ext4/XFS project quota (mounted with prjquota). Other filesystems refuse a quota.',
+                            ),
+                        ),
+                    },
+                    {
+                        xtype: 'component',
+                        cls: 'smbgw-note',
+                        smbgwModes: ['vm'],
+                        html: Ext.htmlEncode(
+                            gt(
+                                "A VM share needs a quota: it is the size of the VM's data disk. Backend and dataset are the node's, so they do not apply.",
                             ),
                         ),
                     },
@@ -431,6 +644,15 @@
                 me.callParent();
             },
         });
+
+        // the core refuses domain accounts (DOMAIN\name) on lxc and vm shares; its words
+        let localOnlyInGuests = function (value) {
+            let mode = SMBGateway.Utils.modeOf(this);
+            if (mode !== 'native' && value.indexOf('\\') !== -1) {
+                return Ext.String.format(gt('domain users and groups are not available in --mode {0} yet; use --mode native'), mode);
+            }
+            return true;
+        };
 
         Ext.define('SMBGateway.panel.ShareAccess', {
             extend: 'SMBGateway.panel.ShareBase',
@@ -446,15 +668,18 @@
                         name: 'users',
                         fieldLabel: gt('Users'),
                         emptyText: 'alice, EXAMPLE\\bob',
+                        validator: localOnlyInGuests,
                     },
                     {
                         xtype: 'textfield',
                         name: 'groups',
                         fieldLabel: gt('Groups'),
                         emptyText: 'staff, EXAMPLE\\Domain Users',
+                        validator: localOnlyInGuests,
                     },
                     checkbox('fallback-local', gt('Local fallback'), {
                         boxLabel: gt('local users while the domain is down'),
+                        smbgwRefusedIn: ['lxc', 'vm'],
                     }),
                 ];
                 me.column2 = [
@@ -473,6 +698,12 @@
                             ),
                         ),
                     },
+                    {
+                        xtype: 'component',
+                        cls: 'smbgw-note',
+                        smbgwModes: ['lxc', 'vm'],
+                        html: Ext.htmlEncode(gt('In a container or a VM: local users and groups only, domain accounts are not available there yet.')),
+                    },
                 ];
                 me.callParent();
             },
@@ -487,7 +718,7 @@
             initComponent: function () {
                 let me = this;
                 me.column1 = [
-                    checkbox('shadow-copies', gt('Shadow copies'), { boxLabel: gt('"Previous Versions"') }),
+                    checkbox('shadow-copies', gt('Shadow copies'), { boxLabel: gt('"Previous Versions"'), smbgwRefusedIn: ['vm'] }),
                     checkbox('recycle-bin', gt('Recycle bin')),
                     checkbox('macos', gt('macOS clients'), { boxLabel: 'vfs_fruit' }),
                     checkbox('audit', gt('Audit log')),
@@ -515,6 +746,12 @@
                         fieldLabel: gt('Samba options'),
                         emptyText: 'KEY=VALUE, ... (allow list)',
                     },
+                    {
+                        xtype: 'component',
+                        cls: 'smbgw-note',
+                        smbgwModes: ['vm'],
+                        html: Ext.htmlEncode(gt('In a VM: no shadow copies yet (the data disk has no snapshots inside the VM).')),
+                    },
                 ];
                 me.callParent();
             },
@@ -522,13 +759,15 @@
 
         let sharePanels = (isCreate) => [
             { xtype: 'smbgwShareGeneral', isCreate: isCreate },
+            { xtype: 'smbgwShareGuest', isCreate: isCreate },
             { xtype: 'smbgwShareQuota', isCreate: isCreate },
             { xtype: 'smbgwShareAccess', isCreate: isCreate },
             { xtype: 'smbgwShareOptions', isCreate: isCreate },
         ];
 
         // ------------------------------------------------------------------------------------
-        // the create wizard: General, Quota, Access, Options, Summary (the API's dry-run plan)
+        // the create wizard: General, Container or Virtual machine (modes lxc and vm only),
+        // Quota, Access, Options, Summary (the API's dry-run plan)
 
         Ext.define('SMBGateway.window.ShareCreate', {
             extend: 'Ext.window.Window',
@@ -571,11 +810,26 @@
                 this.down('#summary').update(html);
             },
 
+            // the wizard's steps: its tabs but the one of a placement not chosen
+            steps: function () {
+                return this.down('tabpanel')
+                    .items.getRange()
+                    .filter((t) => !t.tab.isHidden());
+            },
+
+            // go `delta` steps back or forth
+            step: function (delta) {
+                let me = this;
+                let steps = me.steps();
+                let idx = steps.indexOf(me.down('tabpanel').getActiveTab());
+                me.down('tabpanel').setActiveTab(steps[Math.min(Math.max(0, idx + delta), steps.length - 1)]);
+            },
+
             updateButtons: function () {
                 let me = this;
-                let tabs = me.down('tabpanel');
-                let idx = tabs.items.indexOf(tabs.getActiveTab());
-                let last = tabs.items.getCount() - 1;
+                let steps = me.steps();
+                let idx = steps.indexOf(me.down('tabpanel').getActiveTab());
+                let last = steps.length - 1;
                 me.down('#back').setDisabled(idx === 0);
                 me.down('#next').setDisabled(idx === last);
                 let current = Ext.encode(me.getValues());
@@ -622,10 +876,12 @@
                             let rows = Object.entries(values)
                                 .map(([k, v]) => `<tr><td><b>${Ext.htmlEncode(k)}</b></td><td>${Ext.htmlEncode(String(v))}</td></tr>`)
                                 .join('');
+                            // the plan first: with a guest's settings it would be below the fold
                             me.setSummary(
-                                `<table class="smbgw-values">${rows}</table>` +
-                                    `<p><b>${gt('What the gateway will do')}:</b></p>` +
-                                    `<div class="smbgw-plan">${plan.map((l) => Ext.htmlEncode(l)).join('\n')}</div>`,
+                                `<p><b>${gt('What the gateway will do')}:</b></p>` +
+                                    `<div class="smbgw-plan">${plan.map((l) => Ext.htmlEncode(l)).join('\n')}</div>` +
+                                    `<p><b>${gt('Settings')}:</b></p>` +
+                                    `<table class="smbgw-values">${rows}</table>`,
                             );
                             me.plannedFor = key;
                             me.updateButtons();
@@ -698,33 +954,24 @@
                         },
                     ],
                     buttons: [
-                        {
-                            text: gt('Back'),
-                            itemId: 'back',
-                            handler: function () {
-                                let tp = me.down('tabpanel');
-                                let idx = tp.items.indexOf(tp.getActiveTab());
-                                tp.setActiveTab(Math.max(0, idx - 1));
-                            },
-                        },
+                        { text: gt('Back'), itemId: 'back', handler: () => me.step(-1) },
                         {
                             text: gt('Next'),
                             itemId: 'next',
                             handler: function () {
-                                let tp = me.down('tabpanel');
-                                let idx = tp.items.indexOf(tp.getActiveTab());
-                                let panel = tp.getActiveTab();
+                                let panel = me.down('tabpanel').getActiveTab();
                                 let invalid = panel.query('[isFormField]').filter((f) => !f.isValid());
                                 if (invalid.length) {
                                     return;
                                 }
-                                tp.setActiveTab(idx + 1);
+                                me.step(1);
                             },
                         },
                         { text: gt('Create'), itemId: 'submit', disabled: true, handler: () => me.submit() },
                     ],
                 });
                 me.callParent();
+                SMBGateway.Utils.applyMode(me, 'native', true);
                 me.down('form').getForm().on('dirtychange', () => me.updateButtons());
                 me.on('afterrender', () => me.updateButtons());
             },
@@ -753,6 +1000,12 @@
                 return values;
             },
 
+            // the share as loaded: its placement decides what can be edited
+            setValues: function (values) {
+                this.callParent([values]);
+                SMBGateway.Utils.applyMode(this, values.mode || 'native', false);
+            },
+
             initComponent: function () {
                 let me = this;
                 if (!me.nodename || !me.shareName) {
@@ -772,11 +1025,15 @@
                     ],
                 });
                 me.callParent();
+                SMBGateway.Utils.applyMode(me, 'native', false);
             },
         });
 
         // ------------------------------------------------------------------------------------
         // the shares grid: node -> SMB Gateway
+
+        // what GET /cluster/smbgateway/ha answers before 'pve-smbgateway ha-setup' (the core's message)
+        const HA_NOT_SET_UP = /high availability is not set up/i;
 
         Ext.define('SMBGateway.ShareGrid', {
             extend: 'Ext.grid.Panel',
@@ -831,22 +1088,42 @@
                             url: base + '/status',
                             method: 'GET',
                             failure: function () {
-                                me.loadShares(shares, {}, null, done);
+                                me.readHa((ha) => me.loadShares(shares, {}, null, done, ha));
                             },
                             success: function (sresp) {
                                 let states = {};
                                 (sresp.result.data.shares || []).forEach((s) => {
                                     states[s.name] = s;
                                 });
-                                me.loadShares(shares, states, sresp.result.data.smbd, done);
+                                me.readHa((ha) => me.loadShares(shares, states, sresp.result.data.smbd, done, ha));
                             },
                         });
                     },
                 });
             },
 
+            // the CTDB cluster (cluster-wide, as the HA panel reads it) for the HA / VIP column:
+            // callback(status), null when HA is not set up, {error} when it cannot be read
+            readHa: function (callback) {
+                Proxmox.Utils.API2Request({
+                    url: '/cluster/smbgateway/ha',
+                    method: 'GET',
+                    failure: function (response) {
+                        let result = response.result || {};
+                        let msg = (result.message || '').trim();
+                        // not set up, not ours to see (Sys.Audit on /) or no cluster API here
+                        if (HA_NOT_SET_UP.test(msg) || [403, 404, 501].indexOf(result.status) !== -1) {
+                            callback(null);
+                        } else {
+                            callback({ error: msg || response.htmlStatus });
+                        }
+                    },
+                    success: (response) => callback(response.result.data || {}),
+                });
+            },
+
             // done: called once the quota usage of every share with a quota has come back
-            loadShares: function (shares, states, smbd, done) {
+            loadShares: function (shares, states, smbd, done, ha) {
                 let me = this;
                 done = done || Ext.emptyFn;
                 if (me.isDestroyed) {
@@ -865,6 +1142,9 @@
                     return {
                         name: s.name,
                         mode: s.mode || 'native',
+                        guest: me.guestInfo(s, st),
+                        // CTDB serves the node's own shares; a guest's Samba is not clustered
+                        ha: s.container || s.vm ? null : ha,
                         path: s.path,
                         comment: s.comment,
                         quota: s.quota,
@@ -923,6 +1203,28 @@
                 }
             },
 
+            // the container or VM of an lxc or vm share (config and status): {label, tip}
+            guestInfo: function (share, status) {
+                let guest = share.container || share.vm;
+                if (!guest) {
+                    return null;
+                }
+                let ct = !!share.container;
+                let state = (ct ? status.container : status.vm) || {};
+                let id = guest.id === undefined || guest.id === null ? '?' : guest.id;
+                let rows = [
+                    [ct ? gt('Container') : gt('VM'), id],
+                    [gt('State'), state.state || gt('unknown')],
+                    [gt('Address'), state.ip || guest.ip],
+                    [gt('Bridge'), guest.bridge],
+                    ['SMB', state.smb ? gt('answers') : gt('does not answer')],
+                ];
+                return {
+                    label: (ct ? 'CT ' : 'VM ') + id,
+                    tip: rows.map(([k, v]) => `${Ext.htmlEncode(k)}: ${Ext.htmlEncode(String(v))}`).join('<br>'),
+                };
+            },
+
             initComponent: function () {
                 let me = this;
                 me.nodename = me.nodename || (me.pveSelNode && me.pveSelNode.data.node);
@@ -934,7 +1236,7 @@
                 let canModify = !!(caps.nodes && caps.nodes['Sys.Modify']);
 
                 let store = Ext.create('Ext.data.Store', {
-                    fields: ['name', 'mode', 'path', 'comment', 'quota', 'used', 'users', 'ad', 'state', 'problems', 'config'],
+                    fields: ['name', 'mode', 'guest', 'ha', 'path', 'comment', 'quota', 'used', 'users', 'ad', 'state', 'problems', 'config'],
                     sorters: 'name',
                     data: [],
                 });
@@ -1089,8 +1391,27 @@
                     ],
                     columns: [
                         { header: gt('Name'), dataIndex: 'name', width: 130, renderer: Ext.htmlEncode },
-                        { header: gt('Mode'), dataIndex: 'mode', width: 70 },
-                        { header: gt('Path'), dataIndex: 'path', flex: 1, renderer: Ext.htmlEncode },
+                        {
+                            header: gt('Mode'),
+                            dataIndex: 'mode',
+                            width: 110,
+                            renderer: function (v, md, rec) {
+                                let guest = rec.get('guest');
+                                if (!guest) {
+                                    return Ext.htmlEncode(v);
+                                }
+                                md.tdAttr = 'data-qtip="' + Ext.htmlEncode(guest.tip) + '"';
+                                return `${Ext.htmlEncode(v)} <span class="smbgw-muted">${Ext.htmlEncode(guest.label)}</span>`;
+                            },
+                        },
+                        {
+                            header: gt('Path'),
+                            dataIndex: 'path',
+                            flex: 1,
+                            // a VM share's path is inside its VM, not on this node
+                            renderer: (v, md, rec) =>
+                                Ext.htmlEncode(v) + (rec.get('mode') === 'vm' ? ` <span class="smbgw-muted">(${gt('in the VM')})</span>` : ''),
+                        },
                         {
                             header: gt('Quota (used / limit)'),
                             dataIndex: 'used',
@@ -1106,9 +1427,37 @@
                         },
                         {
                             header: 'HA / VIP',
-                            width: 80,
-                            dataIndex: 'mode',
-                            renderer: () => `<span class="smbgw-muted">-</span>`,
+                            width: 190,
+                            dataIndex: 'ha',
+                            renderer: function (ha, md) {
+                                let none = '<span class="smbgw-muted">-</span>';
+                                if (!ha) {
+                                    return none;
+                                }
+                                let qtip = (html) => {
+                                    md.tdAttr = 'data-qtip="' + Ext.htmlEncode(html) + '"';
+                                };
+                                let warn = '<i class="fa fa-exclamation-triangle smbgw-bad"></i> ';
+                                if (ha.error) {
+                                    qtip(Ext.htmlEncode(ha.error));
+                                    return warn + gt('unknown');
+                                }
+                                let vips = ha.vips || [];
+                                qtip(
+                                    vips
+                                        .map(
+                                            (v) =>
+                                                Ext.htmlEncode(v.address) +
+                                                ': ' +
+                                                (v.holder === null || v.holder === undefined
+                                                    ? gt('unassigned')
+                                                    : Ext.htmlEncode(v.holder_name || 'PNN ' + v.holder)),
+                                        )
+                                        .join('<br>'),
+                                );
+                                let text = vips.length ? vips.map((v) => Ext.htmlEncode(v.address)).join(', ') : gt('Yes');
+                                return (ha.healthy ? '' : warn) + text;
+                            },
                         },
                         {
                             header: gt('State'),
@@ -1622,9 +1971,6 @@
         // ------------------------------------------------------------------------------------
         // HA: the CTDB cluster (/cluster/smbgateway/ha): nodes, VIPs, leader and cluster lock;
         // move a VIP, failover drill, node maintenance - each a task
-
-        // what GET ha answers before 'pve-smbgateway ha-setup' (the core's message)
-        const HA_NOT_SET_UP = /high availability is not set up/i;
 
         Ext.define('SMBGateway.HAPanel', {
             extend: 'Ext.panel.Panel',

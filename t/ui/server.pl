@@ -24,6 +24,7 @@
 #   /__test/log     POST: browser console lines forwarded by the tests (printed to stderr)
 #
 # Usage: server.pl --port N --extjs DIR   (prints "listening on PORT" when ready)
+#   SMBGW_UI_DEBUG=1: every request and its status on stderr
 use strict;
 use warnings;
 
@@ -267,6 +268,9 @@ while (!$stop) {
         }
         $resp->header('Connection' => 'close');
         $c->send_response($resp);
+        print STDERR "http: ", $req->method, " $path -> ", $resp->code, "\n" if $ENV{SMBGW_UI_DEBUG} && $path !~ m{^/api2/};
+    } else {
+        print STDERR "http: no request: ", ($c->reason // 'eof'), "\n" if $ENV{SMBGW_UI_DEBUG};
     }
     $c->close;
 }

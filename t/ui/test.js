@@ -8,6 +8,9 @@
 //   PVE_SMBGW_SMB_PORT, PVE_SMBGW_ROOT, PVE_SMBGW_BIN   the sandbox (for smbclient and the CLI)
 //   SMBGW_UI_USER / SMBGW_UI_PASSWORD                  a Samba user of the sandbox
 //   SMBGW_UI_PROFILE_DIR   where the fresh chromium profile (--user-data-dir) is made
+//   SMBGW_UI_BRIDGE        a bridge for the guests of lxc and vm shares
+//   SMBGW_UI_VM_IP         an address on that bridge for the test's VM (its smbd is stood in here)
+//   SMBGW_UI_WORK          run.sh's work directory: pct.log and qm.log of the stand-ins (t/bin)
 // The tests run in order and share one browser page, like a person clicking through.
 'use strict';
 
@@ -15,6 +18,7 @@ const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
 const { execFileSync, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
+const net = require('node:net');
 const path = require('node:path');
 const { chromium } = require('playwright-core');
 
@@ -26,12 +30,16 @@ const SMB_PORT = process.env.PVE_SMBGW_SMB_PORT;
 const CLI = process.env.PVE_SMBGW_BIN;
 const USER = process.env.SMBGW_UI_USER;
 const PASSWORD = process.env.SMBGW_UI_PASSWORD;
+const BRIDGE = process.env.SMBGW_UI_BRIDGE;
+const VM_IP = process.env.SMBGW_UI_VM_IP;
+const WORK = process.env.SMBGW_UI_WORK;
 
 const SHARE = 'uidata';
 const SHARE_DIR = QUOTA_DIR ? path.join(QUOTA_DIR, SHARE) : path.join(DATA, SHARE);
 
 let context, page;
 const pageErrors = [];
+const netErrors = [];
 
 const shot = async (name, target) => {
     const file = path.join(SHOTS, name + '.png');
@@ -79,6 +87,13 @@ const check = async (selector) => {
 const evalCmp = (selector, fn, arg) =>
     cid(selector).then((id) => page.evaluate(([i, f, a]) => new Function('c', 'a', f)(Ext.getCmp(i), a), [id, fn, arg]));
 
+// the same for a component that need not be visible (a step of the wizard not shown yet)
+const evalAny = (selector, fn, arg) =>
+    page.evaluate(
+        ([sel, f, a]) => new Function('c', 'a', f)(Ext.ComponentQuery.query(sel).find((x) => !x.isDestroyed), a),
+        [selector, fn, arg],
+    );
+
 const waitUntil = (fn, arg, timeout = 30000) => page.waitForFunction(fn, arg, { timeout, polling: 200 });
 
 const selectNodeTab = async (itemId) => {
@@ -91,6 +106,77 @@ const gridNames = () =>
         const g = Ext.ComponentQuery.query('smbgwShareGrid')[0];
         return g ? g.getStore().collect('name') : [];
     });
+
+// the stand-ins' call logs (one JSON argv a line)
+const guestCalls = (tool) => {
+    const file = path.join(WORK, tool + '.log');
+    return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(JSON.parse) : [];
+};
+
+const createWindow = 'smbgwShareCreate';
+const activeStep = () => evalCmp(`${createWindow} tabpanel`, 'return c.getActiveTab().itemId');
+const visibleSteps = () => evalCmp(createWindow, 'return c.steps().map((t) => t.itemId)');
+
+// the error shown on a field, once there is one
+const fieldError = (selector) =>
+    waitUntil((sel) => {
+        const f = Ext.ComponentQuery.query(sel).find((x) => !x.isDestroyed);
+        return f && f.getActiveErrors().length ? f.getActiveErrors().join('\n') : false;
+    }, selector).then((h) => h.jsonValue());
+
+// Next until the summary, which asks the API for the plan (an error of the API may send the
+// wizard back to a step at once, so the clicks are counted, not the step looked at)
+const toSummary = async () => {
+    const steps = await visibleSteps();
+    const from = steps.indexOf(await activeStep());
+    for (let i = from; i < steps.length - 1; i++) {
+        await click(`${createWindow} #next`);
+    }
+};
+
+// the dry run's plan is shown and Create offered (or the summary says why not)
+const planShown = async () => {
+    await waitUntil((w) => {
+        const b = Ext.ComponentQuery.query(`${w} #submit`)[0];
+        return (b && !b.isDisabled()) || Ext.ComponentQuery.query(`${w} #summary`)[0].getEl().down('.smbgw-error');
+    }, createWindow);
+    const summary = await evalAny(`${createWindow} #summary`, 'return c.getEl().dom.textContent');
+    assert.equal(await evalAny(`${createWindow} #submit`, 'return c.isDisabled()'), false, summary);
+    return summary;
+};
+
+// hover until the tooltip matching `re` shows (a refresh may re-render a grid cell under the
+// mouse before the tooltip's delay is over: then the mouse leaves and comes back)
+const hoverTip = async (locator, re) => {
+    for (let i = 0; ; i++) {
+        await page.mouse.move(0, 0);
+        await locator.hover();
+        try {
+            await page.waitForFunction(
+                (src) => Ext.ComponentQuery.query('tooltip').some((t) => t.isVisible() && new RegExp(src).test(t.getEl().dom.textContent)),
+                re.source,
+                { timeout: 3000, polling: 100 },
+            );
+            return;
+        } catch (e) {
+            if (i === 4) {
+                throw e;
+            }
+        }
+    }
+};
+
+// a real click on a radio box of the placement
+const choosePlacement = async (mode) => {
+    const sel = `${createWindow} radio[inputValue=${mode}]`;
+    const id = await cid(sel);
+    await page.click('#' + (await page.evaluate((i) => (Ext.getCmp(i).displayEl || Ext.getCmp(i).inputEl).id, id)));
+    assert.equal(await page.evaluate((i) => Ext.getCmp(i).getValue(), id), true, mode + ' is chosen');
+};
+
+// the guest step's fields: which are shown (and enabled), by name
+const shownFields = (selector) =>
+    evalCmp(selector, 'return c.query("[isFormField]").filter((f) => f.isVisible(true) && !f.isDisabled()).map((f) => f.name)');
 
 const smbclient = (share, command) =>
     spawnSync('smbclient', [`//127.0.0.1/${share}`, '-p', SMB_PORT, '-U', `${USER}%${PASSWORD}`, '-c', command], {
@@ -109,7 +195,10 @@ const waitTaskViewer = async () => {
         null,
         60000,
     );
-    await page.waitForTimeout(400); // the last log read
+    // the viewer reads the log once more when the task stopped: its last line is the result
+    await waitUntil(() =>
+        Ext.ComponentQuery.query('proxmoxTaskViewer #output').some((o) => /TASK (OK|ERROR|WARNINGS)/.test(o.getEl().dom.textContent)),
+    );
     return h.jsonValue();
 };
 
@@ -139,6 +228,14 @@ before(async () => {
     });
     page = context.pages()[0] || (await context.newPage());
     page.on('pageerror', (e) => pageErrors.push(e.stack || String(e)));
+    // requests that fail below HTTP (not the API's errors; aborted ones are left behind by a
+    // reload): e.g. ERR_NETWORK_CHANGED, which run.sh's network namespace keeps away
+    page.on('requestfailed', (r) => {
+        const err = (r.failure() && r.failure().errorText) || '';
+        if (!/ERR_ABORTED/.test(err)) {
+            netErrors.push(`${r.url()}: ${err}`);
+        }
+    });
     page.on('console', (m) => {
         if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) {
             pageErrors.push('console: ' + m.text());
@@ -156,6 +253,9 @@ beforeEach(async () => {
 });
 
 after(async () => {
+    if (vmSmbd) {
+        vmSmbd.close();
+    }
     if (context) {
         await context.close();
     }
@@ -220,15 +320,16 @@ test('create a share with a quota through the wizard; it is in the grid and serv
     await fill('smbgwShareCreate field[name=name]', SHARE);
     await fill('smbgwShareCreate field[name=path]', SHARE_DIR);
     await fill('smbgwShareCreate field[name=comment]', 'made in the browser');
-    // only what this version of the API accepts is offered: LXC and VM placements are not
+    // the three placements the API accepts are offered; native is the default, with no guest step
     const modes = await page.evaluate(() =>
-        Ext.ComponentQuery.query('smbgwShareCreate radio[name=mode]').map((r) => [r.inputValue, r.isDisabled()]),
+        Ext.ComponentQuery.query('smbgwShareCreate radio[name=mode]').map((r) => [r.inputValue, r.isDisabled(), r.getValue()]),
     );
     assert.deepEqual(modes, [
-        ['native', false],
-        ['lxc', true],
-        ['vm', true],
+        ['native', false, true],
+        ['lxc', false, false],
+        ['vm', false, false],
     ]);
+    assert.deepEqual(await visibleSteps(), ['general', 'quota', 'access', 'options', 'summary']);
     await shot('03-create-general');
     await click('smbgwShareCreate #next');
     if (QUOTA_DIR) {
@@ -307,8 +408,8 @@ test('edit a share: the standard edit window, a PUT as a task', async () => {
         assert.equal(q, '20M', 'the quota is shown as the API takes it back');
     }
     // a value the API refuses: its error lands on that field of the standard edit window
-    await evalCmp('smbgwShareEdit tabpanel', 'c.setActiveTab(1)');
-    await evalCmp('smbgwShareEdit tabpanel', 'c.setActiveTab(2)');
+    await evalCmp('smbgwShareEdit tabpanel', 'c.setActiveTab(c.down("#quota"))');
+    await evalCmp('smbgwShareEdit tabpanel', 'c.setActiveTab(c.down("#access"))');
     await fill('smbgwShareEdit field[name=users]', 'Bad User');
     await click('smbgwShareEdit button[reference=submitbutton]');
     const h = await waitUntil(() => {
@@ -340,6 +441,301 @@ test('share status', async () => {
     assert.match(text, /State\s*ok/);
     await shot('11-share-status');
     await evalCmp('[itemId=smbgwStatusWindow]', 'c.close()');
+});
+
+// ---- modes lxc and vm: the guests go through the pct, pvesm and qm stand-ins (t/bin); the lxc
+// share is only dry-run (a real container boots in ~13 s, crates/cli/tests/lxc.rs does that), the
+// vm share is made for real (the qm stand-in boots nothing; its smbd is stood in below)
+
+const LXC_SHARE = 'uilxc';
+const VM_SHARE = 'uivm';
+let vmSmbd; // what answers on the VM's port 445
+
+test("the guest fields carry the core's schema: limits and defaults", async () => {
+    const schema = JSON.parse(
+        execFileSync('perl', ['-MPVE::RS::SMBGateway', '-MJSON::PP', '-e', 'print encode_json(PVE::RS::SMBGateway::share_schema())'], {
+            encoding: 'utf8',
+        }),
+    ).properties;
+    await click('smbgwShareGrid #create');
+    await cid(createWindow);
+    const fields = await evalAny(
+        'smbgwShareCreate #guest',
+        `return c.query('[isFormField]').map((f) => ({
+            name: f.name, min: f.minValue, max: f.maxValue, maxLength: f.maxLength, value: f.originalValue }))`,
+    );
+    const guestProps = Object.keys(schema).filter((k) => /^(ct|vm)-|^(bridge|ip|gateway)$/.test(k));
+    assert.deepEqual(fields.map((f) => f.name).sort(), guestProps.sort(), 'every guest property has its field');
+    for (const f of fields) {
+        const p = schema[f.name];
+        if (p.type === 'integer') {
+            assert.deepEqual([f.min, f.max], [p.minimum, p.maximum], f.name + ': the range');
+        } else {
+            assert.ok(f.maxLength <= p.maxLength, f.name + ': maxLength');
+        }
+        assert.equal(f.value === null || f.value === '' ? undefined : String(f.value), p.default === undefined ? undefined : String(p.default), f.name + ': the default');
+    }
+    await evalCmp(createWindow, 'c.close()');
+});
+
+test('LXC placement: its fields only; errors of the API land on the guest fields; the dry run plans pct create', async () => {
+    const lxcDir = path.join(DATA, LXC_SHARE);
+    await click('smbgwShareGrid #create');
+    await fill(`${createWindow} field[name=name]`, LXC_SHARE);
+    await fill(`${createWindow} field[name=path]`, lxcDir);
+    await choosePlacement('lxc');
+    assert.deepEqual(await visibleSteps(), ['general', 'guest', 'quota', 'access', 'options', 'summary']);
+    assert.equal(await evalAny(`${createWindow} #guest`, 'return c.tab.getText()'), 'Container');
+    assert.equal(await evalAny(`${createWindow} checkbox[name=fallback-local]`, 'return c.isDisabled()'), true, 'no domain accounts in a container');
+    assert.equal(await evalAny(`${createWindow} checkbox[name=shadow-copies]`, 'return c.isDisabled()'), false);
+    await shot('20-create-lxc-general');
+    await click(`${createWindow} #next`);
+    assert.equal(await activeStep(), 'guest');
+    assert.deepEqual(await shownFields(`${createWindow} #guest`), ['ct-id', 'ct-memory', 'ct-storage', 'bridge', 'ip', 'gateway', 'ct-template']);
+    // the schema's limits refuse up front, in the core's words
+    await fill(`${createWindow} field[name=ct-memory]`, '64');
+    assert.equal(await evalCmp(`${createWindow} field[name=ct-memory]`, 'return c.isValid()'), false);
+    assert.equal(await fieldError(`${createWindow} field[name=ct-memory]`), 'MiB from 128 to 65536');
+    await fill(`${createWindow} field[name=ct-memory]`, '512');
+    await page.keyboard.press('Tab'); // the error goes when the field is left
+    await waitUntil((w) => !Ext.ComponentQuery.query(`${w} field[name=ct-memory]`)[0].getActiveErrors().length, createWindow);
+    await shot('21-create-lxc-container');
+
+    // the default bridge vmbr0 is not on this machine: the core says so, on the bridge field
+    await click(`${createWindow} #next`);
+    await click(`${createWindow} #next`);
+    await fill(`${createWindow} field[name=users]`, USER);
+    await toSummary();
+    assert.match(await fieldError(`${createWindow} field[name=bridge]`), /^bridge vmbr0 does not exist on this node/);
+    assert.equal(await activeStep(), 'guest', 'the wizard shows the step with the field in error');
+    await hoverTip(page.locator('#' + (await evalCmp(`${createWindow} field[name=bridge]`, 'return c.inputEl.id'))), /does not exist/);
+    await shot('22-create-lxc-bridge-error');
+
+    // a guest id in use (the VM template's) is refused on the id field
+    await fill(`${createWindow} field[name=bridge]`, BRIDGE);
+    await fill(`${createWindow} field[name=ct-id]`, '9000');
+    await toSummary();
+    assert.match(await fieldError(`${createWindow} field[name=ct-id]`), /^guest id 9000 is in use; choose another --ct-id/);
+    assert.equal(await evalCmp(`${createWindow} #submit`, 'return c.isDisabled()'), true);
+
+    // an address the form takes but the core refuses (multicast): the API's errors, on the field
+    await fill(`${createWindow} field[name=ct-id]`, '');
+    await fill(`${createWindow} field[name=ip]`, '224.0.0.5/24');
+    await toSummary();
+    assert.match(await fieldError(`${createWindow} field[name=ip]`), /ip "224\.0\.0\.5\/24" is not valid/);
+
+    await fill(`${createWindow} field[name=ip]`, 'dhcp');
+    await toSummary();
+    const summary = await planShown();
+    assert.match(summary, /plan: create container \d+ from local:vztmpl\/debian-12-smbgateway_1_amd64\.tar\.gz \(pct create\)/);
+    assert.match(summary, /plan: start container \d+/);
+    assert.match(summary, /plan: configure Samba in container \d+ for share 'uilxc'/);
+    const sent = await evalAny(createWindow, 'return c.getValues()');
+    assert.equal(sent.mode, 'lxc');
+    assert.equal(sent.bridge, BRIDGE);
+    assert.ok(!Object.keys(sent).some((k) => k.startsWith('vm-')), 'no vm fields are sent: ' + Object.keys(sent));
+    await shot('23-create-lxc-summary');
+    assert.deepEqual(guestCalls('pct'), [], 'the dry run ran no pct');
+    assert.ok(!fs.existsSync(lxcDir), 'the dry run changed nothing');
+    await evalCmp(createWindow, 'c.close()');
+});
+
+test('VM placement: its fields, /srv/share inside, a quota required, no shadow copies; create it', async () => {
+    await click('smbgwShareGrid #create');
+    await fill(`${createWindow} field[name=name]`, VM_SHARE);
+    await fill(`${createWindow} field[name=path]`, path.join(DATA, 'not-used'));
+    await choosePlacement('vm');
+    const pathField = await evalCmp(`${createWindow} field[name=path]`, 'return [c.getValue(), c.readOnly]');
+    assert.deepEqual(pathField, ['/srv/share', true], "the path is the VM's data disk, inside the VM");
+    assert.equal(await evalAny(`${createWindow} #guest`, 'return c.tab.getText()'), 'Virtual machine');
+    for (const name of ['shadow-copies', 'quota-backend', 'zfs-dataset', 'fallback-local']) {
+        assert.equal(await evalAny(`${createWindow} field[name=${name}]`, 'return c.isDisabled()'), true, name + ' is refused in a VM');
+    }
+    await shot('24-create-vm-general');
+    await click(`${createWindow} #next`);
+    assert.deepEqual(await shownFields(`${createWindow} #guest`), ['vm-id', 'vm-template', 'vm-memory', 'vm-cores', 'vm-storage', 'bridge', 'ip', 'gateway']);
+    await fill(`${createWindow} field[name=bridge]`, BRIDGE);
+    await fill(`${createWindow} field[name=ip]`, VM_IP + '/24');
+    await shot('25-create-vm-guest');
+
+    // no quota: Next refuses, in the core's words
+    await click(`${createWindow} #next`);
+    assert.equal(await activeStep(), 'quota');
+    await click(`${createWindow} #next`);
+    assert.equal(await activeStep(), 'quota', 'Next stays on the quota');
+    const refused = await fieldError(`${createWindow} field[name=quota]`);
+    assert.equal(refused, "--mode vm needs --quota, the size of the share's data disk");
+    await hoverTip(page.locator('#' + (await evalCmp(`${createWindow} field[name=quota]`, 'return c.inputEl.id'))), /needs --quota/);
+    await shot('26-create-vm-quota-required');
+    // the summary tab clicked directly: the API refuses it the same way, on the same field
+    await evalCmp(`${createWindow} field[name=quota]`, 'c.clearInvalid()');
+    await page.click('#' + (await evalAny(`${createWindow} #summary`, 'return c.tab.getId()')));
+    const apiError = await fieldError(`${createWindow} field[name=quota]`);
+    assert.ok(apiError.endsWith(refused), `the API's words: ${apiError}`);
+    assert.equal(await activeStep(), 'quota');
+
+    await fill(`${createWindow} field[name=quota]`, '1G');
+    await click(`${createWindow} #next`);
+    await fill(`${createWindow} field[name=users]`, USER);
+    await toSummary();
+    const summary = await planShown();
+    assert.match(summary, /plan: create VM (\d+) as a full clone of template 9000 \(qm clone\)/);
+    assert.match(summary, /plan: add the share's data disk to VM \d+: 1 GiB on local-lvm/);
+    assert.match(summary, /plan: start VM \d+/);
+    const sent = await evalAny(createWindow, 'return c.getValues()');
+    assert.equal(sent.path, '/srv/share');
+    for (const k of Object.keys(sent)) {
+        assert.ok(!/^ct-|^(shadow-copies|quota-backend|zfs-dataset|fallback-local)$/.test(k), `${k} is not sent for a VM`);
+    }
+    assert.ok(!guestCalls('qm').some((argv) => argv[1] === 'clone'), 'the dry run cloned nothing');
+    await shot('27-create-vm-summary');
+
+    // the VM's smbd, as far as the gateway checks it: port 445 answers on its address
+    vmSmbd = net.createServer((c) => c.destroy());
+    await new Promise((resolve, reject) => vmSmbd.once('error', reject).listen(445, VM_IP, resolve));
+    await click(`${createWindow} #submit`);
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    assert.ok(guestCalls('qm').some((argv) => argv[1] === 'clone' && argv[2] === '9000'), 'qm clone ran');
+
+    // the grid names the VM (tooltip: its state and address); a VM is not behind the CTDB VIPs
+    await waitUntil(
+        (name) => {
+            const r = Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findRecord('name', name);
+            return r && r.get('guest') && r.get('state') === 'ok';
+        },
+        VM_SHARE,
+        30000,
+    );
+    const row = await evalCmp('smbgwShareGrid', 'const r = c.getStore().findRecord("name", a); return [r.get("mode"), r.get("guest"), r.get("ha")]', VM_SHARE);
+    assert.equal(row[0], 'vm');
+    assert.match(row[1].label, /^VM \d+$/);
+    assert.match(row[1].tip, new RegExp(`State: running<br>Address: ${VM_IP.replace(/\./g, '\\.')}<br>Bridge: ${BRIDGE}<br>SMB: answers`));
+    assert.equal(row[2], null);
+    const cells = await page.evaluate(
+        (name) => {
+            const g = Ext.ComponentQuery.query('smbgwShareGrid')[0];
+            const node = g.getView().getNode(g.getStore().findRecord('name', name));
+            return Array.from(node.querySelectorAll('td')).map((td) => td.textContent.trim());
+        },
+        VM_SHARE,
+    );
+    assert.equal(cells[1], 'vm ' + row[1].label, 'the mode column names the VM');
+    assert.equal(cells[2], '/srv/share (in the VM)');
+    assert.equal(cells[6], '-', 'no HA / VIP');
+    // (the refreshes re-render the rows: the cell is found by its tooltip, not by an id)
+    await hoverTip(page.locator('td.x-grid-cell[data-qtip*="SMB: answers"]'), /SMB: answers/);
+    await shot('28-shares-grid-vm');
+});
+
+test('edit a VM share: its placement and VM are shown, only memory and cores editable; only what changed is sent', async () => {
+    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', VM_SHARE);
+    await click('smbgwShareGrid #edit');
+    await cid('smbgwShareEdit');
+    await waitUntil(() => {
+        const w = Ext.ComponentQuery.query('smbgwShareEdit')[0];
+        return w && w.smbgwMode === 'vm';
+    });
+    const general = await evalCmp(
+        'smbgwShareEdit',
+        `return [c.down('radiogroup').isDisabled(), c.down('radio[inputValue=vm]').getValue(),
+            c.down('field[name=path]').readOnly, c.down('field[name=shadow-copies]').isDisabled()]`,
+    );
+    assert.deepEqual(general, [true, true, true, true]);
+    await evalCmp('smbgwShareEdit tabpanel', 'c.setActiveTab(c.down("#guest"))');
+    const guest = await evalCmp(
+        'smbgwShareEdit #guest',
+        'return c.query("[isFormField]").filter((f) => f.isVisible(true)).map((f) => [f.name, f.xtype, String(f.getValue())])',
+    );
+    const shown = Object.fromEntries(guest.map(([name, xtype, value]) => [name, value]));
+    const resizable = ['vm-memory', 'vm-cores'];
+    assert.ok(
+        guest.every(([name, xtype]) => xtype === (resizable.includes(name) ? 'numberfield' : 'displayfield')),
+        'read-only but memory and cores: ' + JSON.stringify(guest),
+    );
+    assert.deepEqual(Object.keys(shown), ['vm-id', 'vm-template', 'vm-memory', 'vm-cores', 'vm-storage', 'bridge', 'ip', 'gateway']);
+    assert.equal(shown['vm-template'], '9000');
+    assert.equal(shown.bridge, BRIDGE);
+    assert.equal(shown.ip, VM_IP + '/24');
+    await page.waitForTimeout(200);
+    await shot('29-edit-vm-guest');
+    assert.deepEqual(await evalCmp('smbgwShareEdit', 'return c.getValues()'), {}, 'nothing changed yet');
+    await evalCmp('smbgwShareEdit field[name=vm-memory]', 'c.setValue(2048)');
+    await evalCmp('smbgwShareEdit tabpanel', 'c.setActiveTab(0)');
+    await fill('smbgwShareEdit field[name=comment]', 'a VM share');
+    assert.deepEqual(await evalCmp('smbgwShareEdit', 'return c.getValues()'), { comment: 'a VM share', 'vm-memory': '2048' });
+    await click('smbgwShareEdit button[reference=submitbutton]');
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    const show = JSON.parse(execFileSync(CLI, ['show', VM_SHARE, '--output-format', 'json'], { encoding: 'utf8' }));
+    assert.equal(show.comment, 'a VM share');
+    assert.equal(show.vm.template, 9000);
+    assert.equal(show.vm.memory, 2048);
+});
+
+test('the HA / VIP column: "-" without HA; the VIPs of the CTDB cluster for the node\'s shares', async () => {
+    const haColumn = () =>
+        page.evaluate(() => {
+            const g = Ext.ComponentQuery.query('smbgwShareGrid')[0];
+            const col = g.getColumns().findIndex((c) => c.text === 'HA / VIP');
+            return Object.fromEntries(
+                g.getStore().getRange().map((r) => [r.get('name'), g.getView().getNode(r).querySelectorAll('td')[col].textContent.trim()]),
+            );
+        });
+    assert.deepEqual(await haColumn(), { [SHARE]: '-', [VM_SHARE]: '-' }, 'HA is not set up here');
+    // a healthy cluster as GET /cluster/smbgateway/ha answers it (crates/ha HaStatus); no ctdbd
+    // runs here, so this answer is the test's
+    const status = {
+        healthy: true,
+        this_node: 0,
+        leader: 0,
+        cluster_lock: { configured: '!/usr/libexec/pve-smbgateway/smbgw-ctdb-quorum-lock', holder: 0 },
+        nodes: [
+            { pnn: 0, address: '192.0.2.11', name: 'pve1', state: 'OK', flags: [], this_node: true },
+            { pnn: 1, address: '192.0.2.12', name: 'pve2', state: 'OK', flags: [], this_node: false },
+        ],
+        vips: [
+            { address: '192.0.2.100', holder: 0, holder_name: 'pve1', interface: 'vmbr0' },
+            { address: '192.0.2.101', holder: 1, holder_name: 'pve2', interface: 'vmbr0' },
+        ],
+    };
+    const ha = /\/api2\/extjs\/cluster\/smbgateway\/ha(\?|$)/;
+    const answer = (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify({ success: 1, data: status }) });
+    await page.route(ha, answer);
+    try {
+        await click('smbgwShareGrid #reload');
+        await waitUntil((name) => {
+            const r = Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findRecord('name', name);
+            return r && r.get('ha');
+        }, SHARE);
+        assert.deepEqual(await haColumn(), { [SHARE]: '192.0.2.100, 192.0.2.101', [VM_SHARE]: '-' });
+        await hoverTip(page.locator('td.x-grid-cell[data-qtip*="192.0.2.101"]'), /192\.0\.2\.101: pve2/);
+        await shot('30-shares-grid-ha-vips');
+    } finally {
+        await page.unroute(ha, answer);
+    }
+    await click('smbgwShareGrid #reload');
+    await waitUntil((name) => {
+        const g = Ext.ComponentQuery.query('smbgwShareGrid')[0];
+        const r = g.getStore().findRecord('name', name);
+        return r && r.get('ha') === null && !g.smbgwBusy;
+    }, SHARE);
+});
+
+test('delete the VM share with its data: the VM goes', async () => {
+    const vmId = JSON.parse(execFileSync(CLI, ['show', VM_SHARE, '--output-format', 'json'], { encoding: 'utf8' })).vm.id;
+    const conf = path.join(process.env.PVE_SMBGW_ROOT, 'pve/qemu-server', `${vmId}.conf`);
+    assert.ok(fs.existsSync(conf));
+    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', VM_SHARE);
+    await click('smbgwShareGrid #delete');
+    await check('[itemId=smbgwDeleteConfirm] #purge');
+    await click('[itemId=smbgwDeleteConfirm] #confirm');
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) === -1, VM_SHARE);
+    assert.ok(!fs.existsSync(conf), 'the VM is destroyed');
+    await new Promise((resolve) => vmSmbd.close(resolve));
+    vmSmbd = undefined;
 });
 
 test('the shares grid does not pile up requests on a slow node: one refresh at a time', async () => {
@@ -598,6 +994,7 @@ test('delete asks for confirmation; cancel keeps the share, remove deletes it', 
 
 test('no page errors while clicking through', () => {
     assert.deepEqual(pageErrors, []);
+    assert.deepEqual(netErrors, []);
 });
 
 // a missing or broken UI file, or a PVE whose classes changed, must leave the stock UI working

@@ -16,6 +16,8 @@
 
         initComponent: function () {
             let me = this;
+            // as PVE.Workspace does: tooltips from data-qtip (grid cells)
+            Ext.tip.QuickTipManager.init();
             Ext.state.Manager.setProvider(Ext.create('Ext.state.Provider'));
             Ext.state.Manager.set('GuiCap', {
                 nodes: { 'Sys.Audit': 1, 'Sys.Modify': 1, 'Sys.Console': 1, 'Sys.Syslog': 1 },
