@@ -450,6 +450,14 @@ fn lxc_share_serves_from_a_container() {
         r.stderr
     );
     lab.smbclient(&ip, "team", "ls").expect("SMB after the memory change");
+    // the directory is mounted into the container at create: it stays
+    let r = sb.run(&["update", "team", "--path", "/srv/elsewhere"]);
+    assert!(
+        r.code == 1 && r.stderr.contains("its path cannot change"),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
 
     // -- apply restarts a stopped container
     let st = Command::new("pct")

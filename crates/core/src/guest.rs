@@ -131,9 +131,14 @@ fn storage_id_ok(id: &str) -> bool {
 }
 
 pub fn check_storage(value: &str) -> Result<()> {
+    check_storage_of("storage", value)
+}
+
+/// `check_storage` for the property `key` (ct-storage, vm-storage), named in the error.
+pub fn check_storage_of(key: &str, value: &str) -> Result<()> {
     if !storage_id_ok(value) {
-        crate::validate::text("ct-storage", value)?;
-        bail_input!("ct-storage {value:?} is not a PVE storage id (a letter, then letters, digits, '-', '_', '.')");
+        crate::validate::text(key, value)?;
+        bail_input!("{key} {value:?} is not a PVE storage id (a letter, then letters, digits, '-', '_', '.')");
     }
     Ok(())
 }

@@ -51,6 +51,13 @@ impl Gateway {
         let mut cfg = self.store.load()?;
         let old = cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))?;
         let mut share = old.updated(changes, delete)?;
+        if share.path != old.path && old.container.is_some() {
+            bail_input!(
+                "share '{}' is mounted into its container from {} at create; its path cannot change: create a new share and move the data",
+                old.name,
+                old.path
+            );
+        }
         if share.path != old.path && old.quota_backend != "auto" {
             bail_input!(
                 "share '{}' lives in its own {} volume at {}; its path cannot change: create a new share and move the data",

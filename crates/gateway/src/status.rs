@@ -55,12 +55,14 @@ impl Gateway {
             let container = self.container_status(&share);
             let vm = self.vm_status(&share);
             match &vm {
-                Some(v) if v.state != "running" => problems.push(format!("VM {:?} is {}", v.vm_id, v.state)),
+                Some(v) if v.state != "running" => problems.push(format!("VM {} is {}", guest_id(v.vm_id), v.state)),
                 Some(v) if !v.smb => problems.push("smbd in the VM does not answer on port 445".into()),
                 _ => {}
             }
             match &container {
-                Some(c) if c.state != "running" => problems.push(format!("container {:?} is {}", c.ct_id, c.state)),
+                Some(c) if c.state != "running" => {
+                    problems.push(format!("container {} is {}", guest_id(c.ct_id), c.state))
+                }
                 Some(c) if !c.smb => problems.push("smbd in the container does not answer on port 445".into()),
                 Some(_) => {}
                 None if vm.is_none() && !smbd.running => problems.push("smbd is not running".to_string()),
@@ -125,4 +127,9 @@ impl Gateway {
         }
         self.samba.stop()
     }
+}
+
+/// A guest's id for messages; a share whose create never chose one has none.
+fn guest_id(id: Option<u32>) -> String {
+    id.map_or_else(|| "(none)".into(), |i| i.to_string())
 }

@@ -165,7 +165,8 @@ register_reader('list_shares', 'shares', "List the SMB shares of this node.",
     sub { PVE::RS::SMBGateway::list_shares() });
 
 register_change('create_share', 'shares', 'POST', "Create an SMB share.",
-    { %$share_properties, name => $name_property, path => { %{ $share_properties->{path} }, optional => 0 } },
+    # path is optional: a vm share's data lives in the VM; the core asks for it everywhere else
+    { %$share_properties, name => $name_property },
     sub {
 	my ($param) = @_;
 	return PVE::RS::SMBGateway::create_share($param->{name}, share_params($param), $param->{'dry-run'});
