@@ -494,6 +494,8 @@ fn lxc_share_serves_from_a_container() {
             "create",
             "951",
             "local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz",
+            "--rootfs",
+            "local-lvm:4",
             "--unprivileged",
             "1",
         ]
