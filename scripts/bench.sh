@@ -907,14 +907,20 @@ phase_perl
 # ---- Active Directory ------------------------------------------------------------------------
 # A real DC and member in network namespaces: the AD integration test measures in bench mode
 # (crates/cli/tests/ad.rs, SMBGW_AD_BENCH) and writes label|ours|baseline lines.
-phase_ad() {
-    local out=$WORK/ad-bench.txt label ours base
-    log "active directory: DC + member in network namespaces (the ad integration test in bench mode)"
-    (cd "$HERE/.." && SMBGW_AD_BENCH=$out cargo test --release --locked -q -p pve-smbgateway --test ad >"$WORK/ad-bench.log" 2>&1) ||
-        die "the AD bench failed: $(tail -20 "$WORK/ad-bench.log")"
+# Run integration test TEST in bench mode (it writes label|ours|baseline lines, in ms, to the file
+# named by VAR) and add a row per line.
+bench_test() {
+    local test=$1 var=$2 out=$WORK/$1-bench.txt label ours base
+    (cd "$HERE/.." && env "$var=$out" cargo test --release --locked -q -p pve-smbgateway --test "$test" >"$WORK/$test-bench.log" 2>&1) ||
+        die "the $test bench failed: $(tail -20 "$WORK/$test-bench.log")"
     while IFS='|' read -r label ours base; do
         add_row "$label" ms info - "$ours" "$base"
     done <"$out"
+}
+
+phase_ad() {
+    log "active directory: DC + member in network namespaces (the ad integration test in bench mode)"
+    bench_test ad SMBGW_AD_BENCH
     BASELINE_NOTES+=("ad-join: by hand with the same smb.conf and krb5.conf: 'net ads join' (password on a pipe), 'winbindd -D', 'wbinfo -t' polled until it succeeds; ours adds the preflight (DNS SRV, DC ports, clock), testparm, writing the config and restarting smbd")
     BASELINE_NOTES+=("ad-status: reading ad.json + pidof winbindd by hand; ad-status --check: 'wbinfo --ping-dc' + 'net ads testjoin' by hand (ours also reads the clock skew with 'net ads info' and records the result)")
 }
@@ -924,13 +930,8 @@ phase_ad
 # A real unprivileged container from the gateway template (the lxc integration test in bench mode,
 # crates/cli/tests/lxc.rs, SMBGW_LXC_BENCH).
 phase_lxc() {
-    local out=$WORK/lxc-bench.txt label ours base
     log "lxc: create --mode lxc until SMB answers, beside pct create + start by hand until smbd answers"
-    (cd "$HERE/.." && SMBGW_LXC_BENCH=$out cargo test --release --locked -q -p pve-smbgateway --test lxc >"$WORK/lxc-bench.log" 2>&1) ||
-        die "the LXC bench failed: $(tail -20 "$WORK/lxc-bench.log")"
-    while IFS='|' read -r label ours base; do
-        add_row "$label" ms info - "$ours" "$base"
-    done <"$out"
+    bench_test lxc SMBGW_LXC_BENCH
     BASELINE_NOTES+=("lxc: by hand, 'pct create' of the same template with the same net0 and mp0 + 'pct start', until the template's smbd answers on port 445 (its default config, no share); ours adds the validation, the id mapping, the users' import, the share's configuration, testparm and a restart of smbd")
 }
 phase_lxc

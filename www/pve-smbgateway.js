@@ -1035,17 +1035,12 @@
         // what GET /cluster/smbgateway/ha answers before 'pve-smbgateway ha-setup' (the core's message)
         const HA_NOT_SET_UP = /high availability is not set up/i;
 
-        Ext.define('SMBGateway.ShareGrid', {
-            extend: 'Ext.grid.Panel',
-            alias: 'widget.smbgwShareGrid',
+        // one refresh at a time: the periodic refresh is skipped while one runs, an explicit
+        // reload (button, task done) runs once the running one has finished. A panel using it
+        // implements loadOnce(done) and calls startAutoRefresh() once it is set up.
+        Ext.define('SMBGateway.mixin.Refresh', {
+            extend: 'Ext.Mixin',
 
-            nodename: undefined,
-            refreshInterval: 10000,
-            emptyText: gt('No shares yet: create one with "Create".'),
-
-            // one refresh at a time, its quota requests included: the periodic refresh is
-            // skipped while one runs (a slow node gets no pile of requests), an explicit reload
-            // (button, task done) runs once the running one has finished
             autoRefresh: function () {
                 // a refresh that never finished (a callback that threw) does not stop the next ones
                 if (this.smbgwBusy && Date.now() - this.smbgwBusySince > 120000) {
@@ -1067,14 +1062,37 @@
                 }
                 me.smbgwBusy = true;
                 me.smbgwBusySince = Date.now();
-                let base = SMBGateway.Utils.baseUrl(me.nodename);
-                let done = function () {
+                me.loadOnce(function () {
                     me.smbgwBusy = false;
                     if (me.reloadQueued && !me.isDestroyed) {
                         me.reloadQueued = false;
                         me.reload();
                     }
-                };
+                });
+            },
+
+            startAutoRefresh: function () {
+                let me = this;
+                let runner = new Ext.util.TaskRunner();
+                me.on('afterrender', () => runner.start({ run: () => me.autoRefresh(), interval: me.refreshInterval }));
+                me.on('destroy', () => runner.destroy());
+            },
+        });
+
+        Ext.define('SMBGateway.ShareGrid', {
+            extend: 'Ext.grid.Panel',
+            alias: 'widget.smbgwShareGrid',
+
+            nodename: undefined,
+            refreshInterval: 10000,
+            emptyText: gt('No shares yet: create one with "Create".'),
+
+            mixins: ['SMBGateway.mixin.Refresh'],
+
+            // its quota requests included: a slow node gets no pile of requests
+            loadOnce: function (done) {
+                let me = this;
+                let base = SMBGateway.Utils.baseUrl(me.nodename);
                 Proxmox.Utils.API2Request({
                     url: base + '/shares',
                     method: 'GET',
@@ -1481,9 +1499,7 @@
                 });
                 me.callParent();
 
-                let runner = new Ext.util.TaskRunner();
-                me.on('afterrender', () => runner.start({ run: () => me.autoRefresh(), interval: me.refreshInterval }));
-                me.on('destroy', () => runner.destroy());
+                me.startAutoRefresh();
             },
         });
 
@@ -1986,36 +2002,10 @@
             // 'loading', 'none' (not set up), 'error' or 'ok'
             haState: 'loading',
 
-            // one status call at a time: a periodic refresh is skipped while one runs, an
-            // explicit reload (button, task done) runs once it has finished
-            autoRefresh: function () {
-                // a refresh that never finished (a callback that threw) does not stop the next ones
-                if (this.smbgwBusy && Date.now() - this.smbgwBusySince > 120000) {
-                    this.smbgwBusy = false;
-                }
-                if (!this.smbgwBusy) {
-                    this.reload();
-                }
-            },
+            mixins: ['SMBGateway.mixin.Refresh'],
 
-            reload: function () {
+            loadOnce: function (finish) {
                 let me = this;
-                if (me.isDestroyed) {
-                    return;
-                }
-                if (me.smbgwBusy) {
-                    me.reloadQueued = true;
-                    return;
-                }
-                me.smbgwBusy = true;
-                me.smbgwBusySince = Date.now();
-                let finish = function () {
-                    me.smbgwBusy = false;
-                    if (me.reloadQueued && !me.isDestroyed) {
-                        me.reloadQueued = false;
-                        me.reload();
-                    }
-                };
                 Proxmox.Utils.API2Request({
                     url: me.apiBase,
                     method: 'GET',
@@ -2468,9 +2458,7 @@
                 });
                 me.callParent();
 
-                let runner = new Ext.util.TaskRunner();
-                me.on('afterrender', () => runner.start({ run: () => me.autoRefresh(), interval: me.refreshInterval }));
-                me.on('destroy', () => runner.destroy());
+                me.startAutoRefresh();
             },
         });
 

@@ -202,6 +202,12 @@ const waitTaskViewer = async () => {
     return h.jsonValue();
 };
 
+// select a share in the grid and press one of its toolbar buttons (edit, status, delete)
+const shareAction = async (name, button) => {
+    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', name);
+    await click('smbgwShareGrid #' + button);
+};
+
 const closeTaskViewer = async () => {
     await evalCmp('proxmoxTaskViewer', 'c.close()');
     await waitUntil(() => Ext.ComponentQuery.query('proxmoxTaskViewer').length === 0);
@@ -396,8 +402,7 @@ test('create a share with a quota through the wizard; it is in the grid and serv
 });
 
 test('edit a share: the standard edit window, a PUT as a task', async () => {
-    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', SHARE);
-    await click('smbgwShareGrid #edit');
+    await shareAction(SHARE, 'edit');
     await cid('smbgwShareEdit');
     await waitUntil(() => {
         const f = Ext.ComponentQuery.query('smbgwShareEdit field[name=comment]')[0];
@@ -434,8 +439,7 @@ test('edit a share: the standard edit window, a PUT as a task', async () => {
 });
 
 test('share status', async () => {
-    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', SHARE);
-    await click('smbgwShareGrid #status');
+    await shareAction(SHARE, 'status');
     const id = await cid('[itemId=smbgwStatusWindow]');
     const text = await page.evaluate((i) => Ext.getCmp(i).getEl().dom.textContent, id);
     assert.match(text, /State\s*ok/);
@@ -629,8 +633,7 @@ test('VM placement: its fields, /srv/share inside, a quota required, no shadow c
 });
 
 test('edit a VM share: its placement and VM are shown, only memory and cores editable; only what changed is sent', async () => {
-    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', VM_SHARE);
-    await click('smbgwShareGrid #edit');
+    await shareAction(VM_SHARE, 'edit');
     await cid('smbgwShareEdit');
     await waitUntil(() => {
         const w = Ext.ComponentQuery.query('smbgwShareEdit')[0];
@@ -726,8 +729,7 @@ test('delete the VM share with its data: the VM goes', async () => {
     const vmId = JSON.parse(execFileSync(CLI, ['show', VM_SHARE, '--output-format', 'json'], { encoding: 'utf8' })).vm.id;
     const conf = path.join(process.env.PVE_SMBGW_ROOT, 'pve/qemu-server', `${vmId}.conf`);
     assert.ok(fs.existsSync(conf));
-    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', VM_SHARE);
-    await click('smbgwShareGrid #delete');
+    await shareAction(VM_SHARE, 'delete');
     await check('[itemId=smbgwDeleteConfirm] #purge');
     await click('[itemId=smbgwDeleteConfirm] #confirm');
     assert.equal(await waitTaskViewer(), 'OK');
@@ -971,8 +973,7 @@ test('delete asks for confirmation; cancel keeps the share, remove deletes it', 
     await page.reload();
     await selectNodeTab('smbgateway');
     await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) !== -1, SHARE);
-    await evalCmp('smbgwShareGrid', 'c.setSelection(c.getStore().findRecord("name", a))', SHARE);
-    await click('smbgwShareGrid #delete');
+    await shareAction(SHARE, 'delete');
     await cid('[itemId=smbgwDeleteConfirm]');
     await shot('18-delete-confirmation');
     await click('[itemId=smbgwDeleteConfirm] #cancel');

@@ -295,32 +295,24 @@ fn lxc_share_serves_from_a_container() {
     let before = sb.snapshot();
     let r = sb.run(&["create", "x", "--path", path.to_str().unwrap(), "--ct-id", "950"]);
     assert_eq!(r.code, 1, "ct-id without --mode lxc: {}{}", r.stdout, r.stderr);
-    let r = sb.run(&[
-        "create",
-        "x",
-        "--mode",
-        "lxc",
-        "--path",
-        path.to_str().unwrap(),
-        "--bridge",
-        "nosuchbr0",
-    ]);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("bridge nosuchbr0 does not exist"), "{}", r.stderr);
-    let r = sb.run(&[
-        "create",
-        "x",
-        "--mode",
-        "lxc",
-        "--path",
-        path.to_str().unwrap(),
-        "--bridge",
-        &lab.bridge.name,
-        "--ct-template",
-        "local:vztmpl/missing.tar.gz",
-    ]);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("does not exist"), "{}", r.stderr);
+    for (extra, message) in [
+        (vec!["--bridge", "nosuchbr0"], "bridge nosuchbr0 does not exist"),
+        (
+            vec![
+                "--bridge",
+                &lab.bridge.name,
+                "--ct-template",
+                "local:vztmpl/missing.tar.gz",
+            ],
+            "does not exist",
+        ),
+    ] {
+        let mut args = vec!["create", "x", "--mode", "lxc", "--path", path.to_str().unwrap()];
+        args.extend(extra);
+        let r = sb.run(&args);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(message), "{}", r.stderr);
+    }
     // no room for the container's root filesystem
     let r = sb
         .command()

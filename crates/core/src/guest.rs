@@ -61,42 +61,32 @@ pub fn check_id(value: &str) -> Result<u32> {
 
 /// `check_id` for the property `what` (ct-id, vm-id, vm-template).
 pub fn check_guest_id(what: &str, value: &str) -> Result<u32> {
-    match value.parse::<u32>() {
-        Ok(id) if (100..=999_999_999).contains(&id) && !value.starts_with(['+', '0']) => Ok(id),
-        _ => {
-            crate::validate::text(what, value)?;
-            bail_input!("{what} {value:?} is not a valid guest id: a number from 100 to 999999999")
-        }
-    }
+    check_number(what, value, 100, 999_999_999, "a guest id")
 }
 
 /// VM memory in MiB: 512 MiB (a booting Debian with smbd) to 256 GiB.
 pub fn check_vm_memory(value: &str) -> Result<u32> {
-    match value.parse::<u32>() {
-        Ok(m) if (512..=262_144).contains(&m) && !value.starts_with(['+', '0']) => Ok(m),
-        _ => {
-            crate::validate::text("vm-memory", value)?;
-            bail_input!("vm-memory {value:?} is not valid: MiB from 512 to 262144")
-        }
-    }
+    check_number("vm-memory", value, 512, 262_144, "MiB")
 }
 
 /// Virtual CPU cores of a VM: 1 to 128 (qemu-server's limit).
 pub fn check_cores(value: &str) -> Result<u32> {
-    match value.parse::<u32>() {
-        Ok(c) if (1..=128).contains(&c) && !value.starts_with(['+', '0']) => Ok(c),
-        _ => {
-            crate::validate::text("vm-cores", value)?;
-            bail_input!("vm-cores {value:?} is not valid: a number from 1 to 128")
-        }
-    }
+    check_number("vm-cores", value, 1, 128, "a number")
 }
 
 /// Container memory in MiB: 128 MiB (smbd and systemd) to 64 GiB.
 pub fn check_memory(value: &str) -> Result<u32> {
+    check_number("ct-memory", value, 128, 65536, "MiB")
+}
+
+/// A whole number in `min..=max`, written plainly (no sign, no leading zero).
+fn check_number(key: &str, value: &str, min: u32, max: u32, unit: &str) -> Result<u32> {
     match value.parse::<u32>() {
-        Ok(m) if (128..=65536).contains(&m) && !value.starts_with('+') => Ok(m),
-        _ => bail_input!("ct-memory {value:?} is not valid: MiB from 128 to 65536"),
+        Ok(n) if (min..=max).contains(&n) && !value.starts_with(['+', '0']) => Ok(n),
+        _ => {
+            crate::validate::text(key, value)?;
+            bail_input!("{key} {value:?} is not valid: {unit} from {min} to {max}")
+        }
     }
 }
 

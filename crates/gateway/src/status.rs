@@ -68,38 +68,30 @@ impl Gateway {
                 None if vm.is_none() && !smbd.running => problems.push("smbd is not running".to_string()),
                 None => {}
             }
-            // a VM share's directory is inside the VM: the checks on the node's files end here
-            if vm.is_some() {
-                out.push(ShareStatus {
-                    name: share.name,
-                    path: share.path,
-                    state: if problems.is_empty() { "ok" } else { "degraded" },
-                    problems,
-                    container,
-                    vm,
-                });
-                continue;
-            }
-            match std::fs::symlink_metadata(&share.path) {
-                Ok(m) if m.is_dir() => {}
-                Ok(_) => problems.push(format!("{} is not a directory", share.path)),
-                Err(_) => problems.push(format!("directory {} is missing", share.path)),
-            }
-            if let Some(dir) = crate::shares::closed_ancestor(std::path::Path::new(&share.path)) {
-                problems.push(format!(
-                    "{} is not searchable by other users (chmod o+x)",
-                    dir.display()
-                ));
-            }
-            if validate::path_on_disk(&share.path).is_err() {
-                problems.push(format!("{} goes through a symbolic link", share.path));
-            }
-            let file = self.layout.share_conf_dir.join(render::share_file_name(&share.name));
-            let in_sync = conf_in_sync && std::fs::read_to_string(&file).ok().as_ref() == expected.shares.get(&file);
-            if !in_sync && container.is_none() {
-                problems.push(
-                    "generated Samba config differs from the share config; run 'pve-smbgateway apply'".to_string(),
-                );
+            // a VM share's directory is inside the VM: the checks on the node's files do not apply
+            if vm.is_none() {
+                match std::fs::symlink_metadata(&share.path) {
+                    Ok(m) if m.is_dir() => {}
+                    Ok(_) => problems.push(format!("{} is not a directory", share.path)),
+                    Err(_) => problems.push(format!("directory {} is missing", share.path)),
+                }
+                if let Some(dir) = crate::shares::closed_ancestor(std::path::Path::new(&share.path)) {
+                    problems.push(format!(
+                        "{} is not searchable by other users (chmod o+x)",
+                        dir.display()
+                    ));
+                }
+                if validate::path_on_disk(&share.path).is_err() {
+                    problems.push(format!("{} goes through a symbolic link", share.path));
+                }
+                let file = self.layout.share_conf_dir.join(render::share_file_name(&share.name));
+                let in_sync =
+                    conf_in_sync && std::fs::read_to_string(&file).ok().as_ref() == expected.shares.get(&file);
+                if !in_sync && container.is_none() {
+                    problems.push(
+                        "generated Samba config differs from the share config; run 'pve-smbgateway apply'".to_string(),
+                    );
+                }
             }
             out.push(ShareStatus {
                 name: share.name,
