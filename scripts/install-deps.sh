@@ -11,9 +11,10 @@ PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr e2fsprogs util-
     perl libjson-xs-perl winbind libnss-winbind samba-ad-dc samba-ad-provision krb5-user dnsutils ldb-tools \
     systemd cloud-init"
 # integration tests: nss_wrapper sandboxes, network namespaces and their firewall, CTDB with a
-# 3-node corosync (ping checks reachability), LXC containers from a debootstrapped template
+# 3-node corosync (ping checks reachability; CTDB's interface monitor needs ethtool), LXC
+# containers from a debootstrapped template
 PACKAGES="$PACKAGES libnss-wrapper iproute2 nftables iputils-ping ctdb corosync libquorum5 libcpg4 \
-    lxc lxc-templates uidmap debootstrap zstd"
+    ethtool lxc lxc-templates uidmap debootstrap zstd"
 # UI tier: headless Chromium driven by playwright-core (npm), the API served by a Perl stand-in
 PACKAGES="$PACKAGES chromium nodejs npm libhttp-daemon-perl liburi-perl fonts-dejavu-core"
 # package tier: a local apt repository for the container, the version of the built package
