@@ -109,11 +109,7 @@ impl Share {
             items.iter().try_for_each(|n| validate::principal(what, n))?;
             Ok(items.into_iter().map(String::from).collect())
         };
-        let hosts = |key: &str| -> Result<Vec<String>> {
-            let items = validate::list(key, get(key).unwrap_or(""))?;
-            items.iter().try_for_each(|h| validate::host_entry(h))?;
-            Ok(items.into_iter().map(String::from).collect())
-        };
+        let hosts = |key: &str| validate::host_list(key, get(key).unwrap_or(""));
         let choice = |key: &str| -> Result<String> {
             let value = get(key).unwrap_or("");
             let Some(Kind::Enum(values)) = schema::property(key).map(|p| p.kind) else {
@@ -307,11 +303,47 @@ impl Share {
                 self.name
             );
         }
-        if let Some(h) = self.hosts_allow.iter().find(|h| self.hosts_deny.contains(h)) {
-            bail_input!("share '{}': host {h:?} is both allowed and denied", self.name);
-        }
+        self.check_hosts()?;
         if self.vm.is_some() {
             self.check_vm_share()?;
+        }
+        Ok(())
+    }
+
+    /// `hosts allow` and `hosts deny` together, as smbd reads them (checked against smbd 4.17):
+    /// a client `hosts allow` matches is let in, whatever `hosts deny` says; else one `hosts
+    /// deny` matches is refused; any other client is let in. So with both lists, a denied entry
+    /// inside an allowed one has no effect, and an allowed entry outside every denied one
+    /// changes nothing: the hosts it does not name get in too. Both are refused; the entries
+    /// are normalised already, so `10.0.0.0/08` meets `10.0.0.0/8` here.
+    fn check_hosts(&self) -> Result<()> {
+        if self.hosts_allow.is_empty() || self.hosts_deny.is_empty() {
+            return Ok(());
+        }
+        let name = &self.name;
+        let nets = |list: &[String]| -> Result<Vec<(validate::HostNet, String)>> {
+            list.iter()
+                .map(|h| Ok((validate::host_network(h)?, h.clone())))
+                .collect()
+        };
+        let (allowed, denied) = (nets(&self.hosts_allow)?, nets(&self.hosts_deny)?);
+        for (deny, deny_text) in &denied {
+            let Some((_, allow_text)) = allowed.iter().find(|(a, _)| a.contains(deny)) else {
+                continue;
+            };
+            if allow_text == deny_text {
+                bail_input!(
+                    "share '{name}': host {deny_text:?} is both allowed and denied; remove it from one of --hosts-allow and --hosts-deny"
+                );
+            }
+            bail_input!(
+                "share '{name}': --hosts-deny {deny_text} lies inside --hosts-allow {allow_text}, and smbd lets in every host hosts allow matches, so the deny entry would have no effect; leave {allow_text} out of --hosts-allow or list the allowed hosts one by one"
+            );
+        }
+        if let Some((_, allow_text)) = allowed.iter().find(|(a, _)| !denied.iter().any(|(d, _)| d.contains(a))) {
+            bail_input!(
+                "share '{name}': --hosts-allow {allow_text} lies outside every --hosts-deny entry; once hosts deny is set, smbd lets in every host it does not deny, so {allow_text} would be let in anyway and so would every other host. To let in only the allowed hosts, add 0.0.0.0/0,::/0 to --hosts-deny (or leave --hosts-deny out)"
+            );
         }
         Ok(())
     }
@@ -589,6 +621,44 @@ mod tests {
         let share = Share::from_properties("x", &p).unwrap();
         let expected: BTreeMap<String, u64> = [("alice".to_string(), 1 << 30), ("@staff".to_string(), 10 << 30)].into();
         assert_eq!(share.user_quotas, expected);
+    }
+
+    #[test]
+    fn hosts_allowed_and_denied() {
+        let share = |allow: &str, deny: &str| {
+            Share::from_properties(
+                "x",
+                &props(&[("path", "/srv/x"), ("hosts-allow", allow), ("hosts-deny", deny)]),
+            )
+        };
+        // stored normalised, so Samba reads what the admin meant
+        let s = share("10.0.0.0/08,FD00::/064", "0.0.0.0/0.0.0.0,::/0000").unwrap_err();
+        assert!(s.message.contains("prefix length"), "{}", s.message);
+        let s = share("10.0.0.0/08,FD00::/064", "0.0.0.0/0.0.0.0,::/000").unwrap();
+        assert_eq!(s.hosts_allow, ["10.0.0.0/8", "fd00::/64"]);
+        assert_eq!(s.hosts_deny, ["0.0.0.0/0", "::/0"]);
+        // either list alone has its plain meaning
+        let only = |key: &str, value: &str| Share::from_properties("x", &props(&[("path", "/srv/x"), (key, value)]));
+        assert_eq!(only("hosts-allow", "10.1.").unwrap().hosts_allow, ["10.1.0.0/16"]);
+        assert_eq!(only("hosts-deny", "192.0.2.66").unwrap().hosts_deny, ["192.0.2.66"]);
+        // a denied network holding allowed hosts: the allowed ones are the exceptions
+        share("10.0.0.5", "10.0.0.0/8").unwrap();
+        share("10.0.0.0/8", "0.0.0.0/0,::/0").unwrap();
+        for (allow, deny, says) in [
+            ("10.0.0.1", "10.0.0.1", "both allowed and denied"),
+            ("10.0.0.1", "10.0.0.1/32", "both allowed and denied"),
+            ("10.0.0.0/08", "10.0.0.0/8", "both allowed and denied"),
+            ("fd00::1", "FD00:0::1", "both allowed and denied"),
+            ("10.0.0.0/8", "10.1.2.3", "no effect"),
+            ("10.", "10.1.", "no effect"),
+            ("0.0.0.0/0", "192.168.1.7", "no effect"),
+            // an unrelated deny list opens the share to every host it does not name
+            ("10.0.0.0/8", "192.0.2.66", "every other host"),
+            ("10.0.0.0/8,fd00::/64", "0.0.0.0/0", "outside every --hosts-deny entry"),
+        ] {
+            let err = share(allow, deny).unwrap_err();
+            assert!(err.message.contains(says), "{allow} / {deny}: {}", err.message);
+        }
     }
 
     #[test]
