@@ -536,6 +536,56 @@ impl Share {
     }
 }
 
+/// Whether `inner` is the directory `outer` or lies below it. Share paths are normalised by
+/// `validate::path_syntax` (absolute, no `.`, `..`, `//` or trailing `/`) and free of symbolic
+/// links (`validate::path_on_disk`), so comparing components compares the directories.
+fn path_within(inner: &str, outer: &str) -> bool {
+    inner == outer || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// What is wrong when `share` and `other` serve one directory tree (the same directory, or one
+/// inside the other), or `None`. Each share's ACL and quota would act on the other's data: an
+/// ACL change locks the other share's users out, two quotas on one subvolume overwrite each
+/// other at every apply. A VM share keeps its data on the VM's own disk: never a conflict.
+pub fn path_conflict(share: &Share, other: &Share) -> Option<String> {
+    if share.vm.is_some() || other.vm.is_some() || share.name.eq_ignore_ascii_case(&other.name) {
+        return None;
+    }
+    let (mine, theirs) = (share.path.as_str(), other.path.as_str());
+    if mine == theirs {
+        Some(format!("{mine} is also the directory of share '{}'", other.name))
+    } else if path_within(mine, theirs) {
+        Some(format!(
+            "{mine} lies inside {theirs}, the directory of share '{}'",
+            other.name
+        ))
+    } else if path_within(theirs, mine) {
+        Some(format!(
+            "{mine} contains {theirs}, the directory of share '{}'",
+            other.name
+        ))
+    } else {
+        None
+    }
+}
+
+/// Refuse `share` if its directory tree meets another share's. Shares on one tree are refused
+/// outright, even read-only ones: a nested share's ACL entries would still reach into the
+/// outer share's data.
+pub fn check_paths_apart<'a>(share: &Share, others: impl IntoIterator<Item = &'a Share>) -> Result<()> {
+    for other in others {
+        if let Some(conflict) = path_conflict(share, other) {
+            bail_input!(
+                "share '{}': path {conflict}; two shares on one directory tree change each other's access rights and quotas. Give a directory outside {}, or reach that data through share '{}'",
+                share.name,
+                other.path,
+                other.name
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -621,6 +671,33 @@ mod tests {
         let share = Share::from_properties("x", &p).unwrap();
         let expected: BTreeMap<String, u64> = [("alice".to_string(), 1 << 30), ("@staff".to_string(), 10 << 30)].into();
         assert_eq!(share.user_quotas, expected);
+    }
+
+    #[test]
+    fn same_and_nested_paths_conflict() {
+        let at = |name: &str, path: &str| Share::from_properties(name, &props(&[("path", path)])).unwrap();
+        let data = at("data", "/srv/data");
+        for (path, says) in [
+            ("/srv/data", "is also the directory of share 'data'"),
+            ("/srv/data/sub", "lies inside /srv/data"),
+            ("/srv/data/a/b", "lies inside /srv/data"),
+            ("/srv", "contains /srv/data"),
+        ] {
+            let err = check_paths_apart(&at("new", path), [&data]).unwrap_err();
+            assert!(err.message.contains(says), "{path}: {}", err.message);
+            assert!(err.message.contains("Give a directory outside"), "{}", err.message);
+            assert_eq!(err.kind, crate::ErrorKind::Input);
+        }
+        for path in ["/srv/data2", "/srv/dat", "/srv/other/data", "/mnt/srv/data"] {
+            check_paths_apart(&at("new", path), [&data]).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+        // a share does not conflict with itself (update), whatever the case of its name
+        check_paths_apart(&at("DATA", "/srv/data"), [&data]).unwrap();
+        // a VM share's data is on the VM's disk
+        let vm = props(&[("mode", "vm"), ("quota", "10G")]);
+        let vm = Share::from_properties("v", &vm).unwrap();
+        assert!(path_conflict(&at("new", guest::SHARE_MOUNT), &vm).is_none());
+        assert!(path_conflict(&vm, &at("new", "/srv")).is_none());
     }
 
     #[test]
