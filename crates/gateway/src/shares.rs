@@ -154,6 +154,7 @@ impl Gateway {
     /// Every user of the share needs a Samba password, or it could never connect.
     fn check_users(&self, share: &Share) -> Result<()> {
         self.check_domain_principals(share)?;
+        self.check_share_accounts(share)?;
         let mut local = share
             .users
             .iter()
