@@ -140,6 +140,22 @@ fn host_entries_are_the_addresses_smbd_compares() {
     // and without the entry the same client is let in again
     sb.ok(&["update", "data", "--delete", "hosts-deny"]);
     sb.smbclient("data", Some(ALICE), "ls").unwrap();
+
+    // a config of an earlier version naming a host still loads, status says why it never
+    // matches, and the share's next update must fix it
+    let cfg = sb.root.join("config/shares.cfg");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    let old = sb.data("old");
+    text.push_str(&format!(
+        "\nshare: old\n\tmode native\n\tpath {}\n\thosts-deny localhost\n",
+        old.display()
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    let found = problems(&sb, "old");
+    assert!(found.iter().any(|p| p.contains("hostname lookups = no")), "{found:?}");
+    refused(&sb, &["update", "old", "--comment", "x"], "hostname lookups = no");
+    sb.ok(&["update", "old", "--hosts-deny", "127.0.0.1"]);
+    assert!(problems(&sb, "old").is_empty(), "{:?}", problems(&sb, "old"));
 }
 
 /// An interactive smbclient session, fed commands through its stdin.

@@ -86,6 +86,18 @@ impl Share {
 
     /// Build and validate a share from text properties. Unknown keys are refused.
     pub fn from_properties(name: &str, props: &Properties) -> Result<Share> {
+        Self::build(name, props, false)
+    }
+
+    /// A share from the stored config. Host entries earlier versions accepted and smbd never
+    /// matches (names, `10.0.0.0/08`, a deny inside an allow) are kept as they are, so the
+    /// config still loads; `host_problems` names them for status, and the next update of the
+    /// share must fix them.
+    pub fn from_stored(name: &str, props: &Properties) -> Result<Share> {
+        Self::build(name, props, true)
+    }
+
+    fn build(name: &str, props: &Properties, stored: bool) -> Result<Share> {
         validate::share_name(name)?;
         if let Some(key) = props.keys().find(|k| schema::property(k).is_none()) {
             validate::text("property", key)?;
@@ -109,7 +121,13 @@ impl Share {
             items.iter().try_for_each(|n| validate::principal(what, n))?;
             Ok(items.into_iter().map(String::from).collect())
         };
-        let hosts = |key: &str| validate::host_list(key, get(key).unwrap_or(""));
+        let hosts = |key: &str| -> Result<Vec<String>> {
+            let value = get(key).unwrap_or("");
+            match validate::host_list(key, value) {
+                Err(_) if stored => legacy_hosts(key, value),
+                checked => checked,
+            }
+        };
         let choice = |key: &str| -> Result<String> {
             let value = get(key).unwrap_or("");
             let Some(Kind::Enum(values)) = schema::property(key).map(|p| p.kind) else {
@@ -266,6 +284,9 @@ impl Share {
             options: options::parse(get("options").unwrap_or(""))?,
         };
         share.check_consistency()?;
+        if !stored {
+            share.check_hosts()?;
+        }
         Ok(share)
     }
 
@@ -303,7 +324,6 @@ impl Share {
                 self.name
             );
         }
-        self.check_hosts()?;
         if self.vm.is_some() {
             self.check_vm_share()?;
         }
@@ -346,6 +366,22 @@ impl Share {
             );
         }
         Ok(())
+    }
+
+    /// What is wrong with the share's host entries (a stored config from an earlier version):
+    /// each entry smbd would not match as meant, and allow/deny combinations it would not honour.
+    pub fn host_problems(&self) -> Vec<String> {
+        let mut problems: Vec<String> = self
+            .hosts_allow
+            .iter()
+            .chain(&self.hosts_deny)
+            .filter_map(|h| validate::host_network(h).err())
+            .map(|e| e.message)
+            .collect();
+        if problems.is_empty() {
+            problems.extend(self.check_hosts().err().map(|e| e.message));
+        }
+        problems
     }
 
     /// A VM share's storage is one virtual disk sized from the quota, formatted inside the VM:
@@ -533,6 +569,22 @@ impl Share {
             props.insert(key.clone(), value.clone());
         }
         Share::from_properties(&self.name, &props)
+    }
+}
+
+/// Host entries of a stored config that today's checks refuse, kept verbatim when they are
+/// safe in smb.conf (one word of address or name characters): what earlier versions accepted.
+fn legacy_hosts(key: &str, value: &str) -> Result<Vec<String>> {
+    let items = validate::list(key, value)?;
+    match items.iter().find(|h| {
+        !h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '-'))
+    }) {
+        Some(bad) => {
+            validate::host_network(bad)?;
+            bail_input!("{key} entry {bad:?} is not valid")
+        }
+        None => Ok(items.into_iter().map(String::from).collect()),
     }
 }
 
@@ -736,6 +788,34 @@ mod tests {
             let err = share(allow, deny).unwrap_err();
             assert!(err.message.contains(says), "{allow} / {deny}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn stored_host_entries_of_earlier_versions_still_load() {
+        let p = props(&[
+            ("path", "/srv/x"),
+            ("hosts-allow", "10.0.0.0/8,nas.example.com"),
+            ("hosts-deny", "10.0.0.66"),
+        ]);
+        assert!(Share::from_properties("x", &p).is_err());
+        let share = Share::from_stored("x", &p).unwrap();
+        assert_eq!(share.hosts_allow, ["10.0.0.0/8", "nas.example.com"]);
+        let problems = share.host_problems();
+        assert!(
+            problems.len() == 1 && problems[0].contains("hostname lookups = no"),
+            "{problems:?}"
+        );
+        // once the names are gone the combination is named
+        let share = share
+            .updated(&props(&[("hosts-allow", "10.0.0.0/8")]), &[])
+            .unwrap_err();
+        assert!(share.message.contains("no effect"), "{}", share.message);
+        let ok = Share::from_stored("x", &props(&[("path", "/srv/x"), ("hosts-deny", "10.0.0.0/08")])).unwrap();
+        assert_eq!(ok.hosts_deny, ["10.0.0.0/8"]);
+        assert!(ok.host_problems().is_empty());
+        // what was never accepted is not accepted now either
+        let bad = props(&[("path", "/srv/x"), ("hosts-deny", "a b")]);
+        assert!(Share::from_stored("x", &bad).is_err());
     }
 
     #[test]

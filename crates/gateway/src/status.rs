@@ -56,6 +56,7 @@ impl Gateway {
                 .iter()
                 .filter_map(|other| smbgw_core::share::path_conflict(&share, other))
                 .map(|c| format!("{c}: two shares on one directory tree; move or delete one"))
+                .chain(share.host_problems())
                 .collect();
             let container = self.container_status(&share);
             let vm = self.vm_status(&share);
