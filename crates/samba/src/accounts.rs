@@ -90,7 +90,7 @@ impl Accounts {
                 gid: f[3].parse().unwrap_or(u32::MAX),
                 ours: f.get(4).is_some_and(|g| g == MARKER),
             })),
-            None => Ok(nix::unistd::User::from_name(name)
+            None => Ok(absent_if_unknown(nix::unistd::User::from_name(name))
                 .map_err(|e| Error::system(format!("looking up user '{name}' failed: {e}")))?
                 .map(|u| Account {
                     name: u.name,
@@ -107,7 +107,7 @@ impl Accounts {
                 .into_iter()
                 .find(|f| f[0] == name)
                 .and_then(|f| f[2].parse().ok())),
-            None => Ok(nix::unistd::Group::from_name(name)
+            None => Ok(absent_if_unknown(nix::unistd::Group::from_name(name))
                 .map_err(|e| Error::system(format!("looking up group '{name}' failed: {e}")))?
                 .map(|g| g.gid.as_raw())),
         }
@@ -282,6 +282,17 @@ impl Accounts {
         }
         fs::atomic_write(&self.id_mark, format!("next-id {}\n", id + 1).as_bytes(), 0o644)?;
         Ok(id)
+    }
+}
+
+/// getpwnam_r/getgrnam_r report "no such name" as an error from some NSS modules: winbind's
+/// while winbindd is down says ENOENT (getpwnam(3) lists ENOENT, ESRCH, EBADF and EPERM as
+/// "not found"). Those are an absent account, not a failed lookup.
+fn absent_if_unknown<T>(found: nix::Result<Option<T>>) -> nix::Result<Option<T>> {
+    use nix::errno::Errno;
+    match found {
+        Err(Errno::ENOENT | Errno::ESRCH | Errno::EBADF | Errno::EPERM) => Ok(None),
+        other => other,
     }
 }
 
