@@ -349,3 +349,30 @@ fn forced_accounts_exist_and_belong_to_the_share() {
     sb.ok(&["update", "open", "--option", "force user="]);
     sb.ok(&["user", "delete", "bob"]);
 }
+
+#[test]
+fn a_user_delete_that_cannot_end_the_sessions_says_the_user_is_gone() {
+    let sb = Sandbox::new();
+    sb.add_user(FRANK.0, FRANK.1);
+    sb.ok(&["create", "data", "--path", sb.data("data").to_str().unwrap()]);
+    // an smbstatus that fails, first on PATH for this one run
+    let bin = sb.dir.path().join("broken-bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("smbstatus");
+    std::fs::write(&fake, "#!/bin/sh\necho 'smbstatus: broken on purpose' >&2\nexit 1\n").unwrap();
+    std::fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let out = sb
+        .command()
+        .env("PATH", path)
+        .args(["user", "delete", "frank"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("broken on purpose"), "{stderr}");
+    // no claim of a clean rollback: frank is gone, and the message says so
+    assert!(!stderr.contains("nothing was changed"), "{stderr}");
+    assert!(stderr.contains("user 'frank' stays deleted"), "{stderr}");
+    assert!(!sb.ok(&["user", "list"]).contains("frank"));
+}

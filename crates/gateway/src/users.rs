@@ -247,8 +247,12 @@ impl Step for DeleteUser {
         users::delete(&self.samba, &self.name)?;
         self.samba.accounts().remove_user(&self.name)
     }
+    /// A deleted password cannot come back: say so rather than report a clean rollback.
     fn undo(&mut self) -> Result<()> {
-        Ok(())
+        Err(smbgw_core::Error::system(format!(
+            "user '{0}' stays deleted (its Samba password cannot be restored); add it again with 'pve-smbgateway user add {0}' if it should exist",
+            self.name
+        )))
     }
 }
 
