@@ -628,7 +628,7 @@ pub fn check_paths_apart<'a>(share: &Share, others: impl IntoIterator<Item = &'a
     for other in others {
         if let Some(conflict) = path_conflict(share, other) {
             bail_input!(
-                "share '{}': path {conflict}; two shares on one directory tree change each other's access rights and quotas. Give a directory outside {}, or reach that data through share '{}'",
+                "share '{}': path {conflict}; two shares on one directory tree overwrite each other's ACLs and storage limits. Give a directory outside {}, or reach that data through share '{}'",
                 share.name,
                 other.path,
                 other.name

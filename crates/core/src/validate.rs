@@ -449,7 +449,7 @@ pub fn host_entry(entry: &str) -> Result<()> {
 pub fn host_list(what: &str, value: &str) -> Result<Vec<String>> {
     let mut out: Vec<(HostNet, &str)> = Vec::new();
     for entry in list(what, value)? {
-        let net = host_network(entry)?;
+        let net = host_network(entry).map_err(|e| crate::Error::input(format!("--{what}: {}", e.message)))?;
         if let Some((_, first)) = out.iter().find(|(n, _)| *n == net) {
             bail_input!("{what} lists {net} twice (as {first:?} and {entry:?})");
         }
