@@ -292,6 +292,7 @@ fn forced_accounts_exist_and_belong_to_the_share() {
         "not a Samba user",
     );
     refuse(&["--option", "force user=nosuchuser"], "not a Samba user");
+    refuse(&["--option", "force user=nobody"], "system account (uid 65534)");
     refuse(
         &["--users", "alice", "--option", "force user=bob"],
         "not one of the share's users",

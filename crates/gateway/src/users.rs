@@ -127,6 +127,14 @@ impl Gateway {
         let name = &share.name;
         if let Some(user) = forced_user(share) {
             if !users::exists(&self.samba, user)? {
+                if let Some(account) = self.samba.accounts().user(user)? {
+                    if !REGULAR_UIDS.contains(&account.uid) {
+                        bail_input!(
+                            "share '{name}': force user '{user}' is a system account (uid {}); name a regular Samba user",
+                            account.uid
+                        );
+                    }
+                }
                 bail_input!(
                     "share '{name}': force user '{user}' is not a Samba user, so every client would be refused (NT_STATUS_NO_SUCH_USER); add it with 'pve-smbgateway user add {user}'"
                 );
