@@ -266,6 +266,10 @@ fn deleted_users_lose_their_sessions_and_their_ids_stay_theirs() {
         .parse()
         .unwrap();
     assert_ne!(later_gid, frank_uid, "{group}");
+    // a new user named like an existing group would share its name with another id
+    let r = sb.run_with_stdin(&["user", "add", "later", "--password-stdin"], b"Later-pw1\n");
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("a group named 'later' exists"), "{}", r.stderr);
     assert!(uid_of(&sb, "henry").unwrap() > grace_uid);
 }
 

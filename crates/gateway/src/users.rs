@@ -33,13 +33,17 @@ impl Gateway {
                 }
             }
         }
-        if let Some(account) = self.samba.accounts().user(name)? {
-            if !REGULAR_UIDS.contains(&account.uid) && !account.ours {
-                bail_input!(
-                    "'{name}' is a system account (uid {}); Samba users must be regular accounts",
-                    account.uid
-                );
-            }
+        match self.samba.accounts().user(name)? {
+            Some(account) if !REGULAR_UIDS.contains(&account.uid) && !account.ours => bail_input!(
+                "'{name}' is a system account (uid {}); Samba users must be regular accounts",
+                account.uid
+            ),
+            Some(_) => {}
+            // a new account gets its own group of the same name, with a fresh id
+            None if self.samba.accounts().group_id(name)?.is_some() => bail_input!(
+                "a group named '{name}' exists already, so a new user '{name}' cannot get its own group; choose another user name"
+            ),
+            None => {}
         }
         let mut plan = Plan::new();
         // Samba's tools need our smb.conf (in a sandbox it names the password database)
