@@ -353,6 +353,64 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
     ));
     cases.push(case(&["user", "delete", "alice"]));
     cases.push(case(&["user", "delete", "nosuch"]));
+
+    // access and identity: shares on one directory tree, host entries smbd would never match
+    // (or would read differently), accounts that do not exist or belong to the system
+    let base = sb.data("base");
+    for path in [base.clone(), base.join("sub"), sb.data("good").join("..").join("base")] {
+        cases.push(case(&["create", "new", "--path", path.to_str().unwrap()]));
+    }
+    cases.push(case(&["create", "new", "--path", sb.dir.path().to_str().unwrap()]));
+    for (flag, hosts) in [
+        ("--hosts-deny", "localhost"),
+        ("--hosts-allow", "nas.example.com"),
+        ("--hosts-allow", "LOCAL"),
+        ("--hosts-deny", "10.0.0.1/8"),
+        ("--hosts-deny", "010.0.0.1"),
+        ("--hosts-deny", "10.0.0.0/0008"),
+        ("--hosts-allow", "10.0.0.1,10.0.0.1/32"),
+        ("--hosts-allow", "FD00::1,fd00:0::1"),
+    ] {
+        cases.push(create_with(flag, hosts));
+    }
+    for (allow, deny) in [
+        ("10.0.0.0/8", "10.0.0.0/08"),
+        ("10.0.0.0/8", "10.1.2.3"),
+        ("0.0.0.0/0", "::ffff:10.0.0.1"),
+    ] {
+        cases.push(case(&[
+            "create",
+            "new",
+            "--path",
+            good,
+            "--hosts-allow",
+            allow,
+            "--hosts-deny",
+            deny,
+        ]));
+    }
+    for option in [
+        "force user=nosuchuser",
+        "force group=nosuchgroup",
+        "force group=nogroup",
+    ] {
+        cases.push(create_with("--option", option));
+        cases.push(case(&["update", "base", "--option", option]));
+    }
+    cases.push(case(&[
+        "create",
+        "new",
+        "--path",
+        good,
+        "--users",
+        "alice",
+        "--option",
+        "force user=nobody",
+    ]));
+    for groups in ["root", "nogroup"] {
+        cases.push(create_with("--groups", groups));
+        cases.push(case(&["update", "base", "--groups", groups]));
+    }
     cases
 }
 

@@ -322,7 +322,7 @@ fn features_render_and_serve() {
 
 #[test]
 fn update_option_merges_and_removed_users_lose_access() {
-    let sb = sandbox_with_share(&["--option", "create mask=0660", "--option", "force group=nogroup"]);
+    let sb = sandbox_with_share(&["--option", "create mask=0660", "--option", "force group=alice"]);
     sb.add_user(BOB.0, BOB.1);
     sb.ok(&[
         "update",
@@ -334,7 +334,7 @@ fn update_option_merges_and_removed_users_lose_access() {
     ]);
     let show = sb.ok(&["show", "data"]);
     assert!(
-        show.contains("options: create mask=0660,force group=nogroup,hide dot files=no"),
+        show.contains("options: create mask=0660,force group=alice,hide dot files=no"),
         "{show}"
     );
     sb.ok(&["update", "data", "--option", "force group="]);

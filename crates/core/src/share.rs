@@ -86,6 +86,18 @@ impl Share {
 
     /// Build and validate a share from text properties. Unknown keys are refused.
     pub fn from_properties(name: &str, props: &Properties) -> Result<Share> {
+        Self::build(name, props, false)
+    }
+
+    /// A share from the stored config. Host entries earlier versions accepted and smbd never
+    /// matches (names, `10.0.0.0/08`, a deny inside an allow) are kept as they are, so the
+    /// config still loads; `host_problems` names them for status, and the next update of the
+    /// share must fix them.
+    pub fn from_stored(name: &str, props: &Properties) -> Result<Share> {
+        Self::build(name, props, true)
+    }
+
+    fn build(name: &str, props: &Properties, stored: bool) -> Result<Share> {
         validate::share_name(name)?;
         if let Some(key) = props.keys().find(|k| schema::property(k).is_none()) {
             validate::text("property", key)?;
@@ -110,9 +122,11 @@ impl Share {
             Ok(items.into_iter().map(String::from).collect())
         };
         let hosts = |key: &str| -> Result<Vec<String>> {
-            let items = validate::list(key, get(key).unwrap_or(""))?;
-            items.iter().try_for_each(|h| validate::host_entry(h))?;
-            Ok(items.into_iter().map(String::from).collect())
+            let value = get(key).unwrap_or("");
+            match validate::host_list(key, value) {
+                Err(_) if stored => legacy_hosts(key, value),
+                checked => checked,
+            }
         };
         let choice = |key: &str| -> Result<String> {
             let value = get(key).unwrap_or("");
@@ -270,6 +284,9 @@ impl Share {
             options: options::parse(get("options").unwrap_or(""))?,
         };
         share.check_consistency()?;
+        if !stored {
+            share.check_hosts()?;
+        }
         Ok(share)
     }
 
@@ -307,13 +324,64 @@ impl Share {
                 self.name
             );
         }
-        if let Some(h) = self.hosts_allow.iter().find(|h| self.hosts_deny.contains(h)) {
-            bail_input!("share '{}': host {h:?} is both allowed and denied", self.name);
-        }
         if self.vm.is_some() {
             self.check_vm_share()?;
         }
         Ok(())
+    }
+
+    /// `hosts allow` and `hosts deny` together, as smbd reads them (checked against smbd 4.17):
+    /// a client `hosts allow` matches is let in, whatever `hosts deny` says; else one `hosts
+    /// deny` matches is refused; any other client is let in. So with both lists, a denied entry
+    /// inside an allowed one has no effect, and an allowed entry outside every denied one
+    /// changes nothing: the hosts it does not name get in too. Both are refused; the entries
+    /// are normalised already, so `10.0.0.0/08` meets `10.0.0.0/8` here.
+    fn check_hosts(&self) -> Result<()> {
+        if self.hosts_allow.is_empty() || self.hosts_deny.is_empty() {
+            return Ok(());
+        }
+        let name = &self.name;
+        let nets = |list: &[String]| -> Result<Vec<(validate::HostNet, String)>> {
+            list.iter()
+                .map(|h| Ok((validate::host_network(h)?, h.clone())))
+                .collect()
+        };
+        let (allowed, denied) = (nets(&self.hosts_allow)?, nets(&self.hosts_deny)?);
+        for (deny, deny_text) in &denied {
+            let Some((_, allow_text)) = allowed.iter().find(|(a, _)| a.contains(deny)) else {
+                continue;
+            };
+            if allow_text == deny_text {
+                bail_input!(
+                    "share '{name}': host {deny_text:?} is both allowed and denied; remove it from one of --hosts-allow and --hosts-deny"
+                );
+            }
+            bail_input!(
+                "share '{name}': --hosts-deny {deny_text} lies inside --hosts-allow {allow_text}, and smbd lets in every host hosts allow matches, so the deny entry would have no effect; leave {allow_text} out of --hosts-allow or list the allowed hosts one by one"
+            );
+        }
+        if let Some((_, allow_text)) = allowed.iter().find(|(a, _)| !denied.iter().any(|(d, _)| d.contains(a))) {
+            bail_input!(
+                "share '{name}': --hosts-allow {allow_text} lies outside every --hosts-deny entry; once hosts deny is set, smbd lets in every host it does not deny, so {allow_text} would be let in anyway and so would every other host. To let in only the allowed hosts, add 0.0.0.0/0,::/0 to --hosts-deny (or leave --hosts-deny out)"
+            );
+        }
+        Ok(())
+    }
+
+    /// What is wrong with the share's host entries (a stored config from an earlier version):
+    /// each entry smbd would not match as meant, and allow/deny combinations it would not honour.
+    pub fn host_problems(&self) -> Vec<String> {
+        let mut problems: Vec<String> = self
+            .hosts_allow
+            .iter()
+            .chain(&self.hosts_deny)
+            .filter_map(|h| validate::host_network(h).err())
+            .map(|e| e.message)
+            .collect();
+        if problems.is_empty() {
+            problems.extend(self.check_hosts().err().map(|e| e.message));
+        }
+        problems
     }
 
     /// A VM share's storage is one virtual disk sized from the quota, formatted inside the VM:
@@ -504,6 +572,72 @@ impl Share {
     }
 }
 
+/// Host entries of a stored config that today's checks refuse, kept verbatim when they are
+/// safe in smb.conf (one word of address or name characters): what earlier versions accepted.
+fn legacy_hosts(key: &str, value: &str) -> Result<Vec<String>> {
+    let items = validate::list(key, value)?;
+    match items.iter().find(|h| {
+        !h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '/' | '-'))
+    }) {
+        Some(bad) => {
+            validate::host_network(bad)?;
+            bail_input!("{key} entry {bad:?} is not valid")
+        }
+        None => Ok(items.into_iter().map(String::from).collect()),
+    }
+}
+
+/// Whether `inner` is the directory `outer` or lies below it. Share paths are normalised by
+/// `validate::path_syntax` (absolute, no `.`, `..`, `//` or trailing `/`) and free of symbolic
+/// links (`validate::path_on_disk`), so comparing components compares the directories.
+fn path_within(inner: &str, outer: &str) -> bool {
+    inner == outer || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// What is wrong when `share` and `other` serve one directory tree (the same directory, or one
+/// inside the other), or `None`. Each share's ACL and quota would act on the other's data: an
+/// ACL change locks the other share's users out, two quotas on one subvolume overwrite each
+/// other at every apply. A VM share keeps its data on the VM's own disk: never a conflict.
+pub fn path_conflict(share: &Share, other: &Share) -> Option<String> {
+    if share.vm.is_some() || other.vm.is_some() || share.name.eq_ignore_ascii_case(&other.name) {
+        return None;
+    }
+    let (mine, theirs) = (share.path.as_str(), other.path.as_str());
+    if mine == theirs {
+        Some(format!("{mine} is also the directory of share '{}'", other.name))
+    } else if path_within(mine, theirs) {
+        Some(format!(
+            "{mine} lies inside {theirs}, the directory of share '{}'",
+            other.name
+        ))
+    } else if path_within(theirs, mine) {
+        Some(format!(
+            "{mine} contains {theirs}, the directory of share '{}'",
+            other.name
+        ))
+    } else {
+        None
+    }
+}
+
+/// Refuse `share` if its directory tree meets another share's. Shares on one tree are refused
+/// outright, even read-only ones: a nested share's ACL entries would still reach into the
+/// outer share's data.
+pub fn check_paths_apart<'a>(share: &Share, others: impl IntoIterator<Item = &'a Share>) -> Result<()> {
+    for other in others {
+        if let Some(conflict) = path_conflict(share, other) {
+            bail_input!(
+                "share '{}': path {conflict}; two shares on one directory tree overwrite each other's ACLs and storage limits. Give a directory outside {}, or reach that data through share '{}'",
+                share.name,
+                other.path,
+                other.name
+            );
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -589,6 +723,99 @@ mod tests {
         let share = Share::from_properties("x", &p).unwrap();
         let expected: BTreeMap<String, u64> = [("alice".to_string(), 1 << 30), ("@staff".to_string(), 10 << 30)].into();
         assert_eq!(share.user_quotas, expected);
+    }
+
+    #[test]
+    fn same_and_nested_paths_conflict() {
+        let at = |name: &str, path: &str| Share::from_properties(name, &props(&[("path", path)])).unwrap();
+        let data = at("data", "/srv/data");
+        for (path, says) in [
+            ("/srv/data", "is also the directory of share 'data'"),
+            ("/srv/data/sub", "lies inside /srv/data"),
+            ("/srv/data/a/b", "lies inside /srv/data"),
+            ("/srv", "contains /srv/data"),
+        ] {
+            let err = check_paths_apart(&at("new", path), [&data]).unwrap_err();
+            assert!(err.message.contains(says), "{path}: {}", err.message);
+            assert!(err.message.contains("Give a directory outside"), "{}", err.message);
+            assert_eq!(err.kind, crate::ErrorKind::Input);
+        }
+        for path in ["/srv/data2", "/srv/dat", "/srv/other/data", "/mnt/srv/data"] {
+            check_paths_apart(&at("new", path), [&data]).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
+        // a share does not conflict with itself (update), whatever the case of its name
+        check_paths_apart(&at("DATA", "/srv/data"), [&data]).unwrap();
+        // a VM share's data is on the VM's disk
+        let vm = props(&[("mode", "vm"), ("quota", "10G")]);
+        let vm = Share::from_properties("v", &vm).unwrap();
+        assert!(path_conflict(&at("new", guest::SHARE_MOUNT), &vm).is_none());
+        assert!(path_conflict(&vm, &at("new", "/srv")).is_none());
+    }
+
+    #[test]
+    fn hosts_allowed_and_denied() {
+        let share = |allow: &str, deny: &str| {
+            Share::from_properties(
+                "x",
+                &props(&[("path", "/srv/x"), ("hosts-allow", allow), ("hosts-deny", deny)]),
+            )
+        };
+        // stored normalised, so Samba reads what the admin meant
+        let s = share("10.0.0.0/08,FD00::/064", "0.0.0.0/0.0.0.0,::/0000").unwrap_err();
+        assert!(s.message.contains("prefix length"), "{}", s.message);
+        let s = share("10.0.0.0/08,FD00::/064", "0.0.0.0/0.0.0.0,::/000").unwrap();
+        assert_eq!(s.hosts_allow, ["10.0.0.0/8", "fd00::/64"]);
+        assert_eq!(s.hosts_deny, ["0.0.0.0/0", "::/0"]);
+        // either list alone has its plain meaning
+        let only = |key: &str, value: &str| Share::from_properties("x", &props(&[("path", "/srv/x"), (key, value)]));
+        assert_eq!(only("hosts-allow", "10.1.").unwrap().hosts_allow, ["10.1.0.0/16"]);
+        assert_eq!(only("hosts-deny", "192.0.2.66").unwrap().hosts_deny, ["192.0.2.66"]);
+        // a denied network holding allowed hosts: the allowed ones are the exceptions
+        share("10.0.0.5", "10.0.0.0/8").unwrap();
+        share("10.0.0.0/8", "0.0.0.0/0,::/0").unwrap();
+        for (allow, deny, says) in [
+            ("10.0.0.1", "10.0.0.1", "both allowed and denied"),
+            ("10.0.0.1", "10.0.0.1/32", "both allowed and denied"),
+            ("10.0.0.0/08", "10.0.0.0/8", "both allowed and denied"),
+            ("fd00::1", "FD00:0::1", "both allowed and denied"),
+            ("10.0.0.0/8", "10.1.2.3", "no effect"),
+            ("10.", "10.1.", "no effect"),
+            ("0.0.0.0/0", "192.168.1.7", "no effect"),
+            // an unrelated deny list opens the share to every host it does not name
+            ("10.0.0.0/8", "192.0.2.66", "every other host"),
+            ("10.0.0.0/8,fd00::/64", "0.0.0.0/0", "outside every --hosts-deny entry"),
+        ] {
+            let err = share(allow, deny).unwrap_err();
+            assert!(err.message.contains(says), "{allow} / {deny}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn stored_host_entries_of_earlier_versions_still_load() {
+        let p = props(&[
+            ("path", "/srv/x"),
+            ("hosts-allow", "10.0.0.0/8,nas.example.com"),
+            ("hosts-deny", "10.0.0.66"),
+        ]);
+        assert!(Share::from_properties("x", &p).is_err());
+        let share = Share::from_stored("x", &p).unwrap();
+        assert_eq!(share.hosts_allow, ["10.0.0.0/8", "nas.example.com"]);
+        let problems = share.host_problems();
+        assert!(
+            problems.len() == 1 && problems[0].contains("hostname lookups = no"),
+            "{problems:?}"
+        );
+        // once the names are gone the combination is named
+        let share = share
+            .updated(&props(&[("hosts-allow", "10.0.0.0/8")]), &[])
+            .unwrap_err();
+        assert!(share.message.contains("no effect"), "{}", share.message);
+        let ok = Share::from_stored("x", &props(&[("path", "/srv/x"), ("hosts-deny", "10.0.0.0/08")])).unwrap();
+        assert_eq!(ok.hosts_deny, ["10.0.0.0/8"]);
+        assert!(ok.host_problems().is_empty());
+        // what was never accepted is not accepted now either
+        let bad = props(&[("path", "/srv/x"), ("hosts-deny", "a b")]);
+        assert!(Share::from_stored("x", &bad).is_err());
     }
 
     #[test]

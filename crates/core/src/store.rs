@@ -42,7 +42,7 @@ impl SharesConfig {
         let mut current: Option<(usize, String, Properties)> = None;
         let finish = |cfg: &mut SharesConfig, section: Option<(usize, String, Properties)>| -> Result<()> {
             if let Some((line, name, props)) = section {
-                let share = Share::from_properties(&name, &props).map_err(|e| corrupt(line, e.message))?;
+                let share = Share::from_stored(&name, &props).map_err(|e| corrupt(line, e.message))?;
                 cfg.insert(share).map_err(|e| corrupt(line, e.message))?;
             }
             Ok(())

@@ -25,6 +25,7 @@ impl Gateway {
         let _lock = self.store.lock()?;
         let mut cfg = self.store.load()?;
         cfg.insert(share.clone())?;
+        smbgw_core::share::check_paths_apart(&share, cfg.shares())?;
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         let others = cfg.shares().iter().filter(|s| s.name != share.name);
@@ -65,6 +66,11 @@ impl Gateway {
                 old.quota_backend,
                 old.path
             );
+        }
+        // a conflict already in the stored config is named by status; changes that keep
+        // the path stay possible (e.g. dropping the quota that flips)
+        if share.path != old.path {
+            smbgw_core::share::check_paths_apart(&share, cfg.shares())?;
         }
         self.check_users(&share)?;
         guests::check_guest_change(&share, &old)?;
@@ -148,6 +154,7 @@ impl Gateway {
     /// Every user of the share needs a Samba password, or it could never connect.
     fn check_users(&self, share: &Share) -> Result<()> {
         self.check_domain_principals(share)?;
+        self.check_share_accounts(share)?;
         let mut local = share
             .users
             .iter()

@@ -51,7 +51,13 @@ impl Gateway {
             std::fs::read_to_string(&self.layout.smb_conf).ok().as_deref() == Some(expected.smb_conf.1.as_str());
         let mut out = Vec::new();
         for share in shares {
-            let mut problems = Vec::new();
+            let mut problems: Vec<String> = cfg
+                .shares()
+                .iter()
+                .filter_map(|other| smbgw_core::share::path_conflict(&share, other))
+                .map(|c| format!("{c}: two shares on one directory tree; move or delete one"))
+                .chain(share.host_problems())
+                .collect();
             let container = self.container_status(&share);
             let vm = self.vm_status(&share);
             match &vm {

@@ -1,6 +1,7 @@
-//! Samba users: a unix account (without login shell) plus the Samba password.
+//! Samba users: a unix account (without login shell) plus the Samba password. Also the checks
+//! that the accounts a share names (forced user and group, groups) exist and may be used.
 
-use smbgw_core::{bail_input, validate, Plan, Result, Step};
+use smbgw_core::{bail_input, validate, Plan, Result, Share, Step};
 use smbgw_samba::users::{self, SambaUser};
 use smbgw_samba::Samba;
 
@@ -32,13 +33,17 @@ impl Gateway {
                 }
             }
         }
-        if let Some(account) = self.samba.accounts().user(name)? {
-            if !REGULAR_UIDS.contains(&account.uid) && !account.ours {
-                bail_input!(
-                    "'{name}' is a system account (uid {}); Samba users must be regular accounts",
-                    account.uid
-                );
-            }
+        match self.samba.accounts().user(name)? {
+            Some(account) if !REGULAR_UIDS.contains(&account.uid) && !account.ours => bail_input!(
+                "'{name}' is a system account (uid {}); Samba users must be regular accounts",
+                account.uid
+            ),
+            Some(_) => {}
+            // a new account gets its own group of the same name, with a fresh id
+            None if self.samba.accounts().group_id(name)?.is_some() => bail_input!(
+                "a group named '{name}' exists already, so a new user '{name}' cannot get its own group; choose another user name"
+            ),
+            None => {}
         }
         let mut plan = Plan::new();
         // Samba's tools need our smb.conf (in a sandbox it names the password database)
@@ -81,26 +86,90 @@ impl Gateway {
         validate::account_name("user name", name)?;
         let _lock = self.store.lock()?;
         self.require_user(name)?;
-        let users_of: Vec<String> = self
-            .store
-            .load()?
-            .shares()
-            .iter()
-            .filter(|s| s.users.iter().any(|u| u == name))
-            .map(|s| s.name.clone())
-            .collect();
+        let cfg = self.store.load()?;
+        let shares_where = |named: &dyn Fn(&Share) -> bool| -> Vec<String> {
+            cfg.shares()
+                .iter()
+                .filter(|s| named(s))
+                .map(|s| s.name.clone())
+                .collect()
+        };
+        let users_of = shares_where(&|s| s.users.iter().any(|u| u == name));
         if !users_of.is_empty() {
             bail_input!(
                 "user '{name}' is still granted access to share(s) {}; remove it there first",
                 users_of.join(", ")
             );
         }
+        let forced_by = shares_where(&|s| forced_user(s) == Some(name));
+        if !forced_by.is_empty() {
+            bail_input!(
+                "user '{name}' is the forced user ('force user') of share(s) {}; change that option there first",
+                forced_by.join(", ")
+            );
+        }
+        let uid = self.samba.accounts().user(name)?.map(|a| a.uid);
         let mut plan = Plan::new();
         plan.push(DeleteUser {
             samba: self.samba.clone(),
             name: name.into(),
         });
+        // after the account is gone, so the client cannot log on again when it reconnects
+        plan.push(CloseSessions {
+            samba: self.samba.clone(),
+            name: name.into(),
+            uid,
+        });
         self.execute(plan, dry_run, None, Vec::new())
+    }
+
+    /// The accounts a share names besides its users: `force user` is a Samba user among the
+    /// share's users (smbd acts as that user, so it needs the ACL the share's users get);
+    /// `force group` and the share's local groups are existing regular groups, as for `user add
+    /// --groups` (a system group such as root or disk would hand out the system's files).
+    pub(crate) fn check_share_accounts(&self, share: &Share) -> Result<()> {
+        let name = &share.name;
+        if let Some(user) = forced_user(share) {
+            if !users::exists(&self.samba, user)? {
+                if let Some(account) = self.samba.accounts().user(user)? {
+                    if !REGULAR_UIDS.contains(&account.uid) {
+                        bail_input!(
+                            "share '{name}': force user '{user}' is a system account (uid {}); name a regular Samba user",
+                            account.uid
+                        );
+                    }
+                }
+                bail_input!(
+                    "share '{name}': force user '{user}' is not a Samba user, so every client would be refused (NT_STATUS_NO_SUCH_USER); add it with 'pve-smbgateway user add {user}'"
+                );
+            }
+            let restricted = !share.users.is_empty() || !share.groups.is_empty();
+            if restricted && !share.users.iter().any(|u| u == user) {
+                bail_input!(
+                    "share '{name}': force user '{user}' is not one of the share's users, so the files would be worked on as an account the share grants no access to; add {user} to --users"
+                );
+            }
+        }
+        let forced_group = share.options.get("force group").map(|g| ("force group", g));
+        let local_groups = share
+            .groups
+            .iter()
+            .filter(|g| validate::principal_domain(g).is_none())
+            .map(|g| ("group", g));
+        for (what, group) in forced_group.into_iter().chain(local_groups) {
+            match self.samba.accounts().group_id(group)? {
+                Some(gid) if !REGULAR_UIDS.contains(&gid) => bail_input!(
+                    "share '{name}': {what} '{group}' is a system group (gid {gid}); shares may only name regular groups (gid {}-{})",
+                    REGULAR_UIDS.start,
+                    REGULAR_UIDS.end - 1
+                ),
+                Some(_) => {}
+                None => bail_input!(
+                    "share '{name}': {what} '{group}' does not exist; create it, or add a user to it with 'pve-smbgateway user add NAME --groups {group}'"
+                ),
+            }
+        }
+        Ok(())
     }
 
     fn require_user(&self, name: &str) -> Result<()> {
@@ -109,6 +178,11 @@ impl Gateway {
         }
         Ok(())
     }
+}
+
+/// The user a share's clients act as (`--option 'force user=NAME'`).
+fn forced_user(share: &Share) -> Option<&str> {
+    share.options.get("force user").map(String::as_str)
 }
 
 struct EnsureAccount {
@@ -184,6 +258,37 @@ impl Step for DeleteUser {
     fn apply(&mut self) -> Result<()> {
         users::delete(&self.samba, &self.name)?;
         self.samba.accounts().remove_user(&self.name)
+    }
+    /// A deleted password cannot come back: say so rather than report a clean rollback.
+    fn undo(&mut self) -> Result<()> {
+        Err(smbgw_core::Error::system(format!(
+            "user '{0}' stays deleted (its Samba password cannot be restored); add it again with 'pve-smbgateway user add {0}' if it should exist",
+            self.name
+        )))
+    }
+}
+
+/// End the open SMB sessions of a deleted user: an authenticated session outlives the account
+/// otherwise and keeps working on the share.
+struct CloseSessions {
+    samba: Samba,
+    name: String,
+    uid: Option<u32>,
+}
+
+impl Step for CloseSessions {
+    fn describe(&self) -> String {
+        format!(
+            "end the open SMB sessions of '{}' (their smbd processes, found with smbstatus)",
+            self.name
+        )
+    }
+    fn apply(&mut self) -> Result<()> {
+        if self.samba.smbd_pid().is_none() {
+            return Ok(());
+        }
+        let pids = users::session_pids(&self.samba, &self.name, self.uid)?;
+        users::close_connections(&self.samba, &pids)
     }
     fn undo(&mut self) -> Result<()> {
         Ok(())

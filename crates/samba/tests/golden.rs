@@ -23,7 +23,7 @@ fn shares() -> Vec<Share> {
                 ("users", "alice,bob"),
                 ("groups", "staff"),
                 ("hosts-allow", "10.0.0.0/8,fd00::/64"),
-                ("hosts-deny", "10.0.0.66"),
+                ("hosts-deny", "0.0.0.0/0,::/0"),
                 ("recycle-bin", "1"),
                 ("shadow-copies", "1"),
                 ("macos", "1"),
