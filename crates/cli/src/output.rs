@@ -44,6 +44,8 @@ impl Format {
     }
 
     pub fn change(self, change: &Change) -> Result<()> {
+        // on stderr in every format: JSON on stdout stays parseable, and a script still sees them
+        change.warnings.iter().for_each(|w| eprintln!("warning: {w}"));
         if self.json(change)? {
             return Ok(());
         }
