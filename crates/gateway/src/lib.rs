@@ -157,6 +157,7 @@ mod tests {
             pve_members: dir.join("pve/.members"),
             ctdb_dir: dir.join("ctdb"),
             cli: "/usr/sbin/pve-smbgateway".into(),
+            cli_source: None,
         }
     }
 
