@@ -206,7 +206,8 @@ impl Step for Serve {
 
 /// Copy a program to where smbd's users can run it (mode 0755, atomically), keeping the source's
 /// modification time so that an unchanged source needs no step next time. A rollback removes a
-/// copy this step created; a refreshed copy stays, as it is the program doing the change.
+/// copy this step created; a refreshed copy stays: the helper only asks it for `dfree`, which every
+/// build answers from the same figures (run/quota.json), so the older binary would gain nothing.
 struct InstallCopy {
     source: PathBuf,
     target: PathBuf,
@@ -292,5 +293,44 @@ impl Step for InstallCopy {
             smbgw_sys::fs::remove_if_exists(&self.target)?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn install_copy_follows_the_source_and_undoes_only_what_it_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("build/pve-smbgateway");
+        let target = dir.path().join("run/pve-smbgateway");
+        std::fs::create_dir_all(source.parent().unwrap()).unwrap();
+        std::fs::write(&source, b"#!/bin/sh\necho one\n").unwrap();
+
+        let mut step = InstallCopy::plan(&source, &target).unwrap().expect("no copy yet");
+        step.apply().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(&source).unwrap());
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o755);
+        assert!(
+            InstallCopy::plan(&source, &target).unwrap().is_none(),
+            "the copy is current"
+        );
+        assert!(
+            InstallCopy::plan(&target, &target).unwrap().is_none(),
+            "the copy itself as source"
+        );
+        step.undo().unwrap();
+        assert!(!target.exists(), "undo removes the copy it created");
+
+        InstallCopy::plan(&source, &target).unwrap().unwrap().apply().unwrap();
+        std::fs::write(&source, b"#!/bin/sh\necho two, rebuilt\n").unwrap();
+        let mut step = InstallCopy::plan(&source, &target)
+            .unwrap()
+            .expect("the source changed");
+        step.apply().unwrap();
+        step.undo().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"#!/bin/sh\necho two, rebuilt\n");
     }
 }
