@@ -20,20 +20,11 @@ PERL_TEST_ENV := PERL5LIB=$(CURDIR)/perl \
 	PVE_RS_SMBGW_SO=$(CURDIR)/target/release/libpve_rs_smbgateway.so \
 	PVE_SMBGW_BIN=$(CURDIR)/$(BIN)
 
-# tier 1: unit tests; tier 3: integration against real smbd, btrfs (root; crates/*/tests);
-# tier 2: Perl (prove) against the built bridge library.
-# (cargo-nextest when present: one summary line for the whole workspace)
-test: deps lint
-	$(CARGO) build --release --locked
-	if $(CARGO) nextest --version >/dev/null 2>&1; then \
-		$(CARGO) nextest run --release --locked --workspace --no-fail-fast; \
-	else \
-		$(CARGO) test --release --locked --workspace --no-fail-fast; \
-	fi
-	$(MAKE) perl-check
-	$(PERL_TEST_ENV) prove -I t/lib -r t/
-	./t/ui/run.sh
-	./t/package/run.sh
+# every tier (deps, lint, cargo unit + integration tests, perl -c, prove, UI, package), each run
+# even when an earlier one failed; ends with one line "tests: N passed, M failed" (scripts/test-all.sh);
+# TIERS="prove ui" runs only those
+test:
+	MAKE="$(MAKE)" TIERS="$(TIERS)" ./scripts/test-all.sh
 
 # tier 5: the .deb in a Debian 12 LXC container with systemd as PID 1 (root; cached root filesystem)
 test-package:
@@ -54,9 +45,13 @@ lint:
 	$(CARGO) build --release --locked
 	./scripts/verify-units.sh --source
 
-# perl -c of our modules, against the built bridge and the PVE stand-ins (t/lib)
+# perl -c of our modules, against the built bridge and the PVE stand-ins (t/lib); all of them,
+# then a count
 perl-check:
-	for pm in $$(find perl -name '*.pm'); do $(PERL_TEST_ENV) perl -Iperl -It/lib -c "$$pm" || exit 1; done
+	@passed=0; failed=0; for pm in $$(find perl -name '*.pm' | sort); do \
+		if $(PERL_TEST_ENV) perl -Iperl -It/lib -c "$$pm"; then passed=$$((passed + 1)); \
+		else failed=$$((failed + 1)); fi; \
+	done; echo "perl-check: $$passed passed, $$failed failed"; [ $$failed = 0 ]
 
 # man page and bash completion, generated from the same definitions as the CLI
 docs: build

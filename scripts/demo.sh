@@ -76,7 +76,14 @@ smbclient -L //127.0.0.1 -p "$PORT" -A "$CREDS" -g 2>/dev/null | grep '^Disk' ||
 
 say "the quota: a btrfs subvolume with a qgroup limit, shown to clients as the disk size"
 "$BIN" quota-status demo
-smbclient "//127.0.0.1/demo" -p "$PORT" -A "$CREDS" -c du 2>/dev/null | grep blocks || true
+DU=$(smbclient "//127.0.0.1/demo" -p "$PORT" -A "$CREDS" -c du 2>&1 || true)
+echo "$DU" | grep blocks || echo "$DU"
+# 256 MiB in smbclient's 1 KiB blocks: the quota, not the 512 MiB volume
+if ! grep -qE '^[[:space:]]*262144 blocks of size 1024\.' <<<"$DU"; then
+    echo "demo FAILED: SMB clients do not see the 256 MiB quota as the disk size (smbd's dfree helper; see $PVE_SMBGW_ROOT/log/smbd.log)" >&2
+    exit 1
+fi
+echo "quota OK: SMB clients see 256 MiB as the size of the share's disk"
 
 say "status"
 "$BIN" status

@@ -117,6 +117,17 @@ like(ref($err) && $err->{errors}->{name}, qr/reserved/, 'a reserved name is a 40
 ($upid, $err) = api('DELETE', '/shares/team data', {}, 'admin@pve');
 task_ok($upid, 'delete it again');
 
+# a share its users cannot reach (a parent without o+x): created, with PVE's task warning status
+mkdir("$dir/private", 0700) or die "mkdir: $!";
+chmod 0700, "$dir/private";
+($upid, $err) = api('POST', '/shares', { name => 'private', path => "$dir/private/data" }, 'admin@pve');
+$task = PVE::APIStandin::wait_task($upid);
+is($task->{status}, 'WARNINGS: 1', 'a share under a private directory: the task ends with a warning') or diag($task->{log});
+like($task->{log}, qr{^WARN: \Q$dir/private\E is not searchable by other users}m, 'the warning names the directory');
+ok(PVE::RS::SMBGateway::show_share('private'), 'the share was created');
+($upid) = api('DELETE', '/shares/private', {}, 'admin@pve');
+task_ok($upid, 'delete the private share');
+
 # Active Directory: the membership through the same core (a real DC is in crates/cli/tests/ad.rs)
 my ($ad) = api('GET', '/ad', {}, 'auditor@pve');
 ok(defined($ad) && !$ad->{joined}, 'not joined to a domain');

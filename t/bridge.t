@@ -55,6 +55,18 @@ eval { PVE::RS::SMBGateway::create_share('x', { path => "$dir/x", quota => '10' 
 like($@, qr/invalid size '10'/, 'bad quota');
 eval { PVE::RS::SMBGateway::create_share('x', { path => "$dir/x", comment => { nested => 1 } }) };
 like($@, qr/property 'comment' must be a scalar/, 'nested data refused');
+# Perl's Inf and NaN are no JSON numbers: the error names the argument and the value
+my $inf = 9**9**9;
+my $nan = -sin($inf);
+eval { PVE::RS::SMBGateway::quota_history('team', $inf) };
+like($@, qr/^argument 2 is Inf; numbers must be finite/, 'Inf is named with its argument');
+eval { PVE::RS::SMBGateway::quota_history('team', -$inf) };
+like($@, qr/^argument 2 is -Inf; numbers must be finite/, '-Inf is named');
+eval { PVE::RS::SMBGateway::create_share('x', { path => "$dir/x", comment => $nan }) };
+like($@, qr/^argument 2 contains NaN; numbers must be finite/, 'NaN inside a hash argument is named');
+my $plan_inf = eval { PVE::RS::SMBGateway::create_share('x', { path => "$dir/x", comment => 'inf' }, 1) };
+is($@, '', 'the word "inf" as text is text');
+ok($plan_inf && $plan_inf->{'dry-run'}, 'a dry run with it plans');
 eval { PVE::RS::SMBGateway::show_share('missing') };
 like($@, qr/share 'missing' does not exist/, 'missing share');
 eval { PVE::RS::SMBGateway::_call('no_such_method', '[]') };

@@ -12,7 +12,7 @@ use File::Temp qw(tempdir);
 use JSON::PP;
 use Test::More;
 
-BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' } # hermetic: no plugins from /usr/share/perl5
+BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = ''; $ENV{PVE_STORAGE_STANDIN_RELEASE} = 9 } # hermetic: no plugins from /usr/share/perl5; master
 
 BEGIN {
     use_ok('PVE::JSONSchema');
@@ -274,6 +274,25 @@ subtest 'API version rule of stable-8 (PVE 8): 9 <= api() <= 11' => sub {
     like($warnings, qr/StandinApi12": implements an API version newer than current \(12 > 11\)$/m, '12 too new');
     like($warnings, qr/StandinApi9" is implementing an older storage API/m, '9 loads with the warning');
     unlike($warnings, qr/StandinApi11" is implementing/, '11 == APIVER of stable-8 loads silently');
+};
+
+subtest 'PVE_STORAGE_STANDIN_RELEASE=8: the stand-in of stable-8 (PVE 8)' => sub {
+    local $ENV{PVE_STORAGE_STANDIN_RELEASE} = 8;
+    my $lib = dirname(__FILE__) . '/lib';
+    my $code = 'require PVE::Storage; my $b = PVE::Storage::Plugin->private()->{propertyList};'
+	. ' print join(" ", PVE::Storage::APIVER(), PVE::Storage::APIAGE(),'
+	. ' (grep { $_ eq "glusterfs" } @{ PVE::Storage::Plugin->lookup_types() }) ? "glusterfs" : "-",'
+	. ' $b->{maxfiles} ? "maxfiles" : "-", $b->{"snapshot-as-volume-chain"} ? "chain" : "-",'
+	. ' map { PVE::Storage::Plugin->can($_) ? $_ : "-" } qw(on_update_hook on_update_hook_full get_identity))';
+    open(my $fh, '-|', $^X, "-I$lib", '-e', $code) or die "perl: $!";
+    my $out = do { local $/; <$fh> };
+    close($fh);
+    is($out, "$stock8->{APIVER} $stock8->{APIAGE} glusterfs maxfiles - on_update_hook - -",
+	'APIVER 11, APIAGE 2, stable-8 stock plugins and base properties, no methods of API 12+');
+    local $ENV{PVE_STORAGE_STANDIN_RELEASE} = 10;
+    open($fh, '-|', $^X, "-I$lib", '-e', 'close(STDERR); require PVE::Storage') or die "perl: $!";
+    close($fh);
+    isnt($?, 0, 'an unknown release is refused');
 };
 
 subtest 'a clashing custom plugin breaks PVE::Storage, not just itself' => sub {

@@ -11,7 +11,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 
-BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' } # hermetic: nothing from /usr/share/perl5
+BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = ''; $ENV{PVE_STORAGE_STANDIN_RELEASE} = 9 } # hermetic: nothing from /usr/share/perl5; PVE 9
 
 plan skip_all => 'needs root (loop device, smbd)' if $> != 0;
 my $cli = $ENV{PVE_SMBGW_BIN} or BAIL_OUT('set PVE_SMBGW_BIN to the built pve-smbgateway');
@@ -25,23 +25,36 @@ $ENV{PVE_SMBGW_SMB_PORT} = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.
 require PVE::Storage;
 my $plugin = 'PVE::Storage::Custom::SMBGatewayPlugin';
 
-subtest 'loads beside the stock plugins on PVE 8' => sub {
-    no warnings "once";
-    my %levels = %PVE::Storage::STANDIN_API_LEVELS;
-    my ($loaded8, $warn8) = load(apiver => $levels{'stable-8'}->{APIVER}, apiage => $levels{'stable-8'}->{APIAGE});
-    is_deeply($loaded8, [$plugin], 'PVE 8 (APIVER 11, APIAGE 2) loads it');
-    is($warn8, '', 'without a warning');
-    is($plugin->api(), 11, 'api() is 11 where APIVER is newer');
-};
-
-sub load {
-    my (%opt) = @_;
-    my @warnings;
-    my @loaded = PVE::Storage::standin_with_registry_restored(sub {
-	local $SIG{__WARN__} = sub { push @warnings, $_[0] };
-	return PVE::Storage::load_custom_plugins("$repo/perl", %opt);
-    });
-    return ([@loaded], join('', @warnings));
+# As on a node: PVE::Storage scans the custom plugin directory while it loads, under the stand-in
+# of each release (a perl of its own each: PVE::Storage loads once per process). Neither may warn.
+my $child = <<'PERL';
+my @warnings;
+BEGIN { $SIG{__WARN__} = sub { push @warnings, $_[0] } }
+require PVE::Storage;
+require JSON::PP;
+my $plugin = 'PVE::Storage::Custom::SMBGatewayPlugin';
+print JSON::PP->new->canonical->encode({
+    apiver => PVE::Storage::APIVER(),
+    api => $plugin->can('api') ? $plugin->api() : undef,
+    registered => (grep { $_ eq 'smbgateway' } @{ PVE::Storage::Plugin->lookup_types() }) ? 1 : 0,
+    warnings => join('', @warnings),
+});
+PERL
+for my $release (8, 9) {
+    subtest "PVE $release loads it without a warning" => sub {
+	local $ENV{PVE_STORAGE_STANDIN_RELEASE} = $release;
+	local $ENV{PVE_STORAGE_CUSTOM_LIB} = "$repo/perl";
+	open(my $fh, '-|', $^X, "-I$repo/t/lib", "-I$repo/perl", '-e', $child) or die "perl: $!";
+	my $out = do { local $/; <$fh> };
+	close($fh);
+	is($?, 0, 'PVE::Storage loads');
+	my $res = eval { decode_json($out) } // {};
+	my $apiver = $release == 8 ? 11 : 15;
+	is($res->{apiver}, $apiver, "the stand-in of PVE $release has APIVER $apiver");
+	is($res->{registered}, 1, 'the smbgateway type is registered');
+	is($res->{api}, $apiver, "api() is $apiver");
+	is($res->{warnings}, '', 'no warning (no "older storage API", no load error)');
+    };
 }
 
 # For the rest: registered for real, at the API level of the mirrored pve-storage (PVE 9).
@@ -51,7 +64,7 @@ my @warnings;
     my @loaded = PVE::Storage::load_custom_plugins("$repo/perl");
     is_deeply(\@loaded, [$plugin], 'PVE 9 (APIVER 15) loads it: SectionConfig init found no property clash');
 }
-like(join('', @warnings), qr/is implementing an older storage API/, 'PVE 9 only recommends an upgrade');
+is(join('', @warnings), '', 'and without a warning');
 
 subtest 'schema' => sub {
     is($plugin->type(), 'smbgateway', 'type');
@@ -103,6 +116,21 @@ subtest 'a share with a quota as storage' => sub {
     my $wrong = { %$scfg, path => '/srv/elsewhere' };
     eval { $plugin->on_add_hook('x', $wrong) };
     like($@, qr/is not the path of share 'media'/, 'a storage path other than the share path is refused');
+    # an update may not point the storage elsewhere: on_update_hook_full (storage API 13+, PVE 9) ...
+    is($plugin->on_update_hook_full('media-store', $scfg, { path => "$dir/mnt/media", content => 'iso' }, [], {}),
+	undef, 'an update keeping the share path is fine');
+    eval { $plugin->on_update_hook_full('media-store', $scfg, { path => '/srv/elsewhere' }, [], {}) };
+    like($@, qr/^storage path '\/srv\/elsewhere' is not the path of share 'media'/, 'an update to another path is refused');
+    eval { $plugin->on_update_hook_full('media-store', $scfg, {}, ['content', 'path'], {}) };
+    like($@, qr/'path' is the path of share 'media' and cannot be deleted/, 'deleting the path is refused');
+    # ... and on_update_hook (PVE 8), which gets only the changed properties and reads storage.cfg
+    local $ENV{PVE_STORAGE_STANDIN_CFG} = "$dir/storage.cfg";
+    PVE::Storage::write_config({ ids => { 'media-store' => { %$scfg } }, order => { 'media-store' => 1 } });
+    eval { $plugin->on_update_hook('media-store', { path => '/srv/elsewhere' }) };
+    like($@, qr/^storage path '\/srv\/elsewhere' is not the path of share 'media'/, 'PVE 8: another path is refused');
+    is($plugin->on_update_hook('media-store', { path => "$dir/mnt/media" }), undef, 'PVE 8: the share path is fine');
+    is($plugin->on_update_hook('media-store', { content => 'iso' }), undef, 'PVE 8: other properties are not checked');
+
     my $missing = { type => 'smbgateway', 'smbgateway-share' => 'nosuch' };
     eval { $plugin->on_add_hook('y', $missing) };
     like($@, qr/share 'nosuch' does not exist/, 'a missing share is refused on add');

@@ -4,7 +4,8 @@
 #   t/package/run.sh            (root; Debian 12 host with apt access to its Debian mirror)
 #
 # What it does:
-#   - installs what it needs on the host (lxc, debootstrap, zstd, apt-utils, dpkg-dev, bc);
+#   - installs what it needs on the host (scripts/install-deps.sh: lxc, lxc-templates, debootstrap,
+#     zstd, apt-utils, dpkg-dev, bc);
 #   - builds ../pve-smbgateway_<version>_amd64.deb with 'make deb' when it is missing or older than
 #     the sources, and from it a copy with a bumped version (<version>+pkgtest1, same files and
 #     maintainer scripts, repacked with dpkg-deb) for the upgrade;
@@ -51,8 +52,9 @@ phase_done() {
     T_PHASE=$now
 }
 TIMINGS=()
+PASSED=0
 fail() { echo "FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
+ok() { echo "ok - $*"; PASSED=$((PASSED + 1)); }
 
 cleanup() {
     local rc=$?
@@ -70,22 +72,17 @@ cleanup() {
         rm -rf "$WORK"
     fi
     [ "$rc" = 0 ] || echo "run.sh: FAILED (exit $rc)" >&2
+    # the count make test adds up: each 'ok' line passed, a failure ends the run
+    echo "package tier: $PASSED passed, $([ "$rc" = 0 ] && echo 0 || echo 1) failed"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------------------------------------
 log "host tools"
-need=()
-command -v lxc-start >/dev/null || need+=(lxc)
-command -v debootstrap >/dev/null || need+=(debootstrap)
-command -v zstd >/dev/null || need+=(zstd)
-command -v apt-ftparchive >/dev/null || need+=(apt-utils)
-command -v dpkg-parsechangelog >/dev/null || need+=(dpkg-dev)
-command -v bc >/dev/null || need+=(bc)
-if [ ${#need[@]} -gt 0 ]; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}"
-fi
+# the one list of what any tier needs (lxc, lxc-templates, debootstrap, zstd, apt-utils, dpkg-dev, bc, ...):
+# this tier runs alone on a fresh machine
+"$ROOT/scripts/install-deps.sh" || fail "scripts/install-deps.sh"
 WORK=$(mktemp -d /tmp/smbgw-pkg-XXXXXX)
 mkdir -p "$WORK/lxc" "$WORK/local" "$CACHE"
 phase_done "host tools"

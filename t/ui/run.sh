@@ -24,22 +24,13 @@ BIN="$BUILD/pve-smbgateway"
 
 [ "$(id -u)" = 0 ] || { echo "t/ui/run.sh: needs root (smbd, loop devices, a network namespace)" >&2; exit 1; }
 
-# --- what the tests need from Debian
-installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-need=()
-for pkg in chromium libhttp-daemon-perl liburi-perl samba smbclient btrfs-progs fonts-dejavu-core iproute2; do
-    installed "$pkg" || need+=("$pkg")
-done
+# --- what the tests need from Debian: the one list of every tier (chromium, nodejs, npm, the
+# Perl HTTP server's modules, samba, btrfs-progs, ...), so this tier runs alone on a fresh machine
+"$REPO/scripts/install-deps.sh"
 # node >= 20 for playwright-core: Debian's nodejs (18) is too old, a newer one may be there already
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
     echo "t/ui/run.sh: needs node >= 20 (playwright-core $(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$UI/package.json"))" >&2
     exit 1
-fi
-command -v npm >/dev/null || need+=(npm)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "== apt-get install ${need[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 
 # --- npm packages (playwright-core, extjs-gpl), cached outside the repository

@@ -1,6 +1,17 @@
 //! `pve-smbgateway`: the command line front end. It parses arguments, reads passwords, calls the
 //! gateway core and prints the result; all logic lives in the core crates.
 
+/// Every line of output goes through `output::print_line`: a reader that went away
+/// (`pve-smbgateway list | head -1`) ends the program quietly instead of a panic.
+macro_rules! println {
+    () => {
+        $crate::output::print_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        $crate::output::print_line(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod output;
 
@@ -40,10 +51,17 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
     match sub {
         "completion" => {
             let shell = *sm.get_one::<clap_complete::Shell>("shell").unwrap();
-            clap_complete::generate(shell, &mut args::command(), "pve-smbgateway", &mut std::io::stdout());
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut args::command(), "pve-smbgateway", &mut script);
+            output::print_bytes(&script);
             return Ok(());
         }
-        "man" => return write_man_page(&mut std::io::stdout()),
+        "man" => {
+            let mut page = Vec::new();
+            write_man_page(&mut page)?;
+            output::print_bytes(&page);
+            return Ok(());
+        }
         _ => {}
     }
     let root = m.get_one::<String>("root").map(PathBuf::from);

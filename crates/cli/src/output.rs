@@ -1,5 +1,7 @@
 //! Printing results as text for people or as JSON for scripts (`--output-format`, as in PVE).
 
+use std::io::Write;
+
 use clap::ArgMatches;
 use serde::Serialize;
 use smbgw_core::size::format_size;
@@ -7,6 +9,32 @@ use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
 use smbgw_gateway::{Change, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
 use smbgw_samba::users::SambaUser;
+
+/// Write one line to stdout (the `println!` of this program). When the reader has gone away
+/// (`show x | head -1`), the command has done its work and the rest of the output is not wanted:
+/// exit 0 without a word, as a panic on EPIPE would print a backtrace and exit 101.
+pub fn print_line(line: std::fmt::Arguments) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        output_failed(e);
+    }
+}
+
+/// Write raw bytes to stdout, with `print_line`'s handling of a closed pipe.
+pub fn print_bytes(data: &[u8]) {
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(data).and_then(|()| out.flush()) {
+        output_failed(e);
+    }
+}
+
+fn output_failed(e: std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    let _ = writeln!(std::io::stderr(), "error: writing to standard output failed: {e}");
+    std::process::exit(smbgw_core::ErrorKind::System.exit_code());
+}
 
 #[derive(Clone, Copy)]
 pub enum Format {
@@ -44,6 +72,8 @@ impl Format {
     }
 
     pub fn change(self, change: &Change) -> Result<()> {
+        // on stderr in every format: JSON on stdout stays parseable, and a script still sees them
+        change.warnings.iter().for_each(|w| eprintln!("warning: {w}"));
         if self.json(change)? {
             return Ok(());
         }

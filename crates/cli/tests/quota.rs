@@ -378,3 +378,71 @@ fn zfs_snapshots_are_previous_versions() {
     sb.ok(&["delete", "docs", "--purge-data"]);
     assert!(!path.exists());
 }
+
+/// The CLI as a fresh clone under /root has it: inside a directory only root can enter. smbd runs
+/// the dfree helper as the connected user, so the helper must not exec that binary: the sandbox
+/// installs its own copy, refreshed when the binary changes.
+#[test]
+fn quota_shows_as_disk_size_when_the_cli_lives_in_a_private_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let (mut sb, fs) = quota_sandbox();
+    let private = tempfile::Builder::new().prefix("smbgw-private.").tempdir().unwrap();
+    std::fs::set_permissions(private.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let bin = private.path().join("target/release/pve-smbgateway");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(common::BIN, &bin).unwrap();
+    // run that binary (not common::BIN) for every command of this sandbox
+    sb.wrapper = vec![
+        "/bin/sh".into(),
+        "-c".into(),
+        r#"shift; exec "$0" "$@""#.into(),
+        bin.to_str().unwrap().into(),
+    ];
+    sb.env.push(("PVE_SMBGW_BIN".into(), bin.to_str().unwrap().into()));
+    let version = sb.ok(&["--version"]);
+    assert!(version.contains("pve-smbgateway"), "{version}");
+
+    let run = sb.run(&[
+        "create",
+        "q",
+        "--path",
+        fs.mount.join("q").to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "10M",
+    ]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        !run.stderr.contains("warning:"),
+        "the sandbox itself is reachable: {}",
+        run.stderr
+    );
+    let helper = std::fs::read_to_string(sb.root.join("samba/shares.d/dfree")).unwrap();
+    assert!(!helper.contains(private.path().to_str().unwrap()), "{helper}");
+
+    let du = sb.smbclient("q", Some(ALICE), "du").unwrap();
+    assert!(
+        du.contains("10240 blocks of size 1024"),
+        "the quota, not the 512 MiB volume: {du}"
+    );
+
+    // a rebuilt binary: the next change installs it again
+    let copy = sb.root.join("run/pve-smbgateway");
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&bin).unwrap());
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&bin)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, b"rebuilt"))
+        .unwrap();
+    sb.ok(&["apply"]);
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&bin).unwrap());
+    assert_eq!(std::fs::metadata(&copy).unwrap().permissions().mode() & 0o7777, 0o755);
+    let again = sb.ok(&["apply"]);
+    assert!(
+        again.contains("nothing to do"),
+        "an unchanged binary is not copied again: {again}"
+    );
+    let du = sb.smbclient("q", Some(ALICE), "du").unwrap();
+    assert!(du.contains("10240 blocks of size 1024"), "{du}");
+}

@@ -36,8 +36,12 @@ pub struct Layout {
     /// World-readable runtime data: the quota figures the `dfree` helper (run by smbd as the
     /// connected user) reads.
     pub run_dir: PathBuf,
-    /// This program, as Samba must call it (`dfree command`).
+    /// This program, as Samba must call it (`dfree command`): smbd runs it as the connected user.
+    /// On a host the installed binary; in a sandbox the sandbox's own copy in `run_dir`, which
+    /// the user can reach even when the build lives in a private directory (a clone under /root).
     pub cli: PathBuf,
+    /// Sandbox only: the binary `cli` is a copy of (`PVE_SMBGW_BIN`, else this program).
+    pub cli_source: Option<PathBuf>,
     /// PVE's container configs (`pct` reads them; the gateway adds id mappings).
     pub pve_lxc_dir: PathBuf,
     /// PVE's cluster membership (`.members` of pmxcfs): the default HA nodes.
@@ -48,6 +52,8 @@ pub struct Layout {
 
 pub const ENV_BIN: &str = "PVE_SMBGW_BIN";
 const INSTALLED_CLI: &str = "/usr/sbin/pve-smbgateway";
+/// The sandbox's copy of the CLI, in `run_dir`.
+const SANDBOX_CLI: &str = "pve-smbgateway";
 
 /// The CLI binary: `PVE_SMBGW_BIN`, else on a host the installed one, else (sandbox) this
 /// program if it is the CLI.
@@ -76,6 +82,7 @@ impl Layout {
             log_dir: "/var/log/pve-smbgateway".into(),
             run_dir: "/run/pve-smbgateway".into(),
             cli: cli_path(false),
+            cli_source: None,
             pve_lxc_dir: "/etc/pve/lxc".into(),
             pve_members: "/etc/pve/.members".into(),
             ctdb_dir: "/etc/ctdb".into(),
@@ -97,6 +104,7 @@ impl Layout {
             );
         }
         let samba = root.join("samba");
+        let run_dir = root.join("run");
         Ok(Layout {
             sandbox: Some(Sandbox {
                 root: root.to_owned(),
@@ -108,8 +116,9 @@ impl Layout {
             share_conf_dir: samba.join("shares.d"),
             state_dir: root.join("state"),
             log_dir: root.join("log"),
-            run_dir: root.join("run"),
-            cli: cli_path(true),
+            cli: run_dir.join(SANDBOX_CLI),
+            cli_source: Some(cli_path(true)),
+            run_dir,
             pve_lxc_dir: root.join("pve/lxc"),
             pve_members: root.join("pve/.members"),
             ctdb_dir: root.join("ctdb"),

@@ -1,11 +1,18 @@
 //! Bringing Samba in line with the share config: the generated files and a reload. Used by every
 //! share operation and by `apply`, which is nothing but this on the stored config.
+//!
+//! In a sandbox this includes the sandbox's own copy of the CLI: smbd runs the `dfree command`
+//! helper as the connected user, who cannot exec a binary inside a private checkout (a clone
+//! under /root), so nothing smbd runs may live there.
 
 use std::collections::BTreeSet;
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 
 use smbgw_core::plan::{RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{Plan, Result, Step};
+use smbgw_core::{Error, Plan, Result, Step};
 use smbgw_samba::{render, testparm, Samba};
 
 use crate::Gateway;
@@ -35,6 +42,11 @@ impl Gateway {
         serve: bool,
     ) -> Result<()> {
         let rendered = testparm::render_validated(&self.samba, &Self::node_shares(cfg.shares()), globals)?;
+        if rendered.dfree_helper.is_some() {
+            if let Some(step) = self.cli_copy_step()? {
+                plan.push(step);
+            }
+        }
         let mut files = Vec::new();
         for (path, text) in &rendered.shares {
             files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?.derived());
@@ -83,6 +95,35 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// In a sandbox, install (or refresh) the copy of the CLI that the dfree helper execs, and
+    /// warn when the share users cannot reach it. On a host the installed binary is used as is.
+    fn cli_copy_step(&self) -> Result<Option<InstallCopy>> {
+        let Some(source) = &self.layout.cli_source else {
+            return Ok(None);
+        };
+        let target = &self.layout.cli;
+        let step = match std::fs::metadata(source) {
+            Ok(meta) if meta.is_file() => InstallCopy::plan(source, target)?,
+            _ => {
+                self.warn(format!(
+                    "the program smbd's 'dfree command' runs, {}, does not exist: SMB clients will see the disk size instead of the quota; set PVE_SMBGW_BIN to the pve-smbgateway binary",
+                    source.display()
+                ));
+                return Ok(None);
+            }
+        };
+        if let Some(dir) = crate::shares::closed_ancestor(target) {
+            self.warn(format!(
+                "{} is not searchable by other users, so smbd (running as the share's user) cannot run {}: SMB clients will see the disk size instead of the quota; run 'chmod o+x {}' or put the sandbox ({}) in a directory others can enter",
+                dir.display(),
+                target.display(),
+                dir.display(),
+                smbgw_core::layout::ENV_ROOT
+            ));
+        }
+        Ok(step)
+    }
+
     /// On a host, the first run takes over /etc/samba/smb.conf: an admin's own file is kept
     /// beside it (once), never silently lost.
     fn foreign_smb_conf_backup(&self) -> Result<Option<WriteFile>> {
@@ -160,5 +201,136 @@ impl Step for Serve {
             self.samba.stop()?;
         }
         Ok(())
+    }
+}
+
+/// Copy a program to where smbd's users can run it (mode 0755, atomically), keeping the source's
+/// modification time so that an unchanged source needs no step next time. A rollback removes a
+/// copy this step created; a refreshed copy stays: the helper only asks it for `dfree`, which every
+/// build answers from the same figures (run/quota.json), so the older binary would gain nothing.
+struct InstallCopy {
+    source: PathBuf,
+    target: PathBuf,
+    created: bool,
+}
+
+impl InstallCopy {
+    /// `None` when the copy is current (same size and modification time as the source).
+    fn plan(source: &Path, target: &Path) -> Result<Option<Self>> {
+        if same_file(source, target) {
+            return Ok(None);
+        }
+        let meta = std::fs::metadata(source).map_err(|e| Error::io("reading", source, e))?;
+        let current = std::fs::symlink_metadata(target).ok().filter(|t| {
+            t.is_file() && t.len() == meta.len() && t.mtime() == meta.mtime() && t.mtime_nsec() == meta.mtime_nsec()
+        });
+        if current.is_some() {
+            return Ok(None);
+        }
+        Ok(Some(Self {
+            source: source.to_owned(),
+            target: target.to_owned(),
+            created: false,
+        }))
+    }
+
+    fn copy(&self) -> Result<()> {
+        let dir = self.target.parent().unwrap_or(Path::new("/"));
+        smbgw_sys::fs::create_dir_all(dir, 0o755)?;
+        let mut from = File::open(&self.source).map_err(|e| Error::io("opening", &self.source, e))?;
+        let modified = from
+            .metadata()
+            .and_then(|m| m.modified())
+            .map_err(|e| Error::io("reading", &self.source, e))?;
+        let name = self.target.file_name().unwrap_or_default().to_string_lossy();
+        let tmp = dir.join(format!(".{name}.tmp.{}", std::process::id()));
+        let result = (|| {
+            let _ = std::fs::remove_file(&tmp);
+            // O_EXCL and O_NOFOLLOW: a file or link planted at the temporary name is never written through
+            let mut to = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o755)
+                .custom_flags(nix::libc::O_NOFOLLOW)
+                .open(&tmp)
+                .map_err(|e| Error::io("creating", &tmp, e))?;
+            std::io::copy(&mut from, &mut to).map_err(|e| Error::io("writing", &tmp, e))?;
+            to.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .map_err(|e| Error::io("chmod", &tmp, e))?;
+            to.set_modified(modified)
+                .map_err(|e| Error::io("setting the time of", &tmp, e))?;
+            std::fs::rename(&tmp, &self.target).map_err(|e| Error::io("renaming into", &self.target, e))
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+}
+
+/// Whether two paths name the same file (the copy running as the CLI itself).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+impl Step for InstallCopy {
+    fn describe(&self) -> String {
+        format!(
+            "install {} for smbd's dfree helper (a copy of {})",
+            self.target.display(),
+            self.source.display()
+        )
+    }
+    fn apply(&mut self) -> Result<()> {
+        self.created = std::fs::symlink_metadata(&self.target).is_err();
+        self.copy()
+    }
+    fn undo(&mut self) -> Result<()> {
+        if self.created {
+            smbgw_sys::fs::remove_if_exists(&self.target)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn install_copy_follows_the_source_and_undoes_only_what_it_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("build/pve-smbgateway");
+        let target = dir.path().join("run/pve-smbgateway");
+        std::fs::create_dir_all(source.parent().unwrap()).unwrap();
+        std::fs::write(&source, b"#!/bin/sh\necho one\n").unwrap();
+
+        let mut step = InstallCopy::plan(&source, &target).unwrap().expect("no copy yet");
+        step.apply().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), std::fs::read(&source).unwrap());
+        assert_eq!(std::fs::metadata(&target).unwrap().permissions().mode() & 0o7777, 0o755);
+        assert!(
+            InstallCopy::plan(&source, &target).unwrap().is_none(),
+            "the copy is current"
+        );
+        assert!(
+            InstallCopy::plan(&target, &target).unwrap().is_none(),
+            "the copy itself as source"
+        );
+        step.undo().unwrap();
+        assert!(!target.exists(), "undo removes the copy it created");
+
+        InstallCopy::plan(&source, &target).unwrap().unwrap().apply().unwrap();
+        std::fs::write(&source, b"#!/bin/sh\necho two, rebuilt\n").unwrap();
+        let mut step = InstallCopy::plan(&source, &target)
+            .unwrap()
+            .expect("the source changed");
+        step.apply().unwrap();
+        step.undo().unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"#!/bin/sh\necho two, rebuilt\n");
     }
 }

@@ -32,6 +32,8 @@ pub struct Gateway {
     store: Store,
     /// Print each step to stderr as it starts (a terminal, or a PVE task log).
     progress: bool,
+    /// Warnings found while planning, handed out with the next `Change` (see `warn`).
+    warnings: std::sync::Mutex<Vec<String>>,
 }
 
 /// Set to 1 for progress lines on stderr (the API's task workers do).
@@ -49,6 +51,10 @@ pub struct Change {
     pub share: Option<Share>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
+    /// What will not work as asked although the operation is valid (e.g. SMB users cannot
+    /// reach the share's directory): the CLI prints these as `warning:`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Gateway {
@@ -60,6 +66,7 @@ impl Gateway {
             samba,
             store,
             progress: false,
+            warnings: Default::default(),
         }
     }
 
@@ -91,8 +98,17 @@ impl Gateway {
         writeln!(f, "{} {message}", smbgw_core::ad::now()).map_err(|e| smbgw_core::Error::io("writing", &path, e))
     }
 
+    /// Record a warning for the `Change` of the operation being planned.
+    pub(crate) fn warn(&self, message: String) {
+        let mut warnings = self.warnings.lock().unwrap_or_else(|e| e.into_inner());
+        if !warnings.contains(&message) {
+            warnings.push(message);
+        }
+    }
+
     /// Apply `plan` unless this is a dry run, keeping a journal while it runs.
     fn execute(&self, plan: Plan, dry_run: bool, share: Option<Share>, mut notes: Vec<String>) -> Result<Change> {
+        let warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
         let steps = plan.describe();
         let changed = !plan.is_empty();
         if !dry_run && changed {
@@ -118,6 +134,7 @@ impl Gateway {
             steps,
             share,
             notes,
+            warnings,
         })
     }
 }
@@ -140,6 +157,7 @@ mod tests {
             pve_members: dir.join("pve/.members"),
             ctdb_dir: dir.join("ctdb"),
             cli: "/usr/sbin/pve-smbgateway".into(),
+            cli_source: None,
         }
     }
 

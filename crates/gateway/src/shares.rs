@@ -197,7 +197,7 @@ impl Gateway {
             return Ok(());
         }
         if let Some(dir) = closed_ancestor(Path::new(&share.path)) {
-            notes.push(format!(
+            self.warn(format!(
                 "{} is not searchable by other users, so SMB users cannot reach {}; run 'chmod o+x {}'",
                 dir.display(),
                 share.path,

@@ -23,8 +23,56 @@ const SELFTEST_ENV: &str = "PVE_SMBGW_BRIDGE_SELFTEST";
 fn args(input: &str) -> Result<Vec<Value>> {
     match serde_json::from_str(input) {
         Ok(Value::Array(a)) => Ok(a),
+        Err(_) if non_finite(input).is_some() => {
+            let (arg, nested, value) = non_finite(input).unwrap_or_default();
+            let is = if nested { "contains" } else { "is" };
+            Err(Error::input(format!(
+                "argument {arg} {is} {value}; numbers must be finite"
+            )))
+        }
         _ => Err(Error::input("the bridge expects its arguments as a JSON array")),
     }
+}
+
+/// A Perl number JSON cannot carry (JSON::XS writes `inf`, `-inf`, `nan`; JSON::PP `Inf`,
+/// `NaN`): the first one outside a string, as (argument number from 1, whether it is inside a
+/// hash or list argument, the value as Perl prints it).
+fn non_finite(input: &str) -> Option<(usize, bool, &'static str)> {
+    let bytes = input.as_bytes();
+    let (mut depth, mut arg, mut i) = (0usize, 1usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+            }
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            b',' if depth == 1 => arg += 1,
+            c if c == b'-' || c.is_ascii_alphabetic() => {
+                let len = bytes[i..]
+                    .iter()
+                    .take_while(|b| **b == b'-' || b.is_ascii_alphabetic())
+                    .count();
+                let value = match input[i..i + len].to_ascii_lowercase().as_str() {
+                    "inf" | "infinity" => Some("Inf"),
+                    "-inf" | "-infinity" => Some("-Inf"),
+                    "nan" | "-nan" => Some("NaN"),
+                    _ => None,
+                };
+                if let Some(value) = value {
+                    return Some((arg, depth > 1, value));
+                }
+                i += len;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 fn string(args: &[Value], i: usize, what: &str) -> Result<String> {
@@ -262,4 +310,24 @@ pub unsafe extern "C" fn boot_PVE__RS__SMBGateway(perl: *mut std::ffi::c_void, c
     // which pvedaemon forwards to the task log
     std::panic::set_hook(Box::new(|_| {}));
     smbgw_glue_boot(perl, cv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_non_finite_number_is_named_with_its_argument() {
+        let message = |input: &str| args(input).unwrap_err().message;
+        assert_eq!(message(r#"["x",inf]"#), "argument 2 is Inf; numbers must be finite");
+        assert_eq!(message(r#"["a,b",-Inf]"#), "argument 2 is -Inf; numbers must be finite");
+        assert_eq!(message(r#"[NaN]"#), "argument 1 is NaN; numbers must be finite");
+        assert_eq!(
+            message(r#"["share",{"quota":inf,"comment":"Inf"},1]"#),
+            "argument 2 contains Inf; numbers must be finite"
+        );
+        // the word inside a string is text, not a number
+        assert_eq!(args(r#"["inf","NaN",null,true]"#).unwrap().len(), 4);
+        assert_eq!(message("{}"), "the bridge expects its arguments as a JSON array");
+    }
 }

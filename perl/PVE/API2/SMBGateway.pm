@@ -92,6 +92,8 @@ my sub run_task {
 	print "plan: $_\n" for $change->{'dry-run'} ? @{ $change->{steps} // [] } : ();
 	print "nothing to do: the node already matches the configuration\n" if !$change->{changed};
 	print "note: $_\n" for @{ $change->{notes} // [] };
+	# PVE's task warnings: each shows as "WARN: ..." in the log, the task ends "WARNINGS: n"
+	$rpcenv->warn($_) for @{ $change->{warnings} // [] };
     });
 }
 

@@ -38,7 +38,11 @@
 #     returns the module names it registered. apiver/apiage default to APIVER/APIAGE.
 #   %STANDIN_API_LEVELS - APIVER/APIAGE of master (mirrored here) and of stable-8 (PVE 8 / bookworm,
 #     commit 1af4790d7ef4caacc9db10cc3c5f64575f13e966: APIVER 11, APIAGE 2, accepted 9..11). The stock
-#     schemas of that branch are in t/data/stock-storage-properties.stable-8.json (not loaded here).
+#     schemas of that branch are in t/data/stock-storage-properties.stable-8.json.
+#   PVE_STORAGE_STANDIN_RELEASE=8 (environment, read when PVE::Storage::Plugin loads; default 9):
+#     this stand-in is stable-8 instead, the PVE 8 release: APIVER 11, APIAGE 2, the stock plugins
+#     of t/data/stock-storage-properties.stable-8.json (with glusterfs), and PVE::Storage::Plugin as
+#     there (see that file). $STANDIN_BRANCH says which ('master' or 'stable-8').
 #   standin_with_registry_restored($code) - runs $code and afterwards restores the registered
 #     plugins and re-runs init(), so a test can register throw-away plugins.
 #   config()/write_config($cfg): the real ones go through pmxcfs (cfs_read_file('storage.cfg'));
@@ -65,18 +69,23 @@ use PVE::JSONSchema;
 use PVE::Tools;
 use PVE::Storage::Plugin;
 
-use constant APIVER => 15;
-use constant APIAGE => 6;
+our (%STANDIN_API_LEVELS, $STANDIN_BRANCH);
+BEGIN {
+    %STANDIN_API_LEVELS = (
+        master => { APIVER => 15, APIAGE => 6, commit => '0c56bad8b2a7d69e5ce2c243651fe830d6caa936' },
+        'stable-8' => { APIVER => 11, APIAGE => 2, commit => '1af4790d7ef4caacc9db10cc3c5f64575f13e966' },
+    );
+    # PVE_STORAGE_STANDIN_RELEASE (read by PVE::Storage::Plugin): 9 = master, 8 = stable-8
+    $STANDIN_BRANCH = $PVE::Storage::Plugin::STANDIN_RELEASE == 8 ? 'stable-8' : 'master';
+}
 
-our %STANDIN_API_LEVELS = (
-    master => { APIVER => 15, APIAGE => 6, commit => '0c56bad8b2a7d69e5ce2c243651fe830d6caa936' },
-    'stable-8' => { APIVER => 11, APIAGE => 2, commit => '1af4790d7ef4caacc9db10cc3c5f64575f13e966' },
-);
+use constant APIVER => $STANDIN_API_LEVELS{$STANDIN_BRANCH}->{APIVER};
+use constant APIAGE => $STANDIN_API_LEVELS{$STANDIN_BRANCH}->{APIAGE};
 
 our $KNOWN_EXPORT_FORMATS = ['raw+size', 'tar+size', 'qcow2+size', 'vmdk+size', 'zfs', 'btrfs'];
 
-our $STANDIN_STOCK_JSON = File::Spec->catfile(
-    dirname(File::Spec->rel2abs(__FILE__)), '..', '..', 'data', 'stock-storage-properties.json');
+our $STANDIN_STOCK_JSON = File::Spec->catfile(dirname(File::Spec->rel2abs(__FILE__)), '..', '..', 'data',
+    $STANDIN_BRANCH eq 'stable-8' ? 'stock-storage-properties.stable-8.json' : 'stock-storage-properties.json');
 
 # ---- stock plugins (schema only) -------------------------------------------------------------
 

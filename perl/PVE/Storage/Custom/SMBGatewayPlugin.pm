@@ -15,13 +15,23 @@ use PVE::RS::SMBGateway;
 
 use base qw(PVE::Storage::Plugin);
 
-# The storage API this plugin implements. PVE 8 accepts 9..11 (APIVER 11, APIAGE 2), PVE 9
-# accepts 9..15 (APIVER 15, APIAGE 6); nothing newer than 11 is used, so 11 loads on both.
-use constant NEWEST_API => 11;
+# The storage API: PVE accepts APIVER-APIAGE .. APIVER and warns at every load ("implementing an
+# older storage API") unless api() is APIVER. PVE 8 has APIVER 11 (APIAGE 2), PVE 9 APIVER 15
+# (APIAGE 6). This plugin answers the running PVE's APIVER, up to the newest version whose
+# changes (pve-storage's ApiChangeLog) it was checked against:
+#   12  qemu_blockdev_options: the base class's (a file below 'path') is right for ISO images;
+#       get_formats, rename_snapshot, volume_qemu_snapshot_method concern VM images, which this
+#       storage does not hold.
+#   13  $hints for activate_volume/map_volume: the base class's take and ignore them;
+#       on_update_hook_full: below (on_update_hook stays for API < 13).
+#   14  get_identity: optional; a share has no backend identity beyond its name, which
+#       'smbgateway-share' already shows.
+#   15  $snapname for volume_resize, 'virtual-size' from volume_snapshot_info: VM images only.
+use constant VERIFIED_API => 15;
 
 sub api {
-    my $host = PVE::Storage::APIVER();
-    return $host < NEWEST_API ? $host : NEWEST_API;
+    my $running = PVE::Storage->can('APIVER') ? PVE::Storage::APIVER() : VERIFIED_API;
+    return $running < VERIFIED_API ? $running : VERIFIED_API;
 }
 
 sub type {
@@ -82,6 +92,28 @@ sub on_add_hook {
     }
     $scfg->{path} = $share->{path};
     return undef;
+}
+
+# The storage path is the share's path (on_add_hook sets it): an update may not point it
+# elsewhere, nor remove it. Storage API 13 and later (PVE 9) call this with the current config.
+sub on_update_hook_full {
+    my ($class, $storeid, $scfg, $update, $delete, $sensitive) = @_;
+    die "storage '$storeid': 'path' is the path of share '$scfg->{'smbgateway-share'}' and cannot be deleted\n"
+	if grep { $_ eq 'path' } @{ $delete // [] };
+    if (defined(my $path = $update->{path})) {
+	my $share = share_of($scfg);
+	die "storage path '$path' is not the path of share '$share->{name}' ($share->{path})\n"
+	    if $path ne $share->{path};
+    }
+    return undef;
+}
+
+# Storage API 11 and 12 (PVE 8): only the properties being set; the rest is read from storage.cfg.
+sub on_update_hook {
+    my ($class, $storeid, $update, %sensitive) = @_;
+    return undef if !defined($update->{path});
+    my $scfg = PVE::Storage::storage_config(PVE::Storage::config(), $storeid);
+    return $class->on_update_hook_full($storeid, $scfg, $update, [], \%sensitive);
 }
 
 # Removing the storage leaves the share and its data alone (also one the storage provisioned): delete them with

@@ -127,6 +127,15 @@ register_standard_option('prune-backups', {
     format => 'prune-backups',
 });
 
+# PVE_STORAGE_STANDIN_RELEASE=8: the base class of stable-8 (commit 1af4790d, PVE 8, storage API
+# 11) instead of master's: the base properties without 'snapshot-as-volume-chain' and with the
+# deprecated 'maxfiles', and none of the methods storage API 12 to 15 added (get_formats,
+# qemu_blockdev_options, rename_snapshot, volume_qemu_snapshot_method, is_hint_supported,
+# verify_hints, on_update_hook_full, get_identity). The rest is the same in both.
+our $STANDIN_RELEASE = $ENV{PVE_STORAGE_STANDIN_RELEASE} // 9;
+die "PVE::Storage stand-in: PVE_STORAGE_STANDIN_RELEASE must be 8 or 9, not '$STANDIN_RELEASE'\n"
+    if $STANDIN_RELEASE !~ m/^[89]\z/;
+
 # ---- base properties -------------------------------------------------------------------------
 
 my $defaultData = {
@@ -205,6 +214,17 @@ my $defaultData = {
         },
     },
 };
+
+if ($STANDIN_RELEASE == 8) {
+    delete $defaultData->{propertyList}->{'snapshot-as-volume-chain'};
+    $defaultData->{propertyList}->{maxfiles} = {
+        description => "Deprecated: use 'prune-backups' instead. "
+            . "Maximal number of backup files per VM. Use '0' for unlimited.",
+        type => 'integer',
+        minimum => 0,
+        optional => 1,
+    };
+}
 
 sub private {
     return $defaultData;
@@ -898,6 +918,12 @@ sub config_aware_base_mkdir {
 sub get_identity {
     my ($class, $scfg, $storeid) = @_;
     die("get_identity not implemented for this plugin");
+}
+
+if ($STANDIN_RELEASE == 8) {
+    no strict 'refs';
+    delete ${'PVE::Storage::Plugin::'}{$_} for qw(get_formats qemu_blockdev_options rename_snapshot
+        volume_qemu_snapshot_method is_hint_supported verify_hints on_update_hook_full get_identity);
 }
 
 1;
