@@ -173,6 +173,18 @@ fn unmounted_storage_is_not_recreated_and_the_other_shares_converge() {
     assert_eq!(state("plain"), "unavailable", "{status}");
     assert_eq!(state("quota"), "unavailable", "{status}");
 
+    // no other change publishes them or creates their storage either
+    share(&sb, "other", &sb.data("other"), &[]);
+    assert_eq!(listed(&sb), ["local", "other"]);
+    let r = sb.run(&["update", "plain", "--comment", "changed while unmounted"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("'plain' is unavailable"), "{}", r.stderr);
+    assert!(
+        !plain.exists(),
+        "update created the share directory on the parent filesystem"
+    );
+    assert_eq!(listed(&sb), ["local", "other"]);
+
     // a plain directory where the subvolume was is not the share's storage either
     std::fs::create_dir(&quota).unwrap();
     let r = sb.run(&["apply"]);
@@ -182,13 +194,13 @@ fn unmounted_storage_is_not_recreated_and_the_other_shares_converge() {
         "{}",
         r.stderr
     );
-    assert_eq!(listed(&sb), ["local"]);
+    assert_eq!(listed(&sb), ["local", "other"]);
     std::fs::remove_dir(&quota).unwrap();
 
     // mounted again: served again, with the data written before
     run("mount", &[&loop_dev, fs.mount.to_str().unwrap()]);
     sb.ok(&["apply"]);
-    assert_eq!(listed(&sb), ["local", "plain", "quota"]);
+    assert_eq!(listed(&sb), ["local", "other", "plain", "quota"]);
     assert_eq!(std::fs::read_to_string(plain.join("t.txt")).unwrap(), "on btrfs");
     sb.ok(&["status"]);
 }

@@ -8,6 +8,7 @@ use smbgw_core::store::SharesConfig;
 use smbgw_core::{Plan, Result, Step};
 use smbgw_samba::{render, testparm, Samba};
 
+use crate::availability::served_shares;
 use crate::Gateway;
 
 impl Gateway {
@@ -26,6 +27,18 @@ impl Gateway {
         self.samba_steps_with(cfg, &self.globals()?, plan, serve)
     }
 
+    /// `samba_steps` for a change that creates the storage of share `creating` (create,
+    /// update): it is served although its storage is not there yet.
+    pub(crate) fn samba_steps_creating(
+        &self,
+        cfg: &SharesConfig,
+        plan: &mut Plan,
+        serve: bool,
+        creating: &str,
+    ) -> Result<()> {
+        self.render_steps(cfg, &self.globals()?, plan, serve, Some(creating))
+    }
+
     /// `samba_steps` for globals that are about to change (AD join and leave).
     pub(crate) fn samba_steps_with(
         &self,
@@ -34,7 +47,19 @@ impl Gateway {
         plan: &mut Plan,
         serve: bool,
     ) -> Result<()> {
-        let rendered = testparm::render_validated(&self.samba, &Self::node_shares(cfg.shares()), globals)?;
+        self.render_steps(cfg, globals, plan, serve, None)
+    }
+
+    fn render_steps(
+        &self,
+        cfg: &SharesConfig,
+        globals: &render::Globals,
+        plan: &mut Plan,
+        serve: bool,
+        creating: Option<&str>,
+    ) -> Result<()> {
+        // never a share whose storage is missing: clients would write to the filesystem below
+        let rendered = testparm::render_validated(&self.samba, &served_shares(cfg, creating), globals)?;
         let mut files = Vec::new();
         for (path, text) in &rendered.shares {
             files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?.derived());

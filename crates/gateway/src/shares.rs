@@ -46,7 +46,7 @@ impl Gateway {
         }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
+        self.samba_steps_creating(&cfg, &mut plan, share.mode == Mode::Native, &share.name)?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -81,7 +81,7 @@ impl Gateway {
         }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
+        self.samba_steps_creating(&cfg, &mut plan, share.mode == Mode::Native, &share.name)?;
         if share.container.is_some() {
             self.container_converge_steps(&share, &mut plan)?;
         }
@@ -234,6 +234,14 @@ impl Gateway {
         repair_only: bool,
     ) -> Result<()> {
         validate::path_on_disk(&share.path)?;
+        // an existing share's storage is created at its create only: missing now, it is most
+        // likely not mounted, and a new directory would land on the filesystem below
+        if let Some(reason) = previous.filter(|p| p.path == share.path).and_then(unavailable_reason) {
+            return Err(Error::system(format!(
+                "share '{}' is unavailable: {reason}; nothing was changed",
+                share.name
+            )));
+        }
         for owned in self.layout.owned_dirs() {
             if overlaps(&share.path, &owned.to_string_lossy()) {
                 bail_input!(

@@ -52,11 +52,9 @@ impl Gateway {
                 })
             })
             .collect();
-        let served = availability::without(&cfg, &left_out);
-        // a VM share's Samba runs in its VM, not in the node's smbd
         let expected = render::render(
             &self.layout,
-            &Self::node_shares(served.shares()),
+            &availability::served_shares(&cfg, None),
             &self.globals()?,
             &self.layout.smb_conf,
             &self.layout.share_conf_dir,
