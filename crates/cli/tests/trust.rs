@@ -85,6 +85,12 @@ fn an_emptied_config_is_refused_until_restored_or_confirmed() {
         assert_eq!(r.code, 2, "{emptied}: {}{}", r.stdout, r.stderr);
         assert!(r.stderr.contains("holding only 'three'"), "{}", r.stderr);
         assert_eq!(sb.snapshot(), before, "{emptied}: a refused create changes nothing");
+        // nor does any other change re-render Samba from it
+        let r = sb.run_with_stdin(&["user", "add", "bob", "--password-stdin"], b"Bob-pw2\n");
+        assert_eq!(r.code, 2, "{emptied}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("would unpublish them all"), "{}", r.stderr);
+        assert_eq!(sb.snapshot(), before, "{emptied}: a refused user add changes nothing");
+        assert_eq!(listed(&sb), ["one", "two"], "{emptied}");
 
         sb.ok(&["config-restore"]);
         assert_eq!(std::fs::read_to_string(&cfg).unwrap(), good, "{emptied}");

@@ -36,7 +36,7 @@ impl Gateway {
         serve: bool,
         creating: &str,
     ) -> Result<()> {
-        self.render_steps(cfg, &self.globals()?, plan, serve, Some(creating))
+        self.render_steps(cfg, &self.globals()?, plan, serve, Some(creating), false)
     }
 
     /// `samba_steps` for globals that are about to change (AD join and leave).
@@ -47,7 +47,20 @@ impl Gateway {
         plan: &mut Plan,
         serve: bool,
     ) -> Result<()> {
-        self.render_steps(cfg, globals, plan, serve, None)
+        self.render_steps(cfg, globals, plan, serve, None, false)
+    }
+
+    /// `samba_steps_with` for `apply`; `empty_confirmed` (`--force`) lets an emptied share
+    /// config unpublish every share.
+    pub(crate) fn samba_steps_for_apply(
+        &self,
+        cfg: &SharesConfig,
+        globals: &render::Globals,
+        plan: &mut Plan,
+        serve: bool,
+        empty_confirmed: bool,
+    ) -> Result<()> {
+        self.render_steps(cfg, globals, plan, serve, None, empty_confirmed)
     }
 
     fn render_steps(
@@ -57,7 +70,15 @@ impl Gateway {
         plan: &mut Plan,
         serve: bool,
         creating: Option<&str>,
+        empty_confirmed: bool,
     ) -> Result<()> {
+        // any change (a user added, the domain lost) renders the stored config: an emptied one
+        // would unpublish every share behind the admin's back
+        if cfg.is_empty() && !empty_confirmed && self.store.load()?.is_empty() {
+            if let Some(emptied) = self.emptied(cfg)? {
+                return Err(self.emptied_error(&emptied, "changing the Samba config now would unpublish them all"));
+            }
+        }
         // never a share whose storage is missing: clients would write to the filesystem below
         let rendered = testparm::render_validated(&self.samba, &served_shares(cfg, creating), globals)?;
         let mut files = Vec::new();

@@ -97,13 +97,19 @@ impl Gateway {
         if step.changes() {
             plan.push(step);
         }
-        self.ha_steps(&cfg, &self.store.load()?, &mut plan)?;
+        self.ha_steps(&cfg, &self.store.load()?, &mut plan, false)?;
         self.execute(plan, dry_run, None, cfg.warnings())
     }
 
     /// The CTDB files and the clustered smb.conf for `cfg` serving `shares` (also what `apply`
-    /// converges, with the shares it can serve).
-    pub(crate) fn ha_steps(&self, cfg: &HaConfig, shares: &SharesConfig, plan: &mut Plan) -> Result<()> {
+    /// converges, with the shares it can serve; `empty_confirmed`: its `--force`).
+    pub(crate) fn ha_steps(
+        &self,
+        cfg: &HaConfig,
+        shares: &SharesConfig,
+        plan: &mut Plan,
+        empty_confirmed: bool,
+    ) -> Result<()> {
         let before = plan.len();
         render::plan(cfg, &self.render_options(), &self.layout.ctdb_dir, plan)?;
         // on a node, CTDB takes the new files on a restart; with 50.samba enabled it runs smbd
@@ -120,7 +126,7 @@ impl Gateway {
             ..self.globals()?
         };
         // smbd cannot reload into clustering before ctdbd runs; a node's ctdb.service starts it
-        self.samba_steps_with(shares, &globals, plan, false)
+        self.samba_steps_for_apply(shares, &globals, plan, false, empty_confirmed)
     }
 
     fn ctdb(&self) -> Ctdb {

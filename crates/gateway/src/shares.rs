@@ -180,8 +180,8 @@ impl Gateway {
             self.winbind_steps(true, &mut plan);
         }
         match self.ha_config()? {
-            Some(ha) => self.ha_steps(&ha, &served, &mut plan)?,
-            None => self.samba_steps(&served, &mut plan, true)?,
+            Some(ha) => self.ha_steps(&ha, &served, &mut plan, force)?,
+            None => self.samba_steps_for_apply(&served, &self.globals()?, &mut plan, true, force)?,
         }
         let mut change = self.execute(plan, dry_run, None, notes)?;
         if !dry_run {
