@@ -38,11 +38,14 @@ impl Gateway {
         if !cfg.is_empty() {
             return Ok(None);
         }
-        let published = published_shares(&self.layout.share_conf_dir);
         let last_written: Vec<String> = match self.store.last_written()? {
+            // the gateway itself emptied it (the last share deleted, perhaps on another node of
+            // the cluster, or an empty config confirmed): this node's includes are merely stale
+            Some(last) if last.is_empty() => return Ok(None),
             Some(last) => last.names().into_iter().map(String::from).collect(),
             None => Vec::new(),
         };
+        let published = published_shares(&self.layout.share_conf_dir);
         if published.is_empty() && last_written.is_empty() {
             return Ok(None);
         }
@@ -172,4 +175,64 @@ fn published_shares(dir: &Path) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smbgw_core::share::Properties;
+    use smbgw_core::{Layout, Share, Step};
+
+    fn gateway(dir: &Path) -> Gateway {
+        Gateway::new(Layout::sandbox(dir, [127, 0, 0, 1].into(), 445).unwrap())
+    }
+
+    fn write(gw: &Gateway, names: &[&str]) {
+        let mut cfg = SharesConfig::default();
+        for name in names {
+            let props: Properties = [("path".to_string(), format!("/srv/{name}"))].into();
+            cfg.insert(Share::from_properties(name, &props).unwrap()).unwrap();
+        }
+        let mut step = gw.store.write_step(&cfg).unwrap().expect("a change");
+        step.apply().unwrap();
+    }
+
+    #[test]
+    fn empty_is_expected_only_when_nothing_says_otherwise() {
+        let dir = tempfile::tempdir().unwrap();
+        let gw = gateway(dir.path());
+        let empty = SharesConfig::default();
+        assert!(gw.emptied(&empty).unwrap().is_none(), "a new node");
+
+        // an upgrade: no history yet, but the node serves a share
+        std::fs::create_dir_all(&gw.layout.share_conf_dir).unwrap();
+        let include = gw.layout.share_conf_dir.join("data.conf");
+        std::fs::write(&include, "# Share 'data'\n[data]\n\tpath = /srv/data\n").unwrap();
+        let found = gw.emptied(&empty).unwrap().expect("served shares");
+        assert_eq!(
+            (found.published, found.last_written),
+            (vec!["data".to_string()], vec![])
+        );
+
+        // the last version written holds shares: the file was lost or truncated
+        write(&gw, &["data", "more"]);
+        std::fs::write(gw.store.path(), "").unwrap();
+        let found = gw.emptied(&empty).unwrap().expect("history");
+        assert_eq!(found.last_written, ["data", "more"]);
+        let message = gw.emptied_error(&found, "it would hurt").message;
+        assert!(message.contains("holds no share, but this node still serves data and the last version"));
+
+        // the gateway wrote the empty config itself (last share deleted on another node): the
+        // stale include of this node is no evidence
+        write(&gw, &["data"]);
+        write(&gw, &[]);
+        assert!(gw.emptied(&empty).unwrap().is_none());
+        let mut cfg = SharesConfig::default();
+        let props: Properties = [("path".to_string(), "/srv/x".to_string())].into();
+        cfg.insert(Share::from_properties("x", &props).unwrap()).unwrap();
+        assert!(
+            gw.emptied(&cfg).unwrap().is_none(),
+            "a config with shares is never emptied"
+        );
+    }
 }
