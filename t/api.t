@@ -163,6 +163,23 @@ my $noclu = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway
 like("$noclu", qr/not in a PVE cluster/, 'HA setup outside a PVE cluster asks for the nodes');
 ok(!-e "$ROOT/config/ha.json", 'a refused HA setup writes nothing');
 
+# an emptied share config: apply refuses and names the shares; force confirms (here a dry run)
+{
+    my $cfg = "$dir/root/config/shares.cfg";
+    my $good = do { local (@ARGV, $/) = ($cfg); <> };
+    open(my $fh, '>', $cfg) or die "$cfg: $!";
+    close($fh);
+    ($upid) = api('POST', '/apply', {}, 'admin@pve');
+    $task = PVE::APIStandin::wait_task($upid);
+    like($task->{status}, qr/holds no share, but this node still serves .*team.*apply --force/, 'apply refuses an emptied config');
+    ($upid) = api('POST', '/apply', { force => 1, 'dry-run' => 1 }, 'admin@pve');
+    $task = task_ok($upid, 'apply with force, dry run');
+    like($task->{log}, qr/unpublishing .*team/, 'force says what it unpublishes');
+    open($fh, '>', $cfg) or die "$cfg: $!";
+    print $fh $good;
+    close($fh);
+}
+
 ($upid) = api('DELETE', '/shares/team', { 'purge-data' => 1 }, 'admin@pve');
 task_ok($upid, 'delete');
 ok(!-e "$dir/data/team", 'purged');

@@ -132,7 +132,19 @@ pub fn command() -> Command {
                 .arg(dry_run()),
         )
         .subcommand(Command::new("status").about("Show whether smbd serves the shares").arg(Arg::new("name").value_name("NAME").help("Only this share")))
-        .subcommand(Command::new("apply").about("Re-converge this node from the share config (idempotent)").arg(dry_run()))
+        .subcommand(
+            Command::new("apply")
+                .about("Re-converge this node from the share config (idempotent); shares whose storage is missing are left out and named (exit 2)")
+                .arg(Arg::new("force").long("force").action(ArgAction::SetTrue).help("Confirm an empty share config while this node still serves shares: unpublish them"))
+                .arg(dry_run()),
+        )
+        .subcommand(Command::new("config-history").about("List the saved versions of the share config (newest last)"))
+        .subcommand(
+            Command::new("config-restore")
+                .about("Make a saved version the share config again; 'apply' then serves it")
+                .arg(Arg::new("version").value_name("VERSION").help("Version id from config-history [default: the newest that holds any share]"))
+                .arg(dry_run()),
+        )
         .subcommand(Command::new("quota-status").about("Show a share's quota: limit, used, free, percent, backend").arg(name_arg()))
         .subcommand(
             Command::new("quota-history")

@@ -94,8 +94,20 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
             format.change(&gw.update(name(), &props, &delete, dry_run())?)
         }
         "delete" => format.change(&gw.delete(name(), sm.get_flag("purge-data"), dry_run())?),
-        "status" => format.status(&gw.status(sm.get_one::<String>("name").map(String::as_str))?),
-        "apply" => format.change(&gw.apply(dry_run())?),
+        "status" => {
+            let status = gw.status(sm.get_one::<String>("name").map(String::as_str))?;
+            format.status(&status)?;
+            status.failure().map_or(Ok(()), Err)
+        }
+        "apply" => {
+            let change = gw.apply(dry_run(), sm.get_flag("force"))?;
+            format.change(&change)?;
+            change.failure().map_or(Ok(()), Err)
+        }
+        "config-history" => format.config_history(&gw.config_history()?),
+        "config-restore" => {
+            format.change(&gw.config_restore(sm.get_one::<String>("version").map(String::as_str), dry_run())?)
+        }
         "quota-status" => format.quota_status(&gw.quota_status(name())?),
         "quota-history" => format.quota_history(&gw.quota_history(name(), *sm.get_one::<u64>("days").unwrap())?),
         "quota-sample" => format.samples(&gw.quota_sample()?),

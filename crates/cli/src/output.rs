@@ -7,7 +7,7 @@ use serde::Serialize;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
-use smbgw_gateway::{Change, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
+use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
 use smbgw_samba::users::SambaUser;
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
@@ -86,6 +86,34 @@ impl Format {
             change.steps.iter().for_each(|s| println!("done: {s}"));
         }
         change.notes.iter().for_each(|n| println!("note: {n}"));
+        change
+            .unavailable
+            .iter()
+            .for_each(|u| println!("not served: {}: {}", u.share, u.reason));
+        Ok(())
+    }
+
+    pub fn config_history(self, versions: &[ConfigVersion]) -> Result<()> {
+        if self.json(&versions)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 3]> = versions
+            .iter()
+            .map(|v| {
+                [
+                    v.id.clone(),
+                    if v.current { "current".into() } else { "-".into() },
+                    v.shares.as_ref().map_or("(unreadable)".into(), |s| {
+                        if s.is_empty() {
+                            "(no share)".into()
+                        } else {
+                            s.join(",")
+                        }
+                    }),
+                ]
+            })
+            .collect();
+        table(&["VERSION", "STATE", "SHARES"], &rows);
         Ok(())
     }
 

@@ -109,7 +109,9 @@ fn apply_restores_service_after_generated_files_are_deleted() {
     std::fs::remove_file(sb.root.join("samba/smb.conf")).unwrap();
     std::fs::remove_dir_all(sb.root.join("samba/shares.d")).unwrap();
     assert!(sb.smbclient("data", Some(ALICE), "ls").is_err());
-    let status: serde_json::Value = serde_json::from_str(&sb.ok(&["status", "--output-format", "json"])).unwrap();
+    let run = sb.run(&["status", "--output-format", "json"]);
+    assert_eq!(run.code, 2, "status of a degraded share: {}", run.stderr);
+    let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(status["shares"][0]["state"], "degraded");
 
     let first: serde_json::Value = serde_json::from_str(&sb.ok(&["apply", "--output-format", "json"])).unwrap();

@@ -36,6 +36,11 @@ impl Plan {
         self.steps.push(Box::new(step));
     }
 
+    /// Move every step of `other` to the end of this plan.
+    pub fn append(&mut self, other: Plan) {
+        self.steps.extend(other.steps);
+    }
+
     pub fn len(&self) -> usize {
         self.steps.len()
     }

@@ -4,8 +4,6 @@
 //!
 //! A new check is a function and a line in `CHECKS`.
 
-use std::path::Path;
-
 use smbgw_gateway::Gateway;
 
 use crate::metrics::Health;
@@ -24,6 +22,10 @@ pub const CHECKS: &[Check] = &[
     Check {
         name: "share-paths",
         run: share_paths,
+    },
+    Check {
+        name: "quotas",
+        run: quotas,
     },
     Check {
         name: "state-dir",
@@ -122,22 +124,35 @@ fn share_config(gw: &Gateway) -> Health {
     }
 }
 
-/// Every share's directory is there (an unmounted filesystem makes smbd serve an empty share
-/// or refuse it).
+/// Every share's storage is there (an unmounted filesystem: `apply` leaves the share out rather
+/// than serve the filesystem below). The verdict is the gateway's, as `status` and `apply` see it.
 fn share_paths(gw: &Gateway) -> Health {
-    let shares = match gw.list() {
-        Ok(shares) => shares,
-        Err(e) => return failed(format!("share config: {e}")),
-    };
-    let missing: Vec<String> = shares
-        .iter()
-        .filter(|s| !Path::new(&s.path).is_dir())
-        .map(|s| format!("{} ({})", s.name, s.path))
-        .collect();
-    if missing.is_empty() {
-        ok(format!("{} share directories present", shares.len()))
-    } else {
-        failed(format!("share directories missing: {}", missing.join(", ")))
+    match gw.unavailable_shares() {
+        Ok(bad) if bad.is_empty() => ok("every share's storage is present".into()),
+        Ok(bad) => failed(format!(
+            "not served: {}",
+            bad.iter()
+                .map(|u| format!("{} ({})", u.share, u.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        Err(e) => failed(format!("share config: {e}")),
+    }
+}
+
+/// Every quota is enforced as configured (btrfs quotas switched off behind the gateway's back
+/// let a share fill the filesystem).
+fn quotas(gw: &Gateway) -> Health {
+    match gw.quota_problems() {
+        Ok(bad) if bad.is_empty() => ok("every quota is enforced".into()),
+        Ok(bad) => failed(format!(
+            "quota not enforced: {}",
+            bad.iter()
+                .map(|(share, problem)| format!("{share} ({problem})"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        )),
+        Err(e) => failed(format!("share config: {e}")),
     }
 }
 

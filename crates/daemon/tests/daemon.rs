@@ -235,7 +235,7 @@ fn samples_alerts_once_per_crossing_serves_metrics_reloads_and_stops() {
     assert!(value(&m, "smbgw_share_used_bytes{share=\"q\"}") < MIB as f64);
     assert_eq!(value(&m, "smbgw_share_alert_level{share=\"q\"}"), 0.0);
     assert_eq!(value(&m, "smbgw_share_sample_ok{share=\"q\"}"), 1.0);
-    for check in ["quota-sampling", "share-config", "share-paths", "state-dir"] {
+    for check in ["quota-sampling", "share-config", "share-paths", "quotas", "state-dir"] {
         let m = daemon.wait_for(port, "health checks", |m| {
             m.contains_key("smbgw_health{check=\"state-dir\"}")
         });
@@ -341,6 +341,35 @@ fn samples_alerts_once_per_crossing_serves_metrics_reloads_and_stops() {
         assert_eq!(history["alert_level"], step.threshold);
     }
     assert!(daemon.log().contains("back below 50%"), "alerts go to the log too");
+
+    // quotas switched off behind the gateway's back: the check fails and notifies; apply repairs
+    common::run("btrfs", &["quota", "disable", fs.mount.to_str().unwrap()]);
+    daemon.wait_for(port, "the quotas check to fail", |m| {
+        m.get("smbgw_health{check=\"quotas\"}") == Some(&0.0)
+    });
+    let quota_notices = || -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&notify_log)
+            .unwrap_or_default()
+            .lines()
+            .map(json)
+            .filter(|n| n["fields"]["check"] == "quotas")
+            .collect()
+    };
+    // delivered in the background
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while quota_notices().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let sent = quota_notices();
+    assert_eq!(sent.len(), 1, "{sent:#?}\n{}", daemon.log());
+    assert_eq!(sent[0]["severity"], "error", "{}", sent[0]);
+    let message = sent[0]["data"]["message"].as_str().unwrap();
+    assert!(message.contains("q (btrfs quotas are disabled"), "{message}");
+    sb.ok(&["apply"]);
+    daemon.wait_for(port, "the quotas check to recover", |m| {
+        m.get("smbgw_health{check=\"quotas\"}") == Some(&1.0)
+    });
+    assert_eq!(fs.qgroup(&q).1, Some(10 * MIB as u64));
 
     // SIGHUP: a new endpoint from the reloaded config, the new share listed
     let r = quota_share(&sb, &fs, "r", "90");

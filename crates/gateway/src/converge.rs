@@ -15,6 +15,7 @@ use smbgw_core::store::SharesConfig;
 use smbgw_core::{Error, Plan, Result, Step};
 use smbgw_samba::{render, testparm, Samba};
 
+use crate::availability::served_shares;
 use crate::Gateway;
 
 impl Gateway {
@@ -33,6 +34,18 @@ impl Gateway {
         self.samba_steps_with(cfg, &self.globals()?, plan, serve)
     }
 
+    /// `samba_steps` for a change that creates the storage of share `creating` (create,
+    /// update): it is served although its storage is not there yet.
+    pub(crate) fn samba_steps_creating(
+        &self,
+        cfg: &SharesConfig,
+        plan: &mut Plan,
+        serve: bool,
+        creating: &str,
+    ) -> Result<()> {
+        self.render_steps(cfg, &self.globals()?, plan, serve, Some(creating), false)
+    }
+
     /// `samba_steps` for globals that are about to change (AD join and leave).
     pub(crate) fn samba_steps_with(
         &self,
@@ -41,7 +54,40 @@ impl Gateway {
         plan: &mut Plan,
         serve: bool,
     ) -> Result<()> {
-        let rendered = testparm::render_validated(&self.samba, &Self::node_shares(cfg.shares()), globals)?;
+        self.render_steps(cfg, globals, plan, serve, None, false)
+    }
+
+    /// `samba_steps_with` for `apply`; `empty_confirmed` (`--force`) lets an emptied share
+    /// config unpublish every share.
+    pub(crate) fn samba_steps_for_apply(
+        &self,
+        cfg: &SharesConfig,
+        globals: &render::Globals,
+        plan: &mut Plan,
+        serve: bool,
+        empty_confirmed: bool,
+    ) -> Result<()> {
+        self.render_steps(cfg, globals, plan, serve, None, empty_confirmed)
+    }
+
+    fn render_steps(
+        &self,
+        cfg: &SharesConfig,
+        globals: &render::Globals,
+        plan: &mut Plan,
+        serve: bool,
+        creating: Option<&str>,
+        empty_confirmed: bool,
+    ) -> Result<()> {
+        // any change (a user added, the domain lost) renders the stored config: an emptied one
+        // would unpublish every share behind the admin's back
+        if cfg.is_empty() && !empty_confirmed && self.store.load()?.is_empty() {
+            if let Some(emptied) = self.emptied(cfg)? {
+                return Err(self.emptied_error(&emptied, "changing the Samba config now would unpublish them all"));
+            }
+        }
+        // never a share whose storage is missing: clients would write to the filesystem below
+        let rendered = testparm::render_validated(&self.samba, &served_shares(cfg, creating), globals)?;
         if rendered.dfree_helper.is_some() {
             if let Some(step) = self.cli_copy_step()? {
                 plan.push(step);

@@ -6,6 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use smbgw_core::plan::{FnStep, WriteFile};
+use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_input, Error, Plan, Result};
 use smbgw_ha::config::{self, Environment, Tunables};
 use smbgw_ha::render::{self, RenderOptions};
@@ -96,12 +97,19 @@ impl Gateway {
         if step.changes() {
             plan.push(step);
         }
-        self.ha_steps(&cfg, &mut plan)?;
+        self.ha_steps(&cfg, &self.store.load()?, &mut plan, false)?;
         self.execute(plan, dry_run, None, cfg.warnings())
     }
 
-    /// The CTDB files and the clustered smb.conf for `cfg` (also what `apply` converges).
-    pub(crate) fn ha_steps(&self, cfg: &HaConfig, plan: &mut Plan) -> Result<()> {
+    /// The CTDB files and the clustered smb.conf for `cfg` serving `shares` (also what `apply`
+    /// converges, with the shares it can serve; `empty_confirmed`: its `--force`).
+    pub(crate) fn ha_steps(
+        &self,
+        cfg: &HaConfig,
+        shares: &SharesConfig,
+        plan: &mut Plan,
+        empty_confirmed: bool,
+    ) -> Result<()> {
         let before = plan.len();
         render::plan(cfg, &self.render_options(), &self.layout.ctdb_dir, plan)?;
         // on a node, CTDB takes the new files on a restart; with 50.samba enabled it runs smbd
@@ -117,9 +125,8 @@ impl Gateway {
             clustering: true,
             ..self.globals()?
         };
-        let shares = self.store.load()?;
         // smbd cannot reload into clustering before ctdbd runs; a node's ctdb.service starts it
-        self.samba_steps_with(&shares, &globals, plan, false)
+        self.samba_steps_for_apply(shares, &globals, plan, false, empty_confirmed)
     }
 
     fn ctdb(&self) -> Ctdb {

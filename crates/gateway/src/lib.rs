@@ -6,8 +6,10 @@
 
 mod acl;
 pub mod ad;
+mod availability;
 pub mod container;
 mod converge;
+mod emptied;
 mod guests;
 pub mod ha;
 mod journal;
@@ -23,6 +25,8 @@ use smbgw_core::store::Store;
 use smbgw_core::{Layout, Plan, Result, Share};
 use smbgw_samba::Samba;
 
+pub use availability::Unavailable;
+pub use emptied::ConfigVersion;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use status::{NodeStatus, ShareStatus};
 
@@ -55,6 +59,20 @@ pub struct Change {
     /// reach the share's directory): the CLI prints these as `warning:`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// `apply`: shares left out of the served config (storage missing, or their repair failed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unavailable: Vec<Unavailable>,
+    /// Set when the change converged only part of the node: what was left out and why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Change {
+    /// The change as a result for front ends that exit with a code: an error (system, 2) when
+    /// part of the node could not be converged.
+    pub fn failure(&self) -> Option<smbgw_core::Error> {
+        self.error.clone().map(smbgw_core::Error::system)
+    }
 }
 
 impl Gateway {
@@ -135,6 +153,8 @@ impl Gateway {
             share,
             notes,
             warnings,
+            unavailable: Vec::new(),
+            error: None,
         })
     }
 }

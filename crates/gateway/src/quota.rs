@@ -167,6 +167,18 @@ impl Gateway {
         Ok(Space { total, avail, used })
     }
 
+    /// Every share whose quota the filesystem does not enforce as configured, and why (for the
+    /// daemon's health check; `status` reports the same per share).
+    pub fn quota_problems(&self) -> Result<Vec<(String, String)>> {
+        let cfg = self.store.load()?;
+        Ok(cfg
+            .shares()
+            .iter()
+            .filter(|s| crate::availability::unavailable_reason(s).is_none())
+            .filter_map(|s| quota_problem(s).map(|p| (s.name.clone(), p)))
+            .collect())
+    }
+
     fn history_path(&self, share: &Share) -> PathBuf {
         self.layout
             .state_dir
@@ -327,6 +339,44 @@ impl Gateway {
             }
             None => (fs_total, fs_free),
         })
+    }
+}
+
+/// Why the share's quota is not enforced as configured (`None`: it is, or it has none): btrfs
+/// quotas switched off behind the gateway's back, or a limit that differs from the config.
+pub(crate) fn quota_problem(share: &Share) -> Option<String> {
+    let limit = share.quota?;
+    let volume = Volume::of(share)?;
+    let fix = "run 'pve-smbgateway apply' to set it again";
+    let disabled = |path: &Path| {
+        format!(
+            "btrfs quotas are disabled on the filesystem of {}: the quota of {} is not enforced; {fix}",
+            path.display(),
+            format_size(limit)
+        )
+    };
+    let enforced = match &volume {
+        // from sysfs where it can: the daemon's health check must not hang on a stuck tool
+        Volume::Btrfs(path) => match btrfs::enforcement(path) {
+            Ok(Some(btrfs::Enforcement::QuotasDisabled)) => return Some(disabled(path)),
+            Ok(Some(btrfs::Enforcement::Limit(enforced))) => Ok(enforced),
+            Ok(None) => match btrfs::quota_enabled(path) {
+                Ok(false) => return Some(disabled(path)),
+                Ok(true) => volume.usage().map(|u| u.limit),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        },
+        _ => volume.usage().map(|u| u.limit),
+    };
+    match enforced {
+        Ok(enforced) if enforced == Some(limit) => None,
+        Ok(enforced) => Some(format!(
+            "the enforced limit is {}, the share's quota is {}; {fix}",
+            enforced.map_or("none".into(), format_size),
+            format_size(limit)
+        )),
+        Err(e) => Some(format!("the quota cannot be read: {e}")),
     }
 }
 

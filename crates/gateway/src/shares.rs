@@ -7,6 +7,7 @@ use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_input, validate, Error, Mode, Plan, Result, Share};
 
 use crate::acl::GrantAccess;
+use crate::availability::{self, unavailable_reason, Unavailable};
 use crate::{guests, journal, Change, Gateway};
 
 impl Gateway {
@@ -24,6 +25,10 @@ impl Gateway {
         let mut share = Share::from_properties(name, props)?;
         let _lock = self.store.lock()?;
         let mut cfg = self.store.load()?;
+        self.refuse_emptied(
+            &cfg,
+            &format!("creating '{name}' would write a config holding only '{name}'"),
+        )?;
         cfg.insert(share.clone())?;
         smbgw_core::share::check_paths_apart(&share, cfg.shares())?;
         self.check_users(&share)?;
@@ -42,7 +47,7 @@ impl Gateway {
         }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
+        self.samba_steps_creating(&cfg, &mut plan, share.mode == Mode::Native, &share.name)?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -50,6 +55,7 @@ impl Gateway {
         validate::share_name(name)?;
         let _lock = self.store.lock()?;
         let mut cfg = self.store.load()?;
+        self.refuse_emptied(&cfg, &format!("share '{name}' is not in it"))?;
         let old = cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))?;
         let mut share = old.updated(changes, delete)?;
         if share.path != old.path && old.container.is_some() {
@@ -81,7 +87,7 @@ impl Gateway {
         }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
+        self.samba_steps_creating(&cfg, &mut plan, share.mode == Mode::Native, &share.name)?;
         if share.container.is_some() {
             self.container_converge_steps(&share, &mut plan)?;
         }
@@ -125,29 +131,80 @@ impl Gateway {
     }
 
     /// Re-converge this node from the stored config. A second run changes nothing.
-    pub fn apply(&self, dry_run: bool) -> Result<Change> {
+    ///
+    /// Storage is never created here: a share whose directory or subvolume is missing (its
+    /// filesystem not mounted) is left out of the served config, as is a share whose repair
+    /// cannot be planned (a path turned into a symbolic link); every other share converges, and
+    /// the change names the ones left out (`unavailable`, `error`). An emptied config is refused
+    /// unless `force` confirms it.
+    pub fn apply(&self, dry_run: bool, force: bool) -> Result<Change> {
         let _lock = self.store.lock()?;
         let cfg = self.store.load()?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
-        for share in cfg.shares() {
-            if share.vm.is_none() {
-                self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
+        if let Some(emptied) = self.emptied(&cfg)? {
+            if !force {
+                return Err(self.emptied_error(&emptied, "applying it would unpublish them all"));
             }
-            self.container_converge_steps(share, &mut plan)?;
-            self.vm_converge_steps(share, &mut plan)?;
+            notes.push(format!(
+                "--force: the empty share config is confirmed{}",
+                match emptied.published.is_empty() {
+                    true => String::new(),
+                    false => format!("; unpublishing {}", emptied.published.join(", ")),
+                }
+            ));
+            plan.push(self.store.accept_empty_step()?);
         }
+        let mut unavailable = Vec::new();
+        for share in cfg.shares() {
+            if let Some(reason) = unavailable_reason(share) {
+                unavailable.push(Unavailable {
+                    share: share.name.clone(),
+                    reason,
+                });
+                continue;
+            }
+            // one share's steps go in only when all of them could be planned
+            let mut steps = Plan::new();
+            let planned = (|| {
+                if share.vm.is_none() {
+                    self.path_steps(&mut share.clone(), Some(share), &mut steps, &mut notes, true)?;
+                }
+                self.container_converge_steps(share, &mut steps)?;
+                self.vm_converge_steps(share, &mut steps)
+            })();
+            match planned {
+                Ok(()) => plan.append(steps),
+                Err(e) => unavailable.push(Unavailable {
+                    share: share.name.clone(),
+                    reason: e.message,
+                }),
+            }
+        }
+        let served = availability::without(&cfg, &unavailable);
         // a domain member needs winbindd before smbd can serve domain users
         if self.globals()?.ad.is_some() && self.samba.winbindd_pid().is_none() {
             self.winbind_steps(true, &mut plan);
         }
         match self.ha_config()? {
-            Some(ha) => self.ha_steps(&ha, &mut plan)?,
-            None => self.samba_steps(&cfg, &mut plan, true)?,
+            Some(ha) => self.ha_steps(&ha, &served, &mut plan, force)?,
+            None => self.samba_steps_for_apply(&served, &self.globals()?, &mut plan, true, force)?,
         }
-        let change = self.execute(plan, dry_run, None, notes)?;
+        let mut change = self.execute(plan, dry_run, None, notes)?;
         if !dry_run {
             journal::end(&self.layout);
         }
+        if !unavailable.is_empty() {
+            let list: Vec<String> = unavailable
+                .iter()
+                .map(|u| format!("'{}': {}", u.share, u.reason))
+                .collect();
+            change.error = Some(format!(
+                "every other share converged, but {} share(s) are not served: {}",
+                unavailable.len(),
+                list.join("; ")
+            ));
+        }
+        change.unavailable = unavailable;
         Ok(change)
     }
 
@@ -184,6 +241,14 @@ impl Gateway {
         repair_only: bool,
     ) -> Result<()> {
         validate::path_on_disk(&share.path)?;
+        // an existing share's storage is created at its create only: missing now, it is most
+        // likely not mounted, and a new directory would land on the filesystem below
+        if let Some(reason) = previous.filter(|p| p.path == share.path).and_then(unavailable_reason) {
+            return Err(Error::system(format!(
+                "share '{}' is unavailable: {reason}; nothing was changed",
+                share.name
+            )));
+        }
         for owned in self.layout.owned_dirs() {
             if overlaps(&share.path, &owned.to_string_lossy()) {
                 bail_input!(
@@ -219,10 +284,9 @@ impl Gateway {
         Ok(())
     }
 
+    /// Write the share config, keeping the previous version (`.bak`, `history/`).
     pub(crate) fn config_step(&self, cfg: &SharesConfig, plan: &mut Plan) -> Result<()> {
-        let step =
-            smbgw_core::plan::WriteFile::new("share config", &self.store.path(), cfg.render().into_bytes(), 0o640)?;
-        if step.changes() {
+        if let Some(step) = self.store.write_step(cfg)? {
             plan.push(step);
         }
         Ok(())

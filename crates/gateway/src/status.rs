@@ -1,10 +1,11 @@
 //! `status`: is smbd up, and does it serve what the config says?
 
 use serde::Serialize;
-use smbgw_core::{validate, Result};
+use smbgw_core::{Error, Result};
 use smbgw_samba::render;
 use smbgw_samba::service::SmbdStatus;
 
+use crate::availability::{self, unavailable_reason, Unavailable};
 use crate::Gateway;
 
 #[derive(Debug, Serialize)]
@@ -20,7 +21,8 @@ pub struct NodeStatus {
 pub struct ShareStatus {
     pub name: String,
     pub path: String,
-    /// "ok", or "degraded" with the problems listed.
+    /// "ok"; "unavailable" when its storage is missing (not served); else "degraded". The
+    /// problems say what is wrong and how to fix it.
     pub state: &'static str,
     pub problems: Vec<String>,
     /// Mode lxc: the container serving the share.
@@ -39,10 +41,20 @@ impl Gateway {
             None => cfg.shares().to_vec(),
         };
         let smbd = self.samba.smbd_status();
-        // a VM share's Samba runs in its VM, not in the node's smbd
+        // what apply serves: unavailable shares are left out
+        let left_out: Vec<Unavailable> = cfg
+            .shares()
+            .iter()
+            .filter_map(|s| {
+                unavailable_reason(s).map(|reason| Unavailable {
+                    share: s.name.clone(),
+                    reason,
+                })
+            })
+            .collect();
         let expected = render::render(
             &self.layout,
-            &Self::node_shares(cfg.shares()),
+            &availability::served_shares(&cfg, None),
             &self.globals()?,
             &self.layout.smb_conf,
             &self.layout.share_conf_dir,
@@ -74,21 +86,20 @@ impl Gateway {
                 None if vm.is_none() && !smbd.running => problems.push("smbd is not running".to_string()),
                 None => {}
             }
+            let unavailable = left_out.iter().find(|u| u.share == share.name);
+            if let Some(u) = unavailable {
+                problems.push(format!("not served: {}", u.reason));
+            }
             // a VM share's directory is inside the VM: the checks on the node's files do not apply
-            if vm.is_none() {
-                match std::fs::symlink_metadata(&share.path) {
-                    Ok(m) if m.is_dir() => {}
-                    Ok(_) => problems.push(format!("{} is not a directory", share.path)),
-                    Err(_) => problems.push(format!("directory {} is missing", share.path)),
-                }
+            if vm.is_none() && unavailable.is_none() {
                 if let Some(dir) = crate::shares::closed_ancestor(std::path::Path::new(&share.path)) {
                     problems.push(format!(
                         "{} is not searchable by other users (chmod o+x)",
                         dir.display()
                     ));
                 }
-                if validate::path_on_disk(&share.path).is_err() {
-                    problems.push(format!("{} goes through a symbolic link", share.path));
+                if let Some(problem) = crate::quota::quota_problem(&share) {
+                    problems.push(problem);
                 }
                 let file = self.layout.share_conf_dir.join(render::share_file_name(&share.name));
                 let in_sync =
@@ -102,7 +113,11 @@ impl Gateway {
             out.push(ShareStatus {
                 name: share.name,
                 path: share.path,
-                state: if problems.is_empty() { "ok" } else { "degraded" },
+                state: match (unavailable.is_some(), problems.is_empty()) {
+                    (true, _) => "unavailable",
+                    (false, true) => "ok",
+                    (false, false) => "degraded",
+                },
                 problems,
                 container,
                 vm,
@@ -117,13 +132,26 @@ impl Gateway {
         })
     }
 
-    /// Stop the smbd this gateway started (sandbox mode).
     /// Stop the Samba daemons of a sandbox (smbd, and winbindd when joined to a domain).
     pub fn stop(&self) -> Result<bool> {
         if self.layout.is_sandbox() {
             self.samba.stop_winbind()?;
         }
         self.samba.stop()
+    }
+}
+
+impl NodeStatus {
+    /// For front ends that exit with a code: an error (system, 2) naming every share that is
+    /// not ok, with its problems.
+    pub fn failure(&self) -> Option<Error> {
+        let bad: Vec<String> = self
+            .shares
+            .iter()
+            .filter(|s| s.state != "ok")
+            .map(|s| format!("'{}' is {}: {}", s.name, s.state, s.problems.join("; ")))
+            .collect();
+        (!bad.is_empty()).then(|| Error::system(format!("{} share(s) not ok: {}", bad.len(), bad.join("; "))))
     }
 }
 

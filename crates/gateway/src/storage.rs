@@ -124,7 +124,16 @@ impl Gateway {
             (None, Some(_)) => None,
             (None, None) => return Ok(()),
         };
-        let current = if volume_exists { Some(volume.usage()?) } else { None };
+        // quotas switched off behind our back: no limit is enforced, whatever was set before
+        let quotas_off = match &volume {
+            Volume::Btrfs(p) if volume_exists => !btrfs::quota_enabled(p)?,
+            _ => false,
+        };
+        let current = if volume_exists && !quotas_off {
+            Some(volume.usage()?)
+        } else {
+            None
+        };
         let previous = current.and_then(|u| u.limit);
         if previous == wanted {
             return Ok(());

@@ -178,7 +178,7 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             let name = a.first().and_then(Value::as_str);
             json(gw.status(name)?)
         }
-        "apply" => json(gw.apply(flag(&a, 0))?),
+        "apply" => json(gw.apply(flag(&a, 0), flag(&a, 1))?),
         "space" => json(gw.space(&string(&a, 0, "name")?)?),
         "quota_status" => json(gw.quota_status(&string(&a, 0, "name")?)?),
         "quota_history" => {

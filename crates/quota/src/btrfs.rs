@@ -97,6 +97,77 @@ pub fn subvolume_id(path: &Path) -> Result<u64> {
     Ok(args.treeid)
 }
 
+/// What the kernel enforces on a subvolume.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enforcement {
+    /// Quotas are disabled on the filesystem: no limit holds.
+    QuotasDisabled,
+    /// The level-0 qgroup's referenced limit (`None`: no limit).
+    Limit(Option<u64>),
+}
+
+#[repr(C)]
+struct FsInfoArgs {
+    max_id: u64,
+    num_devices: u64,
+    fsid: [u8; 16],
+    rest: [u8; 992],
+}
+
+nix::ioctl_read!(btrfs_ioc_fs_info, 0x94, 31, FsInfoArgs);
+
+/// The kernel's qgroup limit flag for `max_referenced` (BTRFS_QGROUP_LIMIT_MAX_RFER).
+const LIMIT_MAX_RFER: u64 = 1;
+
+/// What the kernel enforces on the subvolume at `path`, read from sysfs
+/// (`/sys/fs/btrfs/FSID/qgroups/0_ID/`): no program runs, so a health check cannot hang on a
+/// stuck btrfs tool. `None` when sysfs does not show the filesystem (not mounted here): ask
+/// `quota_enabled` and `usage` instead.
+pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
+    let dir = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut info = FsInfoArgs {
+        max_id: 0,
+        num_devices: 0,
+        fsid: [0; 16],
+        rest: [0; 992],
+    };
+    unsafe { btrfs_ioc_fs_info(std::os::fd::AsRawFd::as_raw_fd(&dir), &mut info) }
+        .map_err(|e| Error::system(format!("BTRFS_IOC_FS_INFO on {}: {e}", path.display())))?;
+    let hex: String = info.fsid.iter().map(|b| format!("{b:02x}")).collect();
+    let uuid = format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    );
+    let fs = Path::new("/sys/fs/btrfs").join(uuid);
+    if !fs.is_dir() {
+        return Ok(None);
+    }
+    let qgroups = fs.join("qgroups");
+    if !qgroups.is_dir() {
+        return Ok(Some(Enforcement::QuotasDisabled));
+    }
+    let qgroup = qgroups.join(format!("0_{}", subvolume_id(path)?));
+    let read = |name: &str| -> Result<u64> {
+        let file = qgroup.join(name);
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::io("reading", &file, e))?;
+        text.trim()
+            .parse()
+            .map_err(|_| Error::system(format!("unexpected content in {}: {text:?}", file.display())))
+    };
+    if !qgroup.is_dir() {
+        // quotas on, but this subvolume has no qgroup (created while they were off)
+        return Ok(Some(Enforcement::Limit(None)));
+    }
+    let limited = read("limit_flags")? & LIMIT_MAX_RFER != 0;
+    Ok(Some(Enforcement::Limit(
+        limited.then(|| read("max_referenced")).transpose()?,
+    )))
+}
+
 /// Usage of many subvolumes with one sync and one `qgroup show` per filesystem, instead of two
 /// programs per share: `quota-sample` and the dfree figures read every quota share.
 pub fn usage_many(paths: &[&Path]) -> Result<Vec<Usage>> {

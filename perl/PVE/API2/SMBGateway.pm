@@ -241,8 +241,26 @@ __PACKAGE__->register_method({
 register_reader('node_status', 'status', "smbd and every share on this node.", { type => 'object' },
     sub { PVE::RS::SMBGateway::status(undef) });
 
-register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.", {},
-    sub { my ($param) = @_; return PVE::RS::SMBGateway::apply($param->{'dry-run'}) });
+register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.",
+    {
+	force => {
+	    type => 'boolean',
+	    optional => 1,
+	    default => 0,
+	    description => "Converge even an empty share configuration while this node still serves shares"
+		. " (unpublishes them); without it such a configuration is refused.",
+	},
+    },
+    sub {
+	my ($param) = @_;
+	my $change = PVE::RS::SMBGateway::apply($param->{'dry-run'}, $param->{force});
+	# shares left out (storage missing, repair failed): the task fails and says which
+	if (my $error = $change->{error}) {
+	    print "note: $_\n" for @{ $change->{notes} // [] };
+	    die "$error\n";
+	}
+	return $change;
+    });
 
 register_reader('list_users', 'users', "List the Samba users of this node.",
     { type => 'array', items => { type => 'object' } }, sub { PVE::RS::SMBGateway::list_users() });

@@ -45,7 +45,7 @@ sub update_share {
 }
 sub delete_share { my ($name, $purge, $dry_run) = @_; return _invoke('delete', $name, $purge ? 1 : 0, $dry_run ? 1 : 0) }
 sub status { my ($name) = @_; return _invoke('status', $name) }
-sub apply { my ($dry_run) = @_; return _invoke('apply', $dry_run ? 1 : 0) }
+sub apply { my ($dry_run, $force) = @_; return _invoke('apply', $dry_run ? 1 : 0, $force ? 1 : 0) }
 
 # Quotas
 sub space { my ($name) = @_; return _invoke('space', $name) }

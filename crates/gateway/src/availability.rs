@@ -1,0 +1,92 @@
+//! Whether a share's storage is there. A share whose directory is missing, or whose btrfs
+//! subvolume is gone (its filesystem not mounted, the path now a plain directory on the
+//! filesystem below), is unavailable: `apply` never creates its storage and leaves it out of the
+//! served Samba config, so clients cannot fill the filesystem under an unmounted one. `status`
+//! and the daemon report the same verdict.
+
+use std::path::Path;
+
+use serde::Serialize;
+use smbgw_core::store::SharesConfig;
+use smbgw_core::{validate, Result, Share};
+use smbgw_quota::btrfs;
+
+use crate::Gateway;
+
+/// A share this node does not serve, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Unavailable {
+    pub share: String,
+    pub reason: String,
+}
+
+/// Why the node cannot serve `share` from its storage now (`None`: it can). A VM share's data
+/// is inside its VM: nothing to check on the node.
+pub(crate) fn unavailable_reason(share: &Share) -> Option<String> {
+    if share.vm.is_some() {
+        return None;
+    }
+    let path = Path::new(&share.path);
+    let fix = "mount its storage and run 'pve-smbgateway apply'";
+    // a link in the path could lead anywhere, root's files included
+    if let Err(e) = validate::path_on_disk(&share.path) {
+        return Some(e.message);
+    }
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Some(format!(
+                "directory {} is missing (is its storage mounted?); apply does not create it: {fix}",
+                share.path
+            ))
+        }
+        Err(e) => return Some(format!("cannot check {}: {e}", share.path)),
+        Ok(_) => {}
+    }
+    if !path.is_dir() {
+        return Some(format!("{} is not a directory", share.path));
+    }
+    if share.quota_backend == "btrfs" && !btrfs::is_subvolume(path) {
+        return Some(format!(
+            "{} is no longer the share's btrfs subvolume but a plain directory on {} (is its btrfs filesystem mounted?): {fix}",
+            share.path,
+            smbgw_quota::fs_name(path)
+        ));
+    }
+    None
+}
+
+impl Gateway {
+    /// The shares of the stored config this node cannot serve, and why.
+    pub fn unavailable_shares(&self) -> Result<Vec<Unavailable>> {
+        Ok(self
+            .store
+            .load()?
+            .shares()
+            .iter()
+            .filter_map(|s| {
+                unavailable_reason(s).map(|reason| Unavailable {
+                    share: s.name.clone(),
+                    reason,
+                })
+            })
+            .collect())
+    }
+}
+
+/// The shares the node's smbd serves: no guest shares (their Samba runs in the guest), none
+/// whose storage is unavailable, except the one whose storage the change at hand creates.
+pub(crate) fn served_shares(cfg: &SharesConfig, creating: Option<&str>) -> Vec<Share> {
+    Gateway::node_shares(cfg.shares())
+        .into_iter()
+        .filter(|s| creating.is_some_and(|c| c.eq_ignore_ascii_case(&s.name)) || unavailable_reason(s).is_none())
+        .collect()
+}
+
+/// `cfg` without the shares in `left_out`: what the node serves.
+pub(crate) fn without(cfg: &SharesConfig, left_out: &[Unavailable]) -> SharesConfig {
+    let mut served = cfg.clone();
+    for u in left_out {
+        let _ = served.remove(&u.share);
+    }
+    served
+}
