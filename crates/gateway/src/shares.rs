@@ -7,7 +7,7 @@ use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_input, validate, Error, Mode, Plan, Result, Share};
 
 use crate::acl::GrantAccess;
-use crate::{guests, journal, Change, Gateway};
+use crate::{guests, Change, Gateway};
 
 impl Gateway {
     pub fn list(&self) -> Result<Vec<Share>> {
@@ -121,11 +121,14 @@ impl Gateway {
     /// Re-converge this node from the stored config. A second run changes nothing.
     pub fn apply(&self, dry_run: bool) -> Result<Change> {
         let _lock = self.store.lock()?;
+        // an interrupted operation first: heal what converging cannot, learn what it touched
+        let healing = self.recover(dry_run)?;
         let cfg = self.store.load()?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         for share in cfg.shares() {
             if share.vm.is_none() {
-                self.path_steps(&mut share.clone(), Some(share), &mut plan, &mut notes, true)?;
+                let (previous, repair_only) = healing.converge_of(share);
+                self.path_steps(&mut share.clone(), Some(previous), &mut plan, &mut notes, repair_only)?;
             }
             self.container_converge_steps(share, &mut plan)?;
             self.vm_converge_steps(share, &mut plan)?;
@@ -139,10 +142,7 @@ impl Gateway {
             None => self.samba_steps(&cfg, &mut plan, true)?,
         }
         let change = self.execute(plan, dry_run, None, notes)?;
-        if !dry_run {
-            journal::end(&self.layout);
-        }
-        Ok(change)
+        healing.finish(self, change, dry_run)
     }
 
     /// Every user of the share needs a Samba password, or it could never connect.
