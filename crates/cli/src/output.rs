@@ -132,6 +132,7 @@ impl Format {
             println!();
             table(&["NAME", "STATE", "PATH", "PROBLEMS"], &rows);
         }
+        status.recovery.iter().for_each(|r| println!("recovery: {r}"));
         Ok(())
     }
 

@@ -466,9 +466,46 @@ fn a_subvolume_that_got_data_is_reported_not_deleted() {
     assert_eq!(std::fs::read(path.join("precious")).unwrap(), b"data");
     // reported again until resolved, and shown by status
     let status = json(&lab.sb.ok(&["status", "--output-format", "json"]));
-    assert!(status["recovery"].to_string().contains("has not healed"), "{status}");
+    assert!(status["recovery"].to_string().contains("apply cannot heal"), "{status}");
     assert_eq!(lab.sb.run(&["apply"]).code, 2);
     // the admin removes it: the next apply is clean
     common::run("btrfs", &["subvolume", "delete", path.to_str().unwrap()]);
     lab.heal("after the admin removed the orphan");
+}
+
+#[test]
+fn an_account_without_samba_user_is_reported_and_user_delete_removes_it() {
+    let sb = Sandbox::new();
+    sb.add_user(ALICE.0, ALICE.1);
+    // 'user add' killed between the unix account and the Samba password, its journal lost (as
+    // with a version before the journal): nothing tells recovery, so apply can only report it
+    let mut cmd = sb.command();
+    cmd.args(["user", "add", "zed", "--password-stdin"])
+        .env("PVE_SMBGW_CRASH_AT", "2")
+        .stdin(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"Zed-pw1\n").unwrap();
+    assert_eq!(child.wait().unwrap().signal(), Some(9));
+    std::fs::remove_file(sb.root.join("state/journal")).unwrap();
+    let passwd = || std::fs::read_to_string(sb.root.join("accounts/passwd")).unwrap();
+    assert!(passwd().contains("zed:"), "{}", passwd());
+
+    let apply = json(&sb.ok(&["apply", "--output-format", "json"]));
+    let notes = apply["notes"].to_string();
+    assert!(
+        notes.contains("unix account 'zed'") && notes.contains("pve-smbgateway user delete zed"),
+        "{apply}"
+    );
+    let status = json(&sb.ok(&["status", "--output-format", "json"]));
+    assert!(
+        status["recovery"].to_string().contains("unix account 'zed'"),
+        "{status}"
+    );
+
+    sb.ok(&["user", "delete", "zed"]);
+    assert!(!passwd().contains("zed:"), "{}", passwd());
+    let apply = json(&sb.ok(&["apply", "--output-format", "json"]));
+    assert!(apply.get("notes").is_none(), "{apply}");
+    // alice, a Samba user, is untouched
+    assert!(passwd().contains("alice:"));
 }

@@ -101,10 +101,13 @@ impl Gateway {
         let interrupted = journal::read(&self.layout)?;
         if let Some(earlier) = &interrupted {
             if dry_run || !changed {
-                notes.push(format!(
-                    "the earlier operation {} was interrupted; run 'pve-smbgateway apply' to finish or undo it",
-                    earlier.summary()
-                ));
+                let summary = earlier.summary();
+                // `apply --dry-run` already says it would heal it
+                if !notes.iter().any(|n| n.contains(&summary)) {
+                    notes.push(format!(
+                        "the earlier operation {summary} was interrupted; run 'pve-smbgateway apply' to finish or undo it"
+                    ));
+                }
             } else {
                 return Err(smbgw_core::Error::system(format!(
                     "the earlier operation {} was interrupted; nothing was changed: run 'pve-smbgateway apply' first, which finishes or undoes it, then run this again",

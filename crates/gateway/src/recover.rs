@@ -77,6 +77,8 @@ pub(crate) struct Healing {
     converge: BTreeMap<String, Share>,
     /// Something on the node was changed (or would be, in a dry run).
     acted: bool,
+    /// Leftovers recovery does not remove, with what the admin can do.
+    orphans: Vec<String>,
 }
 
 enum Outcome {
@@ -115,6 +117,7 @@ impl Healing {
         }
         change.changed |= self.acted;
         change.notes.extend(self.notes);
+        change.notes.extend(self.orphans);
         if self.unhealed.is_empty() {
             return Ok(change);
         }
@@ -178,6 +181,7 @@ impl Gateway {
         for commit in &pending.commits {
             touched_shares(commit, &cfg, &mut healing.converge);
         }
+        healing.orphans = self.orphan_accounts()?;
         healing.operations = pending.operations;
         Ok(healing)
     }
@@ -198,7 +202,10 @@ impl Gateway {
                     let subvolume = btrfs::is_subvolume(path);
                     return self.remove_created(path, subvolume, dry_run);
                 }
-                Ok(Outcome::Resolved)
+                Ok(Outcome::Unhealed(format!(
+                    "{} appeared while an interrupted operation was creating it for a share, and it cannot be told whether that operation made it; keep it by creating a share with this path, or remove it",
+                    path.display()
+                )))
             }
             Recovery::Created {
                 path,
@@ -328,24 +335,50 @@ impl Gateway {
         Ok(())
     }
 
-    /// For `status`: what an interrupted operation left that `apply` has not healed yet.
+    /// For `status`: what `apply` would heal, and what it could not, without changing anything.
     pub(crate) fn recovery_problems(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Ok(Some(interrupted)) = journal::read(&self.layout) {
-            problems.push(format!(
-                "the operation {} was interrupted; run 'pve-smbgateway apply'",
-                interrupted.summary()
-            ));
-        }
-        if let Ok(pending) = load_pending(self) {
-            if !pending.entries.is_empty() || !pending.commits.is_empty() {
-                problems.push(format!(
-                    "'pve-smbgateway apply' has not healed everything the interrupted operation(s) {} left; run it to see what",
-                    pending.operations.join(", ")
-                ));
+        match self.recover(true) {
+            Ok(healing) => {
+                let would = healing
+                    .notes
+                    .into_iter()
+                    .map(|n| format!("run 'pve-smbgateway apply': {n}"));
+                let cannot = healing.unhealed.into_iter().map(|u| format!("apply cannot heal: {u}"));
+                would.chain(cannot).chain(healing.orphans).collect()
             }
+            Err(e) => vec![format!("checking for leftovers of interrupted operations failed: {e}")],
         }
-        problems
+    }
+
+    /// Unix accounts the gateway created that are no Samba user (any more): found on every
+    /// `apply`, reported with both ways out. The ones an interrupted operation left are
+    /// removed by recovery; others may own files, so their removal is the admin's call.
+    fn orphan_accounts(&self) -> Result<Vec<String>> {
+        let passwd = match &self.layout.sandbox {
+            Some(sandbox) => sandbox.root.join("accounts/passwd"),
+            None => PathBuf::from("/etc/passwd"),
+        };
+        let text = fs::read_optional(&passwd)?.unwrap_or_default();
+        let text = String::from_utf8_lossy(&text);
+        let ours: Vec<(&str, &str)> = text
+            .lines()
+            .map(|l| l.split(':').collect::<Vec<_>>())
+            .filter(|f| f.len() > 4 && f[4] == smbgw_samba::accounts::MARKER)
+            .map(|f| (f[0], f[2]))
+            .collect();
+        if ours.is_empty() {
+            return Ok(Vec::new());
+        }
+        let samba = smbgw_samba::users::list(&self.samba)?;
+        Ok(ours
+            .into_iter()
+            .filter(|(name, _)| !samba.iter().any(|u| u.name == *name))
+            .map(|(name, uid)| {
+                format!(
+                    "unix account '{name}' (uid {uid}) was created by pve-smbgateway but is no Samba user: give it a password with 'pve-smbgateway user add {name}', or remove it with 'pve-smbgateway user delete {name}'"
+                )
+            })
+            .collect())
     }
 }
 
