@@ -509,3 +509,19 @@ fn an_account_without_samba_user_is_reported_and_user_delete_removes_it() {
     // alice, a Samba user, is untouched
     assert!(passwd().contains("alice:"));
 }
+
+#[test]
+fn an_unreadable_journal_converges_every_share_in_full() {
+    let lab = Lab::new();
+    // the ACL an update left half-way (alice read-only on a writable share), and a journal in
+    // the plain-text form of an earlier version: which share it touched is unknown
+    let uid = lab.uid("alice");
+    let path = lab.path("u");
+    common::run(
+        "setfacl",
+        &["-m", &format!("u:{uid}:r-x,d:u:{uid}:r-x"), path.to_str().unwrap()],
+    );
+    std::fs::write(lab.sb.root.join("state/journal"), "pid 12345\nupdate share u\n").unwrap();
+    let healed = lab.heal("an unreadable journal");
+    assert!(healed["notes"].to_string().contains("unreadable journal"), "{healed}");
+}

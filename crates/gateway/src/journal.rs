@@ -58,6 +58,8 @@ pub(crate) struct Interrupted {
     pub commit: Option<Commit>,
     /// Set when a failed operation could not undo everything.
     pub rollback_incomplete: bool,
+    /// False when the header could not be read: what the operation did is unknown.
+    pub readable: bool,
 }
 
 impl Interrupted {
@@ -151,7 +153,6 @@ pub(crate) fn read(layout: &Layout) -> Result<Option<Interrupted>> {
     };
     let text = String::from_utf8_lossy(&bytes);
     let mut found = Interrupted::default();
-    let mut header = false;
     for line in text.lines() {
         match serde_json::from_str::<Line>(line) {
             Ok(Line::Begin {
@@ -161,7 +162,7 @@ pub(crate) fn read(layout: &Layout) -> Result<Option<Interrupted>> {
                 intents,
                 commit,
             }) => {
-                header = true;
+                found.readable = true;
                 found.pid = pid;
                 found.operation = operation;
                 found.steps = steps;
@@ -176,7 +177,7 @@ pub(crate) fn read(layout: &Layout) -> Result<Option<Interrupted>> {
             Err(_) => {}
         }
     }
-    if !header {
+    if !found.readable {
         // the journal of an older version (plain text), or a header torn by the crash: the
         // steps are unknown, a full re-converge is all recovery can do
         found.operation = "an operation of an earlier version or with an unreadable journal".into();

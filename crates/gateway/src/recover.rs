@@ -36,6 +36,9 @@ struct Pending {
     operations: Vec<String>,
     entries: Vec<Recovery>,
     commits: Vec<Commit>,
+    /// An operation whose journal was unreadable: every share is converged in full.
+    #[serde(default)]
+    converge_all: bool,
 }
 
 fn pending_path(gw: &Gateway) -> PathBuf {
@@ -57,7 +60,7 @@ fn load_pending(gw: &Gateway) -> Result<Pending> {
 
 fn save_pending(gw: &Gateway, pending: &Pending) -> Result<()> {
     let path = pending_path(gw);
-    if pending.entries.is_empty() && pending.commits.is_empty() {
+    if pending.entries.is_empty() && pending.commits.is_empty() && !pending.converge_all {
         return fs::remove_if_exists(&path);
     }
     let text = serde_json::to_string_pretty(pending).expect("recovery state serializes");
@@ -79,6 +82,8 @@ pub(crate) struct Healing {
     acted: bool,
     /// Leftovers recovery does not remove, with what the admin can do.
     orphans: Vec<String>,
+    /// The interrupted operation is unknown (unreadable journal): converge every share in full.
+    converge_all: bool,
 }
 
 enum Outcome {
@@ -94,7 +99,7 @@ impl Healing {
     pub fn converge_of<'a>(&'a self, share: &'a Share) -> (&'a Share, bool) {
         match self.converge.get(&share.name) {
             Some(other) => (other, false),
-            None => (share, true),
+            None => (share, !self.converge_all),
         }
     }
 
@@ -112,6 +117,7 @@ impl Healing {
                     },
                     entries: self.remaining,
                     commits: Vec::new(),
+                    converge_all: false,
                 },
             )?;
         }
@@ -147,6 +153,7 @@ impl Gateway {
             healing
                 .notes
                 .push(format!("{verb} the interrupted operation {}", interrupted.summary()));
+            pending.converge_all |= !interrupted.readable;
             pending.operations.push(interrupted.operation);
             pending.entries.extend(interrupted.entries);
             pending.commits.extend(interrupted.commit);
@@ -182,6 +189,7 @@ impl Gateway {
             touched_shares(commit, &cfg, &mut healing.converge);
         }
         healing.orphans = self.orphan_accounts()?;
+        healing.converge_all = pending.converge_all;
         healing.operations = pending.operations;
         Ok(healing)
     }
