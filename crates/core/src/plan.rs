@@ -107,9 +107,11 @@ impl Plan {
             let step = &mut self.steps[idx];
             let description = step.describe();
             progress(idx + 1, count, &description);
-            let result = step
-                .apply()
-                .and_then(|()| journal.step_done(idx + 1, step.record().as_ref()));
+            let result = step.apply().and_then(|()| {
+                // applied: from here on it is undone with the others, even if the journal fails
+                done.push(idx);
+                journal.step_done(idx + 1, step.record().as_ref())
+            });
             if let Err(err) = result {
                 let mut failed_undo = Vec::new();
                 for &prev in done.iter().rev() {
@@ -132,7 +134,6 @@ impl Plan {
                     message: format!("{description}: {} ({rollback})", err.message),
                 });
             }
-            done.push(idx);
         }
         crash_hook::point(journal, count + 1);
         Ok(Applied { steps: self.describe() })
@@ -528,6 +529,79 @@ mod tests {
             ["apply a", "apply b", "apply c", "undo b", "undo a"]
         );
         assert_eq!(started, ["1/4 a", "2/4 b", "3/4 c"], "progress as each step starts");
+    }
+
+    /// A journal whose disk fails at step `fail_at`.
+    struct FailingJournal {
+        fail_at: usize,
+        recorded: Vec<(usize, Option<Recovery>)>,
+        rolled_back: Option<bool>,
+    }
+
+    impl Journal for FailingJournal {
+        fn step_done(&mut self, n: usize, record: Option<&Recovery>) -> Result<()> {
+            if n == self.fail_at {
+                return Err(Error::system("journal: no space left"));
+            }
+            self.recorded.push((n, record.cloned()));
+            Ok(())
+        }
+        fn rolled_back(&mut self, complete: bool) {
+            self.rolled_back = Some(complete);
+        }
+    }
+
+    #[test]
+    fn a_step_the_journal_cannot_record_is_undone_with_the_others() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let dir = tempfile::tempdir().unwrap();
+        let made = dir.path().join("made");
+        let mut plan = Plan::new();
+        let target = made.clone();
+        let mkdir = move || std::fs::create_dir(&target).map_err(|e| Error::io("mkdir", &target, e));
+        plan.push(FnStep::new("mkdir", mkdir, || Ok(())).creates(&made));
+        for name in ["b", "c"] {
+            plan.push(Probe {
+                name,
+                fail: false,
+                log: log.clone(),
+            });
+        }
+        assert!(matches!(&plan.intents()[..], [(1, Recovery::Creates { path, .. })] if *path == made));
+        let mut journal = FailingJournal {
+            fail_at: 2,
+            recorded: Vec::new(),
+            rolled_back: None,
+        };
+        let err = plan.apply_journalled(&mut journal, &mut |_, _, _| {}).unwrap_err();
+        assert!(err.message.contains("no space left"), "{}", err.message);
+        assert_eq!(*log.lock().unwrap(), ["apply b", "undo b"]);
+        assert_eq!(journal.rolled_back, Some(true));
+        // step 1 recorded what it created, with its identity
+        let (dev, ino) = identity(&made).unwrap();
+        assert_eq!(
+            journal.recorded,
+            [(
+                1,
+                Some(Recovery::Created {
+                    path: made.clone(),
+                    dev,
+                    ino,
+                    subvolume: false
+                })
+            )]
+        );
+    }
+
+    #[test]
+    fn the_share_config_write_is_found_as_the_commit_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("shares.cfg");
+        let mut plan = Plan::new();
+        plan.push(CreateDir::new(&dir.path().join("d"), 0o755));
+        plan.push(WriteFile::new("share config", &config, b"share: s\n".to_vec(), 0o640).unwrap());
+        assert_eq!(plan.writer_of(&config), Some((2, b"share: s\n".to_vec())));
+        assert_eq!(plan.writer_of(&dir.path().join("other")), None);
     }
 
     #[test]
