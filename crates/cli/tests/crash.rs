@@ -525,3 +525,34 @@ fn an_unreadable_journal_converges_every_share_in_full() {
     let healed = lab.heal("an unreadable journal");
     assert!(healed["notes"].to_string().contains("unreadable journal"), "{healed}");
 }
+
+#[test]
+fn apply_removes_leftovers_of_dead_processes_only() {
+    let sb = Sandbox::new();
+    sb.add_user(ALICE.0, ALICE.1);
+    // pid_max is at most 2^22: these processes cannot be running
+    let dead = [
+        sb.root.join("config/.shares.cfg.tmp.9999999"),
+        sb.root.join("state/.journal.tmp.9999999"),
+        sb.root.join("accounts/.passwd.tmp.9999999"),
+    ];
+    for file in &dead {
+        std::fs::write(file, b"half").unwrap();
+    }
+    let staging = sb.root.join("state/staging.9999999");
+    std::fs::create_dir_all(staging.join("shares.d")).unwrap();
+    // a writer that is still running keeps its file
+    let live = sb.root.join(format!("config/.shares.cfg.tmp.{}", std::process::id()));
+    std::fs::write(&live, b"busy").unwrap();
+
+    let apply = json(&sb.ok(&["apply", "--output-format", "json"]));
+    let notes = apply["notes"].to_string();
+    for gone in dead.iter().chain([&staging]) {
+        assert!(!gone.exists(), "{gone:?} left");
+        assert!(notes.contains(gone.to_str().unwrap()), "{gone:?} not reported: {apply}");
+    }
+    assert!(live.exists());
+    std::fs::remove_file(&live).unwrap();
+    let again = json(&sb.ok(&["apply", "--output-format", "json"]));
+    assert!(again.get("notes").is_none(), "{again}");
+}

@@ -306,7 +306,6 @@ impl Gateway {
     fn clean_leftovers(&self, dry_run: bool, healing: &mut Healing) -> Result<()> {
         let layout = &self.layout;
         let mut dirs = vec![
-            layout.config_dir.clone(),
             layout.state_dir.clone(),
             layout.share_conf_dir.clone(),
             layout.run_dir.clone(),
@@ -316,6 +315,11 @@ impl Gateway {
             dirs.push(sandbox.root.join("accounts"));
         }
         let mut leftovers: Vec<PathBuf> = dirs.iter().flat_map(|d| fs::stale_tmp_files(d)).collect();
+        // the cluster filesystem holds other nodes' files too, whose pids mean nothing here:
+        // only files no writer has touched for a while (a write takes milliseconds)
+        let config_tmp = fs::stale_tmp_files(&layout.config_dir).into_iter();
+        let cluster_wide = !layout.is_sandbox() && layout.config_dir.starts_with("/etc/pve");
+        leftovers.extend(config_tmp.filter(|p| !cluster_wide || idle_for(p) > CLUSTER_TMP_IDLE));
         // beside smb.conf live other programs' files: only ours
         if let (Some(dir), Some(name)) = (layout.smb_conf.parent(), layout.smb_conf.file_name()) {
             let prefix = format!(".{}.", name.to_string_lossy());
@@ -436,6 +440,15 @@ pub(crate) fn operation_name(share: Option<&Share>, commit: Option<&Commit>, pla
         (None, Some(first)) => format!("{} step(s) starting with '{first}'", steps.len()),
         (None, None) => "an empty operation".into(),
     }
+}
+
+/// How long a temporary file in the cluster filesystem must be untouched to be a leftover.
+const CLUSTER_TMP_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// Time since `path` was last modified (zero if unknown: then it is not idle).
+fn idle_for(path: &Path) -> std::time::Duration {
+    let modified = std::fs::symlink_metadata(path).and_then(|m| m.modified());
+    modified.ok().and_then(|m| m.elapsed().ok()).unwrap_or_default()
 }
 
 /// When `path` was born (statx btime), in nanoseconds since the epoch.
