@@ -196,13 +196,15 @@ impl Lab {
             let sub = self.fs.mount.join(line.rsplit(" path ").next().unwrap());
             assert!(paths.contains(&sub), "{context}: orphan subvolume {sub:?}\n{list}");
         }
-        // nothing else left in the share parent either
-        for entry in std::fs::read_dir(&self.fs.mount).unwrap().flatten() {
-            assert!(
-                paths.contains(&entry.path()),
-                "{context}: left over: {:?}",
-                entry.path()
-            );
+        // nothing else left in the share parents either
+        for parent in [self.fs.mount.clone(), self.sb.data("")] {
+            for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+                assert!(
+                    paths.contains(&entry.path()),
+                    "{context}: left over: {:?}",
+                    entry.path()
+                );
+            }
         }
         // no journal, no recovery state, no staging directory, no temporary file
         let state = self.sb.root.join("state");
@@ -259,6 +261,20 @@ fn cases() -> Vec<Case> {
             reset: |lab| {
                 if lab.share("c").is_some() {
                     lab.sb.ok(&["delete", "c", "--purge-data"]);
+                }
+            },
+        },
+        Case {
+            name: "create on a plain directory",
+            setup: |lab| std::fs::create_dir_all(lab.sb.data("")).unwrap(),
+            args: |lab| {
+                let path = lab.sb.data("p");
+                strings(&["create", "p", "--path", path.to_str().unwrap(), "--users", "bob"])
+            },
+            stdin: "",
+            reset: |lab| {
+                if lab.share("p").is_some() {
+                    lab.sb.ok(&["delete", "p", "--purge-data"]);
                 }
             },
         },

@@ -470,6 +470,10 @@ impl Step for CreateDir {
         Some(Recovery::creates(&self.path))
     }
 
+    fn record(&self) -> Option<Recovery> {
+        self.created.last().and_then(|_| Recovery::created(&self.path))
+    }
+
     fn undo(&mut self) -> Result<()> {
         while let Some(dir) = self.created.pop() {
             // only empty directories: never delete data a client already wrote

@@ -185,6 +185,8 @@ impl Gateway {
                 }
             }
         }
+        // kept in journal order for the next run
+        healing.remaining.reverse();
         for commit in &pending.commits {
             touched_shares(commit, &cfg, &mut healing.converge);
         }
@@ -206,7 +208,8 @@ impl Gateway {
                 }
                 // killed between creating it and recording it: what is there was born after
                 // the plan was made, while the lock was held, so it is what the step created
-                if born_ns(path).is_some_and(|b| b >= *since_ns) {
+                // (file times come from a coarse clock, a few ms behind the precise one)
+                if born_ns(path).is_some_and(|b| b + COARSE_CLOCK_SLACK_NS >= *since_ns) {
                     let subvolume = btrfs::is_subvolume(path);
                     return self.remove_created(path, subvolume, dry_run);
                 }
@@ -441,6 +444,9 @@ pub(crate) fn operation_name(share: Option<&Share>, commit: Option<&Commit>, pla
         (None, None) => "an empty operation".into(),
     }
 }
+
+/// How far a file's birth time may lag the clock that stamped `Recovery::Creates`.
+const COARSE_CLOCK_SLACK_NS: u64 = 1_000_000_000;
 
 /// How long a temporary file in the cluster filesystem must be untouched to be a leftover.
 const CLUSTER_TMP_IDLE: std::time::Duration = std::time::Duration::from_secs(600);
