@@ -349,6 +349,7 @@ fn a_crash_at_every_step_boundary_heals_with_apply() {
     for case in cases() {
         (case.setup)(&lab);
         let count = lab.steps(&case);
+        eprintln!("{}: {count} steps", case.name);
         assert!(count > 0, "{}: the plan has no steps", case.name);
         (case.reset)(&lab);
         for k in 1..=count + 1 {
@@ -382,6 +383,7 @@ fn a_crash_at_every_step_boundary_heals_with_apply() {
             (case.reset)(&lab);
         }
     }
+    eprintln!("{killed} crashes at step boundaries, each healed by apply");
     assert!(killed >= 15, "only {killed} crashes");
 }
 
