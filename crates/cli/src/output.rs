@@ -190,6 +190,7 @@ impl Format {
             println!();
             table(&["NAME", "STATE", "PATH", "PROBLEMS"], &rows);
         }
+        status.recovery.iter().for_each(|r| println!("recovery: {r}"));
         Ok(())
     }
 

@@ -2,10 +2,15 @@
 //! steps, each knowing how to undo itself. `--dry-run` prints the plan and stops. Applying runs
 //! the steps in order; if one fails, the completed ones are undone in reverse order, so the node
 //! is left as it was.
+//!
+//! A crash cannot be rolled back in-process. For that, a plan applied with a `Journal` tells it,
+//! before the first step, what each step intends (`Step::intent`) and, after each step, that it
+//! is done and what it left behind (`Step::record`); the gateway writes both durably, and
+//! `apply` heals from them after a crash.
 
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use smbgw_sys::fs;
 
 use crate::{Error, Result};
@@ -15,6 +20,20 @@ pub trait Step {
     fn describe(&self) -> String;
     fn apply(&mut self) -> Result<()>;
     fn undo(&mut self) -> Result<()>;
+    /// What recovery after a crash must know before this step runs (e.g. the data an
+    /// irreversible purge is to destroy once the operation has committed).
+    fn intent(&self) -> Option<Recovery> {
+        None
+    }
+    /// What recovery after a crash must know once this step is done (e.g. what it created).
+    fn record(&self) -> Option<Recovery> {
+        None
+    }
+    /// The file this step writes and its new content: the write of the share config is the
+    /// commit point of a share operation.
+    fn writes(&self) -> Option<(&Path, &[u8])> {
+        None
+    }
 }
 
 #[derive(Default)]
@@ -61,14 +80,44 @@ impl Plan {
 
     /// `apply`, telling `progress` about each step (number from 1, count, description) as it
     /// starts: creating a guest takes minutes, and the admin watches.
-    pub fn apply_with(mut self, progress: &mut dyn FnMut(usize, usize, &str)) -> Result<Applied> {
+    pub fn apply_with(self, progress: &mut dyn FnMut(usize, usize, &str)) -> Result<Applied> {
+        self.apply_journalled(&mut NoJournal, progress)
+    }
+
+    /// What the steps intend, by step number (from 1), for the journal's header.
+    pub fn intents(&self) -> Vec<(usize, Recovery)> {
+        let intents = self.steps.iter().enumerate();
+        intents.filter_map(|(i, s)| Some((i + 1, s.intent()?))).collect()
+    }
+
+    /// The step (number from 1) that writes `path`, and the content it writes.
+    pub fn writer_of(&self, path: &Path) -> Option<(usize, Vec<u8>)> {
+        self.steps.iter().enumerate().find_map(|(i, s)| match s.writes() {
+            Some((p, content)) if p == path => Some((i + 1, content.to_vec())),
+            _ => None,
+        })
+    }
+
+    /// `apply_with`, telling `journal` about each completed step and about a rollback; a
+    /// journal that cannot record a step fails the step (and so rolls the plan back).
+    pub fn apply_journalled(
+        mut self,
+        journal: &mut dyn Journal,
+        progress: &mut dyn FnMut(usize, usize, &str),
+    ) -> Result<Applied> {
         let mut done = Vec::new();
         let count = self.steps.len();
         for idx in 0..count {
+            crash_hook::point(journal, idx + 1);
             let step = &mut self.steps[idx];
             let description = step.describe();
             progress(idx + 1, count, &description);
-            if let Err(err) = step.apply() {
+            let result = step.apply().and_then(|()| {
+                // applied: from here on it is undone with the others, even if the journal fails
+                done.push(idx);
+                journal.step_done(idx + 1, step.record().as_ref())
+            });
+            if let Err(err) = result {
                 let mut failed_undo = Vec::new();
                 for &prev in done.iter().rev() {
                     let step: &mut Box<dyn Step> = &mut self.steps[prev];
@@ -76,6 +125,7 @@ impl Plan {
                         failed_undo.push(format!("undo of '{}' failed: {e}", step.describe()));
                     }
                 }
+                journal.rolled_back(failed_undo.is_empty());
                 let rollback = if failed_undo.is_empty() {
                     format!("rolled back {} completed step(s), nothing was changed", done.len())
                 } else {
@@ -89,10 +139,125 @@ impl Plan {
                     message: format!("{description}: {} ({rollback})", err.message),
                 });
             }
-            done.push(idx);
         }
+        crash_hook::point(journal, count + 1);
         Ok(Applied { steps: self.describe() })
     }
+}
+
+/// Where a plan reports its progress for crash recovery (the gateway's durable journal).
+pub trait Journal {
+    /// Step `n` (from 1) is done; `record` is what recovery must know about what it did.
+    fn step_done(&mut self, n: usize, record: Option<&Recovery>) -> Result<()>;
+    /// The plan failed and was rolled back; `complete` is false when an undo failed too.
+    fn rolled_back(&mut self, complete: bool);
+    /// Whether a crash here would need recovery (the test-only crash hook fires only then).
+    fn durable(&self) -> bool {
+        true
+    }
+}
+
+struct NoJournal;
+
+impl Journal for NoJournal {
+    fn step_done(&mut self, _: usize, _: Option<&Recovery>) -> Result<()> {
+        Ok(())
+    }
+    fn rolled_back(&mut self, _: bool) {}
+    fn durable(&self) -> bool {
+        false
+    }
+}
+
+/// What recovery after a crash must know about a step, written to the journal. Recovery acts
+/// on what it finds on the node, so every entry can be checked again and again (idempotent).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Recovery {
+    /// The step creates `path`, which did not exist when the plan was made (at `since_ns`,
+    /// nanoseconds since the epoch): something there born later, and empty, is what it made.
+    Creates { path: PathBuf, since_ns: u64 },
+    /// The step created `path`, (device, inode) `dev`/`ino`.
+    Created {
+        path: PathBuf,
+        dev: u64,
+        ino: u64,
+        subvolume: bool,
+    },
+    /// The step destroys the data at `path` (as checked: `dev`/`ino`) once the operation has
+    /// committed; a crash after the commit leaves recovery to finish it.
+    Purge {
+        path: PathBuf,
+        dev: u64,
+        ino: u64,
+        subvolume: bool,
+    },
+    /// The step creates unix account `name` for a new Samba user.
+    AddsAccount { name: String },
+    /// The step removes Samba user `name` and then its unix account.
+    RemovesAccount { name: String },
+}
+
+impl Recovery {
+    /// `Creates` for a path about to be created.
+    pub fn creates(path: &Path) -> Self {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Recovery::Creates {
+            path: path.to_owned(),
+            since_ns: now.map_or(0, |d| d.as_nanos() as u64),
+        }
+    }
+
+    /// `Created` for what is at `path` now (not following a symbolic link).
+    pub fn created(path: &Path) -> Option<Self> {
+        let (dev, ino) = identity(path).ok()?;
+        Some(Recovery::Created {
+            path: path.to_owned(),
+            dev,
+            ino,
+            subvolume: ino == BTRFS_SUBVOLUME_ROOT_INODE,
+        })
+    }
+
+    /// `Purge` of what is at `path` now.
+    pub fn purge(path: &Path) -> Result<Self> {
+        let (dev, ino) = identity(path)?;
+        Ok(Recovery::Purge {
+            path: path.to_owned(),
+            dev,
+            ino,
+            subvolume: ino == BTRFS_SUBVOLUME_ROOT_INODE,
+        })
+    }
+}
+
+/// The root directory of every btrfs subvolume has this inode number.
+const BTRFS_SUBVOLUME_ROOT_INODE: u64 = 256;
+
+/// (device, inode) of `path` itself, never of a symbolic link's target.
+pub fn identity(path: &Path) -> Result<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
+    Ok((meta.dev(), meta.ino()))
+}
+
+/// `PVE_SMBGW_CRASH_AT=N` kills the process (SIGKILL, as a power cut would) right before step
+/// N of a journalled plan, or after the last one for N = steps + 1. Compiled in only with the
+/// `crash-hook` feature, which only the test build enables: shipped binaries do not have it.
+mod crash_hook {
+    #[cfg(feature = "crash-hook")]
+    pub fn point(journal: &dyn super::Journal, step: usize) {
+        if !journal.durable() {
+            return;
+        }
+        let wanted = std::env::var("PVE_SMBGW_CRASH_AT").ok().and_then(|v| v.parse().ok());
+        if wanted == Some(step) {
+            let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
+    #[cfg(not(feature = "crash-hook"))]
+    pub fn point(_journal: &dyn super::Journal, _step: usize) {}
 }
 
 type Action = Box<dyn FnMut() -> Result<()>>;
@@ -103,6 +268,9 @@ pub struct FnStep {
     description: String,
     apply: Action,
     undo: Action,
+    intent: Option<Recovery>,
+    /// The path whose creation this step records once it is done.
+    creates: Option<PathBuf>,
 }
 
 impl FnStep {
@@ -115,7 +283,24 @@ impl FnStep {
             description: description.into(),
             apply: Box::new(apply),
             undo: Box::new(undo),
+            intent: None,
+            creates: None,
         }
+    }
+
+    /// The step creates `path` (a volume for a share): the journal notes it, so that recovery
+    /// removes it again if the operation never committed.
+    pub fn creates(mut self, path: &Path) -> Self {
+        self.intent = Some(Recovery::creates(path));
+        self.creates = Some(path.to_owned());
+        self
+    }
+
+    /// The step irreversibly destroys the data at `path`: the journal notes what is there now,
+    /// so that recovery finishes the purge if the operation committed before a crash.
+    pub fn purges(mut self, path: &Path) -> Result<Self> {
+        self.intent = Some(Recovery::purge(path)?);
+        Ok(self)
     }
 }
 
@@ -128,6 +313,12 @@ impl Step for FnStep {
     }
     fn undo(&mut self) -> Result<()> {
         (self.undo)()
+    }
+    fn intent(&self) -> Option<Recovery> {
+        self.intent.clone()
+    }
+    fn record(&self) -> Option<Recovery> {
+        Recovery::created(self.creates.as_deref()?)
     }
 }
 
@@ -193,6 +384,10 @@ impl Step for WriteFile {
 
     fn undo(&mut self) -> Result<()> {
         fs::restore(&self.path, self.previous.as_deref(), self.previous_mode)
+    }
+
+    fn writes(&self) -> Option<(&Path, &[u8])> {
+        Some((&self.path, &self.content))
     }
 }
 
@@ -276,6 +471,14 @@ impl Step for CreateDir {
             .map_err(|e| Error::io("chmod", &self.path, e))
     }
 
+    fn intent(&self) -> Option<Recovery> {
+        Some(Recovery::creates(&self.path))
+    }
+
+    fn record(&self) -> Option<Recovery> {
+        self.created.last().and_then(|_| Recovery::created(&self.path))
+    }
+
     fn undo(&mut self) -> Result<()> {
         while let Some(dir) = self.created.pop() {
             // only empty directories: never delete data a client already wrote
@@ -335,6 +538,79 @@ mod tests {
             ["apply a", "apply b", "apply c", "undo b", "undo a"]
         );
         assert_eq!(started, ["1/4 a", "2/4 b", "3/4 c"], "progress as each step starts");
+    }
+
+    /// A journal whose disk fails at step `fail_at`.
+    struct FailingJournal {
+        fail_at: usize,
+        recorded: Vec<(usize, Option<Recovery>)>,
+        rolled_back: Option<bool>,
+    }
+
+    impl Journal for FailingJournal {
+        fn step_done(&mut self, n: usize, record: Option<&Recovery>) -> Result<()> {
+            if n == self.fail_at {
+                return Err(Error::system("journal: no space left"));
+            }
+            self.recorded.push((n, record.cloned()));
+            Ok(())
+        }
+        fn rolled_back(&mut self, complete: bool) {
+            self.rolled_back = Some(complete);
+        }
+    }
+
+    #[test]
+    fn a_step_the_journal_cannot_record_is_undone_with_the_others() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let dir = tempfile::tempdir().unwrap();
+        let made = dir.path().join("made");
+        let mut plan = Plan::new();
+        let target = made.clone();
+        let mkdir = move || std::fs::create_dir(&target).map_err(|e| Error::io("mkdir", &target, e));
+        plan.push(FnStep::new("mkdir", mkdir, || Ok(())).creates(&made));
+        for name in ["b", "c"] {
+            plan.push(Probe {
+                name,
+                fail: false,
+                log: log.clone(),
+            });
+        }
+        assert!(matches!(&plan.intents()[..], [(1, Recovery::Creates { path, .. })] if *path == made));
+        let mut journal = FailingJournal {
+            fail_at: 2,
+            recorded: Vec::new(),
+            rolled_back: None,
+        };
+        let err = plan.apply_journalled(&mut journal, &mut |_, _, _| {}).unwrap_err();
+        assert!(err.message.contains("no space left"), "{}", err.message);
+        assert_eq!(*log.lock().unwrap(), ["apply b", "undo b"]);
+        assert_eq!(journal.rolled_back, Some(true));
+        // step 1 recorded what it created, with its identity
+        let (dev, ino) = identity(&made).unwrap();
+        assert_eq!(
+            journal.recorded,
+            [(
+                1,
+                Some(Recovery::Created {
+                    path: made.clone(),
+                    dev,
+                    ino,
+                    subvolume: false
+                })
+            )]
+        );
+    }
+
+    #[test]
+    fn the_share_config_write_is_found_as_the_commit_point() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("shares.cfg");
+        let mut plan = Plan::new();
+        plan.push(CreateDir::new(&dir.path().join("d"), 0o755));
+        plan.push(WriteFile::new("share config", &config, b"share: s\n".to_vec(), 0o640).unwrap());
+        assert_eq!(plan.writer_of(&config), Some((2, b"share: s\n".to_vec())));
+        assert_eq!(plan.writer_of(&dir.path().join("other")), None);
     }
 
     #[test]

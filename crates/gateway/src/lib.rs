@@ -14,6 +14,7 @@ mod guests;
 pub mod ha;
 mod journal;
 mod quota;
+mod recover;
 mod shares;
 mod status;
 mod storage;
@@ -124,22 +125,49 @@ impl Gateway {
         }
     }
 
-    /// Apply `plan` unless this is a dry run, keeping a journal while it runs.
+    /// Apply `plan` unless this is a dry run, keeping a durable journal while it runs (see
+    /// journal.rs). The journal of an earlier operation that never finished is healed by
+    /// `apply` first: this operation's plan was made on a node that healing would change.
     fn execute(&self, plan: Plan, dry_run: bool, share: Option<Share>, mut notes: Vec<String>) -> Result<Change> {
         let warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
         let steps = plan.describe();
         let changed = !plan.is_empty();
-        if !dry_run && changed {
-            if let Some(note) = journal::interrupted(&self.layout) {
-                notes.push(note);
-            }
-            journal::begin(&self.layout, &steps)?;
-            let result = if self.progress {
-                plan.apply_with(&mut |n, count, step| eprintln!("step {n}/{count}: {step}"))
+        let interrupted = journal::read(&self.layout)?;
+        if let Some(earlier) = &interrupted {
+            if dry_run || !changed {
+                let summary = earlier.summary();
+                // `apply --dry-run` already says it would heal it
+                if !notes.iter().any(|n| n.contains(&summary)) {
+                    notes.push(format!(
+                        "the earlier operation {summary} was interrupted; run 'pve-smbgateway apply' to finish or undo it"
+                    ));
+                }
             } else {
-                plan.apply()
+                return Err(smbgw_core::Error::system(format!(
+                    "the earlier operation {} was interrupted; nothing was changed: run 'pve-smbgateway apply' first, which finishes or undoes it, then run this again",
+                    earlier.summary()
+                )));
+            }
+        }
+        if !dry_run && changed {
+            let commit = match plan.writer_of(&self.store.path()) {
+                Some((step, after)) => Some(journal::Commit {
+                    step,
+                    before: self.store.raw()?.map(|b| String::from_utf8_lossy(&b).into_owned()),
+                    after: String::from_utf8_lossy(&after).into_owned(),
+                }),
+                None => None,
             };
-            journal::end(&self.layout);
+            let operation = recover::operation_name(share.as_ref(), commit.as_ref(), &plan);
+            let mut journal = journal::Journal::begin(&self.layout, operation, &plan, commit)?;
+            let result = if self.progress {
+                plan.apply_journalled(&mut journal, &mut |n, count, step| {
+                    eprintln!("step {n}/{count}: {step}")
+                })
+            } else {
+                plan.apply_journalled(&mut journal, &mut |_, _, _| {})
+            };
+            journal.end();
             result?;
             // the dfree helper's figures follow every change; they are derived, so best effort
             if let Err(e) = self.refresh_dfree_cache() {

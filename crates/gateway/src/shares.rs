@@ -8,7 +8,7 @@ use smbgw_core::{bail_input, validate, Error, Mode, Plan, Result, Share};
 
 use crate::acl::GrantAccess;
 use crate::availability::{self, unavailable_reason, Unavailable};
-use crate::{guests, journal, Change, Gateway};
+use crate::{guests, Change, Gateway};
 
 impl Gateway {
     pub fn list(&self) -> Result<Vec<Share>> {
@@ -139,6 +139,8 @@ impl Gateway {
     /// unless `force` confirms it.
     pub fn apply(&self, dry_run: bool, force: bool) -> Result<Change> {
         let _lock = self.store.lock()?;
+        // an interrupted operation first: heal what converging cannot, learn what it touched
+        let healing = self.recover(dry_run)?;
         let cfg = self.store.load()?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         if let Some(emptied) = self.emptied(&cfg)? {
@@ -167,7 +169,8 @@ impl Gateway {
             let mut steps = Plan::new();
             let planned = (|| {
                 if share.vm.is_none() {
-                    self.path_steps(&mut share.clone(), Some(share), &mut steps, &mut notes, true)?;
+                    let (previous, repair_only) = healing.converge_of(share);
+                    self.path_steps(&mut share.clone(), Some(previous), &mut steps, &mut notes, repair_only)?;
                 }
                 self.container_converge_steps(share, &mut steps)?;
                 self.vm_converge_steps(share, &mut steps)
@@ -190,9 +193,6 @@ impl Gateway {
             None => self.samba_steps_for_apply(&served, &self.globals()?, &mut plan, true, force)?,
         }
         let mut change = self.execute(plan, dry_run, None, notes)?;
-        if !dry_run {
-            journal::end(&self.layout);
-        }
         if !unavailable.is_empty() {
             let list: Vec<String> = unavailable
                 .iter()
@@ -205,7 +205,7 @@ impl Gateway {
             ));
         }
         change.unavailable = unavailable;
-        Ok(change)
+        healing.finish(self, change, dry_run)
     }
 
     /// Every user of the share needs a Samba password, or it could never connect.

@@ -15,6 +15,9 @@ pub struct NodeStatus {
     pub smb_conf: String,
     pub sandbox: bool,
     pub shares: Vec<ShareStatus>,
+    /// What an interrupted operation left that `apply` has not healed yet.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub recovery: Vec<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -129,6 +132,7 @@ impl Gateway {
             smb_conf: self.layout.smb_conf.display().to_string(),
             sandbox: self.layout.is_sandbox(),
             shares: out,
+            recovery: self.recovery_problems(),
         })
     }
 

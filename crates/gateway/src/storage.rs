@@ -52,11 +52,14 @@ impl Gateway {
                 if !exists {
                     create_parent(&path, plan);
                     let (p, u) = (path.clone(), path.clone());
-                    plan.push(FnStep::new(
-                        format!("create btrfs subvolume {}", path.display()),
-                        move || btrfs::create_subvolume(&p),
-                        move || btrfs::delete_subvolume(&u),
-                    ));
+                    plan.push(
+                        FnStep::new(
+                            format!("create btrfs subvolume {}", path.display()),
+                            move || btrfs::create_subvolume(&p),
+                            move || btrfs::delete_subvolume(&u),
+                        )
+                        .creates(&path),
+                    );
                     plan.push(chmod_step(&path, mode));
                 }
                 share.quota_backend = "btrfs".into();
@@ -234,6 +237,7 @@ impl Gateway {
         }
         if purge {
             let description = format!("delete the share's data in {} (cannot be undone)", path.display());
+            let on_zfs = matches!(volume, Some(Volume::Zfs(_)));
             let action: Box<dyn FnMut() -> Result<()>> = match volume {
                 Some(Volume::Btrfs(p)) if btrfs::is_subvolume(&p) => Box::new(move || btrfs::delete_subvolume(&p)),
                 Some(Volume::Zfs(d)) => Box::new(move || zfs::destroy(&d)),
@@ -251,7 +255,13 @@ impl Gateway {
                     })
                 }
             };
-            plan.push(FnStep::new(description, action, || Ok(())));
+            let step = FnStep::new(description, action, || Ok(()));
+            // journalled, so that a crash after the commit still purges (a dataset: not here)
+            plan.push(if on_zfs {
+                step
+            } else {
+                step.purges(Path::new(&share.path))?
+            });
         } else if let (Some(volume), Some(_)) = (volume, share.quota) {
             let (apply, undo, limit) = (volume.clone(), volume.clone(), share.quota);
             plan.push(FnStep::new(

@@ -1,6 +1,7 @@
 //! Samba users: a unix account (without login shell) plus the Samba password. Also the checks
 //! that the accounts a share names (forced user and group, groups) exist and may be used.
 
+use smbgw_core::plan::Recovery;
 use smbgw_core::{bail_input, validate, Plan, Result, Share, Step};
 use smbgw_samba::users::{self, SambaUser};
 use smbgw_samba::Samba;
@@ -85,7 +86,10 @@ impl Gateway {
     pub fn user_delete(&self, name: &str, dry_run: bool) -> Result<Change> {
         validate::account_name("user name", name)?;
         let _lock = self.store.lock()?;
-        self.require_user(name)?;
+        // an account the gateway made whose Samba user is gone (a crash) may be removed too
+        if !self.samba.accounts().user(name)?.is_some_and(|a| a.ours) {
+            self.require_user(name)?;
+        }
         let cfg = self.store.load()?;
         let shares_where = |named: &dyn Fn(&Share) -> bool| -> Vec<String> {
             cfg.shares()
@@ -218,6 +222,15 @@ impl Step for EnsureAccount {
         }
         Ok(())
     }
+    /// Asked as the plan starts: an account that is missing now is this step's to create.
+    fn intent(&self) -> Option<Recovery> {
+        match self.samba.accounts().user(&self.name) {
+            Ok(None) => Some(Recovery::AddsAccount {
+                name: self.name.clone(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 struct SetPassword {
@@ -256,7 +269,9 @@ impl Step for DeleteUser {
         )
     }
     fn apply(&mut self) -> Result<()> {
-        users::delete(&self.samba, &self.name)?;
+        if users::exists(&self.samba, &self.name)? {
+            users::delete(&self.samba, &self.name)?;
+        }
         self.samba.accounts().remove_user(&self.name)
     }
     /// A deleted password cannot come back: say so rather than report a clean rollback.
@@ -292,5 +307,10 @@ impl Step for CloseSessions {
     }
     fn undo(&mut self) -> Result<()> {
         Ok(())
+    }
+    fn intent(&self) -> Option<Recovery> {
+        Some(Recovery::RemovesAccount {
+            name: self.name.clone(),
+        })
     }
 }

@@ -77,6 +77,26 @@ fn modules_dir() -> Result<std::path::PathBuf> {
         .ok_or_else(|| Error::system("'smbd -b' does not name its MODULESDIR"))
 }
 
+/// Staging directories (`state/staging.PID`) whose process died before it removed them.
+pub fn stale_staging_dirs(layout: &smbgw_core::Layout) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(&layout.state_dir) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_prefix("staging.")
+                .and_then(|pid| pid.parse::<i32>().ok())
+                .is_some_and(|pid| !fs::pid_alive(pid))
+        })
+        .map(|e| e.path())
+        .collect();
+    stale.sort();
+    stale
+}
+
 /// Render the configuration for `shares`, validate it in a staging directory, and return the
 /// files as they must go live. The staged copy holds the global section and the includes that
 /// differ from the live ones: unchanged includes passed testparm when they went live, and

@@ -103,6 +103,38 @@ fn sync_dir(dir: &Path) -> Result<()> {
 
 use std::os::unix::fs::DirBuilderExt;
 
+/// The temporary files `atomic_write` left in `dir` when its process died before the rename
+/// (`.NAME.tmp.PID` of a PID that no longer runs). Live writers' files are never listed.
+pub fn stale_tmp_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut stale: Vec<_> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let Some((stem, pid)) = name.rsplit_once(".tmp.") else {
+                return false;
+            };
+            stem.starts_with('.') && pid.parse::<i32>().is_ok_and(|pid| !pid_alive(pid))
+        })
+        .map(|e| e.path())
+        .collect();
+    stale.sort();
+    stale
+}
+
+/// Whether a process with this id runs (EPERM: it runs, as another user).
+pub fn pid_alive(pid: i32) -> bool {
+    use nix::errno::Errno;
+    pid > 0
+        && !matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(Errno::ESRCH)
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -117,6 +149,24 @@ mod tests {
         assert_eq!(fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
         // no temporary file left behind
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn stale_tmp_files_are_those_of_dead_processes() {
+        let dir = tempfile::tempdir().unwrap();
+        // pid_max is at most 2^22: this pid cannot run
+        let dead = dir.path().join(".shares.cfg.tmp.9999999");
+        let live = dir.path().join(format!(".shares.cfg.tmp.{}", std::process::id()));
+        for p in [
+            &dead,
+            &live,
+            &dir.path().join("shares.cfg"),
+            &dir.path().join("x.tmp.9999999"),
+        ] {
+            fs::write(p, b"x").unwrap();
+        }
+        assert_eq!(stale_tmp_files(dir.path()), [dead]);
+        assert!(pid_alive(std::process::id() as i32));
     }
 
     #[test]
