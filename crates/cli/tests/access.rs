@@ -42,8 +42,11 @@ fn uid_of(sb: &Sandbox, name: &str) -> Option<u32> {
         .map(|f| f[2].parse().unwrap())
 }
 
+/// The problems `status` names for `share`, which has some: status then exits 2.
 fn problems(sb: &Sandbox, share: &str) -> Vec<String> {
-    let status: serde_json::Value = serde_json::from_str(&sb.ok(&["status", "--output-format", "json"])).unwrap();
+    let run = sb.run(&["status", "--output-format", "json"]);
+    assert_eq!(run.code, 2, "status of a node with problems: {}{}", run.stdout, run.stderr);
+    let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let entry = status["shares"]
         .as_array()
         .unwrap()

@@ -330,6 +330,8 @@ fn version_id(secs: u64, nanos: u32) -> String {
 /// Undo puts back all of it, so a rolled-back change leaves no version that never took effect.
 pub struct ConfigWrite {
     dir: PathBuf,
+    /// The config file itself (`Step::writes`: its write is a share operation's commit point).
+    path: PathBuf,
     content: Vec<u8>,
     previous: Option<Vec<u8>>,
     previous_backup: Option<Vec<u8>>,
@@ -341,6 +343,7 @@ impl ConfigWrite {
     fn new(store: &Store, content: Vec<u8>) -> Result<Self> {
         Ok(Self {
             dir: store.dir.clone(),
+            path: store.path(),
             content,
             previous: store.raw()?,
             previous_backup: fs::read_optional(&store.backup_path())?,
@@ -398,6 +401,10 @@ impl crate::Step for ConfigWrite {
             fs::remove_if_exists(&entry)?;
         }
         fs::restore(&store.backup_path(), self.previous_backup.as_deref(), MODE)
+    }
+
+    fn writes(&self) -> Option<(&Path, &[u8])> {
+        Some((&self.path, &self.content))
     }
 }
 
