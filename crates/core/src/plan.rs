@@ -1,12 +1,13 @@
 //! Plan, then apply, with rollback. An operation first validates everything and builds a plan of
 //! steps, each knowing how to undo itself. `--dry-run` prints the plan and stops. Applying runs
 //! the steps in order; if one fails, the completed ones are undone in reverse order, so the node
-//! is left as it was.
+//! is left as it was. Steps that cannot be undone (deleting data) say so, and then the failure
+//! message says what stays done instead of claiming nothing changed.
 
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use smbgw_sys::fs;
+use smbgw_sys::{fs, safe_fs};
 
 use crate::{Error, Result};
 
@@ -15,6 +16,11 @@ pub trait Step {
     fn describe(&self) -> String;
     fn apply(&mut self) -> Result<()>;
     fn undo(&mut self) -> Result<()>;
+    /// A step whose effect cannot be undone (deleting data). A rollback then must not claim
+    /// that nothing was changed.
+    fn irreversible(&self) -> bool {
+        false
+    }
 }
 
 #[derive(Default)]
@@ -71,8 +77,30 @@ impl Plan {
                         failed_undo.push(format!("undo of '{}' failed: {e}", step.describe()));
                     }
                 }
-                let rollback = if failed_undo.is_empty() {
+                // what stays done whatever the rollback does: completed irreversible steps, and
+                // the part of the failed one that ran (its error says what that was)
+                let kept: Vec<String> = done
+                    .iter()
+                    .filter(|&&i: &&usize| self.steps[i].irreversible())
+                    .map(|&i: &usize| self.steps[i].describe())
+                    .collect();
+                let partial = self.steps[idx].irreversible();
+                let undoable = done.len() - kept.len();
+                let rollback = if failed_undo.is_empty() && kept.is_empty() && !partial {
                     format!("rolled back {} completed step(s), nothing was changed", done.len())
+                } else if failed_undo.is_empty() {
+                    let mut parts = vec![format!("rolled back {undoable} completed step(s)")];
+                    if !kept.is_empty() {
+                        parts.push(format!(
+                            "{} completed step(s) cannot be undone and stay done: {}",
+                            kept.len(),
+                            kept.join("; ")
+                        ));
+                    }
+                    if partial {
+                        parts.push("what the failed step did before it failed cannot be undone".into());
+                    }
+                    parts.join("; ")
                 } else {
                     format!(
                         "rollback incomplete ({}); run 'pve-smbgateway apply' to repair",
@@ -98,6 +126,7 @@ pub struct FnStep {
     description: String,
     apply: Action,
     undo: Action,
+    irreversible: bool,
 }
 
 impl FnStep {
@@ -110,6 +139,15 @@ impl FnStep {
             description: description.into(),
             apply: Box::new(apply),
             undo: Box::new(undo),
+            irreversible: false,
+        }
+    }
+
+    /// A step that cannot be undone: it has no undo, and a rollback says it stays done.
+    pub fn irreversible(description: impl Into<String>, apply: impl FnMut() -> Result<()> + 'static) -> Self {
+        Self {
+            irreversible: true,
+            ..Self::new(description, apply, || Ok(()))
         }
     }
 }
@@ -123,6 +161,9 @@ impl Step for FnStep {
     }
     fn undo(&mut self) -> Result<()> {
         (self.undo)()
+    }
+    fn irreversible(&self) -> bool {
+        self.irreversible
     }
 }
 
@@ -232,11 +273,14 @@ impl Step for RemoveFile {
     }
 }
 
-/// Create a directory (and missing parents); undo removes what this step created, if empty.
+/// Create a directory (and missing parents) through handles opened without following links
+/// (`safe_fs`): the owner of a parent may swap names while this runs, and root must not chmod
+/// whatever they put there. Undo removes what this step created, if still empty and still the
+/// directory it created.
 pub struct CreateDir {
     path: PathBuf,
     mode: u32,
-    created: Vec<PathBuf>,
+    created: Vec<safe_fs::Created>,
 }
 
 impl CreateDir {
@@ -255,28 +299,14 @@ impl Step for CreateDir {
     }
 
     fn apply(&mut self) -> Result<()> {
-        let mut missing: Vec<PathBuf> = self
-            .path
-            .ancestors()
-            .take_while(|p| !p.exists())
-            .map(Path::to_owned)
-            .collect();
-        missing.reverse();
-        for dir in missing {
-            std::fs::create_dir(&dir).map_err(|e| Error::io("creating directory", &dir, e))?;
-            self.created.push(dir);
-        }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(self.mode))
-            .map_err(|e| Error::io("chmod", &self.path, e))
+        let (dir, created) = safe_fs::create_dir_all(&self.path, self.mode, 0o755)?;
+        self.created = created;
+        // an existing directory gets the mode too, through the handle
+        dir.chmod(self.mode)
     }
 
     fn undo(&mut self) -> Result<()> {
-        while let Some(dir) = self.created.pop() {
-            // only empty directories: never delete data a client already wrote
-            let _ = std::fs::remove_dir(&dir);
-        }
-        Ok(())
+        safe_fs::remove_created(&std::mem::take(&mut self.created))
     }
 }
 
@@ -330,6 +360,40 @@ mod tests {
             ["apply a", "apply b", "apply c", "undo b", "undo a"]
         );
         assert_eq!(started, ["1/4 a", "2/4 b", "3/4 c"], "progress as each step starts");
+    }
+
+    #[test]
+    fn rollback_never_claims_nothing_changed_after_an_irreversible_step() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut plan = Plan::new();
+        plan.push(Probe {
+            name: "a",
+            fail: false,
+            log: log.clone(),
+        });
+        plan.push(FnStep::irreversible("delete data", || Ok(())));
+        plan.push(Probe {
+            name: "c",
+            fail: true,
+            log: log.clone(),
+        });
+        let err = plan.apply().unwrap_err();
+        assert!(!err.message.contains("nothing was changed"), "{}", err.message);
+        assert!(
+            err.message.contains(
+                "rolled back 1 completed step(s); 1 completed step(s) cannot be undone and stay done: delete data"
+            ),
+            "{}",
+            err.message
+        );
+        // the failing step itself irreversible: part of it may have run
+        let mut plan = Plan::new();
+        plan.push(FnStep::irreversible("purge", || {
+            Err(Error::system("deleted 3 of 5 entries"))
+        }));
+        let err = plan.apply().unwrap_err();
+        assert!(!err.message.contains("nothing was changed"), "{}", err.message);
+        assert!(err.message.contains("deleted 3 of 5"), "{}", err.message);
     }
 
     #[test]
