@@ -110,6 +110,7 @@ impl Gateway {
                 );
             }
             validate::path_on_disk(&share.path)?;
+            validate::protected_trees(&share.path, &self.layout.owned_dirs())?;
         } else if Path::new(&share.path).exists() {
             notes.push(format!("the data stays in {}; delete it with --purge-data", share.path));
         }
@@ -177,15 +178,7 @@ impl Gateway {
         repair_only: bool,
     ) -> Result<()> {
         validate::path_on_disk(&share.path)?;
-        for owned in self.layout.owned_dirs() {
-            if overlaps(&share.path, &owned.to_string_lossy()) {
-                bail_input!(
-                    "path {:?} overlaps the gateway's own directory {}; choose another directory",
-                    share.path,
-                    owned.display()
-                );
-            }
-        }
+        validate::protected_trees(&share.path, &self.layout.owned_dirs())?;
         if repair_only && share.quota.is_none() && Path::new(&share.path).exists() {
             return Ok(());
         }
