@@ -116,7 +116,12 @@ impl Gateway {
         }
         // last: purging cannot be undone, so it runs only after everything else succeeded
         self.release_steps(&share, purge_data, &mut plan)?;
-        self.execute(plan, dry_run, Some(share), notes)
+        let marker = self.purge_marker(&share.name);
+        let change = self.execute(plan, dry_run, Some(share), notes)?;
+        if !dry_run {
+            let _ = smbgw_sys::fs::remove_if_exists(&marker);
+        }
+        Ok(change)
     }
 
     /// Re-converge this node from the stored config. A second run changes nothing.

@@ -20,7 +20,8 @@ pub struct NodeStatus {
 pub struct ShareStatus {
     pub name: String,
     pub path: String,
-    /// "ok", or "degraded" with the problems listed.
+    /// "ok", "degraded" with the problems listed, or "purge-incomplete" (a `delete
+    /// --purge-data` stopped part-way on this node; re-running it finishes).
     pub state: &'static str,
     pub problems: Vec<String>,
     /// Mode lxc: the container serving the share.
@@ -93,10 +94,21 @@ impl Gateway {
                     );
                 }
             }
+            let purge = self.purge_incomplete(&share.name);
+            if let Some(why) = &purge {
+                problems.push(format!(
+                    "purge-incomplete: {why}; run 'pve-smbgateway delete {} --purge-data' to finish",
+                    share.name
+                ));
+            }
             out.push(ShareStatus {
                 name: share.name,
                 path: share.path,
-                state: if problems.is_empty() { "ok" } else { "degraded" },
+                state: match (&purge, problems.is_empty()) {
+                    (Some(_), _) => "purge-incomplete",
+                    (None, true) => "ok",
+                    (None, false) => "degraded",
+                },
                 problems,
                 container,
                 vm,

@@ -261,7 +261,22 @@ impl Gateway {
                 Some(Volume::Zfs(d)) => Box::new(move || zfs::destroy(&d)),
                 _ => {
                     let (name, total, progress) = (share.name.clone(), check.entries, self.progress);
-                    Box::new(move || purge_directory(&path, identity, total, &name, progress))
+                    let marker = self.purge_marker(&share.name);
+                    Box::new(move || {
+                        let result = purge_directory(&path, identity, total, &name, progress);
+                        // the share stays known as purge-incomplete until a re-run finishes
+                        match &result {
+                            Err(e) => {
+                                let dir = marker.parent().unwrap_or(Path::new("/"));
+                                let _ = smbgw_sys::fs::create_dir_all(dir, 0o700);
+                                let _ = smbgw_sys::fs::atomic_write(&marker, e.message.as_bytes(), 0o600);
+                            }
+                            Ok(()) => {
+                                let _ = smbgw_sys::fs::remove_if_exists(&marker);
+                            }
+                        }
+                        result
+                    })
                 }
             };
             plan.push(FnStep::irreversible(description, action));
@@ -274,6 +289,20 @@ impl Gateway {
             ));
         }
         Ok(())
+    }
+}
+
+impl Gateway {
+    /// Node-local mark of a share whose purge stopped part-way (its message inside): `status`
+    /// shows the share as purge-incomplete until `delete NAME --purge-data` finishes.
+    pub(crate) fn purge_marker(&self, share: &str) -> PathBuf {
+        self.layout.state_dir.join("purge-incomplete").join(share)
+    }
+
+    /// Why the share's purge is incomplete, if it is.
+    pub(crate) fn purge_incomplete(&self, share: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.purge_marker(share)).ok()?;
+        Some(text.trim().to_string())
     }
 }
 
@@ -347,7 +376,7 @@ fn purge_directory(path: &Path, identity: (u64, u64), total: u64, share: &str, p
     result.map_err(|e| {
         let left = leftovers(path);
         Error::system(format!(
-            "purge of {} stopped: {}; deleted {} of {} entries{}; left: {}. Run 'pve-smbgateway delete {share} --purge-data' again to finish",
+            "purge of {} stopped: {}; deleted {} of {} entries{}; left: {}. The share stays configured, marked purge-incomplete in 'status': run 'pve-smbgateway delete {share} --purge-data' again to finish",
             path.display(),
             e.message,
             removal.deleted,
