@@ -218,3 +218,42 @@ fn purge_failing_part_way_says_what_was_deleted_and_can_be_finished() {
     }
     panic!("the purge always finished before the files could be locked");
 }
+
+/// A share on btrfs is its own subvolume; a snapshot inside (`.snapshots`, as Previous
+/// Versions and snapper keep them) is found before anything is deleted.
+#[test]
+fn purge_refuses_snapshots_inside_a_subvolume_up_front() {
+    let sb = Sandbox::new();
+    let fs = common::Btrfs::new(sb.dir.path(), "256M");
+    let path = fs.mount.join("snap");
+    sb.ok(&["create", "snap", "--path", path.to_str().unwrap(), "--quota", "50M"]);
+    std::fs::write(path.join("file"), b"data").unwrap();
+    std::fs::create_dir(path.join(".snapshots")).unwrap();
+    let snapshot = path.join(".snapshots/@GMT-2026.11.22-20.00.00");
+    common::run(
+        "btrfs",
+        &[
+            "subvolume",
+            "snapshot",
+            "-r",
+            path.to_str().unwrap(),
+            snapshot.to_str().unwrap(),
+        ],
+    );
+    let run = sb.run(&["delete", "snap", "--purge-data"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains(".snapshots/@GMT-2026.11.22-20.00.00 is a mount point or a btrfs subvolume"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("nothing was changed"), "{}", run.stderr);
+    assert_eq!(std::fs::read(path.join("file")).unwrap(), b"data");
+    assert!(snapshot.join("file").exists());
+    sb.ok(&["show", "snap"]);
+
+    common::run("btrfs", &["subvolume", "delete", snapshot.to_str().unwrap()]);
+    sb.ok(&["delete", "snap", "--purge-data"]);
+    assert!(!path.exists(), "the subvolume is gone");
+}
