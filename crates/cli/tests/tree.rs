@@ -225,7 +225,8 @@ fn purge_failing_part_way_says_what_was_deleted_and_can_be_finished() {
 fn purge_refuses_snapshots_inside_a_subvolume_up_front() {
     let sb = Sandbox::new();
     let fs = common::Btrfs::new(sb.dir.path(), "256M");
-    let path = fs.mount.join("snap");
+    // its parent is missing too: a plain directory made through handles on btrfs
+    let path = fs.mount.join("new/snap");
     sb.ok(&["create", "snap", "--path", path.to_str().unwrap(), "--quota", "50M"]);
     std::fs::write(path.join("file"), b"data").unwrap();
     std::fs::create_dir(path.join(".snapshots")).unwrap();

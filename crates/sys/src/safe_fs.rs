@@ -281,7 +281,8 @@ impl Dir {
         check_component(name)?;
         let c = cstr(name)?;
         let path = self.path.join(name);
-        // 0700 until it is verified: nobody else can use it in between
+        // 0700 until it is verified: nobody else can use it in between (a new directory has
+        // 2 links, 1 on btrfs; more would mean subdirectories: not ours)
         if unsafe { libc::mkdirat(self.fd.as_raw_fd(), c.as_ptr(), 0o700) } != 0 {
             return Err(Error::io("creating directory", &path, errno()));
         }
@@ -293,7 +294,7 @@ impl Dir {
         })?;
         let st = dir.stat()?;
         let me = unsafe { libc::geteuid() };
-        if st.uid != me || st.mode & 0o7777 != 0o700 & !current_umask() || st.nlink != 2 {
+        if st.uid != me || st.mode & 0o7777 != 0o700 & !current_umask() || st.nlink > 2 {
             return Err(Error::system(format!(
                 "{} was replaced right after it was created (owner {}, mode {:04o}); not using it",
                 path.display(),
