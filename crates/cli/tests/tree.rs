@@ -258,3 +258,32 @@ fn purge_refuses_snapshots_inside_a_subvolume_up_front() {
     sb.ok(&["delete", "snap", "--purge-data"]);
     assert!(!path.exists(), "the subvolume is gone");
 }
+
+/// A long walk tells the task log (PVE_SMBGW_PROGRESS=1) how far it got.
+#[test]
+fn a_long_walk_reports_progress() {
+    let mut sb = Sandbox::new();
+    sb.add_user(ALICE.0, ALICE.1);
+    sb.add_user(BOB.0, BOB.1);
+    let data = sb.data("big");
+    let total = fill(&data, 12, 1000);
+    sb.ok(&["create", "big", "--path", data.to_str().unwrap(), "--users", "alice"]);
+    sb.env.push(("PVE_SMBGW_PROGRESS".into(), "1".into()));
+    let run = sb.run(&["update", "big", "--users", "alice,bob"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("walked 10000 entries in {}", data.display())),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "walked {} entries in {}, changed {total}",
+            total + 1,
+            data.display()
+        )),
+        "{}",
+        run.stderr
+    );
+}
