@@ -210,6 +210,19 @@ fn purge_failing_part_way_says_what_was_deleted_and_can_be_finished() {
             status.stdout,
             status.stderr
         );
+        // ... but no longer served: its data is half gone
+        assert!(stderr.contains("it is no longer served"), "{stderr}");
+        let includes = std::process::Command::new("grep")
+            .arg("-rl")
+            .arg(&data)
+            .arg(sb.root.join("samba"))
+            .output()
+            .unwrap();
+        assert!(
+            includes.stdout.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&includes.stdout)
+        );
         sb.ok(&["delete", "p", "--purge-data"]);
         assert_eq!(sb.run(&["show", "p"]).code, 1, "the share is gone");
         assert!(!data.exists());

@@ -34,7 +34,7 @@ impl Gateway {
         plan: &mut Plan,
         serve: bool,
     ) -> Result<()> {
-        let rendered = testparm::render_validated(&self.samba, &Self::node_shares(cfg.shares()), globals)?;
+        let rendered = testparm::render_validated(&self.samba, &self.node_shares(cfg.shares()), globals)?;
         let mut files = Vec::new();
         for (path, text) in &rendered.shares {
             files.push(WriteFile::new("share include", path, text.clone().into_bytes(), 0o644)?.derived());

@@ -43,7 +43,7 @@ impl Gateway {
         // a VM share's Samba runs in its VM, not in the node's smbd
         let expected = render::render(
             &self.layout,
-            &Self::node_shares(cfg.shares()),
+            &self.node_shares(cfg.shares()),
             &self.globals()?,
             &self.layout.smb_conf,
             &self.layout.share_conf_dir,
