@@ -335,7 +335,7 @@ fn purge_check(path: &Path) -> Result<PurgeCheck> {
         let problem = match entry {
             walk::Entry::Dir(d, _) => flag_problem(d.flags()?, d.path()),
             walk::Entry::File(f, _) => flag_problem(f.flags()?, &f.path),
-            walk::Entry::Skipped(p, _, walk::Skip::OtherMount) => Some(format!(
+            walk::Entry::Skipped(p, walk::Skip::OtherMount) => Some(format!(
                 "{} is a mount point or a btrfs subvolume (a snapshot?)",
                 p.display()
             )),

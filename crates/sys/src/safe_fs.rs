@@ -340,6 +340,12 @@ impl Dir {
 
     /// The names in this directory (without `.` and `..`), read through the handle.
     pub fn names(&self) -> Result<Vec<OsString>> {
+        Ok(self.entries()?.into_iter().map(|(name, _)| name).collect())
+    }
+
+    /// The names with the type readdir reports (`libc::DT_*`; DT_UNKNOWN on filesystems that
+    /// do not say). Only a hint: the entry may change before it is opened.
+    pub fn entries(&self) -> Result<Vec<(OsString, u8)>> {
         let fd = openat(self.fd.as_raw_fd(), c".", DIR_FLAGS).map_err(|e| Error::io("opening", &self.path, e))?;
         let raw = fd.as_raw_fd();
         let dirp = unsafe { libc::fdopendir(raw) };
@@ -362,7 +368,7 @@ impl Dir {
             }
             let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
             if name != b"." && name != b".." {
-                names.push(OsString::from_vec(name.to_vec()));
+                names.push((OsString::from_vec(name.to_vec()), unsafe { (*entry).d_type }));
             }
         };
         unsafe { libc::closedir(dirp) };

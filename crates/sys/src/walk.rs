@@ -32,7 +32,7 @@ pub enum Entry<'a> {
     /// A directory, before its contents.
     Dir(&'a Dir, Stat),
     File(&'a Handle, Stat),
-    Skipped(&'a Path, Stat, Skip),
+    Skipped(&'a Path, Skip),
 }
 
 /// The mount id of a descriptor (statx STATX_MNT_ID): tells a bind mount of the same
@@ -62,6 +62,12 @@ struct Frame {
     names: Vec<OsString>,
 }
 
+/// A directory being walked, with the types readdir gave for its entries.
+struct WalkFrame {
+    dir: Dir,
+    entries: Vec<(OsString, u8)>,
+}
+
 /// Where the walk started: entries elsewhere are not entered.
 struct Home {
     dev: u64,
@@ -84,10 +90,10 @@ pub fn walk(root: Dir, progress: &mut dyn FnMut(u64), visit: &mut dyn FnMut(Entr
     };
     visit(Entry::Dir(&root, st))?;
     let mut count = 1u64;
-    let names = root.names()?;
-    let mut stack = vec![Frame { dir: root, names }];
+    let entries = root.entries()?;
+    let mut stack = vec![WalkFrame { dir: root, entries }];
     while let Some(frame) = stack.last_mut() {
-        let Some(name) = frame.names.pop() else {
+        let Some((name, d_type)) = frame.entries.pop() else {
             stack.pop();
             continue;
         };
@@ -96,14 +102,22 @@ pub fn walk(root: Dir, progress: &mut dyn FnMut(u64), visit: &mut dyn FnMut(Entr
             progress(count);
         }
         let parent = &frame.dir;
-        let Some(st) = parent.stat_child(&name)? else { continue };
         let path = parent.path().join(&name);
-        if st.is_symlink() {
-            visit(Entry::Skipped(&path, st, Skip::Link))?;
-            continue;
-        }
-        if !(st.is_dir() || st.is_file()) {
-            visit(Entry::Skipped(&path, st, Skip::Special))?;
+        // readdir's type spares a stat for files and directories; the handle opened below is
+        // checked again, so a type changed in between is caught there
+        let kind = match d_type {
+            libc::DT_REG | libc::DT_DIR => None,
+            libc::DT_LNK => Some(Skip::Link),
+            libc::DT_UNKNOWN => match parent.stat_child(&name)? {
+                None => continue,
+                Some(st) if st.is_symlink() => Some(Skip::Link),
+                Some(st) if st.is_dir() || st.is_file() => None,
+                Some(_) => Some(Skip::Special),
+            },
+            _ => Some(Skip::Special),
+        };
+        if let Some(skip) = kind {
+            visit(Entry::Skipped(&path, skip))?;
             continue;
         }
         // opened without following a link; what is opened is what is changed, whatever the
@@ -112,7 +126,7 @@ pub fn walk(root: Dir, progress: &mut dyn FnMut(u64), visit: &mut dyn FnMut(Entr
             continue;
         };
         if !home.contains(handle.fd(), &st, &path)? {
-            visit(Entry::Skipped(&path, st, Skip::OtherMount))?;
+            visit(Entry::Skipped(&path, Skip::OtherMount))?;
             continue;
         }
         if st.is_dir() {
@@ -124,8 +138,8 @@ pub fn walk(root: Dir, progress: &mut dyn FnMut(u64), visit: &mut dyn FnMut(Entr
                     dir.path().display()
                 )));
             }
-            let names = dir.names()?;
-            stack.push(Frame { dir, names });
+            let entries = dir.entries()?;
+            stack.push(WalkFrame { dir, entries });
         } else {
             visit(Entry::File(&handle, st))?;
         }
@@ -241,7 +255,7 @@ mod tests {
             match e {
                 Entry::Dir(d, _) => dirs.push(rel(d.path())),
                 Entry::File(f, _) => files.push(rel(&f.path)),
-                Entry::Skipped(p, _, why) => skipped.push((rel(p), why)),
+                Entry::Skipped(p, why) => skipped.push((rel(p), why)),
             }
             Ok(())
         })
