@@ -195,7 +195,7 @@ fn change_tree(path: &Path, changes: &[Change], root_acls: Option<(Option<Acl>, 
     let mut changed = 0u64;
     let mut fail = |p: &Path, e: Error| failed.push(format!("{}: {}", p.display(), e.message));
     let walked = walk::walk(
-        Dir::open(path)?,
+        root.try_clone()?,
         &mut |n| {
             if progress {
                 eprintln!("walked {n} entries in {}", path.display());
@@ -203,7 +203,7 @@ fn change_tree(path: &Path, changes: &[Change], root_acls: Option<(Option<Acl>, 
         },
         &mut |entry| {
             let result = match &entry {
-                walk::Entry::Dir(d, st) if st.identity() == root_identity => Ok(false),
+                walk::Entry::Dir(_, st) if st.identity() == root_identity => Ok(false),
                 walk::Entry::Dir(d, st) => change_dir(d, st, changes),
                 walk::Entry::File(f, st) => change_file(f, st, changes),
                 walk::Entry::Skipped(..) => Ok(false),

@@ -205,6 +205,12 @@ impl Dir {
         &self.path
     }
 
+    /// A second handle on the same directory (dup): what it refers to cannot change.
+    pub fn try_clone(&self) -> Result<Dir> {
+        let fd = self.fd.try_clone().map_err(|e| Error::io("dup", &self.path, e))?;
+        Ok(Dir::from_fd(fd, self.path.clone()))
+    }
+
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
     }
