@@ -6,6 +6,10 @@
 #   - `list` over 1,000 shares                          target <= 20 ms
 #   - `create` of a native share until it answers SMB   target <= 1 s
 #   - `apply` with 1,000 shares                         target <= 2 s
+#     (also with the 1,000 share directories missing: apply creates each through handles and
+#     sets its ACL with fsetxattr, beside mkdir + setfacl by hand)
+#   - granting (and revoking) a user on a share holding 100,000 files: the fd walk setting ACLs
+#     on every entry, beside `setfacl -R` on an identical tree
 #   - SMB throughput over loopback on a loop-backed btrfs: 1 GiB put and get, 2,000 x 4 KiB
 #     files; targets: read >= 1.1x stock, write >= 1.0x, small files >= 1.0x
 #   - quota enforcement overshoot on that btrfs: a 128 MiB SMB put into a share with a 64 MiB
@@ -61,6 +65,7 @@ if ((QUICK)); then
     N_BRIDGE=5                # bridge batches (each side) ...
     N_BRIDGE_CALLS=100        # ... of this many calls
     N_API=7                   # API list runs (each side)
+    N_TREE=1                  # grant/revoke runs on the 100,000-file share (each side)
 else
     RUNS=${BENCH_RUNS:-7}
     N_LIST=21
@@ -74,6 +79,7 @@ else
     N_BRIDGE=11
     N_BRIDGE_CALLS=300
     N_API=21
+    N_TREE=3
 fi
 N_SHARES=1000
 SMALL_KIB=4
@@ -86,6 +92,8 @@ PASSWORD='Bench-Pass1!'
 SMB_WAIT_S=30 # give up waiting for a share to answer after this long
 N_BRIDGE_SHARES=10    # shares behind the bridge round trip
 N_RSS_CALLS=100000    # bridge calls between the two RSS readings (~3 s)
+TREE_DIRS=100         # the 100,000-file share: this many directories ...
+TREE_FILES=1000       # ... of this many files
 
 # ---------------------------------------------------------------------------------------------
 # helpers
@@ -435,8 +443,37 @@ for ((r = 0; r < N_APPLY; r++)); do
     ours_noop+=("$(calc "$ELAPSED_US/1000")")
     [[ $out == *"nothing to do"* ]] || die "second apply was not a no-op: $out"
 done
+# apply that creates the 1,000 share directories: mkdir, chmod and the ACL of each through
+# handles opened without following links (the fd code every share change goes through)
+ours_dirs=() base_dirs=()
+for ((r = 0; r < N_APPLY; r++)); do
+    rm -rf "$WORK/shares" "$WORK/hand-shares"
+    mkdir -p "$WORK/shares" "$WORK/hand-shares"
+    tick
+    gw "$GW1" "$P_GW1" apply >/dev/null
+    tock
+    ours_dirs+=("$(calc "$ELAPSED_US/1000")")
+    [[ $(find "$WORK/shares" -mindepth 1 -maxdepth 1 -type d | wc -l) == "$N_SHARES" ]] ||
+        die "apply did not create the $N_SHARES share directories"
+    getfacl -n "$WORK/shares/share0001" 2>/dev/null | grep -q "^user:$USER_UID:rwx" ||
+        die "apply did not grant $USER_NAME on share0001"
+    tick
+    for ((i = 1; i <= N_SHARES; i++)); do
+        share_attrs "$i"
+        perm=rwx
+        ((SA_RO)) && perm=r-x
+        mkdir -m 0770 "$WORK/hand-shares/$SA_NAME"
+        setfacl -m "u:$USER_UID:$perm,d:u:$USER_UID:$perm" "$WORK/hand-shares/$SA_NAME"
+    done
+    hand_apply
+    tock
+    base_dirs+=("$(calc "$ELAPSED_US/1000")")
+done
+rm -rf "$WORK/hand-shares"
 add_row "apply, 1,000 shares, no generated files" ms max 2000 "${ours_cold[*]}" "${base[*]}"
 add_row "apply, 1,000 shares, no-op re-run" ms max 2000 "${ours_noop[*]}" "${base[*]}"
+add_row "apply, 1,000 shares, directories missing (fd mkdir+ACL)" ms max 2000 "${ours_dirs[*]}" "${base_dirs[*]}"
+BASELINE_NOTES+=("apply with the directories missing: by hand, 'mkdir -m 0770' + 'setfacl -m u:UID:PERM,d:u:UID:PERM' for each of the 1,000 directories, then the by-hand apply above")
 BASELINE_NOTES+=("apply: a bash loop writes the same 1,000 sections into one smb.conf, 'testparm -s' checks it, 'smbcontrol smbd reload-config' (smbd running); a person has no cheaper way to know nothing changed, so the no-op row has the same baseline")
 
 # ---- create on the running 1,000-share server --------------------------------------------------
@@ -467,6 +504,61 @@ BASELINE_NOTES+=("create (smbd running): mkdir + setfacl for the user, append th
 log "phase 1 done; stopping its servers"
 gw "$GW1" "$P_GW1" stop >/dev/null
 kill_smbd_in "$ST1/pid"
+
+# ============================================================================================
+# Phase 1b: grant and revoke a user on a share holding 100,000 files
+# ============================================================================================
+# A tree of DIRS directories of FILES empty files each in DIR.
+make_tree() {
+    local dir=$1 d
+    for ((d = 0; d < TREE_DIRS; d++)); do
+        mkdir -p "$dir/d$d"
+        (cd "$dir/d$d" && eval "touch f{1..$TREE_FILES}")
+    done
+}
+
+phase_acl_tree() {
+    local root=$WORK/gwt tree=$WORK/tree/gw hand=$WORK/tree/hand r bob_uid probe
+    local ours=() base=() ours_rev=() base_rev=() entries=$((TREE_DIRS * (TREE_FILES + 1)))
+    GW_ROOTS+=("$root")
+    log "acl tree: a share of $entries entries; grant and revoke a user, $N_TREE runs each, beside setfacl -R"
+    printf '%s\n' "$PASSWORD" | gw "$root" "$P_GW1" user add "$USER_NAME" --password-stdin >/dev/null
+    printf '%s\n' "$PASSWORD" | gw "$root" "$P_GW1" user add bob --password-stdin >/dev/null
+    bob_uid=$(awk -F: '$1 == "bob" {print $3}' "$root/accounts/passwd")
+    [[ -n $bob_uid ]] || die "user bob is not in $root/accounts/passwd"
+    make_tree "$tree"
+    make_tree "$hand"
+    # the same starting point on both sides: the share's user already has its entries everywhere
+    gw "$root" "$P_GW1" create tree --path "$tree" --users "$USER_NAME" >/dev/null
+    setfacl -R -m "u:$USER_UID:rwX,d:u:$USER_UID:rwX" "$hand"
+    probe=d$((TREE_DIRS / 2))/f$((TREE_FILES / 2))
+    for ((r = 0; r < N_TREE; r++)); do
+        tick
+        gw "$root" "$P_GW1" update tree --users "$USER_NAME,bob" >/dev/null
+        tock
+        ours+=("$(calc "$ELAPSED_US/1000")")
+        getfacl -n "$tree/$probe" 2>/dev/null | grep -q "^user:$bob_uid:rw-" || die "bob has no entry on $tree/$probe"
+        tick
+        gw "$root" "$P_GW1" update tree --users "$USER_NAME" >/dev/null
+        tock
+        ours_rev+=("$(calc "$ELAPSED_US/1000")")
+        ! getfacl -n "$tree/$probe" 2>/dev/null | grep -q "^user:$bob_uid:" || die "bob's entry on $tree/$probe stayed"
+        tick
+        setfacl -R -m "u:$bob_uid:rwX,d:u:$bob_uid:rwX" "$hand"
+        tock
+        base+=("$(calc "$ELAPSED_US/1000")")
+        tick
+        setfacl -R -x "u:$bob_uid,d:u:$bob_uid" "$hand"
+        tock
+        base_rev+=("$(calc "$ELAPSED_US/1000")")
+    done
+    add_row "grant a user, share of 100,000 files (fd walk)" ms info - "${ours[*]}" "${base[*]}"
+    add_row "revoke a user, share of 100,000 files (fd walk)" ms info - "${ours_rev[*]}" "${base_rev[*]}"
+    BASELINE_NOTES+=("grant/revoke on $entries entries: 'setfacl -R -m u:UID:rwX,d:u:UID:rwX' / 'setfacl -R -x u:UID,d:u:UID' on an identical tree; ours is the whole 'update --users' (validation, config, Samba reload) around the walk that opens every entry without following links and sets its ACL with fsetxattr")
+    gw "$root" "$P_GW1" stop >/dev/null
+    rm -rf "$WORK/tree"
+}
+phase_acl_tree
 
 # ============================================================================================
 # Phase 2: create of the first share, smbd not running yet

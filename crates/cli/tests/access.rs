@@ -45,7 +45,11 @@ fn uid_of(sb: &Sandbox, name: &str) -> Option<u32> {
 /// The problems `status` names for `share`, which has some: status then exits 2.
 fn problems(sb: &Sandbox, share: &str) -> Vec<String> {
     let run = sb.run(&["status", "--output-format", "json"]);
-    assert_eq!(run.code, 2, "status of a node with problems: {}{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, 2,
+        "status of a node with problems: {}{}",
+        run.stdout, run.stderr
+    );
     let status: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let entry = status["shares"]
         .as_array()

@@ -119,6 +119,17 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
         sb.root.join("samba").display().to_string(),
         sb.root.join("config/inside").display().to_string(),
         "/var/lib/samba/private".into(),
+        // trees that contain what root must never open to share users nor purge
+        "/var".into(),
+        "/var/lib".into(),
+        "/var/lib/pve-cluster".into(),
+        "/home".into(),
+        "/root".into(),
+        "/root/share".into(),
+        "/etc/pve".into(),
+        "/var/lib/pve-smbgateway".into(),
+        sb.dir.path().display().to_string(),
+        sb.root.display().to_string(),
     ] {
         cases.push(case(&["create", "new", "--path", &path]));
     }
@@ -312,6 +323,8 @@ fn cases(sb: &Sandbox) -> Vec<Case> {
     cases.push(case(&["update", "base", "--quota", "1G", "--delete", "quota"]));
     cases.push(case(&["update", "base", "--mode", "vm"]));
     cases.push(case(&["update", "base", "--path", "/etc"]));
+    cases.push(case(&["update", "base", "--path", "/var/lib"]));
+    cases.push(case(&["update", "base", "--path", "/home"]));
     cases.push(case(&["update", "base\ninclude", "--comment", "x"]));
     cases.push(case(&["delete", "missing"]));
     cases.push(case(&["delete", "../base"]));

@@ -1,7 +1,8 @@
 //! Plan, then apply, with rollback. An operation first validates everything and builds a plan of
 //! steps, each knowing how to undo itself. `--dry-run` prints the plan and stops. Applying runs
 //! the steps in order; if one fails, the completed ones are undone in reverse order, so the node
-//! is left as it was.
+//! is left as it was. Steps that cannot be undone (deleting data) say so, and then the failure
+//! message says what stays done instead of claiming nothing changed.
 //!
 //! A crash cannot be rolled back in-process. For that, a plan applied with a `Journal` tells it,
 //! before the first step, what each step intends (`Step::intent`) and, after each step, that it
@@ -11,7 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use smbgw_sys::fs;
+use smbgw_sys::{fs, safe_fs};
 
 use crate::{Error, Result};
 
@@ -33,6 +34,11 @@ pub trait Step {
     /// commit point of a share operation.
     fn writes(&self) -> Option<(&Path, &[u8])> {
         None
+    }
+    /// A step whose effect cannot be undone (deleting data). A rollback then must not claim
+    /// that nothing was changed.
+    fn irreversible(&self) -> bool {
+        false
     }
 }
 
@@ -126,8 +132,30 @@ impl Plan {
                     }
                 }
                 journal.rolled_back(failed_undo.is_empty());
-                let rollback = if failed_undo.is_empty() {
+                // what stays done whatever the rollback does: completed irreversible steps, and
+                // the part of the failed one that ran (its error says what that was)
+                let kept: Vec<String> = done
+                    .iter()
+                    .filter(|&&i: &&usize| self.steps[i].irreversible())
+                    .map(|&i: &usize| self.steps[i].describe())
+                    .collect();
+                let partial = self.steps[idx].irreversible();
+                let undoable = done.len() - kept.len();
+                let rollback = if failed_undo.is_empty() && kept.is_empty() && !partial {
                     format!("rolled back {} completed step(s), nothing was changed", done.len())
+                } else if failed_undo.is_empty() {
+                    let mut parts = vec![format!("rolled back {undoable} completed step(s)")];
+                    if !kept.is_empty() {
+                        parts.push(format!(
+                            "{} completed step(s) cannot be undone and stay done: {}",
+                            kept.len(),
+                            kept.join("; ")
+                        ));
+                    }
+                    if partial {
+                        parts.push("what the failed step did before it failed cannot be undone".into());
+                    }
+                    parts.join("; ")
                 } else {
                     format!(
                         "rollback incomplete ({}); run 'pve-smbgateway apply' to repair",
@@ -271,6 +299,7 @@ pub struct FnStep {
     intent: Option<Recovery>,
     /// The path whose creation this step records once it is done.
     creates: Option<PathBuf>,
+    irreversible: bool,
 }
 
 impl FnStep {
@@ -285,6 +314,15 @@ impl FnStep {
             undo: Box::new(undo),
             intent: None,
             creates: None,
+            irreversible: false,
+        }
+    }
+
+    /// A step that cannot be undone: it has no undo, and a rollback says it stays done.
+    pub fn irreversible(description: impl Into<String>, apply: impl FnMut() -> Result<()> + 'static) -> Self {
+        Self {
+            irreversible: true,
+            ..Self::new(description, apply, || Ok(()))
         }
     }
 
@@ -319,6 +357,9 @@ impl Step for FnStep {
     }
     fn record(&self) -> Option<Recovery> {
         Recovery::created(self.creates.as_deref()?)
+    }
+    fn irreversible(&self) -> bool {
+        self.irreversible
     }
 }
 
@@ -432,11 +473,14 @@ impl Step for RemoveFile {
     }
 }
 
-/// Create a directory (and missing parents); undo removes what this step created, if empty.
+/// Create a directory (and missing parents) through handles opened without following links
+/// (`safe_fs`): the owner of a parent may swap names while this runs, and root must not chmod
+/// whatever they put there. Undo removes what this step created, if still empty and still the
+/// directory it created.
 pub struct CreateDir {
     path: PathBuf,
     mode: u32,
-    created: Vec<PathBuf>,
+    created: Vec<safe_fs::Created>,
 }
 
 impl CreateDir {
@@ -455,20 +499,10 @@ impl Step for CreateDir {
     }
 
     fn apply(&mut self) -> Result<()> {
-        let mut missing: Vec<PathBuf> = self
-            .path
-            .ancestors()
-            .take_while(|p| !p.exists())
-            .map(Path::to_owned)
-            .collect();
-        missing.reverse();
-        for dir in missing {
-            std::fs::create_dir(&dir).map_err(|e| Error::io("creating directory", &dir, e))?;
-            self.created.push(dir);
-        }
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(self.mode))
-            .map_err(|e| Error::io("chmod", &self.path, e))
+        let (dir, created) = safe_fs::create_dir_all(&self.path, self.mode, 0o755)?;
+        self.created = created;
+        // an existing directory gets the mode too, through the handle
+        dir.chmod(self.mode)
     }
 
     fn intent(&self) -> Option<Recovery> {
@@ -480,11 +514,7 @@ impl Step for CreateDir {
     }
 
     fn undo(&mut self) -> Result<()> {
-        while let Some(dir) = self.created.pop() {
-            // only empty directories: never delete data a client already wrote
-            let _ = std::fs::remove_dir(&dir);
-        }
-        Ok(())
+        safe_fs::remove_created(&std::mem::take(&mut self.created))
     }
 }
 
@@ -611,6 +641,40 @@ mod tests {
         plan.push(WriteFile::new("share config", &config, b"share: s\n".to_vec(), 0o640).unwrap());
         assert_eq!(plan.writer_of(&config), Some((2, b"share: s\n".to_vec())));
         assert_eq!(plan.writer_of(&dir.path().join("other")), None);
+    }
+
+    #[test]
+    fn rollback_never_claims_nothing_changed_after_an_irreversible_step() {
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let mut plan = Plan::new();
+        plan.push(Probe {
+            name: "a",
+            fail: false,
+            log: log.clone(),
+        });
+        plan.push(FnStep::irreversible("delete data", || Ok(())));
+        plan.push(Probe {
+            name: "c",
+            fail: true,
+            log: log.clone(),
+        });
+        let err = plan.apply().unwrap_err();
+        assert!(!err.message.contains("nothing was changed"), "{}", err.message);
+        assert!(
+            err.message.contains(
+                "rolled back 1 completed step(s); 1 completed step(s) cannot be undone and stay done: delete data"
+            ),
+            "{}",
+            err.message
+        );
+        // the failing step itself irreversible: part of it may have run
+        let mut plan = Plan::new();
+        plan.push(FnStep::irreversible("purge", || {
+            Err(Error::system("deleted 3 of 5 entries"))
+        }));
+        let err = plan.apply().unwrap_err();
+        assert!(!err.message.contains("nothing was changed"), "{}", err.message);
+        assert!(err.message.contains("deleted 3 of 5"), "{}", err.message);
     }
 
     #[test]

@@ -186,6 +186,76 @@ pub fn path_on_disk(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// Trees a share must never be, nor contain: the gateway changes permissions and ACLs on the
+/// whole share tree as root, and `--purge-data` deletes it. (`path_syntax` already refuses
+/// paths inside the system directories.)
+const PROTECTED_TREES: [(&str, &str, Whole); 16] = [
+    ("/", "the root filesystem", Whole::Only),
+    (
+        "/home",
+        "every user's home (a directory below it, such as /home/alice/share, is fine)",
+        Whole::Only,
+    ),
+    ("/var", "the system's state", Whole::Only),
+    ("/var/lib", "the state of the system's services", Whole::Only),
+    ("/root", "root's home", Whole::AndInside),
+    ("/etc", "the system configuration", Whole::AndInside),
+    ("/usr", "the system's programs", Whole::AndInside),
+    ("/boot", "the boot loader and kernels", Whole::AndInside),
+    (
+        "/var/lib/pve-cluster",
+        "Proxmox VE's cluster database",
+        Whole::AndInside,
+    ),
+    ("/etc/pve", "Proxmox VE's cluster filesystem", Whole::AndInside),
+    ("/var/lib/samba", "Samba's state", Whole::AndInside),
+    (
+        "/var/lib/samba/private",
+        "Samba's private dir (passwords, secrets)",
+        Whole::AndInside,
+    ),
+    ("/etc/samba", "Samba's configuration", Whole::AndInside),
+    ("/var/cache/samba", "Samba's caches", Whole::AndInside),
+    ("/var/lib/pve-smbgateway", "the gateway's own state", Whole::AndInside),
+    ("/var/log/pve-smbgateway", "the gateway's own logs", Whole::AndInside),
+];
+
+/// Whether a directory below a protected tree may be shared.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Whole {
+    /// Only the tree as a whole is protected: /home/alice/share is fine, /home is not.
+    Only,
+    /// Nothing in it may be shared either.
+    AndInside,
+}
+
+/// A share path that is, contains or lies inside a protected tree (the system's and Proxmox
+/// VE's state, Samba's private dirs, the gateway's own dirs given as `own`) is refused.
+pub fn protected_trees(path: &str, own: &[std::path::PathBuf]) -> Result<()> {
+    let inside = |x: &str, y: &str| x == y || y == "/" || x.starts_with(&format!("{}/", y.trim_end_matches('/')));
+    for (tree, what, whole) in PROTECTED_TREES {
+        let relation = if tree == path {
+            "is"
+        } else if inside(tree, path) {
+            "contains"
+        } else if whole == Whole::AndInside && inside(path, tree) {
+            "is inside"
+        } else {
+            continue;
+        };
+        bail_input!(
+            "path {path:?} {relation} {tree} ({what}); root would open it to the share's users and --purge-data would delete it: share a directory that holds only share data, such as /srv/data or a storage mount"
+        );
+    }
+    for dir in own {
+        let dir = dir.to_string_lossy();
+        if inside(&dir, path) || inside(path, &dir) {
+            bail_input!("path {path:?} overlaps the gateway's own directory {dir}; choose another directory");
+        }
+    }
+    Ok(())
+}
+
 /// A local user or group name (Debian's rules: lower case, digits, '_', '-', '.').
 pub fn account_name(what: &str, name: &str) -> Result<()> {
     let ok = !name.is_empty()
@@ -524,6 +594,53 @@ pub fn list<'a>(what: &str, value: &'a str) -> Result<Vec<&'a str>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protected_trees_are_refused_with_what_they_hold() {
+        let own = [
+            std::path::PathBuf::from("/var/lib/pve-smbgateway"),
+            "/tmp/sb/root/config".into(),
+        ];
+        for bad in [
+            "/",
+            "/var",
+            "/var/lib",
+            "/root",
+            "/home",
+            "/etc",
+            "/usr",
+            "/boot",
+            "/var/lib/pve-cluster",
+            "/var/lib/samba",
+            "/var/lib/samba/private/x",
+            "/var/lib/pve-smbgateway/x",
+            "/tmp/sb",
+            "/tmp/sb/root/config/x",
+        ] {
+            let err = protected_trees(bad, &own).unwrap_err();
+            assert_eq!(err.kind, crate::ErrorKind::Input);
+            assert!(err.message.contains(bad), "{bad}: {err}");
+        }
+        let err = protected_trees("/var/lib", &own).unwrap_err();
+        assert!(
+            err.message.contains("is /var/lib (the state of the system's services)"),
+            "{err}"
+        );
+        let err = protected_trees("/var/lib/samba/private/x", &own).unwrap_err();
+        assert!(
+            err.message.contains("is inside /var/lib/samba (Samba's state)"),
+            "{err}"
+        );
+        for good in [
+            "/home/alice/share",
+            "/srv/data",
+            "/var/lib/vz-shares/x",
+            "/tmp/sb/data/x",
+            "/mnt/pve/cephfs/s",
+        ] {
+            protected_trees(good, &own).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+    }
 
     #[test]
     fn share_names() {

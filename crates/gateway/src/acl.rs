@@ -1,27 +1,53 @@
-//! Access to the share directory for the share's users and groups: POSIX ACL entries on the
-//! share root (and default entries, inherited by new files). Samba decides who may connect;
-//! the filesystem must then let those users in. Users and groups removed from a share lose
-//! their entries again. Ids are numeric, so this works the same with the host's accounts and
-//! with a sandbox's own.
+//! Access to the share tree for the share's users and groups: POSIX ACL entries on every
+//! directory (access and default entries, so new files inherit them) and every file (access
+//! entries) of the share. Samba decides who may connect; the filesystem must then let those
+//! users in, to existing files too: a user added later reads and overwrites what others wrote,
+//! and a user removed loses its entries everywhere. Ids are numeric, so this works the same
+//! with the host's accounts and with a sandbox's own.
+//!
+//! Per-file ACLs, not one managed group per share: membership of a group is cached in every
+//! smbd session and in the kernel's credentials of running processes, so a revocation would
+//! only take effect on reconnect; domain users would need their groups mirrored locally; and
+//! the mode bits of files clients create follow the client's umask, which a group cannot fix.
+//! The cost is a walk of the whole tree on a change of users, measured in `make bench`.
+//!
+//! The tree is changed through handles only (`smbgw_sys::walk`: no link followed, no other
+//! mount entered) with `fsetxattr` of the kernel's ACL format, never `setfacl PATH`. The share
+//! root is changed last: a walk interrupted by a crash leaves the root as it was, so the
+//! operation is planned again on the next run, which skips every entry already right and
+//! finishes the job.
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 
-use smbgw_core::{bail_input, validate, Result, Share, Step};
+use smbgw_core::{bail_input, validate, Error, Result, Share, Step};
 use smbgw_samba::Samba;
-use smbgw_sys::Command;
+use smbgw_sys::posix_acl::{Acl, AclKind, Subject};
+use smbgw_sys::safe_fs::{Dir, Stat};
+use smbgw_sys::walk;
+
+/// Read, write and execute/search, as ACL permission bits.
+const RWX: u16 = 7;
+const R_X: u16 = 5;
+/// Entries that could not be changed named in the error, at most.
+const MAX_LISTED: usize = 10;
+
+/// One change to every entry of the tree: give `who` the permission, or (None) remove it.
+type Change = (Subject, Option<u16>);
 
 pub struct GrantAccess {
     path: PathBuf,
-    /// setfacl entries to add, e.g. `u:20000:rwx`.
-    grant: Vec<String>,
-    /// setfacl entries to remove, e.g. `u:20001`.
-    revoke: Vec<String>,
-    previous: Option<String>,
+    grant: Vec<Subject>,
+    perm: u16,
+    revoke: Vec<Subject>,
+    /// The root's ACLs (access, default) before, restored exactly on undo; `None` when the
+    /// directory is created by the same plan.
+    previous: Option<(Option<Acl>, Option<Acl>)>,
 }
 
-/// `u:UID` / `g:GID` of the share's users and groups (removed users whose account is gone
-/// are skipped: their uid is unknown, and `user delete` refuses while a share names them).
-fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<String>> {
+/// The share's users and groups as ACL subjects (removed users whose account is gone are
+/// skipped: their uid is unknown, and `user delete` refuses while a share names them).
+fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<Subject>> {
     let accounts = samba.accounts();
     let mut out = Vec::new();
     // domain accounts: their ids come from winbind (idmap rid, the same on every node)
@@ -33,7 +59,7 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<String>> {
             Err(e) => Err(e),
         };
         match id {
-            Ok(Some(id)) => out.push(format!("{}:{id}", if group { "g" } else { "u" })),
+            Ok(Some(id)) => out.push(if group { Subject::Group(id) } else { Subject::User(id) }),
             Ok(None) if strict => bail_input!("{name:?} does not exist in the domain"),
             Err(e) if strict => return Err(e),
             _ => {}
@@ -41,7 +67,7 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<String>> {
     }
     for user in share.users.iter().filter(|u| validate::principal_domain(u).is_none()) {
         match accounts.user(user)? {
-            Some(account) => out.push(format!("u:{}", account.uid)),
+            Some(account) => out.push(Subject::User(account.uid)),
             None if strict => {
                 bail_input!("user '{user}' does not exist; add it first with 'pve-smbgateway user add {user}'")
             }
@@ -50,7 +76,7 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<String>> {
     }
     for group in share.groups.iter().filter(|g| validate::principal_domain(g).is_none()) {
         match accounts.group_id(group)? {
-            Some(gid) => out.push(format!("g:{gid}")),
+            Some(gid) => out.push(Subject::Group(gid)),
             None if strict => bail_input!(
                 "group '{group}' does not exist; create it, or add a user to it with 'pve-smbgateway user add NAME --groups {group}'"
             ),
@@ -61,59 +87,75 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<String>> {
 }
 
 impl GrantAccess {
-    /// The step that brings the ACL of `share`'s root in line with its users and groups (and
-    /// revokes those only `previous` had), or `None` if nothing is to change.
+    /// The step that brings the ACLs of `share`'s tree in line with its users and groups (and
+    /// revokes those only `previous` had), or `None` if the root already is.
     pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
-        let perms = if share.read_only { "r-x" } else { "rwx" };
+        let perm = if share.read_only { R_X } else { RWX };
         let wanted = subjects(share, samba, true)?;
         let had = match previous {
             Some(p) if p.path == share.path => subjects(p, samba, false)?,
             _ => Vec::new(),
         };
-        let grant: Vec<String> = wanted.iter().map(|s| format!("{s}:{perms}")).collect();
-        let revoke: Vec<String> = had.into_iter().filter(|s| !wanted.contains(s)).collect();
-        if grant.is_empty() && revoke.is_empty() {
+        let revoke: Vec<Subject> = had.into_iter().filter(|s| !wanted.contains(s)).collect();
+        if wanted.is_empty() && revoke.is_empty() {
             return Ok(None);
         }
         let path = PathBuf::from(&share.path);
-        let previous_acl = if exists { Some(current_acl(&path)?) } else { None };
-        if let Some(acl) = &previous_acl {
-            let long = |e: &str| e.replacen("u:", "user:", 1).replacen("g:", "group:", 1);
-            let has =
-                |e: &str| acl.lines().any(|l| l == long(e)) && acl.lines().any(|l| l == format!("default:{}", long(e)));
-            let present = |s: &str| acl.lines().any(|l| l.starts_with(&format!("{}:", long(s))));
-            if grant.iter().all(|e| has(e)) && !revoke.iter().any(|s| present(s)) {
+        let previous_acls = if exists {
+            let root = Dir::open(&path)?;
+            Some((root.acl(AclKind::Access)?, root.acl(AclKind::Default)?))
+        } else {
+            None
+        };
+        if let Some((access, default)) = &previous_acls {
+            let has = |acl: &Option<Acl>, s: &Subject| acl.as_ref().and_then(|a| a.get(*s));
+            let done = wanted
+                .iter()
+                .all(|s| has(access, s) == Some(perm) && has(default, s) == Some(perm))
+                && revoke
+                    .iter()
+                    .all(|s| has(access, s).is_none() && has(default, s).is_none());
+            if done {
                 return Ok(None);
             }
         }
         Ok(Some(Self {
             path,
-            grant,
+            grant: wanted,
+            perm,
             revoke,
-            previous: previous_acl,
+            previous: previous_acls,
         }))
+    }
+
+    fn changes(&self) -> Vec<Change> {
+        let grants = self.grant.iter().map(|s| (*s, Some(self.perm)));
+        grants.chain(self.revoke.iter().map(|s| (*s, None))).collect()
     }
 }
 
-fn current_acl(path: &std::path::Path) -> Result<String> {
-    Ok(Command::new("getfacl")
-        .args(["--absolute-names", "--numeric", "--omit-header"])
-        .arg(path)
-        .run()?
-        .stdout)
+fn perm_text(perm: u16) -> String {
+    let bit = |b: u16, c: char| if perm & b != 0 { c } else { '-' };
+    [bit(4, 'r'), bit(2, 'w'), bit(1, 'x')].iter().collect()
 }
 
 impl Step for GrantAccess {
     fn describe(&self) -> String {
         let mut parts = Vec::new();
         if !self.grant.is_empty() {
-            parts.push(format!("grant {}", self.grant.join(",")));
+            let entries: Vec<String> = self
+                .grant
+                .iter()
+                .map(|s| format!("{s}:{}", perm_text(self.perm)))
+                .collect();
+            parts.push(format!("grant {}", entries.join(",")));
         }
         if !self.revoke.is_empty() {
-            parts.push(format!("revoke {}", self.revoke.join(",")));
+            let entries: Vec<String> = self.revoke.iter().map(Subject::to_string).collect();
+            parts.push(format!("revoke {}", entries.join(",")));
         }
         format!(
-            "{} on {} (POSIX ACL, inherited by new files)",
+            "{} on {} and everything in it (POSIX ACL, inherited by new files)",
             parts.join(", "),
             self.path.display()
         )
@@ -122,38 +164,212 @@ impl Step for GrantAccess {
     fn apply(&mut self) -> Result<()> {
         // the path was checked when the plan was made; check again right before acting as root
         validate::path_on_disk(&self.path.to_string_lossy())?;
-        if !self.revoke.is_empty() {
-            let spec: Vec<String> = self.revoke.iter().flat_map(|e| [e.clone(), format!("d:{e}")]).collect();
-            Command::new("setfacl")
-                .arg("-x")
-                .arg(spec.join(","))
-                .arg(&self.path)
-                .run()?;
-        }
-        if !self.grant.is_empty() {
-            let spec: Vec<String> = self.grant.iter().flat_map(|e| [e.clone(), format!("d:{e}")]).collect();
-            Command::new("setfacl")
-                .arg("-m")
-                .arg(spec.join(","))
-                .arg(&self.path)
-                .run()?;
-        }
-        Ok(())
+        let changes = self.changes();
+        change_tree(&self.path, &changes, None)
     }
 
     fn undo(&mut self) -> Result<()> {
-        match &self.previous {
-            Some(acl) => {
-                Command::new("setfacl").arg("-b").arg(&self.path).run()?;
-                Command::new("setfacl")
-                    .args(["-M", "-"])
-                    .arg(&self.path)
-                    .stdin(acl.clone())
-                    .run()
-                    .map(|_| ())
+        // the directory was created by this plan and is removed by its own undo
+        let Some((access, default)) = self.previous.clone() else {
+            return Ok(());
+        };
+        // every entry of the tree back to what the root had for these subjects
+        let had = |s: &Subject| access.as_ref().and_then(|a| a.get(*s));
+        let changes: Vec<Change> = self.grant.iter().chain(&self.revoke).map(|s| (*s, had(s))).collect();
+        change_tree(&self.path, &changes, Some((access, default)))
+    }
+}
+
+/// Whether to print "walked N entries" lines: on a terminal, or in a PVE task log.
+fn progress_wanted() -> bool {
+    std::env::var(crate::ENV_PROGRESS).is_ok_and(|v| v == "1") || std::io::stderr().is_terminal()
+}
+
+/// Apply `changes` to every entry below `path`, then to `path` itself (exactly `root_acls`
+/// there when given). Entries that cannot be changed are skipped and listed in the error.
+fn change_tree(path: &Path, changes: &[Change], root_acls: Option<(Option<Acl>, Option<Acl>)>) -> Result<()> {
+    let root = Dir::open(path)?;
+    let root_identity = root.stat()?.identity();
+    let progress = progress_wanted();
+    let mut failed: Vec<String> = Vec::new();
+    let mut changed = 0u64;
+    let mut fail = |p: &Path, e: Error| failed.push(format!("{}: {}", p.display(), e.message));
+    let walked = walk::walk(
+        root.try_clone()?,
+        &mut |n| {
+            if progress {
+                eprintln!("walked {n} entries in {}", path.display());
             }
-            // the directory was created by this plan and is removed by its own undo
-            None => Ok(()),
+        },
+        &mut |entry| {
+            let result = match &entry {
+                walk::Entry::Dir(_, st) if st.identity() == root_identity => Ok(false),
+                walk::Entry::Dir(d, st) => change_dir(d, st, changes),
+                walk::Entry::File(f, st) => change_file(f, st, changes),
+                walk::Entry::Skipped(..) => Ok(false),
+            };
+            match result {
+                Ok(true) => changed += 1,
+                Ok(false) => {}
+                Err(e) => match entry {
+                    walk::Entry::Dir(d, _) => fail(d.path(), e),
+                    walk::Entry::File(f, _) => fail(&f.path, e),
+                    walk::Entry::Skipped(p, ..) => fail(p, e),
+                },
+            }
+            Ok(())
+        },
+    )?;
+    if !failed.is_empty() {
+        let more = failed.len().saturating_sub(MAX_LISTED);
+        return Err(Error::system(format!(
+            "could not change the ACL of {} of {walked} entries in {} ({}{}); the share root was left as it was, so running the same command again retries",
+            failed.len(),
+            path.display(),
+            failed[..failed.len().min(MAX_LISTED)].join("; "),
+            if more > 0 { format!("; and {more} more") } else { String::new() }
+        )));
+    }
+    // the root last: it marks the job as done
+    match root_acls {
+        Some((access, default)) => {
+            let access = access.unwrap_or_else(|| Acl::from_mode(root.stat().map(|s| s.mode).unwrap_or(0o700)));
+            root.set_acl(AclKind::Access, &access)?;
+            match default {
+                Some(d) => root.set_acl(AclKind::Default, &d)?,
+                None => root.remove_acl(AclKind::Default)?,
+            }
+        }
+        None => {
+            change_dir(&root, &root.stat()?, changes)?;
+        }
+    }
+    if progress && walked >= walk::PROGRESS_EVERY {
+        eprintln!("walked {walked} entries in {}, changed {changed}", path.display());
+    }
+    Ok(())
+}
+
+fn apply_changes(acl: &mut Acl, changes: &[Change], file_mode: Option<u32>) {
+    for (who, perm) in changes {
+        match perm {
+            // files get execute only where someone already may execute them (setfacl's 'X')
+            Some(p) => acl.set(
+                *who,
+                match file_mode {
+                    Some(mode) if mode & 0o111 == 0 => p & !1,
+                    _ => *p,
+                },
+            ),
+            None => acl.remove(*who),
+        }
+    }
+}
+
+/// Access and default entries of a directory; true if something changed.
+fn change_dir(dir: &Dir, st: &Stat, changes: &[Change]) -> Result<bool> {
+    let before = dir.acl(AclKind::Access)?;
+    let base = before.clone().unwrap_or_else(|| Acl::from_mode(st.mode));
+    let mut access = base.clone();
+    apply_changes(&mut access, changes, None);
+    let mut changed = false;
+    if access != base {
+        dir.set_acl(AclKind::Access, &access)?;
+        changed = true;
+    }
+    let default_before = dir.acl(AclKind::Default)?;
+    let grants = changes.iter().any(|(_, p)| p.is_some());
+    let start = match &default_before {
+        Some(d) => d.clone(),
+        None if grants => Acl::default_from(&base),
+        None => return Ok(changed),
+    };
+    let mut default = start.clone();
+    apply_changes(&mut default, changes, None);
+    if Some(&default) != default_before.as_ref() {
+        dir.set_acl(AclKind::Default, &default)?;
+        changed = true;
+    }
+    Ok(changed)
+}
+
+/// Access entries of a file; true if something changed.
+fn change_file(file: &smbgw_sys::safe_fs::Handle, st: &Stat, changes: &[Change]) -> Result<bool> {
+    let base = file.acl(AclKind::Access)?.unwrap_or_else(|| Acl::from_mode(st.mode));
+    let mut access = base.clone();
+    apply_changes(&mut access, changes, Some(st.mode));
+    if access == base {
+        return Ok(false);
+    }
+    file.set_acl(AclKind::Access, &access)?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn getfacl(path: &Path) -> String {
+        let out = std::process::Command::new("getfacl")
+            .args(["--numeric", "--omit-header", "--absolute-names"])
+            .arg(path)
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn ctimes(root: &Path) -> Vec<(PathBuf, i64, i64)> {
+        let mut out = Vec::new();
+        let mut stack = vec![root.to_path_buf()];
+        while let Some(p) = stack.pop() {
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            out.push((p.clone(), m.ctime(), m.ctime_nsec()));
+            if m.is_dir() {
+                stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    /// Files get access entries (execute only where someone may execute already), directories
+    /// access and default; a re-run changes nothing, so an interrupted run is finished by the
+    /// next; links are not followed.
+    #[test]
+    fn tree_grant_revoke_and_rerun() {
+        if std::process::Command::new("getfacl").arg("--version").output().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("share");
+        std::fs::create_dir_all(root.join("sub/deeper")).unwrap();
+        std::fs::write(root.join("sub/deeper/file"), b"x").unwrap();
+        std::fs::write(root.join("script"), b"#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(root.join("script"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let outside = dir.path().join("outside");
+        std::fs::write(&outside, b"not in the share").unwrap();
+        std::os::unix::fs::symlink(&outside, root.join("link")).unwrap();
+
+        // a walk interrupted after the subdirectory: it is done, the root is not
+        let grant = [(Subject::User(20000), Some(RWX))];
+        change_tree(&root.join("sub"), &grant, None).unwrap();
+        assert!(!getfacl(&root).contains("user:20000:"));
+        change_tree(&root, &grant, None).unwrap();
+        assert!(getfacl(&root).contains("default:user:20000:rwx"));
+        assert!(getfacl(&root.join("sub/deeper")).contains("default:user:20000:rwx"));
+        assert!(getfacl(&root.join("sub/deeper/file")).contains("user:20000:rw-\n"));
+        assert!(getfacl(&root.join("script")).contains("user:20000:rwx\n"));
+        assert!(!getfacl(&outside).contains("20000"), "the link's target is untouched");
+
+        let before = ctimes(&root);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        change_tree(&root, &grant, None).unwrap();
+        assert_eq!(ctimes(&root), before, "a re-run writes nothing");
+
+        change_tree(&root, &[(Subject::User(20000), None)], None).unwrap();
+        for p in [root.clone(), root.join("sub/deeper"), root.join("sub/deeper/file")] {
+            assert!(!getfacl(&p).contains("20000"), "{}: {}", p.display(), getfacl(&p));
         }
     }
 }

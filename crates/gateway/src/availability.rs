@@ -73,13 +73,15 @@ impl Gateway {
     }
 }
 
-/// The shares the node's smbd serves: no guest shares (their Samba runs in the guest), none
-/// whose storage is unavailable, except the one whose storage the change at hand creates.
-pub(crate) fn served_shares(cfg: &SharesConfig, creating: Option<&str>) -> Vec<Share> {
-    Gateway::node_shares(cfg.shares())
-        .into_iter()
-        .filter(|s| creating.is_some_and(|c| c.eq_ignore_ascii_case(&s.name)) || unavailable_reason(s).is_none())
-        .collect()
+impl Gateway {
+    /// The shares the node's smbd serves: no guest shares (their Samba runs in the guest), none
+    /// whose storage is unavailable, except the one whose storage the change at hand creates.
+    pub(crate) fn served_shares(&self, cfg: &SharesConfig, creating: Option<&str>) -> Vec<Share> {
+        self.node_shares(cfg.shares())
+            .into_iter()
+            .filter(|s| creating.is_some_and(|c| c.eq_ignore_ascii_case(&s.name)) || unavailable_reason(s).is_none())
+            .collect()
+    }
 }
 
 /// `cfg` without the shares in `left_out`: what the node serves.

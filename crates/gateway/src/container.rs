@@ -67,11 +67,13 @@ pub fn idmap_lines(kind: char, ids: &[u32]) -> Vec<String> {
 }
 
 impl Gateway {
-    /// Only the node's own shares go into the node's smb.conf (a guest's Samba serves the others).
-    pub(crate) fn node_shares(shares: &[Share]) -> Vec<Share> {
+    /// Only the node's own shares go into the node's smb.conf (a guest's Samba serves the others),
+    /// and not those whose purge stopped part-way (their data is half gone).
+    pub(crate) fn node_shares(&self, shares: &[Share]) -> Vec<Share> {
         shares
             .iter()
             .filter(|s| s.container.is_none() && s.vm.is_none())
+            .filter(|s| self.purge_incomplete(&s.name).is_none())
             .cloned()
             .collect()
     }

@@ -15,7 +15,6 @@ use smbgw_core::store::SharesConfig;
 use smbgw_core::{Error, Plan, Result, Step};
 use smbgw_samba::{render, testparm, Samba};
 
-use crate::availability::served_shares;
 use crate::Gateway;
 
 impl Gateway {
@@ -87,7 +86,7 @@ impl Gateway {
             }
         }
         // never a share whose storage is missing: clients would write to the filesystem below
-        let rendered = testparm::render_validated(&self.samba, &served_shares(cfg, creating), globals)?;
+        let rendered = testparm::render_validated(&self.samba, &self.served_shares(cfg, creating), globals)?;
         if rendered.dfree_helper.is_some() {
             if let Some(step) = self.cli_copy_step()? {
                 plan.push(step);

@@ -24,7 +24,7 @@ use smbgw_core::plan::{identity, Recovery};
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{Error, Plan, Result, Share};
 use smbgw_quota::btrfs;
-use smbgw_sys::fs;
+use smbgw_sys::{fs, safe_fs, walk};
 
 use crate::journal::{self, Commit};
 use crate::{Change, Gateway};
@@ -211,7 +211,7 @@ impl Gateway {
                 // (file times come from a coarse clock, a few ms behind the precise one)
                 if born_ns(path).is_some_and(|b| b + COARSE_CLOCK_SLACK_NS >= *since_ns) {
                     let subvolume = btrfs::is_subvolume(path);
-                    return self.remove_created(path, subvolume, dry_run);
+                    return self.remove_created(path, identity(path)?, subvolume, dry_run);
                 }
                 Ok(Outcome::Unhealed(format!(
                     "{} appeared while an interrupted operation was creating it for a share, and it cannot be told whether that operation made it; keep it by creating a share with this path, or remove it",
@@ -228,7 +228,7 @@ impl Gateway {
                     // committed (a share uses it), gone, or replaced by something not ours
                     return Ok(Outcome::Resolved);
                 }
-                self.remove_created(path, *subvolume, dry_run)
+                self.remove_created(path, (*dev, *ino), *subvolume, dry_run)
             }
             Recovery::Purge {
                 path,
@@ -248,9 +248,9 @@ impl Gateway {
                 }
                 if !dry_run {
                     if *subvolume {
-                        btrfs::delete_subvolume(path)?;
+                        btrfs::delete_subvolume(path, Some((*dev, *ino)))?;
                     } else {
-                        std::fs::remove_dir_all(path).map_err(|e| Error::io("deleting", path, e))?;
+                        remove_tree(path, (*dev, *ino))?;
                     }
                 }
                 Ok(Outcome::Healed(format!(
@@ -278,8 +278,17 @@ impl Gateway {
     }
 
     /// Remove an empty volume an interrupted operation created for a share it never committed.
-    fn remove_created(&self, path: &Path, subvolume: bool, dry_run: bool) -> Result<Outcome> {
-        let empty = std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none());
+    /// Through handles only: share users may write in the parent and swap the path meanwhile.
+    fn remove_created(&self, path: &Path, id: (u64, u64), subvolume: bool, dry_run: bool) -> Result<Outcome> {
+        let (parent, name) = safe_fs::open_parent(path)?;
+        let dir = parent.open_child(&name)?;
+        if dir.stat()?.identity() != id {
+            return Ok(Outcome::Unhealed(format!(
+                "{} changed while recovery looked at it; look at it and remove it yourself if it holds nothing",
+                path.display()
+            )));
+        }
+        let empty = dir.names()?.is_empty();
         let command = if subvolume {
             format!("btrfs subvolume delete {}", path.display())
         } else {
@@ -293,9 +302,9 @@ impl Gateway {
         }
         if !dry_run {
             if subvolume {
-                btrfs::delete_subvolume(path)?;
+                btrfs::delete_subvolume(path, Some(id))?;
             } else {
-                std::fs::remove_dir(path).map_err(|e| Error::io("removing", path, e))?;
+                parent.remove_empty_child(&name, id)?;
             }
         }
         let what = if subvolume { "btrfs subvolume" } else { "directory" };
@@ -466,6 +475,23 @@ fn born_ns(path: &Path) -> Option<u64> {
 /// Whether one path is the other or inside it.
 fn overlaps(a: &Path, b: &Path) -> bool {
     a.starts_with(b) || b.starts_with(a)
+}
+
+/// Delete the directory tree at `path`, which must still be `id`, through handles (no link
+/// followed, no other mount entered): what a committed purge left undone.
+fn remove_tree(path: &Path, id: (u64, u64)) -> Result<()> {
+    let (parent, name) = safe_fs::open_parent(path)?;
+    let root = parent.open_child(&name)?;
+    if root.stat()?.identity() != id {
+        return Err(Error::system(format!(
+            "{} changed since it was checked; not deleting it",
+            path.display()
+        )));
+    }
+    if let Some(e) = walk::remove_contents(root, &mut |_| {}).error {
+        return Err(e);
+    }
+    parent.remove_empty_child(&name, id).map(|_| ())
 }
 
 #[cfg(test)]

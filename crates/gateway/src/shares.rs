@@ -122,12 +122,41 @@ impl Gateway {
                 );
             }
             validate::path_on_disk(&share.path)?;
+            validate::protected_trees(&share.path, &self.layout.owned_dirs())?;
         } else if Path::new(&share.path).exists() {
             notes.push(format!("the data stays in {}; delete it with --purge-data", share.path));
         }
         // last: purging cannot be undone, so it runs only after everything else succeeded
         self.release_steps(&share, purge_data, &mut plan)?;
-        self.execute(plan, dry_run, Some(share), notes)
+        let marker = self.purge_marker(&share.name);
+        let change = match self.execute(plan, dry_run, Some(share), notes) {
+            Ok(change) => change,
+            // the rollback brought the share back; with half its data gone it is not served
+            Err(e) if marker.exists() => return Err(self.stop_serving_after_purge(e)),
+            Err(e) => return Err(e),
+        };
+        if !dry_run {
+            let _ = smbgw_sys::fs::remove_if_exists(&marker);
+        }
+        Ok(change)
+    }
+
+    /// After a purge stopped part-way: Samba config without the (now marked) share.
+    fn stop_serving_after_purge(&self, err: Error) -> Error {
+        let mut plan = Plan::new();
+        let result = self
+            .store
+            .load()
+            .and_then(|cfg| self.samba_steps(&cfg, &mut plan, true))
+            .and_then(|()| plan.apply().map(|_| ()));
+        let outcome = match result {
+            Ok(()) => "it is no longer served".to_string(),
+            Err(e) => format!("it could not be taken out of Samba ({e}); run 'pve-smbgateway apply'"),
+        };
+        Error {
+            kind: err.kind,
+            message: format!("{}; {outcome}", err.message),
+        }
     }
 
     /// Re-converge this node from the stored config. A second run changes nothing.
@@ -249,15 +278,7 @@ impl Gateway {
                 share.name
             )));
         }
-        for owned in self.layout.owned_dirs() {
-            if overlaps(&share.path, &owned.to_string_lossy()) {
-                bail_input!(
-                    "path {:?} overlaps the gateway's own directory {}; choose another directory",
-                    share.path,
-                    owned.display()
-                );
-            }
-        }
+        validate::protected_trees(&share.path, &self.layout.owned_dirs())?;
         if repair_only && share.quota.is_none() && Path::new(&share.path).exists() {
             return Ok(());
         }

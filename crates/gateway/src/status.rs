@@ -5,7 +5,7 @@ use smbgw_core::{Error, Result};
 use smbgw_samba::render;
 use smbgw_samba::service::SmbdStatus;
 
-use crate::availability::{self, unavailable_reason, Unavailable};
+use crate::availability::{unavailable_reason, Unavailable};
 use crate::Gateway;
 
 #[derive(Debug, Serialize)]
@@ -24,8 +24,9 @@ pub struct NodeStatus {
 pub struct ShareStatus {
     pub name: String,
     pub path: String,
-    /// "ok"; "unavailable" when its storage is missing (not served); else "degraded". The
-    /// problems say what is wrong and how to fix it.
+    /// "ok"; "unavailable" when its storage is missing (not served); "purge-incomplete" (a
+    /// `delete --purge-data` stopped part-way on this node; re-running it finishes); else
+    /// "degraded". The problems say what is wrong and how to fix it.
     pub state: &'static str,
     pub problems: Vec<String>,
     /// Mode lxc: the container serving the share.
@@ -57,7 +58,7 @@ impl Gateway {
             .collect();
         let expected = render::render(
             &self.layout,
-            &availability::served_shares(&cfg, None),
+            &self.served_shares(&cfg, None),
             &self.globals()?,
             &self.layout.smb_conf,
             &self.layout.share_conf_dir,
@@ -113,13 +114,21 @@ impl Gateway {
                     );
                 }
             }
+            let purge = self.purge_incomplete(&share.name);
+            if let Some(why) = &purge {
+                problems.push(format!(
+                    "purge-incomplete: {why}; run 'pve-smbgateway delete {} --purge-data' to finish",
+                    share.name
+                ));
+            }
             out.push(ShareStatus {
                 name: share.name,
                 path: share.path,
-                state: match (unavailable.is_some(), problems.is_empty()) {
-                    (true, _) => "unavailable",
-                    (false, true) => "ok",
-                    (false, false) => "degraded",
+                state: match (&purge, unavailable.is_some(), problems.is_empty()) {
+                    (Some(_), _, _) => "purge-incomplete",
+                    (None, true, _) => "unavailable",
+                    (None, false, true) => "ok",
+                    (None, false, false) => "degraded",
                 },
                 problems,
                 container,

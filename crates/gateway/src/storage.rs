@@ -1,15 +1,18 @@
 //! The storage of a share: its directory, btrfs subvolume or ZFS dataset, created when missing,
 //! its quota and per-user quotas set, and on delete its limit lifted or (purge) its volume
-//! destroyed. The quota figures read back live in `quota.rs`.
+//! destroyed. The quota figures read back live in `quota.rs`. Every change on the share tree
+//! goes through handles opened without following links (`smbgw_sys::safe_fs`): its parent
+//! and its contents may belong to users.
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use smbgw_core::plan::{CreateDir, FnStep};
 use smbgw_core::size::format_size;
 use smbgw_core::{bail_input, Error, Plan, Result, Share};
 use smbgw_quota::{btrfs, zfs, Backend};
+use smbgw_sys::safe_fs::{self, Dir};
+use smbgw_sys::walk;
 
 use crate::quota::Volume;
 use crate::Gateway;
@@ -51,16 +54,23 @@ impl Gateway {
                 }
                 if !exists {
                     create_parent(&path, plan);
-                    let (p, u) = (path.clone(), path.clone());
+                    // the undo deletes exactly the subvolume this step created
+                    let created = std::rc::Rc::new(std::cell::Cell::new(None));
+                    let (p, u, c1, c2) = (path.clone(), path.clone(), created.clone(), created);
                     plan.push(
                         FnStep::new(
-                            format!("create btrfs subvolume {}", path.display()),
-                            move || btrfs::create_subvolume(&p),
-                            move || btrfs::delete_subvolume(&u),
+                            format!("create btrfs subvolume {} (mode {mode:04o})", path.display()),
+                            move || {
+                                c1.set(Some(btrfs::create_subvolume(&p, mode)?.stat()?.identity()));
+                                Ok(())
+                            },
+                            move || match c2.take() {
+                                Some(identity) => btrfs::delete_subvolume(&u, Some(identity)),
+                                None => Ok(()),
+                            },
                         )
                         .creates(&path),
                     );
-                    plan.push(chmod_step(&path, mode));
                 }
                 share.quota_backend = "btrfs".into();
             }
@@ -228,7 +238,9 @@ impl Gateway {
         Ok(())
     }
 
-    /// On delete: lift the limit (the data stays), or with `purge` destroy the volume.
+    /// On delete: lift the limit (the data stays), or with `purge` destroy the volume. A purge
+    /// first walks the tree and refuses, before anything is changed, what it could not finish:
+    /// immutable or append-only entries, mount points and subvolumes (snapshots) inside.
     pub(crate) fn release_steps(&self, share: &Share, purge: bool, plan: &mut Plan) -> Result<()> {
         let path = PathBuf::from(&share.path);
         let volume = Volume::of(share);
@@ -236,26 +248,51 @@ impl Gateway {
             return Ok(());
         }
         if purge {
-            let description = format!("delete the share's data in {} (cannot be undone)", path.display());
+            let check = purge_check(&path)?;
+            if !check.problems.is_empty() {
+                let more = check.problems.len().saturating_sub(MAX_LISTED);
+                bail_input!(
+                    "--purge-data refused: {} of the {} entries in {} cannot be deleted: {}{}; nothing was changed. Clear those first (chattr -i / -a, umount, btrfs subvolume delete) and run the delete again, or delete without --purge-data",
+                    check.problems.len(),
+                    check.entries,
+                    path.display(),
+                    check.problems[..check.problems.len().min(MAX_LISTED)].join("; "),
+                    if more > 0 { format!("; and {more} more") } else { String::new() }
+                );
+            }
+            let description = format!(
+                "delete the share's data in {} ({} entries; cannot be undone)",
+                path.display(),
+                check.entries
+            );
+            let identity = check.identity;
             let on_zfs = matches!(volume, Some(Volume::Zfs(_)));
             let action: Box<dyn FnMut() -> Result<()>> = match volume {
-                Some(Volume::Btrfs(p)) if btrfs::is_subvolume(&p) => Box::new(move || btrfs::delete_subvolume(&p)),
+                Some(Volume::Btrfs(p)) if btrfs::is_subvolume(&p) => {
+                    Box::new(move || btrfs::delete_subvolume(&p, Some(identity)))
+                }
                 Some(Volume::Zfs(d)) => Box::new(move || zfs::destroy(&d)),
                 _ => {
-                    // the directory deleted must be the one checked now, not a link put in its place
-                    let seen = identity(&path)?;
+                    let (name, total, progress) = (share.name.clone(), check.entries, self.progress);
+                    let marker = self.purge_marker(&share.name);
                     Box::new(move || {
-                        if identity(&path)? != seen {
-                            return Err(Error::system(format!(
-                                "{} changed since it was checked; not deleting it",
-                                path.display()
-                            )));
+                        let result = purge_directory(&path, identity, total, &name, progress);
+                        // the share stays known as purge-incomplete until a re-run finishes
+                        match &result {
+                            Err(e) => {
+                                let dir = marker.parent().unwrap_or(Path::new("/"));
+                                let _ = smbgw_sys::fs::create_dir_all(dir, 0o700);
+                                let _ = smbgw_sys::fs::atomic_write(&marker, e.message.as_bytes(), 0o600);
+                            }
+                            Ok(()) => {
+                                let _ = smbgw_sys::fs::remove_if_exists(&marker);
+                            }
                         }
-                        std::fs::remove_dir_all(&path).map_err(|e| Error::io("deleting", &path, e))
+                        result
                     })
                 }
             };
-            let step = FnStep::new(description, action, || Ok(()));
+            let step = FnStep::irreversible(description, action);
             // journalled, so that a crash after the commit still purges (a dataset: not here)
             plan.push(if on_zfs {
                 step
@@ -274,6 +311,128 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// Node-local mark of a share whose purge stopped part-way (its message inside): `status`
+    /// shows the share as purge-incomplete until `delete NAME --purge-data` finishes.
+    pub(crate) fn purge_marker(&self, share: &str) -> PathBuf {
+        self.layout.state_dir.join("purge-incomplete").join(share)
+    }
+
+    /// Why the share's purge is incomplete, if it is.
+    pub(crate) fn purge_incomplete(&self, share: &str) -> Option<String> {
+        let text = std::fs::read_to_string(self.purge_marker(share)).ok()?;
+        Some(text.trim().to_string())
+    }
+}
+
+/// How many problems or leftovers a message lists by name.
+const MAX_LISTED: usize = 10;
+
+/// What a purge would meet, found by an fd walk before anything is deleted.
+struct PurgeCheck {
+    /// Entries in the tree, the share root included.
+    entries: u64,
+    problems: Vec<String>,
+    /// (device, inode) of the share root as checked: the purge deletes only that directory.
+    identity: (u64, u64),
+}
+
+fn purge_check(path: &Path) -> Result<PurgeCheck> {
+    let root = Dir::open(path)?;
+    let identity = root.stat()?.identity();
+    let mut problems = Vec::new();
+    let flag_problem = |flags: u32, p: &Path| {
+        if flags & safe_fs::FS_IMMUTABLE_FL != 0 {
+            Some(format!("{} is immutable (chattr -i)", p.display()))
+        } else if flags & safe_fs::FS_APPEND_FL != 0 {
+            Some(format!("{} is append-only (chattr -a)", p.display()))
+        } else {
+            None
+        }
+    };
+    let entries = walk::walk(root, &mut |_| {}, &mut |entry| {
+        let problem = match entry {
+            walk::Entry::Dir(d, _) => flag_problem(d.flags()?, d.path()),
+            walk::Entry::File(f, _) => flag_problem(f.flags()?, &f.path),
+            walk::Entry::Skipped(p, walk::Skip::OtherMount) => Some(format!(
+                "{} is a mount point or a btrfs subvolume (a snapshot?)",
+                p.display()
+            )),
+            walk::Entry::Skipped(..) => None,
+        };
+        problems.extend(problem);
+        Ok(())
+    })?;
+    Ok(PurgeCheck {
+        entries,
+        problems,
+        identity,
+    })
+}
+
+/// Delete the share directory and everything in it through handles. If it stops part-way (a
+/// race: something became immutable or was mounted after the check), say exactly what was
+/// deleted and what is left, and how to finish.
+fn purge_directory(path: &Path, identity: (u64, u64), total: u64, share: &str, progress: bool) -> Result<()> {
+    let (parent, name) = safe_fs::open_parent(path)?;
+    let root = parent.open_child(&name)?;
+    if root.stat()?.identity() != identity {
+        return Err(Error::system(format!(
+            "{} changed since it was checked; not deleting it (nothing was deleted)",
+            path.display()
+        )));
+    }
+    let mut report = |n: u64| {
+        if progress {
+            eprintln!("deleted {n} of {total} entries in {}", path.display());
+        }
+    };
+    let removal = walk::remove_contents(root, &mut report);
+    let result = match removal.error {
+        None => parent.remove_empty_child(&name, identity).map(|_| ()),
+        Some(e) => Err(e),
+    };
+    result.map_err(|e| {
+        let left = leftovers(path);
+        Error::system(format!(
+            "purge of {} stopped: {}; deleted {} of {} entries{}; left: {}. The share stays configured, marked purge-incomplete in 'status': run 'pve-smbgateway delete {share} --purge-data' again to finish",
+            path.display(),
+            e.message,
+            removal.deleted,
+            total,
+            if removal.examples.is_empty() {
+                String::new()
+            } else {
+                format!(" (among them {})", removal.examples.join(", "))
+            },
+            left
+        ))
+    })
+}
+
+/// The entries still in `path` after a failed purge, for the message.
+fn leftovers(path: &Path) -> String {
+    let Ok(root) = Dir::open(path) else {
+        return format!("{} (could not be opened)", path.display());
+    };
+    let mut names = Vec::new();
+    let count = walk::walk(root, &mut |_| {}, &mut |entry| {
+        if names.len() < MAX_LISTED {
+            names.push(match entry {
+                walk::Entry::Dir(d, _) => d.path().display().to_string(),
+                walk::Entry::File(f, _) => f.path.display().to_string(),
+                walk::Entry::Skipped(p, ..) => p.display().to_string(),
+            });
+        }
+        Ok(())
+    });
+    match count {
+        Ok(n) if n as usize > names.len() => format!("{n} entries: {}, ...", names.join(", ")),
+        Ok(n) => format!("{n} entries: {}", names.join(", ")),
+        Err(e) => format!("{}, ... (walk stopped: {e})", names.join(", ")),
+    }
+}
+
 /// Mode of a share root the gateway creates: shares open to every user (or guests) need a
 /// world-writable root, sticky so nobody removes another's files; the others get access
 /// through ACL entries.
@@ -285,21 +444,11 @@ pub(crate) fn share_root_mode(share: &Share) -> u32 {
     }
 }
 
-/// (device, inode) of a directory, refusing symbolic links.
-fn identity(path: &Path) -> Result<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
-    if !meta.is_dir() {
-        return Err(Error::system(format!("{} is no longer a directory", path.display())));
-    }
-    Ok((meta.dev(), meta.ino()))
-}
-
 fn chmod_step(path: &Path, mode: u32) -> FnStep {
     let p = path.to_path_buf();
     FnStep::new(
         format!("set mode {mode:04o} on {}", path.display()),
-        move || chmod(&p, mode),
+        move || Dir::open(&p)?.chmod(mode),
         || Ok(()),
     )
 }
@@ -309,10 +458,6 @@ fn create_parent(path: &Path, plan: &mut Plan) {
     if let Some(parent) = path.parent().filter(|p| !p.exists()) {
         plan.push(CreateDir::new(parent, 0o755));
     }
-}
-
-fn chmod(path: &Path, mode: u32) -> Result<()> {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| Error::io("chmod", path, e))
 }
 
 /// The dataset for a new share on ZFS: a child of the dataset mounted at the path's parent.

@@ -1,9 +1,15 @@
 //! btrfs: every quota share is its own subvolume, limited by its level-0 qgroup (`max_rfer`).
+//! Subvolumes are created and deleted by ioctl on a handle of their parent, and limits are set
+//! on a handle of the subvolume: the share's parent may be writable by users (DESIGN.md §9).
+//! Reads (usage, `qgroup show`) still go by path: they change nothing.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use std::os::fd::AsRawFd;
+
 use smbgw_core::{Error, Result};
+use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::Command;
 
 use crate::Usage;
@@ -16,14 +22,80 @@ pub fn is_subvolume(path: &Path) -> bool {
         && crate::detect(path).ok().flatten() == Some(crate::Backend::Btrfs)
 }
 
-pub fn create_subvolume(path: &Path) -> Result<()> {
-    Command::new("btrfs").args(["subvolume", "create"]).arg(path).run()?;
+#[repr(C)]
+struct VolArgs {
+    fd: i64,
+    name: [u8; 4088],
+}
+
+nix::ioctl_write_ptr!(btrfs_ioc_subvol_create, 0x94, 14, VolArgs);
+nix::ioctl_write_ptr!(btrfs_ioc_snap_destroy, 0x94, 15, VolArgs);
+
+fn vol_args(name: &std::ffi::OsStr, path: &Path) -> Result<VolArgs> {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = name.as_bytes();
+    let mut args = VolArgs { fd: 0, name: [0; 4088] };
+    if bytes.len() >= args.name.len() || bytes.contains(&0) {
+        return Err(Error::input(format!(
+            "{}: name too long for a btrfs subvolume",
+            path.display()
+        )));
+    }
+    args.name[..bytes.len()].copy_from_slice(bytes);
+    Ok(args)
+}
+
+/// Create the subvolume `path` (BTRFS_IOC_SUBVOL_CREATE on its parent's handle, opened without
+/// following links: not `btrfs subvolume create PATH`, which follows whatever a user put at the
+/// parent's name), set its mode through a handle on it, and return that handle.
+pub fn create_subvolume(path: &Path, mode: u32) -> Result<Dir> {
+    let (parent, name) = safe_fs::open_parent(path)?;
+    let args = vol_args(&name, path)?;
+    unsafe { btrfs_ioc_subvol_create(parent.fd().as_raw_fd(), &args) }
+        .map_err(|e| Error::system(format!("creating btrfs subvolume {} failed: {e}", path.display())))?;
+    let subvolume = parent.open_child(&name).map_err(|e| {
+        Error::system(format!(
+            "{} was replaced right after it was created ({e}); not using it",
+            path.display()
+        ))
+    })?;
+    let st = subvolume.stat()?;
+    if st.ino != SUBVOLUME_ROOT_INODE || st.uid != nix::unistd::geteuid().as_raw() {
+        return Err(Error::system(format!(
+            "{} was replaced right after it was created; not using it",
+            path.display()
+        )));
+    }
+    subvolume.chmod(mode)?;
+    Ok(subvolume)
+}
+
+/// Delete the subvolume `path` (BTRFS_IOC_SNAP_DESTROY by name on its parent's handle), only
+/// if it still is the subvolume with `identity` (device, inode) when given.
+pub fn delete_subvolume(path: &Path, identity: Option<(u64, u64)>) -> Result<()> {
+    let (parent, name) = safe_fs::open_parent(path)?;
+    let subvolume = parent.open_child(&name)?;
+    let st = subvolume.stat()?;
+    if st.ino != SUBVOLUME_ROOT_INODE || identity.is_some_and(|id| id != st.identity()) {
+        return Err(Error::system(format!(
+            "{} is no longer the subvolume the gateway checked; not deleting it",
+            path.display()
+        )));
+    }
+    drop(subvolume);
+    let args = vol_args(&name, path)?;
+    unsafe { btrfs_ioc_snap_destroy(parent.fd().as_raw_fd(), &args) }
+        .map_err(|e| Error::system(format!("deleting btrfs subvolume {} failed: {e}", path.display())))?;
     Ok(())
 }
 
-pub fn delete_subvolume(path: &Path) -> Result<()> {
-    Command::new("btrfs").args(["subvolume", "delete"]).arg(path).run()?;
-    Ok(())
+/// A path the `btrfs` program can use for the subvolume at `path` without resolving `path`
+/// again: our process's handle on it, as `/proc/PID/fd/N` (a magic link to exactly the
+/// directory we opened without following links). The handle must outlive the program run.
+fn held(path: &Path) -> Result<(Dir, String)> {
+    let dir = Dir::open(path)?;
+    let proc_path = format!("/proc/{}/fd/{}", std::process::id(), dir.fd().as_raw_fd());
+    Ok((dir, proc_path))
 }
 
 pub fn quota_enabled(path: &Path) -> Result<bool> {
@@ -45,21 +117,26 @@ pub fn quota_enabled(path: &Path) -> Result<bool> {
 }
 
 pub fn enable_quota(path: &Path) -> Result<()> {
-    Command::new("btrfs").args(["quota", "enable"]).arg(path).run()?;
+    let (_dir, held) = held(path)?;
+    Command::new("btrfs").args(["quota", "enable", &held]).run()?;
     Ok(())
 }
 
 pub fn disable_quota(path: &Path) -> Result<()> {
-    Command::new("btrfs").args(["quota", "disable"]).arg(path).run()?;
+    let (_dir, held) = held(path)?;
+    Command::new("btrfs").args(["quota", "disable", &held]).run()?;
     Ok(())
 }
 
+/// Limit the subvolume at `path`. The limit goes to the subvolume we hold open (see `held`):
+/// a user who can rename the share's parent cannot redirect it to another subvolume.
 pub fn set_limit(path: &Path, limit: Option<u64>) -> Result<()> {
     let value = limit.map_or("none".to_string(), |l| l.to_string());
+    let (_dir, held) = held(path)?;
     Command::new("btrfs")
-        .args(["qgroup", "limit", &value])
-        .arg(path)
-        .run()?;
+        .args(["qgroup", "limit", &value, &held])
+        .run()
+        .map_err(|e| e.context(format!("limiting {}", path.display())))?;
     Ok(())
 }
 

@@ -8,10 +8,11 @@
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use smbgw_core::{Error, Result};
+use smbgw_sys::safe_fs::Dir;
+use smbgw_sys::walk;
 
 use crate::Usage;
 
@@ -54,43 +55,35 @@ nix::ioctl_write_ptr!(fs_ioc_fssetxattr, b'X', 32, FsXattr);
 
 /// The project id of a share directory.
 pub fn project_id(path: &Path) -> Result<u32> {
-    let ino = std::fs::metadata(path).map_err(|e| Error::io("stat", path, e))?.ino();
+    let ino = Dir::open(path)?.stat()?.ino;
     u32::try_from(ino)
         .map_err(|_| Error::system(format!("inode number of {} does not fit a project id", path.display())))
 }
 
-/// Put `path` and everything below it into project `id`, inheriting to new files.
+/// Put `path` and everything below it into project `id`, inheriting to new files. Users write
+/// in the tree while this runs: it walks by handles (`smbgw_sys::walk`: no link followed, no
+/// other mount entered) and sets the attribute on each opened file or directory.
 pub fn assign_project(path: &Path, id: u32) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let meta = std::fs::symlink_metadata(path).map_err(|e| Error::io("stat", path, e))?;
-    // only files and directories carry a project; links, FIFOs (an open would block), sockets
-    // and devices are skipped, and nothing is followed
-    if !(meta.is_file() || meta.is_dir()) {
-        return Ok(());
-    }
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| Error::io("opening", path, e))?;
-    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
-    let mut attr = FsXattr::default();
-    unsafe { fs_ioc_fsgetxattr(fd, &mut attr) }
-        .map_err(|e| Error::system(format!("FS_IOC_FSGETXATTR on {}: {e}", path.display())))?;
-    attr.projid = id;
-    if meta.is_dir() {
-        attr.xflags |= FS_XFLAG_PROJINHERIT;
-    }
-    unsafe { fs_ioc_fssetxattr(fd, &attr) }
-        .map_err(|e| Error::system(format!("FS_IOC_FSSETXATTR on {}: {e}", path.display())))?;
-    if meta.is_dir() {
-        for entry in std::fs::read_dir(path)
-            .map_err(|e| Error::io("reading", path, e))?
-            .flatten()
-        {
-            assign_project(&entry.path(), id)?;
+    use std::os::fd::{AsRawFd, BorrowedFd};
+    let set = |fd: BorrowedFd<'_>, dir: bool, p: &Path| -> Result<()> {
+        let fd = fd.as_raw_fd();
+        let mut attr = FsXattr::default();
+        unsafe { fs_ioc_fsgetxattr(fd, &mut attr) }
+            .map_err(|e| Error::system(format!("FS_IOC_FSGETXATTR on {}: {e}", p.display())))?;
+        attr.projid = id;
+        if dir {
+            attr.xflags |= FS_XFLAG_PROJINHERIT;
         }
-    }
+        unsafe { fs_ioc_fssetxattr(fd, &attr) }
+            .map_err(|e| Error::system(format!("FS_IOC_FSSETXATTR on {}: {e}", p.display())))?;
+        Ok(())
+    };
+    // only files and directories carry a project; links, FIFOs, sockets and devices are skipped
+    walk::walk(Dir::open(path)?, &mut |_| {}, &mut |entry| match entry {
+        walk::Entry::Dir(d, _) => set(d.fd(), true, d.path()),
+        walk::Entry::File(f, _) => set(f.fd(), false, &f.path),
+        walk::Entry::Skipped(..) => Ok(()),
+    })?;
     Ok(())
 }
 
