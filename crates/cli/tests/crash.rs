@@ -574,3 +574,108 @@ fn apply_removes_leftovers_of_dead_processes_only() {
     let again = json(&sb.ok(&["apply", "--output-format", "json"]));
     assert!(again.get("notes").is_none(), "{again}");
 }
+
+/// The 1-based number of the first step of `args`' plan whose description contains `needle`.
+fn step_of(lab: &Lab, args: &[&str], needle: &str) -> usize {
+    let plan = json(&lab.sb.ok(&[args, &["--dry-run", "--output-format", "json"]].concat()));
+    let steps = plan["steps"].as_array().unwrap();
+    1 + steps
+        .iter()
+        .position(|s| s.as_str().unwrap().contains(needle))
+        .unwrap_or_else(|| panic!("no step '{needle}' in {plan}"))
+}
+
+fn killed_before(lab: &Lab, args: &[&str], step: usize) {
+    let mut cmd = lab.sb.command();
+    cmd.args(args).env("PVE_SMBGW_CRASH_AT", step.to_string());
+    assert_eq!(cmd.status().unwrap().signal(), Some(9), "{args:?} was not killed");
+}
+
+#[test]
+fn a_purge_killed_before_its_commit_never_deletes_data_even_when_the_config_is_emptied() {
+    let lab = Lab::new();
+    lab.create("p", &["--quota", "10M"]);
+    let path = lab.path("p");
+    std::fs::write(path.join("precious"), b"data").unwrap();
+    let args = ["delete", "p", "--purge-data"];
+    // killed before the share config is written: the share was never deleted
+    let commit = step_of(&lab, &args, "share config");
+    killed_before(&lab, &args, commit);
+    // ... and then the config file is lost
+    let cfg = lab.sb.root.join("config/shares.cfg");
+    std::fs::write(&cfg, b"").unwrap();
+    let run = lab.sb.run(&["apply"]);
+    assert_eq!(
+        run.code, 2,
+        "an emptied config was applied: {}{}",
+        run.stdout, run.stderr
+    );
+    assert_eq!(std::fs::read(path.join("precious")).unwrap(), b"data");
+    // even an admin who confirms the empty config loses no data to the uncommitted purge
+    let run = lab.sb.run(&["apply", "--force"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        std::fs::read(path.join("precious")).unwrap(),
+        b"data",
+        "recovery finished a purge that never committed"
+    );
+}
+
+#[test]
+fn a_committed_purge_recovery_cannot_finish_is_reported_and_the_rest_converges() {
+    let lab = Lab::new();
+    let data = lab.sb.data("p");
+    let data_s = data.to_str().unwrap();
+    lab.sb.ok(&["create", "p", "--path", data_s, "--users", "alice"]);
+    std::fs::write(data.join("a"), b"a").unwrap();
+    std::fs::write(data.join("b"), b"b").unwrap();
+    let args = ["delete", "p", "--purge-data"];
+    // killed after the config dropped the share, before its data went
+    let purge = step_of(&lab, &args, "delete the share's data");
+    killed_before(&lab, &args, purge);
+    // something recovery cannot delete, and something converging must repair
+    common::run("chattr", &["+i", data.join("b").to_str().unwrap()]);
+    let keep_include = lab.sb.root.join("samba/shares.d/keep.conf");
+    std::fs::remove_file(&keep_include).unwrap();
+
+    let run = lab.sb.run(&["apply"]);
+    common::run("chattr", &["-i", data.join("b").to_str().unwrap()]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("could not heal") && run.stderr.contains(data_s),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        keep_include.exists(),
+        "apply stopped at the unhealed purge instead of converging"
+    );
+    assert!(lab.sb.listed_shares(ALICE).contains(&"keep".to_string()));
+    // once the admin lifted the flag, the next apply finishes the purge
+    let run = lab.sb.run(&["apply"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(!data.exists(), "the committed purge was not finished");
+}
+
+#[test]
+fn a_share_apply_cannot_repair_stays_served_and_is_named() {
+    let lab = Lab::new();
+    let keep = lab.path("keep");
+    // the limit lifted behind the gateway's back, and more written than the share's quota
+    common::run("btrfs", &["qgroup", "limit", "none", keep.to_str().unwrap()]);
+    std::fs::write(keep.join("big"), vec![7u8; 12 * MIB as usize]).unwrap();
+    common::run("btrfs", &["filesystem", "sync", keep.to_str().unwrap()]);
+
+    let run = lab.sb.run(&["apply"]);
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("stay served as they are but could not be repaired") && run.stderr.contains("'keep'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        lab.sb.listed_shares(ALICE).contains(&"keep".to_string()),
+        "a share with a repair apply could not plan was unpublished"
+    );
+    lab.sb.smbclient("keep", Some(ALICE), "ls").unwrap();
+}

@@ -519,6 +519,11 @@ fn vm_share_through_qm() {
     assert_eq!(lab.state("960"), "status: stopped");
     lab.qm(&["destroy", "960", "--purge", "1"]);
     assert_eq!(lab.traces(960), Vec::<PathBuf>::new());
+    // the incomplete rollback left its journal: the next change waits for apply to settle it
+    let r = sb.run(&team);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("run 'pve-smbgateway apply' first"), "{}", r.stderr);
+    sb.ok(&["apply"]);
     lab.qm_calls();
 
     // -- create: exactly these qm calls, a line for each step done

@@ -73,7 +73,7 @@ impl Gateway {
         shares
             .iter()
             .filter(|s| s.container.is_none() && s.vm.is_none())
-            .filter(|s| self.purge_incomplete(&s.name).is_none())
+            .filter(|s| self.purge_incomplete(s).is_none())
             .cloned()
             .collect()
     }

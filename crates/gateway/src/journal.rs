@@ -177,6 +177,12 @@ pub(crate) fn read(layout: &Layout) -> Result<Option<Interrupted>> {
             Err(_) => {}
         }
     }
+    // a purge is finished by recovery only once the operation committed (its config write
+    // done): before that the share still exists, whatever the config file says now
+    let committed = found.commit.as_ref().is_some_and(|c| found.done.contains(&c.step));
+    if !committed {
+        found.entries.retain(|e| !matches!(e, Recovery::Purge { .. }));
+    }
     if !found.readable {
         // the journal of an older version (plain text), or a header torn by the crash: the
         // steps are unknown, a full re-converge is all recovery can do

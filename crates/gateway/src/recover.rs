@@ -172,7 +172,14 @@ impl Gateway {
                 continue;
             }
             seen.push(entry);
-            match self.heal(entry, &pending.entries, &cfg, dry_run)? {
+            // one entry that cannot be healed (an immutable file in a half-purged tree) must not
+            // stop apply from converging the rest: it is reported and kept for the next run
+            let outcome = self.heal(entry, &pending.entries, &cfg, dry_run).unwrap_or_else(|e| {
+                Outcome::Unhealed(format!(
+                    "{e}; fix that and run 'pve-smbgateway apply' again to finish healing"
+                ))
+            });
+            match outcome {
                 Outcome::Resolved => {}
                 Outcome::Healed(what) => {
                     let verb = if dry_run { "would heal" } else { "healed" };
@@ -361,6 +368,12 @@ impl Gateway {
 
     /// For `status`: what `apply` would heal, and what it could not, without changing anything.
     pub(crate) fn recovery_problems(&self) -> Vec<String> {
+        // a journal whose process still runs is an operation in progress, not an interrupted one
+        if let Ok(Some(running)) = journal::read(&self.layout) {
+            if running.pid != std::process::id() && Path::new(&format!("/proc/{}", running.pid)).exists() {
+                return Vec::new();
+            }
+        }
         match self.recover(true) {
             Ok(healing) => {
                 let would = healing

@@ -129,10 +129,11 @@ impl Gateway {
         // last: purging cannot be undone, so it runs only after everything else succeeded
         self.release_steps(&share, purge_data, &mut plan)?;
         let marker = self.purge_marker(&share.name);
+        let share_after = share.clone();
         let change = match self.execute(plan, dry_run, Some(share), notes) {
             Ok(change) => change,
             // the rollback brought the share back; with half its data gone it is not served
-            Err(e) if marker.exists() => return Err(self.stop_serving_after_purge(e)),
+            Err(e) if self.purge_incomplete(&share_after).is_some() => return Err(self.stop_serving_after_purge(e)),
             Err(e) => return Err(e),
         };
         if !dry_run {
@@ -162,16 +163,15 @@ impl Gateway {
     /// Re-converge this node from the stored config. A second run changes nothing.
     ///
     /// Storage is never created here: a share whose directory or subvolume is missing (its
-    /// filesystem not mounted) is left out of the served config, as is a share whose repair
-    /// cannot be planned (a path turned into a symbolic link); every other share converges, and
-    /// the change names the ones left out (`unavailable`, `error`). An emptied config is refused
-    /// unless `force` confirms it.
+    /// filesystem not mounted) or whose path turned into a symbolic link is left out of the
+    /// served config; a share whose repair cannot be planned otherwise stays served as it is.
+    /// Every other share converges, and the change names the others (`unavailable`, `error`).
+    /// An emptied config is refused unless `force` confirms it.
     pub fn apply(&self, dry_run: bool, force: bool) -> Result<Change> {
         let _lock = self.store.lock()?;
-        // an interrupted operation first: heal what converging cannot, learn what it touched
-        let healing = self.recover(dry_run)?;
         let cfg = self.store.load()?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
+        // before recovery: an emptied config must not make a purge look committed
         if let Some(emptied) = self.emptied(&cfg)? {
             if !force {
                 return Err(self.emptied_error(&emptied, "applying it would unpublish them all"));
@@ -185,9 +185,20 @@ impl Gateway {
             ));
             plan.push(self.store.accept_empty_step()?);
         }
+        // an interrupted operation next: heal what converging cannot, learn what it touched
+        let healing = self.recover(dry_run)?;
         let mut unavailable = Vec::new();
+        let mut not_repaired = Vec::new();
         for share in cfg.shares() {
-            if let Some(reason) = unavailable_reason(share) {
+            // a missing volume, or a path turned into a link: serving it would hand clients the
+            // filesystem below or the link's target
+            let reason = unavailable_reason(share).or_else(|| {
+                (share.vm.is_none())
+                    .then(|| validate::path_on_disk(&share.path).err())
+                    .flatten()
+                    .map(|e| e.message)
+            });
+            if let Some(reason) = reason {
                 unavailable.push(Unavailable {
                     share: share.name.clone(),
                     reason,
@@ -204,12 +215,11 @@ impl Gateway {
                 self.container_converge_steps(share, &mut steps)?;
                 self.vm_converge_steps(share, &mut steps)
             })();
+            // anything else (a user not on this node yet, a quota raised behind the gateway)
+            // keeps the share served as it is, and is reported
             match planned {
                 Ok(()) => plan.append(steps),
-                Err(e) => unavailable.push(Unavailable {
-                    share: share.name.clone(),
-                    reason: e.message,
-                }),
+                Err(e) => not_repaired.push(format!("'{}': {}", share.name, e.message)),
             }
         }
         let served = availability::without(&cfg, &unavailable);
@@ -222,16 +232,27 @@ impl Gateway {
             None => self.samba_steps_for_apply(&served, &self.globals()?, &mut plan, true, force)?,
         }
         let mut change = self.execute(plan, dry_run, None, notes)?;
+        let mut errors = Vec::new();
         if !unavailable.is_empty() {
             let list: Vec<String> = unavailable
                 .iter()
                 .map(|u| format!("'{}': {}", u.share, u.reason))
                 .collect();
-            change.error = Some(format!(
-                "every other share converged, but {} share(s) are not served: {}",
+            errors.push(format!(
+                "{} share(s) are not served: {}",
                 unavailable.len(),
                 list.join("; ")
             ));
+        }
+        if !not_repaired.is_empty() {
+            errors.push(format!(
+                "{} share(s) stay served as they are but could not be repaired: {}",
+                not_repaired.len(),
+                not_repaired.join("; ")
+            ));
+        }
+        if !errors.is_empty() {
+            change.error = Some(format!("every other share converged, but {}", errors.join("; and ")));
         }
         change.unavailable = unavailable;
         healing.finish(self, change, dry_run)

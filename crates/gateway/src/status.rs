@@ -114,7 +114,7 @@ impl Gateway {
                     );
                 }
             }
-            let purge = self.purge_incomplete(&share.name);
+            let purge = self.purge_incomplete(&share);
             if let Some(why) = &purge {
                 problems.push(format!(
                     "purge-incomplete: {why}; run 'pve-smbgateway delete {} --purge-data' to finish",

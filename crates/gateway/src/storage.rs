@@ -282,7 +282,9 @@ impl Gateway {
                             Err(e) => {
                                 let dir = marker.parent().unwrap_or(Path::new("/"));
                                 let _ = smbgw_sys::fs::create_dir_all(dir, 0o700);
-                                let _ = smbgw_sys::fs::atomic_write(&marker, e.message.as_bytes(), 0o600);
+                                // the path first: a later share of the same name is another share
+                                let text = format!("{}\n{}", path.display(), e.message);
+                                let _ = smbgw_sys::fs::atomic_write(&marker, text.as_bytes(), 0o600);
                             }
                             Ok(()) => {
                                 let _ = smbgw_sys::fs::remove_if_exists(&marker);
@@ -318,10 +320,12 @@ impl Gateway {
         self.layout.state_dir.join("purge-incomplete").join(share)
     }
 
-    /// Why the share's purge is incomplete, if it is.
-    pub(crate) fn purge_incomplete(&self, share: &str) -> Option<String> {
-        let text = std::fs::read_to_string(self.purge_marker(share)).ok()?;
-        Some(text.trim().to_string())
+    /// Why the share's purge is incomplete, if it is (a marker left by an earlier share of the
+    /// same name on another path does not count).
+    pub(crate) fn purge_incomplete(&self, share: &Share) -> Option<String> {
+        let text = std::fs::read_to_string(self.purge_marker(&share.name)).ok()?;
+        let (path, reason) = text.split_once('\n')?;
+        (path == share.path).then(|| reason.trim().to_string())
     }
 }
 
