@@ -143,6 +143,26 @@ subtest 'a share with a quota as storage' => sub {
     is($created->{path}, "$dir/mnt/backups", 'on_add_hook created the share at the storage path');
     is($created->{comment}, 'PVE storage backup-store', 'the share says which storage made it');
     ok(-d "$dir/mnt/backups" && $plugin->activate_storage('backup-store', $new), 'its directory is there and activates');
+
+    # a link a share user planted where a content directory goes: nothing is made through it
+    my $victim = "$dir/victim";
+    mkdir($victim, 0700) or die "mkdir $victim: $!";
+    my $links = { type => 'smbgateway', 'smbgateway-share' => 'backups', content => { iso => 1 } };
+    symlink($victim, "$dir/mnt/backups/template") or die "symlink: $!";
+    eval { $plugin->activate_storage('backup-store', $links) };
+    like($@, qr/template/, 'activation refuses a planted link in place of a content directory');
+    ok(!-e "$victim/iso", 'nothing was created through the link');
+    unlink("$dir/mnt/backups/template");
+    ok($plugin->activate_storage('backup-store', $links) && -d "$dir/mnt/backups/template/iso", 'without the link it activates');
+    # a share whose storage is gone (its subvolume not mounted): PVE must not write below it
+    rename("$dir/mnt/media", "$dir/mnt/media.away") or die "rename: $!";
+    mkdir("$dir/mnt/media") or die;
+    eval { $plugin->activate_storage('media-store', $scfg) };
+    like($@, qr/share 'media' is unavailable/, 'activation refuses a share whose subvolume is not there');
+    ok(!-e "$dir/mnt/media/dump", 'nothing was created on the filesystem below');
+    rmdir("$dir/mnt/media");
+    rename("$dir/mnt/media.away", "$dir/mnt/media") or die "rename back: $!";
+
     my $bad = { type => 'smbgateway', 'smbgateway-share' => 'bad', path => "relative/path" };
     eval { $plugin->on_add_hook('bad-store', $bad) };
     like($@, qr/absolute/, 'a bad path is refused by the core');

@@ -588,13 +588,6 @@ fn legacy_hosts(key: &str, value: &str) -> Result<Vec<String>> {
     }
 }
 
-/// Whether `inner` is the directory `outer` or lies below it. Share paths are normalised by
-/// `validate::path_syntax` (absolute, no `.`, `..`, `//` or trailing `/`) and free of symbolic
-/// links (`validate::path_on_disk`), so comparing components compares the directories.
-fn path_within(inner: &str, outer: &str) -> bool {
-    inner == outer || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/'))
-}
-
 /// What is wrong when `share` and `other` serve one directory tree (the same directory, or one
 /// inside the other), or `None`. Each share's ACL and quota would act on the other's data: an
 /// ACL change locks the other share's users out, two quotas on one subvolume overwrite each
@@ -606,12 +599,12 @@ pub fn path_conflict(share: &Share, other: &Share) -> Option<String> {
     let (mine, theirs) = (share.path.as_str(), other.path.as_str());
     if mine == theirs {
         Some(format!("{mine} is also the directory of share '{}'", other.name))
-    } else if path_within(mine, theirs) {
+    } else if validate::path_within(mine, theirs) {
         Some(format!(
             "{mine} lies inside {theirs}, the directory of share '{}'",
             other.name
         ))
-    } else if path_within(theirs, mine) {
+    } else if validate::path_within(theirs, mine) {
         Some(format!(
             "{mine} contains {theirs}, the directory of share '{}'",
             other.name

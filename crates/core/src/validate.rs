@@ -231,8 +231,21 @@ enum Whole {
 
 /// A share path that is, contains or lies inside a protected tree (the system's and Proxmox
 /// VE's state, Samba's private dirs, the gateway's own dirs given as `own`) is refused.
+/// Whether `inner` is the directory `outer` or lies below it. Share paths are normalised by
+/// `path_syntax` (absolute, no `.`, `..`, `//` or trailing `/`), so comparing components
+/// compares the directories.
+pub fn path_within(inner: &str, outer: &str) -> bool {
+    let outer = outer.trim_end_matches('/');
+    inner == outer || outer.is_empty() || inner.strip_prefix(outer).is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether one path is the other or lies inside it.
+pub fn paths_overlap(a: &str, b: &str) -> bool {
+    path_within(a, b) || path_within(b, a)
+}
+
 pub fn protected_trees(path: &str, own: &[std::path::PathBuf]) -> Result<()> {
-    let inside = |x: &str, y: &str| x == y || y == "/" || x.starts_with(&format!("{}/", y.trim_end_matches('/')));
+    let inside = path_within;
     for (tree, what, whole) in PROTECTED_TREES {
         let relation = if tree == path {
             "is"

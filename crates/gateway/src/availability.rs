@@ -10,6 +10,7 @@ use serde::Serialize;
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{validate, Result, Share};
 use smbgw_quota::btrfs;
+use smbgw_sys::safe_fs;
 
 use crate::Gateway;
 
@@ -56,20 +57,38 @@ pub(crate) fn unavailable_reason(share: &Share) -> Option<String> {
 }
 
 impl Gateway {
+    /// Make the share usable as a PVE storage: refuse it while its storage is missing (PVE would
+    /// write backups onto the filesystem below an unmounted one) and create the content
+    /// directories (`dump`, `template/iso`, ...) under it through handles: the share's users
+    /// may have put links there.
+    pub fn activate_storage_dirs(&self, name: &str, subdirs: &[String]) -> Result<()> {
+        let share = self.show(name)?;
+        if let Some(reason) = unavailable_reason(&share) {
+            return Err(smbgw_core::Error::system(format!(
+                "share '{}' is unavailable: {reason}",
+                share.name
+            )));
+        }
+        validate::path_on_disk(&share.path)?;
+        let root = safe_fs::Dir::open(Path::new(&share.path))?;
+        for subdir in subdirs {
+            let mut dir = root.try_clone()?;
+            for component in Path::new(subdir).components() {
+                let std::path::Component::Normal(name) = component else {
+                    smbgw_core::bail_input!("content directory {subdir:?} must be a relative path inside the share");
+                };
+                dir = match dir.open_child_optional(name)? {
+                    Some(existing) => existing,
+                    None => dir.mkdir_child(name, 0o755)?,
+                };
+            }
+        }
+        Ok(())
+    }
+
     /// The shares of the stored config this node cannot serve, and why.
     pub fn unavailable_shares(&self) -> Result<Vec<Unavailable>> {
-        Ok(self
-            .store
-            .load()?
-            .shares()
-            .iter()
-            .filter_map(|s| {
-                unavailable_reason(s).map(|reason| Unavailable {
-                    share: s.name.clone(),
-                    reason,
-                })
-            })
-            .collect())
+        Ok(unavailable_in(&self.store.load()?))
     }
 }
 
@@ -82,6 +101,19 @@ impl Gateway {
             .filter(|s| creating.is_some_and(|c| c.eq_ignore_ascii_case(&s.name)) || unavailable_reason(s).is_none())
             .collect()
     }
+}
+
+/// The shares of `cfg` whose storage is missing, and why.
+pub(crate) fn unavailable_in(cfg: &SharesConfig) -> Vec<Unavailable> {
+    cfg.shares()
+        .iter()
+        .filter_map(|s| {
+            unavailable_reason(s).map(|reason| Unavailable {
+                share: s.name.clone(),
+                reason,
+            })
+        })
+        .collect()
 }
 
 /// `cfg` without the shares in `left_out`: what the node serves.

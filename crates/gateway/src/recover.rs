@@ -204,7 +204,11 @@ impl Gateway {
     }
 
     fn heal(&self, entry: &Recovery, all: &[Recovery], cfg: &SharesConfig, dry_run: bool) -> Result<Outcome> {
-        let used_by = |path: &Path| cfg.shares().iter().find(|s| overlaps(Path::new(&s.path), path));
+        let used_by = |path: &Path| {
+            cfg.shares()
+                .iter()
+                .find(|s| smbgw_core::validate::paths_overlap(&s.path, &path.to_string_lossy()))
+        };
         match entry {
             Recovery::Creates { path, since_ns } => {
                 let recorded = all
@@ -483,11 +487,6 @@ fn idle_for(path: &Path) -> std::time::Duration {
 fn born_ns(path: &Path) -> Option<u64> {
     let born = std::fs::symlink_metadata(path).ok()?.created().ok()?;
     Some(born.duration_since(std::time::UNIX_EPOCH).ok()?.as_nanos() as u64)
-}
-
-/// Whether one path is the other or inside it.
-fn overlaps(a: &Path, b: &Path) -> bool {
-    a.starts_with(b) || b.starts_with(a)
 }
 
 /// Delete the directory tree at `path`, which must still be `id`, through handles (no link

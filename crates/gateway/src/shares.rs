@@ -114,7 +114,7 @@ impl Gateway {
         }
         if purge_data {
             let mut on_node = cfg.shares().iter().filter(|s| s.vm.is_none());
-            if let Some(other) = on_node.find(|s| overlaps(&s.path, &share.path)) {
+            if let Some(other) = on_node.find(|s| validate::paths_overlap(&s.path, &share.path)) {
                 bail_input!(
                     "--purge-data refused: share '{}' uses {} too; delete it first or delete without --purge-data",
                     other.name,
@@ -366,10 +366,4 @@ fn no_such_share(name: &str, cfg: &SharesConfig) -> Error {
             known.join(", ")
         ))
     }
-}
-
-/// Whether one path is the other or inside it.
-fn overlaps(a: &str, b: &str) -> bool {
-    let inside = |x: &str, y: &str| x == y || x.starts_with(&format!("{}/", y.trim_end_matches('/')));
-    inside(a, b) || inside(b, a)
 }

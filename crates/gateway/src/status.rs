@@ -5,7 +5,7 @@ use smbgw_core::{Error, Result};
 use smbgw_samba::render;
 use smbgw_samba::service::SmbdStatus;
 
-use crate::availability::{unavailable_reason, Unavailable};
+use crate::availability;
 use crate::Gateway;
 
 #[derive(Debug, Serialize)]
@@ -46,16 +46,7 @@ impl Gateway {
         };
         let smbd = self.samba.smbd_status();
         // what apply serves: unavailable shares are left out
-        let left_out: Vec<Unavailable> = cfg
-            .shares()
-            .iter()
-            .filter_map(|s| {
-                unavailable_reason(s).map(|reason| Unavailable {
-                    share: s.name.clone(),
-                    reason,
-                })
-            })
-            .collect();
+        let left_out = availability::unavailable_in(&cfg);
         let expected = render::render(
             &self.layout,
             &self.served_shares(&cfg, None),

@@ -180,6 +180,10 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
         }
         "apply" => json(gw.apply(flag(&a, 0), flag(&a, 1))?),
         "space" => json(gw.space(&string(&a, 0, "name")?)?),
+        "activate_storage_dirs" => {
+            gw.activate_storage_dirs(&string(&a, 0, "name")?, &strings(&a, 1)?)?;
+            json(true)
+        }
         "quota_status" => json(gw.quota_status(&string(&a, 0, "name")?)?),
         "quota_history" => {
             let days = string(&a, 1, "days")?

@@ -49,6 +49,7 @@ sub apply { my ($dry_run, $force) = @_; return _invoke('apply', $dry_run ? 1 : 0
 
 # Quotas
 sub space { my ($name) = @_; return _invoke('space', $name) }
+sub activate_storage_dirs { my ($name, $subdirs) = @_; return _invoke('activate_storage_dirs', $name, $subdirs) }
 sub quota_status { my ($name) = @_; return _invoke('quota_status', $name) }
 sub quota_history { my ($name, $days) = @_; return _invoke('quota_history', $name, $days // 2) }
 

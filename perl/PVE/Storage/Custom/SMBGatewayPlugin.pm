@@ -8,8 +8,6 @@ package PVE::Storage::Custom::SMBGatewayPlugin;
 use strict;
 use warnings;
 
-use File::Path qw(make_path);
-
 use PVE::Storage::Plugin;
 use PVE::RS::SMBGateway;
 
@@ -134,11 +132,15 @@ sub activate_storage {
     my $path = $share->{path};
     die "unable to activate storage '$storeid' - share '$share->{name}' has no directory '$path'\n" if !-d $path;
     local $scfg->{path} = $path;
+    my @subdirs;
     for my $vtype (sort keys %{ $scfg->{content} // {} }) {
 	next if $vtype eq 'none';
 	my $dir = $class->get_subdir($scfg, $vtype);
-	make_path($dir) if !-d $dir;
+	push @subdirs, substr($dir, length($path) + 1) if index($dir, "$path/") == 0;
     }
+    # root never creates by name inside a directory share users write: the gateway does it
+    # through handles, and refuses a share whose storage is not mounted
+    PVE::RS::SMBGateway::activate_storage_dirs($share->{name}, \@subdirs);
     return 1;
 }
 
