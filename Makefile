@@ -6,15 +6,19 @@
 CARGO ?= cargo
 BIN := target/release/pve-smbgateway
 
-.PHONY: all build deps test test-ui test-package test-vm lint perl-check demo demo-clean bench clean docs install deb
+.PHONY: all build ui deps test test-ui test-package test-vm lint perl-check demo demo-clean bench clean docs install deb
 
 all: build
 
 deps:
 	./scripts/install-deps.sh
 
-build:
+build: ui
 	$(CARGO) build --release --locked
+
+# the web UI: www/pve-smbgateway.js, built from one file per class (www/Makefile)
+ui:
+	$(MAKE) -C www
 
 PERL_TEST_ENV := PERL5LIB=$(CURDIR)/perl \
 	PVE_RS_SMBGW_SO=$(CURDIR)/target/release/libpve_rs_smbgateway.so \
@@ -101,3 +105,4 @@ deb:
 
 clean:
 	$(CARGO) clean
+	$(MAKE) -C www clean

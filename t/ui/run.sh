@@ -1,7 +1,7 @@
 #!/bin/bash
 # Browser tests of the web UI (test tier 4): headless Debian chromium driven by playwright-core,
 # GPL ExtJS 6.2 from npm, stand-ins of the Proxmox/PVE ExtJS base classes (t/ui/standins), our
-# www/ files, and the real API (PVE::API2::SMBGateway) on the real Rust core in sandbox mode with
+# www/ files (built into www/pve-smbgateway.js), and the real API (PVE::API2::SMBGateway) on the real Rust core in sandbox mode with
 # its own smbd, served by t/ui/server.pl; modes lxc and vm through the pct, pvesm and qm
 # stand-ins of t/bin; all in a network namespace of its own. Root only (smbd, loop device, netns).
 #
@@ -46,7 +46,8 @@ EXTJS="$CACHE/node_modules/extjs-gpl/build"
 # --- the gateway (a no-op when it is built; waits for the shared target dir's lock)
 [ -n "${SMBGW_BUILD_DIR:-}" ] || (cd "$REPO" && cargo build --release --locked --quiet)
 
-node --check "$REPO/www/pve-smbgateway.js"
+# the UI file the package ships, built from www/'s class files (www/Makefile), each checked
+make -s -C "$REPO/www" check
 sh -n "$REPO/www/ui-hook"
 
 # --- sandbox

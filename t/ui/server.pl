@@ -20,7 +20,7 @@
 #   /               --index FILE: t/ui/index.html.tpl (mirrors pve-manager's index.html.tpl) after
 #                   www/ui-hook apply
 #   /pve2/js/pvemanagerlib.js   t/ui/standins/pve.js (stand-in of pve-manager's classes)
-#   /pve2/js/pve-smbgateway.js  www/pve-smbgateway.js (where the package installs it)
+#   /pve2/js/pve-smbgateway.js  www/pve-smbgateway.js as www/Makefile builds it (where the package installs it)
 #   /__test/log     POST: browser console lines forwarded by the tests (printed to stderr)
 #
 # Usage: server.pl --port N --extjs DIR   (prints "listening on PORT" when ready)

@@ -1,0 +1,49 @@
+// Share step "Options": the Samba features of a share. Part of pve-smbgateway.js (www/Makefile).
+
+Ext.define('SMBGateway.panel.ShareOptions', {
+    extend: 'SMBGateway.panel.ShareBase',
+    alias: 'widget.smbgwShareOptions',
+    title: gt('Options'),
+    itemId: 'options',
+
+    initComponent: function () {
+        let me = this;
+        me.column1 = [
+            SMBGateway.Utils.checkbox('shadow-copies', gt('Shadow copies'), { boxLabel: gt('"Previous Versions"'), smbgwRefusedIn: ['vm'] }),
+            SMBGateway.Utils.checkbox('recycle-bin', gt('Recycle bin')),
+            SMBGateway.Utils.checkbox('macos', gt('macOS clients'), { boxLabel: 'vfs_fruit' }),
+            SMBGateway.Utils.checkbox('audit', gt('Audit log')),
+        ];
+        me.column2 = [
+            SMBGateway.Utils.checkbox('browseable', gt('Browseable')),
+            SMBGateway.Utils.checkbox('encrypt', gt('Encryption'), { boxLabel: gt('require SMB3') }),
+            {
+                xtype: 'combobox',
+                name: 'case-sensitive',
+                fieldLabel: gt('Case sensitive'),
+                editable: false,
+                value: 'auto',
+                store: [
+                    ['auto', 'auto'],
+                    ['yes', gt('Yes')],
+                    ['no', gt('No')],
+                ],
+            },
+        ];
+        me.columnB = [
+            {
+                xtype: 'textfield',
+                name: 'options',
+                fieldLabel: gt('Samba options'),
+                emptyText: 'KEY=VALUE, ... (allow list)',
+            },
+            {
+                xtype: 'component',
+                cls: 'smbgw-note',
+                smbgwModes: ['vm'],
+                html: Ext.htmlEncode(gt('In a VM: no shadow copies yet (the data disk has no snapshots inside the VM).')),
+            },
+        ];
+        me.callParent();
+    },
+});

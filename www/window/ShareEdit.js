@@ -1,0 +1,51 @@
+// The edit window: the standard Proxmox edit window on PUT shares/{name}, as a task.
+// Part of pve-smbgateway.js (www/Makefile).
+
+Ext.define('SMBGateway.window.ShareEdit', {
+    extend: 'Proxmox.window.Edit',
+    alias: 'widget.smbgwShareEdit',
+
+    nodename: undefined,
+    shareName: undefined,
+    subject: gt('SMB Share'),
+    width: 720,
+    showTaskViewer: true,
+    autoLoad: true,
+    bodyPadding: 0,
+
+    getValues: function (dirtyOnly) {
+        let values = this.callParent([dirtyOnly]);
+        if (Ext.isArray(values.delete)) {
+            values.delete = values.delete.join(',');
+        }
+        return values;
+    },
+
+    // the share as loaded: its placement decides what can be edited
+    setValues: function (values) {
+        this.callParent([values]);
+        SMBGateway.Utils.applyMode(this, values.mode || 'native', false);
+    },
+
+    initComponent: function () {
+        let me = this;
+        if (!me.nodename || !me.shareName) {
+            throw 'no node or share name specified';
+        }
+        Ext.apply(me, {
+            url: `/api2/extjs${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(me.shareName)}`,
+            method: 'PUT',
+            isCreate: false,
+            items: [
+                {
+                    xtype: 'tabpanel',
+                    bodyPadding: 10,
+                    height: 330,
+                    items: SMBGateway.Utils.sharePanels(false),
+                },
+            ],
+        });
+        me.callParent();
+        SMBGateway.Utils.applyMode(me, 'native', false);
+    },
+});
