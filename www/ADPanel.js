@@ -123,12 +123,7 @@ Ext.define('SMBGateway.ADPanel', {
         let base = SMBGateway.Utils.baseUrl(me.nodename);
         let reload = () => me.reload();
 
-        let apiFailure = (form) => (response) => {
-            if (form && response.result && response.result.errors) {
-                form.markInvalid(response.result.errors);
-            }
-            Ext.Msg.alert(gt('Error'), response.htmlStatus);
-        };
+        let apiFailure = (form) => SMBGateway.Utils.apiFailure(form);
 
         Ext.apply(me, {
             tbar: [

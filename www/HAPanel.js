@@ -186,12 +186,14 @@ Ext.define('SMBGateway.HAPanel', {
     // POST one of the HA actions and follow its task
     runAction: function (path, params, waitTarget) {
         let me = this;
+        // a window's fields get the API's errors of its parameters
+        let form = waitTarget && waitTarget !== me ? waitTarget.down('form') : null;
         Proxmox.Utils.API2Request({
             url: `${me.apiBase}/${path}`,
             method: 'POST',
             params: params,
             waitMsgTarget: waitTarget || me,
-            failure: (response) => Ext.Msg.alert(gt('Error'), response.htmlStatus),
+            failure: SMBGateway.Utils.apiFailure(form ? form.getForm() : null),
             success: function (response) {
                 if (waitTarget && waitTarget !== me) {
                     waitTarget.close();

@@ -197,15 +197,30 @@ Ext.define('SMBGateway.ShareGrid', {
             });
         };
 
+        // the confirmation is for the share as it is now: it is loaded first, and its digest goes
+        // with the DELETE (a change made meanwhile is refused with a 409, as in PVE's windows)
         let deleteShare = function () {
             let rec = selected();
             if (!rec) {
                 return;
             }
             let name = rec.get('name');
+            let shareUrl = `${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(name)}`;
+            Proxmox.Utils.API2Request({
+                url: shareUrl,
+                method: 'GET',
+                waitMsgTarget: me,
+                failure: (response) => Ext.Msg.alert(gt('Error'), response.htmlStatus),
+                success: (response) => confirmDelete(name, shareUrl, response.result.data || {}, response.result.digest),
+            });
+        };
+
+        let confirmDelete = function (name, shareUrl, share, digest) {
+            digest = digest || share.digest;
             let win = Ext.create('Ext.window.Window', {
                 title: gt('Delete') + ': ' + Ext.htmlEncode(name),
                 itemId: 'smbgwDeleteConfirm',
+                digest: digest,
                 modal: true,
                 width: 420,
                 bodyPadding: 10,
@@ -223,7 +238,7 @@ Ext.define('SMBGateway.ShareGrid', {
                     {
                         xtype: 'checkbox',
                         itemId: 'purge',
-                        boxLabel: gt('Also delete the data') + ' (' + Ext.htmlEncode(rec.get('path') || '') + ')',
+                        boxLabel: gt('Also delete the data') + ' (' + Ext.htmlEncode(share.path || '') + ')',
                     },
                 ],
                 buttons: [
@@ -231,12 +246,18 @@ Ext.define('SMBGateway.ShareGrid', {
                         text: gt('Remove'),
                         itemId: 'confirm',
                         handler: function () {
-                            let purge = win.down('#purge').getValue();
+                            let params = {};
+                            if (win.down('#purge').getValue()) {
+                                params['purge-data'] = 1;
+                            }
+                            if (win.digest) {
+                                params.digest = win.digest;
+                            }
                             win.close();
+                            // in the query string, as Proxmox.window.Edit sends a DELETE's values
+                            let query = Ext.Object.toQueryString(params);
                             Proxmox.Utils.API2Request({
-                                url:
-                                    `${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(name)}` +
-                                    (purge ? '?purge-data=1' : ''),
+                                url: shareUrl + (query ? '?' + query : ''),
                                 method: 'DELETE',
                                 waitMsgTarget: me,
                                 failure: (response) => Ext.Msg.alert(gt('Error'), response.htmlStatus),

@@ -175,40 +175,34 @@ Ext.define('SMBGateway.Utils', {
         poll();
     },
 
-    // the field an error message of the core is about (for errors raised in a task);
-    // the first rule that matches wins, so the guest fields come before the words
-    // ("quota", "user", "mode") that their messages may also contain
-    fieldOfTaskError: function (msg) {
-        let rules = [
-            [/share name|share '.*' already exists/i, 'name'],
-            [/--ct-id\b/, 'ct-id'],
-            [/--vm-id\b/, 'vm-id'],
-            [/--vm-template\b|template VM\b/, 'vm-template'],
-            [/--ct-template\b|\btemplate\b/, 'ct-template'],
-            [/\bct-memory\b/, 'ct-memory'],
-            [/\bvm-memory\b/, 'vm-memory'],
-            [/\bvm-cores\b/, 'vm-cores'],
-            [/\bct-storage\b/, 'ct-storage'],
-            [/\bvm-storage\b/, 'vm-storage'],
-            [/\bbridge\b/, 'bridge'],
-            [/^ip\b|--ip\b/, 'ip'],
-            [/^gateway\b|--gateway\b/, 'gateway'],
-            [/--shadow-copies\b/, 'shadow-copies'],
-            [/--quota-backend\b/, 'quota-backend'],
-            [/--zfs-dataset\b/, 'zfs-dataset'],
-            [/quota/i, 'quota'],
-            [/\buser/i, 'users'],
-            [/\bgroup/i, 'groups'],
-            [/hosts?\b/i, 'hosts-allow'],
-            [/path|director/i, 'path'],
-            [/placement|mode/i, 'mode'],
-        ];
-        for (const [re, field] of rules) {
-            if (re.test(msg)) {
-                return field;
+    // a failure handler for a form's API call, as Proxmox.window.Edit's submit has it: the
+    // API's errors ({errors: {param: message}}, a 400 answered before any task starts) on the
+    // fields of `form` (if given), then the message; onErrors(errors) e.g. shows the field's tab
+    apiFailure: function (form, onErrors) {
+        return function (response) {
+            let errors = response.result && response.result.errors;
+            if (form && errors) {
+                form.markInvalid(errors);
+                if (onErrors) {
+                    onErrors(errors);
+                }
+            }
+            Ext.Msg.alert(gt('Error'), response.htmlStatus);
+        };
+    },
+
+    // show the tab of the first field in error (the form's tabs are its input panels)
+    showTabOfErrors: function (win, errors) {
+        let form = win.down('form').getForm();
+        let tabs = win.down('tabpanel');
+        for (const name of Object.keys(errors)) {
+            let field = form.findField(name);
+            let panel = field && field.up('inputpanel');
+            if (panel && tabs) {
+                tabs.setActiveTab(panel);
+                return;
             }
         }
-        return undefined;
     },
 
     // a checkbox of a share property, checked as its default is

@@ -1,4 +1,5 @@
-// Browser tests of the pve-smbgateway web UI (www/pve-smbgateway.js): headless Debian chromium
+// Browser tests of the pve-smbgateway web UI (www/pve-smbgateway.js, built from www/'s class files
+// by www/Makefile): headless Debian chromium
 // driven by playwright-core, against t/ui/server.pl (the real API on the real Rust core in sandbox
 // mode, with a real smbd). Run by t/ui/run.sh, which sets up the environment below:
 //   SMBGW_UI_URL     http://127.0.0.1:<port>/      the test server
@@ -112,6 +113,12 @@ const guestCalls = (tool) => {
     const file = path.join(WORK, tool + '.log');
     return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(JSON.parse) : [];
 };
+
+// the text of the message box once it shows one matching `re`
+const alertText = (re) =>
+    waitUntil((src) => Ext.Msg.isVisible() && new RegExp(src).test(Ext.Msg.getEl().dom.textContent) && Ext.Msg.getEl().dom.textContent, re.source).then(
+        (h) => h.jsonValue(),
+    );
 
 const createWindow = 'smbgwShareCreate';
 const activeStep = () => evalCmp(`${createWindow} tabpanel`, 'return c.getActiveTab().itemId');
@@ -438,6 +445,46 @@ test('edit a share: the standard edit window, a PUT as a task', async () => {
     assert.equal(show['recycle-bin'], true, 'what was not edited stays');
 });
 
+test('edit: a change made meanwhile is refused (409 on the stale digest), not overwritten', async () => {
+    await shareAction(SHARE, 'edit');
+    await cid('smbgwShareEdit');
+    // the window keeps the digest of the share it loaded, as PVE's edit windows do
+    await waitUntil(() => {
+        const w = Ext.ComponentQuery.query('smbgwShareEdit')[0];
+        return w && w.digest && w.down('field[name=comment]').getValue() === 'edited in the browser';
+    });
+    // someone else changes the share meanwhile
+    execFileSync(CLI, ['update', SHARE, '--comment', 'changed elsewhere'], { encoding: 'utf8' });
+    await fill('smbgwShareEdit field[name=comment]', 'my stale edit');
+    const put = page.waitForResponse((r) => r.request().method() === 'PUT' && r.url().includes('/smbgateway/shares/'));
+    await click('smbgwShareEdit button[reference=submitbutton]');
+    const sent = (await put).request().postData() || '';
+    assert.match(sent, /(^|&)digest=[0-9a-f]+/, 'the update carries the digest: ' + sent);
+    assert.match(await alertText(/\(409\)/), /\(409\)/, 'the conflict is shown');
+    await shot('10b-edit-stale-digest');
+    const show = JSON.parse(execFileSync(CLI, ['show', SHARE, '--output-format', 'json'], { encoding: 'utf8' }));
+    assert.equal(show.comment, 'changed elsewhere', 'the other change stays');
+    await page.evaluate(() => Ext.Msg.hide());
+    await evalCmp('smbgwShareEdit', 'c.close()');
+});
+
+test('delete: the confirmation is for the share as loaded; a change made meanwhile is refused (409)', async () => {
+    await shareAction(SHARE, 'delete');
+    await cid('[itemId=smbgwDeleteConfirm]');
+    // (checked before Remove: without a digest the delete would go through)
+    if (!(await evalCmp('[itemId=smbgwDeleteConfirm]', 'return c.digest'))) {
+        await click('[itemId=smbgwDeleteConfirm] #cancel');
+        assert.fail('the confirmation has no digest of the share it loaded');
+    }
+    execFileSync(CLI, ['update', SHARE, '--comment', 'made in the browser'], { encoding: 'utf8' });
+    const del = page.waitForResponse((r) => r.request().method() === 'DELETE' && r.url().includes('/smbgateway/shares/'));
+    await click('[itemId=smbgwDeleteConfirm] #confirm');
+    assert.match((await del).url(), /[?&]digest=[0-9a-f]+/, 'the delete carries the digest');
+    assert.match(await alertText(/\(409\)/), /\(409\)/);
+    await page.evaluate(() => Ext.Msg.hide());
+    assert.ok(JSON.parse(execFileSync(CLI, ['list', '--output-format', 'json'], { encoding: 'utf8' })).some((s) => s.name === SHARE), 'the share stays');
+});
+
 test('share status', async () => {
     await shareAction(SHARE, 'status');
     const id = await cid('[itemId=smbgwStatusWindow]');
@@ -541,6 +588,30 @@ test('LXC placement: its fields only; errors of the API land on the guest fields
     await shot('23-create-lxc-summary');
     assert.deepEqual(guestCalls('pct'), [], 'the dry run ran no pct');
     assert.ok(!fs.existsSync(lxcDir), 'the dry run changed nothing');
+    await evalCmp(createWindow, 'c.close()');
+});
+
+test('an input error of the core comes back before any task (a 400 with errors), on its field', async () => {
+    assert.equal(await page.evaluate(() => typeof SMBGateway.Utils.fieldOfTaskError), 'undefined', 'no messages matched to fields');
+    await click('smbgwShareGrid #create');
+    await fill(`${createWindow} field[name=name]`, 'uiinput');
+    await fill(`${createWindow} field[name=path]`, path.join(DATA, 'uiinput'));
+    await choosePlacement('lxc');
+    await click(`${createWindow} #next`);
+    await fill(`${createWindow} field[name=bridge]`, BRIDGE);
+    await fill(`${createWindow} field[name=ct-id]`, '9000');
+    await click(`${createWindow} #next`);
+    await click(`${createWindow} #next`);
+    await fill(`${createWindow} field[name=users]`, USER);
+    const answer = page.waitForResponse((r) => r.request().method() === 'POST' && /\/smbgateway\/shares$/.test(r.url().split('?')[0]));
+    await toSummary();
+    const res = await (await answer).json();
+    assert.equal(res.status, 400, JSON.stringify(res));
+    assert.ok(!res.success && !res.data, 'no task was started');
+    assert.match(res.errors['ct-id'], /9000 is in use/);
+    assert.match(await fieldError(`${createWindow} field[name=ct-id]`), /9000 is in use/);
+    assert.equal(await activeStep(), 'guest');
+    assert.deepEqual(guestCalls('pct'), []);
     await evalCmp(createWindow, 'c.close()');
 });
 

@@ -22,20 +22,12 @@ Ext.define('SMBGateway.window.ShareCreate', {
         return values;
     },
 
+    // the API's errors of the values ({errors: {param: message}}, answered before any task
+    // starts) on their fields; the first step with a field in error is shown
     markErrors: function (errors) {
         let me = this;
-        let form = me.down('form').getForm();
-        form.markInvalid(errors);
-        // show the first step with a field in error
-        let tabs = me.down('tabpanel');
-        for (const name of Object.keys(errors)) {
-            let field = form.findField(name);
-            let panel = field && field.up('inputpanel');
-            if (panel) {
-                tabs.setActiveTab(panel);
-                break;
-            }
-        }
+        me.down('form').getForm().markInvalid(errors);
+        SMBGateway.Utils.showTabOfErrors(me, errors);
     },
 
     setSummary: function (html) {
@@ -98,10 +90,6 @@ Ext.define('SMBGateway.window.ShareCreate', {
                             `<div class="smbgw-error">${Ext.htmlEncode(msg)}</div>` +
                                 `<p>${gt('Nothing was changed. Correct the values and look at the plan again.')}</p>`,
                         );
-                        let field = SMBGateway.Utils.fieldOfTaskError(msg);
-                        if (field) {
-                            me.markErrors({ [field]: msg });
-                        }
                         return;
                     }
                     let plan = lines.filter((l) => /^(plan|note|nothing to do):?/.test(l));
@@ -134,12 +122,7 @@ Ext.define('SMBGateway.window.ShareCreate', {
             method: 'POST',
             params: values,
             waitMsgTarget: me,
-            failure: function (response) {
-                if (response.result && response.result.errors) {
-                    me.markErrors(response.result.errors);
-                }
-                Ext.Msg.alert(gt('Error'), response.htmlStatus);
-            },
+            failure: SMBGateway.Utils.apiFailure(me.down('form').getForm(), (errors) => SMBGateway.Utils.showTabOfErrors(me, errors)),
             success: function (response) {
                 me.hide();
                 SMBGateway.Utils.openTask(response.result.data, me.taskDone).on('destroy', () => me.close());

@@ -1,4 +1,8 @@
-// The edit window: the standard Proxmox edit window on PUT shares/{name}, as a task.
+// The edit window: the standard Proxmox edit window on PUT shares/{name}, as a task. As PVE's
+// edit windows do, it keeps the `digest` of the share it loaded and sends it back with the
+// update (Proxmox.window.Edit's load and submit), so a change made meanwhile by someone else is
+// refused (409) instead of overwritten; the API's field errors (a 400 with {errors}) are marked
+// on their fields by Proxmox.window.Edit, and the tab of the first one is shown here.
 // Part of pve-smbgateway.js (www/Makefile).
 
 Ext.define('SMBGateway.window.ShareEdit', {
@@ -19,6 +23,13 @@ Ext.define('SMBGateway.window.ShareEdit', {
             values.delete = values.delete.join(',');
         }
         return values;
+    },
+
+    apiCallDone: function (success, response) {
+        let errors = !success && response.result && response.result.errors;
+        if (errors) {
+            SMBGateway.Utils.showTabOfErrors(this, errors);
+        }
     },
 
     // the share as loaded: its placement decides what can be edited
