@@ -74,7 +74,10 @@ Ext.define('SMBGateway.ADPanel', {
         ].filter((x) => x);
     },
 
-    credentialWindow: function (title, fields, submitText, handler) {
+    // a window asking for the parameters of one AD operation ('ad-test', 'ad-join', 'ad-leave'),
+    // with their limits and defaults from the API's schema
+    credentialWindow: function (operation, title, fields, submitText, handler) {
+        let me = this;
         let win = Ext.create('Ext.window.Window', {
             title: title,
             modal: true,
@@ -110,6 +113,7 @@ Ext.define('SMBGateway.ADPanel', {
                 },
             ],
         });
+        SMBGateway.Schema.apply(win, SMBGateway.Schema.propertiesOf(me.schema, operation), true);
         win.show();
         return win;
     },
@@ -132,7 +136,7 @@ Ext.define('SMBGateway.ADPanel', {
                     itemId: 'test',
                     iconCls: 'fa fa-stethoscope',
                     handler: () =>
-                        me.credentialWindow(gt('Test a domain'), me.credentialFields(true), gt('Test'), function (values, win, form) {
+                        me.credentialWindow('ad-test', gt('Test a domain'), me.credentialFields(true), gt('Test'), function (values, win, form) {
                             Proxmox.Utils.API2Request({
                                 url: base + '/ad/test',
                                 method: 'POST',
@@ -153,6 +157,7 @@ Ext.define('SMBGateway.ADPanel', {
                     disabled: true,
                     handler: () =>
                         me.credentialWindow(
+                            'ad-join',
                             gt('Join an Active Directory domain'),
                             me.credentialFields(true).concat([
                                 { xtype: 'textfield', name: 'ou', fieldLabel: 'OU', emptyText: 'Servers/PVE' },
@@ -181,6 +186,7 @@ Ext.define('SMBGateway.ADPanel', {
                     disabled: true,
                     handler: () =>
                         me.credentialWindow(
+                            'ad-leave',
                             gt('Leave the domain'),
                             [
                                 {
@@ -257,5 +263,9 @@ Ext.define('SMBGateway.ADPanel', {
         });
         me.callParent();
         me.on('afterrender', reload);
+        // the parameters' limits and defaults of the AD operations, once for the panel
+        SMBGateway.Schema.load(me.nodename, null, (schema) => {
+            me.schema = schema;
+        });
     },
 });

@@ -4,19 +4,6 @@
 Ext.define('SMBGateway.Utils', {
     singleton: true,
 
-    // share properties with these defaults need not be sent on create
-    booleanDefaults: {
-        'read-only': 0,
-        browseable: 1,
-        guest: 0,
-        'shadow-copies': 0,
-        'recycle-bin': 0,
-        macos: 0,
-        audit: 0,
-        encrypt: 0,
-        'fallback-local': 0,
-    },
-
     // where a guest sees the share (crates/core/src/guest.rs SHARE_MOUNT): a VM share's
     // path is always this one, inside the VM
     guestMount: '/srv/share',
@@ -205,7 +192,7 @@ Ext.define('SMBGateway.Utils', {
         }
     },
 
-    // a checkbox of a share property, checked as its default is
+    // a checkbox of a share property (its default comes with the schema: SMBGateway.Schema)
     checkbox: function (name, label, extra) {
         return Ext.apply(
             {
@@ -214,7 +201,6 @@ Ext.define('SMBGateway.Utils', {
                 fieldLabel: label,
                 inputValue: 1,
                 uncheckedValue: 0,
-                checked: !!SMBGateway.Utils.booleanDefaults[name],
             },
             extra || {},
         );

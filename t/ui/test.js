@@ -114,6 +114,14 @@ const guestCalls = (tool) => {
     return fs.existsSync(file) ? fs.readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map(JSON.parse) : [];
 };
 
+// the API's schema (GET /nodes/{node}/smbgateway/schema), what the UI takes its limits from
+const apiSchema = () =>
+    page.evaluate(() =>
+        fetch('/api2/json/nodes/pve1/smbgateway/schema')
+            .then((r) => r.json())
+            .then((r) => r.data),
+    );
+
 // the text of the message box once it shows one matching `re`
 const alertText = (re) =>
     waitUntil((src) => Ext.Msg.isVisible() && new RegExp(src).test(Ext.Msg.getEl().dom.textContent) && Ext.Msg.getEl().dom.textContent, re.source).then(
@@ -502,20 +510,33 @@ const LXC_SHARE = 'uilxc';
 const VM_SHARE = 'uivm';
 let vmSmbd; // what answers on the VM's port 445
 
-test("the guest fields carry the core's schema: limits and defaults", async () => {
-    const schema = JSON.parse(
+test("the guest fields carry the core's schema, read from the API: limits and defaults", async () => {
+    const core = JSON.parse(
         execFileSync('perl', ['-MPVE::RS::SMBGateway', '-MJSON::PP', '-e', 'print encode_json(PVE::RS::SMBGateway::share_schema())'], {
             encoding: 'utf8',
         }),
     ).properties;
+    // the API serves the core's schema; the UI has no limits of its own
+    const api = await apiSchema();
+    assert.ok(api && api.share && api.guest, 'GET .../smbgateway/schema answers share and guest');
+    const schema = api.share.properties;
+    for (const k of Object.keys(api.guest.properties)) {
+        for (const key of ['minimum', 'maximum', 'maxLength', 'default']) {
+            assert.equal(String(schema[k][key]), String(core[k][key]), `${k}: ${key} is the core's`);
+        }
+    }
     await click('smbgwShareGrid #create');
     await cid(createWindow);
+    // the schema is read when the window opens: wait until its limits are on the fields
+    await waitUntil(() => Ext.ComponentQuery.query('smbgwShareCreate field[name=ct-memory]')[0].maxValue < Number.MAX_VALUE);
+    const name = await evalAny(`${createWindow} field[name=name]`, 'return c.maxLength');
+    assert.equal(name, schema.name.maxLength, "the name's length is the schema's");
     const fields = await evalAny(
         'smbgwShareCreate #guest',
         `return c.query('[isFormField]').map((f) => ({
             name: f.name, min: f.minValue, max: f.maxValue, maxLength: f.maxLength, value: f.originalValue }))`,
     );
-    const guestProps = Object.keys(schema).filter((k) => /^(ct|vm)-|^(bridge|ip|gateway)$/.test(k));
+    const guestProps = Object.keys(api.guest.properties);
     assert.deepEqual(fields.map((f) => f.name).sort(), guestProps.sort(), 'every guest property has its field');
     for (const f of fields) {
         const p = schema[f.name];
@@ -911,8 +932,11 @@ test('Active Directory panel: status and the test checklist', async () => {
     await page.waitForTimeout(300);
     await shot('14-ad-panel-checklist');
 
-    // join runs as a task: the task viewer shows why it failed (no domain controller here)
+    // join runs as a task: the task viewer shows why it failed (no domain controller here); its
+    // window's defaults are the API's schema of ad-join
+    const adJoin = (await apiSchema())['ad-join'].properties;
     await click('smbgwADPanel #join');
+    assert.equal(await evalCmp('window field[name=user]', 'return c.getValue()'), adJoin.user.default);
     await fill('window field[name=domain]', 'example.com');
     await fill('window field[name=password]', 'not-a-secret');
     await click('window #submit');

@@ -6,10 +6,17 @@ Ext.define('SMBGateway.panel.ShareBase', {
     extend: 'Proxmox.panel.InputPanel',
     isCreate: true,
 
-    // create: only what is set (and no boolean at its default); edit: empty fields become 'delete'
+    // create: only what is set (and no checkbox at its schema default); edit: empty fields
+    // become 'delete'
     cleanValues: function (values) {
         let me = this;
         let del = [];
+        let checkboxDefaults = {};
+        me.query('checkbox')
+            .filter((c) => c.smbgwDefault !== undefined)
+            .forEach((c) => {
+                checkboxDefaults[c.name] = Number(c.smbgwDefault);
+            });
         Ext.Object.each(values, function (key, value) {
             if (Ext.isArray(value)) {
                 value = values[key] = value.join(',');
@@ -22,10 +29,8 @@ Ext.define('SMBGateway.panel.ShareBase', {
                 if (!me.isCreate && key !== 'name') {
                     del.push(key);
                 }
-            } else if (me.isCreate && SMBGateway.Utils.booleanDefaults[key] !== undefined) {
-                if (Number(value) === SMBGateway.Utils.booleanDefaults[key]) {
-                    delete values[key];
-                }
+            } else if (me.isCreate && checkboxDefaults[key] === Number(value)) {
+                delete values[key];
             }
         });
         if (del.length) {

@@ -15,7 +15,6 @@ Ext.define('SMBGateway.panel.ShareGeneral', {
                 name: 'name',
                 fieldLabel: gt('Name'),
                 allowBlank: false,
-                maxLength: 80,
                 emptyText: 'e.g. team',
                 submitValue: me.isCreate,
             },
@@ -30,7 +29,6 @@ Ext.define('SMBGateway.panel.ShareGeneral', {
                 xtype: 'textfield',
                 name: 'comment',
                 fieldLabel: gt('Comment'),
-                maxLength: 256,
             },
         ];
         let note = (modes, text) => ({

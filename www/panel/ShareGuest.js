@@ -3,7 +3,7 @@
 
 // the container or VM of an lxc or vm share; fixed once it is made, so shown read-only
 // on edit, except memory and cores (pct set applies them at once, qm set at the
-// reboot). Limits and defaults are the core's schema (crates/core/src/schema.rs).
+// reboot). Limits and defaults are the API's schema (SMBGateway.Schema).
 Ext.define('SMBGateway.panel.ShareGuest', {
     extend: 'SMBGateway.panel.ShareBase',
     alias: 'widget.smbgwShareGuest',
@@ -46,30 +46,24 @@ Ext.define('SMBGateway.panel.ShareGuest', {
             let editable = me.isCreate || resizable.indexOf(name) !== -1;
             return editable ? Ext.apply(cfg, { xtype: xtype }, extra) : cfg;
         };
-        let number = (modes, name, label, min, max, range, extra) =>
-            field(
-                modes,
-                'numberfield',
-                name,
-                label,
-                Ext.apply({ allowDecimals: false, minValue: min, maxValue: max, minText: range, maxText: range }, extra),
-            );
-        let guestId = gt('a number from 100 to 999999999');
+        // ranges and defaults: SMBGateway.Schema, from the API; a range in MiB says so
+        let number = (modes, name, label, extra) => field(modes, 'numberfield', name, label, Ext.apply({ allowDecimals: false }, extra));
+        let mib = { smbgwRangeText: gt('MiB from {0} to {1}') };
         let nextFree = { emptyText: gt('next free') };
         me.column1 = [
-            number(lxc, 'ct-id', gt('CT ID'), 100, 999999999, guestId, nextFree),
-            number(lxc, 'ct-memory', gt('Memory (MiB)'), 128, 65536, gt('MiB from 128 to 65536'), { value: 512 }),
-            field(lxc, 'textfield', 'ct-storage', gt('Storage'), Ext.apply({ value: 'local-lvm', maxLength: 64 }, me.formats.storage)),
-            number(vm, 'vm-id', gt('VM ID'), 100, 999999999, guestId, nextFree),
-            number(vm, 'vm-template', gt('Template VM ID'), 100, 999999999, guestId, { value: 9000 }),
-            number(vm, 'vm-memory', gt('Memory (MiB)'), 512, 262144, gt('MiB from 512 to 262144'), { value: 1024 }),
-            number(vm, 'vm-cores', gt('Cores'), 1, 128, gt('a number from 1 to 128'), { value: 1 }),
-            field(vm, 'textfield', 'vm-storage', gt('Storage'), Ext.apply({ value: 'local-lvm', maxLength: 64 }, me.formats.storage)),
+            number(lxc, 'ct-id', gt('CT ID'), nextFree),
+            number(lxc, 'ct-memory', gt('Memory (MiB)'), mib),
+            field(lxc, 'textfield', 'ct-storage', gt('Storage'), me.formats.storage),
+            number(vm, 'vm-id', gt('VM ID'), nextFree),
+            number(vm, 'vm-template', gt('Template VM ID')),
+            number(vm, 'vm-memory', gt('Memory (MiB)'), mib),
+            number(vm, 'vm-cores', gt('Cores')),
+            field(vm, 'textfield', 'vm-storage', gt('Storage'), me.formats.storage),
         ];
         me.column2 = [
-            field(both, 'textfield', 'bridge', gt('Bridge'), Ext.apply({ value: 'vmbr0', maxLength: 15 }, me.formats.bridge)),
-            field(both, 'textfield', 'ip', gt('IPv4/CIDR'), Ext.apply({ value: 'dhcp', maxLength: 18 }, me.formats.ip)),
-            field(both, 'textfield', 'gateway', gt('Gateway (IPv4)'), Ext.apply({ emptyText: gt('none'), maxLength: 15 }, me.formats.gateway)),
+            field(both, 'textfield', 'bridge', gt('Bridge'), me.formats.bridge),
+            field(both, 'textfield', 'ip', gt('IPv4/CIDR'), me.formats.ip),
+            field(both, 'textfield', 'gateway', gt('Gateway (IPv4)'), Ext.apply({ emptyText: gt('none') }, me.formats.gateway)),
         ];
         me.columnB = [
             field(
@@ -77,7 +71,7 @@ Ext.define('SMBGateway.panel.ShareGuest', {
                 'textfield',
                 'ct-template',
                 gt('Template'),
-                Ext.apply({ value: 'local:vztmpl/debian-12-smbgateway_1_amd64.tar.gz', maxLength: 256 }, me.formats.template),
+                me.formats.template,
             ),
             {
                 xtype: 'component',

@@ -187,6 +187,13 @@ Ext.define('SMBGateway.window.ShareCreate', {
         });
         me.callParent();
         SMBGateway.Utils.applyMode(me, 'native', true);
+        // the fields' limits and defaults: the API's share schema
+        SMBGateway.Schema.load(me.nodename, me, function (schema) {
+            if (!me.isDestroyed) {
+                SMBGateway.Schema.apply(me, SMBGateway.Schema.propertiesOf(schema, 'share'), true);
+                me.updateButtons();
+            }
+        });
         me.down('form').getForm().on('dirtychange', () => me.updateButtons());
         me.on('afterrender', () => me.updateButtons());
     },

@@ -58,5 +58,11 @@ Ext.define('SMBGateway.window.ShareEdit', {
         });
         me.callParent();
         SMBGateway.Utils.applyMode(me, 'native', false);
+        // the fields' limits: the API's share schema (the values are the share's own)
+        SMBGateway.Schema.load(me.nodename, null, function (schema) {
+            if (!me.isDestroyed) {
+                SMBGateway.Schema.apply(me, SMBGateway.Schema.propertiesOf(schema, 'share'), false);
+            }
+        });
     },
 });
