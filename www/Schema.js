@@ -2,7 +2,8 @@
 // (GET /nodes/{node}/smbgateway/schema: one PVE::JSONSchema `properties` object per operation,
 // share, guest, ad-join, ad-test, ad-leave, ha-setup, ...; the core's crates/core/src/schema.rs is
 // their source), so no panel repeats a range, a length or a default. A panel loads it once and
-// applies one operation's properties to its fields; without it (an API that has no schema yet)
+// applies one operation's properties to its fields (its windows get the panel's copy, or read it
+// when opened on their own); without it (an API that has no schema yet)
 // the fields have no limits of their own and the API's checks alone stand.
 // Part of pve-smbgateway.js (www/Makefile).
 Ext.define('SMBGateway.Schema', {
@@ -19,6 +20,21 @@ Ext.define('SMBGateway.Schema', {
                 callback(null);
             },
             success: (response) => callback(response.result.data || null),
+        });
+    },
+
+    // callback(schema) for a window: the schema it was given (its panel's), else read now; not
+    // called once the window is gone
+    whenLoaded: function (win, callback) {
+        if (win.schema) {
+            callback(win.schema);
+            return;
+        }
+        SMBGateway.Schema.load(win.nodename, win, (schema) => {
+            if (!win.isDestroyed) {
+                win.schema = schema;
+                callback(schema);
+            }
         });
     },
 

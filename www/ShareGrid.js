@@ -190,6 +190,7 @@ Ext.define('SMBGateway.ShareGrid', {
             }
             Ext.create('SMBGateway.window.ShareEdit', {
                 nodename: me.nodename,
+                schema: me.schema,
                 shareName: rec.get('name'),
                 autoShow: true,
                 taskDone: reload,
@@ -337,6 +338,7 @@ Ext.define('SMBGateway.ShareGrid', {
                     handler: () =>
                         Ext.create('SMBGateway.window.ShareCreate', {
                             nodename: me.nodename,
+                            schema: me.schema,
                             autoShow: true,
                             taskDone: reload,
                             listeners: { destroy: reload },
@@ -443,5 +445,9 @@ Ext.define('SMBGateway.ShareGrid', {
         me.callParent();
 
         me.startAutoRefresh();
+        // the API's schema, once for the panel: the share windows take their limits from it
+        SMBGateway.Schema.load(me.nodename, null, (schema) => {
+            me.schema = schema;
+        });
     },
 });

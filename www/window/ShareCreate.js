@@ -6,6 +6,8 @@ Ext.define('SMBGateway.window.ShareCreate', {
     alias: 'widget.smbgwShareCreate',
 
     nodename: undefined,
+    // the API's schema (SMBGateway.Schema) if the opening panel has it, else read when opened
+    schema: null,
     title: gt('Create') + ': ' + gt('SMB Share'),
     width: 720,
     height: 480,
@@ -187,12 +189,10 @@ Ext.define('SMBGateway.window.ShareCreate', {
         });
         me.callParent();
         SMBGateway.Utils.applyMode(me, 'native', true);
-        // the fields' limits and defaults: the API's share schema
-        SMBGateway.Schema.load(me.nodename, me, function (schema) {
-            if (!me.isDestroyed) {
-                SMBGateway.Schema.apply(me, SMBGateway.Schema.propertiesOf(schema, 'share'), true);
-                me.updateButtons();
-            }
+        // the fields' limits and defaults: the API's share schema (the shares panel's)
+        SMBGateway.Schema.whenLoaded(me, function (schema) {
+            SMBGateway.Schema.apply(me, SMBGateway.Schema.propertiesOf(schema, 'share'), true);
+            me.updateButtons();
         });
         me.down('form').getForm().on('dirtychange', () => me.updateButtons());
         me.on('afterrender', () => me.updateButtons());

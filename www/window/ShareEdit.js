@@ -11,6 +11,8 @@ Ext.define('SMBGateway.window.ShareEdit', {
 
     nodename: undefined,
     shareName: undefined,
+    // the API's schema (SMBGateway.Schema) if the opening panel has it, else read when opened
+    schema: null,
     subject: gt('SMB Share'),
     width: 720,
     showTaskViewer: true,
@@ -58,11 +60,10 @@ Ext.define('SMBGateway.window.ShareEdit', {
         });
         me.callParent();
         SMBGateway.Utils.applyMode(me, 'native', false);
-        // the fields' limits: the API's share schema (the values are the share's own)
-        SMBGateway.Schema.load(me.nodename, null, function (schema) {
-            if (!me.isDestroyed) {
-                SMBGateway.Schema.apply(me, SMBGateway.Schema.propertiesOf(schema, 'share'), false);
-            }
+        // the fields' limits: the API's share schema (the shares panel's); the values are the
+        // share's own
+        SMBGateway.Schema.whenLoaded(me, function (schema) {
+            SMBGateway.Schema.apply(me, SMBGateway.Schema.propertiesOf(schema, 'share'), false);
         });
     },
 });
