@@ -98,9 +98,9 @@ if [ -n "${PKGTEST_DEB:-}" ]; then
 elif [ ! -f "$DEB" ]; then
     stale="missing"
 else
-    newer=$(cd "$ROOT" && find Cargo.toml Cargo.lock Makefile crates perl pve-hooks samba-templates systemd debian \
+    newer=$(cd "$ROOT" && find Cargo.toml Cargo.lock Makefile crates perl pve-hooks samba-templates systemd debian www \
         -type f -newer "$DEB" ! -path 'debian/pve-smbgateway/*' ! -path 'debian/pve-smbgateway-dbgsym/*' \
-        ! -path 'debian/.debhelper/*' ! -path '*/target/*' ! -name 'files' ! -name '*.substvars' \
+        ! -path 'debian/.debhelper/*' ! -path '*/target/*' ! -path 'www/pve-smbgateway.js*' ! -name 'files' ! -name '*.substvars' \
         ! -name '*.debhelper*' ! -name 'debhelper-build-stamp' 2>/dev/null | head -n 3)
     [ -z "$newer" ] || stale="older than $(echo "$newer" | tr '\n' ' ')"
 fi
