@@ -124,7 +124,7 @@ chmod 0700, "$dir/private";
 $task = PVE::APIStandin::wait_task($upid);
 is($task->{status}, 'WARNINGS: 1', 'a share under a private directory: the task ends with a warning') or diag($task->{log});
 like($task->{log}, qr{^WARN: \Q$dir/private\E is not searchable by other users}m, 'the warning names the directory');
-ok(PVE::RS::SMBGateway::show_share('private'), 'the share was created');
+ok(PVE::RS::SMBGateway::show_share({ name => 'private' }), 'the share was created');
 ($upid) = api('DELETE', '/shares/private', {}, 'admin@pve');
 task_ok($upid, 'delete the private share');
 
