@@ -28,9 +28,10 @@ fn json<T: Serialize>(value: T) -> Result<String> {
 }
 
 /// The error as the Perl module reads it: `{kind, message}`, plus `field` and `code` where the
-/// error carries them.
+/// error carries them; on a line of its own, so Perl's die adds no " at FILE line N".
 fn error_json(error: &Error) -> String {
-    serde_json::json!({ "kind": error.kind, "message": error.message.trim_end() }).to_string()
+    let json = serde_json::json!({ "kind": error.kind, "message": error.message.trim_end() });
+    format!("{json}\n")
 }
 
 fn dispatch(method: &str, input: &str) -> Result<String> {
