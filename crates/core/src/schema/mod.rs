@@ -161,11 +161,6 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("user", USER),
 ];
 
-/// One parameter of an operation's table.
-pub fn parameter(params: &'static [Property], name: &str) -> Option<&'static Property> {
-    params.iter().find(|p| p.name == name)
-}
-
 /// The range of an integer share property: what `guest.rs` checks against.
 pub fn bounds(name: &str) -> (u32, u32) {
     match property(name).map(|p| p.kind) {
