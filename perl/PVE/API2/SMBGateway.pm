@@ -2,9 +2,10 @@ package PVE::API2::SMBGateway;
 
 # REST API of pve-smbgateway, mounted at /nodes/{node}/smbgateway. Every method calls the
 # gateway core (Rust) through PVE::RS::SMBGateway, the same functions the CLI and the daemon
-# use; the share parameters are the core's own schema, so CLI, API and UI validate alike.
-# Changes run as tasks (UPID) and need Sys.Modify on the node; reading needs Sys.Audit. All
-# methods are protected (run by pvedaemon as root): quota figures and smbd's state need root.
+# use; every parameter (share properties, AD, HA) is the core's own schema, so CLI, API and UI
+# validate alike, and the UI reads its limits and defaults from the 'schema' method. Changes run
+# as tasks (UPID) and need Sys.Modify on the node; reading needs Sys.Audit. All methods but the
+# schema are protected (run by pvedaemon as root): quota figures and smbd's state need root.
 
 use strict;
 use warnings;
