@@ -113,6 +113,8 @@ like(ref($err) && $err->{msg}, qr/share 'team' already exists/, 'with the core m
 is(ref($err) && $err->{code}, 400, 'an input error only the core finds (a relative path) is a 400 before the task');
 like(ref($err) && $err->{msg}, qr/path/, 'naming the path');
 ok(!-e "$dir/root/config/shares.cfg" || !grep({ $_->{name} eq 'rel' } @{ PVE::RS::SMBGateway::list_shares() }), 'nothing created');
+(undef, $err) = api('POST', '/shares', { name => 'rel', path => 'data/rel', 'dry-run' => 1 }, 'admin@pve');
+is(ref($err) && $err->{code}, 400, 'a dry run is checked the same way');
 ($upid, $err) = api('DELETE', '/shares/nosuch', {}, 'admin@pve');
 like(ref($err) && $err->{msg}, qr/share 'nosuch' does not exist/, 'deleting a missing share is refused at once');
 

@@ -141,7 +141,7 @@ my sub register_change {
 	returns => { type => 'string', description => "Task UPID." },
 	code => sub {
 	    my ($param) = @_;
-	    if ($opts{validate} && !$param->{'dry-run'}) {
+	    if ($opts{validate}) {
 		eval { $code->({ %$param, 'dry-run' => 1 }) };
 		die $@ if ref($@) && $@->{code};
 	    }
