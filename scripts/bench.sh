@@ -991,7 +991,7 @@ phase_perl() {
         [[ $v =~ ^[0-9]+$ ]] || die "unexpected RSS figures: ${PB[rss_kib]}"
     done
     add_row "perl RSS after $((N_RSS_CALLS / 1000))k bridge calls vs before" KiB info - "$rss_after" "$rss_before"
-    BASELINE_NOTES+=("perl RSS: VmRSS of the same perl process before the $N_RSS_CALLS calls (after loading and 1,000 warm-up calls); the calls are the XS round trip of list_shares() without the pure-Perl JSON::PP around it (_call('list', '[]'): argument string in, ${N_BRIDGE_SHARES}-share JSON out), what crosses the Rust/Perl boundary")
+    BASELINE_NOTES+=("perl RSS: VmRSS of the same perl process before the $N_RSS_CALLS calls (after loading and 1,000 warm-up calls); the calls are the XS round trip of list_shares() without the pure-Perl JSON::PP around it (_call('list', '{}'): argument string in, ${N_BRIDGE_SHARES}-share JSON out), what crosses the Rust/Perl boundary")
     PERL_NOTES+=("RSS (KiB): $rss_loaded after loading the bridge, $rss_before after 1,000 calls, $rss_mid after $((N_RSS_CALLS / 2)) more, $rss_after after $N_RSS_CALLS ($(((rss_after - rss_before) * 1024 / N_RSS_CALLS)) bytes per call), $rss_err after 1,000 more calls that die (show of a missing share); the $N_RSS_CALLS calls took $(cut -d' ' -f2 <<<"${PB[rss_calls]}") s")
 }
 phase_perl

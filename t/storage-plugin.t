@@ -139,7 +139,7 @@ subtest 'a share with a quota as storage' => sub {
     # with a path, adding the storage provisions the share
     my $new = { type => 'smbgateway', 'smbgateway-share' => 'backups', path => "$dir/mnt/backups", content => { backup => 1 } };
     $plugin->on_add_hook('backup-store', $new);
-    my $created = PVE::RS::SMBGateway::show_share('backups');
+    my $created = PVE::RS::SMBGateway::show_share({ name => 'backups' });
     is($created->{path}, "$dir/mnt/backups", 'on_add_hook created the share at the storage path');
     is($created->{comment}, 'PVE storage backup-store', 'the share says which storage made it');
     ok(-d "$dir/mnt/backups" && $plugin->activate_storage('backup-store', $new), 'its directory is there and activates');

@@ -77,13 +77,13 @@ if ($mode eq 'bridge') {
     die "usage: $0 bridge BATCHES CALLS\n" if !$calls;
     my $list = PVE::RS::SMBGateway::list_shares();
     check_same('list_shares vs the hand parse', $list, hand_list());
-    my $raw = PVE::RS::SMBGateway::_call('list', '[]');
+    my $raw = PVE::RS::SMBGateway::_call('list', '{}');
     out(shares => scalar(@$list));
     out(json_bytes => length($raw));
     my %sides = (
         bridge_us => sub { PVE::RS::SMBGateway::list_shares() },
         hand_us => sub { hand_list() },
-        call_us => sub { PVE::RS::SMBGateway::_call('list', '[]') },
+        call_us => sub { PVE::RS::SMBGateway::_call('list', '{}') },
         decode_us => sub { $json->decode($raw) },
     );
     my @order = sort keys %sides;
@@ -114,13 +114,13 @@ if ($mode eq 'bridge') {
     my $list = PVE::RS::SMBGateway::list_shares();
     check_same('the API vs list_shares', $data, $list);
     check_same('list_shares vs the hand parse', $list, hand_list());
-    my $raw = PVE::RS::SMBGateway::_call('list', '[]');
+    my $raw = PVE::RS::SMBGateway::_call('list', '{}');
     out(shares => scalar(@$data));
     out(json_bytes => length($raw));
     my %sides = (
         api_ms => $api,
         bridge_ms => sub { PVE::RS::SMBGateway::list_shares() },
-        call_ms => sub { PVE::RS::SMBGateway::_call('list', '[]') },
+        call_ms => sub { PVE::RS::SMBGateway::_call('list', '{}') },
         decode_ms => sub { $json->decode($raw) },
         hand_ms => sub { hand_list() },
     );
@@ -142,7 +142,7 @@ if ($mode eq 'bridge') {
     die "usage: $0 rss CALLS\n" if !$calls;
     # the XS round trip of list_shares without the pure-Perl JSON::PP encode/decode around it:
     # what crosses the Rust/Perl boundary (argument string in, result string out, errors as die)
-    my $call = sub { PVE::RS::SMBGateway::_call('list', '[]') };
+    my $call = sub { PVE::RS::SMBGateway::_call('list', '{}') };
     my $loaded = rss_kib();
     $call->() for 1 .. 1000;
     my $before = rss_kib();
@@ -153,7 +153,7 @@ if ($mode eq 'bridge') {
     my $after = rss_kib();
     my $secs = time - $t0;
     # errors cross the boundary too: a share that does not exist, as die
-    for (1 .. 1000) { eval { PVE::RS::SMBGateway::_call('show', '["no-such-share"]') }; die "show did not die\n" if !$@ }
+    for (1 .. 1000) { eval { PVE::RS::SMBGateway::_call('show', '{"name":"no-such-share"}') }; die "show did not die\n" if !$@ }
     my $after_err = rss_kib();
     out(rss_kib => $loaded, $before, $mid, $after, $after_err);
     out(rss_calls => $calls, sprintf('%.2f', $secs));

@@ -1,35 +1,77 @@
-//! The command line, built from the share schema so every property has exactly one definition.
+//! The command line, built from the core's schema: every share property and every operation's
+//! parameters have exactly one definition (`smbgw_core::schema`), shared with the Perl API.
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
-use smbgw_core::schema::{Kind, Property, SHARE_PROPERTIES};
+use smbgw_core::schema::{self, Cli, Kind, Property, SHARE_PROPERTIES};
 use smbgw_core::share::Properties;
 
 pub const ABOUT: &str = "Manage SMB shares served by this Proxmox VE node";
 
-fn property_arg(p: &'static Property) -> Arg {
-    let mut help = p.description.to_string();
-    if let Some(d) = p.default {
-        help.push_str(&format!(" [default: {d}]"));
+/// The argument for `p`, or `None` when the command line does not take it (a password).
+fn schema_arg(p: &'static Property) -> Option<Arg> {
+    let (long, value_name) = match p.cli {
+        Cli::Hidden => return None,
+        Cli::Auto => (Some(p.name), None),
+        Cli::Long(value_name) => (Some(p.name), Some(value_name)),
+        Cli::Renamed(long, value_name) => (Some(long), Some(value_name)),
+        Cli::Positional(value_name) => (None, Some(value_name)),
+    };
+    let mut arg = Arg::new(p.name).help(p.description).required(p.required);
+    if let Some(long) = long {
+        arg = arg.long(long);
     }
-    let arg = Arg::new(p.name).long(p.name).help(help);
-    match p.kind {
+    arg = match p.kind {
         Kind::Bool => arg.value_name("BOOL").num_args(0..=1).default_missing_value("1"),
+        Kind::Flag => return Some(arg.action(ArgAction::SetTrue)),
         Kind::Enum(values) => arg
             .value_name("WORD")
             .value_parser(clap::builder::PossibleValuesParser::new(values.iter().copied())),
-        Kind::Options => Arg::new(p.name)
-            .long("option")
-            .value_name("KEY=VALUE")
+        Kind::Options => arg
             .action(ArgAction::Append)
             .help("Extra Samba parameter from the allow list (repeatable), e.g. --option 'create mask=0660'"),
+        Kind::Settings => arg.action(ArgAction::Append),
         Kind::Size => arg.value_name("SIZE"),
         Kind::Path => arg.value_name("PATH").value_hint(clap::ValueHint::DirPath),
         Kind::Users | Kind::Groups | Kind::Hosts | Kind::Percents | Kind::UserQuotas => arg.value_name("LIST"),
         Kind::Dataset => arg.value_name("DATASET"),
         Kind::Text => arg.value_name("TEXT"),
         Kind::Integer { .. } => arg.value_name("N"),
-        Kind::Word(_) => arg.value_name("WORD"),
+        Kind::Word(_) | Kind::Str { .. } | Kind::Secret => arg.value_name("WORD"),
+    };
+    Some(match value_name {
+        Some(name) => arg.value_name(name),
+        None => arg,
+    })
+}
+
+/// A share property: its default is shown, not applied (update tells given from not given).
+fn property_arg(p: &'static Property) -> Arg {
+    let arg = schema_arg(p).expect("every share property is an argument");
+    match p.default {
+        Some(d) => {
+            let help = format!(
+                "{} [default: {d}]",
+                arg.get_help().map(ToString::to_string).unwrap_or_default()
+            );
+            arg.help(help)
+        }
+        None => arg,
     }
+}
+
+/// The parameters of an operation (all, or the `only` ones), with their defaults applied.
+fn parameter_args(params: &'static [Property], only: Option<&[&str]>) -> Vec<Arg> {
+    params
+        .iter()
+        .filter(|p| only.is_none_or(|names| names.contains(&p.name)))
+        .filter_map(|p| {
+            let arg = schema_arg(p)?;
+            Some(match p.default {
+                Some(d) if p.kind != Kind::Flag => arg.default_value(d),
+                _ => arg,
+            })
+        })
+        .collect()
 }
 
 fn dry_run() -> Arg {
@@ -48,33 +90,6 @@ fn password_stdin() -> Arg {
         .long("password-stdin")
         .action(ArgAction::SetTrue)
         .help("Read the password from standard input (first line) instead of prompting")
-}
-
-fn domain_arg() -> Arg {
-    Arg::new("domain")
-        .long("domain")
-        .value_name("DOMAIN")
-        .required(true)
-        .help("DNS name of the domain, e.g. example.com")
-}
-
-fn dc_arg() -> Arg {
-    Arg::new("dc")
-        .long("dc")
-        .value_name("HOST")
-        .help("Use this domain controller instead of finding one through DNS")
-}
-
-fn admin_arg() -> Arg {
-    Arg::new("user")
-        .long("user")
-        .value_name("USER")
-        .default_value("Administrator")
-        .help("Domain account allowed to join computers")
-}
-
-fn user_name() -> Arg {
-    Arg::new("user").required(true).value_name("USER").help("User name")
 }
 
 pub fn command() -> Command {
@@ -174,39 +189,43 @@ pub fn command() -> Command {
                 .subcommand(
                     Command::new("add")
                         .about("Add a Samba user (creates a unix account without login shell if needed)")
-                        .arg(user_name())
+                        .args(parameter_args(schema::USER, None))
                         .arg(password_stdin())
-                        .arg(Arg::new("groups").long("groups").value_name("LIST").help("Add the user to these groups (comma separated; created if missing)"))
                         .arg(dry_run()),
                 )
-                .subcommand(Command::new("passwd").about("Change a Samba user's password").arg(user_name()).arg(password_stdin()).arg(dry_run()))
-                .subcommand(Command::new("delete").about("Delete a Samba user").arg(user_name()).arg(dry_run()))
+                .subcommand(
+                    Command::new("passwd")
+                        .about("Change a Samba user's password")
+                        .args(parameter_args(schema::USER, Some(&["user"])))
+                        .arg(password_stdin())
+                        .arg(dry_run()),
+                )
+                .subcommand(
+                    Command::new("delete")
+                        .about("Delete a Samba user")
+                        .args(parameter_args(schema::USER, Some(&["user"])))
+                        .arg(dry_run()),
+                )
                 .subcommand(Command::new("list").about("List Samba users")),
         )
         .subcommand(
             Command::new("ad-join")
                 .about("Join this node to an Active Directory domain (password from stdin or a prompt)")
-                .arg(domain_arg())
-                .arg(Arg::new("ou").long("ou").value_name("OU").help("Create the computer account in this OU, e.g. Servers/PVE"))
-                .arg(Arg::new("netbios").long("netbios").value_name("NAME").help("This node's NetBIOS name (default: the host name)"))
-                .arg(dc_arg())
-                .arg(admin_arg())
+                .args(parameter_args(schema::AD_JOIN, None))
                 .arg(password_stdin())
                 .arg(dry_run()),
         )
         .subcommand(
             Command::new("ad-leave")
                 .about("Leave the domain and return to local users (with --password-stdin the computer account is deleted too)")
-                .arg(admin_arg())
+                .args(parameter_args(schema::AD_LEAVE, None))
                 .arg(password_stdin())
                 .arg(dry_run()),
         )
         .subcommand(
             Command::new("ad-test")
                 .about("Check everything a join needs (DNS, DC ports, clock, credentials) without changing anything")
-                .arg(domain_arg())
-                .arg(dc_arg())
-                .arg(Arg::new("user").long("user").value_name("USER").help("Also check these credentials (password from stdin or a prompt)"))
+                .args(parameter_args(schema::AD_TEST, None))
                 .arg(password_stdin()),
         )
         .subcommand(
@@ -217,31 +236,24 @@ pub fn command() -> Command {
         .subcommand(
             Command::new("ha-setup")
                 .about("Set up the CTDB cluster with floating addresses (VIPs); every node converges with 'apply'")
-                .arg(Arg::new("nodes").long("nodes").value_name("LIST").help("Cluster nodes: n1,n2,n3 (addresses from the PVE cluster) or n1=10.0.0.1,... [default: every PVE cluster node]"))
-                .arg(Arg::new("vip").long("vip").value_name("LIST").required(true).help("Floating addresses with prefix, e.g. 10.1.1.100/24,10.1.1.101/24"))
-                .arg(Arg::new("interface").long("interface").value_name("IFACE").required(true).help("Interface the VIPs are added to on every node"))
-                .arg(Arg::new("lock").long("lock").value_name("SPEC").default_value(smbgw_gateway::ha::DEFAULT_LOCK).help("Cluster lock: corosync (follows the quorate PVE partition), file:/shared/path, ceph:CLUSTER:USER:POOL:OBJECT, or none (with --no-lock)"))
-                .arg(Arg::new("no-lock").long("no-lock").action(ArgAction::SetTrue).help("Allow --lock none: split-brain risk"))
-                .arg(Arg::new("tunable").long("tunable").value_name("NAME=VALUE").action(ArgAction::Append).help("CTDB tunable (repeatable), e.g. KeepaliveInterval=2"))
+                .args(parameter_args(schema::HA_SETUP, None))
                 .arg(dry_run()),
         )
         .subcommand(Command::new("ha-status").about("Cluster health: nodes, leader, cluster lock, which node holds each VIP"))
         .subcommand(
             Command::new("ha-failover")
                 .about("Move a VIP to another node (planned)")
-                .arg(Arg::new("vip").long("vip").value_name("IP").required(true))
-                .arg(Arg::new("to").long("to").value_name("NODE").required(true)),
+                .args(parameter_args(schema::HA_FAILOVER, None)),
         )
         .subcommand(
             Command::new("ha-test")
                 .about("Failover drill: disable the VIP's holder, measure until the VIP answers from another node, enable it again")
-                .arg(Arg::new("vip").long("vip").value_name("IP").required(true)),
+                .args(parameter_args(schema::HA_FAILOVER, Some(&["vip"]))),
         )
         .subcommand(
             Command::new("ha-node")
                 .about("Node maintenance: a disabled node hosts no VIP")
-                .arg(Arg::new("action").value_name("ACTION").required(true).value_parser(["disable", "enable"]))
-                .arg(Arg::new("node").value_name("NODE").required(true)),
+                .args(parameter_args(schema::HA_NODE, None)),
         )
         .subcommand(
             Command::new("completion")
@@ -267,4 +279,34 @@ pub fn properties(m: &ArgMatches, fixed_too: bool) -> Properties {
         }
     }
     props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_arguments_come_from_the_schema() {
+        let cmd = command();
+        let sub = |name: &str| cmd.find_subcommand(name).expect(name).clone();
+        let join = sub("ad-join");
+        let user = join.get_arguments().find(|a| a.get_id() == "user").unwrap();
+        assert_eq!(user.get_default_values(), [schema::DEFAULT_ADMIN]);
+        assert!(
+            join.get_arguments().all(|a| a.get_id() != "password"),
+            "no password in argv"
+        );
+        let failover = sub("ha-failover");
+        let node = failover.get_arguments().find(|a| a.get_id() == "node").unwrap();
+        assert_eq!(node.get_long(), Some("to"));
+        let setup = sub("ha-setup");
+        let lock = setup.get_arguments().find(|a| a.get_id() == "lock").unwrap();
+        assert_eq!(lock.get_default_values(), [smbgw_gateway::ha::DEFAULT_LOCK]);
+        let m = command()
+            .try_get_matches_from(["pve-smbgateway", "ha-node", "disable", "pve2"])
+            .unwrap();
+        let (_, node) = m.subcommand().unwrap();
+        assert_eq!(node.get_one::<String>("action").unwrap(), "disable");
+        assert_eq!(node.get_one::<String>("node").unwrap(), "pve2");
+    }
 }

@@ -22,8 +22,7 @@ use clap::ArgMatches;
 use smbgw_core::{Error, Result};
 use smbgw_gateway::ad::JoinRequest;
 use smbgw_gateway::ha::HaSetup;
-use smbgw_gateway::Gateway;
-use smbgw_samba::ad::Credentials;
+use smbgw_gateway::{Credentials, Gateway};
 
 use output::Format;
 
@@ -227,10 +226,10 @@ fn run_ha(gw: &Gateway, sub: &str, m: &ArgMatches, format: Format) -> Result<()>
         }
         "ha-status" => format.ha_status(&gw.ha_status()?),
         "ha-failover" => {
-            let seconds = gw.ha_failover(&arg("vip"), &arg("to"))?;
+            let seconds = gw.ha_failover(&arg("vip"), &arg("node"))?;
             format.message(
-                &format!("{} moved to {} in {seconds:.2} s", arg("vip"), arg("to")),
-                &serde_json::json!({ "vip": arg("vip"), "to": arg("to"), "seconds": seconds }),
+                &format!("{} moved to {} in {seconds:.2} s", arg("vip"), arg("node")),
+                &serde_json::json!({ "vip": arg("vip"), "to": arg("node"), "seconds": seconds }),
             )
         }
         "ha-test" => {

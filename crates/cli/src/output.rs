@@ -7,8 +7,8 @@ use serde::Serialize;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
+use smbgw_gateway::SambaUser;
 use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
-use smbgw_samba::users::SambaUser;
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
 /// (`show x | head -1`), the command has done its work and the rest of the output is not wanted:
@@ -372,7 +372,7 @@ impl Format {
 }
 
 impl Format {
-    pub fn ha_status(self, status: &smbgw_ha::HaStatus) -> Result<()> {
+    pub fn ha_status(self, status: &smbgw_gateway::HaStatus) -> Result<()> {
         if self.json(status)? {
             return Ok(());
         }

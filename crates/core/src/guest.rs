@@ -54,33 +54,35 @@ pub struct Vm {
     pub gateway: Option<String>,
 }
 
-/// A PVE guest id: 100 to 999999999.
+/// A PVE guest id (ct-id), in the range of the share schema.
 pub fn check_id(value: &str) -> Result<u32> {
     check_guest_id("ct-id", value)
 }
 
 /// `check_id` for the property `what` (ct-id, vm-id, vm-template).
 pub fn check_guest_id(what: &str, value: &str) -> Result<u32> {
-    check_number(what, value, 100, 999_999_999, "a guest id")
+    check_number(what, value, "a guest id")
 }
 
-/// VM memory in MiB: 512 MiB (a booting Debian with smbd) to 256 GiB.
+/// VM memory in MiB (vm-memory).
 pub fn check_vm_memory(value: &str) -> Result<u32> {
-    check_number("vm-memory", value, 512, 262_144, "MiB")
+    check_number("vm-memory", value, "MiB")
 }
 
-/// Virtual CPU cores of a VM: 1 to 128 (qemu-server's limit).
+/// Virtual CPU cores of a VM (vm-cores).
 pub fn check_cores(value: &str) -> Result<u32> {
-    check_number("vm-cores", value, 1, 128, "a number")
+    check_number("vm-cores", value, "a number")
 }
 
-/// Container memory in MiB: 128 MiB (smbd and systemd) to 64 GiB.
+/// Container memory in MiB (ct-memory).
 pub fn check_memory(value: &str) -> Result<u32> {
-    check_number("ct-memory", value, 128, 65536, "MiB")
+    check_number("ct-memory", value, "MiB")
 }
 
-/// A whole number in `min..=max`, written plainly (no sign, no leading zero).
-fn check_number(key: &str, value: &str, min: u32, max: u32, unit: &str) -> Result<u32> {
+/// A whole number in the range the share schema gives `key`, written plainly (no sign, no
+/// leading zero).
+fn check_number(key: &str, value: &str, unit: &str) -> Result<u32> {
+    let (min, max) = crate::schema::bounds(key);
     match value.parse::<u32>() {
         Ok(n) if (min..=max).contains(&n) && !value.starts_with(['+', '0']) => Ok(n),
         _ => {

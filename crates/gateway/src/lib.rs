@@ -30,6 +30,10 @@ pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use status::{NodeStatus, ShareStatus};
+// types of the layers below that front ends name: they depend on the gateway only
+pub use smbgw_ha::HaStatus;
+pub use smbgw_samba::ad::Credentials;
+pub use smbgw_samba::users::SambaUser;
 
 pub struct Gateway {
     pub layout: Layout,

@@ -2,9 +2,10 @@ package PVE::API2::SMBGateway;
 
 # REST API of pve-smbgateway, mounted at /nodes/{node}/smbgateway. Every method calls the
 # gateway core (Rust) through PVE::RS::SMBGateway, the same functions the CLI and the daemon
-# use; the share parameters are the core's own schema, so CLI, API and UI validate alike.
-# Changes run as tasks (UPID) and need Sys.Modify on the node; reading needs Sys.Audit. All
-# methods are protected (run by pvedaemon as root): quota figures and smbd's state need root.
+# use; every parameter (share properties, AD, HA) is the core's own schema, so CLI, API and UI
+# validate alike, and the UI reads its limits and defaults from the 'schema' method. Changes run
+# as tasks (UPID) and need Sys.Modify on the node; reading needs Sys.Audit. All methods but the
+# schema are protected (run by pvedaemon as root): quota figures and smbd's state need root.
 
 use strict;
 use warnings;
@@ -23,29 +24,46 @@ use base qw(PVE::RESTHandler);
 for my $format (@{ PVE::RS::SMBGateway::formats() }) {
     PVE::JSONSchema::register_format($format, sub {
 	my ($value, $noerr) = @_;
-	eval { PVE::RS::SMBGateway::check_format($format, $value) };
+	eval { PVE::RS::SMBGateway::check_format({ format => $format, value => $value }) };
 	if (my $err = $@) {
 	    return undef if $noerr;
-	    die $err;
+	    # PVE::JSONSchema puts the text on the parameter: the message without a status
+	    die ref($err) ? $err->{msg} : $err;
 	}
 	return $value;
     });
 }
 
-# The share properties as the core defines them, in PVE::JSONSchema form.
-my $share_properties = do {
-    my $schema = PVE::RS::SMBGateway::share_schema();
-    my $props = {};
-    for my $key (keys %{ $schema->{properties} }) {
-	my $p = { %{ $schema->{properties}->{$key} } };
-	# JSON booleans become plain 0/1, as PVE::JSONSchema expects
-	for my $k (keys %$p) {
-	    $p->{$k} = $p->{$k} ? 1 : 0 if JSON::PP::is_bool($p->{$k});
+# Every operation's parameters as the core defines them, in PVE::JSONSchema form:
+# { share => { properties => {...} }, 'ad-join' => ..., ... } (see the schema method below).
+my $schema = do {
+    my $all = PVE::RS::SMBGateway::schema();
+    for my $op (values %$all) {
+	for my $p (values %{ $op->{properties} }) {
+	    # JSON booleans become plain 0/1, as PVE::JSONSchema expects
+	    for my $k (keys %$p) {
+		$p->{$k} = $p->{$k} ? 1 : 0 if JSON::PP::is_bool($p->{$k});
+	    }
 	}
-	$props->{$key} = $p;
     }
-    $props;
+    $all;
 };
+
+# The parameters of one operation ('share', 'ad-join', 'ha-setup', ...), a copy to extend.
+sub operation_properties {
+    my ($op) = @_;
+    my $props = $schema->{$op}->{properties} or die "no schema for operation '$op'\n";
+    return { map { $_ => { %{ $props->{$_} } } } keys %$props };
+}
+
+# The values of an operation's parameters given in an API call, for the bridge.
+sub operation_args {
+    my ($op, $param) = @_;
+    my $props = $schema->{$op}->{properties};
+    return { map { $_ => $param->{$_} } grep { exists $props->{$_} } keys %$param };
+}
+
+my $share_properties = operation_properties('share');
 
 my $name_property = { %{ $share_properties->{name} }, optional => 0 };
 my $dry_run_property = {
@@ -88,7 +106,9 @@ my sub run_task {
     return $rpcenv->fork_worker('smbgw' . $what, task_id($name), $user, sub {
 	# the core prints each step to the task log as it starts
 	local $ENV{PVE_SMBGW_PROGRESS} = 1;
-	my $change = $code->();
+	my $change = eval { $code->() };
+	# the task log and status carry the core's message; the HTTP status is for API callers
+	die ref($@) ? $@->{msg} : $@ if $@;
 	print "plan: $_\n" for $change->{'dry-run'} ? @{ $change->{steps} // [] } : ();
 	print "nothing to do: the node already matches the configuration\n" if !$change->{changed};
 	print "note: $_\n" for @{ $change->{notes} // [] };
@@ -98,9 +118,13 @@ my sub run_task {
 }
 
 # A change, run as a task: node and dry-run parameters, Sys.Modify, the UPID as result. $code
-# gets the parameters and returns what the core returns for the change.
+# gets the parameters and returns what the core returns for the change. With validate => 1 the
+# change is first planned (a dry run) before the task starts, as PVE's API checks a request
+# before it forks a worker: bad input is answered at once, a 400 whose errors name the
+# parameter (a 404 or 409 for a missing share or a stale digest), not a failed task. Other
+# failures of planning are left to the task, whose log explains them.
 my sub register_change {
-    my ($name, $path, $method, $description, $properties, $code) = @_;
+    my ($name, $path, $method, $description, $properties, $code, %opts) = @_;
     my ($task) = $name =~ m/^(\w+?)(?:_share)?$/;
     __PACKAGE__->register_method({
 	name => $name,
@@ -117,6 +141,10 @@ my sub register_change {
 	returns => { type => 'string', description => "Task UPID." },
 	code => sub {
 	    my ($param) = @_;
+	    if ($opts{validate}) {
+		eval { $code->({ %$param, 'dry-run' => 1 }) };
+		die $@ if ref($@) && $@->{code};
+	    }
 	    return run_task($task, $param->{name}, sub { $code->($param) });
 	},
     });
@@ -158,7 +186,7 @@ __PACKAGE__->register_method({
 	links => [ { rel => 'child', href => "{subdir}" } ],
     },
     code => sub {
-	return [ map { { subdir => $_ } } qw(shares status apply users ad) ];
+	return [ map { { subdir => $_ } } qw(shares status apply users ad schema) ];
     },
 });
 
@@ -171,11 +199,12 @@ register_change('create_share', 'shares', 'POST', "Create an SMB share.",
     { %$share_properties, name => $name_property },
     sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::create_share($param->{name}, share_params($param), $param->{'dry-run'});
-    });
+	return PVE::RS::SMBGateway::create_share(
+	    { name => $param->{name}, properties => share_params($param), 'dry-run' => $param->{'dry-run'} });
+    }, validate => 1);
 
 register_reader('read_share', $SHARE, "Show a share's configuration.", { type => 'object' },
-    sub { PVE::RS::SMBGateway::show_share($_[0]) });
+    sub { PVE::RS::SMBGateway::show_share({ name => $_[0] }) });
 
 register_change('update_share', $SHARE, 'PUT', "Change a share.",
     {
@@ -187,12 +216,18 @@ register_change('update_share', $SHARE, 'PUT', "Change a share.",
 	    optional => 1,
 	    description => "Reset these properties to their defaults.",
 	},
+	digest => get_standard_option('pve-config-digest'),
     },
     sub {
 	my ($param) = @_;
-	my $delete = [ PVE::Tools::split_list($param->{delete} // '') ];
-	return PVE::RS::SMBGateway::update_share($param->{name}, share_params($param), $delete, $param->{'dry-run'});
-    });
+	return PVE::RS::SMBGateway::update_share({
+	    name => $param->{name},
+	    properties => share_params($param),
+	    delete => [ PVE::Tools::split_list($param->{delete} // '') ],
+	    digest => $param->{digest},
+	    'dry-run' => $param->{'dry-run'},
+	});
+    }, validate => 1);
 
 register_change('delete_share', $SHARE, 'DELETE', "Delete a share. Its data stays unless purge-data is set.",
     {
@@ -203,17 +238,18 @@ register_change('delete_share', $SHARE, 'DELETE', "Delete a share. Its data stay
 	    default => 0,
 	    description => "Also delete the share's directory (subvolume, dataset) and everything in it.",
 	},
+	digest => get_standard_option('pve-config-digest'),
     },
     sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::delete_share($param->{name}, $param->{'purge-data'}, $param->{'dry-run'});
-    });
+	return PVE::RS::SMBGateway::delete_share({ map { $_ => $param->{$_} } qw(name purge-data digest dry-run) });
+    }, validate => 1);
 
 register_reader('share_status', "$SHARE/status", "Whether smbd serves the share, and what is wrong if not.",
-    { type => 'object' }, sub { PVE::RS::SMBGateway::status($_[0]) });
+    { type => 'object' }, sub { PVE::RS::SMBGateway::status({ name => $_[0] }) });
 
 register_reader('share_quota', "$SHARE/quota", "The share's quota: limit, used, free, percent and backend.",
-    { type => 'object' }, sub { PVE::RS::SMBGateway::quota_status($_[0]) });
+    { type => 'object' }, sub { PVE::RS::SMBGateway::quota_status({ name => $_[0] }) });
 
 __PACKAGE__->register_method({
     name => 'share_quota_history',
@@ -234,12 +270,12 @@ __PACKAGE__->register_method({
     returns => { type => 'object' },
     code => sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::quota_history($param->{name}, $param->{days} // 2);
+	return PVE::RS::SMBGateway::quota_history({ name => $param->{name}, days => $param->{days} // 2 });
     },
 });
 
 register_reader('node_status', 'status', "smbd and every share on this node.", { type => 'object' },
-    sub { PVE::RS::SMBGateway::status(undef) });
+    sub { PVE::RS::SMBGateway::status({}) });
 
 register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.",
     {
@@ -253,7 +289,7 @@ register_change('apply', 'apply', 'POST', "Re-converge this node from the share 
     },
     sub {
 	my ($param) = @_;
-	my $change = PVE::RS::SMBGateway::apply($param->{'dry-run'}, $param->{force});
+	my $change = PVE::RS::SMBGateway::apply({ 'dry-run' => $param->{'dry-run'}, force => $param->{force} });
 	# shares left out (storage missing, repair failed): the task fails and says which
 	if (my $error = $change->{error}) {
 	    print "note: $_\n" for @{ $change->{notes} // [] };
@@ -266,25 +302,8 @@ register_reader('list_users', 'users', "List the Samba users of this node.",
     { type => 'array', items => { type => 'object' } }, sub { PVE::RS::SMBGateway::list_users() });
 
 # Active Directory membership of this node
-my $ad_domain_property = {
-    type => 'string', format => 'dns-name', maxLength => 253,
-    description => "DNS name of the Active Directory domain, e.g. example.com.",
-};
-my $ad_dc_property = {
-    type => 'string', maxLength => 253, optional => 1,
-    description => "Domain controller to use instead of finding one through DNS.",
-};
-my $ad_user_property = {
-    type => 'string', maxLength => 64, optional => 1, default => 'Administrator',
-    description => "Domain account allowed to join (or remove) computers.",
-};
-my $ad_password_property = {
-    type => 'string', maxLength => 256,
-    description => "Password of that account. It goes to Samba on a pipe, never on a command line.",
-};
-
 register_reader('ad_status', 'ad', "Domain membership of this node: DC, winbind, keytab, last health check.",
-    { type => 'object' }, sub { PVE::RS::SMBGateway::ad_status(0) });
+    { type => 'object' }, sub { PVE::RS::SMBGateway::ad_status({ check => 0 }) });
 
 __PACKAGE__->register_method({
     name => 'ad_check',
@@ -296,7 +315,7 @@ __PACKAGE__->register_method({
     proxyto => 'node',
     parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },
     returns => { type => 'object' },
-    code => sub { return PVE::RS::SMBGateway::ad_status(1) },
+    code => sub { return PVE::RS::SMBGateway::ad_status({ check => 1 }) },
 });
 
 # POST: the credentials are in the body, not in a URL that proxies and logs keep
@@ -310,41 +329,45 @@ __PACKAGE__->register_method({
     proxyto => 'node',
     parameters => {
 	additionalProperties => 0,
-	properties => {
-	    node => get_standard_option('pve-node'),
-	    domain => $ad_domain_property,
-	    dc => $ad_dc_property,
-	    user => { %$ad_user_property, default => undef },
-	    password => { %$ad_password_property, optional => 1 },
-	},
+	properties => { node => get_standard_option('pve-node'), %{ operation_properties('ad-test') } },
     },
     returns => { type => 'object' },
     code => sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::ad_test(@$param{qw(domain dc user password)});
+	return PVE::RS::SMBGateway::ad_test(operation_args('ad-test', $param));
     },
 });
 
-register_change('ad_join', 'ad/join', 'POST', "Join this node to an Active Directory domain.", {
-	domain => $ad_domain_property,
-	dc => $ad_dc_property,
-	ou => { type => 'string', maxLength => 256, optional => 1,
-	    description => "Create the computer account in this OU, e.g. Servers/PVE." },
-	netbios => { type => 'string', maxLength => 15, optional => 1,
-	    description => "This node's NetBIOS name (default: its host name)." },
-	user => $ad_user_property,
-	password => $ad_password_property,
-    },
-    sub { my ($param) = @_; return PVE::RS::SMBGateway::ad_join($param, $param->{'dry-run'}) });
-
-register_change('ad_leave', 'ad/leave', 'POST',
-    "Leave the domain; with a password the computer account is deleted in the domain too.", {
-	user => $ad_user_property,
-	password => { %$ad_password_property, optional => 1 },
-    },
+# The join's input is checked by the schema before the task starts; what needs the domain
+# (DNS, the DC's ports, the clock) is checked by the task, whose log shows the checklist.
+register_change('ad_join', 'ad/join', 'POST', "Join this node to an Active Directory domain.",
+    operation_properties('ad-join'),
     sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::ad_leave($param->{user}, $param->{password}, $param->{'dry-run'});
+	return PVE::RS::SMBGateway::ad_join({ %{ operation_args('ad-join', $param) }, 'dry-run' => $param->{'dry-run'} });
     });
+
+register_change('ad_leave', 'ad/leave', 'POST',
+    "Leave the domain; with a password the computer account is deleted in the domain too.",
+    operation_properties('ad-leave'),
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::ad_leave({ %{ operation_args('ad-leave', $param) }, 'dry-run' => $param->{'dry-run'} });
+    });
+
+# The parameters of every operation, for the UI: its limits and defaults are the core's.
+__PACKAGE__->register_method({
+    name => 'schema',
+    path => 'schema',
+    method => 'GET',
+    description => "The parameters of every operation in JSON schema form: share (with guest, the"
+	. " container and VM properties among them), ad-join, ad-test, ad-leave, ha-setup, ha-failover,"
+	. " ha-node and user.",
+    permissions => { user => 'all' },
+    proxyto => 'node',
+    parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },
+    returns => { type => 'object' },
+    code => sub { return { map { $_ => { properties => operation_properties($_) } } keys %$schema } },
+});
 
 1;

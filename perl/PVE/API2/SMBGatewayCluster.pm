@@ -17,8 +17,9 @@ use base qw(PVE::RESTHandler);
 my $read_perm = { check => ['perm', '/', ['Sys.Audit']] };
 my $modify_perm = { check => ['perm', '/', ['Sys.Modify']] };
 
-my $vip_property = { type => 'string', format => 'ip', description => "A floating address (VIP) of the cluster." };
-my $node_property = { type => 'string', format => 'pve-node', description => "A node of the CTDB cluster." };
+# the parameters of each action, as the core defines them (PVE::API2::SMBGateway's schema)
+my $failover_properties = PVE::API2::SMBGateway::operation_properties('ha-failover');
+my $node_properties = PVE::API2::SMBGateway::operation_properties('ha-node');
 
 # Run an HA action as a task: it waits for CTDB to move addresses.
 my sub run_task {
@@ -26,7 +27,9 @@ my sub run_task {
     my $rpcenv = PVE::RPCEnvironment::get();
     my $task_id = PVE::API2::SMBGateway::task_id($id);
     return $rpcenv->fork_worker("smbgwha$what", $task_id, $rpcenv->get_user(), sub {
-	my $result = $code->();
+	my $result = eval { $code->() };
+	# the task log and status carry the core's message; the HTTP status is for API callers
+	die ref($@) ? $@->{msg} : $@ if $@;
 	print "$result\n";
     });
 }
@@ -69,40 +72,16 @@ __PACKAGE__->register_method({
     parameters => {
 	additionalProperties => 0,
 	properties => {
-	    vip => {
-		type => 'string',
-		description => "Floating addresses with prefix, e.g. '10.1.1.100/24,10.1.1.101/24'.",
-		maxLength => 1024,
-	    },
-	    interface => { type => 'string', format => 'pve-iface', description => "Interface the VIPs are added to on every node." },
-	    nodes => {
-		type => 'string',
-		optional => 1,
-		maxLength => 4096,
-		description => "Cluster nodes: 'n1,n2' (addresses from the PVE cluster) or 'n1=10.0.0.1,...'. Default: every node of the PVE cluster.",
-	    },
-	    lock => {
-		type => 'string',
-		optional => 1,
-		maxLength => 512,
-		description => "Cluster lock: 'corosync' (follows the quorate PVE partition), 'file:/shared/path', 'ceph:CLUSTER:USER:POOL:OBJECT', or 'none' (with no-lock).",
-	    },
-	    'no-lock' => { type => 'boolean', optional => 1, default => 0, description => "Allow lock 'none': split-brain risk." },
-	    tunable => {
-		type => 'string',
-		format => 'string-list',
-		optional => 1,
-		description => "CTDB tunables, e.g. 'KeepaliveInterval=2,KeepaliveLimit=5'.",
-	    },
+	    %{ PVE::API2::SMBGateway::operation_properties('ha-setup') },
 	    'dry-run' => { type => 'boolean', optional => 1, default => 0, description => "Only show the plan." },
 	},
     },
     returns => { type => 'object', description => "The plan, and whether it was applied." },
     code => sub {
 	my ($param) = @_;
-	my @tunables = grep { length } split(/[;,\s]+/, $param->{tunable} // '');
-	return PVE::RS::SMBGateway::ha_setup($param->{nodes}, $param->{vip}, $param->{interface},
-	    $param->{lock}, $param->{'no-lock'}, \@tunables, $param->{'dry-run'});
+	my $args = PVE::API2::SMBGateway::operation_args('ha-setup', $param);
+	$args->{tunable} = [ grep { length } split(/[;,\s]+/, $param->{tunable} // '') ];
+	return PVE::RS::SMBGateway::ha_setup({ %$args, 'dry-run' => $param->{'dry-run'} });
     },
 });
 
@@ -115,13 +94,13 @@ __PACKAGE__->register_method({
     protected => 1,
     parameters => {
 	additionalProperties => 0,
-	properties => { vip => $vip_property, node => $node_property },
+	properties => $failover_properties,
     },
     returns => { type => 'string', description => "Task UPID." },
     code => sub {
 	my ($param) = @_;
 	return run_task('failover', $param->{vip}, sub {
-	    my $r = PVE::RS::SMBGateway::ha_failover($param->{vip}, $param->{node});
+	    my $r = PVE::RS::SMBGateway::ha_failover({ vip => $param->{vip}, node => $param->{node} });
 	    return sprintf("%s moved to %s in %.2f s", $param->{vip}, $param->{node}, $r->{seconds});
 	});
     },
@@ -134,12 +113,12 @@ __PACKAGE__->register_method({
     description => "Failover drill: disable the VIP's holder, measure until the VIP answers from another node, enable it again.",
     permissions => $modify_perm,
     protected => 1,
-    parameters => { additionalProperties => 0, properties => { vip => $vip_property } },
+    parameters => { additionalProperties => 0, properties => { vip => $failover_properties->{vip} } },
     returns => { type => 'string', description => "Task UPID." },
     code => sub {
 	my ($param) = @_;
 	return run_task('test', $param->{vip}, sub {
-	    my $r = PVE::RS::SMBGateway::ha_test($param->{vip});
+	    my $r = PVE::RS::SMBGateway::ha_test({ vip => $param->{vip} });
 	    return sprintf("%s: node %d -> node %d, moved in %.2f s, answering after %.2f s",
 		$r->{vip}, $r->{from}, $r->{to}, $r->{seconds_to_move}, $r->{seconds_to_answer});
 	});
@@ -155,16 +134,13 @@ __PACKAGE__->register_method({
     protected => 1,
     parameters => {
 	additionalProperties => 0,
-	properties => {
-	    node => $node_property,
-	    action => { type => 'string', enum => ['disable', 'enable'] },
-	},
+	properties => $node_properties,
     },
     returns => { type => 'string', description => "Task UPID." },
     code => sub {
 	my ($param) = @_;
 	return run_task('node', $param->{node}, sub {
-	    PVE::RS::SMBGateway::ha_node($param->{node}, $param->{action} eq 'enable');
+	    PVE::RS::SMBGateway::ha_node({ node => $param->{node}, enable => $param->{action} eq 'enable' });
 	    return "node $param->{node}: $param->{action}d";
 	});
     },

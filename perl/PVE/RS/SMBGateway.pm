@@ -1,7 +1,14 @@
 package PVE::RS::SMBGateway;
 
 # The pve-smbgateway core (Rust) for PVE's Perl side. The functions mirror what perlmod would
-# export: plain Perl data in, plain Perl data out, errors as die with the core's message.
+# export: plain Perl data in, plain Perl data out. Each takes its arguments as one hash, named as
+# in the API and the schema (create_share({ name => 'team', properties => {...}, 'dry-run' => 1 })),
+# which the bridge reads into typed structs; so nothing here knows an argument order.
+#
+# An error is raised as a PVE::Exception with the HTTP status the API answers: 400 for bad input
+# (with errors => { <parameter> => <message> } when the core names the parameter), 404 when the
+# thing asked for does not exist, 409 on a conflict (a stale digest), and no code (the REST layer
+# answers 500) for a failure of the system or of an external service.
 #
 # The library is found by XSLoader (auto/PVE/RS/SMBGateway/SMBGateway.so in @INC) when
 # installed, or taken from $ENV{PVE_RS_SMBGW_SO} (tests, development).
@@ -10,6 +17,8 @@ use strict;
 use warnings;
 
 use JSON::PP ();
+
+use PVE::Exception;
 
 our $VERSION = '0.1.0';
 
@@ -30,54 +39,75 @@ if (my $so = $ENV{PVE_RS_SMBGW_SO}) {
 # the fallback.
 my $json = (eval { require JSON::XS; JSON::XS->new } // JSON::PP->new)->canonical->allow_nonref;
 
+# The HTTP status of an error, from the core's code and kind.
+my %STATUS_OF_CODE = ('not-found' => 404, conflict => 409);
+
+# The bridge's error ({kind, message, field?, code?}) as the exception the API hands on.
+sub _exception {
+    my ($text) = @_;
+    my $error = eval { $json->decode($text) };
+    return $text if ref($error) ne 'HASH' || !defined($error->{message}); # not the bridge's
+    my $message = $error->{message};
+    my %param;
+    my $status = $STATUS_OF_CODE{ $error->{code} // '' } // (($error->{kind} // '') eq 'input' ? 400 : undef);
+    $param{code} = $status if $status;
+    $param{errors} = { $error->{field} => $message } if defined($error->{field});
+    # the trailing newline keeps Perl's " at FILE line N" out of the message
+    return PVE::Exception->new("$message\n", %param);
+}
+
 sub _invoke {
-    my ($method, @args) = @_;
-    return $json->decode(_call($method, $json->encode(\@args)));
+    my ($method, $args) = @_;
+    die "PVE::RS::SMBGateway: the arguments of '$method' are a hash\n" if defined($args) && ref($args) ne 'HASH';
+    my $result = eval { _call($method, $json->encode($args // {})) };
+    die _exception($@) if $@;
+    return $json->decode($result);
 }
 
-# Shares
-sub list_shares { return _invoke('list') }
-sub show_share { my ($name) = @_; return _invoke('show', $name) }
-sub create_share { my ($name, $props, $dry_run) = @_; return _invoke('create', $name, $props // {}, $dry_run ? 1 : 0) }
-sub update_share {
-    my ($name, $props, $delete, $dry_run) = @_;
-    return _invoke('update', $name, $props // {}, $delete // [], $dry_run ? 1 : 0);
+# The functions, by the bridge method each calls.
+my %METHODS = (
+    # shares: {name}; create {name, properties, dry-run}; update {name, properties, delete,
+    # digest, dry-run}; delete {name, purge-data, digest, dry-run}; status {name?}; apply
+    # {dry-run, force}
+    list_shares => 'list',
+    show_share => 'show',
+    create_share => 'create',
+    update_share => 'update',
+    delete_share => 'delete',
+    status => 'status',
+    apply => 'apply',
+    # quotas: {name}; activate_storage_dirs {name, subdirs}; quota_history {name, days}
+    space => 'space',
+    activate_storage_dirs => 'activate_storage_dirs',
+    quota_status => 'quota_status',
+    quota_history => 'quota_history',
+    list_users => 'user_list',
+    # Active Directory: the parameters of the schema's ad-join, ad-test, ad-leave (passwords
+    # travel in the JSON argument, never in argv or the environment); ad_status {check}
+    ad_status => 'ad_status',
+    ad_test => 'ad_test',
+    ad_join => 'ad_join',
+    ad_leave => 'ad_leave',
+    # high availability (CTDB): the schema's ha-setup, ha-failover; ha_test {vip}; ha_node
+    # {node, enable}
+    ha_setup => 'ha_setup',
+    ha_status => 'ha_status',
+    ha_failover => 'ha_failover',
+    ha_test => 'ha_test',
+    ha_node => 'ha_node',
+    # every parameter in PVE::JSONSchema form, defined once in Rust: the share properties, all
+    # operations' parameters ({ share => {properties}, 'ad-join' => ..., ... }), the formats
+    # they use and their check {format, value}
+    share_schema => 'share_schema',
+    schema => 'schema',
+    formats => 'formats',
+    check_format => 'check_format',
+);
+
+for my $name (keys %METHODS) {
+    my $method = $METHODS{$name};
+    no strict 'refs';
+    *{$name} = sub { my ($args) = @_; return _invoke($method, $args) };
 }
-sub delete_share { my ($name, $purge, $dry_run) = @_; return _invoke('delete', $name, $purge ? 1 : 0, $dry_run ? 1 : 0) }
-sub status { my ($name) = @_; return _invoke('status', $name) }
-sub apply { my ($dry_run, $force) = @_; return _invoke('apply', $dry_run ? 1 : 0, $force ? 1 : 0) }
-
-# Quotas
-sub space { my ($name) = @_; return _invoke('space', $name) }
-sub activate_storage_dirs { my ($name, $subdirs) = @_; return _invoke('activate_storage_dirs', $name, $subdirs) }
-sub quota_status { my ($name) = @_; return _invoke('quota_status', $name) }
-sub quota_history { my ($name, $days) = @_; return _invoke('quota_history', $name, $days // 2) }
-
-# Users
-sub list_users { return _invoke('user_list') }
-
-# Active Directory (passwords travel in the JSON argument, never in argv or the environment)
-sub ad_status { my ($check) = @_; return _invoke('ad_status', $check ? 1 : 0) }
-sub ad_test { my ($domain, $dc, $user, $password) = @_; return _invoke('ad_test', $domain, $dc, $user, $password) }
-sub ad_join {
-    my ($p, $dry_run) = @_;
-    return _invoke('ad_join', @$p{qw(domain ou netbios dc user password)}, $dry_run ? 1 : 0);
-}
-sub ad_leave { my ($user, $password, $dry_run) = @_; return _invoke('ad_leave', $user, $password, $dry_run ? 1 : 0) }
-
-# High availability (CTDB)
-sub ha_setup {
-    my ($nodes, $vips, $interface, $lock, $no_lock, $tunables, $dry_run) = @_;
-    return _invoke('ha_setup', $nodes, $vips, $interface, $lock, $no_lock ? 1 : 0, $tunables, $dry_run ? 1 : 0);
-}
-sub ha_status { return _invoke('ha_status') }
-sub ha_failover { my ($vip, $node) = @_; return _invoke('ha_failover', $vip, $node) }
-sub ha_test { my ($vip) = @_; return _invoke('ha_test', $vip) }
-sub ha_node { my ($node, $enable) = @_; return _invoke('ha_node', $node, $enable ? 1 : 0) }
-
-# The share properties in PVE::JSONSchema form, defined once in Rust, and the formats they use.
-sub share_schema { return _invoke('share_schema') }
-sub formats { return _invoke('formats') }
-sub check_format { my ($format, $value) = @_; return _invoke('check_format', $format, $value) }
 
 1;

@@ -70,7 +70,7 @@ sub options {
 sub share_of {
     my ($scfg) = @_;
     my $name = $scfg->{'smbgateway-share'} or die "storage definition has no 'smbgateway-share'\n";
-    return PVE::RS::SMBGateway::show_share($name);
+    return PVE::RS::SMBGateway::show_share({ name => $name });
 }
 
 # Adding the storage provisions the share when it does not exist yet (at the storage's `path`,
@@ -78,11 +78,18 @@ sub share_of {
 # adopted, and its path becomes the storage path.
 sub on_add_hook {
     my ($class, $storeid, $scfg, %param) = @_;
-    my $share = eval { share_of($scfg) };
-    if (my $err = $@) {
-	die $err if $err !~ m/does not exist/ || !defined($scfg->{path});
-	my $change = PVE::RS::SMBGateway::create_share($scfg->{'smbgateway-share'},
-	    { path => $scfg->{path}, comment => "PVE storage $storeid" });
+    my $name = $scfg->{'smbgateway-share'};
+    # asked, not read from an error: only a share that does not exist is provisioned, and only
+    # where a path is given (without one, share_of raises the core's "does not exist", a 404)
+    my $exists = grep { $_->{name} eq ($name // '') } @{ PVE::RS::SMBGateway::list_shares() };
+    my $share;
+    if ($exists || !defined($scfg->{path})) {
+	$share = share_of($scfg);
+    } else {
+	my $change = PVE::RS::SMBGateway::create_share({
+	    name => $name,
+	    properties => { path => $scfg->{path}, comment => "PVE storage $storeid" },
+	});
 	$share = $change->{share};
     }
     if (defined($scfg->{path}) && $scfg->{path} ne $share->{path}) {
@@ -140,14 +147,14 @@ sub activate_storage {
     }
     # root never creates by name inside a directory share users write: the gateway does it
     # through handles, and refuses a share whose storage is not mounted
-    PVE::RS::SMBGateway::activate_storage_dirs($share->{name}, \@subdirs);
+    PVE::RS::SMBGateway::activate_storage_dirs({ name => $share->{name}, subdirs => \@subdirs });
     return 1;
 }
 
 # ($total, $avail, $used, $active), in bytes: the share's quota where it has one.
 sub status {
     my ($class, $storeid, $scfg, $cache) = @_;
-    my $space = eval { PVE::RS::SMBGateway::space($scfg->{'smbgateway-share'}) };
+    my $space = eval { PVE::RS::SMBGateway::space({ name => $scfg->{'smbgateway-share'} }) };
     return undef if !$space;
     return ($space->{total}, $space->{avail}, $space->{used}, 1);
 }

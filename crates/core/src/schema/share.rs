@@ -1,0 +1,112 @@
+//! The share properties: what a share is, as stored in `shares.cfg` and given on create and
+//! update. The guest properties among them size and place an lxc or vm share's guest; their
+//! ranges are the ones `guest.rs` checks.
+
+use super::{fixed, prop, Cli, Kind, Property};
+
+/// A PVE guest id (VMID): 100 to 999999999.
+const GUEST_ID: Kind = Kind::Integer {
+    min: 100,
+    max: 999_999_999,
+};
+/// Container memory in MiB: 128 MiB (smbd and systemd) to 64 GiB.
+const CT_MEMORY: Kind = Kind::Integer { min: 128, max: 65536 };
+/// VM memory in MiB: 512 MiB (a booting Debian with smbd) to 256 GiB.
+const VM_MEMORY: Kind = Kind::Integer { min: 512, max: 262_144 };
+/// Virtual CPU cores of a VM: 1 to 128 (qemu-server's limit).
+const VM_CORES: Kind = Kind::Integer { min: 1, max: 128 };
+
+pub const MODES: &[&str] = &["native", "lxc", "vm"];
+pub const CASE_SENSITIVITY: &[&str] = &["auto", "yes", "no"];
+pub const QUOTA_BACKENDS: &[&str] = &["auto", "btrfs", "zfs", "project"];
+
+pub const SHARE_PROPERTIES: &[Property] = &[
+    fixed("mode", Kind::Enum(MODES), "Where Samba serves the share: on the host (native), in a managed container (lxc) or in a dedicated VM (vm).", Some("native")),
+    prop("path", Kind::Path, "Absolute path of the shared directory on the node; created if missing.", None),
+    prop("comment", Kind::Text, "Description shown to SMB clients.", None),
+    prop("read-only", Kind::Bool, "Refuse all writes.", Some("0")),
+    prop("browseable", Kind::Bool, "List the share when clients browse the server.", Some("1")),
+    prop("guest", Kind::Bool, "Allow access without a password (as the guest account).", Some("0")),
+    prop(
+        "users",
+        Kind::Users,
+        "Users allowed to connect (comma separated): local users, or domain users as DOMAIN\\name once the node is joined to Active Directory. Empty: every user.",
+        None,
+    ),
+    prop(
+        "groups",
+        Kind::Groups,
+        "Groups whose members may connect (comma separated): local groups, or domain groups as DOMAIN\\name.",
+        None,
+    ),
+    prop("hosts-allow", Kind::Hosts, "Only these hosts or networks may connect (comma separated).", None),
+    prop("hosts-deny", Kind::Hosts, "These hosts or networks may not connect (comma separated).", None),
+    prop("quota", Kind::Size, "Maximum size of the share, e.g. 500M, 10G, 1.5T (binary units).", None),
+    fixed(
+        "quota-backend",
+        Kind::Enum(QUOTA_BACKENDS),
+        "How the quota is enforced: btrfs subvolume qgroup, ZFS dataset refquota or ext4/XFS project quota; auto detects it from the filesystem.",
+        Some("auto"),
+    ),
+    fixed(
+        "zfs-dataset",
+        Kind::Dataset,
+        "ZFS dataset of the share (created, mounted at the path); default: a child of the dataset mounted at the path's parent.",
+        None,
+    ),
+    prop(
+        "user-quotas",
+        Kind::UserQuotas,
+        "Per-user and per-group limits inside the share (ZFS userquota/groupquota), e.g. alice=10G,@staff=100G.",
+        None,
+    ),
+    prop("quota-alerts", Kind::Percents, "Usage percentages that raise an alert when crossed.", Some("80,90,95")),
+    prop("shadow-copies", Kind::Bool, "Offer filesystem snapshots as Windows 'Previous Versions'.", Some("0")),
+    prop("recycle-bin", Kind::Bool, "Move deleted files to a .recycle folder instead of deleting them.", Some("0")),
+    prop("macos", Kind::Bool, "Tune the share for macOS clients (vfs_fruit, Time Machine friendly).", Some("0")),
+    prop("audit", Kind::Bool, "Log every file operation to syslog (vfs_full_audit).", Some("0")),
+    prop("encrypt", Kind::Bool, "Require SMB3 encryption for this share.", Some("0")),
+    prop("case-sensitive", Kind::Enum(CASE_SENSITIVITY), "Case sensitivity of file names.", Some("auto")),
+    fixed("ct-id", GUEST_ID, "Mode lxc: id of the container (default: the next free id).", None),
+    fixed("ct-template", Kind::Word("smbgw-ct-template"), "Mode lxc: container template (volume id).", Some(crate::guest::DEFAULT_TEMPLATE)),
+    prop("ct-memory", CT_MEMORY, "Mode lxc: memory of the container in MiB.", Some("512")),
+    fixed("ct-storage", Kind::Word("smbgw-storage"), "Mode lxc: PVE storage for the container's root disk.", Some("local-lvm")),
+    fixed("vm-id", GUEST_ID, "Mode vm: VMID of the share's VM (default: the next free id).", None),
+    fixed("vm-template", GUEST_ID, "Mode vm: VMID of the template VM the share's VM is cloned from (scripts/create_vm_template.sh).", Some(crate::guest::DEFAULT_VM_TEMPLATE)),
+    prop("vm-memory", VM_MEMORY, "Mode vm: memory of the VM in MiB.", Some("1024")),
+    prop("vm-cores", VM_CORES, "Mode vm: CPU cores of the VM.", Some("1")),
+    fixed("vm-storage", Kind::Word("smbgw-storage"), "Mode vm: PVE storage for the VM's disks (system disk and the share's data disk).", Some("local-lvm")),
+    fixed("bridge", Kind::Word("smbgw-bridge"), "Modes lxc and vm: bridge the guest's network interface joins.", Some("vmbr0")),
+    fixed("ip", Kind::Word("smbgw-ip"), "Modes lxc and vm: the guest's IPv4 address with prefix (e.g. 192.168.1.50/24), or dhcp.", Some("dhcp")),
+    fixed("gateway", Kind::Word("smbgw-gateway"), "Modes lxc and vm: IPv4 default gateway of the guest.", None),
+    prop(
+        "fallback-local",
+        Kind::Bool,
+        "On a domain member: the share's local users and groups are a fallback, let in only while the domain is unreachable.",
+        Some("0"),
+    ),
+    Property {
+        cli: Cli::Renamed("option", "KEY=VALUE"),
+        ..prop("options", Kind::Options, "Extra Samba parameters from an allow list, as KEY=VALUE (comma separated).", None)
+    },
+];
+
+pub fn property(name: &str) -> Option<&'static Property> {
+    SHARE_PROPERTIES.iter().find(|p| p.name == name)
+}
+
+/// The properties of a share's container or VM (modes lxc and vm), served to the UI as `guest`.
+pub const GUEST_PROPERTIES: &[&str] = &[
+    "ct-id",
+    "ct-template",
+    "ct-memory",
+    "ct-storage",
+    "vm-id",
+    "vm-template",
+    "vm-memory",
+    "vm-cores",
+    "vm-storage",
+    "bridge",
+    "ip",
+    "gateway",
+];
