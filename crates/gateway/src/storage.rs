@@ -9,43 +9,66 @@ use std::path::{Path, PathBuf};
 
 use smbgw_core::plan::{CreateDir, FnStep};
 use smbgw_core::size::format_size;
-use smbgw_core::{bail_input, Error, Plan, Result, Share};
-use smbgw_quota::{btrfs, zfs, Backend};
+use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result, Share};
+use smbgw_quota::{btrfs, zfs};
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::walk;
 
 use crate::quota::Volume;
 use crate::Gateway;
 
+/// What planning a share's storage decided: the backend its volume is in (and the dataset of a
+/// ZFS one), and whether its directory was there already. The share planned for is left as it
+/// was; the operation records the decision in the share it stores (`record`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StorageDecision {
+    pub backend: QuotaBackend,
+    pub zfs_dataset: Option<String>,
+    pub existed: bool,
+}
+
+impl StorageDecision {
+    /// The share as it is stored after this plan: with the backend (and dataset) in use.
+    pub(crate) fn record(&self, share: &mut Share) {
+        share.quota_backend = self.backend;
+        share.zfs_dataset = self.zfs_dataset.clone();
+    }
+}
+
 impl Gateway {
     /// Create the share's storage if it is missing (a subvolume on btrfs, a dataset on ZFS
     /// when the share has a quota or a dataset, a directory otherwise) and bring its quota to
-    /// what the share says. Fills in the quota backend (and dataset) it decided on.
+    /// what the share says. Returns the quota backend (and dataset) it decided on.
     /// `previous` is the share's configuration before this change (`None` on create).
     pub(crate) fn storage_steps(
         &self,
-        share: &mut Share,
+        share: &Share,
         previous: Option<&Share>,
         plan: &mut Plan,
         notes: &mut Vec<String>,
-    ) -> Result<bool> {
+    ) -> Result<StorageDecision> {
         let path = PathBuf::from(&share.path);
         let exists = path.exists();
         let mut volume_exists = exists;
         let wants_volume = share.quota.is_some()
             || share.zfs_dataset.is_some()
             || !share.user_quotas.is_empty()
-            || share.quota_backend != "auto";
+            || !share.quota_backend.is_auto();
         let backend = if wants_volume {
-            Some(smbgw_quota::resolve(&share.quota_backend, &path)?)
+            Some(smbgw_quota::resolve(share.quota_backend, &path)?)
         } else {
             // a new share on btrfs still gets its own subvolume: quota and snapshots later
-            smbgw_quota::detect(&path)?.filter(|b| *b == Backend::Btrfs && !exists)
+            smbgw_quota::detect(&path)?.filter(|b| *b == QuotaBackend::Btrfs && !exists)
         };
         let mode = share_root_mode(share);
+        let mut decision = StorageDecision {
+            backend: backend.unwrap_or(share.quota_backend),
+            zfs_dataset: share.zfs_dataset.clone(),
+            existed: exists,
+        };
 
         match backend {
-            Some(Backend::Btrfs) => {
+            Some(QuotaBackend::Btrfs) => {
                 if exists && !btrfs::is_subvolume(&path) {
                     bail_input!(
                         "{} is a plain directory on btrfs; a quota needs its own subvolume: give a path that does not exist yet and the gateway creates the subvolume",
@@ -72,9 +95,8 @@ impl Gateway {
                         .creates(&path),
                     );
                 }
-                share.quota_backend = "btrfs".into();
             }
-            Some(Backend::Zfs) => {
+            Some(QuotaBackend::Zfs) => {
                 let dataset = match &share.zfs_dataset {
                     Some(d) => d.clone(),
                     None => derive_dataset(&path)?,
@@ -105,20 +127,18 @@ impl Gateway {
                     ));
                     plan.push(chmod_step(&path, mode));
                 }
-                share.quota_backend = "zfs".into();
-                share.zfs_dataset = Some(dataset);
+                decision.zfs_dataset = Some(dataset);
             }
-            Some(Backend::Project) | None => {
+            // `resolve` and `detect` never answer `Auto`
+            Some(QuotaBackend::Project | QuotaBackend::Auto) | None => {
                 if !exists {
                     plan.push(CreateDir::new(&path, mode));
                 }
-                if backend.is_some() {
-                    share.quota_backend = "project".into();
-                }
             }
         }
-        self.quota_steps(share, previous, volume_exists, plan, notes)?;
-        Ok(exists)
+        let volume = Volume::new(decision.backend, &share.path, decision.zfs_dataset.as_deref());
+        self.quota_steps(share, volume, previous, volume_exists, plan, notes)?;
+        Ok(decision)
     }
 
     /// Set the limit the share asks for where the filesystem enforces another one. A limit the
@@ -126,12 +146,13 @@ impl Gateway {
     fn quota_steps(
         &self,
         share: &Share,
+        volume: Option<Volume>,
         previous: Option<&Share>,
         volume_exists: bool,
         plan: &mut Plan,
         notes: &mut Vec<String>,
     ) -> Result<()> {
-        let Some(volume) = Volume::of(share) else { return Ok(()) };
+        let Some(volume) = volume else { return Ok(()) };
         let wanted = match (share.quota, previous.and_then(|p| p.quota)) {
             (Some(limit), _) => Some(limit),
             (None, Some(_)) => None,
@@ -207,8 +228,8 @@ impl Gateway {
         if old == new {
             return Ok(());
         }
-        let dataset = match (&share.quota_backend[..], &share.zfs_dataset) {
-            ("zfs", Some(d)) => d.clone(),
+        let dataset = match (share.quota_backend, &share.zfs_dataset) {
+            (QuotaBackend::Zfs, Some(d)) => d.clone(),
             _ => bail_input!(
                 "share '{}': per-user quotas need a ZFS dataset (userquota@); this share uses '{}'",
                 share.name,

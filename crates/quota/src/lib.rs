@@ -16,34 +16,7 @@ pub mod zfs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use smbgw_core::{bail_input, Error, Result};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    Btrfs,
-    Zfs,
-    Project,
-}
-
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Btrfs => "btrfs",
-            Backend::Zfs => "zfs",
-            Backend::Project => "project",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "btrfs" => Some(Backend::Btrfs),
-            "zfs" => Some(Backend::Zfs),
-            "project" => Some(Backend::Project),
-            _ => None,
-        }
-    }
-}
+use smbgw_core::{bail_input, Error, QuotaBackend, Result};
 
 /// What a quota backend reports for one share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,23 +63,23 @@ pub fn fs_name(path: &Path) -> String {
     }
 }
 
-/// The backend the filesystem under `path` supports, if any.
-pub fn detect(path: &Path) -> Result<Option<Backend>> {
+/// The backend the filesystem under `path` supports, if any (never `Auto`).
+pub fn detect(path: &Path) -> Result<Option<QuotaBackend>> {
     Ok(match fs_magic(path)? {
-        BTRFS_MAGIC => Some(Backend::Btrfs),
-        ZFS_MAGIC => Some(Backend::Zfs),
-        EXT4_MAGIC | XFS_MAGIC => Some(Backend::Project),
+        BTRFS_MAGIC => Some(QuotaBackend::Btrfs),
+        ZFS_MAGIC => Some(QuotaBackend::Zfs),
+        EXT4_MAGIC | XFS_MAGIC => Some(QuotaBackend::Project),
         _ => None,
     })
 }
 
-/// The backend for a share: the configured one, or the detected one for `auto`.
-pub fn resolve(configured: &str, path: &Path) -> Result<Backend> {
-    let backend = match Backend::from_name(configured) {
-        Some(b) => Some(b),
-        None => detect(path)?,
+/// The backend for a share: the configured one, or the detected one for `auto` (never `Auto`).
+pub fn resolve(configured: QuotaBackend, path: &Path) -> Result<QuotaBackend> {
+    let backend = match configured {
+        QuotaBackend::Auto => detect(path)?,
+        b => Some(b),
     };
-    if backend == Some(Backend::Project) && !project::enabled(&existing_ancestor(path)) {
+    if backend == Some(QuotaBackend::Project) && !project::enabled(&existing_ancestor(path)) {
         bail_input!(
             "{} is on {} mounted without project quotas; remount it with the option prjquota (ext4 also needs the 'project' and 'quota' features), or put the share on btrfs or ZFS",
             path.display(),
