@@ -11,6 +11,7 @@ pub mod plan;
 pub mod quota_backend;
 pub mod schema;
 pub mod share;
+mod share_json;
 pub mod size;
 pub mod store;
 pub mod validate;

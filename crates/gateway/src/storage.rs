@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use smbgw_core::plan::{CreateDir, FnStep};
 use smbgw_core::size::format_size;
 use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result, Share};
-use smbgw_quota::{btrfs, zfs};
+use smbgw_quota::{btrfs, zfs, Filesystem};
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::walk;
 
@@ -25,6 +25,35 @@ pub(crate) struct StorageDecision {
     pub backend: QuotaBackend,
     pub zfs_dataset: Option<String>,
     pub existed: bool,
+}
+
+/// What planning a share's storage reads from the node first.
+pub(crate) struct StorageFacts {
+    /// The share's directory exists.
+    pub exists: bool,
+    /// The filesystem under it (or where it will be).
+    pub filesystem: Filesystem,
+}
+
+/// The backend the share's storage is made in; `None`: a plain directory. A share that needs a
+/// volume (a quota, a dataset, per-user quotas, a backend chosen) gets the configured backend or
+/// the filesystem's; a new share on btrfs still gets its own subvolume (quota and snapshots
+/// later); any other share is a directory.
+fn storage_backend(share: &Share, facts: &StorageFacts) -> Result<Option<QuotaBackend>> {
+    let wants_volume = share.quota.is_some()
+        || share.zfs_dataset.is_some()
+        || !share.user_quotas.is_empty()
+        || !share.quota_backend.is_auto();
+    if wants_volume {
+        return facts
+            .filesystem
+            .resolve(share.quota_backend, Path::new(&share.path))
+            .map(Some);
+    }
+    Ok(facts
+        .filesystem
+        .backend
+        .filter(|b| *b == QuotaBackend::Btrfs && !facts.exists))
 }
 
 impl StorageDecision {
@@ -48,18 +77,13 @@ impl Gateway {
         notes: &mut Vec<String>,
     ) -> Result<StorageDecision> {
         let path = PathBuf::from(&share.path);
-        let exists = path.exists();
-        let mut volume_exists = exists;
-        let wants_volume = share.quota.is_some()
-            || share.zfs_dataset.is_some()
-            || !share.user_quotas.is_empty()
-            || !share.quota_backend.is_auto();
-        let backend = if wants_volume {
-            Some(smbgw_quota::resolve(share.quota_backend, &path)?)
-        } else {
-            // a new share on btrfs still gets its own subvolume: quota and snapshots later
-            smbgw_quota::detect(&path)?.filter(|b| *b == QuotaBackend::Btrfs && !exists)
+        let facts = StorageFacts {
+            exists: path.exists(),
+            filesystem: Filesystem::of(&path)?,
         };
+        let exists = facts.exists;
+        let mut volume_exists = exists;
+        let backend = storage_backend(share, &facts)?;
         let mode = share_root_mode(share);
         let mut decision = StorageDecision {
             backend: backend.unwrap_or(share.quota_backend),
@@ -501,4 +525,89 @@ fn derive_dataset(path: &Path) -> Result<String> {
     let dataset = format!("{parent_ds}/{name}");
     smbgw_core::validate::zfs_dataset(&dataset)?;
     Ok(dataset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(pairs: &[(&str, &str)]) -> Share {
+        let props = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Share::from_properties("s", &props).unwrap()
+    }
+
+    fn on(name: &str, backend: Option<QuotaBackend>, project_quotas: bool, exists: bool) -> StorageFacts {
+        StorageFacts {
+            exists,
+            filesystem: Filesystem {
+                name: name.into(),
+                backend,
+                project_quotas,
+            },
+        }
+    }
+
+    #[test]
+    fn the_backend_follows_the_share_and_the_filesystem() {
+        use QuotaBackend::*;
+        let plain = share(&[("path", "/srv/s")]);
+        let quota = share(&[("path", "/srv/s"), ("quota", "1G")]);
+        let chosen = share(&[("path", "/srv/s"), ("quota-backend", "zfs")]);
+        // a new share on btrfs gets its own subvolume, an existing directory stays one
+        assert_eq!(
+            storage_backend(&plain, &on("btrfs", Some(Btrfs), false, false)).unwrap(),
+            Some(Btrfs)
+        );
+        assert_eq!(
+            storage_backend(&plain, &on("btrfs", Some(Btrfs), false, true)).unwrap(),
+            None
+        );
+        assert_eq!(
+            storage_backend(&plain, &on("zfs", Some(Zfs), false, false)).unwrap(),
+            None
+        );
+        assert_eq!(storage_backend(&plain, &on("tmpfs", None, false, false)).unwrap(), None);
+        // a quota takes the filesystem's backend; a chosen backend wins
+        assert_eq!(
+            storage_backend(&quota, &on("zfs", Some(Zfs), false, false)).unwrap(),
+            Some(Zfs)
+        );
+        assert_eq!(
+            storage_backend(&quota, &on("xfs", Some(Project), true, true)).unwrap(),
+            Some(Project)
+        );
+        assert_eq!(
+            storage_backend(&chosen, &on("btrfs", Some(Btrfs), false, false)).unwrap(),
+            Some(Zfs)
+        );
+        // and is refused where the filesystem cannot enforce it
+        let err = storage_backend(&quota, &on("ext4", Some(Project), false, true)).unwrap_err();
+        assert!(
+            err.message.contains("/srv/s is on ext4 mounted without project quotas"),
+            "{}",
+            err.message
+        );
+        let err = storage_backend(&quota, &on("tmpfs", None, false, true)).unwrap_err();
+        assert!(
+            err.message.contains("/srv/s is on tmpfs, which has no quota support"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn the_decision_is_recorded_by_the_operation_not_by_planning() {
+        let mut s = share(&[("path", "/srv/s")]);
+        let decided = StorageDecision {
+            backend: QuotaBackend::Zfs,
+            zfs_dataset: Some("tank/s".into()),
+            existed: false,
+        };
+        assert_eq!(s.quota_backend, QuotaBackend::Auto);
+        decided.record(&mut s);
+        assert_eq!(
+            (s.quota_backend, s.zfs_dataset.as_deref()),
+            (QuotaBackend::Zfs, Some("tank/s"))
+        );
+    }
 }
