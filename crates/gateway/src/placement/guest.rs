@@ -27,7 +27,8 @@ pub(crate) fn guest_name(share: &str) -> String {
 
 /// The Samba configuration inside a guest: the node's renderer, for a server that has only this
 /// share, at its mount point. No `dfree command`: the node's helper does not exist there.
-fn render_inside(share: &Share) -> render::Rendered {
+/// `snapshots`: where the guest sees the share's ZFS snapshots, if it does.
+fn render_inside(share: &Share, snapshots: Option<&str>) -> render::Rendered {
     let mut layout = Layout::host();
     layout.cli = PathBuf::from("/bin/false");
     let mut inside = share.clone();
@@ -35,16 +36,16 @@ fn render_inside(share: &Share) -> render::Rendered {
     inside.quota = None;
     inside.mode = Placement::Native;
     let globals = Globals {
-        guest_snapshot_dir: (share.mode.container().is_some() && share.serves_zfs_snapshots())
-            .then(|| guest::SNAPSHOT_MOUNT.to_string()),
+        guest_snapshot_dir: snapshots.map(String::from),
         ..Globals::default()
     };
     render::render(&layout, &[inside], &globals, &layout.smb_conf, &layout.share_conf_dir)
 }
 
 /// The set-up of the share's guest, from the node's facts: the accounts' ids, the users' NT
-/// hashes (`pdbedit -L -w`, never a password) and the rendered Samba configuration.
-pub(crate) fn guest_setup(samba: &Samba, share: &Share) -> Result<GuestSetup> {
+/// hashes (`pdbedit -L -w`, never a password) and the rendered Samba configuration (with the
+/// share's snapshots where the placement shows them, `snapshots`).
+pub(crate) fn guest_setup(samba: &Samba, share: &Share, snapshots: Option<&str>) -> Result<GuestSetup> {
     let accounts = samba.accounts();
     let mut setup = GuestSetup::default();
     for user in &share.users {
@@ -70,7 +71,7 @@ pub(crate) fn guest_setup(samba: &Samba, share: &Share) -> Result<GuestSetup> {
             gid,
         });
     }
-    let rendered = render_inside(share);
+    let rendered = render_inside(share, snapshots);
     let (conf_path, conf) = rendered.smb_conf;
     setup.samba_files.push(GuestFile {
         path: conf_path,
@@ -245,10 +246,20 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let share = Share::from_properties("team", &props).unwrap();
-        let rendered = render_inside(&share);
+        let rendered = render_inside(&share, None);
         let text: String = rendered.shares.values().cloned().collect();
         assert!(text.contains("\tpath = /srv/share\n"), "{text}");
         assert!(!text.contains("dfree"), "{text}");
         assert!(!text.contains("/srv/team"), "{text}");
+        // snapshots where the placement shows them, and only there
+        let mut zfs = share.clone();
+        (zfs.shadow_copies, zfs.quota_backend) = (true, smbgw_core::QuotaBackend::Zfs);
+        let shown: String = render_inside(&zfs, Some(guest::SNAPSHOT_MOUNT))
+            .shares
+            .into_values()
+            .collect();
+        assert!(shown.contains("/srv/snapshots"), "{shown}");
+        let hidden: String = render_inside(&zfs, None).shares.into_values().collect();
+        assert!(!hidden.contains("/srv/snapshots"), "{hidden}");
     }
 }

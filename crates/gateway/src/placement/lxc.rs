@@ -175,7 +175,11 @@ impl Lxc<'_> {
                 ct.id.unwrap_or(0),
                 share.name
             ),
-            move || lxc_inside::configure(&super::guest::guest_setup(&samba, &share)?, &ct),
+            move || {
+                // the container shows the dataset's snapshots at their own mount (see above)
+                let snapshots = share.serves_zfs_snapshots().then_some(guest::SNAPSHOT_MOUNT);
+                lxc_inside::configure(&super::guest::guest_setup(&samba, &share, snapshots)?, &ct)
+            },
             || Ok(()),
         ));
     }

@@ -89,7 +89,8 @@ fn snippet_step(gw: &Gateway, share: &Share) -> Result<Option<WriteFile>> {
         device: DATA_DEVICE,
         mount: guest::SHARE_MOUNT,
     };
-    let setup = guest_setup(gw.samba(), share)?;
+    // the data disk has no snapshots inside the VM (core refuses shadow copies in mode vm)
+    let setup = guest_setup(gw.samba(), share, None)?;
     let text = cloud_init::user_data(&setup, &share.name, &guest_name(&share.name), &disk);
     let step = WriteFile::new("cloud-init user-data", &snippet_path(share)?, text.into_bytes(), 0o600)?;
     Ok(step.changes().then_some(step))
