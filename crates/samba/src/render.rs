@@ -14,7 +14,7 @@ pub struct Globals {
     /// Part of a CTDB cluster: every node serves the same shares with shared state.
     pub clustering: bool,
     /// In a container: where the share's ZFS snapshots are mounted (its `.zfs` does not work
-    /// through a bind mount, see `container.rs`).
+    /// through a bind mount, see `gateway::placement::lxc`).
     pub guest_snapshot_dir: Option<String>,
 }
 
