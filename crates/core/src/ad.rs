@@ -109,10 +109,5 @@ impl AdState {
     }
 }
 
-/// Seconds since the epoch.
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
+/// Seconds since the epoch (the clock of `smbgw_sys::time`).
+pub use smbgw_sys::time::now;

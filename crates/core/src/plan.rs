@@ -229,10 +229,9 @@ pub enum Recovery {
 impl Recovery {
     /// `Creates` for a path about to be created.
     pub fn creates(path: &Path) -> Self {
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
         Recovery::Creates {
             path: path.to_owned(),
-            since_ns: now.map_or(0, |d| d.as_nanos() as u64),
+            since_ns: smbgw_sys::time::now_ns(),
         }
     }
 

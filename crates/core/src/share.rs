@@ -3,8 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
+use crate::placement::Placement;
+use crate::quota_backend::QuotaBackend;
 use crate::schema::{self, Kind, SHARE_PROPERTIES};
 use crate::{bail_input, guest, options, size, validate, Result};
 
@@ -15,31 +15,14 @@ const VM_PROPERTIES: [&str; 5] = ["vm-id", "vm-template", "vm-memory", "vm-cores
 /// The guest's network, for modes lxc and vm.
 const NETWORK_PROPERTIES: [&str; 3] = ["bridge", "ip", "gateway"];
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    Native,
-    Lxc,
-    Vm,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Native => "native",
-            Mode::Lxc => "lxc",
-            Mode::Vm => "vm",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// A share. Serialised (for the CLI's JSON, the API and the UI) as `share_json.rs` says, which
+/// keeps the placement in the keys front ends read: `mode`, `container`, `vm`.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Share {
     pub name: String,
-    pub mode: Mode,
+    /// Where the share's Samba runs (the `mode` property with its guest).
+    pub mode: Placement,
     pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub comment: Option<String>,
     pub read_only: bool,
     pub browseable: bool,
@@ -49,11 +32,9 @@ pub struct Share {
     pub hosts_allow: Vec<String>,
     pub hosts_deny: Vec<String>,
     /// Bytes; enforced by the quota backends.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub quota: Option<u64>,
     /// `auto` until the gateway detected the backend, then the one in use.
-    pub quota_backend: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quota_backend: QuotaBackend,
     pub zfs_dataset: Option<String>,
     pub quota_alerts: Vec<u8>,
     /// Limits per user (or per group, '@group'), in bytes.
@@ -66,12 +47,6 @@ pub struct Share {
     pub case_sensitive: String,
     /// Local users and groups only while the domain is unreachable (AD members).
     pub fallback_local: bool,
-    /// The container serving the share (mode lxc).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<guest::Container>,
-    /// The VM serving the share (mode vm).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vm: Option<guest::Vm>,
     pub options: BTreeMap<String, String>,
 }
 
@@ -81,7 +56,7 @@ pub type Properties = BTreeMap<String, String>;
 impl Share {
     /// Previous Versions from the share's ZFS dataset (its `.zfs/snapshot`).
     pub fn serves_zfs_snapshots(&self) -> bool {
-        self.shadow_copies && self.quota_backend == "zfs"
+        self.shadow_copies && self.quota_backend == QuotaBackend::Zfs
     }
 
     /// Build and validate a share from text properties. Unknown keys are refused.
@@ -139,16 +114,12 @@ impl Share {
             }
         };
 
-        let mode = match choice("mode")?.as_str() {
-            "native" => Mode::Native,
-            "lxc" => Mode::Lxc,
-            _ => Mode::Vm,
-        };
+        let mode = choice("mode")?;
         // each guest property belongs to its mode; given to another it is a mistake, not ignored
-        let foreign: Vec<&str> = match mode {
-            Mode::Native => [&CONTAINER_PROPERTIES[..], &VM_PROPERTIES, &NETWORK_PROPERTIES].concat(),
-            Mode::Lxc => VM_PROPERTIES.to_vec(),
-            Mode::Vm => CONTAINER_PROPERTIES.to_vec(),
+        let foreign: Vec<&str> = match mode.as_str() {
+            "native" => [&CONTAINER_PROPERTIES[..], &VM_PROPERTIES, &NETWORK_PROPERTIES].concat(),
+            "lxc" => VM_PROPERTIES.to_vec(),
+            _ => CONTAINER_PROPERTIES.to_vec(),
         };
         if let Some(key) = foreign.iter().find(|k| props.contains_key(**k)) {
             let owner = match (CONTAINER_PROPERTIES.contains(key), VM_PROPERTIES.contains(key)) {
@@ -156,7 +127,7 @@ impl Share {
                 (_, true) => "--mode vm",
                 _ => "--mode lxc or --mode vm",
             };
-            bail_input!("--{key} is a property of {owner}, not of --mode {}", mode.as_str());
+            bail_input!("--{key} is a property of {owner}, not of --mode {mode}");
         }
         let word = |key: &str, check: fn(&str) -> Result<()>| -> Result<String> {
             let value = get(key).unwrap_or_default();
@@ -167,20 +138,18 @@ impl Share {
             Some(g) => Some(word("gateway", guest::check_gateway).map(|_| g.clone())?),
             None => None,
         };
-        let container = match mode {
-            Mode::Lxc => Some(guest::Container {
+        let placement = match mode.as_str() {
+            "native" => Placement::Native,
+            "lxc" => Placement::Lxc(guest::Container {
                 id: props.get("ct-id").map(|v| guest::check_id(v)).transpose()?,
                 template: word("ct-template", guest::check_template)?,
                 memory: guest::check_memory(get("ct-memory").unwrap_or_default())?,
                 storage: word("ct-storage", |v| guest::check_storage_of("ct-storage", v))?,
                 bridge: word("bridge", guest::check_bridge)?,
                 ip: word("ip", guest::check_ip)?,
-                gateway: gateway.clone(),
+                gateway,
             }),
-            _ => None,
-        };
-        let vm = match mode {
-            Mode::Vm => Some(guest::Vm {
+            _ => Placement::Vm(guest::Vm {
                 id: props
                     .get("vm-id")
                     .map(|v| guest::check_guest_id("vm-id", v))
@@ -193,12 +162,12 @@ impl Share {
                 ip: word("ip", guest::check_ip)?,
                 gateway,
             }),
-            _ => None,
         };
         // a VM share's data is on the VM's own disk, mounted inside the VM: no node directory
-        let path = match (mode, get("path")) {
-            (Mode::Vm, None) => guest::SHARE_MOUNT,
-            (Mode::Vm, Some(p)) if p != guest::SHARE_MOUNT => {
+        let on_node = placement.has_node_directory();
+        let path = match (on_node, get("path")) {
+            (false, None) => guest::SHARE_MOUNT,
+            (false, Some(p)) if p != guest::SHARE_MOUNT => {
                 validate::text("path", p)?;
                 bail_input!(
                     "--mode vm keeps the share's data on the VM's own disk, mounted at {} inside the VM; leave --path out",
@@ -257,7 +226,7 @@ impl Share {
         }
         let share = Share {
             name: name.to_string(),
-            mode,
+            mode: placement,
             path: path.to_string(),
             comment,
             read_only: flag("read-only")?,
@@ -268,7 +237,7 @@ impl Share {
             hosts_allow: hosts("hosts-allow")?,
             hosts_deny: hosts("hosts-deny")?,
             quota,
-            quota_backend: choice("quota-backend")?,
+            quota_backend: QuotaBackend::from_name(&choice("quota-backend")?).expect("a schema choice"),
             zfs_dataset,
             quota_alerts,
             user_quotas,
@@ -279,8 +248,6 @@ impl Share {
             encrypt: flag("encrypt")?,
             case_sensitive: choice("case-sensitive")?,
             fallback_local: flag("fallback-local")?,
-            container,
-            vm,
             options: options::parse(get("options").unwrap_or(""))?,
         };
         share.check_consistency()?;
@@ -298,14 +265,14 @@ impl Share {
                 self.name
             );
         }
-        if !self.user_quotas.is_empty() && !matches!(self.quota_backend.as_str(), "auto" | "zfs") {
+        if !self.user_quotas.is_empty() && !self.quota_backend.may_be_zfs() {
             bail_input!(
                 "share '{}': --user-quotas needs ZFS (userquota@/groupquota@), not '{}'",
                 self.name,
                 self.quota_backend
             );
         }
-        if self.zfs_dataset.is_some() && !matches!(self.quota_backend.as_str(), "auto" | "zfs") {
+        if self.zfs_dataset.is_some() && !self.quota_backend.may_be_zfs() {
             bail_input!(
                 "share '{}': --zfs-dataset needs the zfs quota backend, not '{}'",
                 self.name,
@@ -324,7 +291,7 @@ impl Share {
                 self.name
             );
         }
-        if self.vm.is_some() {
+        if !self.mode.has_node_directory() {
             self.check_vm_share()?;
         }
         Ok(())
@@ -391,7 +358,7 @@ impl Share {
         if self.quota.is_none() {
             bail_input!("share '{name}': --mode vm needs --quota, the size of the share's data disk");
         }
-        if self.quota_backend != "auto" || self.zfs_dataset.is_some() || !self.user_quotas.is_empty() {
+        if !self.quota_backend.is_auto() || self.zfs_dataset.is_some() || !self.user_quotas.is_empty() {
             bail_input!(
                 "share '{name}': --quota-backend, --zfs-dataset and --user-quotas are for shares on the node; --mode vm sizes its own disk from --quota"
             );
@@ -428,7 +395,7 @@ impl Share {
 
     /// A guest property (`ct-*`, `vm-*`, network) of an lxc or vm share in its text form ("" when unset).
     fn guest_property(&self, key: &str) -> String {
-        if let Some(ct) = &self.container {
+        if let Some(ct) = self.mode.container() {
             return match key {
                 "ct-id" => ct.id.map(|i| i.to_string()).unwrap_or_default(),
                 "ct-template" => ct.template.clone(),
@@ -440,7 +407,7 @@ impl Share {
                 _ => unreachable!("not a container property"),
             };
         }
-        let Some(vm) = &self.vm else {
+        let Some(vm) = self.mode.vm() else {
             return String::new();
         };
         match key {
@@ -469,9 +436,9 @@ impl Share {
         let bool_text = |b: bool| if b { "1" } else { "0" }.to_string();
         let mut out = Vec::new();
         for p in SHARE_PROPERTIES {
-            let guest = self.container.is_some() || self.vm.is_some();
-            if (self.container.is_none() && CONTAINER_PROPERTIES.contains(&p.name))
-                || (self.vm.is_none() && VM_PROPERTIES.contains(&p.name))
+            let guest = !self.mode.is_native();
+            if (self.mode.container().is_none() && CONTAINER_PROPERTIES.contains(&p.name))
+                || (self.mode.vm().is_none() && VM_PROPERTIES.contains(&p.name))
                 || (!guest && NETWORK_PROPERTIES.contains(&p.name))
             {
                 continue;
@@ -488,7 +455,7 @@ impl Share {
                 "hosts-allow" => self.hosts_allow.join(","),
                 "hosts-deny" => self.hosts_deny.join(","),
                 "quota" => self.quota.map(size::format_size_exact).unwrap_or_default(),
-                "quota-backend" => self.quota_backend.clone(),
+                "quota-backend" => self.quota_backend.to_string(),
                 "zfs-dataset" => self.zfs_dataset.clone().unwrap_or_default(),
                 "user-quotas" => self
                     .user_quotas
@@ -593,7 +560,10 @@ fn legacy_hosts(key: &str, value: &str) -> Result<Vec<String>> {
 /// ACL change locks the other share's users out, two quotas on one subvolume overwrite each
 /// other at every apply. A VM share keeps its data on the VM's own disk: never a conflict.
 pub fn path_conflict(share: &Share, other: &Share) -> Option<String> {
-    if share.vm.is_some() || other.vm.is_some() || share.name.eq_ignore_ascii_case(&other.name) {
+    if !share.mode.has_node_directory()
+        || !other.mode.has_node_directory()
+        || share.name.eq_ignore_ascii_case(&other.name)
+    {
         return None;
     }
     let (mine, theirs) = (share.path.as_str(), other.path.as_str());
@@ -824,6 +794,32 @@ mod tests {
     }
 
     #[test]
+    fn json_keeps_the_keys_front_ends_read() {
+        let lxc = props(&[("mode", "lxc"), ("path", "/srv/l"), ("ct-id", "950"), ("quota", "1G")]);
+        let text = serde_json::to_string(&Share::from_properties("l", &lxc).unwrap()).unwrap();
+        assert!(
+            text.starts_with(r#"{"name":"l","mode":"lxc","path":"/srv/l","#),
+            "{text}"
+        );
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(json["mode"], "lxc");
+        assert_eq!(json["container"]["id"], 950);
+        assert_eq!(json["container"]["memory"], 512);
+        assert_eq!(json["quota-backend"], "auto");
+        assert!(json.get("vm").is_none() && json.get("zfs-dataset").is_none());
+        let vm = props(&[("mode", "vm"), ("quota", "10G"), ("vm-id", "960")]);
+        let json = serde_json::to_value(Share::from_properties("v", &vm).unwrap()).unwrap();
+        assert_eq!(
+            (json["mode"].as_str(), json["vm"]["template"].as_u64()),
+            (Some("vm"), Some(9000))
+        );
+        assert!(json.get("container").is_none());
+        let native = serde_json::to_value(Share::from_properties("n", &props(&[("path", "/srv/n")])).unwrap()).unwrap();
+        assert_eq!(native["mode"], "native");
+        assert!(native.get("container").is_none() && native.get("vm").is_none());
+    }
+
+    #[test]
     fn vm_share() {
         let p = props(&[
             ("mode", "vm"),
@@ -832,10 +828,10 @@ mod tests {
             ("ip", "10.0.0.5/24"),
         ]);
         let share = Share::from_properties("v", &p).unwrap();
-        let vm = share.vm.clone().unwrap();
+        let vm = share.mode.vm().cloned().unwrap();
         assert_eq!((vm.id, vm.template, vm.memory, vm.cores), (Some(960), 9000, 1024, 1));
         assert_eq!(share.path, guest::SHARE_MOUNT);
-        assert!(share.container.is_none());
+        assert!(share.mode.container().is_none());
         // round trip through the stored form
         let back: Properties = share
             .to_properties()
@@ -873,7 +869,7 @@ mod tests {
         let bigger = share
             .updated(&props(&[("vm-memory", "2048"), ("vm-cores", "2")]), &[])
             .unwrap();
-        assert_eq!(bigger.vm.as_ref().map(|v| (v.memory, v.cores)), Some((2048, 2)));
+        assert_eq!(bigger.mode.vm().map(|v| (v.memory, v.cores)), Some((2048, 2)));
         assert!(share.updated(&props(&[("vm-template", "9001")]), &[]).is_err());
     }
 }

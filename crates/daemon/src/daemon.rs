@@ -7,11 +7,10 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use smbgw_core::Share;
-use smbgw_gateway::{Gateway, SampleReport};
-use smbgw_quota::alerts::{self, Alert};
+use smbgw_gateway::{Alert, Gateway, SampleReport};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
@@ -276,9 +275,9 @@ impl Daemon {
                 Ok(reports) => {
                     m.samples_total += 1;
                     m.last_sample_seconds = Some(outcome.sample_seconds);
-                    m.last_sample_time = Some(unix_now());
+                    m.last_sample_time = Some(smbgw_sys::time::now());
                     let shares = outcome.shares.as_deref().unwrap_or_default();
-                    m.quota = reports.iter().map(|r| figures(r, shares)).collect();
+                    m.quota = reports.iter().map(|r| figures(&self.gw, r, shares)).collect();
                     for r in reports {
                         if let Some(error) = &r.error {
                             tracing::warn!(share = %r.name, error = %error, "share not sampled");
@@ -437,10 +436,9 @@ fn sample(gw: &Gateway) -> SampleOutcome {
     }
 }
 
-fn figures(report: &SampleReport, shares: &[Share]) -> ShareFigures {
-    // the level the core keeps in the history is a function of the usage: evaluate from 0
+fn figures(gw: &Gateway, report: &SampleReport, shares: &[Share]) -> ShareFigures {
     let alert_level = match (report.limit, shares.iter().find(|s| s.name == report.name)) {
-        (Some(limit), Some(share)) => alerts::evaluate(&share.name, &share.quota_alerts, 0, report.used, limit).0,
+        (Some(limit), Some(share)) => gw.alert_level(share, report.used, limit),
         _ => 0,
     };
     ShareFigures {
@@ -492,8 +490,4 @@ async fn tick(timer: &mut Option<Interval>) {
         }
         None => std::future::pending().await,
     }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{validate, Result, Share};
+use smbgw_core::{validate, QuotaBackend, Result, Share};
 use smbgw_quota::btrfs;
 use smbgw_sys::safe_fs;
 
@@ -24,7 +24,7 @@ pub struct Unavailable {
 /// Why the node cannot serve `share` from its storage now (`None`: it can). A VM share's data
 /// is inside its VM: nothing to check on the node.
 pub(crate) fn unavailable_reason(share: &Share) -> Option<String> {
-    if share.vm.is_some() {
+    if !share.mode.has_node_directory() {
         return None;
     }
     let path = Path::new(&share.path);
@@ -46,7 +46,7 @@ pub(crate) fn unavailable_reason(share: &Share) -> Option<String> {
     if !path.is_dir() {
         return Some(format!("{} is not a directory", share.path));
     }
-    if share.quota_backend == "btrfs" && !btrfs::is_subvolume(path) {
+    if share.quota_backend == QuotaBackend::Btrfs && !btrfs::is_subvolume(path) {
         return Some(format!(
             "{} is no longer the share's btrfs subvolume but a plain directory on {} (is its btrfs filesystem mounted?): {fix}",
             share.path,
@@ -99,6 +99,17 @@ impl Gateway {
         self.node_shares(cfg.shares())
             .into_iter()
             .filter(|s| creating.is_some_and(|c| c.eq_ignore_ascii_case(&s.name)) || unavailable_reason(s).is_none())
+            .collect()
+    }
+
+    /// Only the node's own shares go into the node's smb.conf (a guest's Samba serves the
+    /// others), and not those whose purge stopped part-way (their data is half gone).
+    pub(crate) fn node_shares(&self, shares: &[Share]) -> Vec<Share> {
+        shares
+            .iter()
+            .filter(|s| s.mode.is_native())
+            .filter(|s| self.purge_incomplete(s).is_none())
+            .cloned()
             .collect()
     }
 }

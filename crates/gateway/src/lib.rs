@@ -7,19 +7,18 @@
 mod acl;
 pub mod ad;
 mod availability;
-pub mod container;
 mod converge;
 mod emptied;
-mod guests;
 pub mod ha;
 mod journal;
+mod placement;
+mod pve;
 mod quota;
 mod recover;
 mod shares;
 mod status;
 mod storage;
 mod users;
-mod vm;
 
 use serde::Serialize;
 use smbgw_core::store::Store;
@@ -29,6 +28,7 @@ use smbgw_samba::Samba;
 pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
+pub use smbgw_quota::alerts::Alert;
 pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only
 pub use smbgw_ha::HaStatus;
@@ -118,7 +118,7 @@ impl Gateway {
             .append(true)
             .open(&path)
             .map_err(|e| smbgw_core::Error::io("opening", &path, e))?;
-        writeln!(f, "{} {message}", smbgw_core::ad::now()).map_err(|e| smbgw_core::Error::io("writing", &path, e))
+        writeln!(f, "{} {message}", smbgw_sys::time::now()).map_err(|e| smbgw_core::Error::io("writing", &path, e))
     }
 
     /// Record a warning for the `Change` of the operation being planned.

@@ -4,18 +4,18 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
 use smbgw_core::size::format_size;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_input, Error, Result, Share};
+use smbgw_core::{bail_input, Error, QuotaBackend, Result, Share};
 use smbgw_quota::alerts::{self, Alert};
 use smbgw_quota::history::{History, Sample};
 use smbgw_quota::{btrfs, project, zfs, Usage};
 use smbgw_samba::render;
 use smbgw_sys::fs;
+use smbgw_sys::time::now;
 
 use crate::Gateway;
 
@@ -28,12 +28,18 @@ pub(crate) enum Volume {
 }
 
 impl Volume {
+    /// The share's volume as stored (none while its backend is still `auto`).
     pub(crate) fn of(share: &Share) -> Option<Volume> {
-        match share.quota_backend.as_str() {
-            "btrfs" => Some(Volume::Btrfs(share.path.clone().into())),
-            "zfs" => share.zfs_dataset.clone().map(Volume::Zfs),
-            "project" => Some(Volume::Project(share.path.clone().into())),
-            _ => None,
+        Volume::new(share.quota_backend, &share.path, share.zfs_dataset.as_deref())
+    }
+
+    /// The volume of `backend` at `path` (a ZFS volume is its dataset).
+    pub(crate) fn new(backend: QuotaBackend, path: &str, zfs_dataset: Option<&str>) -> Option<Volume> {
+        match backend {
+            QuotaBackend::Auto => None,
+            QuotaBackend::Btrfs => Some(Volume::Btrfs(path.into())),
+            QuotaBackend::Zfs => zfs_dataset.map(|d| Volume::Zfs(d.to_string())),
+            QuotaBackend::Project => Some(Volume::Project(path.into())),
         }
     }
 
@@ -76,7 +82,7 @@ pub struct Space {
 pub struct QuotaStatus {
     pub name: String,
     pub path: String,
-    pub backend: String,
+    pub backend: QuotaBackend,
     pub limit: Option<u64>,
     pub used: u64,
     pub free: Option<u64>,
@@ -122,10 +128,6 @@ pub struct DfreeEntry {
 
 const DFREE_CACHE: &str = "quota.json";
 
-fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 impl Gateway {
     pub fn quota_status(&self, name: &str) -> Result<QuotaStatus> {
         let share = self.show(name)?;
@@ -141,7 +143,7 @@ impl Gateway {
         Ok(QuotaStatus {
             name: share.name.clone(),
             path: share.path.clone(),
-            backend: share.quota_backend.clone(),
+            backend: share.quota_backend,
             limit: usage.limit,
             used: usage.used,
             free: smbgw_quota::free(&usage),
@@ -254,6 +256,13 @@ impl Gateway {
             growth_per_day: history.growth_per_day(),
             days_until_full: history.days_until_full(),
         })
+    }
+
+    /// The alert level `used` of `limit` puts `share` at: the highest of its thresholds reached,
+    /// 0 below them all (the level `quota_sample` keeps in the history is this function of the
+    /// usage, so front ends showing it ask here rather than evaluate thresholds themselves).
+    pub fn alert_level(&self, share: &Share, used: u64, limit: u64) -> u8 {
+        alerts::evaluate(&share.name, &share.quota_alerts, 0, used, limit).0
     }
 
     fn log_alert(&self, alert: &Alert) -> Result<()> {

@@ -4,11 +4,12 @@ use std::path::Path;
 
 use smbgw_core::share::Properties;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_input, validate, Error, Mode, Plan, Result, Share};
+use smbgw_core::{bail_input, validate, Error, Plan, Result, Share};
 
 use crate::acl::GrantAccess;
 use crate::availability::{self, unavailable_reason, Unavailable};
-use crate::{guests, Change, Gateway};
+use crate::storage::StorageDecision;
+use crate::{placement, Change, Gateway};
 
 impl Gateway {
     pub fn list(&self) -> Result<Vec<Share>> {
@@ -34,20 +35,20 @@ impl Gateway {
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         let others = cfg.shares().iter().filter(|s| s.name != share.name);
-        let taken: Vec<u32> = others.filter_map(guest_id).collect();
-        if share.vm.is_some() {
-            // the VM brings its own data disk: nothing on the node's filesystems
-            self.vm_create_steps(&mut share, &taken, &mut plan)?;
-        } else {
-            self.path_steps(&mut share, None, &mut plan, &mut notes, false)?;
+        let taken: Vec<u32> = others.filter_map(|s| s.mode.guest_id()).collect();
+        // a VM brings its own data disk: nothing on the node's filesystems
+        if share.mode.has_node_directory() {
+            if let Some(decided) = self.path_steps(&share, None, &mut plan, &mut notes, false)? {
+                decided.record(&mut share);
+            }
             self.user_quota_steps(&share, None, &mut plan)?;
         }
-        if share.container.is_some() {
-            self.container_create_steps(&mut share, &taken, &mut plan)?;
-        }
+        let placed = placement::of(&share.mode).check(self, &share, &taken)?;
+        share.mode = placed;
+        placement::of(&share.mode).create_steps(self, &share, &mut plan)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps_creating(&cfg, &mut plan, share.mode == Mode::Native, &share.name)?;
+        self.samba_steps_creating(&cfg, &mut plan, share.mode.is_native(), &share.name)?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -58,14 +59,8 @@ impl Gateway {
         self.refuse_emptied(&cfg, &format!("share '{name}' is not in it"))?;
         let old = cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))?;
         let mut share = old.updated(changes, delete)?;
-        if share.path != old.path && old.container.is_some() {
-            bail_input!(
-                "share '{}' is mounted into its container from {} at create; its path cannot change: create a new share and move the data",
-                old.name,
-                old.path
-            );
-        }
-        if share.path != old.path && old.quota_backend != "auto" {
+        placement::of(&share.mode).check_update(&share, &old)?;
+        if share.path != old.path && !old.quota_backend.is_auto() {
             bail_input!(
                 "share '{}' lives in its own {} volume at {}; its path cannot change: create a new share and move the data",
                 old.name,
@@ -79,19 +74,17 @@ impl Gateway {
             smbgw_core::share::check_paths_apart(&share, cfg.shares())?;
         }
         self.check_users(&share)?;
-        guests::check_guest_change(&share, &old)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
-        if share.vm.is_none() {
-            self.path_steps(&mut share, Some(&old), &mut plan, &mut notes, false)?;
+        if share.mode.has_node_directory() {
+            if let Some(decided) = self.path_steps(&share, Some(&old), &mut plan, &mut notes, false)? {
+                decided.record(&mut share);
+            }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
         }
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps_creating(&cfg, &mut plan, share.mode == Mode::Native, &share.name)?;
-        if share.container.is_some() {
-            self.container_converge_steps(&share, &mut plan)?;
-        }
-        self.vm_converge_steps(&share, &mut plan)?;
+        self.samba_steps_creating(&cfg, &mut plan, share.mode.is_native(), &share.name)?;
+        placement::of(&share.mode).converge_steps(self, &share, &mut plan)?;
         self.execute(plan, dry_run, Some(share), notes)
     }
 
@@ -103,17 +96,16 @@ impl Gateway {
         let share = cfg.remove(name).map_err(|_| no_such_share(name, &cfg))?;
         let mut plan = Plan::new();
         self.config_step(&cfg, &mut plan)?;
-        self.samba_steps(&cfg, &mut plan, share.mode == Mode::Native)?;
-        // the container goes before the data: it holds the share directory mounted
-        self.container_destroy_steps(&share, &mut plan);
+        self.samba_steps(&cfg, &mut plan, share.mode.is_native())?;
+        // a container goes before the data: it holds the share directory mounted
         let mut notes = Vec::new();
-        if share.vm.is_some() {
+        placement::of(&share.mode).destroy_steps(self, &share, purge_data, &mut plan, &mut notes)?;
+        if !share.mode.has_node_directory() {
             // the data is the VM's disk, not a directory on the node
-            self.vm_destroy_steps(&share, purge_data, &mut plan, &mut notes);
             return self.execute(plan, dry_run, Some(share), notes);
         }
         if purge_data {
-            let mut on_node = cfg.shares().iter().filter(|s| s.vm.is_none());
+            let mut on_node = cfg.shares().iter().filter(|s| s.mode.has_node_directory());
             if let Some(other) = on_node.find(|s| validate::paths_overlap(&s.path, &share.path)) {
                 bail_input!(
                     "--purge-data refused: share '{}' uses {} too; delete it first or delete without --purge-data",
@@ -193,7 +185,7 @@ impl Gateway {
             // a missing volume, or a path turned into a link: serving it would hand clients the
             // filesystem below or the link's target
             let reason = unavailable_reason(share).or_else(|| {
-                (share.vm.is_none())
+                (share.mode.has_node_directory())
                     .then(|| validate::path_on_disk(&share.path).err())
                     .flatten()
                     .map(|e| e.message)
@@ -208,12 +200,12 @@ impl Gateway {
             // one share's steps go in only when all of them could be planned
             let mut steps = Plan::new();
             let planned = (|| {
-                if share.vm.is_none() {
+                if share.mode.has_node_directory() {
                     let (previous, repair_only) = healing.converge_of(share);
-                    self.path_steps(&mut share.clone(), Some(previous), &mut steps, &mut notes, repair_only)?;
+                    // apply stores nothing: what storage planning decides is not recorded
+                    self.path_steps(share, Some(previous), &mut steps, &mut notes, repair_only)?;
                 }
-                self.container_converge_steps(share, &mut steps)?;
-                self.vm_converge_steps(share, &mut steps)
+                placement::of(&share.mode).converge_steps(self, share, &mut steps)
             })();
             // anything else (a user not on this node yet, a quota raised behind the gateway)
             // keeps the share served as it is, and is reported
@@ -281,15 +273,16 @@ impl Gateway {
 
     /// The share directory: checked on disk, its storage created if missing (with its quota),
     /// opened to the share's users. With `repair_only` (apply), shares whose directory exists
-    /// and that have no quota are left as the admin has them.
+    /// and that have no quota are left as the admin has them. Returns what storage planning
+    /// decided (the backend in use), unless the storage was left alone.
     fn path_steps(
         &self,
-        share: &mut Share,
+        share: &Share,
         previous: Option<&Share>,
         plan: &mut Plan,
         notes: &mut Vec<String>,
         repair_only: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<StorageDecision>> {
         validate::path_on_disk(&share.path)?;
         // an existing share's storage is created at its create only: missing now, it is most
         // likely not mounted, and a new directory would land on the filesystem below
@@ -301,7 +294,7 @@ impl Gateway {
         }
         validate::protected_trees(&share.path, &self.layout.owned_dirs())?;
         if repair_only && share.quota.is_none() && Path::new(&share.path).exists() {
-            return Ok(());
+            return Ok(None);
         }
         if let Some(dir) = closed_ancestor(Path::new(&share.path)) {
             self.warn(format!(
@@ -311,9 +304,10 @@ impl Gateway {
                 dir.display()
             ));
         }
-        let existed = self.storage_steps(share, previous, plan, notes)?;
+        let decided = self.storage_steps(share, previous, plan, notes)?;
+        let existed = decided.existed;
         if repair_only && existed {
-            return Ok(());
+            return Ok(Some(decided));
         }
         // on another node of the cluster a user may not exist yet: apply repairs what it can
         let revoke_from = if repair_only { None } else { previous };
@@ -323,7 +317,7 @@ impl Gateway {
             Err(e) if repair_only => notes.push(format!("share '{}': {}", share.name, e.message)),
             Err(e) => return Err(e),
         }
-        Ok(())
+        Ok(Some(decided))
     }
 
     /// Write the share config, keeping the previous version (`.bak`, `history/`).
@@ -345,15 +339,6 @@ pub(crate) fn closed_ancestor(path: &Path) -> Option<std::path::PathBuf> {
         .filter_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))
         .find(|(_, m)| m.permissions().mode() & 0o001 == 0)
         .map(|(p, _)| p.to_path_buf())
-}
-
-/// The guest id of an lxc or vm share.
-fn guest_id(share: &Share) -> Option<u32> {
-    share
-        .container
-        .as_ref()
-        .and_then(|c| c.id)
-        .or_else(|| share.vm.as_ref()?.id)
 }
 
 fn no_such_share(name: &str, cfg: &SharesConfig) -> Error {

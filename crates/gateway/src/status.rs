@@ -5,8 +5,7 @@ use smbgw_core::{Error, Result};
 use smbgw_samba::render;
 use smbgw_samba::service::SmbdStatus;
 
-use crate::availability;
-use crate::Gateway;
+use crate::{availability, placement, Gateway};
 
 #[derive(Debug, Serialize)]
 pub struct NodeStatus {
@@ -31,10 +30,10 @@ pub struct ShareStatus {
     pub problems: Vec<String>,
     /// Mode lxc: the container serving the share.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<crate::container::ContainerStatus>,
+    pub container: Option<crate::placement::ContainerStatus>,
     /// Mode vm: the VM serving the share.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub vm: Option<crate::vm::VmStatus>,
+    pub vm: Option<crate::placement::VmStatus>,
 }
 
 impl Gateway {
@@ -65,28 +64,15 @@ impl Gateway {
                 .map(|c| format!("{c}: two shares on one directory tree; move or delete one"))
                 .chain(share.host_problems())
                 .collect();
-            let container = self.container_status(&share);
-            let vm = self.vm_status(&share);
-            match &vm {
-                Some(v) if v.state != "running" => problems.push(format!("VM {} is {}", guest_id(v.vm_id), v.state)),
-                Some(v) if !v.smb => problems.push("smbd in the VM does not answer on port 445".into()),
-                _ => {}
-            }
-            match &container {
-                Some(c) if c.state != "running" => {
-                    problems.push(format!("container {} is {}", guest_id(c.ct_id), c.state))
-                }
-                Some(c) if !c.smb => problems.push("smbd in the container does not answer on port 445".into()),
-                Some(_) => {}
-                None if vm.is_none() && !smbd.running => problems.push("smbd is not running".to_string()),
-                None => {}
-            }
+            let placed = placement::of(&share.mode).status(&share, smbd.running);
+            problems.extend(placed.problems);
+            let (container, vm) = (placed.container, placed.vm);
             let unavailable = left_out.iter().find(|u| u.share == share.name);
             if let Some(u) = unavailable {
                 problems.push(format!("not served: {}", u.reason));
             }
             // a VM share's directory is inside the VM: the checks on the node's files do not apply
-            if vm.is_none() && unavailable.is_none() {
+            if share.mode.has_node_directory() && unavailable.is_none() {
                 if let Some(dir) = crate::shares::closed_ancestor(std::path::Path::new(&share.path)) {
                     problems.push(format!(
                         "{} is not searchable by other users (chmod o+x)",
@@ -99,7 +85,8 @@ impl Gateway {
                 let file = self.layout.share_conf_dir.join(render::share_file_name(&share.name));
                 let in_sync =
                     conf_in_sync && std::fs::read_to_string(&file).ok().as_ref() == expected.shares.get(&file);
-                if !in_sync && container.is_none() {
+                // a guest serves its own configuration, not the node's
+                if !in_sync && share.mode.is_native() {
                     problems.push(
                         "generated Samba config differs from the share config; run 'pve-smbgateway apply'".to_string(),
                     );
@@ -157,9 +144,4 @@ impl NodeStatus {
             .collect();
         (!bad.is_empty()).then(|| Error::system(format!("{} share(s) not ok: {}", bad.len(), bad.join("; "))))
     }
-}
-
-/// A guest's id for messages; a share whose create never chose one has none.
-fn guest_id(id: Option<u32>) -> String {
-    id.map_or_else(|| "(none)".into(), |i| i.to_string())
 }

@@ -9,43 +9,90 @@ use std::path::{Path, PathBuf};
 
 use smbgw_core::plan::{CreateDir, FnStep};
 use smbgw_core::size::format_size;
-use smbgw_core::{bail_input, Error, Plan, Result, Share};
-use smbgw_quota::{btrfs, zfs, Backend};
+use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result, Share};
+use smbgw_quota::{btrfs, zfs, Filesystem};
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::walk;
 
 use crate::quota::Volume;
 use crate::Gateway;
 
+/// What planning a share's storage decided: the backend its volume is in (and the dataset of a
+/// ZFS one), and whether its directory was there already. The share planned for is left as it
+/// was; the operation records the decision in the share it stores (`record`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct StorageDecision {
+    pub backend: QuotaBackend,
+    pub zfs_dataset: Option<String>,
+    pub existed: bool,
+}
+
+/// What planning a share's storage reads from the node first.
+pub(crate) struct StorageFacts {
+    /// The share's directory exists.
+    pub exists: bool,
+    /// The filesystem under it (or where it will be).
+    pub filesystem: Filesystem,
+}
+
+/// The backend the share's storage is made in; `None`: a plain directory. A share that needs a
+/// volume (a quota, a dataset, per-user quotas, a backend chosen) gets the configured backend or
+/// the filesystem's; a new share on btrfs still gets its own subvolume (quota and snapshots
+/// later); any other share is a directory.
+fn storage_backend(share: &Share, facts: &StorageFacts) -> Result<Option<QuotaBackend>> {
+    let wants_volume = share.quota.is_some()
+        || share.zfs_dataset.is_some()
+        || !share.user_quotas.is_empty()
+        || !share.quota_backend.is_auto();
+    if wants_volume {
+        return facts
+            .filesystem
+            .resolve(share.quota_backend, Path::new(&share.path))
+            .map(Some);
+    }
+    Ok(facts
+        .filesystem
+        .backend
+        .filter(|b| *b == QuotaBackend::Btrfs && !facts.exists))
+}
+
+impl StorageDecision {
+    /// The share as it is stored after this plan: with the backend (and dataset) in use.
+    pub(crate) fn record(&self, share: &mut Share) {
+        share.quota_backend = self.backend;
+        share.zfs_dataset = self.zfs_dataset.clone();
+    }
+}
+
 impl Gateway {
     /// Create the share's storage if it is missing (a subvolume on btrfs, a dataset on ZFS
     /// when the share has a quota or a dataset, a directory otherwise) and bring its quota to
-    /// what the share says. Fills in the quota backend (and dataset) it decided on.
+    /// what the share says. Returns the quota backend (and dataset) it decided on.
     /// `previous` is the share's configuration before this change (`None` on create).
     pub(crate) fn storage_steps(
         &self,
-        share: &mut Share,
+        share: &Share,
         previous: Option<&Share>,
         plan: &mut Plan,
         notes: &mut Vec<String>,
-    ) -> Result<bool> {
+    ) -> Result<StorageDecision> {
         let path = PathBuf::from(&share.path);
-        let exists = path.exists();
-        let mut volume_exists = exists;
-        let wants_volume = share.quota.is_some()
-            || share.zfs_dataset.is_some()
-            || !share.user_quotas.is_empty()
-            || share.quota_backend != "auto";
-        let backend = if wants_volume {
-            Some(smbgw_quota::resolve(&share.quota_backend, &path)?)
-        } else {
-            // a new share on btrfs still gets its own subvolume: quota and snapshots later
-            smbgw_quota::detect(&path)?.filter(|b| *b == Backend::Btrfs && !exists)
+        let facts = StorageFacts {
+            exists: path.exists(),
+            filesystem: Filesystem::of(&path)?,
         };
+        let exists = facts.exists;
+        let mut volume_exists = exists;
+        let backend = storage_backend(share, &facts)?;
         let mode = share_root_mode(share);
+        let mut decision = StorageDecision {
+            backend: backend.unwrap_or(share.quota_backend),
+            zfs_dataset: share.zfs_dataset.clone(),
+            existed: exists,
+        };
 
         match backend {
-            Some(Backend::Btrfs) => {
+            Some(QuotaBackend::Btrfs) => {
                 if exists && !btrfs::is_subvolume(&path) {
                     bail_input!(
                         "{} is a plain directory on btrfs; a quota needs its own subvolume: give a path that does not exist yet and the gateway creates the subvolume",
@@ -72,9 +119,8 @@ impl Gateway {
                         .creates(&path),
                     );
                 }
-                share.quota_backend = "btrfs".into();
             }
-            Some(Backend::Zfs) => {
+            Some(QuotaBackend::Zfs) => {
                 let dataset = match &share.zfs_dataset {
                     Some(d) => d.clone(),
                     None => derive_dataset(&path)?,
@@ -105,20 +151,18 @@ impl Gateway {
                     ));
                     plan.push(chmod_step(&path, mode));
                 }
-                share.quota_backend = "zfs".into();
-                share.zfs_dataset = Some(dataset);
+                decision.zfs_dataset = Some(dataset);
             }
-            Some(Backend::Project) | None => {
+            // `resolve` and `detect` never answer `Auto`
+            Some(QuotaBackend::Project | QuotaBackend::Auto) | None => {
                 if !exists {
                     plan.push(CreateDir::new(&path, mode));
                 }
-                if backend.is_some() {
-                    share.quota_backend = "project".into();
-                }
             }
         }
-        self.quota_steps(share, previous, volume_exists, plan, notes)?;
-        Ok(exists)
+        let volume = Volume::new(decision.backend, &share.path, decision.zfs_dataset.as_deref());
+        self.quota_steps(share, volume, previous, volume_exists, plan, notes)?;
+        Ok(decision)
     }
 
     /// Set the limit the share asks for where the filesystem enforces another one. A limit the
@@ -126,12 +170,13 @@ impl Gateway {
     fn quota_steps(
         &self,
         share: &Share,
+        volume: Option<Volume>,
         previous: Option<&Share>,
         volume_exists: bool,
         plan: &mut Plan,
         notes: &mut Vec<String>,
     ) -> Result<()> {
-        let Some(volume) = Volume::of(share) else { return Ok(()) };
+        let Some(volume) = volume else { return Ok(()) };
         let wanted = match (share.quota, previous.and_then(|p| p.quota)) {
             (Some(limit), _) => Some(limit),
             (None, Some(_)) => None,
@@ -207,8 +252,8 @@ impl Gateway {
         if old == new {
             return Ok(());
         }
-        let dataset = match (&share.quota_backend[..], &share.zfs_dataset) {
-            ("zfs", Some(d)) => d.clone(),
+        let dataset = match (share.quota_backend, &share.zfs_dataset) {
+            (QuotaBackend::Zfs, Some(d)) => d.clone(),
             _ => bail_input!(
                 "share '{}': per-user quotas need a ZFS dataset (userquota@); this share uses '{}'",
                 share.name,
@@ -480,4 +525,89 @@ fn derive_dataset(path: &Path) -> Result<String> {
     let dataset = format!("{parent_ds}/{name}");
     smbgw_core::validate::zfs_dataset(&dataset)?;
     Ok(dataset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(pairs: &[(&str, &str)]) -> Share {
+        let props = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Share::from_properties("s", &props).unwrap()
+    }
+
+    fn on(name: &str, backend: Option<QuotaBackend>, project_quotas: bool, exists: bool) -> StorageFacts {
+        StorageFacts {
+            exists,
+            filesystem: Filesystem {
+                name: name.into(),
+                backend,
+                project_quotas,
+            },
+        }
+    }
+
+    #[test]
+    fn the_backend_follows_the_share_and_the_filesystem() {
+        use QuotaBackend::*;
+        let plain = share(&[("path", "/srv/s")]);
+        let quota = share(&[("path", "/srv/s"), ("quota", "1G")]);
+        let chosen = share(&[("path", "/srv/s"), ("quota-backend", "zfs")]);
+        // a new share on btrfs gets its own subvolume, an existing directory stays one
+        assert_eq!(
+            storage_backend(&plain, &on("btrfs", Some(Btrfs), false, false)).unwrap(),
+            Some(Btrfs)
+        );
+        assert_eq!(
+            storage_backend(&plain, &on("btrfs", Some(Btrfs), false, true)).unwrap(),
+            None
+        );
+        assert_eq!(
+            storage_backend(&plain, &on("zfs", Some(Zfs), false, false)).unwrap(),
+            None
+        );
+        assert_eq!(storage_backend(&plain, &on("tmpfs", None, false, false)).unwrap(), None);
+        // a quota takes the filesystem's backend; a chosen backend wins
+        assert_eq!(
+            storage_backend(&quota, &on("zfs", Some(Zfs), false, false)).unwrap(),
+            Some(Zfs)
+        );
+        assert_eq!(
+            storage_backend(&quota, &on("xfs", Some(Project), true, true)).unwrap(),
+            Some(Project)
+        );
+        assert_eq!(
+            storage_backend(&chosen, &on("btrfs", Some(Btrfs), false, false)).unwrap(),
+            Some(Zfs)
+        );
+        // and is refused where the filesystem cannot enforce it
+        let err = storage_backend(&quota, &on("ext4", Some(Project), false, true)).unwrap_err();
+        assert!(
+            err.message.contains("/srv/s is on ext4 mounted without project quotas"),
+            "{}",
+            err.message
+        );
+        let err = storage_backend(&quota, &on("tmpfs", None, false, true)).unwrap_err();
+        assert!(
+            err.message.contains("/srv/s is on tmpfs, which has no quota support"),
+            "{}",
+            err.message
+        );
+    }
+
+    #[test]
+    fn the_decision_is_recorded_by_the_operation_not_by_planning() {
+        let mut s = share(&[("path", "/srv/s")]);
+        let decided = StorageDecision {
+            backend: QuotaBackend::Zfs,
+            zfs_dataset: Some("tank/s".into()),
+            existed: false,
+        };
+        assert_eq!(s.quota_backend, QuotaBackend::Auto);
+        decided.record(&mut s);
+        assert_eq!(
+            (s.quota_backend, s.zfs_dataset.as_deref()),
+            (QuotaBackend::Zfs, Some("tank/s"))
+        );
+    }
 }

@@ -19,7 +19,7 @@ const SUBVOLUME_ROOT_INODE: u64 = 256;
 
 pub fn is_subvolume(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.ino() == SUBVOLUME_ROOT_INODE)
-        && crate::detect(path).ok().flatten() == Some(crate::Backend::Btrfs)
+        && crate::detect(path).ok().flatten() == Some(smbgw_core::QuotaBackend::Btrfs)
 }
 
 #[repr(C)]

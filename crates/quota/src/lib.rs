@@ -16,34 +16,7 @@ pub mod zfs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use smbgw_core::{bail_input, Error, Result};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    Btrfs,
-    Zfs,
-    Project,
-}
-
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Btrfs => "btrfs",
-            Backend::Zfs => "zfs",
-            Backend::Project => "project",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "btrfs" => Some(Backend::Btrfs),
-            "zfs" => Some(Backend::Zfs),
-            "project" => Some(Backend::Project),
-            _ => None,
-        }
-    }
-}
+use smbgw_core::{bail_input, Error, QuotaBackend, Result};
 
 /// What a quota backend reports for one share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,36 +63,61 @@ pub fn fs_name(path: &Path) -> String {
     }
 }
 
-/// The backend the filesystem under `path` supports, if any.
-pub fn detect(path: &Path) -> Result<Option<Backend>> {
+/// The backend the filesystem under `path` supports, if any (never `Auto`).
+pub fn detect(path: &Path) -> Result<Option<QuotaBackend>> {
     Ok(match fs_magic(path)? {
-        BTRFS_MAGIC => Some(Backend::Btrfs),
-        ZFS_MAGIC => Some(Backend::Zfs),
-        EXT4_MAGIC | XFS_MAGIC => Some(Backend::Project),
+        BTRFS_MAGIC => Some(QuotaBackend::Btrfs),
+        ZFS_MAGIC => Some(QuotaBackend::Zfs),
+        EXT4_MAGIC | XFS_MAGIC => Some(QuotaBackend::Project),
         _ => None,
     })
 }
 
-/// The backend for a share: the configured one, or the detected one for `auto`.
-pub fn resolve(configured: &str, path: &Path) -> Result<Backend> {
-    let backend = match Backend::from_name(configured) {
-        Some(b) => Some(b),
-        None => detect(path)?,
-    };
-    if backend == Some(Backend::Project) && !project::enabled(&existing_ancestor(path)) {
-        bail_input!(
-            "{} is on {} mounted without project quotas; remount it with the option prjquota (ext4 also needs the 'project' and 'quota' features), or put the share on btrfs or ZFS",
-            path.display(),
-            fs_name(path)
-        );
+/// What the filesystem under a share's path offers quotas: read by `Filesystem::of`, decided on
+/// by `Filesystem::resolve` (pure, so the choice is tested without the filesystems).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Filesystem {
+    /// Its name, for messages (`ext4`, `tmpfs`).
+    pub name: String,
+    /// The backend it supports, if any.
+    pub backend: Option<QuotaBackend>,
+    /// Mounted with project quota accounting (ext4, XFS).
+    pub project_quotas: bool,
+}
+
+impl Filesystem {
+    /// The filesystem holding `path` (or, when it does not exist yet, its deepest ancestor).
+    pub fn of(path: &Path) -> Result<Filesystem> {
+        let backend = detect(path)?;
+        Ok(Filesystem {
+            name: fs_name(path),
+            backend,
+            project_quotas: backend == Some(QuotaBackend::Project) && project::enabled(&existing_ancestor(path)),
+        })
     }
-    match backend {
-        Some(b) => Ok(b),
-        None => bail_input!(
-            "{} is on {}, which has no quota support; put the share on btrfs (a subvolume per share), ZFS (a dataset per share) or ext4/XFS with project quotas",
-            path.display(),
-            fs_name(path)
-        ),
+
+    /// The backend for a share at `path`: the configured one, or this filesystem's for `auto`
+    /// (never `Auto`); refused where it cannot enforce a quota.
+    pub fn resolve(&self, configured: QuotaBackend, path: &Path) -> Result<QuotaBackend> {
+        let backend = match configured {
+            QuotaBackend::Auto => self.backend,
+            b => Some(b),
+        };
+        if backend == Some(QuotaBackend::Project) && !self.project_quotas {
+            bail_input!(
+                "{} is on {} mounted without project quotas; remount it with the option prjquota (ext4 also needs the 'project' and 'quota' features), or put the share on btrfs or ZFS",
+                path.display(),
+                self.name
+            );
+        }
+        match backend {
+            Some(b) => Ok(b),
+            None => bail_input!(
+                "{} is on {}, which has no quota support; put the share on btrfs (a subvolume per share), ZFS (a dataset per share) or ext4/XFS with project quotas",
+                path.display(),
+                self.name
+            ),
+        }
     }
 }
 

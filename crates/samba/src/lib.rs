@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod ad;
+pub mod cloud_init;
+pub mod guest_setup;
 pub mod render;
 pub mod service;
 pub mod testparm;

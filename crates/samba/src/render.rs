@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use smbgw_core::ad::{AdJoin, AdState};
-use smbgw_core::{Layout, Share};
+use smbgw_core::{Layout, QuotaBackend, Share};
 
 /// What the global section depends on besides the shares: the node's domain membership.
 #[derive(Clone, Debug, Default)]
@@ -14,7 +14,7 @@ pub struct Globals {
     /// Part of a CTDB cluster: every node serves the same shares with shared state.
     pub clustering: bool,
     /// In a container: where the share's ZFS snapshots are mounted (its `.zfs` does not work
-    /// through a bind mount, see `container.rs`).
+    /// through a bind mount, see `gateway::placement::lxc`).
     pub guest_snapshot_dir: Option<String>,
 }
 
@@ -224,7 +224,7 @@ fn shadow_copies(share: &Share, globals: &Globals) -> String {
 /// Whether a share needs our `dfree command`: btrfs statfs ignores qgroups, while ZFS refquota
 /// and project quotas show in statfs already.
 fn needs_dfree(share: &Share) -> bool {
-    share.quota.is_some() && matches!(share.quota_backend.as_str(), "btrfs" | "auto")
+    share.quota.is_some() && matches!(share.quota_backend, QuotaBackend::Btrfs | QuotaBackend::Auto)
 }
 
 /// The helper smbd runs as `dfree command` (as the connected user, with the directory as its
@@ -381,7 +381,7 @@ mod tests {
     #[test]
     fn zfs_shadow_copies_follow_the_dataset() {
         let mut zfs = share("data", &[("shadow-copies", "1")]);
-        zfs.quota_backend = "zfs".into();
+        zfs.quota_backend = smbgw_core::QuotaBackend::Zfs;
         let native = render_share(&zfs, None, &Globals::default());
         assert!(
             native.contains("\tshadow:snapdir = /srv/data/.zfs/snapshot\n"),

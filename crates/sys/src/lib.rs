@@ -10,6 +10,7 @@ pub mod lock;
 pub mod posix_acl;
 pub mod safe_fs;
 pub mod systemd;
+pub mod time;
 pub mod walk;
 
 pub use command::Command;

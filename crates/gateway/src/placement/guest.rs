@@ -1,0 +1,265 @@
+//! What the two guest placements (lxc.rs, vm.rs) share: the guest's name, the set-up it gets
+//! inside (`smbgw_samba::guest_setup`, built here from the node's accounts), the checks before a
+//! guest is made, its id, and whether its smbd answers.
+
+use std::net::{IpAddr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use smbgw_core::size::format_size;
+use smbgw_core::{bail_input, guest, validate, Error, Layout, Placement, Result, Share};
+use smbgw_samba::guest_setup::{GuestFile, GuestGroup, GuestSetup, GuestUser};
+use smbgw_samba::render::{self, Globals};
+use smbgw_samba::Samba;
+
+use crate::{pve, Gateway};
+
+/// The guest's host name: `smbgw-<share>`, in the letters a host name may have.
+pub(crate) fn guest_name(share: &str) -> String {
+    let name: String = share
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    let full: String = format!("smbgw-{}", name.trim_matches('-')).chars().take(63).collect();
+    full.trim_end_matches('-').to_string()
+}
+
+/// The Samba configuration inside a guest: the node's renderer, for a server that has only this
+/// share, at its mount point. No `dfree command`: the node's helper does not exist there.
+/// `snapshots`: where the guest sees the share's ZFS snapshots, if it does.
+fn render_inside(share: &Share, snapshots: Option<&str>) -> render::Rendered {
+    let mut layout = Layout::host();
+    layout.cli = PathBuf::from("/bin/false");
+    let mut inside = share.clone();
+    inside.path = guest::SHARE_MOUNT.into();
+    inside.quota = None;
+    inside.mode = Placement::Native;
+    let globals = Globals {
+        guest_snapshot_dir: snapshots.map(String::from),
+        ..Globals::default()
+    };
+    render::render(&layout, &[inside], &globals, &layout.smb_conf, &layout.share_conf_dir)
+}
+
+/// The set-up of the share's guest, from the node's facts: the accounts' ids, the users' NT
+/// hashes (`pdbedit -L -w`, never a password) and the rendered Samba configuration (with the
+/// share's snapshots where the placement shows them, `snapshots`).
+pub(crate) fn guest_setup(samba: &Samba, share: &Share, snapshots: Option<&str>) -> Result<GuestSetup> {
+    let accounts = samba.accounts();
+    let mut setup = GuestSetup::default();
+    for user in &share.users {
+        validate::account_name("user name", user)?;
+        let a = accounts
+            .user(user)?
+            .ok_or_else(|| Error::input(format!("user '{user}' does not exist")))?;
+        setup.users.push(GuestUser {
+            name: user.clone(),
+            uid: a.uid,
+            gid: a.gid,
+        });
+        let line = samba.tool("pdbedit").args(["-L", "-w", "-u", user]).run()?.stdout;
+        setup.password_hashes.push_str(line.trim_end());
+        setup.password_hashes.push('\n');
+    }
+    for group in &share.groups {
+        let gid = accounts
+            .group_id(group)?
+            .ok_or_else(|| Error::input(format!("group '{group}' does not exist")))?;
+        setup.groups.push(GuestGroup {
+            name: group.clone(),
+            gid,
+        });
+    }
+    let rendered = render_inside(share, snapshots);
+    let (conf_path, conf) = rendered.smb_conf;
+    setup.samba_files.push(GuestFile {
+        path: conf_path,
+        mode: 0o644,
+        content: conf,
+    });
+    setup
+        .samba_files
+        .extend(rendered.shares.into_iter().map(|(path, content)| GuestFile {
+            path,
+            mode: 0o644,
+            content,
+        }));
+    Ok(setup)
+}
+
+pub(crate) fn smb_answers(ip: &str) -> bool {
+    ip.parse::<IpAddr>()
+        .is_ok_and(|a| TcpStream::connect_timeout(&SocketAddr::new(a, 445), Duration::from_millis(500)).is_ok())
+}
+
+/// A guest's new memory must fit the node too (`what`: the property, ct-memory or vm-memory).
+pub(crate) fn check_guest_memory(bridge: &str, new: u32, old: u32, what: &str) -> Result<()> {
+    match new == old {
+        true => Ok(()),
+        false => check_resources(bridge, new, what),
+    }
+}
+
+/// The bridge must exist and the memory fit the node, before a guest is made.
+pub(crate) fn check_resources(bridge: &str, memory_mib: u32, what: &str) -> Result<()> {
+    if !Path::new("/sys/class/net").join(bridge).join("bridge").is_dir() {
+        bail_input!("bridge {bridge} does not exist on this node");
+    }
+    let total_mib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kib| kib / 1024)
+        .unwrap_or(u64::MAX);
+    if u64::from(memory_mib) > total_mib {
+        bail_input!("{what} {memory_mib} MiB is more than this node has ({total_mib} MiB)");
+    }
+    Ok(())
+}
+
+/// Refuse, before anything is created, a guest whose volumes do not fit on `storage`: PVE would
+/// find out half-way, while allocating.
+pub(crate) fn check_storage_room(storage: &str, content: &str, needed: u64, what: &str, flag: &str) -> Result<()> {
+    let free = pve::storage_free(storage, content)?;
+    if free < needed {
+        bail_input!(
+            "storage {storage} has {} free, but {what} needs {}; free space on it or choose another {flag}",
+            format_size_down(free),
+            format_size(needed)
+        );
+    }
+    Ok(())
+}
+
+/// `format_size`, rounded down: free space just short of 3G must not read "3.00G".
+fn format_size_down(bytes: u64) -> String {
+    let shift = [40, 30, 20, 10].into_iter().find(|s| bytes >> s > 0).unwrap_or(0);
+    if shift == 0 || bytes.is_multiple_of(1 << shift) {
+        return format_size(bytes);
+    }
+    let hundredths = (u128::from(bytes) * 100) >> shift;
+    let unit = match shift {
+        40 => 'T',
+        30 => 'G',
+        20 => 'M',
+        _ => 'K',
+    };
+    format!("{}.{:02}{unit}", hundredths / 100, hundredths % 100)
+}
+
+/// The guest id: the one asked for (refused when in use), else the next free one from 100.
+/// `used` are the ids of existing guests, `taken` the ids other shares hold, `reserved` one
+/// more to avoid (a VM's template).
+fn pick_guest_id(asked: Option<u32>, used: &[u32], taken: &[u32], reserved: Option<u32>, flag: &str) -> Result<u32> {
+    let busy = |id: u32| used.contains(&id) || taken.contains(&id) || reserved == Some(id);
+    match asked {
+        Some(id) if busy(id) => bail_input!("guest id {id} is in use; choose another {flag} or leave it out"),
+        Some(id) => Ok(id),
+        None => Ok((100..).find(|&i| !busy(i)).expect("a free guest id")),
+    }
+}
+
+impl Gateway {
+    /// Guest ids in use: containers and VMs of every node (on a host), or of the sandbox.
+    fn guest_ids_in_use(&self) -> Vec<u32> {
+        let dirs: Vec<PathBuf> = if self.layout.is_sandbox() {
+            vec![self.layout.pve_lxc_dir.clone(), pve::qemu_dir(&self.layout)]
+        } else {
+            let nodes = std::fs::read_dir("/etc/pve/nodes").into_iter().flatten().flatten();
+            nodes
+                .flat_map(|n| [n.path().join("lxc"), n.path().join("qemu-server")])
+                .collect()
+        };
+        let mut ids = Vec::new();
+        for dir in dirs {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if let Some(id) = name.strip_suffix(".conf").and_then(|i| i.parse().ok()) {
+                    ids.push(id);
+                }
+            }
+        }
+        ids
+    }
+
+    /// The guest id for a new share's guest (see `pick_guest_id`).
+    pub(crate) fn choose_guest_id(
+        &self,
+        asked: Option<u32>,
+        taken: &[u32],
+        reserved: Option<u32>,
+        flag: &str,
+    ) -> Result<u32> {
+        pick_guest_id(asked, &self.guest_ids_in_use(), taken, reserved, flag)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_round_down() {
+        assert_eq!(format_size_down((3 << 30) - 1024), "2.99G");
+        assert_eq!(format_size_down(3 << 30), "3G");
+        assert_eq!(format_size_down(1536 << 20), "1.50G");
+        assert_eq!(format_size_down(512), "512B");
+        assert_eq!(format_size_down(2047), "1.99K");
+    }
+
+    #[test]
+    fn guest_names() {
+        assert_eq!(guest_name("Team Data$"), "smbgw-team-data");
+        assert_eq!(guest_name("a".repeat(80).as_str()).len(), 63);
+    }
+
+    #[test]
+    fn guest_ids() {
+        // the first free one from 100, past guests, other shares and the template
+        assert_eq!(
+            pick_guest_id(None, &[100, 102], &[101], Some(103), "--vm-id").unwrap(),
+            104
+        );
+        assert_eq!(pick_guest_id(Some(500), &[100], &[], None, "--ct-id").unwrap(), 500);
+        for (used, taken, reserved) in [
+            (&[500][..], &[][..], None),
+            (&[], &[500][..], None),
+            (&[], &[], Some(500)),
+        ] {
+            let err = pick_guest_id(Some(500), used, taken, reserved, "--ct-id").unwrap_err();
+            assert!(
+                err.message.contains("guest id 500 is in use; choose another --ct-id"),
+                "{}",
+                err.message
+            );
+        }
+    }
+
+    #[test]
+    fn the_guest_serves_its_share_at_the_mount() {
+        let props = [("mode", "lxc"), ("path", "/srv/team"), ("comment", "Team")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let share = Share::from_properties("team", &props).unwrap();
+        let rendered = render_inside(&share, None);
+        let text: String = rendered.shares.values().cloned().collect();
+        assert!(text.contains("\tpath = /srv/share\n"), "{text}");
+        assert!(!text.contains("dfree"), "{text}");
+        assert!(!text.contains("/srv/team"), "{text}");
+        // snapshots where the placement shows them, and only there
+        let mut zfs = share.clone();
+        (zfs.shadow_copies, zfs.quota_backend) = (true, smbgw_core::QuotaBackend::Zfs);
+        let shown: String = render_inside(&zfs, Some(guest::SNAPSHOT_MOUNT))
+            .shares
+            .into_values()
+            .collect();
+        assert!(shown.contains("/srv/snapshots"), "{shown}");
+        let hidden: String = render_inside(&zfs, None).shares.into_values().collect();
+        assert!(!hidden.contains("/srv/snapshots"), "{hidden}");
+    }
+}
