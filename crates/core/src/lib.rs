@@ -3,11 +3,13 @@
 //! the plan/apply engine with rollback.
 
 pub mod ad;
+pub mod digest;
 pub mod guest;
 pub mod layout;
 pub mod options;
 pub mod plan;
 pub mod schema;
+pub mod section;
 pub mod share;
 pub mod size;
 pub mod store;
@@ -16,4 +18,4 @@ pub mod validate;
 pub use layout::Layout;
 pub use plan::{Plan, Step};
 pub use share::{Mode, Share};
-pub use smbgw_sys::{bail_input, Error, ErrorKind, Result};
+pub use smbgw_sys::{bail_field, bail_input, Error, ErrorCode, ErrorKind, Result, ResultExt};

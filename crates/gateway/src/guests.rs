@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use smbgw_core::size::format_size;
-use smbgw_core::{bail_input, guest, Error, Layout, Result, Share};
+use smbgw_core::{bail_field, bail_input, guest, Error, Layout, Result, ResultExt, Share};
 use smbgw_samba::render::{self, Globals};
 use smbgw_samba::Samba;
 use smbgw_sys::Command;
@@ -86,7 +86,7 @@ pub fn check_guest_change(share: &Share, old: &Share) -> Result<()> {
 /// The bridge must exist and the memory fit the node, before a guest is made.
 pub fn check_resources(bridge: &str, memory_mib: u32, what: &str) -> Result<()> {
     if !Path::new("/sys/class/net").join(bridge).join("bridge").is_dir() {
-        bail_input!("bridge {bridge} does not exist on this node");
+        bail_field!("bridge", "bridge {bridge} does not exist on this node");
     }
     let total_mib = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -98,7 +98,10 @@ pub fn check_resources(bridge: &str, memory_mib: u32, what: &str) -> Result<()> 
         .map(|kib| kib / 1024)
         .unwrap_or(u64::MAX);
     if u64::from(memory_mib) > total_mib {
-        bail_input!("{what} {memory_mib} MiB is more than this node has ({total_mib} MiB)");
+        bail_field!(
+            what,
+            "{what} {memory_mib} MiB is more than this node has ({total_mib} MiB)"
+        );
     }
     Ok(())
 }
@@ -141,9 +144,11 @@ pub fn storage_free(storage: &str, content: &str) -> Result<u64> {
 /// Refuse, before anything is created, a guest whose volumes do not fit on `storage`: PVE would
 /// find out half-way, while allocating.
 pub fn check_storage_room(storage: &str, content: &str, needed: u64, what: &str, flag: &str) -> Result<()> {
-    let free = storage_free(storage, content)?;
+    let field = flag.trim_start_matches('-');
+    let free = storage_free(storage, content).field(field)?;
     if free < needed {
-        bail_input!(
+        bail_field!(
+            field,
             "storage {storage} has {} free, but {what} needs {}; free space on it or choose another {flag}",
             format_size_down(free),
             format_size(needed)
@@ -208,7 +213,10 @@ impl Gateway {
         let used = self.guest_ids_in_use();
         let busy = |id: u32| used.contains(&id) || taken.contains(&id) || reserved == Some(id);
         match asked {
-            Some(id) if busy(id) => bail_input!("guest id {id} is in use; choose another {flag} or leave it out"),
+            Some(id) if busy(id) => bail_field!(
+                flag.trim_start_matches('-'),
+                "guest id {id} is in use; choose another {flag} or leave it out"
+            ),
             Some(id) => Ok(id),
             None => Ok((100..).find(|&i| !busy(i)).expect("a free guest id")),
         }

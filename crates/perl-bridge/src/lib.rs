@@ -171,9 +171,10 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             &string(&a, 0, "name")?,
             &properties(&a, 1)?,
             &strings(&a, 2)?,
+            None,
             flag(&a, 3),
         )?),
-        "delete" => json(gw.delete(&string(&a, 0, "name")?, flag(&a, 1), flag(&a, 2))?),
+        "delete" => json(gw.delete(&string(&a, 0, "name")?, flag(&a, 1), None, flag(&a, 2))?),
         "status" => {
             let name = a.first().and_then(Value::as_str);
             json(gw.status(name)?)

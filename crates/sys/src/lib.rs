@@ -13,4 +13,4 @@ pub mod systemd;
 pub mod walk;
 
 pub use command::Command;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorCode, ErrorKind, Result, ResultExt};
