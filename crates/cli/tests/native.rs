@@ -407,12 +407,7 @@ fn a_stale_digest_is_refused_and_changes_nothing() {
     // no digest: no check
     sb.ok(&["update", "data", "--comment", "three"]);
     assert_eq!(show(&sb)["comment"], "three");
-    sb.ok(&[
-        "delete",
-        "data",
-        "--digest",
-        &show(&sb)["digest"].as_str().unwrap().to_string(),
-    ]);
+    sb.ok(&["delete", "data", "--digest", show(&sb)["digest"].as_str().unwrap()]);
     assert!(sb.run(&["show", "data"]).code == 1);
 }
 
