@@ -137,6 +137,7 @@ pub fn command() -> Command {
                         .value_name("PROPERTIES")
                         .help("Reset these properties (comma separated) to their defaults"),
                 )
+                .arg(digest_arg())
                 .arg(dry_run()),
         )
         .subcommand(
@@ -144,6 +145,7 @@ pub fn command() -> Command {
                 .about("Delete a share (its data stays unless --purge-data)")
                 .arg(name_arg())
                 .arg(Arg::new("purge-data").long("purge-data").action(ArgAction::SetTrue).help("Also delete the shared directory and everything in it"))
+                .arg(digest_arg())
                 .arg(dry_run()),
         )
         .subcommand(Command::new("status").about("Show whether smbd serves the shares").arg(Arg::new("name").value_name("NAME").help("Only this share")))
@@ -262,6 +264,14 @@ pub fn command() -> Command {
                 .arg(Arg::new("shell").required(true).value_parser(clap::value_parser!(clap_complete::Shell))),
         )
         .subcommand(Command::new("man").about("Print the man page (roff)").hide(true))
+}
+
+/// `--digest`: the digest `show` printed; the change is refused if the config changed since.
+fn digest_arg() -> Arg {
+    Arg::new("digest")
+        .long("digest")
+        .value_name("DIGEST")
+        .help("Refuse the change if the share config changed since 'show' printed this digest")
 }
 
 /// The share properties given on the command line, in their text form.

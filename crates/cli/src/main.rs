@@ -40,7 +40,7 @@ fn main() {
     };
     let format = Format::from_matches(&matches);
     if let Err(err) = run(&matches, format) {
-        eprintln!("error: {}", err.message);
+        format.error(&err);
         std::process::exit(err.kind.exit_code());
     }
 }
@@ -70,6 +70,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
     let gw = if interactive { gw.with_progress(true) } else { gw };
     let name = || sm.get_one::<String>("name").map(String::as_str).unwrap_or_default();
     let dry_run = || sm.get_flag("dry-run");
+    let digest = || sm.get_one::<String>("digest").map(String::as_str);
     match sub {
         "create" => format.change(&gw.create(name(), &args::properties(sm, true), dry_run())?),
         "list" => format.shares(&gw.list()?),
@@ -90,9 +91,9 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
                     "nothing to update: give at least one property to change or --delete",
                 ));
             }
-            format.change(&gw.update(name(), &props, &delete, dry_run())?)
+            format.change(&gw.update(name(), &props, &delete, digest(), dry_run())?)
         }
-        "delete" => format.change(&gw.delete(name(), sm.get_flag("purge-data"), dry_run())?),
+        "delete" => format.change(&gw.delete(name(), sm.get_flag("purge-data"), digest(), dry_run())?),
         "status" => {
             let status = gw.status(sm.get_one::<String>("name").map(String::as_str))?;
             format.status(&status)?;

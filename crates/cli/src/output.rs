@@ -4,6 +4,7 @@ use std::io::Write;
 
 use clap::ArgMatches;
 use serde::Serialize;
+use smbgw_core::digest::Digested;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
@@ -64,6 +65,20 @@ impl Format {
         Ok(true)
     }
 
+    /// A failed command: `error: MESSAGE` on stderr; in the JSON formats the error as the API
+    /// gets it (`{kind, message, field?, code?}`), so a script learns the field and the code.
+    pub fn error(self, err: &Error) {
+        let json = match self {
+            Format::Text => None,
+            Format::Json => serde_json::to_string(err).ok(),
+            Format::JsonPretty => serde_json::to_string_pretty(err).ok(),
+        };
+        match json {
+            Some(json) => eprintln!("{json}"),
+            None => eprintln!("error: {}", err.message),
+        }
+    }
+
     pub fn message(self, text: &str, json: &serde_json::Value) -> Result<()> {
         if !self.json(json)? {
             println!("{text}");
@@ -117,7 +132,7 @@ impl Format {
         Ok(())
     }
 
-    pub fn shares(self, shares: &[Share]) -> Result<()> {
+    pub fn shares(self, shares: &[Digested<Share>]) -> Result<()> {
         if self.json(&shares)? {
             return Ok(());
         }
@@ -148,7 +163,7 @@ impl Format {
         Ok(())
     }
 
-    pub fn share(self, share: &Share) -> Result<()> {
+    pub fn share(self, share: &Digested<Share>) -> Result<()> {
         if self.json(share)? {
             return Ok(());
         }
@@ -164,6 +179,8 @@ impl Format {
                 println!("{}: {shown}", p.name);
             }
         }
+        // what 'update --digest' and 'delete --digest' take
+        println!("digest: {}", share.digest);
         Ok(())
     }
 

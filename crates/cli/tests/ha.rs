@@ -139,9 +139,17 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
     );
     let conf = std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap();
     assert!(conf.contains("\tclustering = yes\n"), "{conf}");
-    let ha: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(sb.root.join("config/ha.json")).unwrap()).unwrap();
-    assert_eq!(ha["nodes"][1]["name"], "pve2", "{ha}");
+    // section config beside shares.cfg, the nodes in PNN order
+    let ha_cfg = std::fs::read_to_string(sb.root.join("config/ha.cfg")).unwrap();
+    assert!(
+        ha_cfg.starts_with("cluster: ctdb\n\tinterface d0\n\tvips 10.99.77.100/24\n"),
+        "{ha_cfg}"
+    );
+    assert!(
+        ha_cfg.ends_with("\nnode: pve1\n\taddress 10.99.78.1\n\nnode: pve2\n\taddress 10.99.78.2\n"),
+        "{ha_cfg}"
+    );
+    assert!(ha_cfg.contains("\tkeepalive-limit 5\n"), "{ha_cfg}");
 
     // idempotent, and apply keeps the cluster config
     let again: serde_json::Value = serde_json::from_str(&sb.ok(&setup_args(&[
@@ -165,4 +173,48 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
     let r = sb.run(&["ha-failover", "--vip", "10.99.77.100", "--to", "pve9"]);
     assert_eq!(r.code, 1, "not a node: {}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("pve1, pve2"), "{}", r.stderr);
+    let r = sb.run(&[
+        "ha-failover",
+        "--vip",
+        "10.99.77.100",
+        "--to",
+        "pve9",
+        "--output-format",
+        "json",
+    ]);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    assert_eq!(
+        (err["code"].as_str(), err["field"].as_str()),
+        (Some("not-found"), Some("node")),
+        "{err}"
+    );
+
+    // an HA config as an earlier version wrote it, ha.json: still read (apply keeps the
+    // cluster), and the next ha-setup moves it to ha.cfg
+    let legacy = serde_json::json!({
+        "nodes": [{"name": "pve1", "address": "10.99.78.1"}, {"name": "pve2", "address": "10.99.78.2"}],
+        "vips": ["10.99.77.100/24"],
+        "interface": "d0",
+        "lock": "corosync",
+        "tunables": {"keepalive-interval": 1, "keepalive-limit": 5, "extra": {}},
+        "ad": false
+    });
+    std::fs::remove_file(sb.root.join("config/ha.cfg")).unwrap();
+    std::fs::write(
+        sb.root.join("config/ha.json"),
+        serde_json::to_vec_pretty(&legacy).unwrap(),
+    )
+    .unwrap();
+    sb.ok(&["apply"]);
+    assert!(std::fs::read_to_string(sb.root.join("samba/smb.conf"))
+        .unwrap()
+        .contains("clustering = yes"));
+    let r = sb.run(&["ha-failover", "--vip", "10.99.77.100", "--to", "pve9"]);
+    assert!(r.stderr.contains("pve1, pve2"), "the legacy file is read: {}", r.stderr);
+    let plan = sb.ok(&setup_args(&["--tunable", "KeepaliveLimit=5", "--dry-run"]));
+    assert!(plan.contains("ha.cfg") && plan.contains("ha.json"), "{plan}");
+    assert!(sb.root.join("config/ha.json").exists(), "a dry run migrates nothing");
+    sb.ok(&setup_args(&["--tunable", "KeepaliveLimit=5"]));
+    assert!(!sb.root.join("config/ha.json").exists(), "ha.json is replaced");
+    assert_eq!(std::fs::read_to_string(sb.root.join("config/ha.cfg")).unwrap(), ha_cfg);
 }

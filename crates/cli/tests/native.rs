@@ -362,3 +362,102 @@ fn update_option_merges_and_removed_users_lose_access() {
     assert!(sb.smbclient("data", Some(BOB), "ls").is_err());
     sb.smbclient("data", Some(ALICE), "ls").unwrap();
 }
+
+/// The PVE way against lost updates: `show` prints the digest of the share config, `update` and
+/// `delete` with a digest the config no longer has are refused (a conflict) and change nothing;
+/// the current digest is accepted, and without one nothing is checked.
+#[test]
+fn a_stale_digest_is_refused_and_changes_nothing() {
+    let sb = sandbox_with_share(&[]);
+    let show = |sb: &Sandbox| -> serde_json::Value {
+        serde_json::from_str(&sb.ok(&["show", "data", "--output-format", "json"])).unwrap()
+    };
+    let first = show(&sb)["digest"].as_str().expect("show carries a digest").to_string();
+    assert_eq!(first.len(), 40, "SHA-1 hex, as PVE's: {first}");
+    let text = sb.ok(&["show", "data"]);
+    assert!(text.contains(&format!("\ndigest: {first}\n")), "{text}");
+    let listed: serde_json::Value = serde_json::from_str(&sb.ok(&["list", "--output-format", "json"])).unwrap();
+    assert_eq!(listed[0]["digest"], first.as_str(), "{listed}");
+
+    // the current digest: accepted
+    sb.ok(&["update", "data", "--comment", "one", "--digest", &first]);
+    let second = show(&sb)["digest"].as_str().unwrap().to_string();
+    assert_ne!(second, first, "the change changed the digest");
+
+    // the first digest is stale now: refused, nothing changed
+    let before = sb.snapshot();
+    for args in [
+        vec!["update", "data", "--comment", "two", "--digest", first.as_str()],
+        vec!["delete", "data", "--digest", first.as_str()],
+    ] {
+        let r = sb.run(&args);
+        assert_eq!(r.code, 1, "{args:?}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains("changed since it was read"), "{}", r.stderr);
+        let mut json = args.clone();
+        json.extend(["--output-format", "json"]);
+        let r = sb.run(&json);
+        let err: serde_json::Value =
+            serde_json::from_str(r.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stderr));
+        assert_eq!(err["code"], "conflict", "{err}");
+        assert_eq!(err["field"], "digest", "{err}");
+        assert_eq!(err["kind"], "input", "{err}");
+    }
+    assert_eq!(sb.snapshot(), before, "a refused change changed files");
+
+    // no digest: no check
+    sb.ok(&["update", "data", "--comment", "three"]);
+    assert_eq!(show(&sb)["comment"], "three");
+    sb.ok(&["delete", "data", "--digest", show(&sb)["digest"].as_str().unwrap()]);
+    assert!(sb.run(&["show", "data"]).code == 1);
+}
+
+/// An input error in a JSON format names its field and code on stderr, as the API gets it.
+#[test]
+fn json_errors_carry_field_and_code() {
+    let sb = sandbox_with_share(&[]);
+    let error = |args: &[&str]| -> serde_json::Value {
+        let mut args = args.to_vec();
+        args.extend(["--output-format", "json"]);
+        let r = sb.run(&args);
+        assert_eq!(r.code, 1, "{args:?}: {}{}", r.stdout, r.stderr);
+        serde_json::from_str(r.stderr.trim()).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))
+    };
+    let e = error(&["update", "data", "--quota", "1K"]);
+    assert_eq!(
+        (e["kind"].as_str(), e["field"].as_str()),
+        (Some("input"), Some("quota")),
+        "{e}"
+    );
+    let e = error(&["update", "data", "--users", "nosuchuser"]);
+    assert_eq!(e["field"], "users", "{e}");
+    let path = sb.data("other");
+    let e = error(&[
+        "create",
+        "other",
+        "--path",
+        path.to_str().unwrap(),
+        "--mode",
+        "lxc",
+        "--ct-id",
+        "x",
+    ]);
+    assert_eq!(e["field"], "ct-id", "{e}");
+    let e = error(&["show", "nosuch"]);
+    assert_eq!(
+        (e["code"].as_str(), e["field"].as_str()),
+        (Some("not-found"), Some("name")),
+        "{e}"
+    );
+    assert!(
+        e.get("message")
+            .is_some_and(|m| m.as_str().unwrap().contains("does not exist")),
+        "{e}"
+    );
+    // text output is unchanged
+    let r = sb.run(&["show", "nosuch"]);
+    assert!(
+        r.stderr.starts_with("error: share 'nosuch' does not exist"),
+        "{}",
+        r.stderr
+    );
+}

@@ -3,6 +3,7 @@
 //! the plan/apply engine with rollback.
 
 pub mod ad;
+pub mod digest;
 pub mod guest;
 pub mod layout;
 pub mod options;
@@ -10,6 +11,7 @@ pub mod placement;
 pub mod plan;
 pub mod quota_backend;
 pub mod schema;
+pub mod section;
 pub mod share;
 mod share_json;
 pub mod size;
@@ -21,4 +23,4 @@ pub use placement::Placement;
 pub use plan::{Plan, Step};
 pub use quota_backend::QuotaBackend;
 pub use share::Share;
-pub use smbgw_sys::{bail_input, Error, ErrorKind, Result};
+pub use smbgw_sys::{bail_field, bail_input, Error, ErrorCode, ErrorKind, Result, ResultExt};

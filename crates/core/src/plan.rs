@@ -163,8 +163,8 @@ impl Plan {
                     )
                 };
                 return Err(Error {
-                    kind: err.kind,
                     message: format!("{description}: {} ({rollback})", err.message),
+                    ..err
                 });
             }
         }

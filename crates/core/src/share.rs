@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::placement::Placement;
 use crate::quota_backend::QuotaBackend;
 use crate::schema::{self, Kind, SHARE_PROPERTIES};
-use crate::{bail_input, guest, options, size, validate, Result};
+use crate::{bail_field, bail_input, guest, options, size, validate, Result, ResultExt};
 
 /// The properties of mode lxc only.
 const CONTAINER_PROPERTIES: [&str; 4] = ["ct-id", "ct-template", "ct-memory", "ct-storage"];
@@ -76,13 +76,17 @@ impl Share {
         validate::share_name(name)?;
         if let Some(key) = props.keys().find(|k| schema::property(k).is_none()) {
             validate::text("property", key)?;
-            bail_input!(
+            bail_field!(
+                key,
                 "unknown share property '{key}'; known are: {}",
                 SHARE_PROPERTIES.iter().map(|p| p.name).collect::<Vec<_>>().join(", ")
             );
         }
         if let Some((key, _)) = props.iter().find(|(_, v)| v.is_empty()) {
-            bail_input!("property '{key}' is empty; to reset it to its default use --delete {key}");
+            bail_field!(
+                key,
+                "property '{key}' is empty; to reset it to its default use --delete {key}"
+            );
         }
         let get = |key: &str| -> Option<&str> {
             props
@@ -90,10 +94,10 @@ impl Share {
                 .map(String::as_str)
                 .or_else(|| schema::property(key).and_then(|p| p.default))
         };
-        let flag = |key: &str| -> Result<bool> { validate::boolean(key, get(key).unwrap_or("0")) };
+        let flag = |key: &str| -> Result<bool> { validate::boolean(key, get(key).unwrap_or("0")).field(key) };
         let accounts = |key: &str, what: &str| -> Result<Vec<String>> {
-            let items = validate::list(key, get(key).unwrap_or(""))?;
-            items.iter().try_for_each(|n| validate::principal(what, n))?;
+            let items = validate::list(key, get(key).unwrap_or("")).field(key)?;
+            items.iter().try_for_each(|n| validate::principal(what, n).field(key))?;
             Ok(items.into_iter().map(String::from).collect())
         };
         let hosts = |key: &str| -> Result<Vec<String>> {
@@ -102,6 +106,7 @@ impl Share {
                 Err(_) if stored => legacy_hosts(key, value),
                 checked => checked,
             }
+            .field(key)
         };
         let choice = |key: &str| -> Result<String> {
             let value = get(key).unwrap_or("");
@@ -110,7 +115,11 @@ impl Share {
             };
             match values.iter().find(|v| v.eq_ignore_ascii_case(value)) {
                 Some(v) => Ok(v.to_string()),
-                None => bail_input!("{key} {value:?} is not valid: expected one of {}", values.join(", ")),
+                None => bail_field!(
+                    key,
+                    "{key} {value:?} is not valid: expected one of {}",
+                    values.join(", ")
+                ),
             }
         };
 
@@ -127,11 +136,11 @@ impl Share {
                 (_, true) => "--mode vm",
                 _ => "--mode lxc or --mode vm",
             };
-            bail_input!("--{key} is a property of {owner}, not of --mode {mode}");
+            bail_field!(*key, "--{key} is a property of {owner}, not of --mode {mode}");
         }
         let word = |key: &str, check: fn(&str) -> Result<()>| -> Result<String> {
             let value = get(key).unwrap_or_default();
-            check(value)?;
+            check(value).field(key)?;
             Ok(value.to_string())
         };
         let gateway = match props.get("gateway") {
@@ -141,9 +150,13 @@ impl Share {
         let placement = match mode.as_str() {
             "native" => Placement::Native,
             "lxc" => Placement::Lxc(guest::Container {
-                id: props.get("ct-id").map(|v| guest::check_id(v)).transpose()?,
+                id: props
+                    .get("ct-id")
+                    .map(|v| guest::check_id(v))
+                    .transpose()
+                    .field("ct-id")?,
                 template: word("ct-template", guest::check_template)?,
-                memory: guest::check_memory(get("ct-memory").unwrap_or_default())?,
+                memory: guest::check_memory(get("ct-memory").unwrap_or_default()).field("ct-memory")?,
                 storage: word("ct-storage", |v| guest::check_storage_of("ct-storage", v))?,
                 bridge: word("bridge", guest::check_bridge)?,
                 ip: word("ip", guest::check_ip)?,
@@ -153,10 +166,12 @@ impl Share {
                 id: props
                     .get("vm-id")
                     .map(|v| guest::check_guest_id("vm-id", v))
-                    .transpose()?,
-                template: guest::check_guest_id("vm-template", get("vm-template").unwrap_or_default())?,
-                memory: guest::check_vm_memory(get("vm-memory").unwrap_or_default())?,
-                cores: guest::check_cores(get("vm-cores").unwrap_or_default())?,
+                    .transpose()
+                    .field("vm-id")?,
+                template: guest::check_guest_id("vm-template", get("vm-template").unwrap_or_default())
+                    .field("vm-template")?,
+                memory: guest::check_vm_memory(get("vm-memory").unwrap_or_default()).field("vm-memory")?,
+                cores: guest::check_cores(get("vm-cores").unwrap_or_default()).field("vm-cores")?,
                 storage: word("vm-storage", |v| guest::check_storage_of("vm-storage", v))?,
                 bridge: word("bridge", guest::check_bridge)?,
                 ip: word("ip", guest::check_ip)?,
@@ -168,30 +183,35 @@ impl Share {
         let path = match (on_node, get("path")) {
             (false, None) => guest::SHARE_MOUNT,
             (false, Some(p)) if p != guest::SHARE_MOUNT => {
-                validate::text("path", p)?;
-                bail_input!(
+                validate::text("path", p).field("path")?;
+                bail_field!(
+                    "path",
                     "--mode vm keeps the share's data on the VM's own disk, mounted at {} inside the VM; leave --path out",
                     guest::SHARE_MOUNT
                 );
             }
             (_, Some(p)) => p,
             (_, None) => {
-                bail_input!("share '{name}' needs a path: give --path with the absolute directory to share")
+                bail_field!(
+                    "path",
+                    "share '{name}' needs a path: give --path with the absolute directory to share"
+                )
             }
         };
         validate::path_syntax(path)?;
         let comment = match get("comment") {
             Some(c) if !c.is_empty() => {
-                validate::text("comment", c)?;
+                validate::text("comment", c).field("comment")?;
                 Some(c.to_string())
             }
             _ => None,
         };
         let quota = match get("quota") {
             Some(q) if !q.is_empty() => {
-                let bytes = size::round_to_kib(size::parse_size(q)?);
+                let bytes = size::round_to_kib(size::parse_size(q).field("quota")?);
                 if bytes < size::MIN_QUOTA {
-                    bail_input!(
+                    bail_field!(
+                        "quota",
                         "quota '{q}' is below the minimum of {}",
                         size::format_size(size::MIN_QUOTA)
                     );
@@ -202,14 +222,15 @@ impl Share {
         };
         let zfs_dataset = match get("zfs-dataset") {
             Some(d) => {
-                validate::zfs_dataset(d)?;
+                validate::zfs_dataset(d).field("zfs-dataset")?;
                 Some(d.to_string())
             }
             None => None,
         };
-        let quota_alerts = validate::percents("quota-alerts", get("quota-alerts").unwrap_or(""))?;
+        let quota_alerts =
+            validate::percents("quota-alerts", get("quota-alerts").unwrap_or("")).field("quota-alerts")?;
         let mut user_quotas = BTreeMap::new();
-        for item in validate::list("user-quotas", get("user-quotas").unwrap_or(""))? {
+        let user_quota = |item: &str| -> Result<(String, u64)> {
             let Some((who, size_text)) = item.split_once('=') else {
                 bail_input!("user quota {item:?} is not of the form USER=SIZE or @GROUP=SIZE, e.g. alice=10G");
             };
@@ -217,11 +238,12 @@ impl Share {
                 Some(group) => validate::account_name("group name", group)?,
                 None => validate::account_name("user name", who)?,
             }
-            if user_quotas
-                .insert(who.to_string(), size::round_to_kib(size::parse_size(size_text)?))
-                .is_some()
-            {
-                bail_input!("user-quotas names {who:?} twice");
+            Ok((who.to_string(), size::round_to_kib(size::parse_size(size_text)?)))
+        };
+        for item in validate::list("user-quotas", get("user-quotas").unwrap_or("")).field("user-quotas")? {
+            let (who, bytes) = user_quota(item).field("user-quotas")?;
+            if user_quotas.insert(who.clone(), bytes).is_some() {
+                bail_field!("user-quotas", "user-quotas names {who:?} twice");
             }
         }
         let share = Share {
@@ -248,7 +270,7 @@ impl Share {
             encrypt: flag("encrypt")?,
             case_sensitive: choice("case-sensitive")?,
             fallback_local: flag("fallback-local")?,
-            options: options::parse(get("options").unwrap_or(""))?,
+            options: options::parse(get("options").unwrap_or("")).field("options")?,
         };
         share.check_consistency()?;
         if !stored {
@@ -260,33 +282,38 @@ impl Share {
     /// Rules between properties.
     fn check_consistency(&self) -> Result<()> {
         if self.guest && (!self.users.is_empty() || !self.groups.is_empty()) {
-            bail_input!(
+            bail_field!(
+                "guest",
                 "share '{}': --guest lets everyone in, so it cannot be combined with --users or --groups",
                 self.name
             );
         }
         if !self.user_quotas.is_empty() && !self.quota_backend.may_be_zfs() {
-            bail_input!(
+            bail_field!(
+                "user-quotas",
                 "share '{}': --user-quotas needs ZFS (userquota@/groupquota@), not '{}'",
                 self.name,
                 self.quota_backend
             );
         }
         if self.zfs_dataset.is_some() && !self.quota_backend.may_be_zfs() {
-            bail_input!(
+            bail_field!(
+                "zfs-dataset",
                 "share '{}': --zfs-dataset needs the zfs quota backend, not '{}'",
                 self.name,
                 self.quota_backend
             );
         }
         if self.guest && self.encrypt {
-            bail_input!(
+            bail_field!(
+                "encrypt",
                 "share '{}': guest sessions cannot be encrypted, so --guest and --encrypt exclude each other",
                 self.name
             );
         }
         if self.fallback_local && !self.domain_principals().any(|_| true) {
-            bail_input!(
+            bail_field!(
+                "fallback-local",
                 "share '{}': --fallback-local makes local users a fallback for domain users, so the share needs at least one domain user or group (DOMAIN\\name)",
                 self.name
             );
@@ -319,16 +346,19 @@ impl Share {
                 continue;
             };
             if allow_text == deny_text {
-                bail_input!(
+                bail_field!(
+                    "hosts-deny",
                     "share '{name}': host {deny_text:?} is both allowed and denied; remove it from one of --hosts-allow and --hosts-deny"
                 );
             }
-            bail_input!(
+            bail_field!(
+                "hosts-deny",
                 "share '{name}': --hosts-deny {deny_text} lies inside --hosts-allow {allow_text}, and smbd lets in every host hosts allow matches, so the deny entry would have no effect; leave {allow_text} out of --hosts-allow or list the allowed hosts one by one"
             );
         }
         if let Some((_, allow_text)) = allowed.iter().find(|(a, _)| !denied.iter().any(|(d, _)| d.contains(a))) {
-            bail_input!(
+            bail_field!(
+                "hosts-allow",
                 "share '{name}': --hosts-allow {allow_text} lies outside every --hosts-deny entry; once hosts deny is set, smbd lets in every host it does not deny, so {allow_text} would be let in anyway and so would every other host. To let in only the allowed hosts, add 0.0.0.0/0,::/0 to --hosts-deny (or leave --hosts-deny out)"
             );
         }
@@ -356,18 +386,23 @@ impl Share {
     fn check_vm_share(&self) -> Result<()> {
         let name = &self.name;
         if self.quota.is_none() {
-            bail_input!("share '{name}': --mode vm needs --quota, the size of the share's data disk");
+            bail_field!(
+                "quota",
+                "share '{name}': --mode vm needs --quota, the size of the share's data disk"
+            );
         }
         if !self.quota_backend.is_auto() || self.zfs_dataset.is_some() || !self.user_quotas.is_empty() {
-            bail_input!(
+            bail_field!(
+                "quota-backend",
                 "share '{name}': --quota-backend, --zfs-dataset and --user-quotas are for shares on the node; --mode vm sizes its own disk from --quota"
             );
         }
         if self.shadow_copies {
-            bail_input!("share '{name}': --shadow-copies is not available in --mode vm yet (the data disk has no snapshots inside the VM)");
+            bail_field!("shadow-copies", "share '{name}': --shadow-copies is not available in --mode vm yet (the data disk has no snapshots inside the VM)");
         }
         if self.domain_principals().next().is_some() {
-            bail_input!(
+            bail_field!(
+                "users",
                 "share '{name}': domain users and groups are not available in --mode vm yet; use --mode native"
             );
         }
@@ -505,21 +540,21 @@ impl Share {
             .collect();
         for key in delete {
             let Some(p) = schema::property(key) else {
-                validate::text("property", key)?;
-                bail_input!("cannot delete unknown property '{key}'");
+                validate::text("property", key).field("delete")?;
+                bail_field!("delete", "cannot delete unknown property '{key}'");
             };
             if p.name == "path" || p.fixed {
-                bail_input!("property '{key}' cannot be deleted");
+                bail_field!("delete", "property '{key}' cannot be deleted");
             }
             if changes.contains_key(key) {
-                bail_input!("property '{key}' is both set and deleted");
+                bail_field!("delete", "property '{key}' is both set and deleted");
             }
             props.remove(key);
         }
         for (key, value) in changes {
             if key == "options" {
                 // --option adds or changes single parameters ("KEY=" removes one)
-                let merged = options::merge(&self.options, value)?;
+                let merged = options::merge(&self.options, value).field("options")?;
                 match merged.is_empty() {
                     true => props.remove(key),
                     false => props.insert(key.clone(), options::format(&merged)),
@@ -528,7 +563,8 @@ impl Share {
             }
             if let Some(p) = schema::property(key) {
                 if p.fixed && props.get(key) != Some(value) {
-                    bail_input!(
+                    bail_field!(
+                        key.as_str(),
                         "property '{key}' cannot be changed after the share is created; delete and re-create the share"
                     );
                 }
@@ -590,7 +626,8 @@ pub fn path_conflict(share: &Share, other: &Share) -> Option<String> {
 pub fn check_paths_apart<'a>(share: &Share, others: impl IntoIterator<Item = &'a Share>) -> Result<()> {
     for other in others {
         if let Some(conflict) = path_conflict(share, other) {
-            bail_input!(
+            bail_field!(
+                "path",
                 "share '{}': path {conflict}; two shares on one directory tree overwrite each other's ACLs and storage limits. Give a directory outside {}, or reach that data through share '{}'",
                 share.name,
                 other.path,
@@ -638,6 +675,40 @@ mod tests {
             "{}",
             err.message
         );
+    }
+
+    /// Every refused value names the parameter it belongs to, as the API and the UI spell it.
+    #[test]
+    fn errors_name_their_field() {
+        let field = |pairs: &[(&str, &str)]| {
+            let err = Share::from_properties("x", &props(pairs)).unwrap_err();
+            assert_eq!(err.kind, crate::ErrorKind::Input, "{}", err.message);
+            err.field.unwrap_or_else(|| panic!("no field: {}", err.message))
+        };
+        for (pairs, expected) in [
+            (&[("path", "/srv/x"), ("quota", "512K")][..], "quota"),
+            (&[("path", "/srv/x"), ("quota", "lots")], "quota"),
+            (&[("mode", "lxc"), ("path", "/srv/x"), ("ct-id", "abc")], "ct-id"),
+            (&[("mode", "lxc"), ("path", "/srv/x"), ("ct-memory", "1")], "ct-memory"),
+            (&[("path", "/srv/x"), ("users", "Bad User")], "users"),
+            (&[("path", "/srv/x"), ("users", "a,a")], "users"),
+            (&[("path", "/srv/x"), ("guest", "1"), ("users", "a")], "guest"),
+            (&[("path", "srv/x")], "path"),
+            (&[("path", "/etc/x")], "path"),
+            (&[], "path"),
+            (&[("path", "/srv/x"), ("hosts-allow", "10.0.0.0/33")], "hosts-allow"),
+            (&[("path", "/srv/x"), ("read-only", "maybe")], "read-only"),
+            (&[("path", "/srv/x"), ("wide-links", "1")], "wide-links"),
+            (&[("path", "/srv/x"), ("ct-id", "100")], "ct-id"),
+            (&[("path", "/srv/x"), ("user-quotas", "alice")], "user-quotas"),
+        ] {
+            assert_eq!(field(pairs), expected, "{pairs:?}");
+        }
+        let err = Share::from_properties("bad/name", &props(&[("path", "/srv/x")])).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("name"));
+        let share = Share::from_properties("x", &props(&[("path", "/srv/x")])).unwrap();
+        let err = share.updated(&Properties::new(), &["path".to_string()]).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("delete"));
     }
 
     #[test]

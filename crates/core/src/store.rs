@@ -20,8 +20,10 @@ use std::time::Duration;
 
 use smbgw_sys::{fs, lock};
 
-use crate::share::{Properties, Share};
-use crate::{bail_input, Error, Result};
+use crate::digest::ConfigDigest;
+use crate::section;
+use crate::share::Share;
+use crate::{bail_field, Error, Result};
 
 pub const SHARES_FILE: &str = "shares.cfg";
 /// The content the last write replaced.
@@ -44,68 +46,21 @@ pub struct SharesConfig {
 
 impl SharesConfig {
     pub fn parse(text: &str, origin: &Path) -> Result<Self> {
-        let corrupt = |line: usize, what: String| {
-            Error::system(format!(
-                "config file '{}' is corrupt at line {line}: {what}; fix or restore the file (nothing was changed)",
-                origin.display()
-            ))
-        };
         let mut cfg = SharesConfig::default();
-        let mut current: Option<(usize, String, Properties)> = None;
-        let finish = |cfg: &mut SharesConfig, section: Option<(usize, String, Properties)>| -> Result<()> {
-            if let Some((line, name, props)) = section {
-                let share = Share::from_stored(&name, &props).map_err(|e| corrupt(line, e.message))?;
-                cfg.insert(share).map_err(|e| corrupt(line, e.message))?;
-            }
-            Ok(())
-        };
-        for (idx, raw) in text.lines().enumerate() {
-            let line = idx + 1;
-            if raw.trim().is_empty() || raw.trim_start().starts_with('#') {
-                continue;
-            }
-            if raw.starts_with([' ', '\t']) {
-                let Some((_, _, props)) = current.as_mut() else {
-                    return Err(corrupt(line, "property outside of a section".into()));
-                };
-                let body = raw.trim();
-                let (key, value) = body
-                    .split_once([' ', '\t'])
-                    .map(|(k, v)| (k, v.trim()))
-                    .unwrap_or((body, ""));
-                if props.insert(key.to_string(), value.to_string()).is_some() {
-                    return Err(corrupt(line, format!("property '{key}' appears twice")));
-                }
-            } else {
-                let Some((kind, name)) = raw.split_once(':') else {
-                    return Err(corrupt(
-                        line,
-                        format!("expected a section header 'share: NAME', found {raw:?}"),
-                    ));
-                };
-                if kind != SECTION_TYPE {
-                    return Err(corrupt(line, format!("unknown section type '{kind}'")));
-                }
-                finish(&mut cfg, current.take())?;
-                current = Some((line, name.trim().to_string(), Properties::new()));
-            }
+        for section in section::parse(text, origin, &[SECTION_TYPE], "share: NAME")? {
+            let corrupt = |e: Error| section::corrupt(origin, section.line, e.message);
+            let share = Share::from_stored(&section.name, &section.props).map_err(corrupt)?;
+            cfg.insert(share).map_err(corrupt)?;
         }
-        finish(&mut cfg, current.take())?;
         Ok(cfg)
     }
 
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        for share in &self.shares {
-            if !out.is_empty() {
-                out.push('\n');
-            }
-            out.push_str(&format!("{SECTION_TYPE}: {}\n", share.name));
-            for (key, value) in share.to_properties() {
-                out.push_str(&format!("\t{key} {value}\n"));
-            }
-        }
-        out
+        section::render(
+            self.shares
+                .iter()
+                .map(|share| (SECTION_TYPE, share.name.as_str(), share.to_properties())),
+        )
     }
 
     pub fn shares(&self) -> &[Share] {
@@ -127,7 +82,8 @@ impl SharesConfig {
 
     pub fn insert(&mut self, share: Share) -> Result<()> {
         if let Some(existing) = self.get(&share.name) {
-            bail_input!(
+            bail_field!(
+                "name",
                 "share '{}' already exists (as '{}'); share names are unique regardless of case",
                 share.name,
                 existing.name
@@ -150,16 +106,20 @@ impl SharesConfig {
                 *s = share;
                 Ok(())
             }
-            None => bail_input!("share '{}' does not exist", share.name),
+            None => Err(not_found(&share.name)),
         }
     }
 
     pub fn remove(&mut self, name: &str) -> Result<Share> {
         match self.shares.iter().position(|s| s.name.eq_ignore_ascii_case(name)) {
             Some(pos) => Ok(self.shares.remove(pos)),
-            None => bail_input!("share '{name}' does not exist"),
+            None => Err(not_found(name)),
         }
     }
+}
+
+fn not_found(name: &str) -> Error {
+    Error::not_found(format!("share '{name}' does not exist")).field("name")
 }
 
 /// The config directory with its lock.
@@ -200,10 +160,12 @@ impl Store {
     }
 
     pub fn load(&self) -> Result<SharesConfig> {
-        match self.raw()? {
-            None => Ok(SharesConfig::default()),
-            Some(bytes) => parse_bytes(bytes, &self.path()),
-        }
+        Ok(self.read()?.0)
+    }
+
+    /// The config with the digest of the file as read (of nothing when there is no file).
+    pub fn read(&self) -> Result<(SharesConfig, ConfigDigest)> {
+        parse_bytes(self.raw()?, &self.path())
     }
 
     pub fn backup_path(&self) -> PathBuf {
@@ -259,14 +221,9 @@ impl Store {
     }
 }
 
-fn parse_bytes(bytes: Vec<u8>, path: &Path) -> Result<SharesConfig> {
-    let text = String::from_utf8(bytes).map_err(|_| {
-        Error::system(format!(
-            "config file '{}' is not valid UTF-8; fix or restore it",
-            path.display()
-        ))
-    })?;
-    SharesConfig::parse(&text, path)
+fn parse_bytes(bytes: Option<Vec<u8>>, path: &Path) -> Result<(SharesConfig, ConfigDigest)> {
+    let (text, digest) = section::text(bytes, path)?;
+    Ok((SharesConfig::parse(&text, path)?, digest))
 }
 
 /// One version in `history/`.
@@ -280,7 +237,7 @@ pub struct Version {
 impl Version {
     pub fn load(&self) -> Result<SharesConfig> {
         match fs::read_optional(&self.path)? {
-            Some(bytes) => parse_bytes(bytes, &self.path),
+            Some(bytes) => Ok(parse_bytes(Some(bytes), &self.path)?.0),
             None => Err(Error::system(format!("{} vanished", self.path.display()))),
         }
     }
@@ -411,6 +368,7 @@ impl crate::Step for ConfigWrite {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::share::Properties;
 
     fn share(name: &str) -> Share {
         let props: Properties = [("path".to_string(), format!("/srv/{name}"))].into();
@@ -551,5 +509,28 @@ mod tests {
         assert_eq!(store.history().unwrap(), history);
         assert_eq!(std::fs::read(store.path()).unwrap(), b"");
         assert_eq!(store.last_written().unwrap(), Some(cfg));
+    }
+
+    #[test]
+    fn reads_carry_the_digest_of_the_bytes_and_missing_entries_are_not_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let (empty, digest) = store.read().unwrap();
+        assert!(empty.is_empty());
+        assert_eq!(digest, ConfigDigest::of(b""), "no file: the digest of nothing");
+        let mut cfg = SharesConfig::default();
+        cfg.insert(share("a")).unwrap();
+        write(&store, &cfg);
+        let (read, digest) = store.read().unwrap();
+        assert_eq!(read, cfg);
+        assert_eq!(digest, ConfigDigest::of(cfg.render().as_bytes()));
+
+        let err = cfg.remove("nosuch").unwrap_err();
+        assert_eq!(
+            (err.code, err.field.as_deref()),
+            (Some(crate::ErrorCode::NotFound), Some("name"))
+        );
+        let err = cfg.insert(share("A")).unwrap_err();
+        assert_eq!((err.code, err.field.as_deref()), (None, Some("name")));
     }
 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::path::Path;
 
-use crate::{bail_input, Result};
+use crate::{bail_field, bail_input, Result, ResultExt};
 
 /// Share names Samba reserves or treats specially.
 const RESERVED_SHARE_NAMES: [&str; 5] = ["global", "homes", "printers", "ipc$", "print$"];
@@ -57,6 +57,10 @@ fn check_no_control(what: &str, value: &str) -> Result<()> {
 /// A share name, following Samba and Windows rules. ASCII only: look-alike Unicode letters
 /// would let one share pose as another, and several clients mangle non-ASCII share names.
 pub fn share_name(name: &str) -> Result<()> {
+    share_name_rules(name).field("name")
+}
+
+fn share_name_rules(name: &str) -> Result<()> {
     let rules = format!(
         "share names are 1-{MAX_SHARE_NAME} ASCII characters without {FORBIDDEN_SHARE_CHARS} or control characters"
     );
@@ -112,6 +116,10 @@ pub fn text(what: &str, value: &str) -> Result<()> {
 
 /// The syntax of a share path: absolute, normalised, outside system directories.
 pub fn path_syntax(path: &str) -> Result<()> {
+    path_syntax_rules(path).field("path")
+}
+
+fn path_syntax_rules(path: &str) -> Result<()> {
     if path.is_empty() {
         bail_input!("path is empty: give the absolute path of the directory to share, e.g. /srv/data");
     }
@@ -167,20 +175,22 @@ pub fn path_on_disk(path: &str) -> Result<()> {
         current.push(component);
         match std::fs::symlink_metadata(&current) {
             Ok(meta) if meta.file_type().is_symlink() => {
-                bail_input!(
+                bail_field!(
+                    "path",
                     "path {path:?} goes through the symbolic link {:?}; give the real path instead",
                     current.display().to_string()
                 );
             }
             Ok(meta) if !meta.is_dir() => {
-                bail_input!(
+                bail_field!(
+                    "path",
                     "path {path:?}: {:?} exists and is not a directory",
                     current.display().to_string()
                 );
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => bail_input!("path {path:?} cannot be checked: {e}"),
+            Err(e) => bail_field!("path", "path {path:?} cannot be checked: {e}"),
         }
     }
     Ok(())
@@ -256,14 +266,18 @@ pub fn protected_trees(path: &str, own: &[std::path::PathBuf]) -> Result<()> {
         } else {
             continue;
         };
-        bail_input!(
+        bail_field!(
+            "path",
             "path {path:?} {relation} {tree} ({what}); root would open it to the share's users and --purge-data would delete it: share a directory that holds only share data, such as /srv/data or a storage mount"
         );
     }
     for dir in own {
         let dir = dir.to_string_lossy();
         if inside(&dir, path) || inside(path, &dir) {
-            bail_input!("path {path:?} overlaps the gateway's own directory {dir}; choose another directory");
+            bail_field!(
+                "path",
+                "path {path:?} overlaps the gateway's own directory {dir}; choose another directory"
+            );
         }
     }
     Ok(())

@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use smbgw_core::Layout;
+use smbgw_core::{bail_input, Error, Layout, Result};
 
 pub const HOST_CONFIG: &str = "/etc/pve-smbgateway/daemon.conf";
 /// Not in use by anything on a PVE node (pveproxy 8006, spiceproxy 3128, pvedaemon 85).
@@ -68,15 +68,16 @@ pub fn default_path(layout: &Layout) -> PathBuf {
 }
 
 impl Config {
-    pub fn load(path: &Path) -> Result<Config, String> {
+    pub fn load(path: &Path) -> Result<Config> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Config::parse(&text).map_err(|e| format!("{}: {e}", path.display())),
+            Ok(text) => Config::parse(&text).map_err(|e| e.context(path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-            Err(e) => Err(format!("reading {}: {e}", path.display())),
+            Err(e) => Err(Error::io("reading", path, e)),
         }
     }
 
-    pub fn parse(text: &str) -> Result<Config, String> {
+    /// A mistake is an input error naming its line and, as its field, its key.
+    pub fn parse(text: &str) -> Result<Config> {
         let mut config = Config::default();
         let mut seen = Vec::new();
         for (number, line) in text.lines().enumerate() {
@@ -84,19 +85,21 @@ impl Config {
             if line.is_empty() {
                 continue;
             }
-            let at = |msg: String| format!("line {}: {msg}", number + 1);
+            let line_error = |msg: String| Error::input(format!("line {}: {msg}", number + 1));
             let (key, value) = line
                 .split_once(':')
                 .map(|(k, v)| (k.trim(), v.trim()))
-                .ok_or_else(|| at(format!("expected 'key: value', found {line:?}")))?;
+                .ok_or_else(|| line_error(format!("expected 'key: value', found {line:?}")))?;
+            let at = |msg: String| line_error(msg).field(key);
+            let value_error = |e: Error| at(e.message);
             if seen.contains(&key) {
                 return Err(at(format!("'{key}' is set twice")));
             }
             seen.push(key);
             match key {
-                "sample-interval" => config.sample_interval = seconds(value).map_err(at)?,
-                "health-interval" => config.health_interval = seconds(value).map_err(at)?,
-                "timeout" => config.timeout = seconds(value).map_err(at)?,
+                "sample-interval" => config.sample_interval = seconds(value).map_err(value_error)?,
+                "health-interval" => config.health_interval = seconds(value).map_err(value_error)?,
+                "timeout" => config.timeout = seconds(value).map_err(value_error)?,
                 "metrics-listen" => {
                     config.metrics_listen = match value {
                         "off" => None,
@@ -106,7 +109,7 @@ impl Config {
                         ),
                     }
                 }
-                "metrics-allow-remote" => config.metrics_allow_remote = boolean(value).map_err(at)?,
+                "metrics-allow-remote" => config.metrics_allow_remote = boolean(value).map_err(value_error)?,
                 "metrics-textfile" => {
                     if !value.starts_with('/') {
                         return Err(at(format!("metrics-textfile {value:?} must be an absolute path")));
@@ -126,28 +129,29 @@ impl Config {
         }
         if let Some(addr) = config.metrics_listen {
             if !addr.ip().is_loopback() && !config.metrics_allow_remote {
-                return Err(format!(
+                return Err(Error::input(format!(
                     "refusing to serve metrics on {addr}, which is not a loopback address; \
                      set 'metrics-allow-remote: yes' to put them on the network"
-                ));
+                ))
+                .field("metrics-listen"));
             }
         }
         Ok(config)
     }
 }
 
-fn seconds(value: &str) -> Result<Duration, String> {
+fn seconds(value: &str) -> Result<Duration> {
     match value.parse::<u64>() {
         Ok(s) if (1..=86_400).contains(&s) => Ok(Duration::from_secs(s)),
-        _ => Err(format!("{value:?} is not a number of seconds from 1 to 86400")),
+        _ => bail_input!("{value:?} is not a number of seconds from 1 to 86400"),
     }
 }
 
-fn boolean(value: &str) -> Result<bool, String> {
+fn boolean(value: &str) -> Result<bool> {
     match value {
         "yes" | "true" | "1" => Ok(true),
         "no" | "false" | "0" => Ok(false),
-        v => Err(format!("{v:?} is not yes or no")),
+        v => bail_input!("{v:?} is not yes or no"),
     }
 }
 
@@ -178,7 +182,8 @@ mod tests {
     #[test]
     fn the_network_needs_consent() {
         let err = Config::parse("metrics-listen: 0.0.0.0:9739").unwrap_err();
-        assert!(err.contains("not a loopback address"), "{err}");
+        assert!(err.message.contains("not a loopback address"), "{err}");
+        assert_eq!(err.field.as_deref(), Some("metrics-listen"));
         let c = Config::parse("metrics-listen: 0.0.0.0:9739\nmetrics-allow-remote: yes").unwrap();
         assert_eq!(c.metrics_listen, Some("0.0.0.0:9739".parse().unwrap()));
     }
@@ -195,7 +200,15 @@ mod tests {
             ("just words", "key: value"),
         ] {
             let err = Config::parse(text).unwrap_err();
-            assert!(err.contains(expect), "{text:?}: {err}");
+            assert!(err.message.contains(expect), "{text:?}: {err}");
+            assert_eq!(err.kind.exit_code(), 1, "{text:?}");
         }
+        let err = Config::parse(
+            "notify: log
+sample-interval: 0",
+        )
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("sample-interval"));
+        assert!(err.message.starts_with("line 2: "), "{err}");
     }
 }

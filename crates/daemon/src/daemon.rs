@@ -9,7 +9,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use smbgw_core::Share;
+use smbgw_core::digest::Digested;
+use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::{Alert, Gateway, SampleReport};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
@@ -43,8 +44,8 @@ pub struct Daemon {
 
 /// What one sampling round found.
 pub struct SampleOutcome {
-    shares: Result<Vec<Share>, String>,
-    reports: Result<Vec<SampleReport>, String>,
+    shares: Result<Vec<Share>>,
+    reports: Result<Vec<SampleReport>>,
     list_seconds: f64,
     sample_seconds: f64,
 }
@@ -84,10 +85,11 @@ impl Daemon {
     }
 
     /// Run until SIGTERM or SIGINT.
-    pub async fn run(mut self) -> Result<(), String> {
-        let mut hangup = signal(SignalKind::hangup()).map_err(|e| e.to_string())?;
-        let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
-        let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    pub async fn run(mut self) -> Result<()> {
+        let signal_error = |e: std::io::Error| Error::system(format!("cannot handle signals: {e}"));
+        let mut hangup = signal(SignalKind::hangup()).map_err(signal_error)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(signal_error)?;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(signal_error)?;
         self.listen().await?;
 
         let mut sample_timer = timer(self.config.sample_interval);
@@ -160,7 +162,7 @@ impl Daemon {
     }
 
     /// One sampling round and one health round, waited for: `--once`, `--bench-cycles`.
-    pub async fn cycle(&mut self, with_health: bool) -> Result<(), String> {
+    pub async fn cycle(&mut self, with_health: bool) -> Result<()> {
         let job = self.start_sample();
         self.finish_sample(job.handle.await);
         if with_health {
@@ -170,7 +172,7 @@ impl Daemon {
         self.drain().await;
         let m = self.metrics.lock().unwrap();
         match m.health.get(SAMPLING_CHECK) {
-            Some(h) if !h.ok => Err(h.message.clone()),
+            Some(h) if !h.ok => Err(Error::system(h.message.clone())),
             _ => Ok(()),
         }
     }
@@ -181,7 +183,7 @@ impl Daemon {
     }
 
     /// Bind the metrics endpoint the config asks for (again, if it changed).
-    async fn listen(&mut self) -> Result<(), String> {
+    async fn listen(&mut self) -> Result<()> {
         let wanted = self.config.metrics_listen;
         if self.server.as_ref().map(|(addr, _)| *addr) == wanted {
             return Ok(());
@@ -190,7 +192,7 @@ impl Daemon {
             Some(addr) => {
                 let listener = TcpListener::bind(addr)
                     .await
-                    .map_err(|e| format!("cannot serve metrics on {addr}: {e}"))?;
+                    .map_err(|e| Error::system(format!("cannot serve metrics on {addr}: {e}")))?;
                 tracing::info!(listen = %addr, "serving metrics at http://{addr}/metrics");
                 Some((addr, tokio::spawn(http::serve(listener, self.metrics.clone()))))
             }
@@ -258,8 +260,8 @@ impl Daemon {
 
     fn finish_sample(&mut self, result: Result<SampleOutcome, JoinError>) {
         let outcome = result.unwrap_or_else(|e| SampleOutcome {
-            shares: Err(format!("sampling panicked: {e}")),
-            reports: Err(format!("sampling panicked: {e}")),
+            shares: Err(Error::system(format!("sampling panicked: {e}"))),
+            reports: Err(Error::system(format!("sampling panicked: {e}"))),
             list_seconds: 0.0,
             sample_seconds: 0.0,
         });
@@ -298,7 +300,7 @@ impl Daemon {
                 Err(e) => {
                     m.sample_failures_total += 1;
                     tracing::error!(error = %e, "quota sampling failed");
-                    set_health(&mut m, SAMPLING_CHECK, false, e.clone());
+                    set_health(&mut m, SAMPLING_CHECK, false, e.message.clone());
                 }
             }
         }
@@ -392,7 +394,7 @@ impl Daemon {
             let started = Instant::now();
             let result = tokio::task::spawn_blocking(move || notify::send(&notification, mode))
                 .await
-                .unwrap_or_else(|e| Err(e.to_string()));
+                .unwrap_or_else(|e| Err(Error::system(e.to_string())));
             let mut m = metrics.lock().unwrap();
             match result {
                 Ok(notify::Delivered::Pve) => {
@@ -424,10 +426,12 @@ impl Daemon {
 /// and the core's sampling, which writes the history and evaluates the alerts.
 fn sample(gw: &Gateway) -> SampleOutcome {
     let start = Instant::now();
-    let shares = gw.list().map_err(|e| e.to_string());
+    let shares = gw
+        .list()
+        .map(|list| list.into_iter().map(Digested::into_inner).collect());
     let list_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
-    let reports = gw.quota_sample().map_err(|e| e.to_string());
+    let reports = gw.quota_sample();
     SampleOutcome {
         shares,
         reports,

@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use smbgw_core::{bail_input, Error};
 use smbgw_gateway::Gateway;
 
 use crate::config::Config;
@@ -55,7 +56,7 @@ struct Args {
     debug: bool,
 }
 
-fn parse_args() -> Result<Option<Args>, String> {
+fn parse_args() -> smbgw_core::Result<Option<Args>> {
     let mut args = Args {
         config: None,
         interval: None,
@@ -64,14 +65,14 @@ fn parse_args() -> Result<Option<Args>, String> {
     };
     let mut argv = std::env::args().skip(1);
     while let Some(arg) = argv.next() {
-        let mut value = |name: &str| argv.next().ok_or_else(|| format!("{name} needs a value"));
+        let mut value = |name: &str| argv.next().ok_or_else(|| Error::input(format!("{name} needs a value")));
         match arg.as_str() {
             "--config" => args.config = Some(value("--config")?.into()),
             "--interval" => {
                 let v = value("--interval")?;
                 match v.parse::<u64>() {
                     Ok(secs) if (1..=86_400).contains(&secs) => args.interval = Some(Duration::from_secs(secs)),
-                    _ => return Err(format!("--interval {v:?} is not a number of seconds from 1 to 86400")),
+                    _ => bail_input!("--interval {v:?} is not a number of seconds from 1 to 86400"),
                 }
             }
             "--once" => args.mode = Mode::Once,
@@ -79,7 +80,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 let v = value("--bench-cycles")?;
                 match v.parse::<u32>() {
                     Ok(n) if n > 0 => args.mode = Mode::Bench(n),
-                    _ => return Err(format!("--bench-cycles {v:?} is not a positive number")),
+                    _ => bail_input!("--bench-cycles {v:?} is not a positive number"),
                 }
             }
             "--foreground" => {}
@@ -92,7 +93,7 @@ fn parse_args() -> Result<Option<Args>, String> {
                 println!("pve-smbgatewayd {}", env!("CARGO_PKG_VERSION"));
                 return Ok(None);
             }
-            other => return Err(format!("unknown argument {other:?} (see --help)")),
+            other => bail_input!("unknown argument {other:?} (see --help)"),
         }
     }
     Ok(Some(args))
@@ -119,9 +120,9 @@ fn main() -> ExitCode {
 
 /// Exit codes as the CLI's: 1 bad input (configuration), 2 system error.
 fn run(args: Args) -> Result<(), (u8, String)> {
-    let gw = Gateway::from_env(None).map_err(|e| (1, e.to_string()))?;
+    let gw = Gateway::from_env(None).map_err(|e| (1, e.message))?;
     let config_path = args.config.unwrap_or_else(|| config::default_path(&gw.layout));
-    let config = Config::load(&config_path).map_err(|e| (1, e))?;
+    let config = Config::load(&config_path).map_err(|e| (1, e.message))?;
     let options = Options {
         config_path,
         interval: args.interval,
@@ -145,13 +146,13 @@ fn run(args: Args) -> Result<(), (u8, String)> {
     };
     // a sample stuck in a hung command must not hold the exit
     runtime.shutdown_timeout(Duration::from_secs(3));
-    result.map_err(|e| (2, e))
+    result.map_err(|e| (2, e.message))
 }
 
 /// `--bench-cycles N`: N sampling rounds as the daemon runs them (blocking thread, metrics,
 /// alerts), back to back, then one line of figures: time and CPU per round (the daemon's own and
 /// that of the programs it ran, e.g. `btrfs`), resident memory now and at its peak.
-async fn bench(daemon: &mut Daemon, cycles: u32) -> Result<(), String> {
+async fn bench(daemon: &mut Daemon, cycles: u32) -> smbgw_core::Result<()> {
     let start = Instant::now();
     let (self_before, children_before) = (cpu_seconds(libc::RUSAGE_SELF), cpu_seconds(libc::RUSAGE_CHILDREN));
     for _ in 0..cycles {

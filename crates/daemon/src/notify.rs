@@ -11,7 +11,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use smbgw_sys::Command;
+use smbgw_sys::{Command, Error, Result};
 
 use crate::config;
 
@@ -54,7 +54,7 @@ pub enum Delivered {
     LogOnly,
 }
 
-pub fn send(n: &Notification, mode: config::Notify) -> Result<Delivered, String> {
+pub fn send(n: &Notification, mode: config::Notify) -> Result<Delivered> {
     let use_pve = match mode {
         config::Notify::Log => false,
         config::Notify::Pve => true,
@@ -63,13 +63,13 @@ pub fn send(n: &Notification, mode: config::Notify) -> Result<Delivered, String>
     if !use_pve {
         return Ok(Delivered::LogOnly);
     }
-    let input = serde_json::to_vec(&payload(n)).map_err(|e| e.to_string())?;
+    let input = serde_json::to_vec(&payload(n)).map_err(|e| Error::system(format!("notification as JSON: {e}")))?;
     Command::new("perl")
         .args(["-e", SEND])
         .stdin(input)
         .timeout(TIMEOUT)
         .run()
-        .map_err(|e| format!("PVE::Notify: {e}"))?;
+        .map_err(|e| e.context("PVE::Notify"))?;
     Ok(Delivered::Pve)
 }
 

@@ -20,7 +20,7 @@
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use smbgw_core::{bail_input, validate, Error, Result, Share, Step};
+use smbgw_core::{bail_field, validate, Error, Result, Share, Step};
 use smbgw_samba::Samba;
 use smbgw_sys::posix_acl::{Acl, AclKind, Subject};
 use smbgw_sys::safe_fs::{Dir, Stat};
@@ -60,7 +60,10 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<Subject>> 
         };
         match id {
             Ok(Some(id)) => out.push(if group { Subject::Group(id) } else { Subject::User(id) }),
-            Ok(None) if strict => bail_input!("{name:?} does not exist in the domain"),
+            Ok(None) if strict => bail_field!(
+                if group { "groups" } else { "users" },
+                "{name:?} does not exist in the domain"
+            ),
             Err(e) if strict => return Err(e),
             _ => {}
         }
@@ -69,7 +72,10 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<Subject>> 
         match accounts.user(user)? {
             Some(account) => out.push(Subject::User(account.uid)),
             None if strict => {
-                bail_input!("user '{user}' does not exist; add it first with 'pve-smbgateway user add {user}'")
+                bail_field!(
+                    "users",
+                    "user '{user}' does not exist; add it first with 'pve-smbgateway user add {user}'"
+                )
             }
             None => {}
         }
@@ -77,7 +83,8 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<Subject>> 
     for group in share.groups.iter().filter(|g| validate::principal_domain(g).is_none()) {
         match accounts.group_id(group)? {
             Some(gid) => out.push(Subject::Group(gid)),
-            None if strict => bail_input!(
+            None if strict => bail_field!(
+                "groups",
                 "group '{group}' does not exist; create it, or add a user to it with 'pve-smbgateway user add NAME --groups {group}'"
             ),
             None => {}

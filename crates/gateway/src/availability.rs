@@ -62,7 +62,7 @@ impl Gateway {
     /// directories (`dump`, `template/iso`, ...) under it through handles: the share's users
     /// may have put links there.
     pub fn activate_storage_dirs(&self, name: &str, subdirs: &[String]) -> Result<()> {
-        let share = self.show(name)?;
+        let share = self.share(name)?;
         if let Some(reason) = unavailable_reason(&share) {
             return Err(smbgw_core::Error::system(format!(
                 "share '{}' is unavailable: {reason}",

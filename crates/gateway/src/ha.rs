@@ -5,17 +5,18 @@
 use std::net::IpAddr;
 use std::path::PathBuf;
 
-use smbgw_core::plan::{FnStep, WriteFile};
+use smbgw_core::digest::{ConfigDigest, Digested};
+use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_input, Error, Plan, Result};
+use smbgw_core::{bail_field, section, Error, Plan, Result, ResultExt};
 use smbgw_ha::config::{self, Environment, Tunables};
 use smbgw_ha::render::{self, RenderOptions};
 use smbgw_ha::status::{self, Ctdb, DrillOptions, DrillReport};
-use smbgw_ha::{members, HaConfig, HaStatus, LockSpec};
+use smbgw_ha::{file, members, HaConfig, HaStatus, LockSpec};
 
 use crate::{Change, Gateway};
 
-pub const HA_FILE: &str = "ha.json";
+pub const HA_FILE: &str = file::FILE;
 
 /// The cluster lock unless one is given: it follows the quorate PVE partition.
 pub const DEFAULT_LOCK: &str = "corosync";
@@ -38,15 +39,32 @@ impl Gateway {
         self.layout.config_dir.join(HA_FILE)
     }
 
+    fn legacy_ha_path(&self) -> PathBuf {
+        self.layout.config_dir.join(file::LEGACY_FILE)
+    }
+
     /// The cluster's HA config, `None` when HA is not set up.
     pub fn ha_config(&self) -> Result<Option<HaConfig>> {
+        Ok(self.ha_config_digested()?.map(Digested::into_inner))
+    }
+
+    /// The HA config with the digest of its file. An `ha.json` of an earlier version is read
+    /// while no `ha.cfg` exists; the next `ha-setup` writes `ha.cfg` and removes it.
+    pub fn ha_config_digested(&self) -> Result<Option<Digested<HaConfig>>> {
         let path = self.ha_path();
-        let Some(data) = smbgw_sys::fs::read_optional(&path)? else {
+        if let Some(bytes) = smbgw_sys::fs::read_optional(&path)? {
+            let (text, digest) = section::text(Some(bytes), &path)?;
+            let value = file::parse(&text, &path)?;
+            return Ok(Some(Digested { value, digest }));
+        }
+        let legacy = self.legacy_ha_path();
+        let Some(bytes) = smbgw_sys::fs::read_optional(&legacy)? else {
             return Ok(None);
         };
-        let cfg: HaConfig = serde_json::from_slice(&data)
-            .map_err(|e| Error::system(format!("{} is corrupt ({e}); run ha-setup again", path.display())))?;
-        Ok(Some(cfg))
+        Ok(Some(Digested {
+            value: file::parse_legacy_json(&bytes, &legacy)?,
+            digest: ConfigDigest::of(&bytes),
+        }))
     }
 
     fn render_options(&self) -> RenderOptions {
@@ -64,10 +82,11 @@ impl Gateway {
         let members = members::read_members(&self.layout.pve_members)?;
         let lookup = |name: &str| -> Option<IpAddr> { members.as_ref()?.address_of(name) };
         let nodes = match &req.nodes {
-            Some(list) => config::parse_nodes(list, lookup)?,
+            Some(list) => config::parse_nodes(list, lookup).field("nodes")?,
             None => match &members {
                 Some(m) => m.nodes()?,
-                None => bail_input!(
+                None => bail_field!(
+                    "nodes",
                     "this node is not in a PVE cluster (no {}): give --nodes",
                     self.layout.pve_members.display()
                 ),
@@ -75,13 +94,13 @@ impl Gateway {
         };
         let mut tunables = Tunables::default();
         for t in &req.tunables {
-            tunables.set(t)?;
+            tunables.set(t).field("tunable")?;
         }
         let cfg = HaConfig {
             nodes,
-            vips: config::parse_vips(&req.vips)?,
+            vips: config::parse_vips(&req.vips).field("vip")?,
             interface: req.interface.clone(),
-            lock: LockSpec::parse(&req.lock, req.no_lock)?,
+            lock: LockSpec::parse(&req.lock, req.no_lock).field("lock")?,
             tunables,
             ad: smbgw_core::ad::AdState::load(&self.layout)?.is_some(),
         };
@@ -91,11 +110,13 @@ impl Gateway {
         }
         let _lock = self.store.lock()?;
         let mut plan = Plan::new();
-        let mut json = serde_json::to_vec_pretty(&cfg).expect("HA config serialises");
-        json.push(b'\n');
-        let step = WriteFile::new("HA config", &self.ha_path(), json, 0o640)?;
+        let step = WriteFile::new("HA config", &self.ha_path(), file::render(&cfg).into_bytes(), 0o640)?;
         if step.changes() {
             plan.push(step);
+        }
+        // an earlier version's ha.json: its content now lives in ha.cfg
+        if let Some(legacy) = RemoveFile::new("HA config of an earlier version", &self.legacy_ha_path())? {
+            plan.push(legacy);
         }
         self.ha_steps(&cfg, &self.store.load()?, &mut plan, false)?;
         self.execute(plan, dry_run, None, cfg.warnings())
@@ -135,32 +156,34 @@ impl Gateway {
 
     fn configured(&self) -> Result<HaConfig> {
         self.ha_config()?
-            .ok_or_else(|| Error::input("high availability is not set up; run 'pve-smbgateway ha-setup' first"))
+            .ok_or_else(|| Error::not_set_up("high availability is not set up; run 'pve-smbgateway ha-setup' first"))
     }
 
     fn vip(cfg: &HaConfig, vip: &str) -> Result<IpAddr> {
         let ip: IpAddr = vip
             .parse()
-            .map_err(|_| Error::input(format!("{vip:?} is not an IP address")))?;
+            .map_err(|_| Error::input(format!("{vip:?} is not an IP address")).field("vip"))?;
         if !cfg.vips.iter().any(|v| v.address == ip) {
-            bail_input!(
+            return Err(Error::not_found(format!(
                 "{ip} is not a VIP of this cluster; its VIPs are {}",
                 cfg.vips
                     .iter()
                     .map(|v| v.address.to_string())
                     .collect::<Vec<_>>()
                     .join(", ")
-            );
+            ))
+            .field("vip"));
         }
         Ok(ip)
     }
 
     fn pnn(cfg: &HaConfig, node: &str) -> Result<u32> {
         cfg.pnn_of(node).ok_or_else(|| {
-            Error::input(format!(
+            Error::not_found(format!(
                 "{node:?} is not a node of this cluster; its nodes are {}",
                 cfg.nodes.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")
             ))
+            .field("node")
         })
     }
 

@@ -130,7 +130,7 @@ const DFREE_CACHE: &str = "quota.json";
 
 impl Gateway {
     pub fn quota_status(&self, name: &str) -> Result<QuotaStatus> {
-        let share = self.show(name)?;
+        let share = self.share(name)?;
         let Some(volume) = Volume::of(&share) else {
             bail_input!(
                 "share '{}' has no quota; set one with 'pve-smbgateway update {} --quota SIZE'",
@@ -154,7 +154,7 @@ impl Gateway {
     /// The share's size for PVE's storage status (pvestatd asks every 10 s): its quota where it
     /// has one, else the filesystem it is on.
     pub fn space(&self, name: &str) -> Result<Space> {
-        let share = self.show(name)?;
+        let share = self.share(name)?;
         if let (Some(volume), Some(_)) = (Volume::of(&share), share.quota) {
             let usage = volume.usage()?;
             if let Some(limit) = usage.limit {
@@ -245,7 +245,7 @@ impl Gateway {
         if !(1..=90).contains(&days) {
             bail_input!("--days {days} is out of range: history is kept for 1 to 90 days");
         }
-        let share = self.show(name)?;
+        let share = self.share(name)?;
         if share.quota.is_none() {
             bail_input!("share '{}' has no quota, so no usage history is kept", share.name);
         }

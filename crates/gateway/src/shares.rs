@@ -2,9 +2,10 @@
 
 use std::path::Path;
 
+use smbgw_core::digest::Digested;
 use smbgw_core::share::Properties;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_input, validate, Error, Plan, Result, Share};
+use smbgw_core::{bail_field, bail_input, validate, Error, Plan, Result, Share};
 
 use crate::acl::GrantAccess;
 use crate::availability::{self, unavailable_reason, Unavailable};
@@ -12,14 +13,30 @@ use crate::storage::StorageDecision;
 use crate::{placement, Change, Gateway};
 
 impl Gateway {
-    pub fn list(&self) -> Result<Vec<Share>> {
-        Ok(self.store.load()?.shares().to_vec())
+    /// Every share, each with the digest of the config (as PVE lists its config entries).
+    pub fn list(&self) -> Result<Vec<Digested<Share>>> {
+        let (cfg, digest) = self.store.read()?;
+        Ok(cfg
+            .shares()
+            .iter()
+            .map(|share| Digested {
+                value: share.clone(),
+                digest: digest.clone(),
+            })
+            .collect())
     }
 
-    pub fn show(&self, name: &str) -> Result<Share> {
+    /// One share, with the digest `update` and `delete` take to refuse a concurrent change.
+    pub fn show(&self, name: &str) -> Result<Digested<Share>> {
         validate::share_name(name)?;
-        let cfg = self.store.load()?;
-        cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))
+        let (cfg, digest) = self.store.read()?;
+        let share = cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))?;
+        Ok(Digested { value: share, digest })
+    }
+
+    /// One share, as the other operations look it up.
+    pub(crate) fn share(&self, name: &str) -> Result<Share> {
+        Ok(self.show(name)?.into_inner())
     }
 
     pub fn create(&self, name: &str, props: &Properties, dry_run: bool) -> Result<Change> {
@@ -52,10 +69,19 @@ impl Gateway {
         self.execute(plan, dry_run, Some(share), notes)
     }
 
-    pub fn update(&self, name: &str, changes: &Properties, delete: &[String], dry_run: bool) -> Result<Change> {
+    /// Change a share. `digest`: the one `show` returned; a config changed since is refused.
+    pub fn update(
+        &self,
+        name: &str,
+        changes: &Properties,
+        delete: &[String],
+        digest: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Change> {
         validate::share_name(name)?;
         let _lock = self.store.lock()?;
-        let mut cfg = self.store.load()?;
+        let (mut cfg, current) = self.store.read()?;
+        current.check(digest, "share config")?;
         self.refuse_emptied(&cfg, &format!("share '{name}' is not in it"))?;
         let old = cfg.get(name).cloned().ok_or_else(|| no_such_share(name, &cfg))?;
         let mut share = old.updated(changes, delete)?;
@@ -88,11 +114,12 @@ impl Gateway {
         self.execute(plan, dry_run, Some(share), notes)
     }
 
-    /// Remove a share. Its data stays unless `purge_data`.
-    pub fn delete(&self, name: &str, purge_data: bool, dry_run: bool) -> Result<Change> {
+    /// Remove a share. Its data stays unless `purge_data`. `digest` as for `update`.
+    pub fn delete(&self, name: &str, purge_data: bool, digest: Option<&str>, dry_run: bool) -> Result<Change> {
         validate::share_name(name)?;
         let _lock = self.store.lock()?;
-        let mut cfg = self.store.load()?;
+        let (mut cfg, current) = self.store.read()?;
+        current.check(digest, "share config")?;
         let share = cfg.remove(name).map_err(|_| no_such_share(name, &cfg))?;
         let mut plan = Plan::new();
         self.config_step(&cfg, &mut plan)?;
@@ -147,8 +174,8 @@ impl Gateway {
             Err(e) => format!("it could not be taken out of Samba ({e}); run 'pve-smbgateway apply'"),
         };
         Error {
-            kind: err.kind,
             message: format!("{}; {outcome}", err.message),
+            ..err
         }
     }
 
@@ -265,7 +292,10 @@ impl Gateway {
         let known = smbgw_samba::users::list(&self.samba)?;
         for user in local {
             if !known.iter().any(|u| &u.name == user) {
-                bail_input!("user '{user}' is not a Samba user; add it first with 'pve-smbgateway user add {user}'");
+                bail_field!(
+                    "users",
+                    "user '{user}' is not a Samba user; add it first with 'pve-smbgateway user add {user}'"
+                );
             }
         }
         Ok(())
@@ -343,12 +373,10 @@ pub(crate) fn closed_ancestor(path: &Path) -> Option<std::path::PathBuf> {
 
 fn no_such_share(name: &str, cfg: &SharesConfig) -> Error {
     let known: Vec<&str> = cfg.shares().iter().map(|s| s.name.as_str()).collect();
-    if known.is_empty() {
-        Error::input(format!("share '{name}' does not exist; there are no shares yet"))
+    let message = if known.is_empty() {
+        format!("share '{name}' does not exist; there are no shares yet")
     } else {
-        Error::input(format!(
-            "share '{name}' does not exist; existing shares: {}",
-            known.join(", ")
-        ))
-    }
+        format!("share '{name}' does not exist; existing shares: {}", known.join(", "))
+    };
+    Error::not_found(message).field("name")
 }

@@ -40,7 +40,7 @@ impl Gateway {
     pub fn status(&self, name: Option<&str>) -> Result<NodeStatus> {
         let cfg = self.store.load()?;
         let shares: Vec<_> = match name {
-            Some(n) => vec![self.show(n)?],
+            Some(n) => vec![self.share(n)?],
             None => cfg.shares().to_vec(),
         };
         let smbd = self.samba.smbd_status();

@@ -2,7 +2,7 @@
 //! that the accounts a share names (forced user and group, groups) exist and may be used.
 
 use smbgw_core::plan::Recovery;
-use smbgw_core::{bail_input, validate, Plan, Result, Share, Step};
+use smbgw_core::{bail_field, bail_input, validate, Error, Plan, Result, ResultExt, Share, Step};
 use smbgw_samba::users::{self, SambaUser};
 use smbgw_samba::Samba;
 
@@ -18,30 +18,39 @@ impl Gateway {
 
     /// Add a user (or give an existing unix account a Samba password), optionally adding it to groups.
     pub fn user_add(&self, name: &str, password: &str, groups: &[String], dry_run: bool) -> Result<Change> {
-        validate::account_name("user name", name)?;
+        validate::account_name("user name", name).field("user")?;
         groups
             .iter()
-            .try_for_each(|g| validate::account_name("group name", g))?;
-        users::check_password(password)?;
+            .try_for_each(|g| validate::account_name("group name", g))
+            .field("groups")?;
+        users::check_password(password).field("password")?;
         let _lock = self.store.lock()?;
         if users::list(&self.samba)?.iter().any(|u| u.name == name) {
-            bail_input!("user '{name}' already exists; change its password with 'pve-smbgateway user passwd {name}'");
+            bail_field!(
+                "user",
+                "user '{name}' already exists; change its password with 'pve-smbgateway user passwd {name}'"
+            );
         }
         for group in groups {
             if let Some(gid) = self.samba.accounts().group_id(group)? {
                 if !REGULAR_UIDS.contains(&gid) {
-                    bail_input!("'{group}' is a system group (gid {gid}); Samba users may only join regular groups");
+                    bail_field!(
+                        "groups",
+                        "'{group}' is a system group (gid {gid}); Samba users may only join regular groups"
+                    );
                 }
             }
         }
         match self.samba.accounts().user(name)? {
-            Some(account) if !REGULAR_UIDS.contains(&account.uid) && !account.ours => bail_input!(
+            Some(account) if !REGULAR_UIDS.contains(&account.uid) && !account.ours => bail_field!(
+                "user",
                 "'{name}' is a system account (uid {}); Samba users must be regular accounts",
                 account.uid
             ),
             Some(_) => {}
             // a new account gets its own group of the same name, with a fresh id
-            None if self.samba.accounts().group_id(name)?.is_some() => bail_input!(
+            None if self.samba.accounts().group_id(name)?.is_some() => bail_field!(
+                "user",
                 "a group named '{name}' exists already, so a new user '{name}' cannot get its own group; choose another user name"
             ),
             None => {}
@@ -162,13 +171,15 @@ impl Gateway {
             .map(|g| ("group", g));
         for (what, group) in forced_group.into_iter().chain(local_groups) {
             match self.samba.accounts().group_id(group)? {
-                Some(gid) if !REGULAR_UIDS.contains(&gid) => bail_input!(
+                Some(gid) if !REGULAR_UIDS.contains(&gid) => bail_field!(
+                    if what == "group" { "groups" } else { "options" },
                     "share '{name}': {what} '{group}' is a system group (gid {gid}); shares may only name regular groups (gid {}-{})",
                     REGULAR_UIDS.start,
                     REGULAR_UIDS.end - 1
                 ),
                 Some(_) => {}
-                None => bail_input!(
+                None => bail_field!(
+                    if what == "group" { "groups" } else { "options" },
                     "share '{name}': {what} '{group}' does not exist; create it, or add a user to it with 'pve-smbgateway user add NAME --groups {group}'"
                 ),
             }
@@ -178,7 +189,10 @@ impl Gateway {
 
     fn require_user(&self, name: &str) -> Result<()> {
         if !users::list(&self.samba)?.iter().any(|u| u.name == name) {
-            bail_input!("user '{name}' is not a Samba user; add it with 'pve-smbgateway user add {name}'");
+            return Err(Error::not_found(format!(
+                "user '{name}' is not a Samba user; add it with 'pve-smbgateway user add {name}'"
+            ))
+            .field("user"));
         }
         Ok(())
     }

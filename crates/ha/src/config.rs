@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use smbgw_core::{bail_input, Error, Result};
+use smbgw_core::{bail_input, Error, Result, ResultExt};
 
 /// Detection of a dead or cut-off node: CTDB's defaults (5 s x 5) take ~30 s (measured in
 /// ../shared/recipes/platform/README.md: 29.8 s for a partitioned non-leader). With 1 s x 3 a
@@ -119,14 +119,15 @@ impl Default for Environment {
 }
 
 impl HaConfig {
-    /// Check everything; the first problem is returned as an input error.
+    /// Check everything; the first problem is returned as an input error naming the
+    /// parameter of `ha-setup` it is about (`nodes`, `interface`, `vip`, `lock`, `tunable`).
     pub fn validate(&self, env: &Environment) -> Result<()> {
-        validate_nodes(&self.nodes)?;
-        interface_name(&self.interface)?;
-        interface_exists(&self.interface, &env.sysfs)?;
-        validate_vips(&self.vips, &self.nodes)?;
-        self.lock.validate()?;
-        self.tunables.validate()?;
+        validate_nodes(&self.nodes).field("nodes")?;
+        interface_name(&self.interface).field("interface")?;
+        interface_exists(&self.interface, &env.sysfs).field("interface")?;
+        validate_vips(&self.vips, &self.nodes).field("vip")?;
+        self.lock.validate().field("lock")?;
+        self.tunables.validate().field("tunable")?;
         Ok(())
     }
 

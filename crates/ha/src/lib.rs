@@ -5,7 +5,7 @@
 //! # API for the CLI and the PVE API (`ha-*` commands)
 //!
 //! - **Model** ([`config`]): [`HaConfig`] `{ nodes, vips, interface, lock, tunables, ad }`
-//!   (serde; stored as JSON, VIPs and lock spec are re-checked on load, call `validate` too). Build it
+//!   (stored as section config by [`file`], VIPs and lock spec re-checked on load; call `validate` too). Build it
 //!   from the options with [`config::parse_nodes`]`(list, lookup)` (`name=addr` or bare names
 //!   looked up in the PVE membership), [`config::parse_vips`]`("10.1.1.100/24,...")`,
 //!   [`LockSpec::parse`]`(spec, no_lock)` (`corosync` | `file:/path` |
@@ -72,6 +72,7 @@
 
 pub mod config;
 pub mod corosync;
+pub mod file;
 pub mod lock;
 pub mod members;
 pub mod render;

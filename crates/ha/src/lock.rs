@@ -72,6 +72,10 @@ pub fn decide(me: (u32, u32), members: &[(u32, u32)], quorate: bool) -> Decision
 }
 
 /// Parse the helper's arguments: `[--group NAME] [--margin-ms N] [--contend-ms N]`.
+///
+/// Errors stay plain messages here: the helper is its own program, run by ctdbd, which reads
+/// only its one-character answers; the gateway's error kinds, fields and exit codes mean
+/// nothing to it, and the message goes to its stderr as it is.
 pub fn parse_args(args: &[String]) -> Result<LockOptions, String> {
     let mut opts = LockOptions::default();
     let mut it = args.iter();

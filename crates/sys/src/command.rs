@@ -119,13 +119,13 @@ impl Command {
         let out_reader = spawn_reader(child.stdout.take());
         let err_reader = spawn_reader(child.stderr.take());
 
-        let status = wait_timeout(&mut child, self.timeout);
+        let status = wait_timeout(&mut child, self.timeout, &self.program.to_string_lossy());
         if let Some(w) = writer {
             let _ = w.join();
         }
         let stdout = out_reader.join().unwrap_or_default();
         let stderr = err_reader.join().unwrap_or_default();
-        let status = status.map_err(|e| Error::external(format!("'{}' {e}", self.program.to_string_lossy())))?;
+        let status = status?;
         Ok(Output {
             code: status.code(),
             stdout,
@@ -166,7 +166,8 @@ fn spawn_reader<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinH
     })
 }
 
-fn wait_timeout(child: &mut Child, timeout: Duration) -> std::result::Result<std::process::ExitStatus, String> {
+/// Wait for `child` (the run of `program`), killing it once `timeout` has passed.
+fn wait_timeout(child: &mut Child, timeout: Duration, program: &str) -> Result<std::process::ExitStatus> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(1);
     loop {
@@ -175,13 +176,16 @@ fn wait_timeout(child: &mut Child, timeout: Duration) -> std::result::Result<std
             Ok(None) if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!("timed out after {} s and was killed", timeout.as_secs()));
+                return Err(Error::external(format!(
+                    "'{program}' timed out after {} s and was killed",
+                    timeout.as_secs()
+                )));
             }
             Ok(None) => {
                 std::thread::sleep(pause);
                 pause = (pause * 2).min(Duration::from_millis(50));
             }
-            Err(e) => return Err(format!("could not be waited for: {e}")),
+            Err(e) => return Err(Error::external(format!("'{program}' could not be waited for: {e}"))),
         }
     }
 }

@@ -14,4 +14,4 @@ pub mod time;
 pub mod walk;
 
 pub use command::Command;
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Error, ErrorCode, ErrorKind, Result, ResultExt};

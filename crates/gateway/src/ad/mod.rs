@@ -11,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use smbgw_core::ad::{self, AdJoin, AdState, IdRange};
 use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
-use smbgw_core::{bail_input, validate, Error, Plan, Result, Share};
+use smbgw_core::{bail_field, bail_input, validate, Error, Plan, Result, ResultExt, Share};
 use smbgw_samba::ad::Credentials;
 use smbgw_samba::render::{self, Globals};
 use smbgw_samba::Samba;
@@ -157,15 +157,15 @@ impl Gateway {
 
     /// `ad-test`: every precondition of a join, read-only.
     pub fn ad_test(&self, domain: &str, dc: Option<&str>, credentials: Option<&Credentials>) -> Result<AdTest> {
-        validate::domain_name("domain", domain)?;
+        validate::domain_name("domain", domain).field("domain")?;
         if let Some(dc) = dc {
-            validate::host_name("domain controller", dc)?;
+            validate::host_name("domain controller", dc).field("dc")?;
         }
         let domain = domain.to_ascii_lowercase();
         let pre = preflight::run(&self.samba, &domain, dc);
         let mut checks = pre.checks;
         if let (Some(creds), Some(dc)) = (credentials, pre.dc.as_deref()) {
-            check_user(&creds.user)?;
+            check_user(&creds.user).field("user")?;
             checks.push(self.credentials_check(&domain, dc, creds));
         }
         Ok(AdTest {
@@ -224,24 +224,24 @@ impl Gateway {
 
     /// `ad-join`.
     pub fn ad_join(&self, req: JoinRequest, dry_run: bool) -> Result<Change> {
-        validate::domain_name("domain", &req.domain)?;
+        validate::domain_name("domain", &req.domain).field("domain")?;
         let domain = req.domain.to_ascii_lowercase();
         if let Some(ou) = &req.ou {
-            check_ou(ou)?;
+            check_ou(ou).field("ou")?;
         }
         if let Some(dc) = &req.dc {
-            validate::host_name("domain controller", dc)?;
+            validate::host_name("domain controller", dc).field("dc")?;
         }
-        check_user(&req.credentials.user)?;
+        check_user(&req.credentials.user).field("user")?;
         if req.credentials.password.is_empty() {
-            bail_input!("the administrator password is empty");
+            bail_field!("password", "the administrator password is empty");
         }
         let netbios_name = match &req.netbios_name {
             Some(n) => {
-                validate::netbios_name("NetBIOS name", n)?;
+                validate::netbios_name("NetBIOS name", n).field("netbios")?;
                 n.to_ascii_uppercase()
             }
-            None => default_netbios_name()?,
+            None => default_netbios_name().field("netbios")?,
         };
         let _lock = self.store.lock()?;
         if let Some(state) = self.ad_state()? {
@@ -262,7 +262,10 @@ impl Gateway {
         let workgroup = self.samba.ads_workgroup(&realm, &dc)?;
         validate::netbios_name("the domain's NetBIOS name", &workgroup)?;
         if workgroup.eq_ignore_ascii_case(&netbios_name) {
-            bail_input!("this node's NetBIOS name {netbios_name} equals the domain's; give another one with --netbios");
+            bail_field!(
+                "netbios",
+                "this node's NetBIOS name {netbios_name} equals the domain's; give another one with --netbios"
+            );
         }
         check_idmap_ranges(&self.samba, &[ad::IDMAP_DEFAULT, ad::IDMAP_DOMAIN])?;
 
@@ -328,7 +331,7 @@ impl Gateway {
     pub fn ad_leave(&self, credentials: Option<Credentials>, dry_run: bool) -> Result<Change> {
         let _lock = self.store.lock()?;
         let Some(state) = self.ad_state()? else {
-            bail_input!("this node is not joined to a domain");
+            return Err(Error::not_set_up("this node is not joined to a domain"));
         };
         let cfg = self.store.load()?;
         let using: Vec<&str> = cfg
@@ -594,31 +597,37 @@ impl Gateway {
     /// Domain users and groups of a share must exist in the domain this node is joined to.
     pub(crate) fn check_domain_principals(&self, share: &Share) -> Result<()> {
         let mut names = share.domain_principals().peekable();
-        if names.peek().is_none() {
+        let Some(first) = names.peek() else {
             return Ok(());
-        }
+        };
+        // the share's parameter that names the account
+        let field = |name: &String| if share.groups.contains(name) { "groups" } else { "users" };
         let Some(state) = self.ad_state()? else {
-            bail_input!(
+            return Err(Error::not_set_up(format!(
                 "share '{}' names domain accounts, but this node is not joined to a domain; run 'pve-smbgateway ad-join' first",
                 share.name
-            );
+            ))
+            .field(field(first)));
         };
         for name in names {
             let domain = validate::principal_domain(name).unwrap_or_default();
             if !domain.eq_ignore_ascii_case(&state.join.workgroup) {
-                bail_input!(
+                bail_field!(
+                    field(name),
                     "{name:?} is not in the domain this node is joined to ({}\\...)",
                     state.join.workgroup
                 );
             }
             let is_group = share.groups.contains(name);
             match self.samba.lookup_name(name)? {
-                None => bail_input!(
+                None => bail_field!(
+                    field(name),
                     "{} {name:?} does not exist in {}",
                     if is_group { "group" } else { "user" },
                     state.join.domain
                 ),
-                Some(r) if r.is_group != is_group => bail_input!(
+                Some(r) if r.is_group != is_group => bail_field!(
+                    field(name),
                     "{name:?} is a {} in the domain; list it under --{}",
                     if r.is_group { "group" } else { "user" },
                     if r.is_group { "groups" } else { "users" }

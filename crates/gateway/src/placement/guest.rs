@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use smbgw_core::size::format_size;
-use smbgw_core::{bail_input, guest, validate, Error, Layout, Placement, Result, Share};
+use smbgw_core::{bail_field, guest, validate, Error, Layout, Placement, Result, ResultExt, Share};
 use smbgw_samba::guest_setup::{GuestFile, GuestGroup, GuestSetup, GuestUser};
 use smbgw_samba::render::{self, Globals};
 use smbgw_samba::Samba;
@@ -104,7 +104,7 @@ pub(crate) fn check_guest_memory(bridge: &str, new: u32, old: u32, what: &str) -
 /// The bridge must exist and the memory fit the node, before a guest is made.
 pub(crate) fn check_resources(bridge: &str, memory_mib: u32, what: &str) -> Result<()> {
     if !Path::new("/sys/class/net").join(bridge).join("bridge").is_dir() {
-        bail_input!("bridge {bridge} does not exist on this node");
+        bail_field!("bridge", "bridge {bridge} does not exist on this node");
     }
     let total_mib = std::fs::read_to_string("/proc/meminfo")
         .ok()
@@ -116,7 +116,10 @@ pub(crate) fn check_resources(bridge: &str, memory_mib: u32, what: &str) -> Resu
         .map(|kib| kib / 1024)
         .unwrap_or(u64::MAX);
     if u64::from(memory_mib) > total_mib {
-        bail_input!("{what} {memory_mib} MiB is more than this node has ({total_mib} MiB)");
+        bail_field!(
+            what,
+            "{what} {memory_mib} MiB is more than this node has ({total_mib} MiB)"
+        );
     }
     Ok(())
 }
@@ -124,9 +127,11 @@ pub(crate) fn check_resources(bridge: &str, memory_mib: u32, what: &str) -> Resu
 /// Refuse, before anything is created, a guest whose volumes do not fit on `storage`: PVE would
 /// find out half-way, while allocating.
 pub(crate) fn check_storage_room(storage: &str, content: &str, needed: u64, what: &str, flag: &str) -> Result<()> {
-    let free = pve::storage_free(storage, content)?;
+    let field = flag.trim_start_matches('-');
+    let free = pve::storage_free(storage, content).field(field)?;
     if free < needed {
-        bail_input!(
+        bail_field!(
+            field,
             "storage {storage} has {} free, but {what} needs {}; free space on it or choose another {flag}",
             format_size_down(free),
             format_size(needed)
@@ -157,7 +162,10 @@ fn format_size_down(bytes: u64) -> String {
 fn pick_guest_id(asked: Option<u32>, used: &[u32], taken: &[u32], reserved: Option<u32>, flag: &str) -> Result<u32> {
     let busy = |id: u32| used.contains(&id) || taken.contains(&id) || reserved == Some(id);
     match asked {
-        Some(id) if busy(id) => bail_input!("guest id {id} is in use; choose another {flag} or leave it out"),
+        Some(id) if busy(id) => bail_field!(
+            flag.trim_start_matches('-'),
+            "guest id {id} is in use; choose another {flag} or leave it out"
+        ),
         Some(id) => Ok(id),
         None => Ok((100..).find(|&i| !busy(i)).expect("a free guest id")),
     }
