@@ -255,9 +255,7 @@ fn is_version_id(id: &str) -> bool {
 
 /// A version id for now: the UTC time to the nanosecond.
 fn version_id_now() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let now = smbgw_sys::time::since_epoch();
     version_id(now.as_secs(), now.subsec_nanos())
 }
 

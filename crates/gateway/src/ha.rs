@@ -18,8 +18,8 @@ use crate::{Change, Gateway};
 
 pub const HA_FILE: &str = file::FILE;
 
-/// The cluster lock unless one is given: it follows the quorate PVE partition.
-pub const DEFAULT_LOCK: &str = "corosync";
+/// The cluster lock unless one is given (the schema's default).
+pub use smbgw_core::schema::DEFAULT_LOCK;
 
 /// `ha-setup`, as given on the command line or through the API.
 pub struct HaSetup {

@@ -18,7 +18,7 @@ const VM_CORES: Kind = Kind::Integer { min: 1, max: 128 };
 
 pub const MODES: &[&str] = &["native", "lxc", "vm"];
 pub const CASE_SENSITIVITY: &[&str] = &["auto", "yes", "no"];
-pub const QUOTA_BACKENDS: &[&str] = &["auto", "btrfs", "zfs", "project"];
+pub const QUOTA_BACKENDS: &[&str] = crate::QuotaBackend::NAMES;
 
 pub const SHARE_PROPERTIES: &[Property] = &[
     fixed("mode", Kind::Enum(MODES), "Where Samba serves the share: on the host (native), in a managed container (lxc) or in a dedicated VM (vm).", Some("native")),
