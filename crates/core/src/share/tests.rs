@@ -1,0 +1,308 @@
+//! Unit tests of the share model in crates/core/src/share: building from properties, the
+//! field each refused value names, round trips to text and JSON, updates, host rules (also of
+//! stored configs from earlier versions), directory conflicts, VM shares and fallback users.
+//! In their own file so the model stays short to read.
+
+use super::*;
+
+fn props(pairs: &[(&str, &str)]) -> Properties {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+#[test]
+fn fallback_local_users_only_while_the_domain_is_down() {
+    let p = props(&[
+        ("path", "/srv/t"),
+        ("users", "EXAMPLE\\carol,bob"),
+        ("groups", "EXAMPLE\\Domain Users,staff"),
+        ("fallback-local", "1"),
+    ]);
+    let share = Share::from_properties("t", &p).unwrap();
+    assert_eq!(
+        share.valid_users(true),
+        ["\"EXAMPLE\\carol\"", "@\"EXAMPLE\\Domain Users\""]
+    );
+    assert_eq!(
+        share.valid_users(false),
+        ["\"EXAMPLE\\carol\"", "bob", "@\"EXAMPLE\\Domain Users\"", "@staff"]
+    );
+    // without the flag local accounts always count
+    let mut p2 = p.clone();
+    p2.remove("fallback-local");
+    assert_eq!(Share::from_properties("t", &p2).unwrap().valid_users(true).len(), 4);
+    // a fallback needs something to fall back from
+    let only_local = props(&[("path", "/srv/t"), ("users", "bob"), ("fallback-local", "1")]);
+    let err = Share::from_properties("t", &only_local).unwrap_err();
+    assert!(
+        err.message.contains("at least one domain user or group"),
+        "{}",
+        err.message
+    );
+}
+
+/// Every refused value names the parameter it belongs to, as the API and the UI spell it.
+#[test]
+fn errors_name_their_field() {
+    let field = |pairs: &[(&str, &str)]| {
+        let err = Share::from_properties("x", &props(pairs)).unwrap_err();
+        assert_eq!(err.kind, crate::ErrorKind::Input, "{}", err.message);
+        err.field.unwrap_or_else(|| panic!("no field: {}", err.message))
+    };
+    for (pairs, expected) in [
+        (&[("path", "/srv/x"), ("quota", "512K")][..], "quota"),
+        (&[("path", "/srv/x"), ("quota", "lots")], "quota"),
+        (&[("mode", "lxc"), ("path", "/srv/x"), ("ct-id", "abc")], "ct-id"),
+        (&[("mode", "lxc"), ("path", "/srv/x"), ("ct-memory", "1")], "ct-memory"),
+        (&[("path", "/srv/x"), ("users", "Bad User")], "users"),
+        (&[("path", "/srv/x"), ("users", "a,a")], "users"),
+        (&[("path", "/srv/x"), ("guest", "1"), ("users", "a")], "guest"),
+        (&[("path", "srv/x")], "path"),
+        (&[("path", "/etc/x")], "path"),
+        (&[], "path"),
+        (&[("path", "/srv/x"), ("hosts-allow", "10.0.0.0/33")], "hosts-allow"),
+        (&[("path", "/srv/x"), ("read-only", "maybe")], "read-only"),
+        (&[("path", "/srv/x"), ("wide-links", "1")], "wide-links"),
+        (&[("path", "/srv/x"), ("ct-id", "100")], "ct-id"),
+        (&[("path", "/srv/x"), ("user-quotas", "alice")], "user-quotas"),
+    ] {
+        assert_eq!(field(pairs), expected, "{pairs:?}");
+    }
+    let err = Share::from_properties("bad/name", &props(&[("path", "/srv/x")])).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("name"));
+    let share = Share::from_properties("x", &props(&[("path", "/srv/x")])).unwrap();
+    let err = share.updated(&Properties::new(), &["path".to_string()]).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("delete"));
+}
+
+#[test]
+fn round_trip() {
+    let p = props(&[
+        ("path", "/srv/data"),
+        ("users", "alice,bob"),
+        ("quota", "10G"),
+        ("recycle-bin", "yes"),
+        ("options", "create mask=0660"),
+        ("comment", "Team"),
+    ]);
+    let share = Share::from_properties("data", &p).unwrap();
+    assert_eq!(share.quota, Some(10 << 30));
+    assert!(share.recycle_bin);
+    let back: Properties = share
+        .to_properties()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    assert_eq!(Share::from_properties("data", &back).unwrap(), share);
+    assert_eq!(back.get("recycle-bin").map(String::as_str), Some("1"));
+    assert!(!back.contains_key("browseable"), "defaults are not stored");
+}
+
+#[test]
+fn unknown_and_inconsistent() {
+    assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("wide-links", "1")])).is_err());
+    assert!(Share::from_properties("x", &props(&[])).is_err());
+    assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("guest", "1"), ("users", "a")])).is_err());
+    assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("quota", "512K")])).is_err());
+    assert!(Share::from_properties("x", &props(&[("path", "/srv/x"), ("users", "a,a")])).is_err());
+    for bad in [
+        "alice",
+        "alice=",
+        "alice=10",
+        "Alice=1G",
+        "@=1G",
+        "alice=1G,alice=2G",
+        "alice=1G\nx=1G",
+    ] {
+        let p = props(&[("path", "/srv/x"), ("user-quotas", bad)]);
+        assert!(Share::from_properties("x", &p).is_err(), "{bad:?} accepted");
+    }
+    let p = props(&[("path", "/srv/x"), ("user-quotas", "alice=1G,@staff=10G")]);
+    let share = Share::from_properties("x", &p).unwrap();
+    let expected: BTreeMap<String, u64> = [("alice".to_string(), 1 << 30), ("@staff".to_string(), 10 << 30)].into();
+    assert_eq!(share.user_quotas, expected);
+}
+
+#[test]
+fn same_and_nested_paths_conflict() {
+    let at = |name: &str, path: &str| Share::from_properties(name, &props(&[("path", path)])).unwrap();
+    let data = at("data", "/srv/data");
+    for (path, says) in [
+        ("/srv/data", "is also the directory of share 'data'"),
+        ("/srv/data/sub", "lies inside /srv/data"),
+        ("/srv/data/a/b", "lies inside /srv/data"),
+        ("/srv", "contains /srv/data"),
+    ] {
+        let err = check_paths_apart(&at("new", path), [&data]).unwrap_err();
+        assert!(err.message.contains(says), "{path}: {}", err.message);
+        assert!(err.message.contains("Give a directory outside"), "{}", err.message);
+        assert_eq!(err.kind, crate::ErrorKind::Input);
+    }
+    for path in ["/srv/data2", "/srv/dat", "/srv/other/data", "/mnt/srv/data"] {
+        check_paths_apart(&at("new", path), [&data]).unwrap_or_else(|e| panic!("{path}: {e}"));
+    }
+    // a share does not conflict with itself (update), whatever the case of its name
+    check_paths_apart(&at("DATA", "/srv/data"), [&data]).unwrap();
+    // a VM share's data is on the VM's disk
+    let vm = props(&[("mode", "vm"), ("quota", "10G")]);
+    let vm = Share::from_properties("v", &vm).unwrap();
+    assert!(path_conflict(&at("new", guest::SHARE_MOUNT), &vm).is_none());
+    assert!(path_conflict(&vm, &at("new", "/srv")).is_none());
+}
+
+#[test]
+fn hosts_allowed_and_denied() {
+    let share = |allow: &str, deny: &str| {
+        Share::from_properties(
+            "x",
+            &props(&[("path", "/srv/x"), ("hosts-allow", allow), ("hosts-deny", deny)]),
+        )
+    };
+    // stored normalised, so Samba reads what the admin meant
+    let s = share("10.0.0.0/08,FD00::/064", "0.0.0.0/0.0.0.0,::/0000").unwrap_err();
+    assert!(s.message.contains("prefix length"), "{}", s.message);
+    let s = share("10.0.0.0/08,FD00::/064", "0.0.0.0/0.0.0.0,::/000").unwrap();
+    assert_eq!(s.hosts_allow, ["10.0.0.0/8", "fd00::/64"]);
+    assert_eq!(s.hosts_deny, ["0.0.0.0/0", "::/0"]);
+    // either list alone has its plain meaning
+    let only = |key: &str, value: &str| Share::from_properties("x", &props(&[("path", "/srv/x"), (key, value)]));
+    assert_eq!(only("hosts-allow", "10.1.").unwrap().hosts_allow, ["10.1.0.0/16"]);
+    assert_eq!(only("hosts-deny", "192.0.2.66").unwrap().hosts_deny, ["192.0.2.66"]);
+    // a denied network holding allowed hosts: the allowed ones are the exceptions
+    share("10.0.0.5", "10.0.0.0/8").unwrap();
+    share("10.0.0.0/8", "0.0.0.0/0,::/0").unwrap();
+    for (allow, deny, says) in [
+        ("10.0.0.1", "10.0.0.1", "both allowed and denied"),
+        ("10.0.0.1", "10.0.0.1/32", "both allowed and denied"),
+        ("10.0.0.0/08", "10.0.0.0/8", "both allowed and denied"),
+        ("fd00::1", "FD00:0::1", "both allowed and denied"),
+        ("10.0.0.0/8", "10.1.2.3", "no effect"),
+        ("10.", "10.1.", "no effect"),
+        ("0.0.0.0/0", "192.168.1.7", "no effect"),
+        // an unrelated deny list opens the share to every host it does not name
+        ("10.0.0.0/8", "192.0.2.66", "every other host"),
+        ("10.0.0.0/8,fd00::/64", "0.0.0.0/0", "outside every --hosts-deny entry"),
+    ] {
+        let err = share(allow, deny).unwrap_err();
+        assert!(err.message.contains(says), "{allow} / {deny}: {}", err.message);
+    }
+}
+
+#[test]
+fn stored_host_entries_of_earlier_versions_still_load() {
+    let p = props(&[
+        ("path", "/srv/x"),
+        ("hosts-allow", "10.0.0.0/8,nas.example.com"),
+        ("hosts-deny", "10.0.0.66"),
+    ]);
+    assert!(Share::from_properties("x", &p).is_err());
+    let share = Share::from_stored("x", &p).unwrap();
+    assert_eq!(share.hosts_allow, ["10.0.0.0/8", "nas.example.com"]);
+    let problems = share.host_problems();
+    assert!(
+        problems.len() == 1 && problems[0].contains("hostname lookups = no"),
+        "{problems:?}"
+    );
+    // once the names are gone the combination is named
+    let share = share
+        .updated(&props(&[("hosts-allow", "10.0.0.0/8")]), &[])
+        .unwrap_err();
+    assert!(share.message.contains("no effect"), "{}", share.message);
+    let ok = Share::from_stored("x", &props(&[("path", "/srv/x"), ("hosts-deny", "10.0.0.0/08")])).unwrap();
+    assert_eq!(ok.hosts_deny, ["10.0.0.0/8"]);
+    assert!(ok.host_problems().is_empty());
+    // what was never accepted is not accepted now either
+    let bad = props(&[("path", "/srv/x"), ("hosts-deny", "a b")]);
+    assert!(Share::from_stored("x", &bad).is_err());
+}
+
+#[test]
+fn update_and_delete() {
+    let share = Share::from_properties("x", &props(&[("path", "/srv/x"), ("quota", "1G")])).unwrap();
+    let up = share
+        .updated(&props(&[("read-only", "1")]), &["quota".to_string()])
+        .unwrap();
+    assert!(up.read_only);
+    assert_eq!(up.quota, None);
+    assert!(share.updated(&props(&[("mode", "vm")]), &[]).is_err());
+    assert!(share.updated(&props(&[]), &["path".to_string()]).is_err());
+}
+
+#[test]
+fn json_keeps_the_keys_front_ends_read() {
+    let lxc = props(&[("mode", "lxc"), ("path", "/srv/l"), ("ct-id", "950"), ("quota", "1G")]);
+    let text = serde_json::to_string(&Share::from_properties("l", &lxc).unwrap()).unwrap();
+    assert!(
+        text.starts_with(r#"{"name":"l","mode":"lxc","path":"/srv/l","#),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(json["mode"], "lxc");
+    assert_eq!(json["container"]["id"], 950);
+    assert_eq!(json["container"]["memory"], 512);
+    assert_eq!(json["quota-backend"], "auto");
+    assert!(json.get("vm").is_none() && json.get("zfs-dataset").is_none());
+    let vm = props(&[("mode", "vm"), ("quota", "10G"), ("vm-id", "960")]);
+    let json = serde_json::to_value(Share::from_properties("v", &vm).unwrap()).unwrap();
+    assert_eq!(
+        (json["mode"].as_str(), json["vm"]["template"].as_u64()),
+        (Some("vm"), Some(9000))
+    );
+    assert!(json.get("container").is_none());
+    let native = serde_json::to_value(Share::from_properties("n", &props(&[("path", "/srv/n")])).unwrap()).unwrap();
+    assert_eq!(native["mode"], "native");
+    assert!(native.get("container").is_none() && native.get("vm").is_none());
+}
+
+#[test]
+fn vm_share() {
+    let p = props(&[
+        ("mode", "vm"),
+        ("quota", "10G"),
+        ("vm-id", "960"),
+        ("ip", "10.0.0.5/24"),
+    ]);
+    let share = Share::from_properties("v", &p).unwrap();
+    let vm = share.mode.vm().cloned().unwrap();
+    assert_eq!((vm.id, vm.template, vm.memory, vm.cores), (Some(960), 9000, 1024, 1));
+    assert_eq!(share.path, guest::SHARE_MOUNT);
+    assert!(share.mode.container().is_none());
+    // round trip through the stored form
+    let back: Properties = share
+        .to_properties()
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    assert_eq!(Share::from_properties("v", &back).unwrap(), share);
+    assert_eq!(back.get("vm-id").map(String::as_str), Some("960"));
+    // foreign properties, a node path, no quota, node storage features
+    for (key, value) in [
+        ("ct-memory", "512"),
+        ("path", "/srv/v"),
+        ("quota-backend", "zfs"),
+        ("shadow-copies", "1"),
+        ("users", "EXAMPLE\\carol"),
+        ("vm-cores", "0"),
+        ("vm-template", "99"),
+    ] {
+        let mut bad = p.clone();
+        bad.insert(key.into(), value.into());
+        assert!(Share::from_properties("v", &bad).is_err(), "{key}={value} accepted");
+    }
+    let mut no_quota = p.clone();
+    no_quota.remove("quota");
+    assert!(Share::from_properties("v", &no_quota).is_err());
+    // vm-* and the network only with their modes
+    let native = props(&[("path", "/srv/x"), ("vm-memory", "1024")]);
+    let err = Share::from_properties("x", &native).unwrap_err();
+    assert!(err.message.contains("--mode vm"), "{}", err.message);
+    let native = props(&[("path", "/srv/x"), ("bridge", "vmbr1")]);
+    assert!(Share::from_properties("x", &native).is_err());
+    let lxc = props(&[("mode", "lxc"), ("path", "/srv/x"), ("vm-cores", "2")]);
+    assert!(Share::from_properties("x", &lxc).is_err());
+    // memory and cores may grow; where the VM comes from may not change
+    let bigger = share
+        .updated(&props(&[("vm-memory", "2048"), ("vm-cores", "2")]), &[])
+        .unwrap();
+    assert_eq!(bigger.mode.vm().map(|v| (v.memory, v.cores)), Some((2048, 2)));
+    assert!(share.updated(&props(&[("vm-template", "9001")]), &[]).is_err());
+}
