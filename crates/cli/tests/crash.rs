@@ -553,7 +553,11 @@ fn apply_removes_leftovers_of_dead_processes_only() {
         sb.root.join("config/.shares.cfg.tmp.9999999"),
         sb.root.join("state/.journal.tmp.9999999"),
         sb.root.join("accounts/.passwd.tmp.9999999"),
+        // a config version on its way into the history (a kill found it left behind)
+        sb.root
+            .join("config/history/.20261204T224820.308602041Z.cfg.tmp.9999999"),
     ];
+    std::fs::create_dir_all(sb.root.join("config/history")).unwrap();
     for file in &dead {
         std::fs::write(file, b"half").unwrap();
     }

@@ -340,7 +340,11 @@ impl Gateway {
         let mut leftovers: Vec<PathBuf> = dirs.iter().flat_map(|d| fs::stale_tmp_files(d)).collect();
         // the cluster filesystem holds other nodes' files too, whose pids mean nothing here:
         // only files no writer has touched for a while (a write takes milliseconds)
-        let config_tmp = fs::stale_tmp_files(&layout.config_dir).into_iter();
+        // (the config's history is written the same way, one directory below)
+        let history = layout.config_dir.join(smbgw_core::store::HISTORY_DIR);
+        let config_tmp = [&layout.config_dir, &history]
+            .into_iter()
+            .flat_map(|d| fs::stale_tmp_files(d));
         let cluster_wide = !layout.is_sandbox() && layout.config_dir.starts_with("/etc/pve");
         leftovers.extend(config_tmp.filter(|p| !cluster_wide || idle_for(p) > CLUSTER_TMP_IDLE));
         // beside smb.conf live other programs' files: only ours
