@@ -189,8 +189,8 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
         "{err}"
     );
 
-    // an HA config as an earlier version wrote it, ha.json: still read (apply keeps the
-    // cluster), and the next ha-setup moves it to ha.cfg
+    // an HA config as an earlier version wrote it, ha.json alone: still read (apply keeps the
+    // cluster), and the next ha-setup writes ha.cfg beside it
     let legacy = serde_json::json!({
         "nodes": [{"name": "pve1", "address": "10.99.78.1"}, {"name": "pve2", "address": "10.99.78.2"}],
         "vips": ["10.99.77.100/24"],
@@ -213,8 +213,31 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
     assert!(r.stderr.contains("pve1, pve2"), "the legacy file is read: {}", r.stderr);
     let plan = sb.ok(&setup_args(&["--tunable", "KeepaliveLimit=5", "--dry-run"]));
     assert!(plan.contains("ha.cfg") && plan.contains("ha.json"), "{plan}");
-    assert!(sb.root.join("config/ha.json").exists(), "a dry run migrates nothing");
+    assert!(!sb.root.join("config/ha.cfg").exists(), "a dry run migrates nothing");
     sb.ok(&setup_args(&["--tunable", "KeepaliveLimit=5"]));
-    assert!(!sb.root.join("config/ha.json").exists(), "ha.json is replaced");
     assert_eq!(std::fs::read_to_string(sb.root.join("config/ha.cfg")).unwrap(), ha_cfg);
+    // ha.json stays, in step, for nodes not upgraded yet (a rolling upgrade)
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.root.join("config/ha.json")).unwrap()).unwrap();
+    assert_eq!(json["vips"], serde_json::json!(["10.99.77.100/24"]), "{json}");
+    assert_eq!(json["nodes"][1]["name"], "pve2", "{json}");
+    sb.ok(&["apply"]);
+
+    // a node of an earlier version changes ha.json after the upgrade: neither file is trusted
+    let mut changed = json.clone();
+    changed["vips"] = serde_json::json!(["10.99.77.101/24"]);
+    std::fs::write(
+        sb.root.join("config/ha.json"),
+        serde_json::to_vec_pretty(&changed).unwrap(),
+    )
+    .unwrap();
+    let smb_conf = std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap();
+    let r = sb.run(&["apply"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("hold different HA configs"), "{}", r.stderr);
+    assert_eq!(
+        std::fs::read_to_string(sb.root.join("samba/smb.conf")).unwrap(),
+        smb_conf,
+        "nothing changed"
+    );
 }

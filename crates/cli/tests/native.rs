@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
+
 use common::Sandbox;
 
 const ALICE: (&str, &str) = ("alice", "Alice-pw1");
@@ -409,6 +411,57 @@ fn a_stale_digest_is_refused_and_changes_nothing() {
     assert_eq!(show(&sb)["comment"], "three");
     sb.ok(&["delete", "data", "--digest", show(&sb)["digest"].as_str().unwrap()]);
     assert!(sb.run(&["show", "data"]).code == 1);
+}
+
+/// A dry run (the API's check before its task) reads the config without waiting for the lock
+/// a running operation holds; the change itself waits for it.
+#[test]
+fn a_dry_run_does_not_wait_for_a_running_operation() {
+    let sb = sandbox_with_share(&[]);
+    let lock = sb.root.join("config/.shares.lock");
+    // flock and its sleep in a process group of their own, ended together below
+    let mut holder = std::process::Command::new("flock")
+        .arg(&lock)
+        .args(["sleep", "120"])
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    while std::process::Command::new("flock")
+        .arg("-n")
+        .arg(&lock)
+        .arg("true")
+        .status()
+        .unwrap()
+        .success()
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let plan = sb.ok(&["update", "data", "--comment", "while locked", "--dry-run"]);
+    assert!(plan.contains("share config"), "{plan}");
+    let r = sb.run(&[
+        "update",
+        "data",
+        "--comment",
+        "x",
+        "--digest",
+        &"0".repeat(40),
+        "--dry-run",
+    ]);
+    assert_eq!(
+        r.code, 1,
+        "a stale digest is refused in a dry run too: {}{}",
+        r.stdout, r.stderr
+    );
+    sb.ok(&[
+        "create",
+        "more",
+        "--path",
+        sb.data("more").to_str().unwrap(),
+        "--dry-run",
+    ]);
+    let group = nix::unistd::Pid::from_raw(holder.id() as i32);
+    nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL).unwrap();
+    holder.wait().unwrap();
 }
 
 /// An input error in a JSON format names its field and code on stderr, as the API gets it.

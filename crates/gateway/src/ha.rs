@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use smbgw_core::digest::{ConfigDigest, Digested};
-use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
+use smbgw_core::plan::{FnStep, WriteFile};
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_field, section, Error, Plan, Result, ResultExt};
 use smbgw_ha::config::{self, Environment, Tunables};
@@ -49,16 +49,29 @@ impl Gateway {
     }
 
     /// The HA config with the digest of its file. An `ha.json` of an earlier version is read
-    /// while no `ha.cfg` exists; the next `ha-setup` writes `ha.cfg` and removes it.
+    /// while no `ha.cfg` exists. `ha-setup` writes both, so that nodes not yet upgraded keep
+    /// reading the cluster's HA config during a rolling upgrade; when the two disagree, a node
+    /// of an earlier version changed it after an upgraded one, and neither can be trusted.
     pub fn ha_config_digested(&self) -> Result<Option<Digested<HaConfig>>> {
         let path = self.ha_path();
+        let legacy = self.legacy_ha_path();
+        let legacy_bytes = smbgw_sys::fs::read_optional(&legacy)?;
         if let Some(bytes) = smbgw_sys::fs::read_optional(&path)? {
             let (text, digest) = section::text(Some(bytes), &path)?;
             let value = file::parse(&text, &path)?;
+            if let Some(old) = legacy_bytes {
+                if file::parse_legacy_json(&old, &legacy)? != value {
+                    return Err(Error::system(format!(
+                        "{} and {} hold different HA configs: a node of an earlier version ran \
+                         ha-setup after this one; upgrade every node, then run ha-setup again",
+                        path.display(),
+                        legacy.display()
+                    )));
+                }
+            }
             return Ok(Some(Digested { value, digest }));
         }
-        let legacy = self.legacy_ha_path();
-        let Some(bytes) = smbgw_sys::fs::read_optional(&legacy)? else {
+        let Some(bytes) = legacy_bytes else {
             return Ok(None);
         };
         Ok(Some(Digested {
@@ -114,8 +127,16 @@ impl Gateway {
         if step.changes() {
             plan.push(step);
         }
-        // an earlier version's ha.json: its content now lives in ha.cfg
-        if let Some(legacy) = RemoveFile::new("HA config of an earlier version", &self.legacy_ha_path())? {
+        // ha.json as earlier versions read it, kept in step while nodes may not be upgraded yet
+        let mut json = serde_json::to_vec_pretty(&cfg).expect("HA config serialises");
+        json.push(b'\n');
+        let legacy = WriteFile::new(
+            "HA config for nodes of earlier versions",
+            &self.legacy_ha_path(),
+            json,
+            0o640,
+        )?;
+        if legacy.changes() {
             plan.push(legacy);
         }
         self.ha_steps(&cfg, &self.store.load()?, &mut plan, false)?;

@@ -90,6 +90,18 @@ impl Guest {
         let _lock = self.lock_config(layout)?;
         let path = self.config_path(layout);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io("reading", &path, e))?;
+        // as pct set / qm set (check_lock): a guest in a backup, migration or snapshot is not
+        // edited; the `lock:` line of the current config, before its first [snapshot] section
+        let locked = text
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .find_map(|l| l.strip_prefix("lock:").map(str::trim));
+        if let Some(reason) = locked {
+            return Err(Error::conflict(format!(
+                "{} is locked ({reason}) by a PVE task; try again when it is done",
+                path.display()
+            )));
+        }
         let new = edit(&text);
         if new == text {
             return Ok(());
@@ -186,12 +198,14 @@ pub(crate) fn storage_free(storage: &str, content: &str) -> Result<u64> {
     let out = pvesm()
         .args(["status", "--storage", storage, "--content", content])
         .run()
-        .map_err(|e| {
-            // pvesm says "No such storage." for both
-            Error::input(format!(
+        .map_err(|e| match e.message.contains("No such storage") {
+            // pvesm's answer for both (PVE/API2/Storage/Status.pm); anything else is PVE
+            // failing us (no quorum, a hanging storage), for the task log, not the field
+            true => Error::input(format!(
                 "storage {storage} does not exist on this node or does not allow content '{content}' ({})",
                 e.message
-            ))
+            )),
+            false => e.context(format!("pvesm status --storage {storage}")),
         })?;
     parse_storage_free(storage, &out.stdout)
 }
@@ -273,6 +287,19 @@ mod tests {
             std::fs::read_to_string(ct.config_path(&sandbox)).unwrap(),
             "memory: 512\nswap: 0\n"
         );
+        // a guest PVE has locked in its config (a backup running) is not edited; a snapshot's
+        // own lock line does not count
+        let backup = "memory: 512\nlock: backup\n";
+        std::fs::write(ct.config_path(&sandbox), backup).unwrap();
+        let err = ct
+            .edit_config(&sandbox, |t| with_lines(t, &["swap: 0".into()]))
+            .unwrap_err();
+        assert_eq!(err.code, Some(smbgw_core::ErrorCode::Conflict), "{}", err.message);
+        assert!(err.message.contains("locked (backup)"), "{}", err.message);
+        assert_eq!(std::fs::read_to_string(ct.config_path(&sandbox)).unwrap(), backup);
+        std::fs::write(ct.config_path(&sandbox), "memory: 512\n\n[snap1]\nlock: snapshot\n").unwrap();
+        ct.edit_config(&sandbox, |t| with_lines(t, &["swap: 0".into()]))
+            .unwrap();
     }
 
     #[test]

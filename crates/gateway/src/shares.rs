@@ -34,6 +34,15 @@ impl Gateway {
         Ok(Digested { value: share, digest })
     }
 
+    /// The config lock for a change; a dry run reads without it (every write is an atomic
+    /// rename), so the API's check before its task never waits behind a running operation.
+    fn lock_unless_dry_run(&self, dry_run: bool) -> Result<Option<smbgw_sys::lock::Guard>> {
+        match dry_run {
+            true => Ok(None),
+            false => self.store.lock().map(Some),
+        }
+    }
+
     /// One share, as the other operations look it up.
     pub(crate) fn share(&self, name: &str) -> Result<Share> {
         Ok(self.show(name)?.into_inner())
@@ -41,7 +50,7 @@ impl Gateway {
 
     pub fn create(&self, name: &str, props: &Properties, dry_run: bool) -> Result<Change> {
         let mut share = Share::from_properties(name, props)?;
-        let _lock = self.store.lock()?;
+        let _lock = self.lock_unless_dry_run(dry_run)?;
         let mut cfg = self.store.load()?;
         self.refuse_emptied(
             &cfg,
@@ -79,7 +88,7 @@ impl Gateway {
         dry_run: bool,
     ) -> Result<Change> {
         validate::share_name(name)?;
-        let _lock = self.store.lock()?;
+        let _lock = self.lock_unless_dry_run(dry_run)?;
         let (mut cfg, current) = self.store.read()?;
         current.check(digest, "share config")?;
         self.refuse_emptied(&cfg, &format!("share '{name}' is not in it"))?;
@@ -117,7 +126,7 @@ impl Gateway {
     /// Remove a share. Its data stays unless `purge_data`. `digest` as for `update`.
     pub fn delete(&self, name: &str, purge_data: bool, digest: Option<&str>, dry_run: bool) -> Result<Change> {
         validate::share_name(name)?;
-        let _lock = self.store.lock()?;
+        let _lock = self.lock_unless_dry_run(dry_run)?;
         let (mut cfg, current) = self.store.read()?;
         current.check(digest, "share config")?;
         let share = cfg.remove(name).map_err(|_| no_such_share(name, &cfg))?;

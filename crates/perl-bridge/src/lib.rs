@@ -150,8 +150,6 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
     }
 }
 
-/// The gateway of this build cannot check a config digest yet: a caller that sends one is
-/// refused rather than given an unchecked change.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use smbgw_core::guest::{self, Container};
 use smbgw_core::plan::FnStep;
-use smbgw_core::{bail_input, Error, Placement, Plan, Result, Share};
+use smbgw_core::{bail_field, bail_input, Error, Placement, Plan, Result, ResultExt, Share};
 use smbgw_sys::Command;
 
 use super::guest::{check_guest_memory, check_resources, check_storage_room, guest_name};
@@ -111,7 +111,7 @@ impl Lxc<'_> {
         for user in &share.users {
             let a = accounts
                 .user(user)?
-                .ok_or_else(|| Error::input(format!("user '{user}' does not exist")))?;
+                .ok_or_else(|| Error::input(format!("user '{user}' does not exist")).field("users"))?;
             uids.push(a.uid);
             gids.push(a.gid);
         }
@@ -119,7 +119,7 @@ impl Lxc<'_> {
             gids.push(
                 accounts
                     .group_id(group)?
-                    .ok_or_else(|| Error::input(format!("group '{group}' does not exist")))?,
+                    .ok_or_else(|| Error::input(format!("group '{group}' does not exist")).field("groups"))?,
             );
         }
         uids.sort_unstable();
@@ -127,7 +127,8 @@ impl Lxc<'_> {
         gids.sort_unstable();
         gids.dedup();
         if let Some(id) = uids.iter().chain(&gids).find(|&&i| i >= ID_COUNT) {
-            bail_input!(
+            bail_field!(
+                "users",
                 "id {id} of a user or group of share '{}' is beyond what a container maps (65535)",
                 share.name
             );
@@ -206,7 +207,8 @@ impl Lxc<'_> {
 impl PlacementPlugin for Lxc<'_> {
     fn check(&self, gw: &Gateway, share: &Share, taken: &[u32]) -> Result<Placement> {
         if share.domain_principals().next().is_some() {
-            bail_input!(
+            bail_field!(
+                "users",
                 "share '{}': domain users and groups are not available in --mode lxc yet; use --mode native",
                 share.name
             );
@@ -214,9 +216,11 @@ impl PlacementPlugin for Lxc<'_> {
         let ct = self.0;
         let id = gw.choose_guest_id(ct.id, taken, None, "--ct-id")?;
         let template = pve::volume_path(&ct.template)
-            .map_err(|e| Error::input(format!("template {} is not available: {}", ct.template, e.message)))?;
+            .map_err(|e| Error::input(format!("template {} is not available: {}", ct.template, e.message)))
+            .field("ct-template")?;
         if !template.is_file() {
-            bail_input!(
+            bail_field!(
+                "ct-template",
                 "template {} ({}) does not exist; build it with 'scripts/create_ct_template.sh' or download one with pveam",
                 ct.template,
                 template.display()

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use smbgw_core::guest::{self, Vm as VmConfig};
 use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
 use smbgw_core::size::{format_size, parse_size};
-use smbgw_core::{bail_input, Error, Placement, Plan, Result, Share};
+use smbgw_core::{bail_field, bail_input, Error, Placement, Plan, Result, Share};
 use smbgw_samba::cloud_init::{self, DataDisk};
 use smbgw_samba::render;
 
@@ -217,19 +217,25 @@ impl PlacementPlugin for Vm<'_> {
     fn check(&self, gw: &Gateway, share: &Share, taken: &[u32]) -> Result<Placement> {
         let data_disk = data_disk_gib(share) << 30;
         let vm = self.0;
-        let template = qm()
-            .args(["config", &vm.template.to_string()])
-            .output()
-            .ok()
-            .filter(|o| o.success())
-            .ok_or_else(|| {
-                Error::input(format!(
+        let template = qm().args(["config", &vm.template.to_string()]).output()?;
+        if !template.success() {
+            // qm: "Configuration file '...' does not exist"; anything else is PVE failing us
+            let missing = template.stderr.contains("does not exist");
+            let message = match missing {
+                true => format!(
                     "template VM {} does not exist; build it with 'scripts/create_vm_template.sh' or give --vm-template",
                     vm.template
-                ))
-            })?;
+                ),
+                false => format!("qm config {} failed: {}", vm.template, template.stderr.trim()),
+            };
+            return Err(match missing {
+                true => Error::input(message).field("vm-template"),
+                false => Error::external(message),
+            });
+        }
         if !template.stdout.lines().any(|l| l.trim() == "template: 1") {
-            bail_input!(
+            bail_field!(
+                "vm-template",
                 "VM {} is not a template (qm template {0} makes it one); --vm-template must name the gateway's template VM",
                 vm.template
             );
@@ -250,7 +256,8 @@ impl PlacementPlugin for Vm<'_> {
             "--vm-storage",
         )?;
         if share.domain_principals().next().is_some() {
-            bail_input!(
+            bail_field!(
+                "users",
                 "share '{}': domain users and groups are not available in --mode vm yet",
                 share.name
             );

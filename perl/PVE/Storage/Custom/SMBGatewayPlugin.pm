@@ -81,7 +81,8 @@ sub on_add_hook {
     my $name = $scfg->{'smbgateway-share'};
     # asked, not read from an error: only a share that does not exist is provisioned, and only
     # where a path is given (without one, share_of raises the core's "does not exist", a 404)
-    my $exists = grep { $_->{name} eq ($name // '') } @{ PVE::RS::SMBGateway::list_shares() };
+    # (share names are case-insensitive, as Samba's)
+    my $exists = grep { lc($_->{name}) eq lc($name // '') } @{ PVE::RS::SMBGateway::list_shares() };
     my $share;
     if ($exists || !defined($scfg->{path})) {
 	$share = share_of($scfg);
