@@ -12,15 +12,17 @@ use std::net::IpAddr;
 use super::{check_no_control, list};
 use crate::{bail_input, Result};
 
+/// One label of a DNS name: letters, digits and '-', not at either end, at most 63 characters.
+fn label_ok(l: &str) -> bool {
+    !l.is_empty()
+        && l.len() <= 63
+        && !l.starts_with('-')
+        && !l.ends_with('-')
+        && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 /// A DNS domain name such as `example.com`: at least two labels of letters, digits and '-'.
 pub fn domain_name(what: &str, name: &str) -> Result<()> {
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
     let ok = name.len() <= 253
         && name.contains('.')
         && name.split('.').all(label_ok)
@@ -184,13 +186,6 @@ pub fn host_network(entry: &str) -> Result<HostNet> {
             prefix: HostNet::max_prefix(addr),
         });
     }
-    let label_ok = |l: &str| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
     if entry.len() <= 253 && entry.split('.').all(label_ok) && !entry.chars().all(|c| c.is_ascii_digit() || c == '.') {
         let example = if entry.eq_ignore_ascii_case("localhost") {
             "127.0.0.1,::1".to_string()
