@@ -19,13 +19,15 @@ pub enum QuotaBackend {
     Zfs,
     /// A project id per share directory (ext4, XFS).
     Project,
+    /// A directory on CephFS, its `ceph.quota.max_bytes` the limit.
+    Cephfs,
 }
 
 impl QuotaBackend {
     /// Every backend, `auto` first, in the order the schema lists them.
-    pub const ALL: [QuotaBackend; 4] = [Self::Auto, Self::Btrfs, Self::Zfs, Self::Project];
+    pub const ALL: [QuotaBackend; 5] = [Self::Auto, Self::Btrfs, Self::Zfs, Self::Project, Self::Cephfs];
     /// Their names, as `shares.cfg`, the CLI and the API spell them.
-    pub const NAMES: &'static [&'static str] = &["auto", "btrfs", "zfs", "project"];
+    pub const NAMES: &'static [&'static str] = &["auto", "btrfs", "zfs", "project", "cephfs"];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -33,6 +35,7 @@ impl QuotaBackend {
             Self::Btrfs => "btrfs",
             Self::Zfs => "zfs",
             Self::Project => "project",
+            Self::Cephfs => "cephfs",
         }
     }
 

@@ -36,7 +36,8 @@ impl Volume {
     /// The volume of `backend` at `path` (a ZFS volume is its dataset).
     pub(crate) fn new(backend: QuotaBackend, path: &str, zfs_dataset: Option<&str>) -> Option<Volume> {
         match backend {
-            QuotaBackend::Auto => None,
+            // CephFS volumes arrive with the CephFS backend
+            QuotaBackend::Auto | QuotaBackend::Cephfs => None,
             QuotaBackend::Btrfs => Some(Volume::Btrfs(path.into())),
             QuotaBackend::Zfs => zfs_dataset.map(|d| Volume::Zfs(d.to_string())),
             QuotaBackend::Project => Some(Volume::Project(path.into())),

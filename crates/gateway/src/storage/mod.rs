@@ -92,6 +92,7 @@ impl Gateway {
         };
 
         match backend {
+            Some(QuotaBackend::Cephfs) => bail_input!("quota-backend cephfs is not supported yet"),
             Some(QuotaBackend::Btrfs) => {
                 if exists && !btrfs::is_subvolume(&path) {
                     bail_input!(
