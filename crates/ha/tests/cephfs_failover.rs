@@ -1,0 +1,397 @@
+//! HA over CephFS, for real (issue #16 item 5): the 3-node CTDB + corosync cluster of
+//! common/mod.rs, each node with its OWN ceph-fuse mount of one real CephFS (the Ceph fixture
+//! crates/cli/tests/common/ceph.rs) at the same path, /mnt/pve/cephfs, as PVE mounts a cephfs
+//! storage on every node. The share is made by the gateway's CLI (common/gateway.rs: sandbox mode
+//! per node, cluster-wide config shared like /etc/pve): no hand-written smb.conf.
+//!
+//! A client that only talks to the VIP writes one file per smbclient connection and logs every
+//! write that was acknowledged; the VIP holder crashes (kill -9 of ctdbd and smbd, its link
+//! down); the client reconnects through the VIP, and every acknowledged file must read back
+//! byte for byte through the VIP from a survivor and on the CephFS itself.
+//!
+//! Each node's mount namespace (anchored by the harness) gets a tmpfs on /mnt, so
+//! /mnt/pve/cephfs exists per node without touching the host's /mnt.
+
+mod common;
+
+#[path = "../../cli/tests/common/ceph.rs"]
+mod ceph;
+#[path = "common/gateway.rs"]
+mod gateway;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use ceph::Ceph;
+use common::*;
+use gateway::Gateway;
+use smbgw_ha::status;
+
+/// Every node's CephFS mount (PVE: /mnt/pve/<storage id>).
+const MNT: &str = "/mnt/pve/cephfs";
+const STORAGE: &str = "cephfs";
+const SHARE: &str = "cephdata";
+const USER: &str = "cfsuser";
+const PASSWORD: &str = "Ceph-HA-pw1!";
+
+/// Where a share goes. Until `create --storage` lands (branch `storage`) an explicit directory
+/// on the CephFS mount; then this becomes `["--storage", STORAGE]` and the gateway makes it.
+fn placement(name: &str) -> Vec<String> {
+    vec!["--path".into(), format!("{MNT}/smbgateway/{name}")]
+}
+
+/// storage.cfg of the cluster as PVE writes it for a CephFS storage (read by `--storage`).
+fn storage_cfg() -> String {
+    format!("cephfs: {STORAGE}\n\tpath {MNT}\n\tcontent backup,iso,vztmpl\n\tfs-name cephfs\n")
+}
+
+/// Content that differs per file (a stale or foreign read cannot pass).
+fn content(seed: usize) -> Vec<u8> {
+    let mut x = (seed as u64 + 7).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id());
+    (0..48 * 1024)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+/// The client: smbclient from the client netns, one connection per command.
+#[derive(Clone)]
+struct Client {
+    netns: String,
+    creds: PathBuf,
+    dir: PathBuf,
+}
+
+impl Client {
+    fn run(&self, server: &str, cmd: &str, secs: u32) -> Result<String, String> {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.netns, "timeout", "-k", "1", &secs.to_string()])
+            .args([
+                "smbclient",
+                &format!("//{server}/{SHARE}"),
+                "-s",
+                "/dev/null",
+                "-m",
+                "SMB3",
+            ])
+            .arg("-A")
+            .arg(&self.creds)
+            .args(["-c", cmd])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if out.status.success() && !text.contains("NT_STATUS_") {
+            Ok(text)
+        } else {
+            Err(text)
+        }
+    }
+
+    fn put(&self, server: &str, name: &str, data: &[u8], secs: u32) -> Result<String, String> {
+        let local = self.dir.join(name);
+        fs::write(&local, data).unwrap();
+        let r = self.run(server, &format!("put {} {name}", local.display()), secs);
+        let _ = fs::remove_file(&local);
+        r
+    }
+
+    fn get(&self, server: &str, name: &str) -> Result<Vec<u8>, String> {
+        let local = self.dir.join(format!("{name}.read"));
+        let _ = fs::remove_file(&local);
+        self.run(server, &format!("get {name} {}", local.display()), 20)?;
+        let data = fs::read(&local).map_err(|e| e.to_string());
+        let _ = fs::remove_file(&local);
+        data
+    }
+}
+
+/// Kill -9 node i's Samba processes (smbd, samba-dcerpcd and its rpcd_* workers).
+fn kill_samba(c: &Cluster, i: usize) -> usize {
+    let mut killed = 0;
+    for _ in 0..50 {
+        let pids: Vec<u32> = c
+            .netns_pids(i)
+            .into_iter()
+            .filter(|&p| {
+                alive(p)
+                    && fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|comm| {
+                        let comm = comm.trim();
+                        comm == "smbd" || comm == "samba-dcerpcd" || comm.starts_with("rpcd_")
+                    })
+            })
+            .collect();
+        if pids.is_empty() {
+            break;
+        }
+        for &p in &pids {
+            unsafe { libc::kill(p as i32, libc::SIGKILL) };
+        }
+        killed += pids.len();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    killed
+}
+
+#[test]
+fn acknowledged_writes_survive_a_crash_on_cephfs() {
+    let t_all = Instant::now();
+    // the Ceph cluster starts while the HA cluster is built (declared first: dropped last)
+    let ceph: Ceph;
+    let starting = std::thread::spawn(Ceph::start);
+    let cfg = ha_config();
+    let mut c = build(&cfg);
+    let t = c.start_corosync();
+    println!("corosync quorate after {t:.1} s");
+    for i in 1..=N {
+        c.start_ctdbd(i);
+    }
+    let ctdb1 = c.ctdb(1);
+    wait("CTDB healthy with a leader", Duration::from_secs(90), || {
+        status::status(&ctdb1, Some(&cfg)).is_ok_and(|s| s.healthy && s.leader.is_some())
+    });
+    println!("CTDB healthy after {:.1} s", t_all.elapsed().as_secs_f64());
+    ceph = starting.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+
+    // every node mounts the one CephFS itself, at the same path
+    for i in 1..=N {
+        let st = c
+            .on(i, "sh")
+            .args([
+                "-c",
+                &format!("mount -t tmpfs -o mode=0755 smbgw-mnt /mnt && mkdir -p {MNT}"),
+            ])
+            .status()
+            .unwrap();
+        assert!(st.success(), "tmpfs on n{i}'s /mnt");
+        ceph.mount_in(c.anchors[i - 1], Path::new(MNT));
+    }
+    // the fixture's own view of the CephFS (root mount namespace), to check what is stored
+    let check = ceph.dir.path().join("mnt-check");
+    ceph.mount(None, &check);
+    println!("CephFS mounted on 3 nodes after {:.1} s", t_all.elapsed().as_secs_f64());
+
+    // the gateway: HA set up once, the user and the share made on n1, applied everywhere
+    let gw = Gateway::new(&c);
+    gw.write_shared("pve/storage.cfg", &storage_cfg());
+    gw.ok(
+        &c,
+        1,
+        &[
+            "ha-setup",
+            "--nodes",
+            "n1=10.99.40.1,n2=10.99.40.2,n3=10.99.40.3",
+            "--vip",
+            &format!("{VIP_A}/24,{VIP_B}/24"),
+            "--interface",
+            "eth0",
+        ],
+    );
+    let r = gw.run_with_stdin(
+        &c,
+        1,
+        &["user", "add", USER, "--password-stdin"],
+        &format!("{PASSWORD}\n"),
+    );
+    assert_eq!(r.code, 0, "user add: {}{}", r.stdout, r.stderr);
+    let place = placement(SHARE);
+    if place[0] == "--path" {
+        // an explicit directory is the admin's to make (--storage makes its own)
+        let st = c.on(1, "mkdir").args(["-p", &place[1]]).status().unwrap();
+        assert!(st.success());
+    }
+    let mut args = vec!["create", SHARE, "--users", USER];
+    args.extend(place.iter().map(String::as_str));
+    gw.ok(&c, 1, &args);
+    for i in 2..=N {
+        gw.ok(&c, i, &["apply"]);
+        gw.start_smbd(&c, i);
+    }
+    for i in 1..=N {
+        let conf = fs::read_to_string(c.node_dir(i).join("run/smbgw-root/samba/smb.conf")).unwrap();
+        assert!(conf.contains("clustering = yes"), "n{i} smb.conf:\n{conf}");
+    }
+
+    let client_dir = c.dir.path().join("client");
+    fs::create_dir_all(&client_dir).unwrap();
+    let creds = c.dir.path().join("creds");
+    fs::write(&creds, format!("username = {USER}\npassword = {PASSWORD}\n")).unwrap();
+    let client = Client {
+        netns: c.ns("cl"),
+        creds,
+        dir: client_dir,
+    };
+
+    // one file written through n1's own address reads back through each node's own address:
+    // three mounts, one filesystem
+    let probe = content(0);
+    let mut last = String::new();
+    let ok = (0..100).any(|_| {
+        match client.put("10.99.40.1", "probe.bin", &probe, 10) {
+            Ok(_) => return true,
+            Err(e) => last = e,
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        false
+    });
+    assert!(ok, "n1 does not serve the share: {last}");
+    for i in 1..=N {
+        let mut got = client.get(&format!("10.99.40.{i}"), "probe.bin");
+        for _ in 0..50 {
+            if got.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+            got = client.get(&format!("10.99.40.{i}"), "probe.bin");
+        }
+        if got.as_deref().ok() != Some(&probe[..]) {
+            let log = fs::read_to_string(c.node_dir(i).join("run/smbgw-root/log/smbd.log")).unwrap_or_default();
+            panic!(
+                "probe.bin through n{i}: {:?}\nstatus: {}\nsmbd.log: {}",
+                got.map(|d| d.len()),
+                gw.run_with_stdin(&c, i, &["status"], "").stdout,
+                &log[log.len().saturating_sub(3000)..]
+            );
+        }
+    }
+    assert_eq!(
+        fs::read(check.join("smbgateway").join(SHARE).join("probe.bin")).unwrap(),
+        probe
+    );
+    println!("share served by 3 nodes after {:.1} s", t_all.elapsed().as_secs_f64());
+
+    // the client writes through VIP A, one connection per file, logging what was acknowledged
+    let holder = {
+        let on = c.vip_on(VIP_A);
+        assert_eq!(on.len(), 1, "{VIP_A} on {on:?}");
+        on[0]
+    };
+    let acked: Mutex<Vec<(String, Instant)>> = Mutex::new(Vec::new());
+    let failed = Mutex::new(Vec::<String>::new());
+    let stop = AtomicBool::new(false);
+    let first_after = std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut k = 0;
+            while !stop.load(Ordering::SeqCst) {
+                k += 1;
+                let name = format!("w{k:04}.bin");
+                match client.put(VIP_A, &name, &content(k), 5) {
+                    Ok(_) => acked.lock().unwrap().push((name, Instant::now())),
+                    Err(e) => {
+                        failed.lock().unwrap().push(name);
+                        if e.contains("NT_STATUS_ACCESS_DENIED") || e.contains("NT_STATUS_LOGON_FAILURE") {
+                            panic!("write refused (not a failover symptom): {e}");
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                }
+            }
+        });
+        let count = || acked.lock().unwrap().len();
+        wait(
+            "10 acknowledged writes before the crash",
+            Duration::from_secs(60),
+            || count() >= 10,
+        );
+
+        // the holder crashes: ctdbd and smbd killed, its link down
+        let t0 = Instant::now();
+        unsafe { libc::kill(c.ctdbd[holder - 1] as i32, libc::SIGKILL) };
+        let killed = kill_samba(&c, holder);
+        c.set_port(holder, false);
+        let at_crash = count();
+        println!("CRASH of VIP holder n{holder} (kill -9 ctdbd + {killed} Samba processes, link down) after {at_crash} acknowledged writes");
+
+        let mut moved = None;
+        let resumed = wait_quietly(Duration::from_secs(120), || {
+            if moved.is_none() {
+                moved = (1..=N)
+                    .find(|&i| i != holder && c.has_vip(i, VIP_A))
+                    .map(|i| (i, t0.elapsed().as_secs_f64()));
+            }
+            acked.lock().unwrap().iter().filter(|(_, t)| *t > t0).count() >= 10
+        });
+        stop.store(true, Ordering::SeqCst);
+        let first = acked
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(_, t)| *t > t0)
+            .map(|(_, t)| t.duration_since(t0).as_secs_f64());
+        println!(
+            "{VIP_A} on n{} +{} s; first write acknowledged after the crash +{} s",
+            moved.map_or(0, |m| m.0),
+            moved.map_or("never".into(), |m| format!("{:.2}", m.1)),
+            first.map_or("never".into(), |t| format!("{t:.2}"))
+        );
+        assert!(
+            resumed,
+            "the client's writes through {VIP_A} did not resume after the crash"
+        );
+        first
+    });
+
+    // every acknowledged write reads back, byte for byte, through the VIP (a survivor) and on
+    // the CephFS itself
+    let acked = acked.into_inner().unwrap();
+    let failed = failed.into_inner().unwrap();
+    println!(
+        "{} writes acknowledged, {} failed (not acknowledged: the client knows to retry them)",
+        acked.len(),
+        failed.len()
+    );
+    // (the crashed node keeps the address on its dead link: only the survivors count)
+    let new_holder: Vec<usize> = c.vip_on(VIP_A).into_iter().filter(|&i| i != holder).collect();
+    assert_eq!(new_holder.len(), 1, "{VIP_A} is on survivors {new_holder:?}");
+    let dir = check.join("smbgateway").join(SHARE);
+    let mut lost = Vec::new();
+    for (name, _) in &acked {
+        let k: usize = name[1..5].parse().unwrap();
+        let want = content(k);
+        let via_vip = client.get(VIP_A, name);
+        let stored = fs::read(dir.join(name));
+        if via_vip.as_deref().ok() != Some(&want[..]) || stored.as_deref().ok() != Some(&want[..]) {
+            lost.push(format!(
+                "{name}: via VIP {:?}, on CephFS {:?}",
+                via_vip.map(|d| d.len()),
+                stored.map(|d| d.len())
+            ));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "acknowledged writes lost or changed after the crash of n{holder}:\n{}",
+        lost.join("\n")
+    );
+    println!(
+        "all {} acknowledged files read back through {VIP_A} from n{} and on the CephFS; writes resumed +{:.2} s \
+         after the crash ({:.1} s in all)",
+        acked.len(),
+        new_holder[0],
+        first_after.unwrap_or(f64::NAN),
+        t_all.elapsed().as_secs_f64()
+    );
+}
+
+fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let t0 = Instant::now();
+    while t0.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
