@@ -30,8 +30,9 @@ pub struct Ceph {
     pub prefix: String,
     script: PathBuf,
     mounts: Mutex<Vec<Mount>>,
-    /// Network namespaces (names, or PIDs as text) already on the cluster's bridge.
-    attached: Mutex<Vec<String>>,
+    /// Network namespaces (names, or PIDs as text) already on the cluster's bridge, with
+    /// their addresses there.
+    attached: Mutex<Vec<(String, String)>>,
 }
 
 struct Mount {
@@ -162,11 +163,11 @@ impl Ceph {
     }
 
     /// Put a network namespace (a name, or the PID of a process in it) on the cluster's bridge,
-    /// once; returns nothing, the address is in the work dir's `attached` file.
-    pub fn attach(&self, target: &str) {
+    /// once; its address there (interface `ceph0`), e.g. to evict or blocklist that client.
+    pub fn attach(&self, target: &str) -> String {
         let mut attached = self.attached.lock().unwrap();
-        if attached.iter().any(|a| a == target) {
-            return;
+        if let Some((_, addr)) = attached.iter().find(|(t, _)| t == target) {
+            return addr.clone();
         }
         let out = self.script_cmd().args(["attach", target]).output().unwrap();
         assert!(
@@ -174,7 +175,9 @@ impl Ceph {
             "smbgw-ceph-cluster attach {target}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        attached.push(target.to_string());
+        let addr = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        attached.push((target.to_string(), addr.clone()));
+        addr
     }
 
     /// A ceph-fuse mount (as client.admin) of the CephFS root at `at`, visible in our mount
