@@ -518,7 +518,17 @@ fn quota_set_on_one_node_is_enforced_through_another() {
          (overshoot {} bytes: CephFS enforces quotas in the client, late)",
         stored.saturating_sub(LIMIT)
     );
-    // and n3 reports the same limit
-    let st = lab.gw.ok(c, 3, &["quota-status", QUOTA_SHARE]);
-    assert!(st.contains("20"), "{st}");
+    // and n3 reports the same limit, backend and usage
+    let st: serde_json::Value = serde_json::from_str(&lab.gw.ok(
+        c,
+        3,
+        &["quota-status", QUOTA_SHARE, "--output-format", "json"],
+    ))
+    .unwrap();
+    assert_eq!(
+        (st["backend"].as_str(), st["limit"].as_u64()),
+        (Some("cephfs"), Some(LIMIT)),
+        "{st}"
+    );
+    assert!(st["used"].as_u64().is_some_and(|u| u > 0), "{st}");
 }
