@@ -340,10 +340,12 @@ fn crash_test(node_death: bool) {
 
         // the holder crashes: ctdbd and smbd killed, its link down
         let t0 = Instant::now();
-        unsafe { libc::kill(c.ctdbd[holder - 1] as i32, libc::SIGKILL) };
+        // smbd first: it exits by itself once its ctdbd is gone, which would hide the kill
         let killed = kill_samba(c, holder);
+        assert!(killed >= 1, "no smbd on n{holder}, which held {VIP_A}");
+        unsafe { libc::kill(c.ctdbd[holder - 1] as i32, libc::SIGKILL) };
         c.set_port(holder, false);
-        let mut what = format!("kill -9 ctdbd + {killed} Samba processes, link down");
+        let mut what = format!("kill -9 of {killed} Samba processes and ctdbd, link down");
         if node_death {
             let fuse: Vec<u32> = c
                 .netns_pids(holder)
