@@ -468,18 +468,28 @@ fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     false
 }
 
-/// A quota made by the CLI on n1 is enforced for writes through n2: CephFS keeps the limit
-/// (`ceph.quota.max_bytes`) on the directory, and every node's client enforces it.
+/// Backend features across nodes: a quota made by the CLI on n1 is enforced for writes through
+/// n2 (CephFS keeps the limit, `ceph.quota.max_bytes`, on the directory and every node's client
+/// enforces it), and a snapshot taken on n1 is a Previous Version through the VIP.
 #[test]
-#[ignore = "needs the CephFS quota backend (branch backend: create --quota on a CephFS directory); \
-            the integrator removes this after merging it"]
-fn quota_set_on_one_node_is_enforced_through_another() {
+#[ignore = "needs the CephFS quota backend (branch backend: create --quota/--shadow-copies on a CephFS \
+            directory); the integrator removes this after merging it"]
+fn quota_and_snapshot_made_on_one_node_work_through_others() {
     const QUOTA_SHARE: &str = "cephquota";
     const LIMIT: u64 = 20 << 20;
     let lab = Lab::up();
     let c = &lab.c;
     // the gateway makes the directory itself (a CephFS quota directory, backend `cephfs`)
-    let mut args = vec!["create", QUOTA_SHARE, "--users", USER, "--quota", "20M"];
+    let mut args = vec![
+        "create",
+        QUOTA_SHARE,
+        "--users",
+        USER,
+        "--quota",
+        "20M",
+        "--shadow-copies",
+        "1",
+    ];
     let place = placement(QUOTA_SHARE);
     args.extend(place.iter().map(String::as_str));
     lab.gw.ok(c, 1, &args);
@@ -493,25 +503,47 @@ fn quota_set_on_one_node_is_enforced_through_another() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), LIMIT.to_string());
-
-    // 40 MiB through n2's own address: refused once the quota is full
     let client = Client {
         share: QUOTA_SHARE.into(),
         ..lab.client.clone()
     };
-    let big: Vec<u8> = (0..2 * LIMIT as usize).map(|i| (i % 251) as u8).collect();
-    let mut r = client.put("10.99.40.2", "big.bin", &big, 120);
-    for _ in 0..50 {
-        // n2's smbd reads the new share's include at its next connection
-        match &r {
-            Err(e) if e.contains("NT_STATUS_BAD_NETWORK_NAME") => {
-                std::thread::sleep(Duration::from_millis(300));
-                r = client.put("10.99.40.2", "big.bin", &big, 120);
+    // a node's smbd reads the new share's include at its next connection
+    let put = |server: &str, name: &str, data: &[u8]| {
+        let mut r = client.put(server, name, data, 120);
+        for _ in 0..50 {
+            match &r {
+                Err(e) if e.contains("NT_STATUS_BAD_NETWORK_NAME") => {
+                    std::thread::sleep(Duration::from_millis(300));
+                    r = client.put(server, name, data, 120);
+                }
+                _ => break,
             }
-            _ => break,
         }
-    }
-    let err = r.expect_err("a 40 MiB write into a 20 MiB quota was accepted");
+        r
+    };
+
+    // a snapshot taken on n1 (in its own mount) is a Previous Version through the VIP
+    put(VIP_A, "doc.txt", b"version 1\n").unwrap();
+    let st = c
+        .on(1, "mkdir")
+        .arg(format!("{MNT}/smbgateway/{QUOTA_SHARE}/.snap/s1"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "snapshot on n1");
+    put(VIP_A, "doc.txt", b"version 2\n").unwrap();
+    let info = client.run(VIP_A, "allinfo doc.txt", 20).unwrap();
+    let gmt = info
+        .split_whitespace()
+        .find(|w| w.starts_with("@GMT-"))
+        .unwrap_or_else(|| panic!("no Previous Version listed through {VIP_A}: {info}"))
+        .to_string();
+    assert_eq!(client.get(VIP_A, &format!("{gmt}\\doc.txt")).unwrap(), b"version 1\n");
+    assert_eq!(client.get(VIP_A, "doc.txt").unwrap(), b"version 2\n");
+    println!("snapshot taken on n1 is the Previous Version {gmt} through {VIP_A}");
+
+    // 40 MiB through n2's own address: refused once the quota is full
+    let big: Vec<u8> = (0..2 * LIMIT as usize).map(|i| (i % 251) as u8).collect();
+    let err = put("10.99.40.2", "big.bin", &big).expect_err("a 40 MiB write into a 20 MiB quota was accepted");
     assert!(err.contains("NT_STATUS_DISK_FULL"), "{err}");
     let stored = fs::metadata(dir.join("big.bin")).map_or(0, |m| m.len());
     assert!(stored < 2 * LIMIT, "{stored} bytes stored");
