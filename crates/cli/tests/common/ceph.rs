@@ -11,9 +11,10 @@
 #![allow(dead_code)]
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -30,16 +31,23 @@ pub struct Ceph {
     pub prefix: String,
     script: PathBuf,
     mounts: Mutex<Vec<Mount>>,
+    /// Mounts made so far (names their log files).
+    mounted: AtomicUsize,
     /// Network namespaces (names, or PIDs as text) already on the cluster's bridge, with
     /// their addresses there.
     attached: Mutex<Vec<(String, String)>>,
 }
 
 struct Mount {
-    /// nsenter arguments that enter the mount's namespaces (empty: ours).
+    /// nsenter arguments that enter the mount's namespaces.
     enter: Vec<String>,
+    /// For a mount inside another process's mount namespace: that process and the namespace's
+    /// inode, so a PID reused after the process died is never entered.
+    owner: Option<(u32, u64)>,
     at: PathBuf,
-    fuse_pid: u32,
+    /// ceph-fuse itself: signalled through the Child only while it is not reaped, so its PID
+    /// can never be another process's by then.
+    fuse: Child,
 }
 
 /// Where a ceph-fuse runs: its network namespace and the mount namespace it mounts in.
@@ -76,6 +84,7 @@ impl Ceph {
             prefix,
             script,
             mounts: Mutex::new(Vec::new()),
+            mounted: AtomicUsize::new(0),
             attached: Mutex::new(Vec::new()),
         };
         let t = Instant::now();
@@ -217,7 +226,7 @@ impl Ceph {
         };
         let status = in_ns("mkdir").arg("-p").arg(at).status().unwrap();
         assert!(status.success(), "mkdir {}", at.display());
-        let k = self.mounts.lock().unwrap().len();
+        let k = self.mounted.fetch_add(1, Ordering::SeqCst);
         let log = fs::File::create(self.dir.path().join(format!("log/fuse.{k}.stdout"))).unwrap();
         // setsid: its own session (nsenter needs no fork for net/mount, so the PID is ceph-fuse's);
         // -f keeps it in the foreground so it is the process we record
@@ -234,10 +243,6 @@ impl Ceph {
             .spawn()
             .unwrap();
         let fuse_pid = child.id();
-        // reaped by a thread: an exited ceph-fuse must not stay a zombie that looks alive
-        std::thread::spawn(move || {
-            let _ = child.wait();
-        });
         let start = Instant::now();
         let want = format!(" {} ", at.display());
         loop {
@@ -248,18 +253,24 @@ impl Ceph {
             {
                 break;
             }
-            let log = fs::read_to_string(self.dir.path().join(format!("log/fuse.{k}.stdout"))).unwrap_or_default();
-            assert!(
-                Path::new(&format!("/proc/{fuse_pid}")).exists() && start.elapsed() < Duration::from_secs(30),
-                "ceph-fuse on {} did not mount: {log}",
-                at.display()
-            );
+            let exited = child.try_wait().unwrap();
+            if exited.is_some() || start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = fs::read_to_string(self.dir.path().join(format!("log/fuse.{k}.stdout"))).unwrap_or_default();
+                panic!("ceph-fuse on {} did not mount ({exited:?}): {log}", at.display());
+            }
             std::thread::sleep(Duration::from_millis(100));
         }
+        let owner = match place {
+            Place::Process(pid) => Some((pid, mnt_ns(pid).expect("the process owning the mount"))),
+            Place::Netns(_) => None,
+        };
         self.mounts.lock().unwrap().push(Mount {
             enter,
+            owner,
             at: at.to_path_buf(),
-            fuse_pid,
+            fuse: child,
         });
     }
 
@@ -268,50 +279,49 @@ impl Ceph {
         let mut mounts = self.mounts.lock().unwrap();
         if let Some(i) = mounts.iter().position(|m| m.at == at) {
             let m = mounts.remove(i);
-            umount(&m);
+            umount(m);
         }
     }
 }
 
+/// The inode of a process's mount namespace.
+fn mnt_ns(pid: u32) -> Option<u64> {
+    fs::metadata(format!("/proc/{pid}/ns/mnt")).ok().map(|m| m.ino())
+}
+
 /// umount (ceph-fuse exits), or when that hangs (an MDS gone) kill it and detach lazily.
-fn umount(m: &Mount) {
+fn umount(mut m: Mount) {
+    // a mount namespace already gone (the HA cluster dropped first) took the mount with it
+    let reachable = m.owner.is_none_or(|(pid, ns)| mnt_ns(pid) == Some(ns));
     let run = |args: &[&str]| {
-        Command::new("timeout")
-            .args(["10", "nsenter"])
-            .args(&m.enter)
-            .args(args)
-            .arg(&m.at)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+        reachable
+            && Command::new("timeout")
+                .args(["10", "nsenter"])
+                .args(&m.enter)
+                .args(args)
+                .arg(&m.at)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
     };
-    // a namespace anchor already gone (the HA cluster dropped first) took the mount with it
     if !run(&["umount"]) {
-        unsafe_kill(m.fuse_pid);
+        let _ = m.fuse.kill();
         run(&["umount", "-l"]);
     }
     let start = Instant::now();
-    while Path::new(&format!("/proc/{}", m.fuse_pid)).exists() && start.elapsed() < Duration::from_secs(5) {
+    while m.fuse.try_wait().ok().flatten().is_none() && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(50));
     }
-    unsafe_kill(m.fuse_pid);
-}
-
-/// SIGKILL through kill(1): this file uses only std (no libc/nix in every crate's tests).
-fn unsafe_kill(pid: u32) {
-    if Path::new(&format!("/proc/{pid}")).exists() {
-        let _ = Command::new("kill")
-            .args(["-9", &pid.to_string()])
-            .stderr(Stdio::null())
-            .status();
-    }
+    let _ = m.fuse.kill();
+    let _ = m.fuse.wait();
 }
 
 impl Drop for Ceph {
     fn drop(&mut self) {
-        for m in self.mounts.lock().unwrap().drain(..).rev() {
-            umount(&m);
+        let mounts: Vec<Mount> = self.mounts.lock().unwrap().drain(..).rev().collect();
+        for m in mounts {
+            umount(m);
         }
         // SIGKILL of every daemon: the data is thrown away, nothing needs a clean shutdown
         let _ = self.script_cmd().arg("stop").status();
