@@ -7,7 +7,10 @@
 //! A client that only talks to the VIP writes one file per smbclient connection and logs every
 //! write that was acknowledged; the VIP holder crashes (kill -9 of ctdbd and smbd, its link
 //! down); the client reconnects through the VIP, and every acknowledged file must read back
-//! byte for byte through the VIP from a survivor and on the CephFS itself.
+//! byte for byte through the VIP from a survivor and on the CephFS itself. A second test lets
+//! the whole node die (its ceph-fuse too): the writes resume only once the MDS gives up the dead
+//! client's session (printed). A third (ignored until the CephFS quota backend is merged) makes
+//! a quota and a snapshot on one node and uses them through the others.
 //!
 //! Each node's mount namespace (anchored by the harness) gets a tmpfs on /mnt, so
 //! /mnt/pve/cephfs exists per node without touching the host's /mnt.
