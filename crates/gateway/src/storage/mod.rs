@@ -236,7 +236,7 @@ impl Gateway {
             if !check.problems.is_empty() {
                 let more = check.problems.len().saturating_sub(MAX_LISTED);
                 bail_input!(
-                    "--purge-data refused: {} of the {} entries in {} cannot be deleted: {}{}; nothing was changed. Clear those first (chattr -i / -a, umount, btrfs subvolume delete) and run the delete again, or delete without --purge-data",
+                    "--purge-data refused: {} of the {} entries in {} cannot be deleted: {}{}; nothing was changed. Clear those first (chattr -i / -a, umount, btrfs subvolume delete, rmdir of CephFS snapshots) and run the delete again, or delete without --purge-data",
                     check.problems.len(),
                     check.entries,
                     path.display(),
