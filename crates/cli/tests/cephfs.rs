@@ -179,7 +179,10 @@ fn cephfs_share_quota_snapshot_and_purge() {
         .unwrap();
     assert_eq!(std::fs::read_to_string(&old).unwrap(), "version 1\n");
 
-    // the purge refuses while the snapshot exists, naming it and how to remove it; nothing changes
+    // the purge refuses while snapshots exist (also below the root: ceph.dir.rsnaps counts
+    // them), naming them and how to remove them; nothing changes
+    std::fs::create_dir(path.join("sub")).unwrap();
+    std::fs::create_dir(path.join("sub/.snap/y")).unwrap();
     let before = sb.snapshot();
     let run = sb.run(&["delete", "cq", "--purge-data"]);
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
@@ -193,12 +196,18 @@ fn cephfs_share_quota_snapshot_and_purge() {
         "{}",
         run.stderr
     );
+    assert!(
+        run.stderr.contains(&format!("{p}/sub has CephFS snapshots (y)")),
+        "{}",
+        run.stderr
+    );
     assert_eq!(sb.snapshot(), before);
     assert_eq!(std::fs::read_to_string(path.join("doc.txt")).unwrap(), "version 2\n");
     assert_eq!(xattr(&path, "ceph.quota.max_bytes").as_deref(), Some("10485760"));
 
     // without the snapshot the purge goes through
     std::fs::remove_dir(path.join(".snap/x")).unwrap();
+    std::fs::remove_dir(path.join("sub/.snap/y")).unwrap();
     sb.ok(&["delete", "cq", "--purge-data"]);
     assert!(!path.exists());
 

@@ -372,3 +372,23 @@ fn usages(shares: &[&Share]) -> Vec<Result<Usage>> {
     let volumes: Vec<Option<Volume>> = shares.iter().map(|s| Volume::of(s)).collect();
     backend::usage_many(&volumes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dfree_cache_written_before_backends_were_recorded_still_reads() {
+        let old = r#"{"shares":{"/srv/q":{"used":1,"limit":10,"fs_used":5}}}"#;
+        let cache: DfreeCache = serde_json::from_str(old).unwrap();
+        assert_eq!(cache.shares["/srv/q"].backend, None);
+        let entry = DfreeEntry {
+            used: 1,
+            limit: Some(10),
+            fs_used: 5,
+            backend: Some("cephfs".into()),
+        };
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(text.contains(r#""backend":"cephfs""#), "{text}");
+    }
+}

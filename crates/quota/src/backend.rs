@@ -425,6 +425,33 @@ mod tests {
     }
 
     #[test]
+    fn a_created_volume_is_removed_again_when_the_plan_fails() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("parent/share");
+        // CephFS volumes are plain directories: made through the parent's handle
+        let mut plan = Plan::new();
+        create_volume_steps(&crate::cephfs::Cephfs, &path, 0o750, &mut plan);
+        assert_eq!(
+            plan.describe().last().unwrap(),
+            &format!("create CephFS directory {} (mode 0750)", path.display())
+        );
+        plan.push(FnStep::new(
+            "fail",
+            || Err(Error::system("later step failed")),
+            || Ok(()),
+        ));
+        assert!(plan.apply().is_err());
+        assert!(!tmp.path().join("parent").exists());
+
+        let mut plan = Plan::new();
+        create_volume_steps(&crate::cephfs::Cephfs, &path, 0o750, &mut plan);
+        plan.apply().unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o7777, 0o750);
+    }
+
+    #[test]
     fn volumes_need_a_decided_backend_and_zfs_its_dataset() {
         let p = Path::new("/srv/s");
         assert_eq!(Volume::new(QuotaBackend::Auto, p, None), None);

@@ -11,6 +11,10 @@
 //!   be removed until they are: a purge refuses first, naming them;
 //! - Previous Versions work with `vfs_ceph_snapshots` on the mounted path.
 //!
+//! `ceph.dir.rbytes` lags the writes: the MDS learns a file's size when the writing client
+//! flushes its caps and propagates it up lazily (seconds here; crates/cli/tests/cephfs.rs waits
+//! for it). `quota-status` and the refusal of a quota below the usage see what CephFS counted.
+//!
 //! Detection asks the filesystem for `ceph.dir.rbytes`: ceph-fuse's statfs magic is FUSE's.
 
 use std::ffi::{CString, OsStr};
@@ -125,8 +129,17 @@ pub fn usage(path: &Path) -> Result<Usage> {
 /// without following links: a user who can rename the share's parent cannot redirect it.
 pub fn set_limit(path: &Path, limit: Option<u64>) -> Result<()> {
     let dir = Dir::open(path)?;
-    fset(dir.fd(), MAX_BYTES, &limit.unwrap_or(0).to_string())
-        .map_err(|e| ceph_error(&format!("setting {MAX_BYTES}"), path, e))
+    fset(dir.fd(), MAX_BYTES, &limit.unwrap_or(0).to_string()).map_err(|e| {
+        let denied = matches!(e.raw_os_error(), Some(libc::EPERM | libc::EACCES));
+        let mut err = ceph_error(&format!("setting {MAX_BYTES}"), path, e);
+        if denied {
+            // setting quotas is a layout change: the MDS wants the 'p' flag in the client's caps
+            err.message.push_str(
+                "; this node's CephFS client may not set quotas: its cephx caps need the 'p' flag (ceph fs authorize FS client.ID PATH rwp)",
+            );
+        }
+        err
+    })
 }
 
 /// The snapshots taken on the directory held by `dir` (names in its `.snap`). Entries named
