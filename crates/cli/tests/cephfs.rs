@@ -137,6 +137,20 @@ fn cephfs_share_quota_snapshot_and_purge() {
     assert_eq!(status["limit"], 10 * MIB);
     let reported = status["used"].as_u64().unwrap();
     assert!(reported >= used && reported <= rbytes(&path), "{status}");
+    // sampling, history and alerts work on it as on any backend
+    let sampled = json(&sb.ok(&["quota-sample", "--output-format", "json"]));
+    let cq = sampled
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "cq")
+        .unwrap_or_else(|| panic!("{sampled}"));
+    assert_eq!(cq["limit"], 10 * MIB);
+    assert!(cq["used"].as_u64().unwrap() >= used, "{cq}");
+    assert_eq!(cq["alert"]["threshold"], 95, "{cq}");
+    let history = json(&sb.ok(&["quota-history", "cq", "--output-format", "json"]));
+    assert_eq!(history["samples"][0]["used"], cq["used"], "{history}");
+
     // the dfree helper's figures (1 KiB blocks, run in the share as smbd runs it): the quota
     // as size, nothing left; smbd passes a full disk on as one 1 MiB unit free (measured)
     let helper = std::process::Command::new(sb.root.join("samba/shares.d/dfree"))
