@@ -1,5 +1,7 @@
-//! Quotas for shares: enforced by the filesystem under the share, read back for `quota-status`,
-//! the sizes SMB clients see (`dfree command`), the usage history and its alerts.
+//! Storage backends and quotas for shares: enforced by the filesystem under the share, read
+//! back for `quota-status`, the sizes SMB clients see (`dfree command`), the usage history and
+//! its alerts. Detection (`detect`, `Filesystem`) reads the filesystem's facts and asks the
+//! backends (`backend::detect`).
 //!
 //! | backend | unit of quota | limit | usage |
 //! |---|---|---|---|
