@@ -1,8 +1,8 @@
 //! The storage backend that enforces a share's quota, in one type from the config to the
-//! gateway: `core::share` parses and stores it, `smbgw_quota` detects it from the filesystem,
-//! `gateway::storage` creates the volume and `gateway::quota` reads it back. A new backend
-//! (CephFS) is one more variant here, its detection in `smbgw_quota::detect` and its volume in
-//! `gateway::quota::Volume`.
+//! gateway: `core::share` parses and stores it; `smbgw_quota::backend::of` maps it to its
+//! implementation of `StorageBackend` (detection, volume, limit, usage, purge, SMB view), which
+//! `gateway::storage`, `gateway::quota` and `samba::render` ask. A new backend is one more
+//! variant here plus one file in `crates/quota/src/` and its arm in `backend::of`.
 
 use std::fmt;
 
@@ -19,7 +19,8 @@ pub enum QuotaBackend {
     Zfs,
     /// A project id per share directory (ext4, XFS).
     Project,
-    /// A directory on CephFS, its `ceph.quota.max_bytes` the limit.
+    /// A directory on CephFS, its `ceph.quota.max_bytes` the limit. Recorded for every share on
+    /// CephFS, with or without a quota: it tells that the share is on cluster storage.
     Cephfs,
 }
 

@@ -1,6 +1,6 @@
-//! Whether a share's storage is there. A share whose directory is missing, or whose btrfs
-//! subvolume is gone (its filesystem not mounted, the path now a plain directory on the
-//! filesystem below), is unavailable: `apply` never creates its storage and leaves it out of the
+//! Whether a share's storage is there. A share whose directory is missing, or whose volume is
+//! gone (its btrfs or CephFS not mounted, the path now a plain directory on the filesystem
+//! below: `StorageBackend::displaced`), is unavailable: `apply` never creates its storage and leaves it out of the
 //! served Samba config, so clients cannot fill the filesystem under an unmounted one. `status`
 //! and the daemon report the same verdict.
 
@@ -8,8 +8,7 @@ use std::path::Path;
 
 use serde::Serialize;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{validate, QuotaBackend, Result, Share};
-use smbgw_quota::btrfs;
+use smbgw_core::{validate, Result, Share};
 use smbgw_sys::safe_fs;
 
 use crate::Gateway;
@@ -46,12 +45,8 @@ pub(crate) fn unavailable_reason(share: &Share) -> Option<String> {
     if !path.is_dir() {
         return Some(format!("{} is not a directory", share.path));
     }
-    if share.quota_backend == QuotaBackend::Btrfs && !btrfs::is_subvolume(path) {
-        return Some(format!(
-            "{} is no longer the share's btrfs subvolume but a plain directory on {} (is its btrfs filesystem mounted?): {fix}",
-            share.path,
-            smbgw_quota::fs_name(path)
-        ));
+    if let Some(reason) = smbgw_quota::backend::of(share.quota_backend).and_then(|b| b.displaced(path)) {
+        return Some(format!("{reason}: {fix}"));
     }
     None
 }

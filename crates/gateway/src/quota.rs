@@ -11,64 +11,14 @@ use smbgw_core::size::format_size;
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_input, Error, QuotaBackend, Result, Share};
 use smbgw_quota::alerts::{self, Alert};
+use smbgw_quota::backend::{self, Enforced, Volume};
 use smbgw_quota::history::{History, Sample};
-use smbgw_quota::{btrfs, project, zfs, Usage};
+use smbgw_quota::Usage;
 use smbgw_samba::render;
 use smbgw_sys::fs;
 use smbgw_sys::time::now;
 
 use crate::Gateway;
-
-/// Where a share's bytes live, as far as quotas are concerned.
-#[derive(Clone, Debug)]
-pub(crate) enum Volume {
-    Btrfs(PathBuf),
-    Zfs(String),
-    Project(PathBuf),
-}
-
-impl Volume {
-    /// The share's volume as stored (none while its backend is still `auto`).
-    pub(crate) fn of(share: &Share) -> Option<Volume> {
-        Volume::new(share.quota_backend, &share.path, share.zfs_dataset.as_deref())
-    }
-
-    /// The volume of `backend` at `path` (a ZFS volume is its dataset).
-    pub(crate) fn new(backend: QuotaBackend, path: &str, zfs_dataset: Option<&str>) -> Option<Volume> {
-        match backend {
-            // CephFS volumes arrive with the CephFS backend
-            QuotaBackend::Auto | QuotaBackend::Cephfs => None,
-            QuotaBackend::Btrfs => Some(Volume::Btrfs(path.into())),
-            QuotaBackend::Zfs => zfs_dataset.map(|d| Volume::Zfs(d.to_string())),
-            QuotaBackend::Project => Some(Volume::Project(path.into())),
-        }
-    }
-
-    pub(crate) fn usage(&self) -> Result<Usage> {
-        match self {
-            Volume::Btrfs(p) => btrfs::usage(p),
-            Volume::Zfs(d) => zfs::usage(d),
-            Volume::Project(p) => project::usage(p),
-        }
-    }
-
-    pub(crate) fn set_limit(&self, limit: Option<u64>) -> Result<()> {
-        match self {
-            Volume::Btrfs(p) => btrfs::set_limit(p, limit),
-            Volume::Zfs(d) => zfs::set_refquota(d, limit),
-            Volume::Project(p) => project::set_limit(p, limit),
-        }
-    }
-
-    pub(crate) fn describe_limit(&self, limit: Option<u64>) -> String {
-        let value = limit.map_or("no limit".to_string(), format_size);
-        match self {
-            Volume::Btrfs(p) => format!("set the btrfs qgroup limit of {} to {value}", p.display()),
-            Volume::Zfs(d) => format!("set refquota of ZFS dataset {d} to {value}"),
-            Volume::Project(p) => format!("set the project quota of {} to {value}", p.display()),
-        }
-    }
-}
 
 /// Size and usage of a share as PVE's storage status wants it, in bytes.
 #[derive(Debug, Serialize)]
@@ -125,6 +75,9 @@ pub struct DfreeEntry {
     pub used: u64,
     pub limit: Option<u64>,
     pub fs_used: u64,
+    /// The share's backend, for one that the helper can read live (CephFS xattrs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
 }
 
 const DFREE_CACHE: &str = "quota.json";
@@ -342,6 +295,18 @@ impl Gateway {
             }
         }
         let (fs_total, fs_free, fs_used) = fs_figures(&dir)?;
+        // a backend that any user can ask directly (CephFS) is asked now, not from the cache
+        let live = best.and_then(|(path, e)| {
+            let b = backend::of(QuotaBackend::from_name(e.backend.as_deref()?)?)?;
+            b.live_usage(Path::new(path))
+        });
+        if let Some(Usage {
+            used,
+            limit: Some(limit),
+        }) = live
+        {
+            return Ok((limit, limit.saturating_sub(used).min(fs_free)));
+        }
         Ok(match best.and_then(|(_, e)| e.limit.map(|l| (l, e))) {
             Some((limit, entry)) => {
                 let used = entry.used.saturating_add(fs_used.saturating_sub(entry.fs_used));
@@ -352,32 +317,21 @@ impl Gateway {
     }
 }
 
-/// Why the share's quota is not enforced as configured (`None`: it is, or it has none): btrfs
-/// quotas switched off behind the gateway's back, or a limit that differs from the config.
+/// Why the share's quota is not enforced as configured (`None`: it is, or it has none): limits
+/// switched off behind the gateway's back (btrfs quotas), or a limit that differs from the config.
 pub(crate) fn quota_problem(share: &Share) -> Option<String> {
     let limit = share.quota?;
     let volume = Volume::of(share)?;
     let fix = "run 'pve-smbgateway apply' to set it again";
-    let disabled = |path: &Path| {
-        format!(
-            "btrfs quotas are disabled on the filesystem of {}: the quota of {} is not enforced; {fix}",
-            path.display(),
-            format_size(limit)
-        )
-    };
-    let enforced = match &volume {
-        // from sysfs where it can: the daemon's health check must not hang on a stuck tool
-        Volume::Btrfs(path) => match btrfs::enforcement(path) {
-            Ok(Some(btrfs::Enforcement::QuotasDisabled)) => return Some(disabled(path)),
-            Ok(Some(btrfs::Enforcement::Limit(enforced))) => Ok(enforced),
-            Ok(None) => match btrfs::quota_enabled(path) {
-                Ok(false) => return Some(disabled(path)),
-                Ok(true) => volume.usage().map(|u| u.limit),
-                Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
-        },
-        _ => volume.usage().map(|u| u.limit),
+    let enforced = match volume.enforced() {
+        Ok(Enforced::Off(reason)) => {
+            return Some(format!(
+                "{reason}: the quota of {} is not enforced; {fix}",
+                format_size(limit)
+            ))
+        }
+        Ok(Enforced::Limit(enforced)) => Ok(enforced),
+        Err(e) => Err(e),
     };
     match enforced {
         Ok(enforced) if enforced == Some(limit) => None,
@@ -408,30 +362,33 @@ fn dfree_entry(share: &Share, usage: Usage) -> DfreeEntry {
         used: usage.used,
         limit: usage.limit,
         fs_used,
+        backend: Some(share.quota_backend.to_string()),
     }
 }
 
-/// Usage of many shares; btrfs ones are read together (one sync and one qgroup listing per
-/// filesystem instead of two programs per share).
+/// Usage of many shares, each backend asked once for all of its shares (btrfs reads them
+/// together: one sync and one qgroup listing per filesystem instead of two programs per share).
 fn usages(shares: &[&Share]) -> Vec<Result<Usage>> {
     let volumes: Vec<Option<Volume>> = shares.iter().map(|s| Volume::of(s)).collect();
-    let btrfs_paths: Vec<&Path> = volumes
-        .iter()
-        .filter_map(|v| match v {
-            Some(Volume::Btrfs(p)) if p.exists() => Some(p.as_path()),
-            _ => None,
-        })
-        .collect();
-    let mut btrfs_usage = match btrfs::usage_many(&btrfs_paths) {
-        Ok(list) => list.into_iter().map(Ok).collect::<Vec<_>>().into_iter(),
-        Err(e) => vec![Err(e); btrfs_paths.len()].into_iter(),
-    };
-    volumes
-        .into_iter()
-        .map(|v| match v {
-            Some(Volume::Btrfs(p)) if p.exists() => btrfs_usage.next().expect("one result per btrfs path"),
-            Some(v) => v.usage(),
-            None => Err(Error::input("no quota volume")),
-        })
-        .collect()
+    backend::usage_many(&volumes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dfree_cache_written_before_backends_were_recorded_still_reads() {
+        let old = r#"{"shares":{"/srv/q":{"used":1,"limit":10,"fs_used":5}}}"#;
+        let cache: DfreeCache = serde_json::from_str(old).unwrap();
+        assert_eq!(cache.shares["/srv/q"].backend, None);
+        let entry = DfreeEntry {
+            used: 1,
+            limit: Some(10),
+            fs_used: 5,
+            backend: Some("cephfs".into()),
+        };
+        let text = serde_json::to_string(&entry).unwrap();
+        assert!(text.contains(r#""backend":"cephfs""#), "{text}");
+    }
 }

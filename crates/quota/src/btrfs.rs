@@ -1,17 +1,22 @@
 //! btrfs: every quota share is its own subvolume, limited by its level-0 qgroup (`max_rfer`).
 //! Subvolumes are created and deleted by ioctl on a handle of their parent, and limits are set
 //! on a handle of the subvolume: the share's parent may be writable by users (DESIGN.md §9).
-//! Reads (usage, `qgroup show`) still go by path: they change nothing.
+//! Reads (usage, `qgroup show`) still go by path: they change nothing. `Btrfs` is its
+//! `backend::StorageBackend`.
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use std::ffi::OsStr;
 use std::os::fd::AsRawFd;
 
-use smbgw_core::{Error, Result};
+use smbgw_core::plan::FnStep;
+use smbgw_core::size::format_size;
+use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result};
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::Command;
 
+use crate::backend::{self, Enforced, FsFacts, PlannedVolume, StorageBackend, Volume, VolumeRequest};
 use crate::Usage;
 
 /// The root directory of every btrfs subvolume has inode number 256.
@@ -50,6 +55,13 @@ fn vol_args(name: &std::ffi::OsStr, path: &Path) -> Result<VolArgs> {
 /// parent's name), set its mode through a handle on it, and return that handle.
 pub fn create_subvolume(path: &Path, mode: u32) -> Result<Dir> {
     let (parent, name) = safe_fs::open_parent(path)?;
+    create_subvolume_in(&parent, &name, mode)
+}
+
+/// `create_subvolume` of `name` in the trusted handle `parent`.
+pub fn create_subvolume_in(parent: &Dir, name: &std::ffi::OsStr, mode: u32) -> Result<Dir> {
+    let path = &parent.path().join(name);
+    let name = name.to_os_string();
     let args = vol_args(&name, path)?;
     unsafe { btrfs_ioc_subvol_create(parent.fd().as_raw_fd(), &args) }
         .map_err(|e| Error::system(format!("creating btrfs subvolume {} failed: {e}", path.display())))?;
@@ -74,6 +86,13 @@ pub fn create_subvolume(path: &Path, mode: u32) -> Result<Dir> {
 /// if it still is the subvolume with `identity` (device, inode) when given.
 pub fn delete_subvolume(path: &Path, identity: Option<(u64, u64)>) -> Result<()> {
     let (parent, name) = safe_fs::open_parent(path)?;
+    delete_subvolume_in(&parent, &name, identity)
+}
+
+/// `delete_subvolume` of `name` in the trusted handle `parent`.
+pub fn delete_subvolume_in(parent: &Dir, name: &std::ffi::OsStr, identity: Option<(u64, u64)>) -> Result<()> {
+    let path = &parent.path().join(name);
+    let name = name.to_os_string();
     let subvolume = parent.open_child(&name)?;
     let st = subvolume.stat()?;
     if st.ino != SUBVOLUME_ROOT_INODE || identity.is_some_and(|id| id != st.identity()) {
@@ -308,6 +327,149 @@ pub fn parse_qgroup_show(text: &str, path: &Path) -> Result<Usage> {
         "btrfs reports no qgroup for {}; is it a subvolume with quotas enabled?",
         path.display()
     )))
+}
+
+/// The btrfs backend: a subvolume per share (new shares get one even without a quota), limited
+/// by its qgroup; SMB clients need the dfree helper (statfs ignores qgroups).
+pub struct Btrfs;
+
+impl StorageBackend for Btrfs {
+    fn kind(&self) -> QuotaBackend {
+        QuotaBackend::Btrfs
+    }
+
+    fn detects(&self, facts: &FsFacts) -> bool {
+        facts.magic == crate::BTRFS_MAGIC
+    }
+
+    fn claims_share_without_quota(&self, dir_exists: bool) -> bool {
+        !dir_exists
+    }
+
+    fn volume_noun(&self) -> &'static str {
+        "btrfs subvolume"
+    }
+
+    fn create_volume(&self, parent: &Dir, name: &OsStr, mode: u32) -> Result<Dir> {
+        create_subvolume_in(parent, name, mode)
+    }
+
+    fn remove_volume(&self, parent: &Dir, name: &OsStr, identity: (u64, u64)) -> Result<()> {
+        delete_subvolume_in(parent, name, Some(identity))
+    }
+
+    fn plan_volume(&'static self, request: &VolumeRequest<'_>, plan: &mut Plan) -> Result<PlannedVolume> {
+        if request.exists && !is_subvolume(request.path) {
+            bail_input!(
+                "{} is a plain directory on btrfs; a quota needs its own subvolume: give a path that does not exist yet and the gateway creates the subvolume",
+                request.path.display()
+            );
+        }
+        if !request.exists {
+            backend::create_volume_steps(self, request.path, request.mode, plan);
+        }
+        Ok(PlannedVolume {
+            exists: request.exists,
+            dataset: None,
+        })
+    }
+
+    fn usage(&self, volume: &Volume) -> Result<Usage> {
+        usage(&volume.path)
+    }
+
+    /// Existing subvolumes with one sync and one `qgroup show` per filesystem.
+    fn usage_many(&self, volumes: &[&Volume]) -> Vec<Result<Usage>> {
+        let exists: Vec<bool> = volumes.iter().map(|v| v.path.exists()).collect();
+        let paths: Vec<&Path> = volumes
+            .iter()
+            .zip(&exists)
+            .filter(|(_, e)| **e)
+            .map(|(v, _)| v.path.as_path())
+            .collect();
+        let mut batch = match usage_many(&paths) {
+            Ok(list) => list.into_iter().map(Ok).collect::<Vec<_>>().into_iter(),
+            Err(e) => vec![Err(e); paths.len()].into_iter(),
+        };
+        volumes
+            .iter()
+            .zip(exists)
+            .map(|(v, e)| match e {
+                true => batch.next().expect("one result per existing subvolume"),
+                false => self.usage(v),
+            })
+            .collect()
+    }
+
+    // quotas switched off behind our back: no limit is enforced, whatever was set before
+    fn limits_active(&self, volume: &Volume) -> Result<bool> {
+        quota_enabled(&volume.path)
+    }
+
+    fn limit_prerequisites(&self, volume: &Volume, limit: Option<u64>, plan: &mut Plan) -> Result<()> {
+        let probe = crate::existing_ancestor(&volume.path);
+        if limit.is_some() && !quota_enabled(&probe)? {
+            let (a, u) = (probe.clone(), probe.clone());
+            plan.push(FnStep::new(
+                format!("enable btrfs quotas on the filesystem of {}", probe.display()),
+                move || enable_quota(&a),
+                move || disable_quota(&u),
+            ));
+        }
+        Ok(())
+    }
+
+    fn set_limit(&self, volume: &Volume, limit: Option<u64>) -> Result<()> {
+        set_limit(&volume.path, limit)
+    }
+
+    fn describe_limit(&self, volume: &Volume, limit: Option<u64>) -> String {
+        format!(
+            "set the btrfs qgroup limit of {} to {}",
+            volume.path.display(),
+            limit.map_or("no limit".to_string(), format_size)
+        )
+    }
+
+    // from sysfs where it can: the daemon's health check must not hang on a stuck tool
+    fn enforced(&self, volume: &Volume) -> Result<Enforced> {
+        let path = &volume.path;
+        let disabled = || {
+            Enforced::Off(format!(
+                "btrfs quotas are disabled on the filesystem of {}",
+                path.display()
+            ))
+        };
+        match enforcement(path)? {
+            Some(Enforcement::QuotasDisabled) => Ok(disabled()),
+            Some(Enforcement::Limit(limit)) => Ok(Enforced::Limit(limit)),
+            None => match quota_enabled(path)? {
+                false => Ok(disabled()),
+                true => usage(path).map(|u| Enforced::Limit(u.limit)),
+            },
+        }
+    }
+
+    // nested subvolumes (snapshots) are refused by every purge's walk: another st_dev
+    fn destroy_volume(&self, volume: &Volume, identity: (u64, u64)) -> Option<Box<dyn FnMut() -> Result<()>>> {
+        let path = volume.path.clone();
+        is_subvolume(&path)
+            .then(|| Box::new(move || delete_subvolume(&path, Some(identity))) as Box<dyn FnMut() -> Result<()>>)
+    }
+
+    fn dfree_reason(&self) -> Option<&'static str> {
+        Some("btrfs statfs ignores qgroups")
+    }
+
+    fn displaced(&self, path: &Path) -> Option<String> {
+        (!is_subvolume(path)).then(|| {
+            format!(
+                "{} is no longer the share's btrfs subvolume but a plain directory on {} (is its btrfs filesystem mounted?)",
+                path.display(),
+                crate::fs_name(path)
+            )
+        })
+    }
 }
 
 #[cfg(test)]

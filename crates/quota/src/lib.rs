@@ -1,14 +1,21 @@
-//! Quotas for shares: enforced by the filesystem under the share, read back for `quota-status`,
-//! the sizes SMB clients see (`dfree command`), the usage history and its alerts.
+//! Storage backends and quotas for shares: enforced by the filesystem under the share, read
+//! back for `quota-status`, the sizes SMB clients see (`dfree command`), the usage history and
+//! its alerts. Detection (`detect`, `Filesystem`) reads the filesystem's facts and asks the
+//! backends (`backend::detect`).
 //!
 //! | backend | unit of quota | limit | usage |
 //! |---|---|---|---|
 //! | btrfs | a subvolume per share | qgroup `max_rfer` | `btrfs qgroup show --raw` |
 //! | zfs | a dataset per share | `refquota` | `zfs get -Hp` |
 //! | project | a project id per share directory (ext4, XFS) | `quotactl` block hard limit | `quotactl` |
+//! | cephfs | a directory per share (kernel client or ceph-fuse) | `ceph.quota.max_bytes` | `ceph.dir.rbytes` |
+//!
+//! What differs between them is one trait, `backend::StorageBackend`, one file per backend.
 
 pub mod alerts;
+pub mod backend;
 pub mod btrfs;
+pub mod cephfs;
 pub mod history;
 pub mod project;
 pub mod zfs;
@@ -17,6 +24,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use smbgw_core::{bail_input, Error, QuotaBackend, Result};
+
+use backend::FsFacts;
 
 /// What a quota backend reports for one share.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,12 +36,14 @@ pub struct Usage {
 }
 
 // statfs magic numbers (linux/magic.h; ZFS from its own sources)
-const BTRFS_MAGIC: i64 = 0x9123_683e;
-const ZFS_MAGIC: i64 = 0x2fc1_2fc1;
-const EXT4_MAGIC: i64 = 0xef53;
-const XFS_MAGIC: i64 = 0x5846_5342;
-const TMPFS_MAGIC: i64 = 0x0102_1994;
+pub(crate) const BTRFS_MAGIC: i64 = 0x9123_683e;
+pub(crate) const ZFS_MAGIC: i64 = 0x2fc1_2fc1;
+pub(crate) const EXT4_MAGIC: i64 = 0xef53;
+pub(crate) const XFS_MAGIC: i64 = 0x5846_5342;
+pub(crate) const TMPFS_MAGIC: i64 = 0x0102_1994;
 const OVERLAY_MAGIC: i64 = 0x794c_7630;
+pub(crate) const CEPH_MAGIC: i64 = 0x00c3_6400;
+pub(crate) const FUSE_MAGIC: i64 = 0x6573_5546;
 
 /// The deepest existing directory on the way to `path` (the share directory may not exist yet).
 pub fn existing_ancestor(path: &Path) -> PathBuf {
@@ -49,8 +60,20 @@ fn fs_magic(path: &Path) -> Result<i64> {
     Ok(st.filesystem_type().0 as i64)
 }
 
+/// What detection needs to know about the filesystem holding `path` (or its deepest existing
+/// ancestor).
+pub fn fs_facts(path: &Path) -> Result<FsFacts> {
+    Ok(FsFacts {
+        magic: fs_magic(path)?,
+        ceph_xattrs: cephfs::answers(&existing_ancestor(path)),
+    })
+}
+
 /// The filesystem's name, for messages.
 pub fn fs_name(path: &Path) -> String {
+    if cephfs::answers(&existing_ancestor(path)) {
+        return "cephfs".into();
+    }
     match fs_magic(path) {
         Ok(BTRFS_MAGIC) => "btrfs".into(),
         Ok(ZFS_MAGIC) => "zfs".into(),
@@ -58,6 +81,8 @@ pub fn fs_name(path: &Path) -> String {
         Ok(XFS_MAGIC) => "xfs".into(),
         Ok(TMPFS_MAGIC) => "tmpfs".into(),
         Ok(OVERLAY_MAGIC) => "overlayfs".into(),
+        Ok(FUSE_MAGIC) => "a FUSE filesystem".into(),
+        Ok(CEPH_MAGIC) => "cephfs".into(),
         Ok(other) => format!("filesystem type {other:#x}"),
         Err(_) => "unknown filesystem".into(),
     }
@@ -65,12 +90,7 @@ pub fn fs_name(path: &Path) -> String {
 
 /// The backend the filesystem under `path` supports, if any (never `Auto`).
 pub fn detect(path: &Path) -> Result<Option<QuotaBackend>> {
-    Ok(match fs_magic(path)? {
-        BTRFS_MAGIC => Some(QuotaBackend::Btrfs),
-        ZFS_MAGIC => Some(QuotaBackend::Zfs),
-        EXT4_MAGIC | XFS_MAGIC => Some(QuotaBackend::Project),
-        _ => None,
-    })
+    Ok(backend::detect(&fs_facts(path)?))
 }
 
 /// What the filesystem under a share's path offers quotas: read by `Filesystem::of`, decided on
@@ -88,11 +108,11 @@ pub struct Filesystem {
 impl Filesystem {
     /// The filesystem holding `path` (or, when it does not exist yet, its deepest ancestor).
     pub fn of(path: &Path) -> Result<Filesystem> {
-        let backend = detect(path)?;
+        let facts = fs_facts(path)?;
         Ok(Filesystem {
             name: fs_name(path),
-            backend,
-            project_quotas: backend == Some(QuotaBackend::Project) && project::enabled(&existing_ancestor(path)),
+            backend: backend::detect(&facts),
+            project_quotas: project::Project::supports(&facts) && project::enabled(&existing_ancestor(path)),
         })
     }
 
@@ -103,17 +123,13 @@ impl Filesystem {
             QuotaBackend::Auto => self.backend,
             b => Some(b),
         };
-        if backend == Some(QuotaBackend::Project) && !self.project_quotas {
-            bail_input!(
-                "{} is on {} mounted without project quotas; remount it with the option prjquota (ext4 also needs the 'project' and 'quota' features), or put the share on btrfs or ZFS",
-                path.display(),
-                self.name
-            );
+        if let Some(b) = backend.and_then(backend::of) {
+            b.check_filesystem(self, path)?;
         }
         match backend {
             Some(b) => Ok(b),
             None => bail_input!(
-                "{} is on {}, which has no quota support; put the share on btrfs (a subvolume per share), ZFS (a dataset per share) or ext4/XFS with project quotas",
+                "{} is on {}, which has no quota support; put the share on btrfs (a subvolume per share), ZFS (a dataset per share), CephFS or ext4/XFS with project quotas",
                 path.display(),
                 self.name
             ),

@@ -4,17 +4,20 @@
 //!
 //! Not verified on a real kernel in this project's CI: the test machine's kernel has neither
 //! ext4 quota formats nor XFS quota. The parsing is unit-tested; the syscalls follow
-//! linux/fs.h (struct fsxattr) and linux/quota.h (struct if_dqblk).
+//! linux/fs.h (struct fsxattr) and linux/quota.h (struct if_dqblk). `Project` is its
+//! `backend::StorageBackend`.
 
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use smbgw_core::{Error, Result};
+use smbgw_core::size::format_size;
+use smbgw_core::{bail_input, Error, QuotaBackend, Result};
 use smbgw_sys::safe_fs::Dir;
 use smbgw_sys::walk;
 
-use crate::Usage;
+use crate::backend::{FsFacts, StorageBackend, Volume};
+use crate::{Filesystem, Usage};
 
 const FS_XFLAG_PROJINHERIT: u32 = 0x0000_0200;
 const PRJQUOTA: i32 = 2;
@@ -191,6 +194,53 @@ fn unescape(field: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The project-quota backend (ext4, XFS): the share directory is the volume.
+pub struct Project;
+
+impl Project {
+    /// Whether the filesystem with `facts` can carry project quotas at all.
+    pub fn supports(facts: &FsFacts) -> bool {
+        matches!(facts.magic, crate::EXT4_MAGIC | crate::XFS_MAGIC)
+    }
+}
+
+impl StorageBackend for Project {
+    fn kind(&self) -> QuotaBackend {
+        QuotaBackend::Project
+    }
+
+    fn detects(&self, facts: &FsFacts) -> bool {
+        Self::supports(facts)
+    }
+
+    fn check_filesystem(&self, fs: &Filesystem, path: &Path) -> Result<()> {
+        if !fs.project_quotas {
+            bail_input!(
+                "{} is on {} mounted without project quotas; remount it with the option prjquota (ext4 also needs the 'project' and 'quota' features), or put the share on btrfs or ZFS",
+                path.display(),
+                fs.name
+            );
+        }
+        Ok(())
+    }
+
+    fn usage(&self, volume: &Volume) -> Result<Usage> {
+        usage(&volume.path)
+    }
+
+    fn set_limit(&self, volume: &Volume, limit: Option<u64>) -> Result<()> {
+        set_limit(&volume.path, limit)
+    }
+
+    fn describe_limit(&self, volume: &Volume, limit: Option<u64>) -> String {
+        format!(
+            "set the project quota of {} to {}",
+            volume.path.display(),
+            limit.map_or("no limit".to_string(), format_size)
+        )
+    }
 }
 
 #[cfg(test)]

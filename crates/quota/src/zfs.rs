@@ -1,11 +1,16 @@
 //! ZFS: every quota share is its own dataset, limited by `refquota` (snapshots do not count
 //! against what users may store). Talks to the `zfs` command in its script mode (`-H`, `-p`).
+//! `Zfs` is its `backend::StorageBackend`.
 
 use std::path::Path;
 
-use smbgw_core::{Error, Result};
+use smbgw_core::plan::FnStep;
+use smbgw_core::size::format_size;
+use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result};
+use smbgw_sys::safe_fs::Dir;
 use smbgw_sys::Command;
 
+use crate::backend::{FsFacts, PlannedVolume, PreviousVersions, StorageBackend, Volume, VolumeRequest};
 use crate::Usage;
 
 pub fn exists(dataset: &str) -> Result<bool> {
@@ -113,6 +118,154 @@ pub fn parse_get(text: &str, dataset: &str) -> Result<Usage> {
     }
 }
 
+/// The ZFS backend: a dataset per share (only where the share asks for a volume), limited by
+/// `refquota`, per-user quotas, Previous Versions from `.zfs/snapshot`.
+pub struct Zfs;
+
+impl StorageBackend for Zfs {
+    fn kind(&self) -> QuotaBackend {
+        QuotaBackend::Zfs
+    }
+
+    fn detects(&self, facts: &FsFacts) -> bool {
+        facts.magic == crate::ZFS_MAGIC
+    }
+
+    fn volume_noun(&self) -> &'static str {
+        "ZFS dataset"
+    }
+
+    /// The share's dataset (given, or a child of the dataset mounted at the path's parent),
+    /// created mounted at the share path; an existing one only where it is mounted there.
+    fn plan_volume(&'static self, request: &VolumeRequest<'_>, plan: &mut Plan) -> Result<PlannedVolume> {
+        let path = request.path;
+        let dataset = match request.dataset {
+            Some(d) => d.to_string(),
+            None => derive_dataset(path)?,
+        };
+        let exists = exists(&dataset)?;
+        if exists {
+            // an existing dataset is only used where it is mounted: never repurpose another
+            let mountpoint = mountpoint(&dataset)?;
+            if mountpoint != path {
+                bail_input!(
+                    "ZFS dataset {dataset} is mounted at {}, not at {}; give the dataset mounted at the share path, or a new dataset name",
+                    mountpoint.display(),
+                    path.display()
+                );
+            }
+        } else {
+            if request.exists {
+                bail_input!(
+                    "{} exists but ZFS dataset {dataset} does not; give a new path or the dataset mounted there",
+                    path.display()
+                );
+            }
+            let (d, p, u) = (dataset.clone(), path.to_path_buf(), dataset.clone());
+            plan.push(FnStep::new(
+                format!("create ZFS dataset {dataset} mounted at {}", path.display()),
+                move || create(&d, &p),
+                move || destroy(&u),
+            ));
+            let (p, mode) = (path.to_path_buf(), request.mode);
+            plan.push(FnStep::new(
+                format!("set mode {mode:04o} on {}", path.display()),
+                move || Dir::open(&p)?.chmod(mode),
+                || Ok(()),
+            ));
+        }
+        Ok(PlannedVolume {
+            exists,
+            dataset: Some(dataset),
+        })
+    }
+
+    fn volume(&self, path: &Path, dataset: Option<&str>) -> Option<Volume> {
+        Some(Volume {
+            backend: QuotaBackend::Zfs,
+            path: path.to_path_buf(),
+            dataset: Some(dataset?.to_string()),
+        })
+    }
+
+    fn usage(&self, volume: &Volume) -> Result<Usage> {
+        usage(dataset_of(volume))
+    }
+
+    fn set_limit(&self, volume: &Volume, limit: Option<u64>) -> Result<()> {
+        set_refquota(dataset_of(volume), limit)
+    }
+
+    fn describe_limit(&self, volume: &Volume, limit: Option<u64>) -> String {
+        format!(
+            "set refquota of ZFS dataset {} to {}",
+            dataset_of(volume),
+            limit.map_or("no limit".to_string(), format_size)
+        )
+    }
+
+    fn destroy_volume(&self, volume: &Volume, _identity: (u64, u64)) -> Option<Box<dyn FnMut() -> Result<()>>> {
+        let dataset = dataset_of(volume).to_string();
+        Some(Box::new(move || destroy(&dataset)))
+    }
+
+    fn purge_journaled(&self) -> bool {
+        false
+    }
+
+    fn user_quotas(&self) -> bool {
+        true
+    }
+
+    fn set_user_limit(&self, volume: &Volume, who: &str, limit: Option<u64>) -> Result<()> {
+        set_quota_property(dataset_of(volume), &user_property(who), limit)
+    }
+
+    fn describe_user_limit(&self, volume: &Volume, who: &str, limit: Option<u64>) -> String {
+        format!(
+            "set {} of ZFS dataset {} to {}",
+            user_property(who),
+            dataset_of(volume),
+            limit.map_or("none".into(), format_size)
+        )
+    }
+
+    fn previous_versions(&self) -> PreviousVersions {
+        PreviousVersions::ZfsSnapdir
+    }
+}
+
+/// A ZFS volume always has its dataset (`volume` makes none without).
+fn dataset_of(volume: &Volume) -> &str {
+    volume.dataset.as_deref().expect("a ZFS volume has a dataset")
+}
+
+/// `userquota@NAME`, or `groupquota@GROUP` for `@GROUP`.
+pub fn user_property(who: &str) -> String {
+    match who.strip_prefix('@') {
+        Some(group) => format!("groupquota@{group}"),
+        None => format!("userquota@{who}"),
+    }
+}
+
+/// The dataset for a new share on ZFS: a child of the dataset mounted at the path's parent.
+fn derive_dataset(path: &Path) -> Result<String> {
+    let parent = path.parent().unwrap_or(Path::new("/"));
+    let Some(parent_ds) = dataset_mounted_at(parent)? else {
+        bail_input!(
+            "no ZFS dataset is mounted at {}; give --zfs-dataset POOL/NAME, or a path directly below a dataset's mountpoint",
+            parent.display()
+        );
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dataset = format!("{parent_ds}/{name}");
+    smbgw_core::validate::zfs_dataset(&dataset)?;
+    Ok(dataset)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +283,11 @@ mod tests {
         let text = "referenced\t98304\nrefquota\t0\n";
         assert_eq!(parse_get(text, "tank/a").unwrap().limit, None);
         assert!(parse_get("referenced\tlots\nrefquota\t0\n", "tank/a").is_err());
+    }
+
+    #[test]
+    fn users_and_groups_get_their_property() {
+        assert_eq!(user_property("alice"), "userquota@alice");
+        assert_eq!(user_property("@staff"), "groupquota@staff");
     }
 }

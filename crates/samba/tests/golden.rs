@@ -125,3 +125,34 @@ fn guest_free_config_closes_anonymous_access() {
     assert!(r.smb_conf.1.contains("map to guest = Bad User"));
     let _: PathBuf = layout.smb_conf;
 }
+
+/// A share on CephFS (its own golden file, so the files above stay as they were): Previous
+/// Versions by vfs_ceph_snapshots in shadow_copy2's place of the VFS order, the dfree helper for
+/// its quota; Samba's testparm accepts it.
+#[test]
+fn cephfs_share_matches_its_golden_file_and_passes_testparm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let layout = Layout::sandbox(&root, "127.0.0.1".parse().unwrap(), 4450).unwrap();
+    let samba = Samba::new(layout.clone());
+    let cephfs = share(
+        "cephfs",
+        &[
+            ("path", "/mnt/pve/cephfs/smbgateway/cephfs"),
+            ("quota", "10G"),
+            ("quota-backend", "cephfs"),
+            ("users", "alice"),
+            ("shadow-copies", "1"),
+            ("recycle-bin", "1"),
+            ("macos", "1"),
+            ("audit", "1"),
+        ],
+    );
+    let rendered = testparm::render_validated(&samba, &[cephfs], &Default::default())
+        .expect("testparm accepts the rendered config");
+    let anon = |text: &str| text.replace(root.to_str().unwrap(), "/ROOT");
+    let (path, text) = rendered.shares.iter().next().unwrap();
+    assert_eq!(path.file_name().unwrap(), "cephfs.conf");
+    check("cephfs/cephfs.conf", &anon(text));
+    assert!(rendered.dfree_helper.is_some());
+}

@@ -45,7 +45,7 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     fixed(
         "quota-backend",
         Kind::Enum(QUOTA_BACKENDS),
-        "How the quota is enforced: btrfs subvolume qgroup, ZFS dataset refquota or ext4/XFS project quota; auto detects it from the filesystem.",
+        "How the quota is enforced: btrfs subvolume qgroup, ZFS dataset refquota, ext4/XFS project quota or CephFS directory quota (ceph.quota.max_bytes); auto detects it from the filesystem.",
         Some("auto"),
     ),
     fixed(

@@ -63,11 +63,6 @@ pub struct Share {
 pub type Properties = BTreeMap<String, String>;
 
 impl Share {
-    /// Previous Versions from the share's ZFS dataset (its `.zfs/snapshot`).
-    pub fn serves_zfs_snapshots(&self) -> bool {
-        self.shadow_copies && self.quota_backend == QuotaBackend::Zfs
-    }
-
     /// Build and validate a share from text properties. Unknown keys are refused.
     pub fn from_properties(name: &str, props: &Properties) -> Result<Share> {
         Self::build(name, props, false)

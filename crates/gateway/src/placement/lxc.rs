@@ -68,7 +68,7 @@ impl Lxc<'_> {
             self.memory_step(config, plan);
         }
         // shadow copies turned on later: the snapshot mount only comes with a restart
-        let view_missing = share.serves_zfs_snapshots()
+        let view_missing = serves_zfs_snapshots(share)
             && facts.config.as_deref().is_some_and(|text| {
                 let line = snapshot_view_line(Path::new(&share.path));
                 !pve::main_section(text).any(|l| l == line)
@@ -145,7 +145,7 @@ impl Lxc<'_> {
     /// triggers) propagate in, and ZFS can still unmount them to destroy a snapshot. This needs
     /// the dataset's mount to be shared, as datasets are on a node booted by systemd.
     fn snapshot_view_steps(&self, gw: &Gateway, share: &Share, plan: &mut Plan) -> Result<()> {
-        if share.serves_zfs_snapshots() {
+        if serves_zfs_snapshots(share) {
             check_shared_mount(Path::new(&share.path))?;
             self.snapshot_view_step(gw, share, plan);
         }
@@ -178,7 +178,7 @@ impl Lxc<'_> {
             ),
             move || {
                 // the container shows the dataset's snapshots at their own mount (see above)
-                let snapshots = share.serves_zfs_snapshots().then_some(guest::SNAPSHOT_MOUNT);
+                let snapshots = serves_zfs_snapshots(&share).then_some(guest::SNAPSHOT_MOUNT);
                 lxc_inside::configure(&super::guest::guest_setup(&samba, &share, snapshots)?, &ct)
             },
             || Ok(()),
@@ -321,9 +321,7 @@ impl PlacementPlugin for Lxc<'_> {
         let facts = ContainerFacts {
             running: pve::guest_state(Guest::Container(id)) == "running",
             config: std::fs::read_to_string(Guest::Container(id).config_path(&gw.layout)).ok(),
-            snapshot_mount: share
-                .serves_zfs_snapshots()
-                .then(|| check_shared_mount(Path::new(&share.path))),
+            snapshot_mount: serves_zfs_snapshots(share).then(|| check_shared_mount(Path::new(&share.path))),
         };
         self.plan_converge(gw, share, facts, plan)
     }
@@ -447,6 +445,12 @@ fn check_shared_mount(path: &Path) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Previous Versions from the share's ZFS dataset (`.zfs/snapshot`): a container sees them only
+/// through a mount of their own (see `snapshot_view_steps`).
+fn serves_zfs_snapshots(share: &Share) -> bool {
+    smbgw_quota::backend::previous_versions(share) == Some(smbgw_quota::backend::PreviousVersions::ZfsSnapdir)
 }
 
 #[cfg(test)]

@@ -1,20 +1,22 @@
-//! The storage of a share: its directory, btrfs subvolume or ZFS dataset, created when missing,
-//! its quota and per-user quotas set, and on delete its limit lifted or (purge) its volume
-//! destroyed. The quota figures read back live in `quota.rs`. Every change on the share tree
-//! goes through handles opened without following links (`smbgw_sys::safe_fs`): its parent
-//! and its contents may belong to users.
+//! The storage of a share: its directory or its backend's volume (btrfs subvolume, ZFS dataset,
+//! CephFS directory), created when missing, its quota and per-user quotas set, and on delete its
+//! limit lifted or (purge) its volume destroyed. What differs per backend is asked of
+//! `smbgw_quota::backend::StorageBackend`; nothing here matches on the backend. The quota
+//! figures read back live in `quota.rs`. Every change on the share tree goes through handles
+//! opened without following links (`smbgw_sys::safe_fs`): its parent and its contents may
+//! belong to users.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use smbgw_core::plan::{CreateDir, FnStep};
+use smbgw_core::plan::FnStep;
 use smbgw_core::size::format_size;
-use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result, Share};
-use smbgw_quota::{btrfs, zfs, Filesystem};
+use smbgw_core::{bail_field, bail_input, Error, Plan, QuotaBackend, Result, Share};
+use smbgw_quota::backend::{self, Volume, VolumeRequest};
+use smbgw_quota::Filesystem;
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::walk;
 
-use crate::quota::Volume;
 use crate::Gateway;
 
 /// What planning a share's storage decided: the backend its volume is in (and the dataset of a
@@ -37,8 +39,9 @@ pub(crate) struct StorageFacts {
 
 /// The backend the share's storage is made in; `None`: a plain directory. A share that needs a
 /// volume (a quota, a dataset, per-user quotas, a backend chosen) gets the configured backend or
-/// the filesystem's; a new share on btrfs still gets its own subvolume (quota and snapshots
-/// later); any other share is a directory.
+/// the filesystem's; without, the filesystem's backend decides (`claims_share_without_quota`:
+/// a new share on btrfs still gets its own subvolume, every share on CephFS is recorded as
+/// such); any other share is a directory.
 fn storage_backend(share: &Share, facts: &StorageFacts) -> Result<Option<QuotaBackend>> {
     let wants_volume = share.quota.is_some()
         || share.zfs_dataset.is_some()
@@ -53,7 +56,7 @@ fn storage_backend(share: &Share, facts: &StorageFacts) -> Result<Option<QuotaBa
     Ok(facts
         .filesystem
         .backend
-        .filter(|b| *b == QuotaBackend::Btrfs && !facts.exists))
+        .filter(|b| backend::of(*b).is_some_and(|imp| imp.claims_share_without_quota(facts.exists))))
 }
 
 impl StorageDecision {
@@ -82,7 +85,6 @@ impl Gateway {
             filesystem: Filesystem::of(&path)?,
         };
         let exists = facts.exists;
-        let mut volume_exists = exists;
         let backend = storage_backend(share, &facts)?;
         let mode = share_root_mode(share);
         let mut decision = StorageDecision {
@@ -90,79 +92,27 @@ impl Gateway {
             zfs_dataset: share.zfs_dataset.clone(),
             existed: exists,
         };
-
-        match backend {
-            Some(QuotaBackend::Cephfs) => bail_input!("quota-backend cephfs is not supported yet"),
-            Some(QuotaBackend::Btrfs) => {
-                if exists && !btrfs::is_subvolume(&path) {
-                    bail_input!(
-                        "{} is a plain directory on btrfs; a quota needs its own subvolume: give a path that does not exist yet and the gateway creates the subvolume",
-                        path.display()
-                    );
-                }
+        let request = VolumeRequest {
+            path: &path,
+            exists,
+            mode,
+            dataset: share.zfs_dataset.as_deref(),
+        };
+        // `resolve` and `detect` never answer `Auto`; no backend: a plain directory
+        let planned = match backend.and_then(backend::of) {
+            Some(imp) => imp.plan_volume(&request, plan)?,
+            None => {
                 if !exists {
-                    create_parent(&path, plan);
-                    // the undo deletes exactly the subvolume this step created
-                    let created = std::rc::Rc::new(std::cell::Cell::new(None));
-                    let (p, u, c1, c2) = (path.clone(), path.clone(), created.clone(), created);
-                    plan.push(
-                        FnStep::new(
-                            format!("create btrfs subvolume {} (mode {mode:04o})", path.display()),
-                            move || {
-                                c1.set(Some(btrfs::create_subvolume(&p, mode)?.stat()?.identity()));
-                                Ok(())
-                            },
-                            move || match c2.take() {
-                                Some(identity) => btrfs::delete_subvolume(&u, Some(identity)),
-                                None => Ok(()),
-                            },
-                        )
-                        .creates(&path),
-                    );
+                    plan.push(smbgw_core::plan::CreateDir::new(&path, mode));
                 }
+                backend::PlannedVolume { exists, dataset: None }
             }
-            Some(QuotaBackend::Zfs) => {
-                let dataset = match &share.zfs_dataset {
-                    Some(d) => d.clone(),
-                    None => derive_dataset(&path)?,
-                };
-                volume_exists = zfs::exists(&dataset)?;
-                if volume_exists {
-                    // an existing dataset is only used where it is mounted: never repurpose another
-                    let mountpoint = zfs::mountpoint(&dataset)?;
-                    if mountpoint != path {
-                        bail_input!(
-                            "ZFS dataset {dataset} is mounted at {}, not at {}; give the dataset mounted at the share path, or a new dataset name",
-                            mountpoint.display(),
-                            path.display()
-                        );
-                    }
-                } else {
-                    if exists {
-                        bail_input!(
-                            "{} exists but ZFS dataset {dataset} does not; give a new path or the dataset mounted there",
-                            path.display()
-                        );
-                    }
-                    let (d, p, u) = (dataset.clone(), path.clone(), dataset.clone());
-                    plan.push(FnStep::new(
-                        format!("create ZFS dataset {dataset} mounted at {}", path.display()),
-                        move || zfs::create(&d, &p),
-                        move || zfs::destroy(&u),
-                    ));
-                    plan.push(chmod_step(&path, mode));
-                }
-                decision.zfs_dataset = Some(dataset);
-            }
-            // `resolve` and `detect` never answer `Auto`
-            Some(QuotaBackend::Project | QuotaBackend::Auto) | None => {
-                if !exists {
-                    plan.push(CreateDir::new(&path, mode));
-                }
-            }
+        };
+        if planned.dataset.is_some() {
+            decision.zfs_dataset = planned.dataset;
         }
-        let volume = Volume::new(decision.backend, &share.path, decision.zfs_dataset.as_deref());
-        self.quota_steps(share, volume, previous, volume_exists, plan, notes)?;
+        let volume = Volume::new(decision.backend, &path, decision.zfs_dataset.as_deref());
+        self.quota_steps(share, volume, previous, planned.exists, plan, notes)?;
         Ok(decision)
     }
 
@@ -183,11 +133,9 @@ impl Gateway {
             (None, Some(_)) => None,
             (None, None) => return Ok(()),
         };
-        // quotas switched off behind our back: no limit is enforced, whatever was set before
-        let quotas_off = match &volume {
-            Volume::Btrfs(p) if volume_exists => !btrfs::quota_enabled(p)?,
-            _ => false,
-        };
+        let imp = volume.backend();
+        // limits switched off behind our back: none is enforced, whatever was set before
+        let quotas_off = volume_exists && !imp.limits_active(&volume)?;
         let current = if volume_exists && !quotas_off {
             Some(volume.usage()?)
         } else {
@@ -199,7 +147,8 @@ impl Gateway {
         }
         if let (Some(limit), Some(usage)) = (share.quota, current) {
             if usage.used > limit {
-                bail_input!(
+                bail_field!(
+                    "quota",
                     "share '{}' already stores {} ({} bytes), more than the requested quota of {} ({} bytes); free space first or choose a larger quota",
                     share.name,
                     format_size(usage.used),
@@ -223,17 +172,7 @@ impl Gateway {
                 }
             }
         }
-        if let Volume::Btrfs(path) = &volume {
-            let probe = smbgw_quota::existing_ancestor(path);
-            if share.quota.is_some() && !btrfs::quota_enabled(&probe)? {
-                let (a, u) = (probe.clone(), probe.clone());
-                plan.push(FnStep::new(
-                    format!("enable btrfs quotas on the filesystem of {}", probe.display()),
-                    move || btrfs::enable_quota(&a),
-                    move || btrfs::disable_quota(&u),
-                ));
-            }
-        }
+        imp.limit_prerequisites(&volume, share.quota, plan)?;
         let (apply, undo) = (volume.clone(), volume.clone());
         let limit = share.quota;
         plan.push(FnStep::new(
@@ -253,13 +192,12 @@ impl Gateway {
         if old == new {
             return Ok(());
         }
-        let dataset = match (share.quota_backend, &share.zfs_dataset) {
-            (QuotaBackend::Zfs, Some(d)) => d.clone(),
-            _ => bail_input!(
+        let Some(volume) = Volume::of(share).filter(|v| v.backend().user_quotas()) else {
+            bail_input!(
                 "share '{}': per-user quotas need a ZFS dataset (userquota@); this share uses '{}'",
                 share.name,
                 share.quota_backend
-            ),
+            );
         };
         let names: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
         for who in names {
@@ -267,18 +205,11 @@ impl Gateway {
             if before == after {
                 continue;
             }
-            let property = match who.strip_prefix('@') {
-                Some(group) => format!("groupquota@{group}"),
-                None => format!("userquota@{who}"),
-            };
-            let (d1, d2, p1, p2) = (dataset.clone(), dataset.clone(), property.clone(), property.clone());
+            let (v1, v2, w1, w2) = (volume.clone(), volume.clone(), who.clone(), who.clone());
             plan.push(FnStep::new(
-                format!(
-                    "set {property} of ZFS dataset {dataset} to {}",
-                    after.map_or("none".into(), format_size)
-                ),
-                move || zfs::set_quota_property(&d1, &p1, after),
-                move || zfs::set_quota_property(&d2, &p2, before),
+                volume.backend().describe_user_limit(&volume, who, after),
+                move || v1.backend().set_user_limit(&v1, &w1, after),
+                move || v2.backend().set_user_limit(&v2, &w2, before),
             ));
         }
         Ok(())
@@ -286,7 +217,8 @@ impl Gateway {
 
     /// On delete: lift the limit (the data stays), or with `purge` destroy the volume. A purge
     /// first walks the tree and refuses, before anything is changed, what it could not finish:
-    /// immutable or append-only entries, mount points and subvolumes (snapshots) inside.
+    /// immutable or append-only entries, mount points and subvolumes (snapshots) inside, and
+    /// what the backend refuses (CephFS snapshots).
     pub(crate) fn release_steps(&self, share: &Share, purge: bool, plan: &mut Plan) -> Result<()> {
         let path = PathBuf::from(&share.path);
         let volume = Volume::of(share);
@@ -294,11 +226,17 @@ impl Gateway {
             return Ok(());
         }
         if purge {
-            let check = purge_check(&path)?;
+            let mut check = purge_check(&path)?;
+            // the stored backend, or for a share stored before it was recorded, the filesystem's
+            let imp = backend::of(share.quota_backend)
+                .or_else(|| smbgw_quota::detect(&path).ok().flatten().and_then(backend::of));
+            if let Some(imp) = imp {
+                check.problems.extend(imp.purge_refusals(&Dir::open(&path)?)?);
+            }
             if !check.problems.is_empty() {
                 let more = check.problems.len().saturating_sub(MAX_LISTED);
                 bail_input!(
-                    "--purge-data refused: {} of the {} entries in {} cannot be deleted: {}{}; nothing was changed. Clear those first (chattr -i / -a, umount, btrfs subvolume delete) and run the delete again, or delete without --purge-data",
+                    "--purge-data refused: {} of the {} entries in {} cannot be deleted: {}{}; nothing was changed. Clear those first (chattr -i / -a, umount, btrfs subvolume delete, rmdir of CephFS snapshots) and run the delete again, or delete without --purge-data",
                     check.problems.len(),
                     check.entries,
                     path.display(),
@@ -312,13 +250,11 @@ impl Gateway {
                 check.entries
             );
             let identity = check.identity;
-            let on_zfs = matches!(volume, Some(Volume::Zfs(_)));
-            let action: Box<dyn FnMut() -> Result<()>> = match volume {
-                Some(Volume::Btrfs(p)) if btrfs::is_subvolume(&p) => {
-                    Box::new(move || btrfs::delete_subvolume(&p, Some(identity)))
-                }
-                Some(Volume::Zfs(d)) => Box::new(move || zfs::destroy(&d)),
-                _ => {
+            let journaled = volume.as_ref().is_none_or(|v| v.backend().purge_journaled());
+            let destroy = volume.as_ref().and_then(|v| v.backend().destroy_volume(v, identity));
+            let action: Box<dyn FnMut() -> Result<()>> = match destroy {
+                Some(destroy) => destroy,
+                None => {
                     let (name, total, progress) = (share.name.clone(), check.entries, self.progress);
                     let marker = self.purge_marker(&share.name);
                     Box::new(move || {
@@ -342,10 +278,10 @@ impl Gateway {
             };
             let step = FnStep::irreversible(description, action);
             // journalled, so that a crash after the commit still purges (a dataset: not here)
-            plan.push(if on_zfs {
-                step
-            } else {
+            plan.push(if journaled {
                 step.purges(Path::new(&share.path))?
+            } else {
+                step
             });
         } else if let (Some(volume), Some(_)) = (volume, share.quota) {
             let (apply, undo, limit) = (volume.clone(), volume.clone(), share.quota);
@@ -492,40 +428,6 @@ pub(crate) fn share_root_mode(share: &Share) -> u32 {
     } else {
         0o770
     }
-}
-
-fn chmod_step(path: &Path, mode: u32) -> FnStep {
-    let p = path.to_path_buf();
-    FnStep::new(
-        format!("set mode {mode:04o} on {}", path.display()),
-        move || Dir::open(&p)?.chmod(mode),
-        || Ok(()),
-    )
-}
-
-/// Missing parents of a new subvolume are plain directories.
-fn create_parent(path: &Path, plan: &mut Plan) {
-    if let Some(parent) = path.parent().filter(|p| !p.exists()) {
-        plan.push(CreateDir::new(parent, 0o755));
-    }
-}
-
-/// The dataset for a new share on ZFS: a child of the dataset mounted at the path's parent.
-fn derive_dataset(path: &Path) -> Result<String> {
-    let parent = path.parent().unwrap_or(Path::new("/"));
-    let Some(parent_ds) = zfs::dataset_mounted_at(parent)? else {
-        bail_input!(
-            "no ZFS dataset is mounted at {}; give --zfs-dataset POOL/NAME, or a path directly below a dataset's mountpoint",
-            parent.display()
-        );
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let dataset = format!("{parent_ds}/{name}");
-    smbgw_core::validate::zfs_dataset(&dataset)?;
-    Ok(dataset)
 }
 
 #[cfg(test)]

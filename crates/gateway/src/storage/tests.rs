@@ -40,6 +40,17 @@ fn the_backend_follows_the_share_and_the_filesystem() {
         None
     );
     assert_eq!(storage_backend(&plain, &on("tmpfs", None, false, false)).unwrap(), None);
+    // every share on CephFS is recorded as one, new or existing, with or without a quota
+    for exists in [false, true] {
+        assert_eq!(
+            storage_backend(&plain, &on("cephfs", Some(Cephfs), false, exists)).unwrap(),
+            Some(Cephfs)
+        );
+        assert_eq!(
+            storage_backend(&quota, &on("cephfs", Some(Cephfs), false, exists)).unwrap(),
+            Some(Cephfs)
+        );
+    }
     // a quota takes the filesystem's backend; a chosen backend wins
     assert_eq!(
         storage_backend(&quota, &on("zfs", Some(Zfs), false, false)).unwrap(),
