@@ -207,6 +207,7 @@ mod tests {
             run_dir: dir.join("run"),
             pve_lxc_dir: dir.join("pve/lxc"),
             pve_members: dir.join("pve/.members"),
+            pve_storage_cfg: dir.join("pve/storage.cfg"),
             ctdb_dir: dir.join("ctdb"),
             cli: "/usr/sbin/pve-smbgateway".into(),
             cli_source: None,
