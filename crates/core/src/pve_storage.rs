@@ -367,7 +367,7 @@ fn trim_slash(path: &str) -> String {
 
 /// Storage `id` among `storages`, or the field error naming those `usable` lists.
 pub fn find<'a>(storages: &'a [Storage], id: &str, usable: &[&Storage]) -> Result<&'a Storage> {
-    crate::guest::check_storage(id)?;
+    crate::guest::check_storage(id).field("storage")?;
     if let Some(s) = storages.iter().find(|s| s.id == id) {
         return Ok(s);
     }

@@ -13,6 +13,7 @@ pub mod ha;
 mod journal;
 mod placement;
 mod pve;
+mod pve_storage;
 mod quota;
 mod recover;
 mod shares;
@@ -27,6 +28,7 @@ use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
+pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use smbgw_quota::alerts::Alert;
 pub use status::{NodeStatus, ShareStatus};
