@@ -202,7 +202,7 @@ fn inactive_reason(storage: &Storage, table: &[Mount]) -> Option<String> {
                 .is_some_and(|m| matches!(m.fstype.as_str(), "ceph" | "fuse.ceph-fuse"));
             if !ceph {
                 return Some(format!(
-                    "storage '{id}' is not mounted: no CephFS at {root} (the mount table shows {}); mount it first (PVE mounts it when the storage is enabled: pvesm set {id} --disable 0)",
+                    "storage '{id}' is not mounted: no CephFS at {root} (the mount table shows {}); mount it first (PVE mounts an enabled cephfs storage when it activates it, e.g. for 'pvesm status')",
                     seen(root)
                 ));
             }

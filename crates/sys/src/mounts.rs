@@ -1,8 +1,9 @@
 //! The mount table as the kernel reports it (`/proc/self/mountinfo`, proc(5)): which filesystem
-//! holds a path, and what is mounted exactly at one. The quota backends ask it for a share's
-//! device and options (crates/quota/src/project.rs); the gateway asks whether a PVE storage is
+//! holds a path, and what is mounted exactly at one. The gateway asks whether a PVE storage is
 //! mounted (crates/gateway/src/pve_storage.rs), e.g. a CephFS by the kernel (`ceph`) or by
-//! ceph-fuse (`fuse.ceph-fuse`).
+//! ceph-fuse (`fuse.ceph-fuse`). The project quota's device lookup (crates/quota/src/project.rs,
+//! `find_mount`) reads the same format and is meant to call `containing` here once the quota
+//! backends' rework (branch `backend`) has landed, which rewrites that file.
 
 use std::path::{Path, PathBuf};
 
