@@ -288,3 +288,75 @@ fn every_refusal_exits_1_names_its_field_and_writes_nothing() {
     );
     assert!(!lab.dir_store.join("smbgateway").exists());
 }
+
+#[test]
+fn a_cephfs_storage_is_usable_only_while_a_cephfs_is_mounted_at_its_path() {
+    let lab = lab();
+    // started after the sandbox, dropped before it: the fixture unmounts first
+    let ceph = common::ceph::Ceph::start();
+    let at = lab.sb.dir.path().join("cephfs");
+    refused(
+        &lab,
+        &["create", "c", "--storage", "ceph"],
+        "storage",
+        "not mounted: no CephFS at",
+    );
+
+    let ns = ceph.client_netns("n1");
+    ceph.mount(Some(&ns), &at);
+    let list = json(&lab.sb.ok(&["storages", "--output-format", "json"]));
+    let entry = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["storage"] == "ceph")
+        .unwrap()
+        .clone();
+    assert_eq!(entry["active"], true, "{entry}");
+    assert_eq!(
+        (entry["type"].as_str(), entry["backend"].as_str()),
+        (Some("cephfs"), Some("cephfs"))
+    );
+    assert!(
+        entry["total"].as_u64().unwrap() > 0 && entry.get("reason").is_none(),
+        "{entry}"
+    );
+    // mounted: what is refused now is the share's own mistake, on its field
+    let outside = lab.dir_store.join("c");
+    refused(
+        &lab,
+        &["create", "c", "--storage", "ceph", "--path", outside.to_str().unwrap()],
+        "path",
+        "is not inside storage 'ceph'",
+    );
+    refused(
+        &lab,
+        &["create", "c", "--storage", "ceph", "--quota", "1P"],
+        "quota",
+        "less than the quota of 1P",
+    );
+    refused(
+        &lab,
+        &["create", "c", "--storage", "ceph", "--quota-backend", "btrfs"],
+        "quota-backend",
+        "its shares use the cephfs backend",
+    );
+
+    // a filesystem mounted over the CephFS hides it: that is not the storage any more
+    common::run("mount", &["-t", "tmpfs", "tmpfs", at.to_str().unwrap()]);
+    refused(
+        &lab,
+        &["create", "c", "--storage", "ceph"],
+        "storage",
+        "the mount table shows tmpfs",
+    );
+    common::run("umount", &[at.to_str().unwrap()]);
+
+    ceph.umount(&at);
+    refused(
+        &lab,
+        &["create", "c", "--storage", "ceph"],
+        "storage",
+        "nothing mounted there",
+    );
+}
