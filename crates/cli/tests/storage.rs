@@ -168,6 +168,20 @@ fn a_share_on_a_btrfs_storage_is_a_subvolume_with_its_quota() {
     assert!(err.contains("NT_STATUS_DISK_FULL"), "{err}");
     let stored = std::fs::metadata(path.join("big.bin")).map(|m| m.len()).unwrap_or(0);
     assert!(stored <= 10 * MIB, "stored {stored} bytes, more than the 10 MiB quota");
+    // raising the quota past the storage's room is refused on the quota, and changes nothing
+    let before = sb.snapshot();
+    let r = sb.run(&["update", "q", "--quota", "100T", "--output-format", "json"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let err = json(r.stderr.trim());
+    assert_eq!(err["field"], "quota", "{err}");
+    assert!(
+        err["message"].as_str().unwrap().contains("more a quota of 100T needs"),
+        "{err}"
+    );
+    assert_eq!(sb.snapshot(), before);
+    assert_eq!(lab.fs.qgroup(&path).1, Some(10 * MIB));
+    sb.ok(&["update", "q", "--quota", "20M"]);
+    assert_eq!(lab.fs.qgroup(&path).1, Some(20 * MIB));
 }
 
 #[test]

@@ -160,16 +160,43 @@ impl Gateway {
     /// The storage must have room for the share's quota (a quota larger than the free space
     /// would promise what the filesystem cannot hold).
     pub(crate) fn check_storage_room(&self, share: &Share, storage: &Storage) -> Result<()> {
+        self.check_room_for(share, storage, 0)
+    }
+
+    /// `update` of a share on a storage that raises its quota: the storage must have room for
+    /// the growth (what the old quota reserved is already taken into account by the share's data).
+    pub(crate) fn check_storage_growth(&self, share: &Share, old: &Share) -> Result<()> {
+        let (Some(id), Some(new)) = (&share.storage, share.quota) else {
+            return Ok(());
+        };
+        let before = old.quota.unwrap_or(0);
+        if new <= before {
+            return Ok(());
+        }
+        let storage = self.usable_storage(id)?;
+        self.check_room_for(share, &storage, before)
+    }
+
+    /// Room for `share.quota` minus `reserved` (bytes an earlier quota already set aside).
+    fn check_room_for(&self, share: &Share, storage: &Storage, reserved: u64) -> Result<()> {
         let Some(quota) = share.quota else { return Ok(()) };
         let root = storage.root().unwrap_or("/");
         let (_, avail) = room(Path::new(root))?;
-        if avail < quota {
+        let needed = quota.saturating_sub(reserved);
+        if avail < needed {
+            let what = match reserved {
+                0 => format!("the quota of {}", format_size(quota)),
+                _ => format!(
+                    "the {} more a quota of {} needs",
+                    format_size(needed),
+                    format_size(quota)
+                ),
+            };
             bail_field!(
                 "quota",
-                "storage '{}' has {} available at {root}, less than the quota of {}; give a smaller --quota or free space there (nothing was changed)",
+                "storage '{}' has {} available at {root}, less than {what}; give a smaller --quota or free space there (nothing was changed)",
                 storage.id,
                 format_size(avail),
-                format_size(quota)
             );
         }
         Ok(())

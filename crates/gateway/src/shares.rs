@@ -109,6 +109,7 @@ impl Gateway {
                 old.path
             );
         }
+        self.check_storage_growth(&share, &old)?;
         // a conflict already in the stored config is named by status; changes that keep
         // the path stay possible (e.g. dropping the quota that flips)
         if share.path != old.path {
