@@ -267,8 +267,9 @@ pub fn sections(text: &str) -> Vec<Section> {
         let Some((kind, id)) = line.split_once(':') else {
             continue;
         };
-        let (kind, id) = (kind.trim_end(), id.trim());
-        if kind.is_empty() || kind.contains(char::is_whitespace) || id.contains(char::is_whitespace) {
+        // `^(\S+):\s*(\S+)\s*$`
+        let id = id.trim();
+        if kind.is_empty() || kind.contains(char::is_whitespace) || id.is_empty() || id.contains(char::is_whitespace) {
             continue;
         }
         // PVE skips a section with a bad id, properties and all

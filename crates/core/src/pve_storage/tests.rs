@@ -91,6 +91,14 @@ fn pve_section_rules_comments_blank_lines_bad_ids_and_case() {
 }
 
 #[test]
+fn headers_are_pves_type_colon_id() {
+    let all =
+        parse("dir : spaced\n\tpath /a\n\ndir:tight\n\tpath /b\n\ndir: two words\n\tpath /c\n\ndir:\n\tpath /d\n");
+    let ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["local", "tight"]);
+}
+
+#[test]
 fn a_header_without_an_empty_line_before_it_is_ignored_like_pve_does() {
     let all = parse("dir: one\n\tpath /srv/one\ndir: two\n\tpath /srv/two\n\tshared 1\n");
     let ids: Vec<&str> = all.iter().map(|s| s.id.as_str()).collect();
