@@ -225,8 +225,8 @@ fn inactive_reason(storage: &Storage, table: &[Mount]) -> Option<String> {
     };
     match storage.storage_type()? {
         StorageType::Cephfs => {
-            let ceph = mounts::at(table, Path::new(root))
-                .is_some_and(|m| matches!(m.fstype.as_str(), "ceph" | "fuse.ceph-fuse"));
+            let subdir = storage.subdir.as_deref().unwrap_or("/");
+            let ceph = mounts::at(table, Path::new(root)).is_some_and(|m| is_cephfs_of(m, subdir));
             if !ceph {
                 return Some(format!(
                     "storage '{id}' is not mounted: no CephFS at {root} (the mount table shows {}); mount it first (PVE mounts an enabled cephfs storage when it activates it, e.g. for 'pvesm status')",
@@ -281,9 +281,50 @@ fn inactive_reason(storage: &Storage, table: &[Mount]) -> Option<String> {
     None
 }
 
+/// Whether `m` is the CephFS a cephfs storage mounts, as pve-storage's `cephfs_is_mounted`
+/// decides: ceph-fuse (source `ceph-fuse`), or the kernel client with the storage's `subdir`
+/// (default `/`) as the source's path (`MONS:/subdir`, or `NAME@FSID.FS=/subdir` in the newer
+/// device syntax of mount.ceph).
+fn is_cephfs_of(m: &Mount, subdir: &str) -> bool {
+    match m.fstype.as_str() {
+        "fuse.ceph-fuse" => m.source == "ceph-fuse",
+        "ceph" => m.source.ends_with(&format!(":{subdir}")) || m.source.ends_with(&format!("={subdir}")),
+        _ => false,
+    }
+}
+
 /// (total, available) bytes of the filesystem at `path`.
 fn room(path: &Path) -> Result<(u64, u64)> {
     let st = nix::sys::statvfs::statvfs(path).map_err(|e| Error::system(format!("statvfs {}: {e}", path.display())))?;
     let frsize = st.fragment_size() as u64;
     Ok((st.blocks() as u64 * frsize, st.blocks_available() as u64 * frsize))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cephfs_is_the_storages_when_pve_would_say_so() {
+        let table = mounts::parse(
+            "61 22 0:52 / /mnt/pve/a rw - ceph 10.0.0.1,10.0.0.2:/ rw,name=admin\n\
+             62 22 0:53 / /mnt/pve/b rw - ceph 10.0.0.1:/shares rw,name=admin\n\
+             63 22 0:54 / /mnt/pve/c rw - ceph admin@2f0e.cephfs=/shares rw\n\
+             64 22 0:55 / /mnt/pve/d rw - fuse.ceph-fuse ceph-fuse rw\n\
+             65 22 0:56 / /mnt/pve/e rw - fuse.sshfs host:/x rw\n",
+        );
+        let at = |p: &str| mounts::at(&table, Path::new(p)).unwrap();
+        assert!(is_cephfs_of(at("/mnt/pve/a"), "/"));
+        assert!(
+            !is_cephfs_of(at("/mnt/pve/a"), "/shares"),
+            "another subtree of the CephFS"
+        );
+        assert!(is_cephfs_of(at("/mnt/pve/b"), "/shares"));
+        assert!(is_cephfs_of(at("/mnt/pve/c"), "/shares"));
+        assert!(
+            is_cephfs_of(at("/mnt/pve/d"), "/shares"),
+            "ceph-fuse: PVE does not look at its root"
+        );
+        assert!(!is_cephfs_of(at("/mnt/pve/e"), "/"));
+    }
 }
