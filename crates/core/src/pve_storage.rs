@@ -97,6 +97,17 @@ impl Storage {
         }
     }
 
+    /// The quota backend shares on this storage get: its type's (`auto` on a dir storage: the
+    /// filesystem's).
+    pub fn backend(&self) -> Option<QuotaBackend> {
+        Some(match self.storage_type()? {
+            StorageType::Dir => QuotaBackend::Auto,
+            StorageType::Btrfs => QuotaBackend::Btrfs,
+            StorageType::Zfspool => QuotaBackend::Zfs,
+            StorageType::Cephfs => QuotaBackend::Cephfs,
+        })
+    }
+
     /// Whether the storage is defined for `node` (no `nodes`, or `node` among them).
     pub fn on_node(&self, node: &str) -> bool {
         self.nodes.as_ref().is_none_or(|n| n.iter().any(|n| n == node))
@@ -139,14 +150,8 @@ impl Storage {
     /// `path` given it must lie inside the storage (a zfspool's dataset then follows the path).
     /// The backend follows the type: btrfs, zfs, cephfs, and for dir what the filesystem offers.
     pub fn locate(&self, name: &str, path: Option<&str>) -> Result<Location> {
-        let (Some(kind), Some(root)) = (self.storage_type(), self.root()) else {
+        let (Some(kind), Some(backend), Some(root)) = (self.storage_type(), self.backend(), self.root()) else {
             bail_field!("storage", "storage '{}' cannot hold shares", self.id);
-        };
-        let backend = match kind {
-            StorageType::Dir => QuotaBackend::Auto,
-            StorageType::Btrfs => QuotaBackend::Btrfs,
-            StorageType::Zfspool => QuotaBackend::Zfs,
-            StorageType::Cephfs => QuotaBackend::Cephfs,
         };
         let path = match path {
             Some(p) => {

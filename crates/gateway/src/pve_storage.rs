@@ -86,7 +86,7 @@ impl Gateway {
                     reason,
                     total: room.map(|r| r.0),
                     avail: room.map(|r| r.1),
-                    backend: s.locate("x", None).map(|l| l.backend).unwrap_or_default(),
+                    backend: s.backend().unwrap_or_default(),
                 }
             })
             .collect())
