@@ -54,7 +54,7 @@ eval { PVE::RESTHandler::validate_method_schemas() };
 is($@, '', 'the API passes the schema checks of pvesh verifyapi');
 
 my ($index) = api('GET', '');
-is_deeply([sort map { $_->{subdir} } @$index], [qw(ad apply schema shares status users)], 'index');
+is_deeply([sort map { $_->{subdir} } @$index], [qw(ad apply schema shares status storages users)], 'index');
 my ($list) = api('GET', '/shares');
 is_deeply($list, [], 'no shares yet');
 
@@ -221,6 +221,50 @@ ok(!-e "$ROOT/config/ha.json", 'a refused HA setup writes nothing');
     open($fh, '>', $cfg) or die "$cfg: $!";
     print $fh $good;
     close($fh);
+}
+
+# shares on PVE storages: the sandbox's pve/storage.cfg (beside pve/.members), in PVE's format
+{
+    mkdir "$dir/store";
+    mkdir "$dir/root/pve";
+    open(my $fh, '>', "$dir/root/pve/storage.cfg") or die "storage.cfg: $!";
+    print $fh "dir: data\n\tpath $dir/store\n\tcontent backup\n\n"
+	. "cephfs: ceph\n\tpath $dir/nomount\n\n"
+	. "dir: off\n\tpath $dir/store\n\tdisable 1\n\n"
+	. "dir: away\n\tpath $dir/store\n\tnodes elsewhere\n\n"
+	. "rbd: vms\n\tpool vms\n";
+    close($fh);
+    my ($storages, $serr) = api('GET', '/storages', {}, 'auditor@pve');
+    is($serr, '', 'an auditor lists the storages') or diag($serr);
+    # free space moves between two calls on a busy machine: compared without the figures
+    my $without_room = sub { [ map { my %s = %$_; delete @s{qw(avail total)}; \%s } @{ $_[0] } ] };
+    is_deeply($without_room->($storages), $without_room->(decode_json(`$cli storages --output-format json`)),
+	'API storages equal CLI json');
+    my %by_id = map { $_->{storage} => $_ } @$storages;
+    is_deeply([sort keys %by_id], [qw(ceph data local)], 'only usable types enabled for this node are listed');
+    ok($by_id{data}->{active} && $by_id{data}->{avail} > 0 && $by_id{data}->{path} eq "$dir/store", 'a dir storage with its room');
+    ok(!$by_id{ceph}->{active}, 'an unmounted cephfs is not active');
+    like($by_id{ceph}->{reason}, qr/no CephFS at \Q$dir\E\/nomount/, 'and says why');
+
+    ($upid, $err) = api('POST', '/shares', { name => 'onstore', storage => 'data' }, 'admin@pve');
+    is($err, '', 'create on a storage, without a path') or diag($err);
+    task_ok($upid, 'create on a storage');
+    my ($onstore) = api('GET', '/shares/onstore');
+    is($onstore->{path}, "$dir/store/smbgateway/onstore", 'the path follows from the storage');
+    is($onstore->{storage}, 'data', 'the share names its storage');
+    ok(-d "$dir/store/smbgateway/onstore", 'its directory is on the storage');
+
+    for my $case (['ceph', qr/not mounted/], ['off', qr/disabled/], ['away', qr/not enabled on node/],
+	['vms', qr/of type 'rbd'/], ['nope', qr/does not exist in storage\.cfg; storages for shares on this node: .*data \(dir/]) {
+	my ($id, $why) = @$case;
+	($upid, $err) = api('POST', '/shares', { name => 'x', storage => $id }, 'admin@pve');
+	ok(!defined($upid), "storage $id: no task");
+	is(ref($err) && $err->{code}, 400, "storage $id: a 400");
+	like(ref($err) && $err->{errors}->{storage}, $why, "storage $id: the storage field says why");
+    }
+    ok(!-e "$dir/nomount/smbgateway", 'a refused create wrote nothing');
+    ($upid) = api('DELETE', '/shares/onstore', { 'purge-data' => 1 }, 'admin@pve');
+    task_ok($upid, 'delete the share on the storage');
 }
 
 ($upid) = api('DELETE', '/shares/team', { 'purge-data' => 1 }, 'admin@pve');

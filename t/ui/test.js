@@ -502,6 +502,45 @@ test('share status', async () => {
     await evalCmp('[itemId=smbgwStatusWindow]', 'c.close()');
 });
 
+test('create on a PVE storage: the wizard offers the mounted storages, the path follows the storage', async () => {
+    // the sandbox's pve/storage.cfg (beside pve/.members): a dir storage, and a cephfs not mounted
+    const store = path.join(path.dirname(DATA), 'pvestore');
+    const cfg = path.join(process.env.PVE_SMBGW_ROOT, 'pve', 'storage.cfg');
+    fs.mkdirSync(store, { recursive: true });
+    fs.mkdirSync(path.dirname(cfg), { recursive: true });
+    fs.writeFileSync(cfg, `dir: uistore\n\tpath ${store}\n\tcontent backup\n\ncephfs: uiceph\n\tpath ${store}/nomount\n`);
+    await click('smbgwShareGrid #create');
+    await fill('smbgwShareCreate field[name=name]', 'onstore');
+    const storageField = 'smbgwShareCreate field[name=storage]';
+    await waitUntil((sel) => {
+        const c = Ext.ComponentQuery.query(sel)[0];
+        return c && c.getStore().getCount() > 0;
+    }, storageField);
+    const offered = await evalCmp(storageField, "return c.getStore().collect('storage')");
+    assert.ok(offered.includes('uistore'), `the dir storage is offered: ${offered}`);
+    assert.ok(!offered.includes('uiceph'), `a cephfs that is not mounted is not: ${offered}`);
+    // a path is needed without a storage, not with one
+    assert.equal(await evalCmp('smbgwShareCreate field[name=path]', 'return c.isValid()'), false);
+    await evalCmp(storageField, "c.setValue('uistore')");
+    assert.equal(await evalCmp('smbgwShareCreate field[name=path]', 'return c.isValid()'), true);
+    await shot('10b-create-on-storage');
+    await toSummary();
+    const summary = await planShown();
+    assert.match(summary, /storage/);
+    assert.ok(!fs.existsSync(path.join(store, 'smbgateway')), 'the dry run changed nothing');
+    await click('smbgwShareCreate #submit');
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    const share = JSON.parse(execFileSync(CLI, ['show', 'onstore', '--output-format', 'json'], { encoding: 'utf8' }));
+    assert.equal(share.path, path.join(store, 'smbgateway', 'onstore'));
+    assert.equal(share.storage, 'uistore');
+    assert.ok(fs.statSync(share.path).isDirectory(), 'the share directory is on the storage');
+    execFileSync(CLI, ['delete', 'onstore', '--purge-data'], { encoding: 'utf8' });
+    fs.rmSync(cfg);
+    await click('smbgwShareGrid #reload');
+    await waitUntil(() => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', 'onstore') === -1);
+});
+
 // ---- modes lxc and vm: the guests go through the pct, pvesm and qm stand-ins (t/bin); the lxc
 // share is only dry-run (a real container boots in ~13 s, crates/cli/tests/lxc.rs does that), the
 // vm share is made for real (the qm stand-in boots nothing; its smbd is stood in below)

@@ -1,5 +1,8 @@
-// Share step "General": name, path, comment and the placement (native, lxc, vm), which decides
-// the other steps' fields (SMBGateway.Utils.applyMode). Part of pve-smbgateway.js (www/Makefile).
+// Share step "General": name, storage, path, comment and the placement (native, lxc, vm), which
+// decides the other steps' fields (SMBGateway.Utils.applyMode). The storage list is the node's
+// GET .../smbgateway/storages (the storages a share can be put on, mounted ones only); with a
+// storage chosen the path is optional (the core puts the share at its place there).
+// Part of pve-smbgateway.js (www/Makefile).
 
 Ext.define('SMBGateway.panel.ShareGeneral', {
     extend: 'SMBGateway.panel.ShareBase',
@@ -18,6 +21,7 @@ Ext.define('SMBGateway.panel.ShareGeneral', {
                 emptyText: 'e.g. team',
                 submitValue: me.isCreate,
             },
+            me.isCreate ? me.storageField() : { xtype: 'displayfield', name: 'storage', fieldLabel: gt('Storage') },
             {
                 xtype: 'textfield',
                 name: 'path',
@@ -72,6 +76,66 @@ Ext.define('SMBGateway.panel.ShareGeneral', {
             ),
         ];
         me.callParent();
+    },
+
+    // the PVE storage to put a new share on: the node's usable storages, or none (a path)
+    storageField: function () {
+        let pathText = '/srv/smb/team';
+        let follow = function (combo, value) {
+            let path = combo.up('inputpanel').down('field[name=path]');
+            let chosen = value && combo.getStore().findRecord('storage', value, 0, false, true, true);
+            path.allowBlank = !!value;
+            path.setEmptyText(chosen ? Ext.String.format(gt('default: a place on {0}'), chosen.get('path')) : pathText);
+            path.validate();
+            combo.getTrigger('clear').setHidden(!value);
+        };
+        return {
+            xtype: 'combobox',
+            name: 'storage',
+            fieldLabel: gt('Storage'),
+            emptyText: gt('none: give a path'),
+            // a VM keeps its data on its own disk (--vm-storage)
+            smbgwRefusedIn: ['vm'],
+            editable: false,
+            queryMode: 'local',
+            valueField: 'storage',
+            displayField: 'storage',
+            store: { fields: ['storage', 'type', 'path', 'avail', 'shared'], data: [] },
+            listConfig: {
+                getInnerTpl: () =>
+                    '{storage} <span class="smbgw-note">({type}, {path}' +
+                    '<tpl if="avail !== undefined">, {[SMBGateway.Utils.sizeText(values.avail)]} ' +
+                    gt('free') +
+                    '</tpl>)</span>',
+            },
+            triggers: {
+                clear: {
+                    cls: 'x-form-clear-trigger',
+                    hidden: true,
+                    handler: function () {
+                        this.setValue(null);
+                    },
+                },
+            },
+            listeners: {
+                change: follow,
+                afterrender: function (combo) {
+                    let win = combo.up('window');
+                    Proxmox.Utils.API2Request({
+                        url: SMBGateway.Utils.baseUrl(win.nodename) + '/storages',
+                        method: 'GET',
+                        failure: (response) => combo.setEmptyText(response.htmlStatus),
+                        success: function (response) {
+                            if (combo.isDestroyed) {
+                                return;
+                            }
+                            // only mounted ones: the core refuses the others with the reason
+                            combo.getStore().loadData(response.result.data.filter((s) => s.active));
+                        },
+                    });
+                },
+            },
+        };
     },
 
     onGetValues: function (values) {

@@ -125,6 +125,7 @@ pub fn command() -> Command {
         )
         .subcommand(Command::new("create").about("Create a share").arg(name_arg()).args(create_props).arg(dry_run()))
         .subcommand(Command::new("list").about("List shares"))
+        .subcommand(Command::new("storages").about("List this node's PVE storages a share can be put on (create --storage): type, path, room, and whether each is mounted"))
         .subcommand(Command::new("show").about("Show one share's configuration").arg(name_arg()))
         .subcommand(
             Command::new("update")

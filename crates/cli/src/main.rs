@@ -74,6 +74,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
     match sub {
         "create" => format.change(&gw.create(name(), &args::properties(sm, true), dry_run())?),
         "list" => format.shares(&gw.list()?),
+        "storages" => format.storages(&gw.storages()?),
         "show" => format.share(&gw.show(name())?),
         "update" => {
             let delete: Vec<String> = sm

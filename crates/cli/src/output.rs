@@ -8,8 +8,8 @@ use smbgw_core::digest::Digested;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
-use smbgw_gateway::SambaUser;
 use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
+use smbgw_gateway::{SambaUser, StorageStatus};
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
 /// (`show x | head -1`), the command has done its work and the rest of the output is not wanted:
@@ -262,6 +262,27 @@ impl Format {
                 println!("  alert: {}", alert.message);
             }
         }
+        Ok(())
+    }
+
+    pub fn storages(self, storages: &[StorageStatus]) -> Result<()> {
+        if self.json(&storages)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 6]> = storages
+            .iter()
+            .map(|s| {
+                [
+                    s.storage.clone(),
+                    s.kind.clone(),
+                    s.path.clone(),
+                    s.avail.map_or("-".into(), format_size),
+                    s.total.map_or("-".into(), format_size),
+                    s.reason.clone().unwrap_or_else(|| "active".into()),
+                ]
+            })
+            .collect();
+        table(&["STORAGE", "TYPE", "PATH", "AVAIL", "TOTAL", "STATE"], &rows);
         Ok(())
     }
 

@@ -46,6 +46,8 @@ pub struct Layout {
     pub pve_lxc_dir: PathBuf,
     /// PVE's cluster membership (`.members` of pmxcfs): the default HA nodes.
     pub pve_members: PathBuf,
+    /// PVE's storage definitions (`storage.cfg` of pmxcfs): the storages a share can be put on.
+    pub pve_storage_cfg: PathBuf,
     /// CTDB's configuration directory.
     pub ctdb_dir: PathBuf,
 }
@@ -85,6 +87,7 @@ impl Layout {
             cli_source: None,
             pve_lxc_dir: "/etc/pve/lxc".into(),
             pve_members: "/etc/pve/.members".into(),
+            pve_storage_cfg: "/etc/pve/storage.cfg".into(),
             ctdb_dir: "/etc/ctdb".into(),
         }
     }
@@ -121,6 +124,7 @@ impl Layout {
             run_dir,
             pve_lxc_dir: root.join("pve/lxc"),
             pve_members: root.join("pve/.members"),
+            pve_storage_cfg: root.join("pve/storage.cfg"),
             ctdb_dir: root.join("ctdb"),
         })
     }

@@ -9,6 +9,7 @@ pub mod layout;
 pub mod options;
 pub mod placement;
 pub mod plan;
+pub mod pve_storage;
 pub mod quota_backend;
 pub mod schema;
 pub mod section;

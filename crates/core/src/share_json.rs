@@ -19,6 +19,8 @@ struct ShareJson<'a> {
     mode: &'static str,
     path: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    storage: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     comment: Option<&'a str>,
     read_only: bool,
     browseable: bool,
@@ -54,6 +56,7 @@ impl Serialize for Share {
             name: &self.name,
             mode: self.mode.as_str(),
             path: &self.path,
+            storage: self.storage.as_deref(),
             comment: self.comment.as_deref(),
             read_only: self.read_only,
             browseable: self.browseable,

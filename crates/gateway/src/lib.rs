@@ -13,6 +13,7 @@ pub mod ha;
 mod journal;
 mod placement;
 mod pve;
+mod pve_storage;
 mod quota;
 mod recover;
 mod shares;
@@ -27,6 +28,7 @@ use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
+pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use smbgw_quota::alerts::Alert;
 pub use status::{NodeStatus, ShareStatus};
@@ -207,6 +209,7 @@ mod tests {
             run_dir: dir.join("run"),
             pve_lxc_dir: dir.join("pve/lxc"),
             pve_members: dir.join("pve/.members"),
+            pve_storage_cfg: dir.join("pve/storage.cfg"),
             ctdb_dir: dir.join("ctdb"),
             cli: "/usr/sbin/pve-smbgateway".into(),
             cli_source: None,

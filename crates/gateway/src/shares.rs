@@ -49,7 +49,13 @@ impl Gateway {
     }
 
     pub fn create(&self, name: &str, props: &Properties, dry_run: bool) -> Result<Change> {
-        let mut share = Share::from_properties(name, props)?;
+        // --storage: the share's place on that PVE storage, or why the storage cannot take it
+        let mut props = props.clone();
+        let storage = self.place_on_storage(name, &mut props)?;
+        let mut share = Share::from_properties(name, &props)?;
+        if let Some(storage) = &storage {
+            self.check_storage_room(&share, storage)?;
+        }
         let _lock = self.lock_unless_dry_run(dry_run)?;
         let mut cfg = self.store.load()?;
         self.refuse_emptied(
@@ -103,9 +109,11 @@ impl Gateway {
                 old.path
             );
         }
+        self.check_storage_growth(&share, &old)?;
         // a conflict already in the stored config is named by status; changes that keep
         // the path stay possible (e.g. dropping the quota that flips)
         if share.path != old.path {
+            self.check_storage_path(&share, &old)?;
             smbgw_core::share::check_paths_apart(&share, cfg.shares())?;
         }
         self.check_users(&share)?;

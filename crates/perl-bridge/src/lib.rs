@@ -59,6 +59,10 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             json(gw.list()?)
         }
         "show" => json(gw.show(&parse::<args::Named>(input)?.name)?),
+        "storages" => {
+            parse::<args::Nothing>(input)?;
+            json(gw.storages()?)
+        }
         "create" => {
             let a: args::Create = parse(input)?;
             json(gw.create(&a.name, &a.properties, a.dry_run)?)

@@ -7,6 +7,7 @@ pub mod command;
 pub mod error;
 pub mod fs;
 pub mod lock;
+pub mod mounts;
 pub mod posix_acl;
 pub mod safe_fs;
 pub mod systemd;

@@ -186,13 +186,36 @@ __PACKAGE__->register_method({
 	links => [ { rel => 'child', href => "{subdir}" } ],
     },
     code => sub {
-	return [ map { { subdir => $_ } } qw(shares status apply users ad schema) ];
+	return [ map { { subdir => $_ } } qw(shares storages status apply users ad schema) ];
     },
 });
 
 register_reader('list_shares', 'shares', "List the SMB shares of this node.",
     { type => 'array', items => { type => 'object' }, links => [ { rel => 'child', href => "{name}" } ] },
     sub { PVE::RS::SMBGateway::list_shares() });
+
+# the storages the create wizard offers (create with storage => ID)
+register_reader('list_storages', 'storages',
+    "This node's PVE storages a share can be put on (types dir, btrfs, zfspool, cephfs; enabled"
+	. " for this node): type, path, whether mounted (active, else reason), total and avail bytes.",
+    {
+	type => 'array',
+	items => {
+	    type => 'object',
+	    properties => {
+		storage => { type => 'string' },
+		type => { type => 'string' },
+		path => { type => 'string' },
+		shared => { type => 'boolean' },
+		active => { type => 'boolean' },
+		reason => { type => 'string', optional => 1 },
+		total => { type => 'integer', optional => 1 },
+		avail => { type => 'integer', optional => 1 },
+		backend => { type => 'string' },
+	    },
+	},
+    },
+    sub { PVE::RS::SMBGateway::list_storages() });
 
 register_change('create_share', 'shares', 'POST', "Create an SMB share.",
     # path is optional: a vm share's data lives in the VM; the core asks for it everywhere else

@@ -70,6 +70,7 @@ my %METHODS = (
     # digest, dry-run}; delete {name, purge-data, digest, dry-run}; status {name?}; apply
     # {dry-run, force}
     list_shares => 'list',
+    list_storages => 'storages',
     show_share => 'show',
     create_share => 'create',
     update_share => 'update',

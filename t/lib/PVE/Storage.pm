@@ -48,7 +48,8 @@
 #   config()/write_config($cfg): the real ones go through pmxcfs (cfs_read_file('storage.cfg'));
 #     here they read/write the file named by $ENV{PVE_STORAGE_STANDIN_CFG} with
 #     PVE::Storage::Plugin->parse_config / ->write_config.
-# Also mirrored: $KNOWN_EXPORT_FORMATS, the volume-name regexes ($ISO_EXT_RE_0, $VZTMPL_EXT_RE_1,
+# Also mirrored: PVE::Storage::CephFSPlugin::check_config (a cephfs storage's default path
+# /mnt/pve/<id>), $KNOWN_EXPORT_FORMATS, the volume-name regexes ($ISO_EXT_RE_0, $VZTMPL_EXT_RE_1,
 # $BACKUP_EXT_RE_2, $IMPORT_EXT_RE_1, $UPLOAD_IMPORT_EXT_RE_1, $SAFE_CHAR_CLASS_RE,
 # $SAFE_CHAR_WITH_WHITESPACE_CLASS_RE, $OVA_CONTENT_RE_1), storage_config, storage_check_node (the
 # local node name comes from $ENV{PVE_STORAGE_STANDIN_NODENAME} instead of PVE::INotify),
@@ -139,6 +140,19 @@ PVE::JSONSchema::register_format('pve-storage-zfs-blocksize', \&PVE::Storage::ZF
     }
     for my $pkg (@{ $STANDIN_STOCK->{registration_order} }) {
         $pkg->register();
+    }
+}
+
+# PVE::Storage::CephFSPlugin::check_config, as at the commit above (the one stock method besides the
+# schema that reading storage.cfg runs): a cephfs storage without a path gets /mnt/pve/<id>, when it
+# is created and whenever storage.cfg is read (parse_config checks each section as created).
+{
+    package PVE::Storage::CephFSPlugin;
+
+    sub check_config {
+        my ($class, $sectionId, $config, $create, $skipSchemaCheck) = @_;
+        $config->{path} = "/mnt/pve/$sectionId" if $create && !$config->{path};
+        return $class->SUPER::check_config($sectionId, $config, $create, $skipSchemaCheck);
     }
 }
 

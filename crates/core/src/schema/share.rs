@@ -22,7 +22,13 @@ pub const QUOTA_BACKENDS: &[&str] = crate::QuotaBackend::NAMES;
 
 pub const SHARE_PROPERTIES: &[Property] = &[
     fixed("mode", Kind::Enum(MODES), "Where Samba serves the share: on the host (native), in a managed container (lxc) or in a dedicated VM (vm).", Some("native")),
-    prop("path", Kind::Path, "Absolute path of the shared directory on the node; created if missing.", None),
+    prop("path", Kind::Path, "Absolute path of the shared directory on the node; created if missing. With --storage optional (default: the share's place on that storage) and inside the storage.", None),
+    fixed(
+        "storage",
+        Kind::Word("smbgw-storage"),
+        "PVE storage (storage.cfg) to put the share on, as pct does with --rootfs STORAGE:SIZE: the directory smbgateway/NAME under its path (dir; btrfs: a subvolume; cephfs: a CephFS directory) or the dataset smbgw-NAME of a zfspool. The storage must be enabled on this node, and mounted.",
+        None,
+    ),
     prop("comment", Kind::Text, "Description shown to SMB clients.", None),
     prop("read-only", Kind::Bool, "Refuse all writes.", Some("0")),
     prop("browseable", Kind::Bool, "List the share when clients browse the server.", Some("1")),

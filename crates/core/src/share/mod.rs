@@ -32,6 +32,8 @@ pub struct Share {
     /// Where the share's Samba runs (the `mode` property with its guest).
     pub mode: Placement,
     pub path: String,
+    /// The PVE storage the share was put on (`--storage`); its path lies inside it.
+    pub storage: Option<String>,
     pub comment: Option<String>,
     pub read_only: bool,
     pub browseable: bool,
@@ -198,11 +200,22 @@ impl Share {
             (_, None) => {
                 bail_field!(
                     "path",
-                    "share '{name}' needs a path: give --path with the absolute directory to share"
+                    "share '{name}' needs a path: give --path with the absolute directory to share, or --storage with the PVE storage to put it on"
                 )
             }
         };
         validate::path_syntax(path)?;
+        let storage = match get("storage") {
+            Some(_) if !on_node => bail_field!(
+                "storage",
+                "--mode vm keeps the share's data on the VM's own disk; its storage is --vm-storage, leave --storage out"
+            ),
+            Some(id) => {
+                guest::check_storage_of("storage", id).field("storage")?;
+                Some(id.to_string())
+            }
+            None => None,
+        };
         let comment = match get("comment") {
             Some(c) if !c.is_empty() => {
                 validate::text("comment", c).field("comment")?;
@@ -254,6 +267,7 @@ impl Share {
             name: name.to_string(),
             mode: placement,
             path: path.to_string(),
+            storage,
             comment,
             read_only: flag("read-only")?,
             browseable: flag("browseable")?,
@@ -428,6 +442,7 @@ impl Share {
             let value = match p.name {
                 "mode" => self.mode.as_str().to_string(),
                 "path" => self.path.clone(),
+                "storage" => self.storage.clone().unwrap_or_default(),
                 "comment" => self.comment.clone().unwrap_or_default(),
                 "read-only" => bool_text(self.read_only),
                 "browseable" => bool_text(self.browseable),

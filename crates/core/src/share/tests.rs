@@ -306,3 +306,35 @@ fn vm_share() {
     assert_eq!(bigger.mode.vm().map(|v| (v.memory, v.cores)), Some((2048, 2)));
     assert!(share.updated(&props(&[("vm-template", "9001")]), &[]).is_err());
 }
+
+#[test]
+fn the_storage_is_kept_fixed_and_serialised() {
+    let p = props(&[
+        ("path", "/srv/fast/smbgateway/t"),
+        ("storage", "fast"),
+        ("quota-backend", "btrfs"),
+    ]);
+    let share = Share::from_properties("t", &p).unwrap();
+    assert_eq!(share.storage.as_deref(), Some("fast"));
+    let text = share.to_properties();
+    assert!(text.contains(&("storage", "fast".to_string())), "{text:?}");
+    let json = serde_json::to_value(&share).unwrap();
+    assert_eq!(json["storage"], "fast");
+    assert!(
+        serde_json::to_value(Share::from_properties("u", &props(&[("path", "/srv/u")])).unwrap())
+            .unwrap()
+            .get("storage")
+            .is_none()
+    );
+    let err = share.updated(&props(&[("storage", "other")]), &[]).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("storage"));
+    let err = share.updated(&Properties::new(), &["storage".to_string()]).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("delete"));
+    // a bad id or a VM share's storage is the storage's error
+    let err = Share::from_properties("t", &props(&[("path", "/srv/t"), ("storage", "no/id")])).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("storage"));
+    let vm = props(&[("mode", "vm"), ("quota", "1G"), ("storage", "fast")]);
+    let err = Share::from_properties("t", &vm).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("storage"));
+    assert!(err.message.contains("--vm-storage"), "{}", err.message);
+}
