@@ -70,6 +70,7 @@
 //! - `ctdb -X ip -v` names the column `ActiveInterfaces`; `ctdb -X status` has no `Deleted`
 //!   column in 4.17. Columns are looked up by name.
 
+pub mod ceph;
 pub mod config;
 pub mod corosync;
 pub mod file;
