@@ -108,6 +108,16 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
     // the plan, then the real thing: nodes from the PVE membership
     std::fs::create_dir_all(sb.root.join("pve")).unwrap();
     std::fs::write(sb.root.join("pve/.members"), MEMBERS).unwrap();
+    // a share on node-local storage cannot go behind VIPs: refused, naming it
+    let r = sb.run(&setup_args(&[]));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("node-local storage: 'd' (") && r.stderr.contains("--storage"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.snapshot(), before, "a refused ha-setup changed files");
+    sb.ok(&["delete", "d"]);
     let plan = sb.ok(&setup_args(&["--dry-run"]));
     assert!(
         plan.contains("ctdb.conf") && plan.contains("public_addresses"),
@@ -151,10 +161,55 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
     );
     assert!(ha_cfg.contains("\tkeepalive-limit 5\n"), "{ha_cfg}");
 
+    // with HA set up, a new share on node-local storage is refused on its path, nothing written
+    let before = sb.snapshot();
+    let r = sb.run(&[
+        "create",
+        "e",
+        "--path",
+        sb.data("d").to_str().unwrap(),
+        "--output-format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    assert_eq!(err["field"].as_str(), Some("path"), "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("node-local") && message.contains("--storage"),
+        "{message}"
+    );
+    assert_eq!(sb.snapshot(), before, "a refused create changed files");
+
+    // a stale digest is a conflict on the digest field; the current one (sha1 of ha.cfg) passes
+    let r = sb.run(&setup_args(&[
+        "--tunable",
+        "KeepaliveLimit=5",
+        "--digest",
+        "0000000000000000000000000000000000000000",
+        "--output-format",
+        "json",
+    ]));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    assert_eq!(
+        (err["code"].as_str(), err["field"].as_str()),
+        (Some("conflict"), Some("digest")),
+        "{err}"
+    );
+    let sha1 = std::process::Command::new("sha1sum")
+        .arg(sb.root.join("config/ha.cfg"))
+        .output()
+        .unwrap();
+    let digest = String::from_utf8(sha1.stdout).unwrap();
+    let digest = digest.split_whitespace().next().unwrap().to_string();
+
     // idempotent, and apply keeps the cluster config
     let again: serde_json::Value = serde_json::from_str(&sb.ok(&setup_args(&[
         "--tunable",
         "KeepaliveLimit=5",
+        "--digest",
+        &digest,
         "--output-format",
         "json",
     ])))

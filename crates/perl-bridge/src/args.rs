@@ -47,7 +47,7 @@ pub fn parse<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T> {
     })
 }
 
-fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<String> {
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
     let rest = &text[text.find(start)? + start.len()..];
     Some(rest[..rest.find(end)?].to_string())
 }
@@ -85,7 +85,10 @@ struct TrackedAccess<'k> {
 impl<'de> MapAccess<'de> for TrackedAccess<'_> {
     type Error = serde_json::Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> std::result::Result<Option<K::Value>, Self::Error> {
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> std::result::Result<Option<K::Value>, Self::Error> {
         let Some((key, value)) = self.entries.next() else {
             *self.key.borrow_mut() = None;
             return Ok(None);
@@ -396,33 +399,44 @@ pub struct HaSetup {
     /// `Name=Value` CTDB tunables: a list, or a string split at commas.
     #[serde(default, deserialize_with = "words")]
     pub tunable: Vec<String>,
+    /// The HA config digest the caller read (`ha_status`).
+    #[serde(default, deserialize_with = "optional_text")]
+    pub digest: Option<String>,
     #[serde(default, deserialize_with = "flag")]
     pub dry_run: bool,
 }
 
+/// `ha_failover`, `ha_test`, `ha_node`: with `dry-run` only the checks the API makes before
+/// forking its task (HA set up, the VIP and node known).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HaFailover {
     #[serde(deserialize_with = "text")]
     pub vip: String,
     #[serde(deserialize_with = "text")]
     pub node: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HaTest {
     #[serde(deserialize_with = "text")]
     pub vip: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HaNode {
     #[serde(deserialize_with = "text")]
     pub node: String,
     #[serde(default, deserialize_with = "flag")]
     pub enable: bool,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize)]
