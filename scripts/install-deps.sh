@@ -15,6 +15,9 @@ PACKAGES="samba samba-vfs-modules smbclient btrfs-progs acl attr e2fsprogs util-
 # containers from a debootstrapped template
 PACKAGES="$PACKAGES libnss-wrapper iproute2 nftables iputils-ping ctdb corosync libquorum5 libcpg4 \
     ethtool lxc lxc-templates uidmap debootstrap zstd"
+# CephFS tests (t/bin/smbgw-ceph-cluster, crates/cli/tests/common/ceph.rs): a real cluster with
+# mon, mgr, OSDs, MDS and ceph-fuse mounts; monmaptool is in ceph-base, uuidgen in uuid-runtime
+PACKAGES="$PACKAGES ceph-mon ceph-osd ceph-mds ceph-mgr ceph-fuse ceph-common ceph-base uuid-runtime"
 # UI tier: headless Chromium driven by playwright-core (npm), the API served by a Perl stand-in
 PACKAGES="$PACKAGES chromium nodejs npm libhttp-daemon-perl liburi-perl fonts-dejavu-core"
 # package tier: a local apt repository for the container, the version of the built package

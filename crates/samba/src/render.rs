@@ -99,6 +99,16 @@ pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &P
             &[
                 ("root", &s.root.display().to_string()),
                 ("bind", &s.bind.to_string()),
+                // 0.0.0.0: every address, as a cluster node needs (its VIPs come and go);
+                // Samba cannot bind "interfaces = 0.0.0.0"
+                (
+                    "listen",
+                    &if s.bind.is_unspecified() {
+                        "\tbind interfaces only = no".to_string()
+                    } else {
+                        format!("\tinterfaces = {}\n\tbind interfaces only = yes", s.bind)
+                    },
+                ),
                 ("port", &s.port.to_string()),
                 ("samba", &s.root.join("samba").display().to_string()),
                 ("log", &layout.log_dir.display().to_string()),

@@ -8,6 +8,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+/// A real Ceph cluster with CephFS (t/bin/smbgw-ceph-cluster), for the CephFS tests.
+pub mod ceph;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_pve-smbgateway");
 
 pub struct Sandbox {
