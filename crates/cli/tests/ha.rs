@@ -423,4 +423,10 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
         "the helper holds the lock: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+
+    // another lock chosen: no keyring stays behind
+    sb.ok(&as_str(&setup(&["--lock", "corosync"])));
+    assert!(!keyring.exists() && !client_conf.exists());
+    let ctdb_conf = std::fs::read_to_string(ctdb_dir.join("ctdb.conf")).unwrap();
+    assert!(ctdb_conf.contains("smbgw-ctdb-quorum-lock"), "{ctdb_conf}");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use smbgw_core::digest::{ConfigDigest, Digested};
 use smbgw_core::placement::Placement;
-use smbgw_core::plan::{FnStep, WriteFile};
+use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_field, bail_input, section, Error, Plan, QuotaBackend, Result, ResultExt, Share};
 use smbgw_ha::config::{self, Environment, Tunables};
@@ -292,8 +292,17 @@ impl Gateway {
         empty_confirmed: bool,
     ) -> Result<()> {
         let before = plan.len();
-        if let LockSpec::Ceph { cluster, user, .. } = &cfg.lock {
-            self.ceph_lock_steps(cluster, user, plan)?;
+        match &cfg.lock {
+            LockSpec::Ceph { cluster, user, .. } => self.ceph_lock_steps(cluster, user, plan)?,
+            // another lock now: no keyring left behind
+            _ => {
+                for file in [ceph::CLIENT_KEYRING, ceph::CLIENT_CONF] {
+                    let path = self.layout.ctdb_dir.join(file);
+                    if let Some(step) = RemoveFile::new("former CTDB lock file", &path)? {
+                        plan.push(step);
+                    }
+                }
+            }
         }
         render::plan(cfg, &self.render_options(), &self.layout.ctdb_dir, plan)?;
         // on a node, CTDB takes the new files on a restart; with 50.samba enabled it runs smbd
