@@ -232,6 +232,12 @@ like(ref($noclu) && $noclu->{errors}->{nodes}, qr/not in a PVE cluster/, 'on the
     $e = $call->('node', { action => 'disable', node => 'pve9' });
     is(ref($e) && $e->{code}, 404, 'maintenance of an unknown node: a 404');
     like(ref($e) && $e->{errors}->{node}, qr/not a node/, 'on the node field');
+    my $setup_again = { vip => '10.99.79.100/24', interface => 'lo', nodes => 'pve1=10.99.79.1,pve2=10.99.79.2', 'dry-run' => 1 };
+    $e = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', { %$setup_again, digest => '0' x 40 }) } ? undef : $@;
+    is(ref($e) && $e->{code}, 409, 'ha-setup with a stale digest: a conflict');
+    like(ref($e) && $e->{errors}->{digest}, qr/HA config was changed since it was read/, 'on the digest field');
+    $e = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', $setup_again) } ? undef : $@;
+    like(ref($e) && $e->{msg}, qr/node-local storage: 'team'/, 'ha-setup refuses while a node-local share exists, naming it');
     my $tasks_after = () = glob("$dir/tasks/*");
     is($tasks_after, $tasks_before, 'no task was forked for them');
     mkdir "$dir/data/local";
