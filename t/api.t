@@ -205,6 +205,47 @@ is(ref($err400) && $err400->{code}, 400, 'a hostile interface name is a 400');
 my $noclu = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', $setup) } ? undef : $@;
 like("$noclu", qr/not in a PVE cluster/, 'HA setup outside a PVE cluster asks for the nodes');
 ok(!-e "$ROOT/config/ha.json", 'a refused HA setup writes nothing');
+like(ref($noclu) && $noclu->{errors}->{nodes}, qr/not in a PVE cluster/, 'on the nodes field');
+
+# with HA set up (its config as ha-setup writes it): a wrong VIP or node of a failover, drill or
+# maintenance is answered at once with its field, before any task is forked; a new share on
+# node-local storage is refused on its path
+{
+    my $hacfg = "$dir/root/config/ha.cfg";
+    open(my $fh, '>', $hacfg) or die "$hacfg: $!";
+    print $fh "cluster: ctdb\n\tinterface lo\n\tvips 10.99.79.100/24\n\tlock corosync\n"
+	. "\tkeepalive-interval 1\n\tkeepalive-limit 3\n\tad 0\n\n"
+	. "node: pve1\n\taddress 10.99.79.1\n\nnode: pve2\n\taddress 10.99.79.2\n";
+    close($fh);
+    my $tasks_before = () = glob("$dir/tasks/*");
+    my $call = sub {
+	my ($path, $params) = @_;
+	return eval { PVE::APIStandin::call_api($ROOT, 'POST', "/cluster/smbgateway/ha/$path", $params) } ? undef : $@;
+    };
+    my $e = $call->('failover', { vip => '10.99.79.200', node => 'pve2' });
+    is(ref($e) && $e->{code}, 404, 'failover to an unknown VIP: a 404');
+    like(ref($e) && $e->{errors}->{vip}, qr/not a VIP of this cluster/, 'on the vip field');
+    $e = $call->('failover', { vip => '10.99.79.100', node => 'pve9' });
+    like(ref($e) && $e->{errors}->{node}, qr/not a node of this cluster; its nodes are pve1, pve2/, 'an unknown node on the node field');
+    $e = $call->('test', { vip => '10.99.79.201' });
+    like(ref($e) && $e->{errors}->{vip}, qr/not a VIP/, 'a drill of an unknown VIP');
+    $e = $call->('node', { action => 'disable', node => 'pve9' });
+    is(ref($e) && $e->{code}, 404, 'maintenance of an unknown node: a 404');
+    like(ref($e) && $e->{errors}->{node}, qr/not a node/, 'on the node field');
+    my $setup_again = { vip => '10.99.79.100/24', interface => 'lo', nodes => 'pve1=10.99.79.1,pve2=10.99.79.2', 'dry-run' => 1 };
+    $e = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', { %$setup_again, digest => '0' x 40 }) } ? undef : $@;
+    is(ref($e) && $e->{code}, 409, 'ha-setup with a stale digest: a conflict');
+    like(ref($e) && $e->{errors}->{digest}, qr/HA config was changed since it was read/, 'on the digest field');
+    $e = eval { PVE::APIStandin::call_api($ROOT, 'POST', '/cluster/smbgateway/ha', $setup_again) } ? undef : $@;
+    like(ref($e) && $e->{msg}, qr/node-local storage: 'team'/, 'ha-setup refuses while a node-local share exists, naming it');
+    my $tasks_after = () = glob("$dir/tasks/*");
+    is($tasks_after, $tasks_before, 'no task was forked for them');
+    mkdir "$dir/data/local";
+    (undef, $err) = api('POST', '/shares', { name => 'local', path => "$dir/data/local" }, 'admin@pve');
+    like(ref($err) && $err->{errors}->{path}, qr/node-local storage .*high availability is set up.*--storage/s,
+	'a node-local share is refused while HA is set up, on its path');
+    unlink $hacfg or die "$hacfg: $!";
+}
 
 # an emptied share config: apply refuses and names the shares; force confirms (here a dry run)
 {

@@ -112,6 +112,16 @@ Ext.define('SMBGateway.HAPanel', {
             [gt('Cluster lock'), lockText],
             [gt('This node'), me.nodeText(s.this_node) ? Ext.htmlEncode(me.nodeText(s.this_node)) : none],
         ];
+        // shares the VIPs do not serve (node-local data, guest shares), with the core's reason
+        let unserved = s.shares_not_on_vips || [];
+        if (unserved.length) {
+            rows.push([
+                gt('Not served through the VIPs'),
+                unserved
+                    .map((u) => `<b>${Ext.htmlEncode(u.share)}</b>: <span class="smbgw-muted">${Ext.htmlEncode(u.reason)}</span>`)
+                    .join('<br>'),
+            ]);
+        }
         return (
             '<table>' +
             rows.map(([k, v]) => `<tr><td style="padding-right:16px"><b>${Ext.htmlEncode(k)}</b></td><td>${v}</td></tr>`).join('') +

@@ -223,6 +223,7 @@ fn run_ha(gw: &Gateway, sub: &str, m: &ArgMatches, format: Format) -> Result<()>
                 lock: arg("lock"),
                 no_lock: m.get_flag("no-lock"),
                 tunables: m.get_many::<String>("tunable").into_iter().flatten().cloned().collect(),
+                digest: m.get_one::<String>("digest").cloned(),
             };
             format.change(&gw.ha_setup(&setup, m.get_flag("dry-run"))?)
         }

@@ -443,6 +443,15 @@ impl Format {
             };
             println!("{:<20} {holder}", v.address.to_string());
         }
+        if !status.shares_not_on_vips.is_empty() {
+            println!("shares not served through the VIPs:");
+            for s in &status.shares_not_on_vips {
+                println!("  {}: {}", s.share, s.reason);
+            }
+        }
+        if let Some(digest) = &status.digest {
+            println!("digest: {digest}");
+        }
         Ok(())
     }
 }

@@ -108,6 +108,16 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
     // the plan, then the real thing: nodes from the PVE membership
     std::fs::create_dir_all(sb.root.join("pve")).unwrap();
     std::fs::write(sb.root.join("pve/.members"), MEMBERS).unwrap();
+    // a share on node-local storage cannot go behind VIPs: refused, naming it
+    let r = sb.run(&setup_args(&[]));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("node-local storage: 'd' (") && r.stderr.contains("--storage"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.snapshot(), before, "a refused ha-setup changed files");
+    sb.ok(&["delete", "d"]);
     let plan = sb.ok(&setup_args(&["--dry-run"]));
     assert!(
         plan.contains("ctdb.conf") && plan.contains("public_addresses"),
@@ -151,10 +161,55 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
     );
     assert!(ha_cfg.contains("\tkeepalive-limit 5\n"), "{ha_cfg}");
 
+    // with HA set up, a new share on node-local storage is refused on its path, nothing written
+    let before = sb.snapshot();
+    let r = sb.run(&[
+        "create",
+        "e",
+        "--path",
+        sb.data("d").to_str().unwrap(),
+        "--output-format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    assert_eq!(err["field"].as_str(), Some("path"), "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(
+        message.contains("node-local") && message.contains("--storage"),
+        "{message}"
+    );
+    assert_eq!(sb.snapshot(), before, "a refused create changed files");
+
+    // a stale digest is a conflict on the digest field; the current one (sha1 of ha.cfg) passes
+    let r = sb.run(&setup_args(&[
+        "--tunable",
+        "KeepaliveLimit=5",
+        "--digest",
+        "0000000000000000000000000000000000000000",
+        "--output-format",
+        "json",
+    ]));
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    assert_eq!(
+        (err["code"].as_str(), err["field"].as_str()),
+        (Some("conflict"), Some("digest")),
+        "{err}"
+    );
+    let sha1 = std::process::Command::new("sha1sum")
+        .arg(sb.root.join("config/ha.cfg"))
+        .output()
+        .unwrap();
+    let digest = String::from_utf8(sha1.stdout).unwrap();
+    let digest = digest.split_whitespace().next().unwrap().to_string();
+
     // idempotent, and apply keeps the cluster config
     let again: serde_json::Value = serde_json::from_str(&sb.ok(&setup_args(&[
         "--tunable",
         "KeepaliveLimit=5",
+        "--digest",
+        &digest,
         "--output-format",
         "json",
     ])))
@@ -240,4 +295,138 @@ fn ha_setup_validates_then_writes_ctdb_and_clustered_samba() {
         smb_conf,
         "nothing changed"
     );
+}
+
+fn as_str(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+/// The first IPv4 address of `dev` in netns `ns`.
+fn address_in(ns: &str, dev: &str) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["-n", ns, "-4", "-o", "addr", "show", dev])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let cidr = text.split_whitespace().skip_while(|w| *w != "inet").nth(1).unwrap();
+    cidr.split('/').next().unwrap().to_string()
+}
+
+/// On a node that runs Ceph (PVE's ceph.conf present; here a real cluster of the test fixture)
+/// ha-setup takes the RADOS lock by default, refuses lock arguments Ceph does not know, and
+/// writes the lock's client config and keyring, with which ctdbd's helper really takes the lock.
+#[test]
+fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+
+    let lab = common::ceph::Ceph::start();
+    let ns = lab.client_netns("gw");
+    // two "nodes" on the cluster network, both this netns, so they answer ping
+    let first = address_in(&ns, "ceph0");
+    let prefix = first.rsplit_once('.').unwrap().0.to_string();
+    let second = format!("{prefix}.250");
+    for cmd in [
+        vec!["-n", &ns, "link", "set", "lo", "up"],
+        vec!["-n", &ns, "addr", "add", &format!("{second}/24"), "dev", "ceph0"],
+    ] {
+        assert!(std::process::Command::new("ip").args(&cmd).status().unwrap().success());
+    }
+    let mut sb = Sandbox::new();
+    // ip netns exec (not nsenter): its /sys shows the netns' interfaces, which ha-setup checks
+    sb.wrapper = vec!["ip".into(), "netns".into(), "exec".into(), ns.clone()];
+    std::fs::create_dir_all(sb.root.join("pve")).unwrap();
+    std::fs::copy(lab.conf(), sb.root.join("pve/ceph.conf")).unwrap();
+    let fs: serde_json::Value = serde_json::from_str(&lab.ceph(&["fs", "ls", "--format", "json"])).unwrap();
+    let pool = fs[0]["metadata_pool"].as_str().unwrap().to_string();
+    lab.ceph(&["auth", "get-or-create", "client.nocaps"]);
+
+    let nodes = format!("n1={first},n2={second}");
+    let vip = format!("{prefix}.200/24");
+    let setup = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = ["ha-setup", "--vip", &vip, "--interface", "ceph0", "--nodes", &nodes]
+            .map(String::from)
+            .to_vec();
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+
+    // lock arguments Ceph does not know: refused on the lock field, nothing written
+    let before = sb.snapshot();
+    for (lock, message) in [
+        ("ceph:ceph:client.admin:no-such-pool:lock".to_string(), "not a pool"),
+        (format!("ceph:ceph:client.nocaps:{pool}:lock"), "no caps"),
+        (format!("ceph:ceph:client.ghost:{pool}:lock"), "does not exist"),
+    ] {
+        let args = setup(&["--lock", &lock, "--output-format", "json"]);
+        let r = sb.run(&as_str(&args));
+        assert_eq!(r.code, 1, "{lock}: {}{}", r.stdout, r.stderr);
+        let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+        assert_eq!(err["field"].as_str(), Some("lock"), "{err}");
+        assert!(err["message"].as_str().unwrap().contains(message), "{err}");
+    }
+    assert_eq!(sb.snapshot(), before, "a refused ha-setup changed files");
+
+    // the default on a Ceph node: RADOS, in the CephFS metadata pool
+    sb.ok(&as_str(&setup(&[])));
+    let ctdb_dir = sb.root.join("ctdb");
+    let ctdb_conf = std::fs::read_to_string(ctdb_dir.join("ctdb.conf")).unwrap();
+    let client_conf = ctdb_dir.join("ceph-lock.conf");
+    let expected = format!(
+        "cluster lock = !/usr/bin/env CEPH_CONF={} /usr/libexec/ctdb/ctdb_mutex_ceph_rados_helper ceph client.admin {pool} smbgw-ctdb-lock 10\n",
+        client_conf.display()
+    );
+    assert!(ctdb_conf.contains(&expected), "{ctdb_conf}");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let conf_text = std::fs::read_to_string(&client_conf).unwrap();
+    assert_eq!(mode(&client_conf), 0o644);
+    assert!(
+        conf_text.contains("[client.admin]\n")
+            && conf_text.contains("\trados_osd_op_timeout = 1\n")
+            && conf_text.contains("\trados_mon_op_timeout = 1\n"),
+        "{conf_text}"
+    );
+    let keyring = ctdb_dir.join("ceph-lock.keyring");
+    assert_eq!(mode(&keyring), 0o600);
+    let key_text = std::fs::read_to_string(&keyring).unwrap();
+    let key = key_text.split("key = ").nth(1).unwrap().trim();
+    assert!(!conf_text.contains(key), "no secret in the 0644 config");
+    let ha_cfg = std::fs::read_to_string(sb.root.join("config/ha.cfg")).unwrap();
+    assert!(
+        ha_cfg.contains(&format!("\tlock ceph:ceph:client.admin:{pool}:smbgw-ctdb-lock\n")),
+        "{ha_cfg}"
+    );
+
+    // the rendered line, run as ctdbd runs it (we are its parent), takes the lock
+    let line = ctdb_conf
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("cluster lock = !"))
+        .unwrap();
+    let mut helper = std::process::Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{ns}"))
+        .args(line.split_whitespace())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut answer = [0u8];
+    helper.stdout.as_mut().unwrap().read_exact(&mut answer).unwrap();
+    // SIGTERM makes the helper unlock
+    std::process::Command::new("kill")
+        .args(["-TERM", &helper.id().to_string()])
+        .status()
+        .unwrap();
+    let out = helper.wait_with_output().unwrap();
+    assert_eq!(
+        answer[0],
+        b'0',
+        "the helper holds the lock: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // another lock chosen: no keyring stays behind
+    sb.ok(&as_str(&setup(&["--lock", "corosync"])));
+    assert!(!keyring.exists() && !client_conf.exists());
+    let ctdb_conf = std::fs::read_to_string(ctdb_dir.join("ctdb.conf")).unwrap();
+    assert!(ctdb_conf.contains("smbgw-ctdb-quorum-lock"), "{ctdb_conf}");
 }

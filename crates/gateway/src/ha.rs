@@ -3,16 +3,17 @@
 //! CTDB itself (smbgw-ha) moves the floating addresses.
 
 use std::net::IpAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use smbgw_core::digest::{ConfigDigest, Digested};
-use smbgw_core::plan::{FnStep, WriteFile};
+use smbgw_core::placement::Placement;
+use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_field, section, Error, Plan, Result, ResultExt};
+use smbgw_core::{bail_field, bail_input, section, Error, Plan, QuotaBackend, Result, ResultExt, Share};
 use smbgw_ha::config::{self, Environment, Tunables};
 use smbgw_ha::render::{self, RenderOptions};
-use smbgw_ha::status::{self, Ctdb, DrillOptions, DrillReport};
-use smbgw_ha::{file, members, HaConfig, HaStatus, LockSpec};
+use smbgw_ha::status::{self, Ctdb, DrillOptions, DrillReport, UnservedShare};
+use smbgw_ha::{ceph, file, members, HaConfig, HaStatus, LockSpec};
 
 use crate::{Change, Gateway};
 
@@ -28,10 +29,47 @@ pub struct HaSetup {
     pub nodes: Option<String>,
     pub vips: String,
     pub interface: String,
+    /// A lock spec, or `auto` ([`DEFAULT_LOCK`]): RADOS when this node runs Ceph, else corosync.
     pub lock: String,
     pub no_lock: bool,
     /// `Name=Value` CTDB tunables.
     pub tunables: Vec<String>,
+    /// The digest of the HA config the caller read (`ha-status`); a config changed since is
+    /// refused.
+    pub digest: Option<String>,
+}
+
+/// A share's data is on the cluster filesystem: the `backend` planning records `cephfs` for
+/// every share whose directory is on CephFS, quota or not (gateway/src/storage).
+fn on_cluster_storage(share: &Share) -> bool {
+    share.quota_backend == QuotaBackend::Cephfs
+}
+
+/// A native share on node-local storage, for the messages that refuse or list it.
+fn node_local(share: &Share) -> bool {
+    share.mode.is_native() && !on_cluster_storage(share)
+}
+
+/// Why a share is not served through the VIPs, `None` when it is.
+fn not_on_vips(share: &Share) -> Option<String> {
+    let guest = |what: &str, id: Option<u32>| {
+        format!(
+            "served by the smbd inside {what} {} on the guest's own address: CTDB moves the VIPs between \
+             the nodes' smbd, not guests",
+            id.map_or("(not created yet)".to_string(), |id| id.to_string())
+        )
+    };
+    match &share.mode {
+        Placement::Lxc(ct) => Some(guest("container", ct.id)),
+        Placement::Vm(vm) => Some(guest("VM", vm.id)),
+        Placement::Native if !on_cluster_storage(share) => Some(format!(
+            "its data is on node-local storage ({}): every node serves its own directory there, so after a \
+             failover clients reaching it through a VIP see another node's data; recreate it on a cephfs \
+             storage (--storage ID) and move the data",
+            share.path
+        )),
+        Placement::Native => None,
+    }
 }
 
 impl Gateway {
@@ -80,8 +118,79 @@ impl Gateway {
         }))
     }
 
+    /// The node's Ceph config as PVE keeps it (`/etc/pve/ceph.conf`, beside `.members`; in a
+    /// sandbox under its `pve/`): its presence means the node runs Ceph.
+    fn pve_ceph_conf(&self) -> PathBuf {
+        self.layout
+            .pve_members
+            .parent()
+            .unwrap_or(Path::new("/etc/pve"))
+            .join("ceph.conf")
+    }
+
+    /// The Ceph cluster a RADOS lock names: PVE's own (`ceph`, or any name in a sandbox) by
+    /// its config on pmxcfs, another one by `/etc/ceph/NAME.conf`.
+    fn ceph_cluster(&self, name: &str) -> Result<ceph::Cluster> {
+        let conf = match name {
+            ceph::DEFAULT_CLUSTER => self.pve_ceph_conf(),
+            _ if self.layout.is_sandbox() => self.pve_ceph_conf(),
+            _ => Path::new("/etc/ceph").join(format!("{name}.conf")),
+        };
+        if !conf.exists() {
+            return Err(Error::input(format!(
+                "the Ceph lock names cluster {name:?}, but this node has no config for it ({})",
+                conf.display()
+            ))
+            .field("lock"));
+        }
+        Ok(ceph::Cluster::new(name, &conf))
+    }
+
+    /// The lock when none is given: RADOS when this node runs Ceph (the lock then lives where
+    /// the shares' data does, and a cut-off leader loses it with its storage), else corosync.
+    fn default_lock(&self) -> Result<LockSpec> {
+        let conf = self.pve_ceph_conf();
+        if !conf.exists() {
+            return Ok(LockSpec::Corosync);
+        }
+        let cluster = ceph::Cluster::new(ceph::DEFAULT_CLUSTER, &conf);
+        let Some(pool) = cluster.first_fs_metadata_pool()? else {
+            bail_field!(
+                "lock",
+                "this node runs Ceph ({}) but it has no CephFS to put the cluster lock beside the shares; \
+                 give --lock ceph:ceph:USER:POOL:OBJECT with an existing pool, or --lock corosync",
+                conf.display()
+            );
+        };
+        Ok(LockSpec::Ceph {
+            cluster: ceph::DEFAULT_CLUSTER.into(),
+            user: ceph::DEFAULT_USER.into(),
+            pool,
+            object: ceph::DEFAULT_OBJECT.into(),
+        })
+    }
+
+    /// Refuse a native share on node-local storage while HA is set up: clients reach it
+    /// through VIPs that move, and another node's directory holds other data (create, update).
+    pub(crate) fn check_share_for_ha(&self, share: &Share) -> Result<()> {
+        if !node_local(share) || self.ha_config()?.is_none() {
+            return Ok(());
+        }
+        bail_field!(
+            "path",
+            "share '{}' would be on node-local storage ({}), but high availability is set up: clients \
+             reach shares through floating addresses that move between nodes, and after a failover they \
+             would see another node's directory. Put it on a cephfs storage (--storage ID)",
+            share.name,
+            share.path
+        );
+    }
+
     fn render_options(&self) -> RenderOptions {
-        let mut opts = RenderOptions::default();
+        let mut opts = RenderOptions {
+            ceph_client_conf: self.layout.ctdb_dir.join(ceph::CLIENT_CONF),
+            ..RenderOptions::default()
+        };
         if self.layout.is_sandbox() {
             // no SCHED_FIFO for a daemon started by hand in a test
             opts.realtime_scheduling = false;
@@ -109,19 +218,49 @@ impl Gateway {
         for t in &req.tunables {
             tunables.set(t).field("tunable")?;
         }
+        let lock = match req.lock.as_str() {
+            DEFAULT_LOCK => self.default_lock()?,
+            spec => LockSpec::parse(spec, req.no_lock).field("lock")?,
+        };
         let cfg = HaConfig {
             nodes,
             vips: config::parse_vips(&req.vips).field("vip")?,
             interface: req.interface.clone(),
-            lock: LockSpec::parse(&req.lock, req.no_lock).field("lock")?,
+            lock,
             tunables,
             ad: smbgw_core::ad::AdState::load(&self.layout)?.is_some(),
         };
         cfg.validate(&Environment::default())?;
+        if let LockSpec::Ceph {
+            cluster, user, pool, ..
+        } = &cfg.lock
+        {
+            self.ceph_cluster(cluster)?.check_lock(user, pool).field("lock")?;
+        }
+        let _lock = self.store.lock()?;
+        let current = self.ha_config_digested()?.map(|d| d.digest);
+        // no HA config yet: the digest of an empty file, as PVE treats a missing config
+        current
+            .unwrap_or_else(|| ConfigDigest::of(b""))
+            .check(req.digest.as_deref(), "HA config")?;
+        let shares = self.store.load()?;
+        let local: Vec<&Share> = shares.shares().iter().filter(|s| node_local(s)).collect();
+        if !local.is_empty() {
+            bail_input!(
+                "high availability serves shares through floating addresses that move between nodes, so \
+                 their data must be on cluster storage (CephFS) every node mounts; these shares are on \
+                 node-local storage: {}. Recreate them on a cephfs storage (--storage ID) and move the \
+                 data, or delete them, then run ha-setup again",
+                local
+                    .iter()
+                    .map(|s| format!("'{}' ({})", s.name, s.path))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         if !dry_run {
             status::check_reachable(&cfg)?;
         }
-        let _lock = self.store.lock()?;
         let mut plan = Plan::new();
         let step = WriteFile::new("HA config", &self.ha_path(), file::render(&cfg).into_bytes(), 0o640)?;
         if step.changes() {
@@ -139,7 +278,7 @@ impl Gateway {
         if legacy.changes() {
             plan.push(legacy);
         }
-        self.ha_steps(&cfg, &self.store.load()?, &mut plan, false)?;
+        self.ha_steps(&cfg, &shares, &mut plan, false)?;
         self.execute(plan, dry_run, None, cfg.warnings())
     }
 
@@ -153,6 +292,18 @@ impl Gateway {
         empty_confirmed: bool,
     ) -> Result<()> {
         let before = plan.len();
+        match &cfg.lock {
+            LockSpec::Ceph { cluster, user, .. } => self.ceph_lock_steps(cluster, user, plan)?,
+            // another lock now: no keyring left behind
+            _ => {
+                for file in [ceph::CLIENT_KEYRING, ceph::CLIENT_CONF] {
+                    let path = self.layout.ctdb_dir.join(file);
+                    if let Some(step) = RemoveFile::new("former CTDB lock file", &path)? {
+                        plan.push(step);
+                    }
+                }
+            }
+        }
         render::plan(cfg, &self.render_options(), &self.layout.ctdb_dir, plan)?;
         // on a node, CTDB takes the new files on a restart; with 50.samba enabled it runs smbd
         // itself from then on (so smbd.service should be disabled on cluster nodes)
@@ -171,13 +322,43 @@ impl Gateway {
         self.samba_steps_for_apply(shares, &globals, plan, false, empty_confirmed)
     }
 
+    /// The RADOS lock's client config (0644, no secrets) and its user's keyring (0600) beside
+    /// ctdb.conf (see smbgw_ha::ceph): the op timeouts make a cut-off holder give up the lock
+    /// before it expires.
+    fn ceph_lock_steps(&self, cluster: &str, user: &str, plan: &mut Plan) -> Result<()> {
+        let cluster = self.ceph_cluster(cluster)?;
+        let conf_text = std::fs::read_to_string(&cluster.conf).map_err(|e| Error::io("reading", &cluster.conf, e))?;
+        let entity = cluster.auth_get(user)?.ok_or_else(|| {
+            Error::external(format!(
+                "the Ceph lock user {user} no longer exists in cluster {}; run ha-setup with a user that does",
+                cluster.name
+            ))
+        })?;
+        let keyring = self.layout.ctdb_dir.join(ceph::CLIENT_KEYRING);
+        let files = [
+            ("CTDB lock keyring", keyring.clone(), ceph::keyring(&entity), 0o600),
+            (
+                "CTDB lock Ceph config",
+                self.layout.ctdb_dir.join(ceph::CLIENT_CONF),
+                ceph::client_conf(&conf_text, user, &keyring),
+                0o644,
+            ),
+        ];
+        for (what, path, text, mode) in files {
+            let step = WriteFile::new(what, &path, text.into_bytes(), mode)?;
+            if step.changes() {
+                plan.push(step);
+            }
+        }
+        Ok(())
+    }
+
     fn ctdb(&self) -> Ctdb {
         Ctdb::local()
     }
 
     fn configured(&self) -> Result<HaConfig> {
-        self.ha_config()?
-            .ok_or_else(|| Error::not_set_up("high availability is not set up; run 'pve-smbgateway ha-setup' first"))
+        self.ha_config()?.ok_or_else(not_set_up)
     }
 
     fn vip(cfg: &HaConfig, vip: &str) -> Result<IpAddr> {
@@ -208,10 +389,38 @@ impl Gateway {
         })
     }
 
-    /// `ha-status`.
+    /// `ha-status`, with the digest `ha-setup` takes and the shares the VIPs do not serve.
     pub fn ha_status(&self) -> Result<HaStatus> {
+        let cfg = self.ha_config_digested()?.ok_or_else(not_set_up)?;
+        let mut report = status::status(&self.ctdb(), Some(&cfg))?;
+        report.digest = Some(cfg.digest.to_string());
+        report.shares_not_on_vips = self
+            .store
+            .load()?
+            .shares()
+            .iter()
+            .filter_map(|s| {
+                not_on_vips(s).map(|reason| UnservedShare {
+                    share: s.name.clone(),
+                    reason,
+                })
+            })
+            .collect();
+        Ok(report)
+    }
+
+    /// The checks of `ha-failover`, `ha-test` and `ha-node` that need no CTDB: HA set up, the
+    /// VIP and the node known. The API runs them before it forks the task, so a wrong value is
+    /// a field error at once, not a failed task.
+    pub fn ha_check_target(&self, vip: Option<&str>, node: Option<&str>) -> Result<()> {
         let cfg = self.configured()?;
-        status::status(&self.ctdb(), Some(&cfg))
+        if let Some(vip) = vip {
+            Self::vip(&cfg, vip)?;
+        }
+        if let Some(node) = node {
+            Self::pnn(&cfg, node)?;
+        }
+        Ok(())
     }
 
     /// `ha-failover --vip IP --to NODE`: a planned move; returns the seconds it took.
@@ -238,5 +447,44 @@ impl Gateway {
         let cfg = self.configured()?;
         let ip = Self::vip(&cfg, vip)?;
         status::ha_test(&self.ctdb(), ip, &DrillOptions::default())
+    }
+}
+
+fn not_set_up() -> Error {
+    Error::not_set_up("high availability is not set up; run 'pve-smbgateway ha-setup' first")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(props: &[(&str, &str)]) -> Share {
+        let props = props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Share::from_properties("s", &props).unwrap()
+    }
+
+    #[test]
+    fn only_native_shares_on_cephfs_are_served_through_the_vips() {
+        let mut on_ceph = share(&[("path", "/mnt/pve/cephfs/smbgateway/s")]);
+        let local = on_ceph.clone();
+        on_ceph.quota_backend = QuotaBackend::Cephfs;
+        assert_eq!(not_on_vips(&on_ceph), None);
+        assert!(!node_local(&on_ceph));
+
+        // the path alone decides nothing: the recorded backend does
+        assert!(node_local(&local));
+        let reason = not_on_vips(&local).unwrap();
+        assert!(
+            reason.contains("node-local") && reason.contains("/mnt/pve/cephfs/smbgateway/s"),
+            "{reason}"
+        );
+
+        // guests: their own smbd on their own address, whatever the storage
+        let mut ct = share(&[("mode", "lxc"), ("path", "/srv/l"), ("ct-id", "950")]);
+        ct.quota_backend = QuotaBackend::Cephfs;
+        assert!(!node_local(&ct));
+        assert!(not_on_vips(&ct).unwrap().contains("container 950"));
+        let vm = share(&[("mode", "vm"), ("quota", "10G")]);
+        assert!(not_on_vips(&vm).unwrap().contains("VM (not created yet)"));
     }
 }

@@ -77,6 +77,7 @@ impl Gateway {
         }
         let placed = placement::of(&share.mode).check(self, &share, &taken)?;
         share.mode = placed;
+        self.check_share_for_ha(&share)?;
         placement::of(&share.mode).create_steps(self, &share, &mut plan)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
@@ -124,6 +125,7 @@ impl Gateway {
             }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
         }
+        self.check_share_for_ha(&share)?;
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
         self.samba_steps_creating(&cfg, &mut plan, share.mode.is_native(), &share.name)?;

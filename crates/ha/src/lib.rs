@@ -36,6 +36,12 @@
 //! - [`Ctdb::local`](status::Ctdb::local) talks to the local ctdbd; `Ctdb::with_prefix([...])`
 //!   runs ctdb through a wrapper (`nsenter` in the tests). Every call runs under `setsid` with
 //!   a bounded `-T`: when that expires ctdb does `kill(0, SIGTERM)` on its process group.
+//! - **RADOS lock** ([`ceph`]): `ceph:CLUSTER:USER:POOL:OBJECT` runs ctdb's
+//!   `ctdb_mutex_ceph_rados_helper` through `env CEPH_CONF=` a client config of the lock's own
+//!   ([`ceph::client_conf`], op timeouts of 1 s, keyring beside it) with a 10 s lock;
+//!   [`ceph::Cluster::check_lock`] checks pool and user against the cluster. Measured in
+//!   tests/ceph_lock.rs: a cut-off holder exits ~2 s before the lock expires and another node
+//!   takes it; without the op timeouts it keeps "holding" past the takeover.
 //! - **Lock helper** binary `smbgw-ctdb-quorum-lock` ([`lock`]; install it as
 //!   [`config::DEFAULT_LOCK_HELPER`]). It loads libquorum/libcpg from the `corosync` package
 //!   with dlopen, so building needs no corosync -dev package.
@@ -70,6 +76,7 @@
 //! - `ctdb -X ip -v` names the column `ActiveInterfaces`; `ctdb -X status` has no `Deleted`
 //!   column in 4.17. Columns are looked up by name.
 
+pub mod ceph;
 pub mod config;
 pub mod corosync;
 pub mod file;

@@ -21,6 +21,9 @@ pub struct RenderOptions {
     pub lock_helper: PathBuf,
     /// Extra arguments for the lock helper (tests shorten its margins).
     pub lock_helper_args: Vec<String>,
+    /// The Ceph config the RADOS lock's helper reads ([`crate::ceph::client_conf`], written
+    /// beside ctdb.conf).
+    pub ceph_client_conf: PathBuf,
     /// `[logging] location`: `syslog` on a host.
     pub log_location: String,
     /// `[legacy] realtime scheduling`: on for production (ctdbd must not be starved under load);
@@ -33,6 +36,7 @@ impl Default for RenderOptions {
         Self {
             lock_helper: DEFAULT_LOCK_HELPER.into(),
             lock_helper_args: Vec::new(),
+            ceph_client_conf: Path::new("/etc/ctdb").join(crate::ceph::CLIENT_CONF),
             log_location: "syslog".into(),
             realtime_scheduling: true,
         }
@@ -79,7 +83,12 @@ pub fn cluster_lock_line(lock: &LockSpec, opts: &RenderOptions) -> Option<String
             user,
             pool,
             object,
-        } => Some(format!("!{CEPH_LOCK_HELPER} {cluster} {user} {pool} {object}")),
+        } => Some(format!(
+            // env execs the helper in place: ctdbd stays its parent, which it watches
+            "!/usr/bin/env CEPH_CONF={} {CEPH_LOCK_HELPER} {cluster} {user} {pool} {object} {}",
+            opts.ceph_client_conf.display(),
+            crate::ceph::LOCK_DURATION_SECS
+        )),
         LockSpec::None => None,
     }
 }
@@ -247,7 +256,9 @@ mod tests {
         let ceph = LockSpec::parse("ceph:ceph:client.admin:rbd:lock", false).unwrap();
         assert_eq!(
             cluster_lock_line(&ceph, &o).unwrap(),
-            format!("!{CEPH_LOCK_HELPER} ceph client.admin rbd lock")
+            format!(
+                "!/usr/bin/env CEPH_CONF=/etc/ctdb/ceph-lock.conf {CEPH_LOCK_HELPER} ceph client.admin rbd lock 10"
+            )
         );
         let conf = &render(&cfg(LockSpec::None), &o)[0].content;
         assert!(!conf.contains("cluster lock =") && conf.contains("NO CLUSTER LOCK"));

@@ -79,6 +79,17 @@ pub struct HaStatus {
     pub cluster_lock: LockState,
     pub nodes: Vec<NodeStatus>,
     pub vips: Vec<VipStatus>,
+    /// The digest of the HA config file (set by the gateway), which `ha-setup` takes back.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    /// Shares the VIPs do not serve (guest shares, node-local ones), and why (set by the gateway).
+    pub shares_not_on_vips: Vec<UnservedShare>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct UnservedShare {
+    pub share: String,
+    pub reason: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -156,6 +167,8 @@ fn assemble(
         },
         nodes,
         vips,
+        digest: None,
+        shares_not_on_vips: Vec::new(),
     }
 }
 

@@ -3,6 +3,9 @@
 //! structs. Perl scalars have no fixed type (a share name may arrive as a number, a flag as
 //! `"1"`, `1` or `JSON::true`), so the fields read them leniently, as the command line would.
 
+use std::cell::RefCell;
+
+use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 use smbgw_core::schema::{DEFAULT_ADMIN, DEFAULT_LOCK};
@@ -17,7 +20,7 @@ pub fn parse<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T> {
             return Err(match non_finite(input) {
                 Some((arg, nested, value)) => {
                     let is = if nested { "contains" } else { "is" };
-                    Error::input(format!("argument '{arg}' {is} {value}; numbers must be finite"))
+                    Error::input(format!("argument '{arg}' {is} {value}; numbers must be finite")).field(arg)
                 }
                 None => Error::input("the bridge expects its arguments as a JSON object"),
             })
@@ -28,7 +31,76 @@ pub fn parse<T: for<'de> Deserialize<'de>>(input: &str) -> Result<T> {
         v @ Value::Object(_) => v,
         _ => return Err(Error::input("the bridge expects its arguments as a JSON object")),
     };
-    serde_json::from_value(value).map_err(|e| Error::input(format!("invalid arguments: {e}")))
+    let Value::Object(map) = value else {
+        unreachable!("an object by now")
+    };
+    let key = RefCell::new(None);
+    T::deserialize(Tracked { map, key: &key }).map_err(|e| {
+        let message = e.to_string();
+        // a missing argument is named by serde; any other error is about the argument being read
+        let field = between(&message, "missing field `", "`").or_else(|| key.borrow().clone());
+        let error = Error::input(format!("invalid arguments: {message}"));
+        match field {
+            Some(field) => error.field(field),
+            None => error,
+        }
+    })
+}
+
+fn between(text: &str, start: &str, end: &str) -> Option<String> {
+    let rest = &text[text.find(start)? + start.len()..];
+    Some(rest[..rest.find(end)?].to_string())
+}
+
+/// The top-level arguments as a map that remembers the name of the argument being read, so an
+/// unknown or ill-typed argument's error names its field (as the API's `errors` need).
+struct Tracked<'k> {
+    map: serde_json::Map<String, Value>,
+    key: &'k RefCell<Option<String>>,
+}
+
+impl<'de> Deserializer<'de> for Tracked<'_> {
+    type Error = serde_json::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> std::result::Result<V::Value, Self::Error> {
+        visitor.visit_map(TrackedAccess {
+            entries: self.map.into_iter(),
+            value: None,
+            key: self.key,
+        })
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option
+        unit unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+struct TrackedAccess<'k> {
+    entries: serde_json::map::IntoIter,
+    value: Option<Value>,
+    key: &'k RefCell<Option<String>>,
+}
+
+impl<'de> MapAccess<'de> for TrackedAccess<'_> {
+    type Error = serde_json::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> std::result::Result<Option<K::Value>, Self::Error> {
+        let Some((key, value)) = self.entries.next() else {
+            *self.key.borrow_mut() = None;
+            return Ok(None);
+        };
+        *self.key.borrow_mut() = Some(key.clone());
+        self.value = Some(value);
+        seed.deserialize(Value::String(key)).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> std::result::Result<V::Value, Self::Error> {
+        seed.deserialize(self.value.take().unwrap_or(Value::Null))
+    }
 }
 
 /// A Perl number JSON cannot carry (JSON::XS writes `inf`, `-inf`, `nan`; JSON::PP `Inf`,
@@ -327,33 +399,44 @@ pub struct HaSetup {
     /// `Name=Value` CTDB tunables: a list, or a string split at commas.
     #[serde(default, deserialize_with = "words")]
     pub tunable: Vec<String>,
+    /// The HA config digest the caller read (`ha_status`).
+    #[serde(default, deserialize_with = "optional_text")]
+    pub digest: Option<String>,
     #[serde(default, deserialize_with = "flag")]
     pub dry_run: bool,
 }
 
+/// `ha_failover`, `ha_test`, `ha_node`: with `dry-run` only the checks the API makes before
+/// forking its task (HA set up, the VIP and node known).
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HaFailover {
     #[serde(deserialize_with = "text")]
     pub vip: String,
     #[serde(deserialize_with = "text")]
     pub node: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HaTest {
     #[serde(deserialize_with = "text")]
     pub vip: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct HaNode {
     #[serde(deserialize_with = "text")]
     pub node: String,
     #[serde(default, deserialize_with = "flag")]
     pub enable: bool,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
 }
 
 #[derive(Deserialize)]
@@ -410,6 +493,7 @@ mod tests {
         );
         let err = parse::<Named>(r#"{"name":"x","nmae":"y"}"#).err().unwrap();
         assert!(err.message.contains("unknown field `nmae`"), "{}", err.message);
+        assert_eq!(err.field.as_deref(), Some("nmae"));
         let err = parse::<Create>(r#"{"name":"x","properties":{"comment":{"nested":1}}}"#)
             .err()
             .unwrap();
@@ -419,5 +503,28 @@ mod tests {
             err.message
         );
         parse::<Nothing>("null").unwrap();
+    }
+
+    #[test]
+    fn an_argument_error_names_its_field() {
+        let field = |input: &str| parse::<HaSetup>(input).err().unwrap().field;
+        // ill-typed, wherever it stands among the others
+        assert_eq!(
+            field(r#"{"vip":"10.0.0.9/24","tunable":{"a":1},"interface":"eth0"}"#).as_deref(),
+            Some("tunable")
+        );
+        assert_eq!(field(r#"{"vip":["x"],"interface":"eth0"}"#).as_deref(), Some("vip"));
+        // missing
+        assert_eq!(field(r#"{"interface":"eth0"}"#).as_deref(), Some("vip"));
+        // unknown
+        assert_eq!(
+            field(r#"{"vip":"10.0.0.9/24","interface":"eth0","colour":"red"}"#).as_deref(),
+            Some("colour")
+        );
+        let days = parse::<QuotaHistory>(r#"{"name":"a","days":"many"}"#).err().unwrap();
+        assert_eq!(
+            (days.field.as_deref(), days.kind),
+            (Some("days"), smbgw_core::ErrorKind::Input)
+        );
     }
 }

@@ -132,6 +132,7 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
                 lock: a.lock,
                 no_lock: a.no_lock,
                 tunables: a.tunable,
+                digest: a.digest,
             };
             json(gw.ha_setup(&setup, a.dry_run)?)
         }
@@ -139,14 +140,27 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             parse::<args::Nothing>(input)?;
             json(gw.ha_status()?)
         }
+        // dry-run: only the checks the API answers before it forks the task
         "ha_failover" => {
             let a: args::HaFailover = parse(input)?;
+            if a.dry_run {
+                return json(gw.ha_check_target(Some(&a.vip), Some(&a.node))?);
+            }
             let seconds = gw.ha_failover(&a.vip, &a.node)?;
             json(serde_json::json!({ "seconds": seconds }))
         }
-        "ha_test" => json(gw.ha_test(&parse::<args::HaTest>(input)?.vip)?),
+        "ha_test" => {
+            let a: args::HaTest = parse(input)?;
+            if a.dry_run {
+                return json(gw.ha_check_target(Some(&a.vip), None)?);
+            }
+            json(gw.ha_test(&a.vip)?)
+        }
         "ha_node" => {
             let a: args::HaNode = parse(input)?;
+            if a.dry_run {
+                return json(gw.ha_check_target(None, Some(&a.node))?);
+            }
             gw.ha_node(&a.node, a.enable)?;
             json(1)
         }

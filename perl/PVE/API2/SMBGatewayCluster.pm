@@ -21,9 +21,13 @@ my $modify_perm = { check => ['perm', '/', ['Sys.Modify']] };
 my $failover_properties = PVE::API2::SMBGateway::operation_properties('ha-failover');
 my $node_properties = PVE::API2::SMBGateway::operation_properties('ha-node');
 
-# Run an HA action as a task: it waits for CTDB to move addresses.
+# Run an HA action as a task: it waits for CTDB to move addresses. $check runs first, outside
+# the task: the core's dry run of the action (HA set up, VIP and node known), so a wrong value is
+# answered at once with the field it is about (a 404 with errors => { vip => ... }), which the
+# UI marks, instead of a failed task.
 my sub run_task {
-    my ($what, $id, $code) = @_;
+    my ($what, $id, $check, $code) = @_;
+    $check->();
     my $rpcenv = PVE::RPCEnvironment::get();
     my $task_id = PVE::API2::SMBGateway::task_id($id);
     return $rpcenv->fork_worker("smbgwha$what", $task_id, $rpcenv->get_user(), sub {
@@ -99,8 +103,11 @@ __PACKAGE__->register_method({
     returns => { type => 'string', description => "Task UPID." },
     code => sub {
 	my ($param) = @_;
+	my $args = { vip => $param->{vip}, node => $param->{node} };
 	return run_task('failover', $param->{vip}, sub {
-	    my $r = PVE::RS::SMBGateway::ha_failover({ vip => $param->{vip}, node => $param->{node} });
+	    PVE::RS::SMBGateway::ha_failover({ %$args, 'dry-run' => 1 });
+	}, sub {
+	    my $r = PVE::RS::SMBGateway::ha_failover($args);
 	    return sprintf("%s moved to %s in %.2f s", $param->{vip}, $param->{node}, $r->{seconds});
 	});
     },
@@ -118,6 +125,8 @@ __PACKAGE__->register_method({
     code => sub {
 	my ($param) = @_;
 	return run_task('test', $param->{vip}, sub {
+	    PVE::RS::SMBGateway::ha_test({ vip => $param->{vip}, 'dry-run' => 1 });
+	}, sub {
 	    my $r = PVE::RS::SMBGateway::ha_test({ vip => $param->{vip} });
 	    return sprintf("%s: node %d -> node %d, moved in %.2f s, answering after %.2f s",
 		$r->{vip}, $r->{from}, $r->{to}, $r->{seconds_to_move}, $r->{seconds_to_answer});
@@ -139,8 +148,11 @@ __PACKAGE__->register_method({
     returns => { type => 'string', description => "Task UPID." },
     code => sub {
 	my ($param) = @_;
+	my $args = { node => $param->{node}, enable => $param->{action} eq 'enable' };
 	return run_task('node', $param->{node}, sub {
-	    PVE::RS::SMBGateway::ha_node({ node => $param->{node}, enable => $param->{action} eq 'enable' });
+	    PVE::RS::SMBGateway::ha_node({ %$args, 'dry-run' => 1 });
+	}, sub {
+	    PVE::RS::SMBGateway::ha_node($args);
 	    return "node $param->{node}: $param->{action}d";
 	});
     },

@@ -3,8 +3,9 @@
 
 use super::{defaults, formatted, param, required, text, Cli, Kind, Property};
 
-/// The cluster lock used when none is given: it follows the quorate PVE partition.
-pub const DEFAULT_LOCK: &str = "corosync";
+/// The cluster lock used when none is given: RADOS when the node runs Ceph, else the
+/// corosync helper (the gateway decides, see gateway/src/ha.rs).
+pub const DEFAULT_LOCK: &str = "auto";
 
 pub const HA_SETUP: &[Property] = &[
     required(param(
@@ -30,7 +31,7 @@ pub const HA_SETUP: &[Property] = &[
             "lock",
             text(512),
             Cli::Long("SPEC"),
-            "Cluster lock: 'corosync' (follows the quorate PVE partition), 'file:/shared/path', 'ceph:CLUSTER:USER:POOL:OBJECT', or 'none' (with no-lock).",
+            "Cluster lock: 'auto' (RADOS in the first CephFS metadata pool as client.admin when this node runs Ceph, else corosync), 'corosync' (follows the quorate PVE partition), 'ceph:CLUSTER:USER:POOL:OBJECT' (a RADOS object; the pool must exist and the cephx user have mon and osd caps), 'file:/shared/path', or 'none' (with no-lock).",
         ),
         DEFAULT_LOCK,
     ),
@@ -43,6 +44,12 @@ pub const HA_SETUP: &[Property] = &[
         Kind::Settings,
         Cli::Long("NAME=VALUE"),
         "CTDB tunables, e.g. 'KeepaliveInterval=2,KeepaliveLimit=5' (on the command line: one --tunable each).",
+    ),
+    param(
+        "digest",
+        text(64),
+        Cli::Long("DIGEST"),
+        "Refuse the change if the HA config changed since 'ha-status' showed this digest.",
     ),
 ];
 

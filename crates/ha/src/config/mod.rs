@@ -487,6 +487,10 @@ impl LockSpec {
                         bail_input!("Ceph lock {what} {value:?} may only contain letters, digits, '-', '_' and '.'");
                     }
                 }
+                // librados takes the full entity name (rados_create2)
+                if !user.starts_with("client.") || user.len() == "client.".len() {
+                    bail_input!("Ceph lock user {user:?} must be a cephx client name, e.g. client.admin");
+                }
             }
             LockSpec::Corosync | LockSpec::None => {}
         }

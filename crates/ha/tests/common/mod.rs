@@ -438,6 +438,7 @@ pub fn build_with(cfg: &HaConfig, node_files: &[NodeFile]) -> Cluster {
         lock_helper_args: vec!["--group".into(), c.id.clone()],
         log_location: "syslog".into(),
         realtime_scheduling: false,
+        ..RenderOptions::default()
     };
     let files = render::render(cfg, &opts);
     let authkey = c.dir.path().join("authkey");
