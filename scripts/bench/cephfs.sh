@@ -43,13 +43,13 @@ cephfs_cleanup() {
 }
 
 phase_cephfs() {
-    local port=4445 stock_port=4446 conf r s
+    local port=4445 stock_port=4446 conf r s put get
     for tool in ceph-mon ceph-osd ceph-mds ceph-mgr ceph-fuse nsenter; do
         command -v "$tool" >/dev/null || die "$tool is missing; run scripts/install-deps.sh"
     done
     log "cephfs: a real Ceph cluster (1 mon, 1 mgr, 2 OSDs, MDS + standby) from the cache"
     tick
-    SMBGW_CEPH_DIR=$CEPH_DIR SMBGW_CEPH_NETNS=$CEPH_NS-c SMBGW_CEPH_SUBNET=10.96.0 "$CEPH_SCRIPT" start >"$WORK/ceph-start.log" 2>&1 ||
+    SMBGW_CEPH_DIR=$CEPH_DIR SMBGW_CEPH_NETNS=$CEPH_NS-c "$CEPH_SCRIPT" start >"$WORK/ceph-start.log" 2>&1 ||
         die "the Ceph cluster did not start: $(tail -5 "$WORK/ceph-start.log")"
     tock
     CEPH_START_S=$(calc "$ELAPSED_US/1000000")
@@ -97,13 +97,15 @@ phase_cephfs() {
             tick
             smb_ns "$(port_ns "$s")" cbench "put $WORK/data/big.bin put.bin" || die "CephFS put through $s failed: $SMB_OUT"
             tock
-            CPUT[$s]+="$(calc "$BIG_BYTES/$ELAPSED_US") "
+            put=$(calc "$BIG_BYTES/$ELAPSED_US")
+            CPUT[$s]+="$put "
             tick
             smb_ns "$(port_ns "$s")" cbench "get put.bin /dev/null" || die "CephFS get through $s failed: $SMB_OUT"
             tock
             [[ $SMB_OUT == *"of size $BIG_BYTES as"* ]] || die "CephFS get through $s: unexpected smbclient output: $SMB_OUT"
-            CGET[$s]+="$(calc "$BIG_BYTES/$ELAPSED_US") "
-            log "  run $((r + 1)) $s: put ${CPUT[$s]##* } get ${CGET[$s]##* }"
+            get=$(calc "$BIG_BYTES/$ELAPSED_US")
+            CGET[$s]+="$get "
+            log "  run $((r + 1)) $s: put $put MB/s, get $get MB/s"
         done
     done
     rm -f "$CEPH_MNT/vfs/put.bin" "$CEPH_MNT/smbgateway/cbench/put.bin"
