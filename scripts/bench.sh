@@ -16,6 +16,8 @@
 #   - quota enforcement overshoot on that btrfs: a 128 MiB SMB put into a share with a 64 MiB
 #     quota, bytes stored beyond the limit as a fraction of it      target <= 1 %
 #     (beside btrfs' own precision: a hand-made subvolume + qgroup limit, the same bytes by dd)
+#   - shares on CephFS, a real cluster (scripts/bench/cephfs.sh): SMB put/get through the
+#     node's ceph-fuse mount beside vfs_ceph and beside local btrfs; apply of 1,000 CephFS shares
 #   - `quota-status` with 100 quota shares                          target <= 50 ms
 #     (beside `btrfs filesystem sync` + `btrfs qgroup show` by hand; `quota-sample` of all 100
 #     beside 100 such pairs, without a target)
@@ -216,6 +218,7 @@ cleanup() {
     for root in "${GW_ROOTS[@]}"; do
         [[ -d $root ]] && gw "$root" 1 stop >/dev/null 2>&1
     done
+    declare -F cephfs_cleanup >/dev/null && cephfs_cleanup
     for root in "$WORK"/stock*/; do
         [[ -d $root/pid ]] && kill_smbd_in "$root/pid"
     done
@@ -445,6 +448,7 @@ for ((r = 0; r < N_APPLY; r++)); do
     [[ $out == *"nothing to do"* ]] || die "second apply was not a no-op: $out"
 done
 add_row "apply, 1,000 shares, no generated files" ms max 2000 "${ours_cold[*]}" "${base[*]}"
+APPLY_COLD_SAMPLES="${ours_cold[*]}" # the CephFS phase compares with these
 add_row "apply, 1,000 shares, no-op re-run" ms max 2000 "${ours_noop[*]}" "${base[*]}"
 BASELINE_NOTES+=("apply: a bash loop writes the same 1,000 sections into one smb.conf, 'testparm -s' checks it, 'smbcontrol smbd reload-config' (smbd running); a person has no cheaper way to know nothing changed, so the no-op row has the same baseline")
 
@@ -677,6 +681,10 @@ GB_LABEL=$( ((BIG_MIB == 1024)) && echo "1 GiB" || echo "$BIG_MIB MiB")
 add_row "SMB put $GB_LABEL (write)" MB/s ratio 1.0 "${PUT[gw]}" "${PUT[stock]}"
 add_row "SMB get $GB_LABEL (read)" MB/s ratio 1.1 "${GET[gw]}" "${GET[stock]}"
 add_row "SMB put $N_SMALL x $SMALL_KIB KiB files" files/s ratio 1.0 "${SMALL[gw]}" "${SMALL[stock]}"
+# shares on CephFS (scripts/bench/cephfs.sh): compared with the btrfs figures above
+# shellcheck source=scripts/bench/cephfs.sh
+source "$HERE/bench/cephfs.sh"
+phase_cephfs
 BASELINE_NOTES+=("throughput: the same directory on the same btrfs, served by a stock smb.conf (only sandbox paths, port, 127.0.0.1, tdbsam, load printers = no; Samba defaults otherwise) running beside our generated one; smbclient put/get/mput over 127.0.0.1, wall clock around the whole smbclient call (connect + logon included on both sides), server order alternating between runs, sync before each write")
 
 # ============================================================================================
