@@ -9,8 +9,8 @@
 //! down); the client reconnects through the VIP, and every acknowledged file must read back
 //! byte for byte through the VIP from a survivor and on the CephFS itself. A second test lets
 //! the whole node die (its ceph-fuse too): the writes resume only once the MDS gives up the dead
-//! client's session (printed). A third (ignored until the CephFS quota backend is merged) makes
-//! a quota and a snapshot on one node and uses them through the others.
+//! client's session (printed). A third makes a quota and a snapshot on one node and uses them
+//! through the others.
 //!
 //! Each node's mount namespace (anchored by the harness) gets a tmpfs on /mnt, so
 //! /mnt/pve/cephfs exists per node without touching the host's /mnt.
@@ -41,10 +41,10 @@ const SHARE: &str = "cephdata";
 const USER: &str = "cfsuser";
 const PASSWORD: &str = "Ceph-HA-pw1!";
 
-/// Where a share goes. Until `create --storage` lands (branch `storage`) an explicit directory
-/// on the CephFS mount; then this becomes `["--storage", STORAGE]` and the gateway makes it.
-fn placement(name: &str) -> Vec<String> {
-    vec!["--path".into(), format!("{MNT}/smbgateway/{name}")]
+/// Where a share goes: on the cluster's CephFS storage, the gateway making its directory
+/// (`<path>/smbgateway/<name>`).
+fn placement() -> Vec<String> {
+    vec!["--storage".into(), STORAGE.into()]
 }
 
 /// storage.cfg of the cluster as PVE writes it for a CephFS storage (read by `--storage`).
@@ -222,7 +222,7 @@ impl Lab {
             &format!("{PASSWORD}\n"),
         );
         assert_eq!(r.code, 0, "user add: {}{}", r.stdout, r.stderr);
-        let place = placement(SHARE);
+        let place = placement();
         if place[0] == "--path" {
             // an explicit directory is the admin's to make (--storage makes its own)
             let st = c.on(1, "mkdir").args(["-p", &place[1]]).status().unwrap();
@@ -475,8 +475,6 @@ fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// n2 (CephFS keeps the limit, `ceph.quota.max_bytes`, on the directory and every node's client
 /// enforces it), and a snapshot taken on n1 is a Previous Version through the VIP.
 #[test]
-#[ignore = "needs the CephFS quota backend (branch backend: create --quota/--shadow-copies on a CephFS \
-            directory); the integrator removes this after merging it"]
 fn quota_and_snapshot_made_on_one_node_work_through_others() {
     const QUOTA_SHARE: &str = "cephquota";
     const LIMIT: u64 = 20 << 20;
@@ -493,7 +491,7 @@ fn quota_and_snapshot_made_on_one_node_work_through_others() {
         "--shadow-copies",
         "1",
     ];
-    let place = placement(QUOTA_SHARE);
+    let place = placement();
     args.extend(place.iter().map(String::as_str));
     lab.gw.ok(c, 1, &args);
     for i in 2..=N {
