@@ -125,7 +125,8 @@ impl Gateway {
             }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
         }
-        self.check_share_for_ha(&share)?;
+        // no HA check here: a share on CephFS keeps its volume (its path cannot change, above),
+        // and a node-local one made before HA was set up stays editable; ha-status lists it
         cfg.replace(share.clone())?;
         self.config_step(&cfg, &mut plan)?;
         self.samba_steps_creating(&cfg, &mut plan, share.mode.is_native(), &share.name)?;

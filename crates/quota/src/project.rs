@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use smbgw_core::size::format_size;
 use smbgw_core::{bail_input, Error, QuotaBackend, Result};
+use smbgw_sys::mounts;
 use smbgw_sys::safe_fs::Dir;
 use smbgw_sys::walk;
 
@@ -130,70 +131,21 @@ pub fn usage(path: &Path) -> Result<Usage> {
 
 /// Whether the filesystem holding `path` is mounted with project quota accounting.
 pub fn enabled(path: &Path) -> bool {
-    std::fs::read_to_string("/proc/self/mountinfo")
-        .ok()
-        .and_then(|text| mount_options(&text, path))
-        .is_some_and(|opts| {
-            opts.split(',')
+    mounts::read().ok().is_some_and(|table| {
+        mounts::containing(&table, path).is_some_and(|m| {
+            m.options
+                .split(',')
                 .any(|o| matches!(o, "prjquota" | "pquota" | "prjjquota" | "pqnoenforce"))
         })
+    })
 }
 
-/// The super-block options (after the " - type source" part) of the mount holding `path`.
-pub fn mount_options(text: &str, path: &Path) -> Option<String> {
-    find_mount(text, path).map(|(_, opts)| opts)
-}
-
-/// The block device of the filesystem holding `path`, from /proc/self/mountinfo.
+/// The block device of the filesystem holding `path` (what `quotactl` names).
 pub fn mount_device(path: &Path) -> Result<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| Error::io("reading", Path::new("/proc/self/mountinfo"), e))?;
-    device_from_mountinfo(&text, path).ok_or_else(|| Error::system(format!("no mount found for {}", path.display())))
-}
-
-/// Longest mount point that contains `path`: its source device.
-pub fn device_from_mountinfo(text: &str, path: &Path) -> Option<PathBuf> {
-    find_mount(text, path).map(|(dev, _)| dev)
-}
-
-/// Longest mount point that contains `path`: (source, super options). After the " - "
-/// separator come the filesystem type, the source and the super-block options.
-fn find_mount(text: &str, path: &Path) -> Option<(PathBuf, String)> {
-    let mut best: Option<(usize, PathBuf, String)> = None;
-    for line in text.lines() {
-        let Some((left, right)) = line.split_once(" - ") else {
-            continue;
-        };
-        let (Some(mount_point), Some(source)) = (left.split(' ').nth(4), right.split(' ').nth(1)) else {
-            continue;
-        };
-        let mount_point = unescape(mount_point);
-        if path.starts_with(&mount_point) {
-            let depth = Path::new(&mount_point).components().count();
-            if best.as_ref().is_none_or(|(d, _, _)| depth >= *d) {
-                let opts = right.split(' ').nth(2).unwrap_or("").to_string();
-                best = Some((depth, PathBuf::from(unescape(source)), opts));
-            }
-        }
-    }
-    best.map(|(_, dev, opts)| (dev, opts))
-}
-
-/// mountinfo escapes space, tab, newline and backslash as octal (\040 ...).
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' && i + 3 < bytes.len() && bytes[i + 1..i + 4].iter().all(|b| (b'0'..=b'7').contains(b)) {
-            out.push(u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 4]).unwrap(), 8).unwrap_or(b'?'));
-            i += 4;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    let table = mounts::read()?;
+    mounts::containing(&table, path)
+        .map(|m| PathBuf::from(&m.source))
+        .ok_or_else(|| Error::system(format!("no mount found for {}", path.display())))
 }
 
 /// The project-quota backend (ext4, XFS): the share directory is the volume.
@@ -246,20 +198,6 @@ impl StorageBackend for Project {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mountinfo_longest_prefix_wins() {
-        let text = "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n\
-                    40 22 7:0 / /srv/data\\040disk rw,relatime shared:5 - xfs /dev/loop0 rw,prjquota\n";
-        assert_eq!(
-            device_from_mountinfo(text, Path::new("/srv/data disk/share")),
-            Some("/dev/loop0".into())
-        );
-        assert_eq!(
-            device_from_mountinfo(text, Path::new("/srv/other")),
-            Some("/dev/vda".into())
-        );
-    }
 
     #[test]
     fn struct_layouts_match_the_kernel() {

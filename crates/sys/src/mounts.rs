@@ -1,9 +1,8 @@
 //! The mount table as the kernel reports it (`/proc/self/mountinfo`, proc(5)): which filesystem
 //! holds a path, and what is mounted exactly at one. The gateway asks whether a PVE storage is
 //! mounted (crates/gateway/src/pve_storage.rs), e.g. a CephFS by the kernel (`ceph`) or by
-//! ceph-fuse (`fuse.ceph-fuse`). The project quota's device lookup (crates/quota/src/project.rs,
-//! `find_mount`) reads the same format and is meant to call `containing` here once the quota
-//! backends' rework (branch `backend`) has landed, which rewrites that file.
+//! ceph-fuse (`fuse.ceph-fuse`); the project quota backend (crates/quota/src/project.rs) asks for
+//! the device and the options of the mount holding a share.
 
 use std::path::{Path, PathBuf};
 
