@@ -29,6 +29,7 @@ Ext.define('SMBGateway.panel.ShareQuota', {
                     ['btrfs', 'btrfs qgroup'],
                     ['zfs', 'ZFS refquota'],
                     ['project', 'ext4/XFS project quota'],
+                    ['cephfs', 'CephFS quota (ceph.quota.max_bytes)'],
                 ],
             },
         ];
@@ -54,7 +55,7 @@ Ext.define('SMBGateway.panel.ShareQuota', {
                 smbgwModes: ['native', 'lxc'],
                 html: Ext.htmlEncode(
                     gt(
-                        'The quota is enforced by the filesystem: a btrfs subvolume, a ZFS dataset, or an ext4/XFS project quota (mounted with prjquota). Other filesystems refuse a quota.',
+                        'The quota is enforced by the filesystem: a btrfs subvolume, a ZFS dataset, an ext4/XFS project quota (mounted with prjquota) or a CephFS directory quota (enforced by each client, so a write may overshoot it by a few MiB). Other filesystems refuse a quota.',
                     ),
                 ),
             },
