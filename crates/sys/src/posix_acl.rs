@@ -228,7 +228,7 @@ pub fn get(fd: BorrowedFd<'_>, kind: AclKind, path: &Path) -> Result<Option<Acl>
             Some(libc::ERANGE) if buf.len() < 1 << 20 => buf.resize(buf.len() * 4, 0),
             Some(libc::EOPNOTSUPP) => {
                 return Err(Error::system(format!(
-                    "{} is on a filesystem without POSIX ACLs; mount it with the acl option",
+                    "{} is on a filesystem without POSIX ACLs; mount it with the acl option (a CephFS through ceph-fuse: set 'client_acl_type = posix_acl' and 'fuse_default_permissions = false' in the [client] section of ceph.conf and mount it again)",
                     path.display()
                 )))
             }
