@@ -424,9 +424,44 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // Ceph out of reach (the node's link down): apply heals without it while the node has the
+    // lock's keyring, and reports the keyring it cannot fetch without giving up the rest
+    let link = |state: &str| {
+        assert!(std::process::Command::new("ip")
+            .args(["-n", &ns, "link", "set", "ceph0", state])
+            .status()
+            .unwrap()
+            .success());
+    };
+    link("down");
+    std::fs::remove_file(ctdb_dir.join("ctdb.conf")).unwrap();
+    sb.ok(&["apply"]);
+    assert!(
+        ctdb_dir.join("ctdb.conf").exists(),
+        "apply rebuilt ctdb.conf without Ceph"
+    );
+    std::fs::remove_file(ctdb_dir.join("ctdb.conf")).unwrap();
+    std::fs::remove_file(&keyring).unwrap();
+    let r = sb.run(&["apply"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("CTDB lock's Ceph files"), "{}", r.stderr);
+    assert!(ctdb_dir.join("ctdb.conf").exists(), "the rest was converged");
+    assert!(!keyring.exists());
+    link("up");
+    sb.ok(&["apply"]);
+    assert_eq!(
+        std::fs::read_to_string(&keyring).unwrap(),
+        key_text,
+        "fetched again once Ceph answers"
+    );
+
     // another lock chosen: no keyring stays behind
     sb.ok(&as_str(&setup(&["--lock", "corosync"])));
     assert!(!keyring.exists() && !client_conf.exists());
     let ctdb_conf = std::fs::read_to_string(ctdb_dir.join("ctdb.conf")).unwrap();
     assert!(ctdb_conf.contains("smbgw-ctdb-quorum-lock"), "{ctdb_conf}");
+    // a cluster set up keeps its lock when ha-setup runs again without --lock
+    sb.ok(&as_str(&setup(&[])));
+    let ha_cfg = std::fs::read_to_string(sb.root.join("config/ha.cfg")).unwrap();
+    assert!(ha_cfg.contains("\tlock corosync\n"), "{ha_cfg}");
 }

@@ -42,7 +42,14 @@ pub struct HaSetup {
 /// A share's data is on the cluster filesystem: the `backend` planning records `cephfs` for
 /// every share whose directory is on CephFS, quota or not (gateway/src/storage).
 fn on_cluster_storage(share: &Share) -> bool {
-    share.quota_backend == QuotaBackend::Cephfs
+    match share.quota_backend {
+        QuotaBackend::Cephfs => true,
+        // made before shares on CephFS were recorded as such: the filesystem says
+        QuotaBackend::Auto => {
+            smbgw_quota::detect(std::path::Path::new(&share.path)).ok().flatten() == Some(QuotaBackend::Cephfs)
+        }
+        _ => false,
+    }
 }
 
 /// A native share on node-local storage, for the messages that refuse or list it.
@@ -177,7 +184,7 @@ impl Gateway {
             return Ok(());
         }
         bail_field!(
-            "path",
+            if share.storage.is_some() { "storage" } else { "path" },
             "share '{}' would be on node-local storage ({}), but high availability is set up: clients \
              reach shares through floating addresses that move between nodes, and after a failover they \
              would see another node's directory. Put it on a cephfs storage (--storage ID)",
@@ -219,7 +226,12 @@ impl Gateway {
             tunables.set(t).field("tunable")?;
         }
         let lock = match req.lock.as_str() {
-            DEFAULT_LOCK => self.default_lock()?,
+            // a cluster set up already keeps its lock: nodes take a new one only as their ctdbd
+            // restarts, and two kinds of lock at once could elect two leaders
+            DEFAULT_LOCK => match self.ha_config()? {
+                Some(current) => current.lock,
+                None => self.default_lock()?,
+            },
             spec => LockSpec::parse(spec, req.no_lock).field("lock")?,
         };
         let cfg = HaConfig {
@@ -278,22 +290,34 @@ impl Gateway {
         if legacy.changes() {
             plan.push(legacy);
         }
-        self.ha_steps(&cfg, &shares, &mut plan, false)?;
+        if let Some(problem) = self.ha_steps(&cfg, &shares, &mut plan, false)? {
+            return Err(Error::external(problem));
+        }
         self.execute(plan, dry_run, None, cfg.warnings())
     }
 
     /// The CTDB files and the clustered smb.conf for `cfg` serving `shares` (also what `apply`
-    /// converges, with the shares it can serve; `empty_confirmed`: its `--force`).
+    /// converges, with the shares it can serve; `empty_confirmed`: its `--force`). Returns what
+    /// could not be planned without stopping the rest: the RADOS lock's keyring when Ceph does
+    /// not answer (CTDB keeps the files it has; `apply` reports it, `ha-setup` fails on it).
     pub(crate) fn ha_steps(
         &self,
         cfg: &HaConfig,
         shares: &SharesConfig,
         plan: &mut Plan,
         empty_confirmed: bool,
-    ) -> Result<()> {
+    ) -> Result<Option<String>> {
         let before = plan.len();
+        let mut problem = None;
         match &cfg.lock {
-            LockSpec::Ceph { cluster, user, .. } => self.ceph_lock_steps(cluster, user, plan)?,
+            LockSpec::Ceph { cluster, user, .. } => {
+                if let Err(e) = self.ceph_lock_steps(cluster, user, plan) {
+                    problem = Some(format!(
+                        "the CTDB lock's Ceph files could not be brought up to date: {}",
+                        e.message
+                    ));
+                }
+            }
             // another lock now: no keyring left behind
             _ => {
                 for file in [ceph::CLIENT_KEYRING, ceph::CLIENT_CONF] {
@@ -319,31 +343,36 @@ impl Gateway {
             ..self.globals()?
         };
         // smbd cannot reload into clustering before ctdbd runs; a node's ctdb.service starts it
-        self.samba_steps_for_apply(shares, &globals, plan, false, empty_confirmed)
+        self.samba_steps_for_apply(shares, &globals, plan, false, empty_confirmed)?;
+        Ok(problem)
     }
 
     /// The RADOS lock's client config (0644, no secrets) and its user's keyring (0600) beside
     /// ctdb.conf (see smbgw_ha::ceph): the op timeouts make a cut-off holder give up the lock
     /// before it expires.
+    /// The keyring is asked of Ceph only when this node has none yet: `apply` at boot must not
+    /// wait for the monitors, and a key that exists does not change.
     fn ceph_lock_steps(&self, cluster: &str, user: &str, plan: &mut Plan) -> Result<()> {
         let cluster = self.ceph_cluster(cluster)?;
         let conf_text = std::fs::read_to_string(&cluster.conf).map_err(|e| Error::io("reading", &cluster.conf, e))?;
-        let entity = cluster.auth_get(user)?.ok_or_else(|| {
-            Error::external(format!(
-                "the Ceph lock user {user} no longer exists in cluster {}; run ha-setup with a user that does",
-                cluster.name
-            ))
-        })?;
         let keyring = self.layout.ctdb_dir.join(ceph::CLIENT_KEYRING);
-        let files = [
-            ("CTDB lock keyring", keyring.clone(), ceph::keyring(&entity), 0o600),
-            (
-                "CTDB lock Ceph config",
-                self.layout.ctdb_dir.join(ceph::CLIENT_CONF),
-                ceph::client_conf(&conf_text, user, &keyring),
-                0o644,
-            ),
-        ];
+        let mut files = vec![(
+            "CTDB lock Ceph config",
+            self.layout.ctdb_dir.join(ceph::CLIENT_CONF),
+            ceph::client_conf(&conf_text, user, &keyring),
+            0o644,
+        )];
+        // the user's own keyring, `[client.NAME]` first (ceph::keyring); another user's is replaced
+        let have_key = std::fs::read_to_string(&keyring).is_ok_and(|k| k.starts_with(&format!("[{user}]")));
+        if !have_key {
+            let entity = cluster.auth_get(user)?.ok_or_else(|| {
+                Error::external(format!(
+                    "the Ceph lock user {user} no longer exists in cluster {}; run ha-setup with a user that does",
+                    cluster.name
+                ))
+            })?;
+            files.insert(0, ("CTDB lock keyring", keyring.clone(), ceph::keyring(&entity), 0o600));
+        }
         for (what, path, text, mode) in files {
             let step = WriteFile::new(what, &path, text.into_bytes(), mode)?;
             if step.changes() {

@@ -266,12 +266,12 @@ impl Gateway {
         if self.globals()?.ad.is_some() && self.samba.winbindd_pid().is_none() {
             self.winbind_steps(true, &mut plan);
         }
+        let mut errors = Vec::new();
         match self.ha_config()? {
-            Some(ha) => self.ha_steps(&ha, &served, &mut plan, force)?,
+            Some(ha) => errors.extend(self.ha_steps(&ha, &served, &mut plan, force)?),
             None => self.samba_steps_for_apply(&served, &self.globals()?, &mut plan, true, force)?,
         }
         let mut change = self.execute(plan, dry_run, None, notes)?;
-        let mut errors = Vec::new();
         if !unavailable.is_empty() {
             let list: Vec<String> = unavailable
                 .iter()
