@@ -103,7 +103,7 @@ Ext.define('SMBGateway.panel.ShareGeneral', {
             store: { fields: ['storage', 'type', 'path', 'avail', 'shared'], data: [] },
             listConfig: {
                 getInnerTpl: () =>
-                    '{storage} <span class="smbgw-note">({type}, {path}' +
+                    '{storage:htmlEncode} <span class="smbgw-note">({type:htmlEncode}, {path:htmlEncode}' +
                     '<tpl if="avail !== undefined">, {[SMBGateway.Utils.sizeText(values.avail)]} ' +
                     gt('free') +
                     '</tpl>)</span>',

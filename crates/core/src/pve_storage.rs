@@ -298,9 +298,8 @@ pub fn sections(text: &str) -> Vec<Section> {
 pub fn parse(text: &str) -> Vec<Storage> {
     let mut storages: Vec<Storage> = Vec::new();
     for s in sections(text) {
-        if storages.iter().any(|known| known.id == s.name) {
-            continue; // PVE keeps one entry per id; the first one read
-        }
+        // PVE keeps one entry per id, the last one read (SectionConfig assigns $ids->{$id})
+        storages.retain(|known| known.id != s.name);
         let p = &s.props;
         let get = |k: &str| p.get(k).filter(|v| !v.is_empty()).cloned();
         let path = match (s.kind.as_str(), get("path")) {

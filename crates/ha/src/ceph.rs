@@ -142,7 +142,9 @@ impl Cluster {
             );
         };
         let cap = |service: &str| entity.caps.get(service).map(|c| c.trim()).filter(|c| !c.is_empty());
-        if cap("mon").is_none() || cap("osd").is_none() {
+        // the lock is an object the user writes: an OSD cap without a write grant cannot hold it
+        let writes = |c: &str| c.contains('w') || c.contains('*');
+        if cap("mon").is_none() || !cap("osd").is_some_and(writes) {
             bail_input!(
                 "Ceph lock user {user:?} has no caps to take a lock (mon: {}, osd: {}); give it \
                  'ceph auth caps {user} mon \"allow r\" osd \"allow rwx pool={pool}\"'",

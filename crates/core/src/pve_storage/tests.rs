@@ -204,3 +204,10 @@ fn storage_ids_follow_pve() {
         assert!(!storage_id_ok(bad), "{bad}");
     }
 }
+
+#[test]
+fn of_two_sections_with_one_id_the_last_counts_like_pve() {
+    let all = parse("dir: data\n\tpath /srv/first\n\ndir: other\n\tpath /srv/o\n\ndir: data\n\tpath /srv/second\n");
+    assert_eq!(all.iter().filter(|s| s.id == "data").count(), 1);
+    assert_eq!(by_id(&all, "data").path.as_deref(), Some("/srv/second"));
+}
