@@ -71,7 +71,7 @@ phase_cephfs() {
     printf '%s\n' "$PASSWORD" | gwn user add "$USER_NAME" --password-stdin >/dev/null
     gwn create cbench --path "$CEPH_MNT/smbgateway/cbench" --users "$USER_NAME" >/dev/null
     stock_init "$st" "$stock_port"
-    printf '[cbench]\n\tpath = /vfs\n\tvfs objects = ceph\n\tceph:config_file = %s\n\tceph:user_id = admin\n\tkernel share modes = no\n\tread only = no\n' \
+    printf '[cbench]\n\tpath = /vfs\n\tvfs objects = ceph\n\tceph:config_file = %s\n\tceph:user_id = admin\n\tkernel share modes = no\n\tposix locking = no\n\tread only = no\n' \
         "$conf" >>"$st/smb.conf"
     in_ns env LD_PRELOAD=libnss_wrapper.so NSS_WRAPPER_PASSWD="$ACCOUNTS/passwd" NSS_WRAPPER_GROUP="$ACCOUNTS/group" \
         setsid smbd -D -s "$st/smb.conf"
@@ -113,7 +113,7 @@ phase_cephfs() {
     add_row "CephFS SMB get $GB_LABEL, ceph-fuse mount vs vfs_ceph" MB/s info - "${CGET[gw]}" "${CGET[stock]}"
     add_row "SMB put $GB_LABEL, CephFS (ceph-fuse) vs local btrfs" MB/s info - "${CPUT[gw]}" "${PUT[gw]}"
     add_row "SMB get $GB_LABEL, CephFS (ceph-fuse) vs local btrfs" MB/s info - "${CGET[gw]}" "${GET[gw]}"
-    BASELINE_NOTES+=("cephfs: a real cluster on this machine (1 mon, 1 mgr, 2 bluestore OSDs on sparse files, 1 copy; started from the cache in $(fmt_num "$CEPH_START_S") s); ours = the gateway's share on the node's ceph-fuse mount, baseline = a stock smbd serving the same CephFS with vfs_ceph (libcephfs, 'kernel share modes = no'), both in one network namespace over its loopback, order alternating; the btrfs rows compare with phase 3's gateway figures of this run")
+    BASELINE_NOTES+=("cephfs: a real cluster on this machine (1 mon, 1 mgr, 2 bluestore OSDs on sparse files, 1 copy; started from the cache in $(fmt_num "$CEPH_START_S") s); ours = the gateway's share on the node's ceph-fuse mount, baseline = a stock smbd serving the same CephFS with vfs_ceph (libcephfs, 'kernel share modes = no', 'posix locking = no', as Samba documents for vfs_ceph), both in one network namespace over its loopback, order alternating; the btrfs rows compare with phase 3's gateway figures of this run")
 
     # apply of 1,000 shares on CephFS (their directories made beforehand, as in phase 1)
     log "cephfs: apply of $N_SHARES shares on CephFS, $N_APPLY cold runs, beside phase 1's local ones"
