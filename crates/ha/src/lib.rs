@@ -42,6 +42,10 @@
 //!   [`ceph::Cluster::check_lock`] checks pool and user against the cluster. Measured in
 //!   tests/ceph_lock.rs: a cut-off holder exits ~2 s before the lock expires and another node
 //!   takes it; without the op timeouts it keeps "holding" past the takeover.
+//! - **Fencing** ([`fence`]): the hidden `ha-fence` command, run by CTDB's event script
+//!   [`fence::SCRIPT`] ([`fence::script`]), registers this node's CephFS client ids and, on the
+//!   leader of a majority ([`fence::decide`]), evicts (= blocklists) the clients of DISCONNECTED
+//!   nodes, so writes resume without the MDS session timeout. `HaStatus::fencing` reports it.
 //! - **Lock helper** binary `smbgw-ctdb-quorum-lock` ([`lock`]; install it as
 //!   [`config::DEFAULT_LOCK_HELPER`]). It loads libquorum/libcpg from the `corosync` package
 //!   with dlopen, so building needs no corosync -dev package.
@@ -79,6 +83,7 @@
 pub mod ceph;
 pub mod config;
 pub mod corosync;
+pub mod fence;
 pub mod file;
 pub mod lock;
 pub mod members;
