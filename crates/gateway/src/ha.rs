@@ -654,6 +654,20 @@ mod tests {
     }
 
     #[test]
+    fn the_fencing_script_is_rendered_only_where_the_cluster_runs_ceph() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = smbgw_core::Layout::sandbox(dir.path(), [127, 0, 0, 1].into(), 445).unwrap();
+        let gw = Gateway::new(layout);
+        assert!(gw.render_options().fence.is_none());
+        std::fs::create_dir_all(dir.path().join("pve")).unwrap();
+        std::fs::write(dir.path().join("pve/ceph.conf"), "[global]\n").unwrap();
+        let fence = gw.render_options().fence.unwrap();
+        // the sandbox's root goes with it: ctdbd's environment does not have it
+        assert_eq!(fence.env, [format!("PVE_SMBGW_ROOT={}", dir.path().display())]);
+        assert_eq!(fence.log, dir.path().join("log/ha-fence.log"));
+    }
+
+    #[test]
     fn only_native_shares_on_cephfs_are_served_through_the_vips() {
         let mut on_ceph = share(&[("path", "/mnt/pve/cephfs/smbgateway/s")]);
         let local = on_ceph.clone();

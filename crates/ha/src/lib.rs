@@ -71,6 +71,10 @@
 //! - kill -9 of the leader's ctdbd (corosync keeps running): its helper exits +1.2-2.0 s, the
 //!   last node leads and answers on both VIPs +3.5-5.4 s.
 //! - kill -9 of corosync under the lock holder: the helper releases +0.1 s.
+//! - tests/cephfs_failover.rs (shares on a real CephFS): the whole VIP holder dies (its
+//!   ceph-fuse too); with [`fence`] writes through the VIP resume +4.9-6.8 s after the crash,
+//!   without it only once the MDS drops the dead client's session (+61 s at the default
+//!   `session_timeout` of 60 s).
 //!
 //! # Traps
 //!
