@@ -231,6 +231,10 @@ fn run_ha(gw: &Gateway, sub: &str, m: &ArgMatches, format: Format) -> Result<()>
         "ha-fence" => {
             let event = arg("event");
             let lines = gw.ha_fence(&event)?;
+            // CTDB runs it every monitor interval: a quiet run leaves its log alone
+            if lines.is_empty() {
+                return Ok(());
+            }
             format.message(&lines.join("\n"), &serde_json::json!({ "event": event, "done": lines }))
         }
         "ha-failover" => {

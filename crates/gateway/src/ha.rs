@@ -542,22 +542,33 @@ impl Gateway {
             let Some(node) = cfg.nodes.get(pnn as usize) else {
                 continue;
             };
+            let done = self.fence_file::<Record>(&node.name, "fenced")?;
+            let at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
             let Some(reg) = self.fence_file::<Registration>(&node.name, "client")? else {
+                // reported once (a node that never ran with a CephFS share stays down quietly)
                 let msg = format!(
                     "node {} never registered its CephFS client: it cannot be fenced",
                     node.name
                 );
-                out.push(format!("{event}: {msg}"));
-                failed.push(msg);
+                if done.as_ref().and_then(|r| r.error.as_deref()) != Some(msg.as_str()) {
+                    let record = Record {
+                        node: node.name.clone(),
+                        at,
+                        clients: Vec::new(),
+                        evicted: Vec::new(),
+                        error: Some(msg.clone()),
+                    };
+                    self.write_fence_file(&node.name, "fenced", &record)?;
+                    out.push(format!("{event}: {msg}"));
+                    failed.push(msg);
+                }
                 continue;
             };
-            let done = self.fence_file::<Record>(&node.name, "fenced")?;
             if done.as_ref().is_some_and(|r| r.covers(&reg)) {
                 continue;
             }
-            let at = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs());
             let record = match cluster.fence(&reg) {
                 Ok(evicted) => Record {
                     node: node.name.clone(),
