@@ -536,6 +536,30 @@ impl Gateway {
             }
             Decision::Fence(dead) => dead,
         };
+        if dead.is_empty() {
+            return Ok(out);
+        }
+        // CTDB loses a node also while its ctdbd restarts: only a node corosync lost too is dead
+        let members = match fence::corosync_members() {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(format!("{event}: not fencing: {e}"));
+                return Ok(out);
+            }
+        };
+        let dead: Vec<u32> = dead
+            .into_iter()
+            .filter(|pnn| match cfg.nodes.get(*pnn as usize) {
+                Some(node) if members.contains(&node.name) => {
+                    out.push(format!(
+                        "{event}: node {} is gone from CTDB but not from corosync (ctdbd restarting?): not fenced",
+                        node.name
+                    ));
+                    false
+                }
+                _ => true,
+            })
+            .collect();
         let cluster = ceph::Cluster::new(ceph::DEFAULT_CLUSTER, &conf);
         let mut failed = Vec::new();
         for pnn in dead {

@@ -123,6 +123,32 @@ pub fn decide(st: &HaStatus) -> Decision {
     Decision::Fence(dead)
 }
 
+/// The node names in this node's corosync membership (`corosync-quorumtool -l -p`). CTDB marks
+/// a node DISCONNECTED also while its ctdbd restarts (a package upgrade, `apply` restarting
+/// ctdb.service); corosync still has that node, and fencing it would cut a live node's CephFS
+/// mount (its PVE storage too). Only a node both have lost is dead.
+pub fn corosync_members() -> Result<Vec<String>> {
+    let out = smbgw_sys::command::Command::new("corosync-quorumtool")
+        .args(["-l", "-p"])
+        .timeout(std::time::Duration::from_secs(5))
+        .run()
+        .map_err(|e| Error::external(format!("corosync's membership cannot be read: {}", e.message)))?;
+    Ok(parse_members(&out.stdout))
+}
+
+/// The names of `corosync-quorumtool -l` output: the rows that start with a node id (`1 1 pve1`,
+/// `2 1 pve2 (local)`).
+pub fn parse_members(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            words.next()?.parse::<u32>().ok()?;
+            words.next()?;
+            words.next().map(str::to_string)
+        })
+        .collect()
+}
+
 /// `client4166` (the `ceph.client_id` xattr) → 4166.
 pub fn parse_client_id(text: &str) -> Option<u64> {
     text.trim().trim_end_matches('\0').strip_prefix("client")?.parse().ok()
@@ -265,6 +291,14 @@ mod tests {
             shares_not_on_vips: Vec::new(),
             fencing: Vec::new(),
         }
+    }
+
+    #[test]
+    fn corosync_members_are_read_from_quorumtool_rows() {
+        let text = "\nMembership information\n----------------------\n    Nodeid      Votes Name\n\
+                    1          1 pve1\n         3          1 pve3 (local)\n";
+        assert_eq!(parse_members(text), ["pve1", "pve3"]);
+        assert!(parse_members("Quorum information\n").is_empty());
     }
 
     #[test]
