@@ -259,6 +259,12 @@ pub fn command() -> Command {
                 .args(parameter_args(schema::HA_NODE, None)),
         )
         .subcommand(
+            Command::new("ha-fence")
+                .about("Fence the CephFS clients of nodes CTDB declared dead (run by CTDB's event script)")
+                .hide(true)
+                .arg(Arg::new("event").long("event").value_name("EVENT").default_value("manual").help("The CTDB event that ran it (for the log)")),
+        )
+        .subcommand(
             Command::new("completion")
                 .about("Print a shell completion script")
                 .hide(true)

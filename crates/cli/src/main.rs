@@ -131,7 +131,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         }
         "user" => run_user(&gw, sm, format),
         "ad-join" | "ad-leave" | "ad-test" | "ad-status" => run_ad(&gw, sub, sm, format),
-        "ha-setup" | "ha-status" | "ha-failover" | "ha-test" | "ha-node" => run_ha(&gw, sub, sm, format),
+        "ha-setup" | "ha-status" | "ha-failover" | "ha-test" | "ha-node" | "ha-fence" => run_ha(&gw, sub, sm, format),
         _ => unreachable!("clap knows all subcommands"),
     }
 }
@@ -228,6 +228,15 @@ fn run_ha(gw: &Gateway, sub: &str, m: &ArgMatches, format: Format) -> Result<()>
             format.change(&gw.ha_setup(&setup, m.get_flag("dry-run"))?)
         }
         "ha-status" => format.ha_status(&gw.ha_status()?),
+        "ha-fence" => {
+            let event = arg("event");
+            let lines = gw.ha_fence(&event)?;
+            // CTDB runs it every monitor interval: a quiet run leaves its log alone
+            if lines.is_empty() {
+                return Ok(());
+            }
+            format.message(&lines.join("\n"), &serde_json::json!({ "event": event, "done": lines }))
+        }
         "ha-failover" => {
             let seconds = gw.ha_failover(&arg("vip"), &arg("node"))?;
             format.message(

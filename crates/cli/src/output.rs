@@ -449,6 +449,15 @@ impl Format {
                 println!("  {}: {}", s.share, s.reason);
             }
         }
+        for f in &status.fencing {
+            match &f.error {
+                None => println!(
+                    "fenced {}: CephFS client(s) {:?} evicted (unix time {})",
+                    f.node, f.evicted, f.at
+                ),
+                Some(e) => println!("FENCING FAILED {} (unix time {}): {e}", f.node, f.at),
+            }
+        }
         if let Some(digest) = &status.digest {
             println!("digest: {digest}");
         }

@@ -11,7 +11,8 @@ use smbgw_core::plan::{FnStep, RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_field, bail_input, section, Error, Plan, QuotaBackend, Result, ResultExt, Share};
 use smbgw_ha::config::{self, Environment, Tunables};
-use smbgw_ha::render::{self, RenderOptions};
+use smbgw_ha::fence::{self, Decision, Record, Registration};
+use smbgw_ha::render::{self, FenceScript, RenderOptions};
 use smbgw_ha::status::{self, Ctdb, DrillOptions, DrillReport, UnservedShare};
 use smbgw_ha::{ceph, file, members, HaConfig, HaStatus, LockSpec};
 
@@ -202,6 +203,24 @@ impl Gateway {
             // no SCHED_FIFO for a daemon started by hand in a test
             opts.realtime_scheduling = false;
         }
+        // fencing of dead nodes' CephFS clients: only where the cluster runs Ceph
+        if self.pve_ceph_conf().exists() {
+            let (cli, env) = match &self.layout.sandbox {
+                Some(sb) => (
+                    self.layout
+                        .cli_source
+                        .clone()
+                        .unwrap_or_else(|| self.layout.cli.clone()),
+                    vec![format!("{}={}", smbgw_core::layout::ENV_ROOT, sb.root.display())],
+                ),
+                None => (self.layout.cli.clone(), Vec::new()),
+            };
+            opts.fence = Some(FenceScript {
+                cli,
+                env,
+                log: self.layout.log_dir.join("ha-fence.log"),
+            });
+        }
         opts
     }
 
@@ -328,7 +347,14 @@ impl Gateway {
                 }
             }
         }
-        render::plan(cfg, &self.render_options(), &self.layout.ctdb_dir, plan)?;
+        let opts = self.render_options();
+        if opts.fence.is_none() {
+            let script = self.layout.ctdb_dir.join(render::fence_script_path());
+            if let Some(step) = RemoveFile::new("CTDB fencing event script (no Ceph)", &script)? {
+                plan.push(step);
+            }
+        }
+        render::plan(cfg, &opts, &self.layout.ctdb_dir, plan)?;
         // on a node, CTDB takes the new files on a restart; with 50.samba enabled it runs smbd
         // itself from then on (so smbd.service should be disabled on cluster nodes)
         if !self.layout.is_sandbox() && plan.len() > before {
@@ -435,7 +461,206 @@ impl Gateway {
                 })
             })
             .collect();
+        report.fencing = self.fence_records(&cfg)?;
         Ok(report)
+    }
+
+    fn fence_dir(&self) -> PathBuf {
+        self.layout.config_dir.join(fence::DIR)
+    }
+
+    fn fence_file<T: serde::de::DeserializeOwned>(&self, node: &str, kind: &str) -> Result<Option<T>> {
+        let path = self.fence_dir().join(format!("{node}.{kind}.json"));
+        match smbgw_sys::fs::read_optional(&path)? {
+            None => Ok(None),
+            Some(bytes) => serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|e| Error::system(format!("{} is not what ha-fence writes: {e}", path.display()))),
+        }
+    }
+
+    fn write_fence_file<T: serde::Serialize>(&self, node: &str, kind: &str, value: &T) -> Result<()> {
+        let dir = self.fence_dir();
+        smbgw_sys::fs::create_dir_all(&dir, 0o755)?;
+        let mut json = serde_json::to_vec_pretty(value).expect("serialises");
+        json.push(b'\n');
+        smbgw_sys::fs::atomic_write(&dir.join(format!("{node}.{kind}.json")), &json, 0o640)
+    }
+
+    /// The last fencing of every node of the cluster that was ever fenced.
+    fn fence_records(&self, cfg: &HaConfig) -> Result<Vec<Record>> {
+        let mut out = Vec::new();
+        for n in &cfg.nodes {
+            if let Some(r) = self.fence_file::<Record>(&n.name, "fenced")? {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// `ha-fence` (hidden; CTDB's event script runs it detached, see smbgw_ha::fence): register
+    /// this node's CephFS client ids, and on the leader of a majority evict the clients of the
+    /// nodes CTDB declared dead. Returns what it did, one line each.
+    pub fn ha_fence(&self, event: &str) -> Result<Vec<String>> {
+        let Some(cfg) = self.ha_config()? else {
+            return Ok(vec!["high availability is not set up: nothing to fence".into()]);
+        };
+        let conf = self.pve_ceph_conf();
+        let shares = self.store.load()?;
+        let paths: Vec<&str> = shares
+            .shares()
+            .iter()
+            .filter(|s| s.mode.is_native() && on_cluster_storage(s))
+            .map(|s| s.path.as_str())
+            .collect();
+        if paths.is_empty() || !conf.exists() {
+            return Ok(vec![
+                "no share on CephFS, or no Ceph on this cluster: nothing to fence".into()
+            ]);
+        }
+        // one run at a time on a node (events come in bursts); a later one finds the work done
+        smbgw_sys::fs::create_dir_all(&self.layout.run_dir, 0o755)?;
+        let _lock = smbgw_sys::lock::lock_file(
+            &self.layout.run_dir.join("ha-fence.lock"),
+            std::time::Duration::from_secs(60),
+        )?;
+        let mut out = Vec::new();
+        let st = status::status(&Ctdb::local().timeout(5), Some(&cfg))?;
+        let Some(me) = st.this_node.and_then(|p| cfg.nodes.get(p as usize)) else {
+            return Err(Error::external("CTDB does not say which node this is"));
+        };
+
+        // 1. register this node's own CephFS clients (only when they changed)
+        let mut clients = std::collections::BTreeSet::new();
+        for p in &paths {
+            match fence::client_id(std::path::Path::new(p)) {
+                Ok(Some(id)) => {
+                    clients.insert(id);
+                }
+                Ok(None) => {}
+                Err(e) => out.push(format!("{event}: cannot read the CephFS client of {p}: {e}")),
+            }
+        }
+        let reg = Registration {
+            node: me.name.clone(),
+            clients: clients.into_iter().collect(),
+        };
+        if !reg.clients.is_empty() && self.fence_file::<Registration>(&me.name, "client")?.as_ref() != Some(&reg) {
+            self.write_fence_file(&me.name, "client", &reg)?;
+            out.push(format!(
+                "{event}: registered node {} as CephFS client(s) {:?}",
+                me.name, reg.clients
+            ));
+        }
+
+        // 2. the leader of a majority fences the dead nodes
+        let dead = match fence::decide(&st) {
+            Decision::NotLeader => return Ok(out),
+            Decision::NoMajority { connected, total } => {
+                out.push(format!(
+                    "{event}: not fencing: only {connected} of {total} nodes are connected to this leader, \
+                     which may be the one cut off"
+                ));
+                return Ok(out);
+            }
+            Decision::Fence(dead) => dead,
+        };
+        if dead.is_empty() {
+            return Ok(out);
+        }
+        // CTDB loses a node also while its ctdbd restarts: only a node corosync lost too is dead
+        let members = match fence::corosync_members() {
+            Ok(m) => m,
+            Err(e) => {
+                out.push(format!("{event}: not fencing: {e}"));
+                return Ok(out);
+            }
+        };
+        let dead: Vec<u32> = dead
+            .into_iter()
+            .filter(|pnn| match cfg.nodes.get(*pnn as usize) {
+                Some(node) if members.contains(&node.name) => {
+                    out.push(format!(
+                        "{event}: node {} is gone from CTDB but not from corosync (ctdbd restarting?): not fenced",
+                        node.name
+                    ));
+                    false
+                }
+                _ => true,
+            })
+            .collect();
+        let cluster = ceph::Cluster::new(ceph::DEFAULT_CLUSTER, &conf);
+        let mut failed = Vec::new();
+        for pnn in dead {
+            let Some(node) = cfg.nodes.get(pnn as usize) else {
+                continue;
+            };
+            let done = self.fence_file::<Record>(&node.name, "fenced")?;
+            let at = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let Some(reg) = self.fence_file::<Registration>(&node.name, "client")? else {
+                // reported once (a node that never ran with a CephFS share stays down quietly)
+                let msg = format!(
+                    "node {} never registered its CephFS client: it cannot be fenced",
+                    node.name
+                );
+                if done.as_ref().and_then(|r| r.error.as_deref()) != Some(msg.as_str()) {
+                    let record = Record {
+                        node: node.name.clone(),
+                        at,
+                        clients: Vec::new(),
+                        evicted: Vec::new(),
+                        error: Some(msg.clone()),
+                    };
+                    self.write_fence_file(&node.name, "fenced", &record)?;
+                    out.push(format!("{event}: {msg}"));
+                    failed.push(msg);
+                }
+                continue;
+            };
+            if done.as_ref().is_some_and(|r| r.covers(&reg)) {
+                continue;
+            }
+            let record = match cluster.fence(&reg) {
+                Ok(evicted) => Record {
+                    node: node.name.clone(),
+                    at,
+                    clients: reg.clients.clone(),
+                    evicted,
+                    error: None,
+                },
+                Err(e) => Record {
+                    node: node.name.clone(),
+                    at,
+                    clients: reg.clients.clone(),
+                    evicted: Vec::new(),
+                    error: Some(e.to_string()),
+                },
+            };
+            match &record.error {
+                None => out.push(format!(
+                    "{event}: fenced dead node {}: CephFS client(s) {:?} evicted and blocklisted",
+                    node.name, record.evicted
+                )),
+                Some(e) => {
+                    out.push(format!(
+                        "{event}: FENCING of dead node {} FAILED (retried at the next event): {e}",
+                        node.name
+                    ));
+                    failed.push(format!("node {}: {e}", node.name));
+                }
+            }
+            self.write_fence_file(&node.name, "fenced", &record)?;
+        }
+        if !failed.is_empty() {
+            return Err(Error::external(format!(
+                "{}\nfencing failed: {}",
+                out.join("\n"),
+                failed.join("; ")
+            )));
+        }
+        Ok(out)
     }
 
     /// The checks of `ha-failover`, `ha-test` and `ha-node` that need no CTDB: HA set up, the
@@ -490,6 +715,20 @@ mod tests {
     fn share(props: &[(&str, &str)]) -> Share {
         let props = props.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Share::from_properties("s", &props).unwrap()
+    }
+
+    #[test]
+    fn the_fencing_script_is_rendered_only_where_the_cluster_runs_ceph() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = smbgw_core::Layout::sandbox(dir.path(), [127, 0, 0, 1].into(), 445).unwrap();
+        let gw = Gateway::new(layout);
+        assert!(gw.render_options().fence.is_none());
+        std::fs::create_dir_all(dir.path().join("pve")).unwrap();
+        std::fs::write(dir.path().join("pve/ceph.conf"), "[global]\n").unwrap();
+        let fence = gw.render_options().fence.unwrap();
+        // the sandbox's root goes with it: ctdbd's environment does not have it
+        assert_eq!(fence.env, [format!("PVE_SMBGW_ROOT={}", dir.path().display())]);
+        assert_eq!(fence.log, dir.path().join("log/ha-fence.log"));
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Cluster {
         }
     }
 
-    fn ceph(&self, args: &[&str]) -> Command {
+    pub(crate) fn ceph(&self, args: &[&str]) -> Command {
         let (program, rest) = match self.prefix.split_first() {
             Some((p, rest)) => (p.as_str(), rest.iter().map(String::as_str).chain(["ceph"]).collect()),
             None => ("ceph", Vec::new()),

@@ -29,6 +29,19 @@ pub struct RenderOptions {
     /// `[legacy] realtime scheduling`: on for production (ctdbd must not be starved under load);
     /// off where SCHED_FIFO is not allowed (containers, tests).
     pub realtime_scheduling: bool,
+    /// The fencing event script ([`crate::fence::script`]), when the cluster runs Ceph.
+    pub fence: Option<FenceScript>,
+}
+
+/// How the fencing event script runs the gateway.
+#[derive(Clone, Debug)]
+pub struct FenceScript {
+    /// The `pve-smbgateway` binary.
+    pub cli: PathBuf,
+    /// `NAME=value` settings it needs (a sandbox's root).
+    pub env: Vec<String>,
+    /// Where its output is appended.
+    pub log: PathBuf,
 }
 
 impl Default for RenderOptions {
@@ -39,6 +52,7 @@ impl Default for RenderOptions {
             ceph_client_conf: Path::new("/etc/ctdb").join(crate::ceph::CLIENT_CONF),
             log_location: "syslog".into(),
             realtime_scheduling: true,
+            fence: None,
         }
     }
 }
@@ -58,12 +72,26 @@ pub fn render(cfg: &HaConfig, opts: &RenderOptions) -> Vec<ConfigFile> {
         content,
         mode: 0o644,
     };
-    vec![
+    let mut files = vec![
         file("ctdb.conf", ctdb_conf(cfg, opts)),
         file("nodes", nodes(cfg)),
         file("public_addresses", public_addresses(cfg)),
         file("ctdb.tunables", tunables(cfg)),
-    ]
+    ];
+    if let Some(f) = &opts.fence {
+        // an executable file in events/legacy is an enabled legacy event script
+        files.push(ConfigFile {
+            path: fence_script_path(),
+            content: crate::fence::script(&f.cli, &f.env, &f.log),
+            mode: 0o755,
+        });
+    }
+    files
+}
+
+/// The fencing script, relative to the CTDB config dir.
+pub fn fence_script_path() -> PathBuf {
+    Path::new("events/legacy").join(crate::fence::SCRIPT)
 }
 
 /// The cluster lock setting, or `None` for no lock.
@@ -261,6 +289,23 @@ mod tests {
             )
         );
         let conf = &render(&cfg(LockSpec::None), &o)[0].content;
+        // no fencing script unless asked for (the cluster runs Ceph)
+        assert_eq!(render(&cfg(LockSpec::None), &o).len(), 4);
+        let fenced = RenderOptions {
+            fence: Some(FenceScript {
+                cli: "/usr/sbin/pve-smbgateway".into(),
+                env: Vec::new(),
+                log: "/var/log/pve-smbgateway/ha-fence.log".into(),
+            }),
+            ..RenderOptions::default()
+        };
+        let files = render(&cfg(LockSpec::None), &fenced);
+        let script = files.last().unwrap();
+        assert_eq!(
+            (script.path.as_path(), script.mode),
+            (Path::new("events/legacy/91.smbgw-fence.script"), 0o755)
+        );
+        assert!(script.content.contains("ha-fence --event"));
         assert!(!conf.contains("cluster lock =") && conf.contains("NO CLUSTER LOCK"));
     }
 

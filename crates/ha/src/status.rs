@@ -84,6 +84,8 @@ pub struct HaStatus {
     pub digest: Option<String>,
     /// Shares the VIPs do not serve (guest shares, node-local ones), and why (set by the gateway).
     pub shares_not_on_vips: Vec<UnservedShare>,
+    /// The last fencing of each node fenced so far (set by the gateway, see [`crate::fence`]).
+    pub fencing: Vec<crate::fence::Record>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -169,6 +171,7 @@ fn assemble(
         vips,
         digest: None,
         shares_not_on_vips: Vec::new(),
+        fencing: Vec::new(),
     }
 }
 

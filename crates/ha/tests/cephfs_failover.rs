@@ -8,9 +8,10 @@
 //! write that was acknowledged; the VIP holder crashes (kill -9 of ctdbd and smbd, its link
 //! down); the client reconnects through the VIP, and every acknowledged file must read back
 //! byte for byte through the VIP from a survivor and on the CephFS itself. A second test lets
-//! the whole node die (its ceph-fuse too): the writes resume only once the MDS gives up the dead
-//! client's session (printed). A third makes a quota and a snapshot on one node and uses them
-//! through the others.
+//! the whole node die (its ceph-fuse too): the writes resume because the leader fences the dead
+//! node (its CephFS client evicted and blocklisted by the gateway's CTDB event script) long
+//! before the MDS would give up the dead client's session; Ceph is asked that it did. A third
+//! makes a quota and a snapshot on one node and uses them through the others.
 //!
 //! Each node's mount namespace (anchored by the harness) gets a tmpfs on /mnt, so
 //! /mnt/pve/cephfs exists per node without touching the host's /mnt.
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 use ceph::Ceph;
 use common::*;
 use gateway::Gateway;
+use smbgw_ha::render;
 use smbgw_ha::status;
 
 /// Every node's CephFS mount (PVE: /mnt/pve/<storage id>).
@@ -202,6 +204,9 @@ impl Lab {
         // the gateway: HA set up once, the user and the share made on n1, applied everywhere
         let gw = Gateway::new(&c);
         gw.write_shared("pve/storage.cfg", &storage_cfg());
+        // the cluster runs Ceph: PVE's ceph.conf on pmxcfs (the fixture's, naming its admin
+        // keyring), which makes the gateway render its fencing event script
+        gw.write_shared("pve/ceph.conf", &fs::read_to_string(ceph.conf()).unwrap());
         gw.ok(
             &c,
             1,
@@ -213,6 +218,9 @@ impl Lab {
                 &format!("{VIP_A}/24,{VIP_B}/24"),
                 "--interface",
                 "eth0",
+                // what the harness's ctdbd runs (common/mod.rs); with Ceph the default is RADOS
+                "--lock",
+                "corosync",
             ],
         );
         let r = gw.run_with_stdin(
@@ -238,6 +246,13 @@ impl Lab {
         for i in 1..=N {
             let conf = fs::read_to_string(c.node_dir(i).join("run/smbgw-root/samba/smb.conf")).unwrap();
             assert!(conf.contains("clustering = yes"), "n{i} smb.conf:\n{conf}");
+            // the fencing event script the gateway rendered into its CTDB config dir goes where
+            // this node's ctdbd reads its event scripts (ha-setup writes /etc/ctdb on a host)
+            let rel = render::fence_script_path();
+            let script = c.node_dir(i).join("run/smbgw-root/ctdb").join(&rel);
+            let installed = c.node_dir(i).join("etc-ctdb").join(&rel);
+            fs::copy(&script, &installed)
+                .unwrap_or_else(|e| panic!("n{i}: no fencing script {} rendered: {e}", script.display()));
         }
 
         let client_dir = c.dir.path().join("client");
@@ -311,6 +326,37 @@ fn crash_test(node_death: bool) {
         assert_eq!(on.len(), 1, "{VIP_A} on {on:?}");
         on[0]
     };
+    // the dead node's client must be fenced: every node registered its own CephFS client, and
+    // the MDS would keep a dead client's caps for 300 s without fencing
+    let fencing = node_death.then(|| {
+        lab.ceph
+            .ceph(&["fs", "set", ceph::FS, "session_timeout", &SESSION_TIMEOUT.to_string()]);
+        let t = wait(
+            "every node registering its CephFS client for fencing",
+            Duration::from_secs(60),
+            || (1..=N).all(|i| registered(&lab.gw, i).is_some()),
+        );
+        let sessions = mds_sessions(&lab.ceph);
+        let addrs: Vec<String> = (1..=N)
+            .map(|i| lab.ceph.attach(&c.anchors[i - 1].to_string()))
+            .collect();
+        for i in 1..=N {
+            let mut by_addr: Vec<u64> = sessions
+                .iter()
+                .filter(|(_, inst)| from_addr(inst, &addrs[i - 1]))
+                .map(|(id, _)| *id)
+                .collect();
+            by_addr.sort();
+            assert_eq!(
+                registered(&lab.gw, i),
+                Some(by_addr),
+                "n{i} registered other clients than the MDS sees from its address {}: {sessions:?}",
+                addrs[i - 1]
+            );
+        }
+        println!("every node registered its CephFS client after {t:.1} s; MDS session_timeout {SESSION_TIMEOUT} s");
+        addrs
+    });
     // (name, when its put started, when it was acknowledged)
     let acked: Mutex<Vec<(String, Instant, Instant)>> = Mutex::new(Vec::new());
     let failed = Mutex::new(Vec::<String>::new());
@@ -372,7 +418,9 @@ fn crash_test(node_death: bool) {
         println!("CRASH of VIP holder n{holder} ({what}) after {at_crash} acknowledged writes");
 
         let mut moved = None;
-        let resumed = wait_quietly(Duration::from_secs(180), || {
+        // with fencing, well before the dead client's session would time out
+        let limit = if node_death { SESSION_TIMEOUT / 2 } else { 180 };
+        let resumed = wait_quietly(Duration::from_secs(limit), || {
             if moved.is_none() {
                 moved = (1..=N)
                     .find(|&i| i != holder && c.has_vip(i, VIP_A))
@@ -395,10 +443,19 @@ fn crash_test(node_death: bool) {
         );
         assert!(
             resumed,
-            "the client's writes through {VIP_A} did not resume after the crash"
+            "the client's writes through {VIP_A} did not resume within {limit} s of the crash{}; fencing logs:\n{}",
+            if node_death {
+                " (the MDS keeps the dead client's caps for 300 s unless it is fenced)"
+            } else {
+                ""
+            },
+            fence_logs(c)
         );
         first
     });
+    if let Some(addrs) = &fencing {
+        check_fenced(&lab, holder, addrs);
+    }
 
     // every acknowledged write reads back, byte for byte, through the VIP (a survivor) and on
     // the CephFS itself
@@ -452,12 +509,111 @@ fn acknowledged_writes_survive_a_crash_on_cephfs() {
 }
 
 /// The whole node dies. Its CephFS client held capabilities on the share directory: the MDS
-/// lets another client write there only after that session times out (session_timeout, 60 s
-/// by default), so writes through the VIP resume that much later unless the dead client is
-/// evicted sooner (printed; issue #16's failover figures need that fencing).
+/// lets another client write there only after that session times out (session_timeout, set to
+/// 300 s here), so writes through the VIP resume within half of that only because the leader
+/// fenced the dead node (CTDB's event script, `ha-fence`): its client evicted and blocklisted,
+/// the survivors' clients untouched (asked of Ceph).
 #[test]
 fn acknowledged_writes_survive_a_node_death_on_cephfs() {
     crash_test(true);
+}
+
+/// The MDS session timeout the node-death test sets: without fencing, writes into a directory
+/// the dead client had caps on wait that long.
+const SESSION_TIMEOUT: u64 = 300;
+
+/// The CephFS client ids node i registered for fencing (`ha-fence`, from CTDB's events).
+fn registered(gw: &Gateway, i: usize) -> Option<Vec<u64>> {
+    let text = fs::read_to_string(gw.shared.join(format!("config/ha-fence/n{i}.client.json"))).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let mut ids: Vec<u64> = v["clients"].as_array()?.iter().filter_map(|x| x.as_u64()).collect();
+    ids.sort();
+    Some(ids)
+}
+
+/// (id, inst) of every client session of the file system's rank 0, as the MDS sees them.
+fn mds_sessions(ceph: &Ceph) -> Vec<(u64, String)> {
+    let out = ceph.ceph(&[
+        "tell",
+        &format!("mds.{}:0", ceph::FS),
+        "session",
+        "ls",
+        "--format",
+        "json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("session ls: {e}: {out}"));
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["id"].as_u64().unwrap(),
+                s["inst"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A session's `inst` (`client.4166 v1:10.97.0.12:0/3271`) is from `addr`.
+fn from_addr(inst: &str, addr: &str) -> bool {
+    inst.contains(&format!(":{addr}:")) || inst.contains(&format!(" {addr}:"))
+}
+
+/// Every node's fencing log (what CTDB's event script ran).
+fn fence_logs(c: &Cluster) -> String {
+    (1..=N)
+        .map(|i| format!("n{i}:\n{}", c.log(i, "run/smbgw-root/log/ha-fence.log")))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// After the death of node `dead`: its client is evicted and blocklisted (Ceph says so), the
+/// survivors' clients are not, and ha-status reports the fencing.
+fn check_fenced(lab: &Lab, dead: usize, addrs: &[String]) {
+    let c = &lab.c;
+    let sessions = mds_sessions(&lab.ceph);
+    let blocklist = lab.ceph.ceph(&["osd", "blocklist", "ls"]);
+    let blocked = |addr: &str| blocklist.lines().any(|l| l.starts_with(&format!("{addr}:")));
+    let dead_ids = registered(&lab.gw, dead).unwrap();
+    let logs = fence_logs(c);
+    for id in &dead_ids {
+        assert!(
+            !sessions.iter().any(|(s, _)| s == id),
+            "the dead n{dead}'s client {id} still has a session: {sessions:?}\n{logs}"
+        );
+    }
+    assert!(
+        blocked(&addrs[dead - 1]),
+        "the dead n{dead}'s client ({}) is not blocklisted: {blocklist}\n{logs}",
+        addrs[dead - 1]
+    );
+    for i in (1..=N).filter(|&i| i != dead) {
+        for id in registered(&lab.gw, i).unwrap() {
+            assert!(
+                sessions.iter().any(|(s, _)| *s == id),
+                "surviving n{i}'s client {id} lost its session: {sessions:?}\n{logs}"
+            );
+        }
+        assert!(
+            !blocked(&addrs[i - 1]),
+            "surviving n{i} ({}) is blocklisted: {blocklist}\n{logs}",
+            addrs[i - 1]
+        );
+    }
+    let survivor = (1..=N).find(|&i| i != dead).unwrap();
+    let st = lab.gw.ok(c, survivor, &["ha-status"]);
+    assert!(
+        st.contains(&format!("fenced n{dead}: CephFS client(s) {dead_ids:?} evicted")),
+        "{st}"
+    );
+    println!(
+        "n{dead}'s CephFS client {dead_ids:?} evicted and blocklisted ({}), the survivors' sessions kept:\n{}",
+        addrs[dead - 1],
+        logs.lines()
+            .filter(|l| l.contains("fence"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
