@@ -616,17 +616,6 @@ fn check_fenced(lab: &Lab, dead: usize, addrs: &[String]) {
     );
 }
 
-fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    false
-}
-
 /// Backend features across nodes: a quota made by the CLI on n1 is enforced for writes through
 /// n2 (CephFS keeps the limit, `ceph.quota.max_bytes`, on the directory and every node's client
 /// enforces it), and a snapshot taken on n1 is a Previous Version through the VIP.

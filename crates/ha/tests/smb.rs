@@ -605,17 +605,6 @@ impl Lab {
     }
 }
 
-fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let t0 = Instant::now();
-    while t0.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    false
-}
-
 #[test]
 fn clustered_samba_survives_failover() {
     let t_all = Instant::now();

@@ -383,6 +383,18 @@ pub fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> f64 
     start.elapsed().as_secs_f64()
 }
 
+/// Like `wait`, but a timeout is an answer (`false`), not a failure.
+pub fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 /// A file bind-mounted over a path in every node's mount namespace (e.g. /etc/passwd).
 pub struct NodeFile {
     pub target: &'static str,
