@@ -26,6 +26,8 @@
 #   - Active Directory: ad-join and ad-status against a real DC; mode lxc: create until SMB answers;
 #     HA: failover figures (crash, partitions of a non-leader and of the leader, planned move, SMB
 #     read resuming) beside CTDB's defaults, each a real 3-node cluster in network namespaces
+#   - HA on CephFS: the crash of the VIP holder and the death of the whole node (its CephFS
+#     client fenced), until the VIP answers and until writes resume (scripts/bench.sh phase_ha_cephfs)
 #   - the REST API's GET /nodes/{node}/smbgateway/shares of 1,000 shares through the Perl
 #     handler (PVE::API2::SMBGateway under the PVE stand-ins of t/lib)  target <= 30 ms
 #     (beside the bridge call alone); and the perl process's RSS around 100k bridge calls
@@ -1027,6 +1029,21 @@ phase_ha() {
     BASELINE_NOTES+=("ha: the same events on the same cluster with CTDB's defaults (KeepaliveInterval=5, KeepaliveLimit=5) and an fcntl lock file on a local directory, as CTDB is commonly set up; a partitioned leader never fails over there (the figure is the time waited)")
 }
 phase_ha
+
+# HA with the shares on a real CephFS (crates/ha/tests/cephfs_failover.rs in bench mode): the
+# crash of the VIP holder, and the death of the whole node, whose CephFS client the leader fences
+phase_ha_cephfs() {
+    local out=$WORK/ha-cephfs-bench.txt label ours base
+    log "ha on cephfs: crash of the VIP holder and death of the whole node, 3 nodes with their own ceph-fuse mounts"
+    (cd "$HERE/.." && SMBGW_HA_BENCH=$out cargo test --release --locked -q -p smbgw-ha --test cephfs_failover \
+        acknowledged_writes >"$WORK/ha-cephfs-bench.log" 2>&1) ||
+        die "the HA-on-CephFS bench failed: $(tail -20 "$WORK/ha-cephfs-bench.log")"
+    while IFS='|' read -r label ours base; do
+        add_row "$label" ms info - "$ours" "$base"
+    done <"$out"
+    BASELINE_NOTES+=("ha on cephfs: no baseline is measured (0): without fencing, writes after a node death wait for the MDS session timeout (60 s by default; 61 s measured before fencing existed); the corosync token is 1000 ms as in the other HA figures")
+}
+phase_ha_cephfs
 
 # ============================================================================================
 # report

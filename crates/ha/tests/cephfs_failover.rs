@@ -441,6 +441,7 @@ fn crash_test(node_death: bool) {
             moved.map_or("never".into(), |m| format!("{:.2}", m.1)),
             first.map_or("never".into(), |t| format!("{t:.2}"))
         );
+        bench_rows(node_death, moved.map(|m| m.1), first);
         assert!(
             resumed,
             "the client's writes through {VIP_A} did not resume within {limit} s of the crash{}; fencing logs:\n{}",
@@ -501,6 +502,28 @@ fn crash_test(node_death: bool) {
         first_after.unwrap_or(f64::NAN),
         t_all.elapsed().as_secs_f64()
     );
+}
+
+/// In bench mode (`SMBGW_HA_BENCH=FILE`, scripts/bench.sh) the figures of a crash go to FILE as
+/// `label|ms|baseline ms` rows (no baseline: 0).
+fn bench_rows(node_death: bool, moved: Option<f64>, first: Option<f64>) {
+    let Ok(path) = std::env::var("SMBGW_HA_BENCH") else {
+        return;
+    };
+    let event = if node_death {
+        "CephFS HA: the VIP holder node dies (+ its ceph-fuse)"
+    } else {
+        "CephFS HA: crash of the VIP holder (ctdbd, smbd)"
+    };
+    let ms = |s: Option<f64>| s.map_or(f64::NAN, |s| s * 1000.0);
+    let rows = format!(
+        "{event}, until the VIP answers|{:.0}|0\n{event}, until writes resume|{:.0}|0\n",
+        ms(moved),
+        ms(first)
+    );
+    use std::io::Write;
+    let mut f = fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    f.write_all(rows.as_bytes()).unwrap();
 }
 
 #[test]
