@@ -54,19 +54,6 @@ fn storage_cfg() -> String {
     format!("cephfs: {STORAGE}\n\tpath {MNT}\n\tcontent backup,iso,vztmpl\n\tfs-name cephfs\n")
 }
 
-/// Content that differs per file (a stale or foreign read cannot pass).
-fn content(seed: usize) -> Vec<u8> {
-    let mut x = (seed as u64 + 7).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id());
-    (0..48 * 1024)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 /// The client: smbclient from the client netns, one connection per command.
 #[derive(Clone)]
 struct Client {
@@ -268,7 +255,7 @@ impl Lab {
 
         // one file written through n1's own address reads back through each node's own address:
         // three mounts, one filesystem
-        let probe = content(0);
+        let probe = content(0, 48 * 1024);
         let mut last = String::new();
         let ok = (0..100).any(|_| {
             match client.put("10.99.40.1", "probe.bin", &probe, 10) {
@@ -368,7 +355,7 @@ fn crash_test(node_death: bool) {
                 k += 1;
                 let name = format!("w{k:04}.bin");
                 let started = Instant::now();
-                match client.put(VIP_A, &name, &content(k), 5) {
+                match client.put(VIP_A, &name, &content(k, 48 * 1024), 5) {
                     Ok(_) => acked.lock().unwrap().push((name, started, Instant::now())),
                     Err(e) => {
                         failed.lock().unwrap().push(name);
@@ -474,7 +461,7 @@ fn crash_test(node_death: bool) {
     let mut lost = Vec::new();
     for (name, _, _) in &acked {
         let k: usize = name[1..5].parse().unwrap();
-        let want = content(k);
+        let want = content(k, 48 * 1024);
         let via_vip = client.get(VIP_A, name);
         let stored = fs::read(dir.join(name));
         if via_vip.as_deref().ok() != Some(&want[..]) || stored.as_deref().ok() != Some(&want[..]) {

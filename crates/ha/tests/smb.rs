@@ -93,19 +93,6 @@ fn user_files() -> (Vec<NodeFile>, u32) {
     (files, id)
 }
 
-/// A few KiB that differ per file, so a read of stale or foreign data cannot pass.
-fn content(seed: usize) -> Vec<u8> {
-    let mut x = (seed as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id());
-    (0..64 * 1024)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
-}
-
 impl Lab {
     fn up(cfg: HaConfig) -> Lab {
         let t0 = Instant::now();
@@ -285,7 +272,7 @@ impl Lab {
     fn put(&mut self, server: &str) -> (String, Vec<u8>) {
         self.files += 1;
         let name = format!("f{}.bin", self.files);
-        let data = content(self.files);
+        let data = content(self.files, 64 * 1024);
         let local = self.client_path(&name);
         fs::write(&local, &data).unwrap();
         let out = self

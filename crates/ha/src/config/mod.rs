@@ -435,7 +435,12 @@ impl LockSpec {
                 };
                 LockSpec::Ceph {
                     cluster: cluster.into(),
-                    user: user.into(),
+                    // a bare id is a client's, as `ceph --id` reads it (librados wants the full name)
+                    user: if user.contains('.') {
+                        user.into()
+                    } else {
+                        format!("client.{user}")
+                    },
                     pool: pool.into(),
                     object: object.into(),
                 }

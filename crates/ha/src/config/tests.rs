@@ -138,6 +138,10 @@ fn lock_specs() {
     );
     let ceph = LockSpec::parse("ceph:ceph:client.admin:rbd:ctdb_lock", false).unwrap();
     assert_eq!(ceph.to_string(), "ceph:ceph:client.admin:rbd:ctdb_lock");
+    // a bare id (as `ceph --id` takes it, and as earlier configs may hold it) is a client's
+    let bare = LockSpec::parse("ceph:ceph:admin:rbd:ctdb_lock", false).unwrap();
+    assert_eq!(bare, ceph);
+    assert!(LockSpec::parse("ceph:ceph:osd.0:rbd:ctdb_lock", false).is_err());
     assert!(LockSpec::parse("none", false)
         .unwrap_err()
         .message

@@ -383,6 +383,20 @@ pub fn wait(what: &str, limit: Duration, mut done: impl FnMut() -> bool) -> f64 
     start.elapsed().as_secs_f64()
 }
 
+/// `len` bytes that differ per file (`seed`) and per run, so a read of stale or foreign data
+/// cannot pass.
+pub fn content(seed: usize, len: usize) -> Vec<u8> {
+    let mut x = (seed as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(std::process::id());
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// Like `wait`, but a timeout is an answer (`false`), not a failure.
 pub fn wait_quietly(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     let start = Instant::now();
