@@ -18,6 +18,7 @@ mod share_json;
 pub mod size;
 pub mod store;
 pub mod validate;
+pub mod vfs;
 
 pub use layout::Layout;
 pub use placement::Placement;

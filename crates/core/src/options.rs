@@ -1,10 +1,12 @@
 //! The allow list of extra Samba share parameters an admin may set with `--option KEY=VALUE`.
 //! Everything else is refused: a free-form parameter could re-enable what the gateway secures
 //! (`wide links`, `root preexec`, `include`, ...). Each entry knows the values it accepts.
+//! `vfs objects` and the `streams_xattr:` parameters are also checked against the share's own
+//! properties (`check_share`), so an option cannot silently turn off what a property promises.
 
 use std::collections::BTreeMap;
 
-use crate::{bail_input, validate, Result};
+use crate::{bail_input, validate, vfs, Result};
 
 #[derive(Clone, Copy, Debug)]
 pub enum OptionValue {
@@ -18,6 +20,11 @@ pub enum OptionValue {
     Choice(&'static [&'static str]),
     /// A local account name (user or group).
     Account,
+    /// The whole VFS module stack, in `vfs::ORDER`.
+    VfsObjects,
+    /// The xattr name prefix of streams_xattr: in the `user.` namespace (the connected user
+    /// writes it) and ending in '.', so it cannot take in Samba's own `user.DOSATTRIB`.
+    XattrPrefix,
 }
 
 /// (parameter as Samba spells it, accepted values, why an admin wants it)
@@ -121,12 +128,28 @@ pub const ALLOWED: &[(&str, OptionValue, &str)] = &[
         OptionValue::Choice(&["manual", "documents", "programs", "disable"]),
         "Windows offline files policy",
     ),
+    (
+        "vfs objects",
+        OptionValue::VfsObjects,
+        "the whole VFS module stack, to add acl_xattr or io_uring (the modules of share properties must stay)",
+    ),
+    (
+        "streams_xattr:prefix",
+        OptionValue::XattrPrefix,
+        "xattr name prefix of alternate data streams (default user.DosStream.), to read streams another server stored",
+    ),
+    (
+        "streams_xattr:store_stream_type",
+        OptionValue::Bool,
+        "suffix stream xattrs with :$DATA (Samba's default yes), to read streams another server stored",
+    ),
 ];
 
 fn lookup(key: &str) -> Option<&'static (&'static str, OptionValue, &'static str)> {
     // accept "create mask", "create-mask" and "create_mask", in any case
-    let normal = key.trim().to_ascii_lowercase().replace(['-', '_'], " ");
-    ALLOWED.iter().find(|(name, _, _)| *name == normal)
+    let normal = |k: &str| k.trim().to_ascii_lowercase().replace(['-', '_'], " ");
+    let key = normal(key);
+    ALLOWED.iter().find(|(name, _, _)| normal(name) == key)
 }
 
 /// Check one `KEY=VALUE` pair; returns the canonical key and value.
@@ -156,6 +179,21 @@ pub fn check(key: &str, value: &str) -> Result<(String, String)> {
             validate::account_name(name, value)?;
             if value == "root" {
                 bail_input!("{name} = root would give every client root's rights on the share; name a regular account");
+            }
+            value.to_string()
+        }
+        OptionValue::VfsObjects => vfs::check_list(value)?,
+        OptionValue::XattrPrefix => {
+            let ok = value.len() > "user.".len()
+                && value.starts_with("user.")
+                && value.ends_with('.')
+                && !value.ends_with("..")
+                && value.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+            if !ok {
+                validate::text(name, value)?;
+                bail_input!(
+                    "{name} {value:?} would break streams: smbd writes them as the connected user, so the prefix must be in the user. namespace, name something after it and end in '.', e.g. user.DosStream."
+                );
             }
             value.to_string()
         }
@@ -222,6 +260,21 @@ fn check_combination(map: &BTreeMap<String, String>) -> Result<()> {
     Ok(())
 }
 
+/// The options against the share's own properties: `vfs objects` must keep the modules the
+/// share's properties stack (`wanted`, see `vfs::check_against_share`), and the
+/// `streams_xattr:` parameters need streams on.
+pub fn check_share(options: &BTreeMap<String, String>, streams: bool, wanted: vfs::Wanted) -> Result<()> {
+    if let Some(modules) = options.get("vfs objects") {
+        vfs::check_against_share(modules, wanted)?;
+    }
+    if !streams {
+        if let Some(key) = options.keys().find(|k| k.starts_with("streams_xattr:")) {
+            bail_input!("option '{key}' configures alternate data streams, which this share has off (--streams 0)");
+        }
+    }
+    Ok(())
+}
+
 pub fn format(options: &BTreeMap<String, String>) -> String {
     options
         .iter()
@@ -238,6 +291,11 @@ mod tests {
     fn allowed_and_canonical() {
         let map = parse("Create-Mask=0660,force_group=staff,oplocks=off").unwrap();
         assert_eq!(format(&map), "create mask=0660,force group=staff,oplocks=no");
+        let map = parse("VFS-Objects=streams_xattr  io_uring,streams-xattr:prefix=user.Ads.").unwrap();
+        assert_eq!(
+            format(&map),
+            "streams_xattr:prefix=user.Ads.,vfs objects=streams_xattr io_uring"
+        );
     }
 
     #[test]
@@ -264,6 +322,14 @@ mod tests {
             "oplocks",
             "oplocks=yes,oplocks=no",
             "vfs objects=fruit",
+            "vfs objects=io_uring streams_xattr",
+            "vfs objects=catia fruit",
+            "vfs objects=widelinks",
+            "streams_xattr:prefix=security.",
+            "streams_xattr:prefix=user.",
+            "streams_xattr:prefix=user.x y.",
+            "streams_xattr:prefix=user.DOSATTRIB",
+            "streams_xattr:store_stream_type=maybe",
             "=",
             "",
         ] {

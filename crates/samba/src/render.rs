@@ -277,6 +277,9 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
     }
     set("case sensitive", &share.case_sensitive);
 
+    // the modules of the share's properties, stacked in `smbgw_core::vfs::ORDER` (why that
+    // order: see there); an admin's `vfs objects` option, checked against the properties by
+    // the share's validation, can only add the modules no property owns (acl_xattr, io_uring)
     let mut vfs = Vec::new();
     let mut features = String::new();
     if share.audit {
@@ -284,10 +287,12 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
         features.push_str(AUDIT);
     }
     if share.macos {
-        vfs.extend(["catia", "fruit", "streams_xattr"]);
+        vfs.extend(["catia", "fruit"]);
         features.push_str(MACOS);
     }
-    // in the place shadow_copy2 always had: after fruit, before recycle
+    if share.streams {
+        vfs.push("streams_xattr");
+    }
     if let Some(served) = backend::previous_versions(share) {
         vfs.push(served.vfs_object());
         features.push_str(&shadow_copies(share, served, globals));
@@ -296,10 +301,14 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
         vfs.push("recycle");
         features.push_str(RECYCLE);
     }
+    if let Some(modules) = share.options.get("vfs objects") {
+        vfs.extend(modules.split_whitespace());
+    }
+    let vfs = smbgw_core::vfs::sorted(vfs);
     if !vfs.is_empty() {
         set("vfs objects", &vfs.join(" "));
     }
-    for (k, v) in &share.options {
+    for (k, v) in share.options.iter().filter(|(k, _)| *k != "vfs objects") {
         set(k, v);
     }
     // Samba refuses level2 oplocks without oplocks; switching oplocks off switches both off
@@ -456,6 +465,40 @@ mod tests {
         );
         assert!(r.dfree_helper.is_none());
         assert!(!r.shares.values().any(|t| t.contains("dfree command")));
+    }
+
+    #[test]
+    fn streams_on_every_share_unless_turned_off_in_samba_order() {
+        let plain = render_share(&share("data", &[]), None, &Globals::default());
+        assert!(plain.contains("\tvfs objects = streams_xattr\n"), "{plain}");
+        let off = render_share(&share("data", &[("streams", "0")]), None, &Globals::default());
+        assert!(!off.contains("vfs objects"), "{off}");
+        // the admin's modules go where `vfs::ORDER` puts them, around the properties' ones,
+        // and the option itself is not written a second time
+        let stacked = render_share(
+            &share(
+                "data",
+                &[
+                    ("audit", "1"),
+                    ("macos", "1"),
+                    ("recycle-bin", "1"),
+                    ("shadow-copies", "1"),
+                    (
+                        "options",
+                        "vfs objects=full_audit catia fruit streams_xattr recycle acl_xattr io_uring",
+                    ),
+                ],
+            ),
+            None,
+            &Globals::default(),
+        );
+        assert!(
+            stacked.contains(
+                "\tvfs objects = full_audit catia fruit streams_xattr shadow_copy2 recycle acl_xattr io_uring\n"
+            ),
+            "{stacked}"
+        );
+        assert_eq!(stacked.matches("vfs objects").count(), 1, "{stacked}");
     }
 
     #[test]

@@ -54,6 +54,21 @@ fn shares() -> Vec<Share> {
                 ("users", "alice"),
             ],
         ),
+        // streams are on by default; this share turns them off
+        share("nostreams", &[("path", "/srv/nostreams"), ("streams", "0")]),
+        // an admin's stack: the modules of the properties, plus the two no property owns
+        share(
+            "stack",
+            &[
+                ("path", "/srv/stack"),
+                ("recycle-bin", "1"),
+                ("audit", "1"),
+                (
+                    "options",
+                    "vfs objects=full_audit streams_xattr recycle acl_xattr io_uring",
+                ),
+            ],
+        ),
     ]
 }
 

@@ -70,6 +70,12 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     prop("shadow-copies", Kind::Bool, "Offer filesystem snapshots as Windows 'Previous Versions'.", Some("0")),
     prop("recycle-bin", Kind::Bool, "Move deleted files to a .recycle folder instead of deleting them.", Some("0")),
     prop("macos", Kind::Bool, "Tune the share for macOS clients (vfs_fruit, Time Machine friendly).", Some("0")),
+    prop(
+        "streams",
+        Kind::Bool,
+        "Alternate data streams (vfs_streams_xattr): named streams Windows and macOS write beside a file's data (Zone.Identifier of downloads, Office and Finder metadata), kept in the file's extended attributes. --macos needs them.",
+        Some("1"),
+    ),
     prop("audit", Kind::Bool, "Log every file operation to syslog (vfs_full_audit).", Some("0")),
     prop("encrypt", Kind::Bool, "Require SMB3 encryption for this share.", Some("0")),
     prop("case-sensitive", Kind::Enum(CASE_SENSITIVITY), "Case sensitivity of file names.", Some("auto")),

@@ -53,6 +53,8 @@ pub struct Share {
     pub shadow_copies: bool,
     pub recycle_bin: bool,
     pub macos: bool,
+    /// Alternate data streams in xattrs (vfs_streams_xattr); on unless turned off.
+    pub streams: bool,
     pub audit: bool,
     pub encrypt: bool,
     pub case_sensitive: String,
@@ -284,6 +286,7 @@ impl Share {
             shadow_copies: flag("shadow-copies")?,
             recycle_bin: flag("recycle-bin")?,
             macos: flag("macos")?,
+            streams: flag("streams")?,
             audit: flag("audit")?,
             encrypt: flag("encrypt")?,
             case_sensitive: choice("case-sensitive")?,
@@ -336,10 +339,32 @@ impl Share {
                 self.name
             );
         }
+        if self.macos && !self.streams {
+            bail_field!(
+                "streams",
+                "share '{}': --macos keeps resource forks and Finder metadata in streams (vfs_fruit needs streams_xattr), so it cannot be combined with --streams 0",
+                self.name
+            );
+        }
+        options::check_share(&self.options, self.streams, &|module| self.stacks(module)).field("options")?;
         if !self.mode.has_node_directory() {
             self.check_vm_share()?;
         }
         Ok(())
+    }
+
+    /// Whether the share's properties put a VFS module on its stack (`None`: no property
+    /// decides it). The Previous Versions module also depends on the storage backend, which
+    /// the renderer asks `smbgw_quota::backend` for.
+    pub fn stacks(&self, module: &str) -> Option<bool> {
+        match module {
+            "full_audit" => Some(self.audit),
+            "catia" | "fruit" => Some(self.macos),
+            "streams_xattr" => Some(self.streams),
+            "shadow_copy2" | "ceph_snapshots" => Some(self.shadow_copies),
+            "recycle" => Some(self.recycle_bin),
+            _ => None,
+        }
     }
 
     /// A VM share's storage is one virtual disk sized from the quota, formatted inside the VM:
@@ -469,6 +494,7 @@ impl Share {
                 "shadow-copies" => bool_text(self.shadow_copies),
                 "recycle-bin" => bool_text(self.recycle_bin),
                 "macos" => bool_text(self.macos),
+                "streams" => bool_text(self.streams),
                 "audit" => bool_text(self.audit),
                 "encrypt" => bool_text(self.encrypt),
                 "case-sensitive" => self.case_sensitive.clone(),

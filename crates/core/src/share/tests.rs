@@ -338,3 +338,51 @@ fn the_storage_is_kept_fixed_and_serialised() {
     assert_eq!(err.field.as_deref(), Some("storage"));
     assert!(err.message.contains("--vm-storage"), "{}", err.message);
 }
+
+#[test]
+fn streams_on_by_default_and_options_cannot_undo_them() {
+    let base = props(&[("path", "/srv/t")]);
+    let share = Share::from_properties("t", &base).unwrap();
+    assert!(share.streams);
+    // the default is not stored, so configs written before the property get streams too
+    assert!(!share.to_properties().iter().any(|(k, _)| *k == "streams"));
+    let off = share.updated(&props(&[("streams", "0")]), &[]).unwrap();
+    assert!(!off.streams);
+    assert!(off.to_properties().contains(&("streams", "0".to_string())));
+
+    let refused = |pairs: &[(&str, &str)]| {
+        let mut p = base.clone();
+        p.extend(props(pairs));
+        let err = Share::from_properties("t", &p).unwrap_err();
+        (err.field.unwrap_or_default(), err.message)
+    };
+    let (field, message) = refused(&[("options", "vfs objects=io_uring")]);
+    assert_eq!(field, "options");
+    assert!(message.contains("drops streams_xattr"), "{message}");
+    let (field, message) = refused(&[("options", "vfs objects=io_uring streams_xattr")]);
+    assert_eq!(field, "options");
+    assert!(message.contains("order"), "{message}");
+    let (field, message) = refused(&[("streams", "0"), ("options", "streams_xattr:store_stream_type=no")]);
+    assert_eq!(field, "options");
+    assert!(message.contains("--streams 0"), "{message}");
+    let (field, _) = refused(&[("options", "streams_xattr:prefix=trusted.DosStream.")]);
+    assert_eq!(field, "options");
+    let (field, _) = refused(&[("streams", "0"), ("macos", "1")]);
+    assert_eq!(field, "streams");
+    // a property's module is set with the property, not by naming it
+    let (field, message) = refused(&[("options", "vfs objects=streams_xattr recycle")]);
+    assert_eq!(field, "options");
+    assert!(message.contains("--recycle-bin 1"), "{message}");
+
+    // what an admin may add: the modules no property owns, in their place
+    let mut p = base.clone();
+    p.insert("options".into(), "vfs objects=streams_xattr acl_xattr io_uring".into());
+    let stacked = Share::from_properties("t", &p).unwrap();
+    // turning streams off while the option names streams_xattr is refused too
+    let err = stacked.updated(&props(&[("streams", "0")]), &[]).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("options"));
+    let err = stacked
+        .updated(&props(&[("options", "vfs objects=io_uring")]), &[])
+        .unwrap_err();
+    assert!(err.message.contains("drops streams_xattr"), "{}", err.message);
+}
