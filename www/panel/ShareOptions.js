@@ -12,6 +12,7 @@ Ext.define('SMBGateway.panel.ShareOptions', {
             SMBGateway.Utils.checkbox('shadow-copies', gt('Shadow copies'), { boxLabel: gt('"Previous Versions"'), smbgwRefusedIn: ['vm'] }),
             SMBGateway.Utils.checkbox('recycle-bin', gt('Recycle bin')),
             SMBGateway.Utils.checkbox('macos', gt('macOS clients'), { boxLabel: 'vfs_fruit' }),
+            SMBGateway.Utils.checkbox('streams', gt('Alternate data streams'), { boxLabel: 'vfs_streams_xattr' }),
             SMBGateway.Utils.checkbox('audit', gt('Audit log')),
         ];
         me.column2 = [
