@@ -104,7 +104,10 @@ fn cephfs_share_quota_snapshot_and_purge() {
     let show = json(&sb.ok(&["show", "cq", "--output-format", "json"]));
     assert_eq!(show["quota-backend"], "cephfs");
     let include = std::fs::read_to_string(sb.root.join("samba/shares.d/cq.conf")).unwrap();
-    assert!(include.contains("\tvfs objects = streams_xattr ceph_snapshots\n"), "{include}");
+    assert!(
+        include.contains("\tvfs objects = streams_xattr ceph_snapshots\n"),
+        "{include}"
+    );
 
     // SMB clients see the quota as the disk size (ceph-fuse's statfs would show the whole fs)
     assert_eq!(du(&sb, "cq"), (10240, 10240));
