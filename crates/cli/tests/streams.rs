@@ -58,6 +58,9 @@ fn a_named_stream_is_written_read_back_and_listed() {
         "{}",
         rendered_include(&sb)
     );
+    // the default is not stored: a shares.cfg written before the property reads the same
+    let cfg = std::fs::read_to_string(sb.root.join("config/shares.cfg")).unwrap();
+    assert!(!cfg.contains("streams"), "{cfg}");
     put_with_stream(&sb).unwrap();
     assert_eq!(get_stream(&sb).unwrap(), ZONE);
     let info = sb.smbclient("data", Some(ALICE), "allinfo f.txt").unwrap();
