@@ -177,6 +177,12 @@ pub fn command() -> Command {
                         .help("How many days back (1-90)"),
                 ),
         )
+        .subcommand(
+            Command::new("sessions")
+                .about("Show who is connected to smbd and what they hold (tree connects, open files, byte-range locks) on the shares; --disconnect ends one session")
+                .args(parameter_args(schema::SESSIONS, None))
+                .arg(dry_run()),
+        )
         .subcommand(Command::new("quota-sample").about("Record the usage of every quota share and raise threshold alerts (for a timer)"))
         .subcommand(
             Command::new("dfree")

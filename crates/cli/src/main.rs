@@ -112,6 +112,10 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         "quota-status" => format.quota_status(&gw.quota_status(name())?),
         "quota-history" => format.quota_history(&gw.quota_history(name(), *sm.get_one::<u64>("days").unwrap())?),
         "quota-sample" => format.samples(&gw.quota_sample()?),
+        "sessions" => match sm.get_one::<String>("session") {
+            Some(session) => format.change(&gw.disconnect_session(session, dry_run())?),
+            None => format.sessions(&gw.sessions(sm.get_one::<String>("name").map(String::as_str))?),
+        },
         "dfree" => {
             // smbd's protocol: "total free blocksize", in 1 KiB blocks
             let (total, free) = gw.dfree(std::path::Path::new(sm.get_one::<String>("dir").unwrap()))?;

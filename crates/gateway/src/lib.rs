@@ -16,6 +16,7 @@ mod pve;
 mod pve_storage;
 mod quota;
 mod recover;
+mod sessions;
 mod shares;
 mod status;
 mod storage;
@@ -30,11 +31,13 @@ pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
 pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
+pub use sessions::Sessions;
 pub use smbgw_quota::alerts::Alert;
 pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only
 pub use smbgw_ha::HaStatus;
 pub use smbgw_samba::ad::Credentials;
+pub use smbgw_samba::status::Protection;
 pub use smbgw_samba::users::SambaUser;
 
 pub struct Gateway {

@@ -1,5 +1,5 @@
 //! Samba for pve-smbgateway: smb.conf rendering from `samba-templates/`, `testparm` validation,
-//! smbd control and the Samba user database.
+//! smbd control, what smbd serves now (sessions, open files) and the Samba user database.
 
 pub mod accounts;
 pub mod ad;
@@ -7,6 +7,7 @@ pub mod cloud_init;
 pub mod guest_setup;
 pub mod render;
 pub mod service;
+pub mod status;
 pub mod testparm;
 pub mod users;
 
