@@ -448,6 +448,16 @@ pub struct CheckFormat {
     pub value: String,
 }
 
+/// `disconnect_session`: the session id as `sessions` lists it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Disconnect {
+    #[serde(deserialize_with = "text")]
+    pub session: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
