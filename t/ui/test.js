@@ -17,7 +17,7 @@
 
 const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -300,6 +300,7 @@ test('the node panel has the SMB Gateway entries, the shares grid loads', async 
         'replication',
         'smbgateway',
         'smbgateway/smbgateway-quota',
+        'smbgateway/smbgateway-sessions',
         'smbgateway/smbgateway-ad',
         'smbgateway/smbgateway-ha',
         'tasks',
@@ -951,6 +952,61 @@ test('quota panel with the usage history chart', async (t) => {
     assert.match(trend, /samples/);
     await page.waitForTimeout(800); // chart animation
     await shot('12-quota-panel');
+});
+
+test('sessions panel: a client holding a file open, disconnected with confirmation', async () => {
+    // a client that stays connected: smbclient reading commands from a pipe, its output
+    // line-buffered (stdbuf) so each report arrives as it is printed
+    assert.ok(smbclient(SHARE, 'put /etc/os-release held.txt').status === 0, 'put held.txt');
+    const client = spawn('stdbuf', ['-oL', 'smbclient', `//127.0.0.1/${SHARE}`, '-p', SMB_PORT, '-U', `${USER}%${PASSWORD}`], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let said = '';
+    client.stdout.on('data', (d) => (said += d));
+    client.stderr.on('data', (d) => (said += d));
+    const says = async (re) => {
+        for (let i = 0; i < 300 && !re.test(said); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        return said;
+    };
+    try {
+        client.stdin.write('open held.txt\n');
+        assert.match(await says(/fnum|NT_STATUS_/), /for read\/write fnum/);
+        await selectNodeTab('smbgateway-sessions');
+        await waitUntil((u) => {
+            const g = Ext.ComponentQuery.query('smbgwSessionsPanel #sessions')[0];
+            return g && g.getStore().findRecord('user', u, 0, false, true, true);
+        }, USER);
+        const row = await evalCmp(
+            'smbgwSessionsPanel #sessions',
+            'const r = c.getStore().findRecord("user", a, 0, false, true, true); c.setSelection(r); return r.getData()',
+            USER,
+        );
+        assert.equal(row.shares, SHARE);
+        assert.equal(row.open_files, 1);
+        assert.match(row.protocol, /^SMB3/);
+        const held = await evalCmp('smbgwSessionsPanel #held', 'return c.getStore().getRange().map((r) => [r.get("share"), r.get("file")])');
+        assert.deepEqual(held, [[SHARE, 'held.txt']]);
+        await shot('12b-sessions-panel');
+        // Disconnect asks first; the task ends the session, the grid follows
+        await click('smbgwSessionsPanel #disconnect');
+        await waitUntil(() => Ext.Msg.isVisible());
+        assert.match(await page.evaluate(() => Ext.Msg.getEl().dom.textContent), new RegExp(`End session ${row.id} of ${USER}`));
+        await page.click('#' + (await page.evaluate(() => Ext.Msg.msgButtons.yes.id)));
+        assert.equal(await waitTaskViewer(), 'OK');
+        await closeTaskViewer();
+        await waitUntil((u) => {
+            const g = Ext.ComponentQuery.query('smbgwSessionsPanel #sessions')[0];
+            return g && !g.getStore().findRecord('user', u, 0, false, true, true);
+        }, USER);
+        // the client's next command fails: its connection is gone
+        client.stdin.write('ls\n');
+        assert.match(await says(/NT_STATUS_|blocks of size/), /NT_STATUS_/);
+    } finally {
+        client.kill('SIGKILL');
+    }
+    smbclient(SHARE, 'del held.txt');
 });
 
 test('Active Directory panel: status and the test checklist', async () => {
