@@ -18,6 +18,7 @@ mod quota;
 mod recover;
 mod sessions;
 mod shares;
+mod smb_profile;
 mod status;
 mod storage;
 mod users;
@@ -37,6 +38,7 @@ pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only
 pub use smbgw_ha::HaStatus;
 pub use smbgw_samba::ad::Credentials;
+pub use smbgw_samba::profile::Profile;
 pub use smbgw_samba::status::Protection;
 pub use smbgw_samba::users::SambaUser;
 
