@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn missing_sections_and_bad_output() {
         assert_eq!(parse(r#"{"sessions": {}}"#).unwrap(), SmbStatus::default());
-        // the main smbd (pid 1 in a container's view, or no pid) is never a client's process
+        // pid 0 or 1 (or none) is never the smbd process of a client connection
         let s = parse(r#"{"sessions": {"1": {"session_id": "1", "server_id": {"pid": "1"}}}}"#).unwrap();
         assert!(s.sessions.is_empty());
         let err = parse("Samba is not running").unwrap_err();
