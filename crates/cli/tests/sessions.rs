@@ -199,6 +199,7 @@ fn sessions_show_who_holds_what_and_disconnect_ends_exactly_one() {
     refused(&sb, &["sessions", "nosuchshare"], "name");
     refused(&sb, &["sessions", "--disconnect", "12x"], "session");
     refused(&sb, &["sessions", "--disconnect", "0"], "session");
+    refused(&sb, &["sessions", "--disconnect", "4294967296"], "session");
     refused(&sb, &["sessions", "team", "--disconnect", &a_id], "name");
     let unknown = if a_id == "4242" { "4243" } else { "4242" };
     refused(&sb, &["sessions", "--disconnect", unknown], "session");

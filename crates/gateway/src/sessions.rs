@@ -122,11 +122,15 @@ impl Gateway {
         let _lock = self.store.lock()?;
         let status = status::read(&self.samba)?;
         let Some(target) = status.sessions.iter().find(|s| s.id == id) else {
-            let known: Vec<&str> = status.sessions.iter().map(|s| s.id.as_str()).collect();
-            let listed = if known.is_empty() {
-                "smbd has no sessions now".to_string()
-            } else {
-                format!("current sessions: {}", known.join(", "))
+            // a few ids to go by; 'sessions' lists them all
+            let known: Vec<&str> = status.sessions.iter().take(10).map(|s| s.id.as_str()).collect();
+            let listed = match status.sessions.len() {
+                0 => "smbd has no sessions now".to_string(),
+                n if n > known.len() => format!(
+                    "current sessions include {} ({n} in all; 'pve-smbgateway sessions' lists them)",
+                    known.join(", ")
+                ),
+                _ => format!("current sessions: {}", known.join(", ")),
             };
             return Err(Error::not_found(format!("there is no SMB session {id}; {listed}")).field("session"));
         };
