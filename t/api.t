@@ -54,7 +54,7 @@ eval { PVE::RESTHandler::validate_method_schemas() };
 is($@, '', 'the API passes the schema checks of pvesh verifyapi');
 
 my ($index) = api('GET', '');
-is_deeply([sort map { $_->{subdir} } @$index], [qw(ad apply schema sessions shares status storages users)], 'index');
+is_deeply([sort map { $_->{subdir} } @$index], [qw(ad apply io-history schema sessions shares status storages users)], 'index');
 my ($list) = api('GET', '/shares');
 is_deeply($list, [], 'no shares yet');
 

@@ -2,7 +2,8 @@
 # GET /nodes/{node}/smbgateway/sessions and DELETE .../sessions/{session} called the way
 # pvedaemon does (stand-ins of PVE's REST layer in t/lib), against a real sandbox smbd with a
 # real smbclient holding a file open: the data equals the CLI's, a bad share name or session id
-# is a 4xx naming its field before any task, the disconnect task ends the client's session.
+# is a 4xx naming its field before any task, the disconnect task ends the client's session;
+# and GET .../io-history, the node's SMB throughput, equals the CLI's.
 use strict;
 use warnings;
 
@@ -152,5 +153,11 @@ like($task->{log}, qr/end SMB session $carol->{id} of 'carol'/, 'its log says wh
 ok(!session_of($report, 'carol'), 'carol is no longer listed') or diag(explain($report));
 print $to_client "ls\n";
 like(client_says(qr/NT_STATUS_|blocks of size/), qr/NT_STATUS_/, "carol's client is cut off");
+
+# the node's SMB throughput history (recorded by the daemon; none here): the CLI's figures
+my ($io) = api('GET', '/io-history', { hours => 3 }, 'auditor@pve');
+is_deeply($io, cli_json('io-history', '--hours', 3), 'API io-history equals CLI json');
+(undef, $err) = api('GET', '/io-history', { hours => 49 });
+ok(ref($err) && $err->{errors}->{hours}, 'more hours than the history keeps are refused on the hours field');
 
 done_testing();

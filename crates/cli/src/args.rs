@@ -183,6 +183,18 @@ pub fn command() -> Command {
                 .args(parameter_args(schema::SESSIONS, None))
                 .arg(dry_run()),
         )
+        .subcommand(
+            Command::new("io-history")
+                .about("Show this node's SMB throughput (read, write, requests per second) from the daemon's samples of smbd's profiling counters (daemon.conf: smb-profiling: count)")
+                .arg(
+                    Arg::new("hours")
+                        .long("hours")
+                        .value_name("N")
+                        .default_value("2")
+                        .value_parser(clap::value_parser!(u64))
+                        .help("How many hours back (1-48)"),
+                ),
+        )
         .subcommand(Command::new("quota-sample").about("Record the usage of every quota share and raise threshold alerts (for a timer)"))
         .subcommand(
             Command::new("dfree")

@@ -112,6 +112,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         "quota-status" => format.quota_status(&gw.quota_status(name())?),
         "quota-history" => format.quota_history(&gw.quota_history(name(), *sm.get_one::<u64>("days").unwrap())?),
         "quota-sample" => format.samples(&gw.quota_sample()?),
+        "io-history" => format.io_history(&gw.io_history(*sm.get_one::<u64>("hours").unwrap())?),
         "sessions" => match (sm.get_one::<String>("session"), sm.get_one::<String>("name")) {
             // a session id names one connection whatever shares it uses
             (Some(_), Some(_)) => Err(Error::input(

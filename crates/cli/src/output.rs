@@ -9,7 +9,7 @@ use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
 use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
-use smbgw_gateway::{SambaUser, Sessions, StorageStatus};
+use smbgw_gateway::{IoHistory, SambaUser, Sessions, StorageStatus};
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
 /// (`show x | head -1`), the command has done its work and the rest of the output is not wanted:
@@ -283,6 +283,33 @@ impl Format {
             })
             .collect();
         table(&["STORAGE", "TYPE", "PATH", "AVAIL", "TOTAL", "STATE"], &rows);
+        Ok(())
+    }
+
+    pub fn io_history(self, h: &IoHistory) -> Result<()> {
+        if self.json(h)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 4]> = h
+            .points
+            .iter()
+            .map(|p| {
+                [
+                    p.time.to_string(),
+                    format!("{}/s", format_size(p.read_bytes_per_second as u64)),
+                    format!("{}/s", format_size(p.write_bytes_per_second as u64)),
+                    format!("{:.1}", p.requests_per_second),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            println!(
+                "{} sample(s): not enough for a figure; the daemon records them with 'smb-profiling: count' in daemon.conf",
+                h.samples
+            );
+        } else {
+            table(&["TIME", "READ", "WRITE", "REQUESTS/S"], &rows);
+        }
         Ok(())
     }
 

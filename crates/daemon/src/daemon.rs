@@ -437,7 +437,7 @@ impl Daemon {
 
 /// The blocking part of a sampling round: the share list (for the count and the thresholds),
 /// the core's sampling, which writes the history and evaluates the alerts, and with
-/// `profiling` smbd's counters.
+/// `profiling` smbd's counters (recorded in the SMB throughput history).
 fn sample(gw: &Gateway, profiling: bool) -> SampleOutcome {
     let start = Instant::now();
     let shares = gw
@@ -451,7 +451,7 @@ fn sample(gw: &Gateway, profiling: bool) -> SampleOutcome {
         reports,
         list_seconds,
         sample_seconds: start.elapsed().as_secs_f64(),
-        profile: profiling.then(|| gw.smb_profile(true)),
+        profile: profiling.then(|| gw.smb_profile_sample()),
     }
 }
 

@@ -550,4 +550,22 @@ fn smbd_counters_are_exported_with_smb_profiling() {
     assert!(writes(&after) > n0, "{after:#?}");
     assert!(value(&after, "smbgw_smb_requests_total") > value(&before, "smbgw_smb_requests_total"));
     assert!(value(&after, "smbgw_smb_connections_total") >= 1.0);
+
+    // the same samples are the throughput history: the rates over its intervals add up to
+    // the bytes the client moved (the first sample came before the transfer, the last after)
+    let history = json(&sb.ok(&["io-history", "--output-format", "json"]));
+    let points = history["points"].as_array().unwrap();
+    let total = |key: &str| -> f64 {
+        points
+            .iter()
+            .map(|p| p[key].as_f64().unwrap() * p["seconds"].as_f64().unwrap())
+            .sum()
+    };
+    assert!(total("write_bytes_per_second") >= (3 * MIB) as f64, "{history}");
+    assert!(total("read_bytes_per_second") >= (3 * MIB) as f64, "{history}");
+    for hours in ["0", "49"] {
+        let run = sb.run(&["io-history", "--hours", hours, "--output-format", "json"]);
+        assert_eq!(run.code, 1, "--hours {hours}: {}{}", run.stdout, run.stderr);
+        assert_eq!(json(&run.stderr)["field"], "hours");
+    }
 }

@@ -18,7 +18,7 @@ mod quota;
 mod recover;
 mod sessions;
 mod shares;
-mod smb_profile;
+pub mod smb_profile;
 mod status;
 mod storage;
 mod users;
@@ -33,6 +33,7 @@ pub use emptied::ConfigVersion;
 pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use sessions::Sessions;
+pub use smb_profile::{IoHistory, IoPoint};
 pub use smbgw_quota::alerts::Alert;
 pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only

@@ -458,6 +458,25 @@ pub struct Disconnect {
     pub dry_run: bool,
 }
 
+/// `io_history`: the last `hours` of the node's SMB throughput.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IoHistory {
+    #[serde(default = "default_hours", deserialize_with = "hours")]
+    pub hours: u64,
+}
+
+fn default_hours() -> u64 {
+    2
+}
+
+/// Hours of SMB throughput history: a whole number, given as a number or as text.
+fn hours<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    scalar_text(Value::deserialize(d)?)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| serde::de::Error::custom("hours must be a whole number"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

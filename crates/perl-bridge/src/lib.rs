@@ -97,6 +97,7 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             let a: args::Disconnect = parse(input)?;
             json(gw.disconnect_session(&a.session, a.dry_run)?)
         }
+        "io_history" => json(gw.io_history(parse::<args::IoHistory>(input)?.hours)?),
         "user_list" => {
             parse::<args::Nothing>(input)?;
             json(gw.user_list()?)

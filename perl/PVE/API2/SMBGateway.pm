@@ -186,7 +186,7 @@ __PACKAGE__->register_method({
 	links => [ { rel => 'child', href => "{subdir}" } ],
     },
     code => sub {
-	return [ map { { subdir => $_ } } qw(shares storages status sessions apply users ad schema) ];
+	return [ map { { subdir => $_ } } qw(shares storages status sessions io-history apply users ad schema) ];
     },
 });
 
@@ -334,6 +334,30 @@ register_change('disconnect_session', 'sessions/{session}', 'DELETE',
 	return PVE::RS::SMBGateway::disconnect_session(
 	    { session => $param->{session}, 'dry-run' => $param->{'dry-run'} });
     }, validate => 1);
+
+__PACKAGE__->register_method({
+    name => 'io_history',
+    path => 'io-history',
+    method => 'GET',
+    description => "The node's SMB throughput (bytes read and written, requests per second) between the"
+	. " samples of smbd's profiling counters the daemon records with 'smb-profiling: count'. For the"
+	. " whole server: Samba has no per-share figures.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => get_standard_option('pve-node'),
+	    hours => { type => 'integer', minimum => 1, maximum => 48, default => 2, optional => 1 },
+	},
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::io_history({ hours => $param->{hours} // 2 });
+    },
+});
 
 register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.",
     {
