@@ -301,6 +301,7 @@ test('the node panel has the SMB Gateway entries, the shares grid loads', async 
         'smbgateway',
         'smbgateway/smbgateway-quota',
         'smbgateway/smbgateway-sessions',
+        'smbgateway/smbgateway-throughput',
         'smbgateway/smbgateway-ad',
         'smbgateway/smbgateway-ha',
         'tasks',
@@ -1007,6 +1008,36 @@ test('sessions panel: a client holding a file open, disconnected with confirmati
         client.kill('SIGKILL');
     }
     smbclient(SHARE, 'del held.txt');
+});
+
+test("throughput panel: the chart of the daemon's samples of smbd's counters", async () => {
+    // the daemon's sampling round, twice, with a client's transfer between (what it does on
+    // its schedule with smb-profiling: count)
+    const daemon = path.join(path.dirname(CLI), 'pve-smbgatewayd');
+    const conf = path.join(process.env.PVE_SMBGW_ROOT, 'config', 'daemon.conf');
+    fs.writeFileSync(conf, 'metrics-listen: off\nnotify: log\nsmb-profiling: count\n');
+    try {
+        execFileSync(daemon, ['--once'], { encoding: 'utf8' });
+        const big = path.join(WORK, 'throughput.bin');
+        fs.writeFileSync(big, Buffer.alloc(4 << 20, 1));
+        assert.equal(smbclient(SHARE, `put ${big} throughput.bin`).status, 0);
+        // the counters are sampled at whole seconds: the next round is in a later one
+        await new Promise((r) => setTimeout(r, 1100));
+        execFileSync(daemon, ['--once'], { encoding: 'utf8' });
+        smbclient(SHARE, 'del throughput.bin');
+    } finally {
+        fs.unlinkSync(conf);
+    }
+    await selectNodeTab('smbgateway-throughput');
+    await waitUntil(() => {
+        const p = Ext.ComponentQuery.query('smbgwThroughputPanel')[0];
+        return p && p.chartStore.getCount() >= 1;
+    });
+    const written = await evalCmp('smbgwThroughputPanel', 'return c.chartStore.getRange().map((r) => r.get("write"))');
+    assert.ok(Math.max(...written) > 0, `the 4 MiB written shows: ${written}`);
+    assert.match(await evalCmp('smbgwThroughputPanel #summary', 'return c.getEl().dom.textContent'), /Peak: read .* write/);
+    await page.waitForTimeout(800); // chart animation
+    await shot('12c-throughput-panel');
 });
 
 test('Active Directory panel: status and the test checklist', async () => {
