@@ -17,7 +17,7 @@
 
 const { test, before, after, beforeEach } = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync, spawnSync } = require('node:child_process');
+const { execFileSync, spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
@@ -300,6 +300,8 @@ test('the node panel has the SMB Gateway entries, the shares grid loads', async 
         'replication',
         'smbgateway',
         'smbgateway/smbgateway-quota',
+        'smbgateway/smbgateway-sessions',
+        'smbgateway/smbgateway-throughput',
         'smbgateway/smbgateway-ad',
         'smbgateway/smbgateway-ha',
         'tasks',
@@ -951,6 +953,91 @@ test('quota panel with the usage history chart', async (t) => {
     assert.match(trend, /samples/);
     await page.waitForTimeout(800); // chart animation
     await shot('12-quota-panel');
+});
+
+test('sessions panel: a client holding a file open, disconnected with confirmation', async () => {
+    // a client that stays connected: smbclient reading commands from a pipe, its output
+    // line-buffered (stdbuf) so each report arrives as it is printed
+    assert.ok(smbclient(SHARE, 'put /etc/os-release held.txt').status === 0, 'put held.txt');
+    const client = spawn('stdbuf', ['-oL', 'smbclient', `//127.0.0.1/${SHARE}`, '-p', SMB_PORT, '-U', `${USER}%${PASSWORD}`], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let said = '';
+    client.stdout.on('data', (d) => (said += d));
+    client.stderr.on('data', (d) => (said += d));
+    const says = async (re) => {
+        for (let i = 0; i < 300 && !re.test(said); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        return said;
+    };
+    try {
+        client.stdin.write('open held.txt\n');
+        assert.match(await says(/fnum|NT_STATUS_/), /for read\/write fnum/);
+        await selectNodeTab('smbgateway-sessions');
+        await waitUntil((u) => {
+            const g = Ext.ComponentQuery.query('smbgwSessionsPanel #sessions')[0];
+            return g && g.getStore().findRecord('user', u, 0, false, true, true);
+        }, USER);
+        const row = await evalCmp(
+            'smbgwSessionsPanel #sessions',
+            'const r = c.getStore().findRecord("user", a, 0, false, true, true); c.setSelection(r); return r.getData()',
+            USER,
+        );
+        assert.equal(row.shares, SHARE);
+        assert.equal(row.open_files, 1);
+        assert.match(row.protocol, /^SMB3/);
+        const held = await evalCmp('smbgwSessionsPanel #held', 'return c.getStore().getRange().map((r) => [r.get("share"), r.get("file")])');
+        assert.deepEqual(held, [[SHARE, 'held.txt']]);
+        await shot('12b-sessions-panel');
+        // Disconnect asks first; the task ends the session, the grid follows
+        await click('smbgwSessionsPanel #disconnect');
+        await waitUntil(() => Ext.Msg.isVisible());
+        assert.match(await page.evaluate(() => Ext.Msg.getEl().dom.textContent), new RegExp(`End session ${row.id} of ${USER}`));
+        await page.click('#' + (await page.evaluate(() => Ext.Msg.msgButtons.yes.id)));
+        assert.equal(await waitTaskViewer(), 'OK');
+        await closeTaskViewer();
+        await waitUntil((u) => {
+            const g = Ext.ComponentQuery.query('smbgwSessionsPanel #sessions')[0];
+            return g && !g.getStore().findRecord('user', u, 0, false, true, true);
+        }, USER);
+        // the client's next command fails: its connection is gone
+        client.stdin.write('ls\n');
+        assert.match(await says(/NT_STATUS_|blocks of size/), /NT_STATUS_/);
+    } finally {
+        client.kill('SIGKILL');
+    }
+    smbclient(SHARE, 'del held.txt');
+});
+
+test("throughput panel: the chart of the daemon's samples of smbd's counters", async () => {
+    // the daemon's sampling round, twice, with a client's transfer between (what it does on
+    // its schedule with smb-profiling: count)
+    const daemon = path.join(path.dirname(CLI), 'pve-smbgatewayd');
+    const conf = path.join(process.env.PVE_SMBGW_ROOT, 'config', 'daemon.conf');
+    fs.writeFileSync(conf, 'metrics-listen: off\nnotify: log\nsmb-profiling: count\n');
+    try {
+        execFileSync(daemon, ['--once'], { encoding: 'utf8' });
+        const big = path.join(WORK, 'throughput.bin');
+        fs.writeFileSync(big, Buffer.alloc(4 << 20, 1));
+        assert.equal(smbclient(SHARE, `put ${big} throughput.bin`).status, 0);
+        // the counters are sampled at whole seconds: the next round is in a later one
+        await new Promise((r) => setTimeout(r, 1100));
+        execFileSync(daemon, ['--once'], { encoding: 'utf8' });
+        smbclient(SHARE, 'del throughput.bin');
+    } finally {
+        fs.unlinkSync(conf);
+    }
+    await selectNodeTab('smbgateway-throughput');
+    await waitUntil(() => {
+        const p = Ext.ComponentQuery.query('smbgwThroughputPanel')[0];
+        return p && p.chartStore.getCount() >= 1;
+    });
+    const written = await evalCmp('smbgwThroughputPanel', 'return c.chartStore.getRange().map((r) => r.get("write"))');
+    assert.ok(Math.max(...written) > 0, `the 4 MiB written shows: ${written}`);
+    assert.match(await evalCmp('smbgwThroughputPanel #summary', 'return c.getEl().dom.textContent'), /Peak: read .* write/);
+    await page.waitForTimeout(800); // chart animation
+    await shot('12c-throughput-panel');
 });
 
 test('Active Directory panel: status and the test checklist', async () => {

@@ -177,6 +177,24 @@ pub fn command() -> Command {
                         .help("How many days back (1-90)"),
                 ),
         )
+        .subcommand(
+            Command::new("sessions")
+                .about("Show who is connected to smbd and what they hold (tree connects, open files, byte-range locks) on the shares; --disconnect ends one session")
+                .args(parameter_args(schema::SESSIONS, None))
+                .arg(dry_run()),
+        )
+        .subcommand(
+            Command::new("io-history")
+                .about("Show this node's SMB throughput (read, write, requests per second) from the daemon's samples of smbd's profiling counters (daemon.conf: smb-profiling: count)")
+                .arg(
+                    Arg::new("hours")
+                        .long("hours")
+                        .value_name("N")
+                        .default_value("2")
+                        .value_parser(clap::value_parser!(u64))
+                        .help("How many hours back (1-48)"),
+                ),
+        )
         .subcommand(Command::new("quota-sample").about("Record the usage of every quota share and raise threshold alerts (for a timer)"))
         .subcommand(
             Command::new("dfree")

@@ -112,6 +112,16 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         "quota-status" => format.quota_status(&gw.quota_status(name())?),
         "quota-history" => format.quota_history(&gw.quota_history(name(), *sm.get_one::<u64>("days").unwrap())?),
         "quota-sample" => format.samples(&gw.quota_sample()?),
+        "io-history" => format.io_history(&gw.io_history(*sm.get_one::<u64>("hours").unwrap())?),
+        "sessions" => match (sm.get_one::<String>("session"), sm.get_one::<String>("name")) {
+            // a session id names one connection whatever shares it uses
+            (Some(_), Some(_)) => Err(Error::input(
+                "give a share name to list its sessions, or --disconnect SESSION-ID without one",
+            )
+            .field("name")),
+            (Some(session), None) => format.change(&gw.disconnect_session(session, dry_run())?),
+            (None, name) => format.sessions(&gw.sessions(name.map(String::as_str))?),
+        },
         "dfree" => {
             // smbd's protocol: "total free blocksize", in 1 KiB blocks
             let (total, free) = gw.dfree(std::path::Path::new(sm.get_one::<String>("dir").unwrap()))?;

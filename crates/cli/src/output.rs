@@ -9,7 +9,7 @@ use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
 use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
-use smbgw_gateway::{SambaUser, StorageStatus};
+use smbgw_gateway::{IoHistory, SambaUser, Sessions, StorageStatus};
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
 /// (`show x | head -1`), the command has done its work and the rest of the output is not wanted:
@@ -283,6 +283,133 @@ impl Format {
             })
             .collect();
         table(&["STORAGE", "TYPE", "PATH", "AVAIL", "TOTAL", "STATE"], &rows);
+        Ok(())
+    }
+
+    pub fn io_history(self, h: &IoHistory) -> Result<()> {
+        if self.json(h)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 4]> = h
+            .points
+            .iter()
+            .map(|p| {
+                [
+                    p.time.to_string(),
+                    format!("{}/s", format_size(p.read_bytes_per_second as u64)),
+                    format!("{}/s", format_size(p.write_bytes_per_second as u64)),
+                    format!("{:.1}", p.requests_per_second),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            println!(
+                "{} sample(s): not enough for a figure; the daemon records them with 'smb-profiling: count' in daemon.conf",
+                h.samples
+            );
+        } else {
+            table(&["TIME", "READ", "WRITE", "REQUESTS/S"], &rows);
+        }
+        Ok(())
+    }
+
+    /// The sessions, then per share its connections, open files and locks.
+    pub fn sessions(self, r: &Sessions) -> Result<()> {
+        if self.json(r)? {
+            return Ok(());
+        }
+        if !r.smbd_running {
+            println!("smbd: not running");
+        }
+        let protection = |p: &smbgw_gateway::Protection| match p.degree.as_str() {
+            "" | "none" => "-".to_string(),
+            degree => format!("{} ({degree})", p.cipher),
+        };
+        let rows: Vec<[String; 9]> = r
+            .sessions
+            .iter()
+            .map(|s| {
+                let x = &s.session;
+                [
+                    x.id.clone(),
+                    x.user.clone(),
+                    x.client.clone(),
+                    x.protocol.clone(),
+                    protection(&x.encryption),
+                    protection(&x.signing),
+                    if s.shares.is_empty() {
+                        "-".into()
+                    } else {
+                        s.shares.join(",")
+                    },
+                    s.open_files.to_string(),
+                    s.locks.to_string(),
+                ]
+            })
+            .collect();
+        if rows.is_empty() {
+            println!("no sessions");
+        } else {
+            table(
+                &[
+                    "SESSION",
+                    "USER",
+                    "CLIENT",
+                    "PROTOCOL",
+                    "ENCRYPTION",
+                    "SIGNING",
+                    "SHARES",
+                    "OPEN",
+                    "LOCKS",
+                ],
+                &rows,
+            );
+        }
+        for share in r
+            .shares
+            .iter()
+            .filter(|a| !a.open_files.is_empty() || !a.locks.is_empty())
+        {
+            println!();
+            println!("{} ({}):", share.name, share.path);
+            let files: Vec<[String; 5]> = share
+                .open_files
+                .iter()
+                .map(|f| {
+                    [
+                        f.session.clone().unwrap_or_else(|| "-".into()),
+                        f.user.clone(),
+                        f.access.clone(),
+                        if f.caching.is_empty() {
+                            "-".into()
+                        } else {
+                            f.caching.clone()
+                        },
+                        f.file.clone(),
+                    ]
+                })
+                .collect();
+            if !files.is_empty() {
+                table(&["SESSION", "USER", "ACCESS", "CACHING", "OPEN FILE"], &files);
+            }
+            let locks: Vec<[String; 5]> = share
+                .locks
+                .iter()
+                .map(|l| {
+                    [
+                        l.session.clone().unwrap_or_else(|| "-".into()),
+                        l.user.clone(),
+                        l.kind.clone(),
+                        format!("{}+{}", l.start, l.size),
+                        l.file.clone(),
+                    ]
+                })
+                .collect();
+            if !locks.is_empty() {
+                table(&["SESSION", "USER", "TYPE", "RANGE", "LOCKED FILE"], &locks);
+            }
+        }
+        r.notes.iter().for_each(|n| println!("note: {n}"));
         Ok(())
     }
 

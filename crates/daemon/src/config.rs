@@ -11,6 +11,7 @@
 //! metrics-allow-remote: no        # yes allows a non-loopback metrics-listen address
 //! metrics-textfile: /var/lib/prometheus/node-exporter/pve-smbgateway.prom
 //! notify: auto                    # auto | pve | log
+//! smb-profiling: off              # count: turn on smbd's profiling counters and export them
 //! ```
 
 use std::net::SocketAddr;
@@ -43,6 +44,9 @@ pub struct Config {
     pub metrics_allow_remote: bool,
     pub metrics_textfile: Option<PathBuf>,
     pub notify: Notify,
+    /// Turn on smbd's profiling counters (`smbcontrol smbd profile count`) and export them
+    /// with the metrics. Off by default: counting costs smbd a little on every request.
+    pub smb_profiling: bool,
 }
 
 impl Default for Config {
@@ -55,6 +59,7 @@ impl Default for Config {
             metrics_allow_remote: false,
             metrics_textfile: None,
             notify: Notify::Auto,
+            smb_profiling: false,
         }
     }
 }
@@ -124,6 +129,13 @@ impl Config {
                         v => return Err(at(format!("notify {v:?} is not one of auto, pve, log"))),
                     }
                 }
+                "smb-profiling" => {
+                    config.smb_profiling = match value {
+                        "off" => false,
+                        "count" => true,
+                        v => return Err(at(format!("smb-profiling {v:?} is not one of off, count"))),
+                    }
+                }
                 k => return Err(at(format!("unknown key '{k}'"))),
             }
         }
@@ -177,6 +189,8 @@ mod tests {
         assert_eq!(c.notify, Notify::Log);
         assert_eq!(c.metrics_textfile, Some("/tmp/x.prom".into()));
         assert_eq!(Config::parse("metrics-listen: off").unwrap().metrics_listen, None);
+        assert!(Config::parse("smb-profiling: count").unwrap().smb_profiling);
+        assert!(!Config::parse("smb-profiling: off").unwrap().smb_profiling);
     }
 
     #[test]
@@ -195,6 +209,7 @@ mod tests {
             ("sample-interval: 0", "from 1 to 86400"),
             ("sample-interval: 5\nsample-interval: 6", "set twice"),
             ("notify: mail", "not one of"),
+            ("smb-profiling: on", "not one of off, count"),
             ("metrics-listen: localhost", "not an address"),
             ("metrics-textfile: rel.prom", "absolute"),
             ("just words", "key: value"),

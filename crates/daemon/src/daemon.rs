@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use smbgw_core::digest::Digested;
 use smbgw_core::{Error, Result, Share};
-use smbgw_gateway::{Alert, Gateway, SampleReport};
+use smbgw_gateway::{Alert, Gateway, Profile, SampleReport};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
@@ -48,6 +48,8 @@ pub struct SampleOutcome {
     reports: Result<Vec<SampleReport>>,
     list_seconds: f64,
     sample_seconds: f64,
+    /// smbd's profiling counters (`smb-profiling: count`); `Ok(None)` while smbd is down.
+    profile: Option<Result<Option<Profile>>>,
 }
 
 type HealthOutcome = Vec<(&'static str, Health, f64)>;
@@ -235,7 +237,8 @@ impl Daemon {
 
     fn start_sample(&self) -> Job<SampleOutcome> {
         let gw = self.gw.clone();
-        start(move || sample(&gw))
+        let profiling = self.config.smb_profiling;
+        start(move || sample(&gw, profiling))
     }
 
     fn start_health(&self) -> Job<HealthOutcome> {
@@ -264,6 +267,7 @@ impl Daemon {
             reports: Err(Error::system(format!("sampling panicked: {e}"))),
             list_seconds: 0.0,
             sample_seconds: 0.0,
+            profile: None,
         });
         let mut alerts = Vec::new();
         {
@@ -272,6 +276,15 @@ impl Daemon {
             m.observe("quota_sample", outcome.sample_seconds);
             if let Ok(shares) = &outcome.shares {
                 m.shares = Some(shares.len());
+            }
+            match &outcome.profile {
+                None => m.smb = None,
+                Some(Ok(profile)) => m.smb = profile.clone(),
+                Some(Err(e)) => {
+                    // the quota figures still count; the SMB counters are left out this round
+                    tracing::warn!(error = %e, "smbd's profiling counters not read");
+                    m.smb = None;
+                }
             }
             match &outcome.reports {
                 Ok(reports) => {
@@ -422,9 +435,10 @@ impl Daemon {
     }
 }
 
-/// The blocking part of a sampling round: the share list (for the count and the thresholds)
-/// and the core's sampling, which writes the history and evaluates the alerts.
-fn sample(gw: &Gateway) -> SampleOutcome {
+/// The blocking part of a sampling round: the share list (for the count and the thresholds),
+/// the core's sampling, which writes the history and evaluates the alerts, and with
+/// `profiling` smbd's counters (recorded in the SMB throughput history).
+fn sample(gw: &Gateway, profiling: bool) -> SampleOutcome {
     let start = Instant::now();
     let shares = gw
         .list()
@@ -437,6 +451,7 @@ fn sample(gw: &Gateway) -> SampleOutcome {
         reports,
         list_seconds,
         sample_seconds: start.elapsed().as_secs_f64(),
+        profile: profiling.then(|| gw.smb_profile_sample()),
     }
 }
 

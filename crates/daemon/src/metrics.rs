@@ -42,6 +42,8 @@ pub struct Metrics {
     pub reload_failed: bool,
     /// Latency of the operations the daemon runs: (count, sum of seconds).
     pub operations: BTreeMap<String, (u64, f64)>,
+    /// smbd's profiling counters at the last sample (`smb-profiling: count`, smbd running).
+    pub smb: Option<smbgw_gateway::Profile>,
 }
 
 impl Metrics {
@@ -172,6 +174,39 @@ impl Metrics {
         for (op, (count, sum)) in &self.operations {
             f.sample("smbgw_operation_duration_seconds_sum", &[("operation", op)], sum);
             f.sample("smbgw_operation_duration_seconds_count", &[("operation", op)], count);
+        }
+
+        // smbd's own counters, for the whole server (Samba 4.17 has none per share); they
+        // start at zero when smbd starts
+        if let Some(p) = &self.smb {
+            f.family("smbgw_smb_requests_total", "counter", "SMB requests smbd processed.");
+            f.sample("smbgw_smb_requests_total", &[], p.requests);
+            f.family(
+                "smbgw_smb_connections_total",
+                "counter",
+                "Client connections smbd accepted.",
+            );
+            f.sample("smbgw_smb_connections_total", &[], p.connects);
+            f.family(
+                "smbgw_smb_read_bytes_total",
+                "counter",
+                "Bytes of SMB2 READ responses smbd sent to clients.",
+            );
+            f.sample("smbgw_smb_read_bytes_total", &[], p.read_bytes);
+            f.family(
+                "smbgw_smb_write_bytes_total",
+                "counter",
+                "Bytes of SMB2 WRITE requests smbd received from clients.",
+            );
+            f.sample("smbgw_smb_write_bytes_total", &[], p.write_bytes);
+            f.family(
+                "smbgw_smb_operations_total",
+                "counter",
+                "SMB2 operations smbd ran, by operation.",
+            );
+            for (op, count) in &p.operations {
+                f.sample("smbgw_smb_operations_total", &[("operation", op)], count);
+            }
         }
 
         if let Some((rss, cpu)) = process_figures() {

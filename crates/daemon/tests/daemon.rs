@@ -501,3 +501,71 @@ fn metrics_stay_off_the_network_unless_allowed() {
     assert_eq!(value(&m, "smbgw_shares"), 0.0);
     assert_eq!(value(&m, "smbgw_samples_total"), 1.0);
 }
+
+#[test]
+fn smbd_counters_are_exported_with_smb_profiling() {
+    let sb = Sandbox::new();
+    sb.add_user(ALICE.0, ALICE.1);
+    let path = sb.data("io");
+    sb.ok(&["create", "io", "--path", path.to_str().unwrap(), "--users", ALICE.0]);
+    let port = free_port();
+
+    // off (the default): no SMB counters, and smbd does not count
+    write_config(&sb, &format!("metrics-listen: 127.0.0.1:{port}\nnotify: log\n"));
+    let mut daemon = Daemon::start(&sb, &[], &["--interval", "1"]);
+    let m = daemon.wait_for(port, "a sample", |m| samples_total(m) >= 1.0);
+    assert!(!m.keys().any(|k| k.starts_with("smbgw_smb_")), "{m:#?}");
+    drop(daemon);
+
+    write_config(
+        &sb,
+        &format!("metrics-listen: 127.0.0.1:{port}\nnotify: log\nsmb-profiling: count\n"),
+    );
+    let mut daemon = Daemon::start(&sb, &[], &["--interval", "1"]);
+    let before = daemon.wait_for(port, "the SMB counters", |m| m.contains_key("smbgw_smb_requests_total"));
+    let written = |m: &Samples| m.get("smbgw_smb_write_bytes_total").copied().unwrap_or(0.0);
+    let read = |m: &Samples| m.get("smbgw_smb_read_bytes_total").copied().unwrap_or(0.0);
+    let writes = |m: &Samples| {
+        m.get("smbgw_smb_operations_total{operation=\"write\"}")
+            .copied()
+            .unwrap_or(0.0)
+    };
+
+    // 3 MiB written and read back by a client: the counters grow by at least that
+    let local = sb.write_local("three.bin", &vec![7u8; 3 * MIB]);
+    let got = sb.dir.path().join("three.back");
+    sb.smbclient(
+        "io",
+        Some(ALICE),
+        &format!("put {} three.bin; get three.bin {}", local.display(), got.display()),
+    )
+    .unwrap();
+    assert_eq!(std::fs::read(&got).unwrap().len(), 3 * MIB);
+    let w0 = written(&before);
+    let r0 = read(&before);
+    let n0 = writes(&before);
+    let after = daemon.wait_for(port, "the transfer in the counters", |m| {
+        written(m) >= w0 + (3 * MIB) as f64 && read(m) >= r0 + (3 * MIB) as f64
+    });
+    assert!(writes(&after) > n0, "{after:#?}");
+    assert!(value(&after, "smbgw_smb_requests_total") > value(&before, "smbgw_smb_requests_total"));
+    assert!(value(&after, "smbgw_smb_connections_total") >= 1.0);
+
+    // the same samples are the throughput history: the rates over its intervals add up to
+    // the bytes the client moved (the first sample came before the transfer, the last after)
+    let history = json(&sb.ok(&["io-history", "--output-format", "json"]));
+    let points = history["points"].as_array().unwrap();
+    let total = |key: &str| -> f64 {
+        points
+            .iter()
+            .map(|p| p[key].as_f64().unwrap() * p["seconds"].as_f64().unwrap())
+            .sum()
+    };
+    assert!(total("write_bytes_per_second") >= (3 * MIB) as f64, "{history}");
+    assert!(total("read_bytes_per_second") >= (3 * MIB) as f64, "{history}");
+    for hours in ["0", "49"] {
+        let run = sb.run(&["io-history", "--hours", hours, "--output-format", "json"]);
+        assert_eq!(run.code, 1, "--hours {hours}: {}{}", run.stdout, run.stderr);
+        assert_eq!(json(&run.stderr)["field"], "hours");
+    }
+}

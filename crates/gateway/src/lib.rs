@@ -16,7 +16,9 @@ mod pve;
 mod pve_storage;
 mod quota;
 mod recover;
+mod sessions;
 mod shares;
+pub mod smb_profile;
 mod status;
 mod storage;
 mod users;
@@ -30,11 +32,15 @@ pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
 pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
+pub use sessions::Sessions;
+pub use smb_profile::{IoHistory, IoPoint};
 pub use smbgw_quota::alerts::Alert;
 pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only
 pub use smbgw_ha::HaStatus;
 pub use smbgw_samba::ad::Credentials;
+pub use smbgw_samba::profile::Profile;
+pub use smbgw_samba::status::Protection;
 pub use smbgw_samba::users::SambaUser;
 
 pub struct Gateway {

@@ -448,6 +448,35 @@ pub struct CheckFormat {
     pub value: String,
 }
 
+/// `disconnect_session`: the session id as `sessions` lists it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Disconnect {
+    #[serde(deserialize_with = "text")]
+    pub session: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
+}
+
+/// `io_history`: the last `hours` of the node's SMB throughput.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IoHistory {
+    #[serde(default = "default_hours", deserialize_with = "hours")]
+    pub hours: u64,
+}
+
+fn default_hours() -> u64 {
+    2
+}
+
+/// Hours of SMB throughput history: a whole number, given as a number or as text.
+fn hours<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> {
+    scalar_text(Value::deserialize(d)?)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| serde::de::Error::custom("hours must be a whole number"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -91,6 +91,13 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             let a: args::QuotaHistory = parse(input)?;
             json(gw.quota_history(&a.name, a.days)?)
         }
+        // `sessions` reads with an optional share name, as `status` does
+        "sessions" => json(gw.sessions(parse::<args::Status>(input)?.name.as_deref())?),
+        "disconnect_session" => {
+            let a: args::Disconnect = parse(input)?;
+            json(gw.disconnect_session(&a.session, a.dry_run)?)
+        }
+        "io_history" => json(gw.io_history(parse::<args::IoHistory>(input)?.hours)?),
         "user_list" => {
             parse::<args::Nothing>(input)?;
             json(gw.user_list()?)

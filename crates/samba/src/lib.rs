@@ -1,12 +1,15 @@
 //! Samba for pve-smbgateway: smb.conf rendering from `samba-templates/`, `testparm` validation,
-//! smbd control and the Samba user database.
+//! smbd control, what smbd serves now (sessions, open files) and its profiling counters, and the
+//! Samba user database.
 
 pub mod accounts;
 pub mod ad;
 pub mod cloud_init;
 pub mod guest_setup;
+pub mod profile;
 pub mod render;
 pub mod service;
+pub mod status;
 pub mod testparm;
 pub mod users;
 

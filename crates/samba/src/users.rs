@@ -67,30 +67,24 @@ pub fn exists(samba: &Samba, name: &str) -> Result<bool> {
 }
 
 /// The smbd processes serving sessions of the user `name` (or of its `uid`), from
-/// `smbstatus --json`. Each client connection has its own smbd process; the main smbd never
-/// serves a session and is never returned.
+/// `smbstatus --json` (status.rs). Each client connection has its own smbd process; the main
+/// smbd never serves a session and is never returned.
 pub fn session_pids(samba: &Samba, name: &str, uid: Option<u32>) -> Result<Vec<i32>> {
-    let out = samba.tool("smbstatus").args(["--processes", "--json"]).run()?;
-    let pids = parse_session_pids(&out.stdout, name, uid)?;
+    let pids = pids_of(&crate::status::read(samba)?, name, uid);
     let main = samba.smbd_pid();
     Ok(pids.into_iter().filter(|p| Some(*p) != main).collect())
 }
 
-fn parse_session_pids(json: &str, name: &str, uid: Option<u32>) -> Result<Vec<i32>> {
-    let status: serde_json::Value = serde_json::from_str(json).map_err(|e| {
-        smbgw_core::Error::external(format!("smbstatus --json printed something that is not JSON: {e}"))
-    })?;
-    let mut pids: Vec<i32> = status["sessions"]
-        .as_object()
-        .into_iter()
-        .flat_map(|sessions| sessions.values())
-        .filter(|s| s["username"].as_str() == Some(name) || (uid.is_some() && s["uid"].as_u64() == uid.map(u64::from)))
-        .filter_map(|s| s["server_id"]["pid"].as_str()?.parse().ok())
-        .filter(|pid| *pid > 1)
+fn pids_of(status: &crate::status::SmbStatus, name: &str, uid: Option<u32>) -> Vec<i32> {
+    let mut pids: Vec<i32> = status
+        .sessions
+        .iter()
+        .filter(|s| s.user == name || (uid.is_some() && s.uid == uid))
+        .map(|s| s.pid)
         .collect();
     pids.sort_unstable();
     pids.dedup();
-    Ok(pids)
+    pids
 }
 
 /// End the client connections served by the smbd processes `pids` (Samba's MSG_SHUTDOWN to
@@ -120,12 +114,10 @@ mod tests {
             "3": {"server_id": {"pid": "302"}, "uid": 20000, "username": "SANDBOX\\frank"},
             "4": {"server_id": {"pid": "300"}, "uid": 20000, "username": "frank"}
         }, "tcons": {}, "open_files": {}}"#;
-        assert_eq!(parse_session_pids(json, "frank", Some(20000)).unwrap(), [300, 302]);
-        assert_eq!(parse_session_pids(json, "frank", None).unwrap(), [300]);
-        assert!(parse_session_pids(json, "nobody", Some(1)).unwrap().is_empty());
-        assert!(parse_session_pids(r#"{"sessions": {}}"#, "frank", None)
-            .unwrap()
-            .is_empty());
-        assert!(parse_session_pids("not json", "frank", None).is_err());
+        let status = crate::status::parse(json).unwrap();
+        assert_eq!(pids_of(&status, "frank", Some(20000)), [300, 302]);
+        assert_eq!(pids_of(&status, "frank", None), [300]);
+        assert!(pids_of(&status, "nobody", Some(1)).is_empty());
+        assert!(pids_of(&crate::status::parse(r#"{"sessions": {}}"#).unwrap(), "frank", None).is_empty());
     }
 }

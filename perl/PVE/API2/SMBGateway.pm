@@ -145,7 +145,7 @@ my sub register_change {
 		eval { $code->({ %$param, 'dry-run' => 1 }) };
 		die $@ if ref($@) && $@->{code};
 	    }
-	    return run_task($task, $param->{name}, sub { $code->($param) });
+	    return run_task($task, $param->{name} // $param->{session}, sub { $code->($param) });
 	},
     });
 }
@@ -186,7 +186,7 @@ __PACKAGE__->register_method({
 	links => [ { rel => 'child', href => "{subdir}" } ],
     },
     code => sub {
-	return [ map { { subdir => $_ } } qw(shares storages status apply users ad schema) ];
+	return [ map { { subdir => $_ } } qw(shares storages status sessions io-history apply users ad schema) ];
     },
 });
 
@@ -300,6 +300,65 @@ __PACKAGE__->register_method({
 register_reader('node_status', 'status', "smbd and every share on this node.", { type => 'object' },
     sub { PVE::RS::SMBGateway::status({}) });
 
+# Who is connected and what they hold (a share's open files and locks), from smbd's own
+# status; and ending one session. The parameters are the core's ('sessions' in its schema).
+my $sessions_properties = operation_properties('sessions');
+
+__PACKAGE__->register_method({
+    name => 'sessions',
+    path => 'sessions',
+    method => 'GET',
+    description => "SMB sessions of this node's smbd (user, client, protocol, encryption, signing, the"
+	. " shares each uses) and per share its tree connects, open files and byte-range locks; with"
+	. " name, only that share and the sessions using it.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node'), name => $sessions_properties->{name} },
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::sessions({ name => $param->{name} });
+    },
+});
+
+register_change('disconnect_session', 'sessions/{session}', 'DELETE',
+    "End one SMB session: the smbd process serving its client connection (other sessions on that"
+	. " connection end with it). The client may reconnect; remove its access to keep it out.",
+    { session => { %{ $sessions_properties->{session} }, optional => 0 } },
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::disconnect_session(
+	    { session => $param->{session}, 'dry-run' => $param->{'dry-run'} });
+    }, validate => 1);
+
+__PACKAGE__->register_method({
+    name => 'io_history',
+    path => 'io-history',
+    method => 'GET',
+    description => "The node's SMB throughput (bytes read and written, requests per second) between the"
+	. " samples of smbd's profiling counters the daemon records with 'smb-profiling: count'. For the"
+	. " whole server: Samba has no per-share figures.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => {
+	    node => get_standard_option('pve-node'),
+	    hours => { type => 'integer', minimum => 1, maximum => 48, default => 2, optional => 1 },
+	},
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::io_history({ hours => $param->{hours} // 2 });
+    },
+});
+
 register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.",
     {
 	force => {
@@ -385,7 +444,7 @@ __PACKAGE__->register_method({
     method => 'GET',
     description => "The parameters of every operation in JSON schema form: share (with guest, the"
 	. " container and VM properties among them), ad-join, ad-test, ad-leave, ha-setup, ha-failover,"
-	. " ha-node and user.",
+	. " ha-node, user and sessions.",
     permissions => { user => 'all' },
     proxyto => 'node',
     parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },

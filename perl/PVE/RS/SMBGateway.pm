@@ -83,6 +83,11 @@ my %METHODS = (
     quota_status => 'quota_status',
     quota_history => 'quota_history',
     list_users => 'user_list',
+    # smbd's sessions and what they hold: sessions {name?}; disconnect_session {session, dry-run}
+    sessions => 'sessions',
+    disconnect_session => 'disconnect_session',
+    # the node's SMB throughput sampled by the daemon: io_history {hours}
+    io_history => 'io_history',
     # Active Directory: the parameters of the schema's ad-join, ad-test, ad-leave (passwords
     # travel in the JSON argument, never in argv or the environment); ad_status {check}
     ad_status => 'ad_status',

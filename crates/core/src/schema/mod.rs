@@ -1,11 +1,13 @@
 //! Every parameter of every operation, defined once: the share properties (`share.rs`, the
-//! guest sizing among them), Active Directory (`ad.rs`), high availability (`ha.rs`) and Samba
-//! users (`user.rs`). The config store, the CLI (arguments, help, completion, man page), the Perl
-//! API (PVE::JSONSchema, through the bridge) and the UI (`GET .../smbgateway/schema`) are all
-//! generated from these tables, and checks read their limits from them (`guest.rs`).
+//! guest sizing among them), Active Directory (`ad.rs`), high availability (`ha.rs`), Samba
+//! users (`user.rs`) and the sessions of smbd (`sessions.rs`). The config store, the CLI
+//! (arguments, help, completion, man page), the Perl API (PVE::JSONSchema, through the bridge)
+//! and the UI (`GET .../smbgateway/schema`) are all generated from these tables, and checks
+//! read their limits from them (`guest.rs`).
 
 mod ad;
 mod ha;
+mod sessions;
 mod share;
 mod user;
 
@@ -16,6 +18,7 @@ use crate::validate::{MAX_PATH, MAX_SHARE_NAME, MAX_TEXT};
 
 pub use ad::{AD_JOIN, AD_LEAVE, AD_TEST, DEFAULT_ADMIN};
 pub use ha::{DEFAULT_LOCK, HA_FAILOVER, HA_NODE, HA_SETUP};
+pub use sessions::SESSIONS;
 pub use share::{property, CASE_SENSITIVITY, GUEST_PROPERTIES, MODES, QUOTA_BACKENDS, SHARE_PROPERTIES};
 pub use user::USER;
 
@@ -159,6 +162,7 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("ha-failover", HA_FAILOVER),
     ("ha-node", HA_NODE),
     ("user", USER),
+    ("sessions", SESSIONS),
 ];
 
 /// The range of an integer share property: what `guest.rs` checks against.
@@ -334,6 +338,7 @@ mod tests {
                 "ha-failover",
                 "ha-node",
                 "ha-setup",
+                "sessions",
                 "share",
                 "user"
             ]
