@@ -32,8 +32,19 @@
 #     handler (PVE::API2::SMBGateway under the PVE stand-ins of t/lib)  target <= 30 ms
 #     (beside the bridge call alone); and the perl process's RSS around 100k bridge calls
 #     (scripts/bench/perl-bridge.pl does the Perl side)
+#   - Samba's own load tests (scripts/bench/smbtorture.sh): smbtorture's smb2.bench.* and the
+#     multi-client bench.nbench (our load file) on a gateway share beside a stock share
+#   - the soak (scripts/bench/soak.sh): 100 smbclient sessions doing mixed create/write/read/
+#     rename/delete for 60 s while shares are created, updated and deleted and the daemon samples
+#     quotas: client errors, lost writes, control-plane failures (all targets 0), p50/p99 of small
+#     operations and smbd's memory beside a stock share; then one share's quota filling up (only
+#     its writers see DISK_FULL)
+#   - the scale of the control plane (scripts/bench/scale.sh): list, apply and the API's share
+#     list at 100, 1,000 and 10,000 shares, the daemon's cycle at 100 and 1,000 quota shares, as
+#     time per share
 # Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
-# The exit code is non-zero only when the bench itself cannot run (not root, a command fails).
+# The exit code is non-zero only when the bench itself cannot run: 2 when it refuses to start (not
+# root, no free loop device, no smbtorture, no python3), 1 when a command fails.
 #
 # Environment:
 #   BENCH_QUICK=1     fewer runs, smaller transfers (a quick check; figures are indicative only)
