@@ -71,7 +71,8 @@ scale_execs() {
 
 phase_scale() {
     local n root r runs ms list=() cold=() noop=() api=() out line first
-    local -A M_LIST=() M_COLD=() M_NOOP=() M_API=() M_CYCLE=() M_CYCLE_CPU=()
+    local -A M_LIST=() M_COLD=() M_NOOP=() M_API=() M_CYCLE=() M_CYCLE_CPU=() M_QNOOP=()
+    local qnoop=()
     log "scale: list, apply (cold, no-op) and the API's share list at ${SCALE_SIZES[*]} shares; the daemon's cycle at ${SCALE_QUOTA_SIZES[*]} quota shares"
     for n in "${SCALE_SIZES[@]}"; do
         root=$WORK/scale$n
@@ -105,7 +106,7 @@ phase_scale() {
         # shellcheck disable=SC2086 # PB holds a sample list
         M_API[$n]=$(median ${PB[api_ms]})
         # shellcheck disable=SC2086
-        SCALE_NOTES+=("$n shares: the API's $(fmt_num "${M_API[$n]}") ms = list_shares() $(fmt_num "$(median ${PB[bridge_ms]})") ms = the Rust call $(fmt_num "$(median ${PB[call_ms]})") ms (${PB[json_bytes]} bytes of JSON) + JSON::PP decoding it $(fmt_num "$(median ${PB[decode_ms]})") ms, the rest the Perl API layer; the first apply (starting smbd) $(fmt_num "$first") ms")
+        SCALE_NOTES+=("$n shares: the API $(fmt_num "${M_API[$n]}") ms; in the same process list_shares() alone $(fmt_num "$(median ${PB[bridge_ms]})") ms, of it the Rust call (read, parse, check shares.cfg, JSON out) $(fmt_num "$(median ${PB[call_ms]})") ms for ${PB[json_bytes]} bytes of JSON; the first apply (starting smbd) $(fmt_num "$first") ms")
         log "  $n shares: list ${M_LIST[$n]} ms, apply cold ${M_COLD[$n]} ms (first, starting smbd: $first ms), no-op ${M_NOOP[$n]} ms, API ${M_API[$n]} ms"
         gw "$root" "$P_GW1" stop >/dev/null
         rm -rf "$WORK/scale/shares$n" "$root"
@@ -142,9 +143,12 @@ phase_scale() {
             M_CYCLE_CPU[$n]=$(calc "${D[cpu_ms_per_cycle]} + ${D[cpu_children_ms_per_cycle]}")
             log "  $n quota shares: ${M_CYCLE[$n]} ms per cycle (CPU ${M_CYCLE_CPU[$n]} ms), RSS ${D[rss_kib]} KiB"
             SCALE_NOTES+=("$n quota shares: daemon RSS ${D[rss_kib]} KiB after $cycles cycles (peak ${D[rss_peak_kib]})")
-            # what grows: the programs one cycle and one no-op apply start (each 'btrfs qgroup
-            # show' lists every qgroup of the filesystem)
-            if command -v strace >/dev/null && ((n == SCALE_QUOTA_SIZES[-1])); then
+            scale_time qnoop gw "$root" "$P_GW1" apply
+            M_QNOOP[$n]=${qnoop[-1]}
+            # what grows: the programs one cycle and one no-op apply start, per share (each
+            # 'btrfs qgroup show' lists every qgroup of the filesystem); counted at the smallest
+            # size, strace slows each of them down
+            if command -v strace >/dev/null && ((n == SCALE_QUOTA_SIZES[0])); then
                 scale_execs "$n" "one daemon cycle (pve-smbgatewayd --once)" "$DAEMON" --once
                 scale_execs "$n" "one no-op apply" "$BIN" apply
             fi
@@ -161,10 +165,12 @@ phase_scale() {
     scale_line "API GET .../shares (Perl handler)" M_API
     scale_line "daemon cycle, wall" M_CYCLE
     scale_line "daemon cycle, CPU (own + btrfs)" M_CYCLE_CPU
+    scale_line "apply, no-op, quota shares" M_QNOOP
     scale_row "list" 10000 M_LIST
     scale_row "apply, no generated files" 10000 M_COLD
     scale_row "apply, no-op" 10000 M_NOOP
     scale_row "API GET .../shares" 10000 M_API
     scale_row "daemon cycle (wall)" 1000 M_CYCLE
+    scale_row "apply, no-op, quota shares" 1000 M_QNOOP
     BASELINE_NOTES+=("scale: the baseline of each 'scale:' row is the same operation's time per share at 100 shares in this run (RATIO = growth per share; 1.00x is linear, below is better); shares.cfg written directly with the mix of phase 1, directories made beforehand; the API row is the Perl handler under the PVE stand-ins as in the API row above")
 }

@@ -6,7 +6,8 @@
 # lost writes (an acknowledged file that does not read back with its checksum, right after the
 # write and again at the end), control-plane failures, latency of small operations, the sum of
 # smbd's resident memory. The same clients then run against a stock smbd (Samba's defaults) on
-# the same filesystem for the latency and memory beside it. Last, the same load while one share's
+# the same filesystem for the latency and memory beside it, and against the gateway share again
+# with the control plane idle (what the share costs by itself). Last, the same load while one share's
 # quota fills up: its writers must see NT_STATUS_DISK_FULL, the others nothing.
 #
 # Every count is a report row; a non-zero error count is MISSED, never dropped.
@@ -129,8 +130,10 @@ phase_soak() {
 
     # round 1: the gateway, the control plane busy beside the clients
     soak_round gw "$root/samba/pid" "$root" "gw:$P_GW1:soak:$SOAK_CLIENTS:mixed"
-    # round 2: the same clients against the stock server
+    # round 2: the same clients against the stock server; round 3: the gateway alone again, so
+    # the share's own cost is told apart from the control plane's beside it
     soak_round stock "$st/pid" - "stock:$P_ST1:soak:$SOAK_CLIENTS:mixed"
+    soak_round quiet "$root/samba/pid" - "quiet:$P_GW1:soak:$SOAK_CLIENTS:mixed"
     kill_smbd_in "$st/pid"
 
     local label="soak"
@@ -141,10 +144,14 @@ phase_soak() {
     add_row "$label: operations/s, $SOAK_CLIENTS clients" ops/s info - "$(soak_get gw gw ops_per_s)" "$(soak_get stock stock ops_per_s)"
     add_row "$label: small ops p50" ms info - "$(soak_get gw gw small_p50_ms)" "$(soak_get stock stock small_p50_ms)"
     add_row "$label: small ops p99" ms info - "$(soak_get gw gw small_p99_ms)" "$(soak_get stock stock small_p99_ms)"
+    add_row "$label, control plane idle: small ops p50" ms info - "$(soak_get quiet quiet small_p50_ms)" "$(soak_get stock stock small_p50_ms)"
+    add_row "$label, control plane idle: small ops p99" ms info - "$(soak_get quiet quiet small_p99_ms)" "$(soak_get stock stock small_p99_ms)"
+    add_row "$label, control plane idle: client errors" count max 0 "$(soak_get quiet quiet errors)" "$(soak_get stock stock errors)"
+    add_row "$label, control plane idle: lost writes" count max 0 "$(soak_get quiet quiet lost)" "$(soak_get stock stock lost)"
     read -r rss pss n <"$WORK/soak/gw/mem"
     read -r v r _ <"$WORK/soak/stock/mem"
     add_row "$label: smbd RSS summed (peak)" MiB info - "$(calc "$rss / 1024")" "$(calc "$v / 1024")"
-    SOAK_NOTES+=("$SOAK_CLIENTS clients for $SOAK_S s per round; round against the gateway: $(soak_get gw gw connected) of $SOAK_CLIENTS clients connected, $(soak_get gw gw ops) operations, $(soak_get gw gw acked) writes acknowledged, each read back right after it and the $(soak_get gw gw verified) surviving files again at the end; errors: $(soak_get gw gw error_kinds); stock: $(soak_get stock stock ops) operations, errors: $(soak_get stock stock error_kinds)")
+    SOAK_NOTES+=("$SOAK_CLIENTS clients for $SOAK_S s per round; round against the gateway: $(soak_get gw gw connected) of $SOAK_CLIENTS clients connected, $(soak_get gw gw ops) operations, $(soak_get gw gw acked) writes acknowledged, each read back right after it and the $(soak_get gw gw verified) surviving files again at the end; errors: $(soak_get gw gw error_kinds); stock: $(soak_get stock stock ops) operations, errors: $(soak_get stock stock error_kinds); the gateway with the control plane idle: $(soak_get quiet quiet ops) operations ($(soak_get quiet quiet ops_per_s)/s), errors: $(soak_get quiet quiet error_kinds)")
     SOAK_NOTES+=("latency p50/p99 (ms), gateway vs stock: put $(soak_get gw gw put_p50_ms)/$(soak_get gw gw put_p99_ms) vs $(soak_get stock stock put_p50_ms)/$(soak_get stock stock put_p99_ms), get $(soak_get gw gw get_p50_ms)/$(soak_get gw gw get_p99_ms) vs $(soak_get stock stock get_p50_ms)/$(soak_get stock stock get_p99_ms), rename $(soak_get gw gw rename_p50_ms)/$(soak_get gw gw rename_p99_ms) vs $(soak_get stock stock rename_p50_ms)/$(soak_get stock stock rename_p99_ms), allinfo $(soak_get gw gw allinfo_p50_ms)/$(soak_get gw gw allinfo_p99_ms) vs $(soak_get stock stock allinfo_p50_ms)/$(soak_get stock stock allinfo_p99_ms), del $(soak_get gw gw del_p50_ms)/$(soak_get gw gw del_p99_ms) vs $(soak_get stock stock del_p50_ms)/$(soak_get stock stock del_p99_ms)")
     SOAK_NOTES+=("control plane beside the gateway round: $cycles x (create, update --comment --read-only, delete --purge-data, pve-smbgatewayd --once over $SOAK_QUOTA_SHARES quota shares) = $ops operations, $fail failed$(if ((fail)); then echo ": $(head -c 600 "$WORK/soak/gw/churn.log" | tr '\n' ' ')"; fi)")
     SOAK_NOTES+=("smbd memory, peak of 1 s samples: gateway RSS sum $((rss / 1024)) MiB, PSS sum $((pss / 1024)) MiB ($n samples); stock RSS sum $((v / 1024)) MiB, PSS sum $((r / 1024)) MiB (RSS counts the pages the $SOAK_CLIENTS per-client processes share once per process; PSS divides them)")
@@ -166,7 +173,7 @@ phase_soak() {
     read -r ops fail cycles <"$WORK/soak/fill/churn"
     add_row "$label: control-plane failures" count max 0 "$fail" 0
     SOAK_NOTES+=("filling round: the $SOAK_FILL_CLIENTS writers of soakfill got $(soak_get fill fill acked) writes acknowledged (all read back: $(soak_get fill fill lost) lost), errors: $v; the other $((SOAK_CLIENTS - SOAK_FILL_CLIENTS)) clients: $(soak_get fill others ops) operations, errors: $(soak_get fill others error_kinds); control plane: $ops operations, $fail failed$(if ((fail)); then echo ": $(head -c 600 "$WORK/soak/fill/churn.log" | tr '\n' ' ')"; fi)")
-    BASELINE_NOTES+=("soak: the same $SOAK_CLIENTS clients for the same $SOAK_S s against a stock smb.conf ([soak] path + read only = no, Samba's defaults otherwise) with a directory on the same btrfs, nothing else running beside them; small ops = rename, allinfo and del (one smbclient command each, prompt to prompt); the error and loss rows of the stock side are its own counts")
+    BASELINE_NOTES+=("soak: the same $SOAK_CLIENTS clients for the same $SOAK_S s (after the gateway round, before the gateway's idle round) against a stock smb.conf ([soak] path + read only = no, Samba's defaults otherwise) with a directory on the same btrfs, nothing else running beside them; small ops = rename, allinfo and del (one smbclient command each, prompt to prompt); the error and loss rows of the stock side are its own counts")
 
     gw "$root" "$P_GW1" stop >/dev/null
 }
