@@ -32,8 +32,19 @@
 #     handler (PVE::API2::SMBGateway under the PVE stand-ins of t/lib)  target <= 30 ms
 #     (beside the bridge call alone); and the perl process's RSS around 100k bridge calls
 #     (scripts/bench/perl-bridge.pl does the Perl side)
+#   - Samba's own load tests (scripts/bench/smbtorture.sh): smbtorture's smb2.bench.* and the
+#     multi-client bench.nbench (our load file) on a gateway share beside a stock share
+#   - the soak (scripts/bench/soak.sh): 100 smbclient sessions doing mixed create/write/read/
+#     rename/delete for 60 s while shares are created, updated and deleted and the daemon samples
+#     quotas: client errors, lost writes, control-plane failures (all targets 0), p50/p99 of small
+#     operations and smbd's memory beside a stock share; then one share's quota filling up (only
+#     its writers see DISK_FULL)
+#   - the scale of the control plane (scripts/bench/scale.sh): list, apply and the API's share
+#     list at 100, 1,000 and 10,000 shares, the daemon's cycle at 100 and 1,000 quota shares, as
+#     time per share
 # Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
-# The exit code is non-zero only when the bench itself cannot run (not root, a command fails).
+# The exit code is non-zero only when the bench itself cannot run: 2 when it refuses to start (not
+# root, no free loop device, no smbtorture, no python3), 1 when a command fails.
 #
 # Environment:
 #   BENCH_QUICK=1     fewer runs, smaller transfers (a quick check; figures are indicative only)
@@ -182,7 +193,17 @@ wait_port() {
 # ---------------------------------------------------------------------------------------------
 # preconditions
 
-[[ $(id -u) == 0 ]] || die "the bench must run as root (it mounts a loop device and starts smbd)"
+# Refusals (exit 2) before any figure: without root, loop devices or smbtorture the run could only
+# print part of the figures as if they were all.
+refuse() {
+    printf '[bench] refusing to run: %s\n' "$*" >&2
+    exit 2
+}
+[[ $(id -u) == 0 ]] || refuse "the bench must run as root (it mounts a loop device and starts smbd)"
+[[ -e /dev/loop-control ]] && losetup -f >/dev/null 2>&1 ||
+    refuse "no free loop device (losetup -f failed): the throughput, quota and soak figures need a loop-backed btrfs"
+command -v smbtorture >/dev/null || refuse "smbtorture is missing (package samba-testsuite); run scripts/install-deps.sh"
+command -v python3 >/dev/null || refuse "python3 is missing (the soak's client, scripts/bench/soak-client.py)"
 [[ -x $BIN ]] || die "binary $BIN is missing; run 'cargo build --release' first"
 [[ -f $SO ]] || die "bridge library $SO is missing; run 'cargo build --release' first"
 command -v perl >/dev/null || die "perl is missing"
@@ -315,7 +336,7 @@ share_attrs() { # i -> NAME RO COMMENT in SA_NAME SA_RO SA_COMMENT
 ROW_LABEL=() ROW_OURS=() ROW_BASE=() ROW_UNIT=() ROW_KIND=() ROW_TARGET=() ROW_SAMPLES=()
 # add_row LABEL UNIT KIND TARGET "OURS_SAMPLES" "BASE_SAMPLES"
 #   KIND max: ours must be <= TARGET (in UNIT); KIND ratio: ours/baseline must be >= TARGET;
-#   KIND info: no target (TARGET is ignored)
+#   KIND min: ours must be >= TARGET (a count that must not be 0); KIND info: no target
 add_row() {
     ROW_LABEL+=("$1") ROW_UNIT+=("$2") ROW_KIND+=("$3") ROW_TARGET+=("$4")
     # shellcheck disable=SC2086
@@ -326,6 +347,8 @@ fmt_num() { awk -v v="$1" 'BEGIN { if (v >= 100) printf "%.0f", v; else if (v >=
 
 BASELINE_NOTES=()
 QUOTA_NOTES=() # what the quota phase saw besides its figures
+SOAK_NOTES=()  # what the soak saw besides its rows (scripts/bench/soak.sh)
+SCALE_NOTES=() # the growth table of the control plane (scripts/bench/scale.sh)
 
 # ---------------------------------------------------------------------------------------------
 log "temporary area $WORK; ports ${PORTS[*]}; $( ((QUICK)) && echo 'QUICK mode' || echo 'full run')"
@@ -980,6 +1003,10 @@ phase_perl() {
     PERL_NOTES+=("RSS (KiB): $rss_loaded after loading the bridge, $rss_before after 1,000 calls, $rss_mid after $((N_RSS_CALLS / 2)) more, $rss_after after $N_RSS_CALLS ($(((rss_after - rss_before) * 1024 / N_RSS_CALLS)) bytes per call), $rss_err after 1,000 more calls that die (show of a missing share); the $N_RSS_CALLS calls took $(cut -d' ' -f2 <<<"${PB[rss_calls]}") s")
 }
 phase_perl
+# Samba's own load tools, the soak and the scale of the control plane (scripts/bench/*.sh)
+source "$HERE/bench/smbtorture.sh" && phase_smbtorture
+source "$HERE/bench/soak.sh" && phase_soak
+source "$HERE/bench/scale.sh" && phase_scale
 
 # ---- Active Directory ------------------------------------------------------------------------
 # A real DC and member in network namespaces: the AD integration test measures in bench mode
@@ -1077,6 +1104,10 @@ log "done; report on stdout"
             ok=0
             [[ $ratio == - ]] || ok=$(calc "($ratio >= $target) ? 1 : 0")
             ;;
+        min)
+            target_text=">= $target $unit"
+            ok=$(calc "($ours >= $target) ? 1 : 0")
+            ;;
         *)
             target_text="(none)" ok=1 result=-
             ;;
@@ -1093,6 +1124,16 @@ log "done; report on stdout"
         echo
         echo "Quota details (same run):"
         for note in "${QUOTA_NOTES[@]}"; do echo "  - $note"; done
+    fi
+    if ((${#SOAK_NOTES[@]})); then
+        echo
+        echo "Soak details (same run):"
+        for note in "${SOAK_NOTES[@]}"; do echo "  - $note"; done
+    fi
+    if ((${#SCALE_NOTES[@]})); then
+        echo
+        echo "Scale of the control plane (same run; per share = time / shares, so a flat row is linear):"
+        for note in "${SCALE_NOTES[@]}"; do echo "  $note"; done
     fi
     echo
     echo "Perl bridge details (same run):"

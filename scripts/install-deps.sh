@@ -22,8 +22,8 @@ PACKAGES="$PACKAGES ceph-mon ceph-osd ceph-mds ceph-mgr ceph-fuse ceph-common ce
 PACKAGES="$PACKAGES chromium nodejs npm libhttp-daemon-perl liburi-perl fonts-dejavu-core"
 # package tier: a local apt repository for the container, the version of the built package
 PACKAGES="$PACKAGES apt-utils dpkg-dev bc"
-# bench: system call counts beside the timings
-PACKAGES="$PACKAGES strace"
+# bench: system call counts beside the timings; smbtorture (Samba's own load tests); the soak's client
+PACKAGES="$PACKAGES strace samba-testsuite python3"
 # make deb: Debian's packaging tools
 if [ "${1:-}" = --packaging ]; then
     PACKAGES="$PACKAGES build-essential debhelper devscripts lintian fakeroot"
