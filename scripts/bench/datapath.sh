@@ -127,6 +127,7 @@ phase_datapath() {
         die "data path: the --streams 0 share stored a named stream"
     rm -f "${dir[gw]}/s.txt" "${dir[gw-nostr]}/s.txt" "$WORK/dp-stream.txt"
     for v in gw gw-nostr gw-uring; do cp "$DP_T/src/big.bin" "${dir[$v]}/get.bin"; done
+    dp_multichannel "$gwd" "$gw_port"
 
     for v in "${variants[@]}"; do PUTS[$v]= GETS[$v]= PCPU[$v]= GCPU[$v]=; done
     for ((r = 0; r < rounds; r++)); do
@@ -162,6 +163,22 @@ phase_datapath() {
     rm -f "${dir[gw]}/put.bin" "${dir[gw-nostr]}/put.bin" "${dir[gw-uring]}/put.bin"
     datapath_cleanup
     dp_report "$mib" "$rounds" "$fs_note"
+}
+
+# SMB3 multichannel as the gateway's smbd serves it: the value in effect (the gateway renders none,
+# so Samba's default) and smbtorture's protocol checks that need no selftest socket wrapper (the
+# interface list, channels bound to one session). smbclient itself opens one connection only.
+dp_multichannel() {
+    local gwd=$1 port=$2 value out passed
+    value=$(testparm -s --parameter-name='server multi channel support' "$gwd/samba/smb.conf" 2>/dev/null) ||
+        die "testparm could not read the gateway's smb.conf"
+    if ! command -v smbtorture >/dev/null; then
+        BASELINE_NOTES+=("multichannel: 'server multi channel support' is $value in the gateway's smb.conf; smbtorture is missing (package samba-testsuite), its smb2.multichannel.generic was not run")
+        return 0
+    fi
+    out=$(smbtorture "//127.0.0.1/dp" -p "$port" -U "$USER_NAME%$PASSWORD" smb2.multichannel.generic 2>&1) || true
+    passed=$(grep -c '^success:' <<<"$out" || true)
+    BASELINE_NOTES+=("multichannel: 'server multi channel support' is $value in the gateway's smb.conf (Samba's default, not rendered); smbtorture smb2.multichannel.generic against the default share: $passed of 2 passed ($(grep -E '^(success|failure|error):' <<<"$out" | tr '\n' ' ' | sed 's/ *$//'))")
 }
 
 # The rows (medians through add_row) and, per comparison, the spreads and the paired ratios.
