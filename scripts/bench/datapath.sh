@@ -59,8 +59,8 @@ dp_paired() {
 }
 
 phase_datapath() {
-    local rounds mib bytes gwd=$WORK/dp-gw std=$WORK/stock-dp gw_port st_port p fs_note v r i
-    local order c0 kids t cmd gwpid stpid pid line
+    local rounds mib bytes gwd=$WORK/dp-gw std=$WORK/stock-dp gw_port st_port p fs_note v r
+    local order c0 kids t cmd gwpid stpid pid line fs_tag accounts_before=$ACCOUNTS
     local -A port dir pid_of PUTS GETS PCPU GCPU
     local variants=(stock gw gw-nostr gw-uring)
     if ((QUICK)); then rounds=${BENCH_DP_ROUNDS:-5} mib=256; else rounds=${BENCH_DP_ROUNDS:-15} mib=1024; fi
@@ -76,14 +76,18 @@ phase_datapath() {
     # the tmpfs: a source file, one file to get per share directory, one put in flight
     mkdir -p "$DP_T"
     mount -t tmpfs -o "size=$((5 * mib + 64))m,mode=0755" smbgw-bench-dp "$DP_T"
-    fs_note="tmpfs ($((5 * mib + 64)) MiB)"
+    fs_note="tmpfs ($((5 * mib + 64)) MiB)" fs_tag=tmpfs
     touch "$DP_T/probe"
     if ! setfattr -n user.smbgw-probe -v 1 "$DP_T/probe" 2>/dev/null; then
         # before Linux 6.6 tmpfs has no user xattrs, which streams_xattr (and DOS attributes) need
         umount "$DP_T"
         DP_T=$MNT/dp
         mkdir -p "$DP_T"
-        fs_note="NOT RAM-BACKED: tmpfs has no user xattrs on Linux $(uname -r) (they came with 6.6), so the shares are on the btrfs of phase 3 ($FS_NOTE)"
+        # five files of this size must fit beside phase 3's leftovers on its 4 GiB btrfs
+        ((mib <= 512)) || mib=512
+        bytes=$((mib * 1024 * 1024))
+        fs_note="NOT RAM-BACKED: tmpfs has no user xattrs on Linux $(uname -r) (they came with 6.6), so the shares are on the btrfs of phase 3 ($FS_NOTE), with ${mib} MiB files"
+        fs_tag=NO-TMPFS
         log "warning: data path: $fs_note"
     fi
     rm -f "$DP_T/probe"
@@ -162,7 +166,8 @@ phase_datapath() {
     done
     rm -f "${dir[gw]}/put.bin" "${dir[gw-nostr]}/put.bin" "${dir[gw-uring]}/put.bin"
     datapath_cleanup
-    dp_report "$mib" "$rounds" "$fs_note"
+    ACCOUNTS=$accounts_before # the later phases' stock servers use the accounts of their sandbox
+    dp_report "$mib" "$rounds" "$fs_note" "$fs_tag"
 }
 
 # SMB3 multichannel as the gateway's smbd serves it: the value in effect (the gateway renders none,
@@ -183,17 +188,17 @@ dp_multichannel() {
 
 # The rows (medians through add_row) and, per comparison, the spreads and the paired ratios.
 dp_report() {
-    local mib=$1 rounds=$2 fs_note=$3 label a b name m m2 q1 q3 w n s1 s2 pr what notes=()
+    local mib=$1 rounds=$2 fs_note=$3 fs=$4 label a b name m m2 q1 q3 w n s1 s2 pr what notes=()
     label=$( ((mib == 1024)) && echo "1 GiB" || echo "$mib MiB")
-    add_row "tmpfs put $label, gateway share vs stock" MB/s ratio 1.0 "${PUTS[gw]}" "${PUTS[stock]}"
-    add_row "tmpfs get $label, gateway share vs stock" MB/s ratio 1.1 "${GETS[gw]}" "${GETS[stock]}"
-    add_row "tmpfs smbd CPU per GiB put, gateway vs stock" s info - "${PCPU[gw]}" "${PCPU[stock]}"
-    add_row "tmpfs smbd CPU per GiB get, gateway vs stock" s info - "${GCPU[gw]}" "${GCPU[stock]}"
-    add_row "tmpfs put, share --streams 0 vs default share" MB/s info - "${PUTS[gw-nostr]}" "${PUTS[gw]}"
-    add_row "tmpfs get, share --streams 0 vs default share" MB/s info - "${GETS[gw-nostr]}" "${GETS[gw]}"
-    add_row "tmpfs put, share + io_uring vs default share" MB/s info - "${PUTS[gw-uring]}" "${PUTS[gw]}"
-    add_row "tmpfs get, share + io_uring vs default share" MB/s info - "${GETS[gw-uring]}" "${GETS[gw]}"
-    add_row "tmpfs smbd CPU per GiB put, + io_uring vs default" s info - "${PCPU[gw-uring]}" "${PCPU[gw]}"
+    add_row "$fs put $label, gateway share vs stock" MB/s ratio 1.0 "${PUTS[gw]}" "${PUTS[stock]}"
+    add_row "$fs get $label, gateway share vs stock" MB/s ratio 1.1 "${GETS[gw]}" "${GETS[stock]}"
+    add_row "$fs smbd CPU per GiB put, gateway vs stock" s info - "${PCPU[gw]}" "${PCPU[stock]}"
+    add_row "$fs smbd CPU per GiB get, gateway vs stock" s info - "${GCPU[gw]}" "${GCPU[stock]}"
+    add_row "$fs put, share --streams 0 vs default share" MB/s info - "${PUTS[gw-nostr]}" "${PUTS[gw]}"
+    add_row "$fs get, share --streams 0 vs default share" MB/s info - "${GETS[gw-nostr]}" "${GETS[gw]}"
+    add_row "$fs put, share + io_uring vs default share" MB/s info - "${PUTS[gw-uring]}" "${PUTS[gw]}"
+    add_row "$fs get, share + io_uring vs default share" MB/s info - "${GETS[gw-uring]}" "${GETS[gw]}"
+    add_row "$fs smbd CPU per GiB put, + io_uring vs default" s info - "${PCPU[gw-uring]}" "${PCPU[gw]}"
     BASELINE_NOTES+=("data path ($fs_note; scripts/bench/datapath.sh): 'stock' is a stock smb.conf (the same one as the throughput figures: sandbox paths, port, 127.0.0.1, tdbsam, load printers = no, Samba's defaults otherwise) serving the directory of the gateway's default share; 'default share' is a share made by 'create --users' (streams on), '--streams 0' and '+ io_uring' ('--option vfs objects=streams_xattr io_uring') are shares of the same sandbox and smbd; $rounds rounds, the order of the four reversed every other round; smbclient put from the tmpfs, get to /dev/null, wall clock around the whole call; CPU = the serving smbd process's user + system time, read from its parent after it is reaped, per GiB")
     for what in "gw stock" "gw-nostr gw" "gw-uring gw"; do
         read -r a b <<<"$what"
