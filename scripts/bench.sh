@@ -242,6 +242,7 @@ cleanup() {
         [[ -d $root ]] && gw "$root" 1 stop >/dev/null 2>&1
     done
     declare -F cephfs_cleanup >/dev/null && cephfs_cleanup
+    declare -F datapath_cleanup >/dev/null && datapath_cleanup
     for root in "$WORK"/stock*/; do
         [[ -d $root/pid ]] && kill_smbd_in "$root/pid"
     done
@@ -711,6 +712,8 @@ add_row "SMB put $N_SMALL x $SMALL_KIB KiB files" files/s ratio 1.0 "${SMALL[gw]
 source "$HERE/bench/cephfs.sh"
 phase_cephfs
 BASELINE_NOTES+=("throughput: the same directory on the same btrfs, served by a stock smb.conf (only sandbox paths, port, 127.0.0.1, tdbsam, load printers = no; Samba defaults otherwise) running beside our generated one; smbclient put/get/mput over 127.0.0.1, wall clock around the whole smbclient call (connect + logon included on both sides), server order alternating between runs, sync before each write")
+# the data path on a tmpfs, where the disk is not the ceiling (scripts/bench/datapath.sh)
+source "$HERE/bench/datapath.sh" && phase_datapath
 
 # ============================================================================================
 # Phase 4: quotas on the same btrfs -- enforcement overshoot through SMB, quota-status latency
