@@ -1044,7 +1044,7 @@ phase_ha_cephfs() {
     local out=$WORK/ha-cephfs-bench.txt label ours base target
     log "ha on cephfs: crash and death of the VIP holder, planned move, leader cut off (beside corosync), kill -9 of the active MDS; 3 nodes with their own ceph-fuse mounts"
     (cd "$HERE/.." && SMBGW_HA_BENCH=$out SMBGW_HA_BENCH_RUNS=$((QUICK ? 1 : 3)) \
-        cargo test --release --locked -q -p smbgw-ha --test cephfs_failover -- --test-threads=1 \
+        cargo test --release --locked -q -p smbgw-ha --test cephfs_failover -- --test-threads=1 --nocapture \
         acknowledged_writes_survive_a failover_figures_on_cephfs_bench >"$WORK/ha-cephfs-bench.log" 2>&1) ||
         die "the HA-on-CephFS bench failed: $(tail -20 "$WORK/ha-cephfs-bench.log")"
     while IFS='|' read -r label ours base target; do
