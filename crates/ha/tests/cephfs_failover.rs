@@ -760,6 +760,8 @@ struct Seen {
     write: Option<f64>,
     /// Writes started after the event that failed before that.
     failed: usize,
+    /// What the last of them said (smbclient's output, shortened).
+    error: Option<String>,
     /// The survivor's corosync no longer lists the cut-off node (leader partition only).
     members: Option<f64>,
     /// Ceph reports the standby MDS active (MDS kill only).
@@ -780,9 +782,12 @@ impl Seen {
             ));
         }
         s.push_str(&format!(
-            "write acknowledged {} ({} failed writes before)",
+            "write acknowledged {} ({} failed writes before{})",
             t(self.write),
-            self.failed
+            self.failed,
+            self.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(", the last: {e}"))
         ));
         if self.members.is_some() {
             s.push_str(&format!(", corosync membership changed {}", t(self.members)));
@@ -826,7 +831,7 @@ impl Writes {
         limit: Duration,
         secs: u32,
         stop: &AtomicBool,
-    ) -> (Option<f64>, usize) {
+    ) -> (Option<f64>, usize, Option<String>) {
         struct Put {
             child: std::process::Child,
             name: String,
@@ -835,7 +840,7 @@ impl Writes {
         }
         let mut running: Vec<Put> = Vec::new();
         let mut next = Instant::now();
-        let (mut first, mut failed, mut acked) = (None, 0, 0);
+        let (mut first, mut failed, mut acked, mut error) = (None, 0, 0, None);
         while acked < 5 && t0.elapsed() < limit && !stop.load(Ordering::SeqCst) {
             if Instant::now() >= next && running.len() < 12 {
                 let k = self.next.fetch_add(1, Ordering::SeqCst) + 1;
@@ -882,6 +887,12 @@ impl Writes {
                             );
                             if first.is_none() {
                                 failed += 1;
+                                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                                error = Some(if text.is_empty() {
+                                    format!("no answer within {secs} s")
+                                } else {
+                                    text.chars().take(200).collect()
+                                });
                             }
                         }
                         let _ = fs::remove_file(client.dir.join(&p.name));
@@ -899,7 +910,7 @@ impl Writes {
             let _ = fs::remove_file(client.dir.join(&p.name));
             let _ = fs::remove_file(&p.out);
         }
-        (first, failed)
+        (first, failed, error)
     }
 }
 
@@ -1084,7 +1095,7 @@ impl Lab {
                 std::thread::sleep(Duration::from_millis(20));
             }
             stop.store(true, Ordering::SeqCst);
-            (seen.write, seen.failed) = writer.join().unwrap();
+            (seen.write, seen.failed, seen.error) = writer.join().unwrap();
             seen.members = coro.and_then(|h| h.join().unwrap());
             if let Some(h) = ceph_side {
                 (seen.mds, seen.mds_states) = h.join().unwrap();
