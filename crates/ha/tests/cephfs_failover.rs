@@ -15,6 +15,11 @@
 //!
 //! Each node's mount namespace (anchored by the harness) gets a tmpfs on /mnt, so
 //! /mnt/pve/cephfs exists per node without touching the host's /mnt.
+//!
+//! Bench mode (`SMBGW_HA_BENCH=FILE`, scripts/bench.sh `phase_ha_cephfs`): the crash tests add
+//! their figures, and `failover_figures_on_cephfs_bench` (which returns at once otherwise)
+//! measures a planned move, the leader cut off beside corosync's own membership change, and
+//! kill -9 of the active MDS beside Ceph's own failover, on the same kind of lab.
 
 mod common;
 
@@ -492,7 +497,8 @@ fn crash_test(node_death: bool) {
 }
 
 /// In bench mode (`SMBGW_HA_BENCH=FILE`, scripts/bench.sh) the figures of a crash go to FILE as
-/// `label|ms|baseline ms` rows (no baseline: 0).
+/// `label|ms|baseline ms[|target ms]` rows (no baseline: 0); the target: the VIP answers within
+/// 4 s of a crash.
 fn bench_rows(node_death: bool, moved: Option<f64>, first: Option<f64>) {
     let Ok(path) = std::env::var("SMBGW_HA_BENCH") else {
         return;
@@ -504,7 +510,7 @@ fn bench_rows(node_death: bool, moved: Option<f64>, first: Option<f64>) {
     };
     let ms = |s: Option<f64>| s.map_or(f64::NAN, |s| s * 1000.0);
     let rows = format!(
-        "{event}, until the VIP answers|{:.0}|0\n{event}, until writes resume|{:.0}|0\n",
+        "{event}, until the VIP answers|{:.0}|0|4000\n{event}, until writes resume|{:.0}|0\n",
         ms(moved),
         ms(first)
     );
@@ -721,4 +727,755 @@ fn quota_and_snapshot_made_on_one_node_work_through_others() {
         "{st}"
     );
     assert!(st["used"].as_u64().is_some_and(|u| u > 0), "{st}");
+}
+
+// ---- bench (SMBGW_HA_BENCH=FILE, scripts/bench.sh phase_ha_cephfs) -------------------------
+//
+// The failovers the crash tests do not cover, on the same CephFS lab: a planned move
+// (`ha-failover`), the leader cut off (its link down) beside corosync's own membership change
+// seen by a survivor in the same event, and kill -9 of the active MDS (CephFS itself fails
+// over to its standby) beside the moment Ceph reports the standby active. A client writes
+// through VIP A during each event; every write acknowledged in any event reads back at the end.
+
+/// CTDB ≤ 4.17 disables takeover runs for 2 × `-t 2` after a `moveip` (status::failover): a
+/// failure injected inside that window would measure the window (as in tests/smb.rs).
+const AFTER_MOVE: Duration = Duration::from_millis(4500);
+/// The `mds_beacon_grace` of the second MDS kill (Ceph's default is 15 s). The mon fails an MDS
+/// whose last beacon is older than the grace, checked at its tick (`mon_tick_interval`, 5 s);
+/// but it resets every beacon's time when its tick came later than grace − `mds_beacon_interval`
+/// (4 s) after the previous one (MDSMonitor::check_health: "mon delay"), so with a grace of
+/// 9 s or less every tick resets them and a dead MDS is never replaced (measured with 8 s:
+/// writes hung past 90 s). 10 s is the shortest grace that works with the default intervals.
+const SHORT_GRACE: &str = "10";
+
+/// What the client and the cluster showed after an event, in seconds since it.
+#[derive(Debug, Default)]
+struct Seen {
+    /// The event may move VIP A (the MDS kill does not).
+    vip: bool,
+    /// VIP A on another node's eth0 and the client's ping answered from that node's MAC.
+    reach: Option<f64>,
+    to: Option<usize>,
+    /// The first write started after the event that was acknowledged (its acknowledgement).
+    write: Option<f64>,
+    /// Writes started after the event that failed before that.
+    failed: usize,
+    /// What the last of them said (smbclient's output, shortened).
+    error: Option<String>,
+    /// The survivor's corosync no longer lists the cut-off node (leader partition only).
+    members: Option<f64>,
+    /// Ceph reports the standby MDS active (MDS kill only).
+    mds: Option<f64>,
+    /// Rank 0 as `ceph mds stat` showed it after the kill, each change with its time.
+    mds_states: Vec<(f64, String)>,
+}
+
+impl Seen {
+    fn show(&self) -> String {
+        let t = |t: Option<f64>| t.map_or("never".into(), |t| format!("+{t:.2} s"));
+        let mut s = String::new();
+        if self.vip {
+            s.push_str(&format!(
+                "VIP answers {}{}, ",
+                t(self.reach),
+                self.to.map_or(String::new(), |n| format!(" from n{n}"))
+            ));
+        }
+        s.push_str(&format!(
+            "write acknowledged {} ({} failed writes before{})",
+            t(self.write),
+            self.failed,
+            self.error
+                .as_ref()
+                .map_or(String::new(), |e| format!(", the last: {e}"))
+        ));
+        if self.members.is_some() {
+            s.push_str(&format!(", corosync membership changed {}", t(self.members)));
+        }
+        if !self.mds_states.is_empty() {
+            s.push_str(&format!(", standby MDS active {}; rank 0:", t(self.mds)));
+            for (at, state) in &self.mds_states {
+                s.push_str(&format!(" {state} +{at:.1} s"));
+            }
+        }
+        s
+    }
+}
+
+/// What an event is measured by besides the client's writes through VIP A.
+enum Watch<'a> {
+    /// The client reaching VIP A on another node.
+    Vip,
+    /// That, and the time until `observer`'s corosync no longer lists node id `node`.
+    VipAndMembership { observer: usize, node: u32 },
+    /// Ceph reporting an active MDS other than this one (VIP A stays where it is).
+    Mds(&'a str),
+}
+
+/// The bench's writes: names handed out in order, those acknowledged kept to read back.
+#[derive(Default)]
+struct Writes {
+    next: std::sync::atomic::AtomicUsize,
+    acked: Mutex<Vec<(String, usize)>>,
+}
+
+impl Writes {
+    /// From `t0` until `stop` or `limit`: an smbclient put through VIP A every 250 ms (at most
+    /// 12 at once, each bounded to `secs`), until 5 were acknowledged; the time since `t0` at
+    /// which the first one was, and how many failed before it. Every acknowledged write is
+    /// recorded (to be read back).
+    fn until_ok(
+        &self,
+        client: &Client,
+        t0: Instant,
+        limit: Duration,
+        secs: u32,
+        stop: &AtomicBool,
+    ) -> (Option<f64>, usize, Option<String>) {
+        struct Put {
+            child: std::process::Child,
+            name: String,
+            k: usize,
+            out: PathBuf,
+        }
+        let mut running: Vec<Put> = Vec::new();
+        let mut next = Instant::now();
+        let (mut first, mut failed, mut acked, mut error) = (None, 0, 0, None);
+        while acked < 5 && t0.elapsed() < limit && !stop.load(Ordering::SeqCst) {
+            if Instant::now() >= next && running.len() < 12 {
+                let k = self.next.fetch_add(1, Ordering::SeqCst) + 1;
+                let name = format!("b{k:05}.bin");
+                let local = client.dir.join(&name);
+                fs::write(&local, content(k, 48 * 1024)).unwrap();
+                let out = client.dir.join(format!("{name}.out"));
+                let log = fs::File::create(&out).unwrap();
+                let child = Command::new("ip")
+                    .args(["netns", "exec", &client.netns, "timeout", "-k", "1", &secs.to_string()])
+                    .args([
+                        "smbclient",
+                        &format!("//{VIP_A}/{}", client.share),
+                        "-s",
+                        "/dev/null",
+                        "-m",
+                        "SMB3",
+                    ])
+                    .arg("-A")
+                    .arg(&client.creds)
+                    .args(["-c", &format!("put {} {name}", local.display())])
+                    .stdin(Stdio::null())
+                    .stdout(log.try_clone().unwrap())
+                    .stderr(log)
+                    .spawn()
+                    .unwrap();
+                running.push(Put { child, name, k, out });
+                next = Instant::now() + Duration::from_millis(250);
+            }
+            let mut still = Vec::new();
+            for mut p in running {
+                match p.child.try_wait().unwrap() {
+                    None => still.push(p),
+                    Some(st) => {
+                        let text = fs::read_to_string(&p.out).unwrap_or_default();
+                        if st.success() && !text.contains("NT_STATUS_") {
+                            self.acked.lock().unwrap().push((p.name.clone(), p.k));
+                            first.get_or_insert(t0.elapsed().as_secs_f64());
+                            acked += 1;
+                        } else {
+                            assert!(
+                                !text.contains("NT_STATUS_ACCESS_DENIED") && !text.contains("NT_STATUS_LOGON_FAILURE"),
+                                "write refused (not a failover symptom): {text}"
+                            );
+                            if first.is_none() {
+                                failed += 1;
+                                let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+                                error = Some(if text.is_empty() {
+                                    format!("no answer within {secs} s")
+                                } else {
+                                    text.chars().take(200).collect()
+                                });
+                            }
+                        }
+                        let _ = fs::remove_file(client.dir.join(&p.name));
+                        let _ = fs::remove_file(&p.out);
+                    }
+                }
+            }
+            running = still;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        // still in flight: never acknowledged (the client would retry them)
+        for mut p in running {
+            let _ = p.child.kill();
+            let _ = p.child.wait();
+            let _ = fs::remove_file(client.dir.join(&p.name));
+            let _ = fs::remove_file(&p.out);
+        }
+        (first, failed, error)
+    }
+}
+
+/// The corosync node ids node i's corosync lists as members (`corosync-quorumtool -l -p`).
+fn members(c: &Cluster, i: usize) -> Option<Vec<u32>> {
+    let out = c.on(i, "corosync-quorumtool").args(["-l", "-p"]).output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    Some(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| {
+                let id = l.split_whitespace().next()?;
+                match id.strip_prefix("0x") {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => id.parse().ok(),
+                }
+            })
+            .collect(),
+    )
+}
+
+/// Rank 0 of the file system (`ceph mds stat`: `cephfs:1 {0=a=up:active} 1 up:standby`):
+/// `a=up:active`, or `failed` when no daemon holds it.
+fn rank0(ceph: &Ceph) -> String {
+    let stat = ceph.ceph(&["mds", "stat"]);
+    stat.split("{0=")
+        .nth(1)
+        .and_then(|r| r.split('}').next())
+        .map_or("failed".into(), str::to_string)
+}
+
+/// The active MDS of rank 0.
+fn active_mds(ceph: &Ceph) -> Option<String> {
+    rank0(ceph).strip_suffix("=up:active").map(str::to_string)
+}
+
+/// Standby MDS daemons (`… 1 up:standby`).
+fn standbys(ceph: &Ceph) -> usize {
+    let stat = ceph.ceph(&["mds", "stat"]);
+    let words: Vec<&str> = stat.split_whitespace().collect();
+    words
+        .windows(2)
+        .find(|w| w[1] == "up:standby")
+        .and_then(|w| w[0].parse().ok())
+        .unwrap_or(0)
+}
+
+/// The PID of the fixture's MDS daemon `name` (its argv names the cluster's ceph.conf).
+fn mds_pid(ceph: &Ceph, name: &str) -> Option<u32> {
+    let conf = ceph.conf().to_string_lossy().into_owned();
+    pids_with_arg(&conf).into_iter().find(|&p| {
+        alive(p)
+            && fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|cmd| {
+                let args: Vec<&[u8]> = cmd.split(|&b| b == 0).collect();
+                args.first().is_some_and(|a| a.ends_with(b"ceph-mds"))
+                    && args.windows(2).any(|w| w[0] == b"-i" && w[1] == name.as_bytes())
+            })
+    })
+}
+
+/// Start the killed MDS `name` again (it joins as the standby), as the fixture starts it:
+/// in the daemons' netns, its own session, its PID recorded where the fixture looks.
+fn restart_mds(ceph: &Ceph, name: &str) -> std::process::Child {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(ceph.dir.path().join(format!("log/mds.{name}.stdout")))
+        .unwrap();
+    let child = Command::new("nsenter")
+        .arg(format!("--net=/run/netns/{}", ceph.daemons_netns()))
+        .args(["setsid", "ceph-mds", "-c"])
+        .arg(ceph.conf())
+        .args(["-f", "-i", name])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    fs::write(ceph.dir.path().join(format!("pids/mds.{name}")), child.id().to_string()).unwrap();
+    child
+}
+
+impl Lab {
+    fn leader(&self) -> usize {
+        status::status(&self.c.ctdb(1), None).unwrap().leader.expect("a leader") as usize + 1
+    }
+
+    fn holder(&self) -> usize {
+        let on = self.c.vip_on(VIP_A);
+        assert_eq!(on.len(), 1, "{VIP_A} on {on:?}");
+        on[0]
+    }
+
+    /// The client pings VIP A and its ARP entry points at node `to` (common's
+    /// `client_reaches_via` with a 0.2 s reply timeout instead of 1 s: a ping sent just before
+    /// the VIP moved would otherwise hide up to a second of the failover).
+    fn reaches(&self, to: usize) -> bool {
+        let cl = self.c.ns("cl");
+        let ok = Command::new("ip")
+            .args(["netns", "exec", &cl, "ping", "-n", "-q", "-c1", "-W0.2", VIP_A])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        ok && sh_out(&format!("ip -n {cl} neigh show {VIP_A}")).contains(&self.c.mac(to))
+    }
+
+    /// `ha-failover` of VIP A to node `to`, run by the gateway's CLI on node `on`.
+    fn move_vip(&self, on: usize, to: usize) {
+        self.gw
+            .ok(&self.c, on, &["ha-failover", "--vip", VIP_A, "--to", &format!("n{to}")]);
+    }
+
+    /// Do `action` (which returns the node VIP A may leave), then measure until a write
+    /// through VIP A is acknowledged and what `watch` says.
+    fn event(
+        &self,
+        writes: &Writes,
+        limit: Duration,
+        put_secs: u32,
+        watch: Watch,
+        action: impl FnOnce(&Lab) -> usize,
+    ) -> Seen {
+        let vip = !matches!(watch, Watch::Mds(_));
+        let (membership, mds) = match watch {
+            Watch::Vip => (None, None),
+            Watch::VipAndMembership { observer, node } => (Some((observer, node)), None),
+            Watch::Mds(old) => (None, Some(old)),
+        };
+        let t0 = Instant::now();
+        let from = action(self);
+        let stop = AtomicBool::new(false);
+        std::thread::scope(|s| {
+            let writer = s.spawn(|| writes.until_ok(&self.client, t0, limit, put_secs, &stop));
+            let coro = membership.map(|(observer, id)| {
+                let stop = &stop;
+                s.spawn(move || {
+                    while t0.elapsed() < limit && !stop.load(Ordering::SeqCst) {
+                        if members(&self.c, observer).is_some_and(|m| !m.is_empty() && !m.contains(&id)) {
+                            return Some(t0.elapsed().as_secs_f64());
+                        }
+                        std::thread::sleep(Duration::from_millis(10));
+                    }
+                    None
+                })
+            });
+            let ceph_side = mds.map(|old| {
+                let stop = &stop;
+                s.spawn(move || {
+                    let mut states: Vec<(f64, String)> = Vec::new();
+                    while t0.elapsed() < limit && !stop.load(Ordering::SeqCst) {
+                        let state = rank0(&self.ceph);
+                        let at = t0.elapsed().as_secs_f64();
+                        if states.last().is_none_or(|(_, s)| *s != state) {
+                            states.push((at, state.clone()));
+                        }
+                        if state.strip_suffix("=up:active").is_some_and(|a| a != old) {
+                            return (Some(at), states);
+                        }
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                    (None, states)
+                })
+            });
+            let mut seen = Seen { vip, ..Seen::default() };
+            while t0.elapsed() < limit {
+                if vip {
+                    if seen.to.is_none() {
+                        seen.to = (1..=N).find(|&i| i != from && self.c.has_vip(i, VIP_A));
+                    }
+                    if let (Some(to), None) = (seen.to, seen.reach) {
+                        if self.reaches(to) {
+                            seen.reach = Some(t0.elapsed().as_secs_f64());
+                        }
+                    }
+                }
+                let others =
+                    coro.as_ref().is_none_or(|h| h.is_finished()) && ceph_side.as_ref().is_none_or(|h| h.is_finished());
+                if (!vip || seen.reach.is_some()) && writer.is_finished() && others {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            stop.store(true, Ordering::SeqCst);
+            (seen.write, seen.failed, seen.error) = writer.join().unwrap();
+            seen.members = coro.and_then(|h| h.join().unwrap());
+            if let Some(h) = ceph_side {
+                (seen.mds, seen.mds_states) = h.join().unwrap();
+            }
+            seen
+        })
+    }
+
+    /// CTDB healthy on every node with one leader and each VIP on exactly one node where CTDB
+    /// says (as tests/smb.rs `consistent`).
+    fn consistent(&self) -> bool {
+        let cfg = ha_config();
+        let mut leaders = Vec::new();
+        for i in 1..=N {
+            match status::status(&self.c.ctdb(i), Some(&cfg)) {
+                Ok(s) if s.healthy && s.nodes.len() == N && s.leader.is_some() => {
+                    leaders.push(s.leader);
+                    for v in &s.vips {
+                        let on = self.c.vip_on(&v.address.to_string());
+                        if on.len() != 1 || Some(on[0] as u32 - 1) != v.holder {
+                            return false;
+                        }
+                    }
+                }
+                _ => return false,
+            }
+        }
+        leaders.windows(2).all(|w| w[0] == w[1])
+    }
+
+    /// After node `x` was cut off (and fenced: its CephFS client evicted and blocklisted):
+    /// its link up, ctdbd running everywhere (restarted where it died; CTDB's ban on a node
+    /// that kept failing recoveries lifted), CTDB consistent for 2 s, `x`'s CephFS mounted
+    /// again (a fenced mount stays dead) and registered for fencing anew, and smbd serving
+    /// on every node's own address.
+    fn heal(&mut self, x: usize) -> f64 {
+        let t0 = Instant::now();
+        let old = registered(&self.gw, x);
+        self.c.set_port(x, true);
+        let mut restart_smbd: Vec<usize> = vec![x];
+        let mut restarted_all = false;
+        loop {
+            for i in 1..=N {
+                if !alive(self.c.ctdbd[i - 1]) {
+                    self.c.start_ctdbd(i);
+                    restart_smbd.push(i);
+                }
+            }
+            let ok = wait_quietly(Duration::from_secs(75), || {
+                if let Some(st) = (1..=N).find_map(|i| status::status(&self.c.ctdb(i), None).ok()) {
+                    for n in st.nodes.iter().filter(|n| n.flags.iter().any(|f| f == "BANNED")) {
+                        let _ = self.c.ctdb(n.pnn as usize + 1).run(&["unban"]);
+                    }
+                }
+                self.consistent()
+            });
+            if ok {
+                std::thread::sleep(Duration::from_secs(2));
+                if self.consistent() {
+                    break;
+                }
+                continue;
+            }
+            assert!(!restarted_all, "the cluster did not settle after n{x} came back");
+            println!(
+                "  (not settled after {:.0} s: restarting ctdbd everywhere)",
+                t0.elapsed().as_secs_f64()
+            );
+            for i in 1..=N {
+                unsafe { libc::kill(self.c.ctdbd[i - 1] as i32, libc::SIGKILL) };
+            }
+            wait("the killed ctdbd to go", Duration::from_secs(10), || {
+                self.c.ctdbd.iter().all(|&p| !alive(p))
+            });
+            restart_smbd.extend(1..=N);
+            restarted_all = true;
+        }
+        // x's fenced mount: unmounted (cleanly where it can be: a client that was not fenced
+        // must end its session, or the MDS holds its caps for session_timeout), else its
+        // ceph-fuse killed and the mount detached; then a new one (new client id)
+        kill_samba(&self.c, x);
+        let clean = self
+            .c
+            .on(x, "timeout")
+            .args(["10", "umount", MNT])
+            .status()
+            .unwrap()
+            .success();
+        if !clean {
+            for p in self.c.netns_pids(x) {
+                if fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|n| n.trim() == "ceph-fuse") {
+                    unsafe { libc::kill(p as i32, libc::SIGKILL) };
+                }
+            }
+            let st = self.c.on(x, "umount").args(["-l", MNT]).status().unwrap();
+            assert!(st.success(), "umount -l {MNT} on n{x}");
+        }
+        self.ceph.mount_in(self.c.anchors[x - 1], Path::new(MNT));
+        restart_smbd.sort();
+        restart_smbd.dedup();
+        for &i in &restart_smbd {
+            kill_samba(&self.c, i);
+            self.gw.start_smbd(&self.c, i);
+        }
+        wait(
+            "the remounted node registering its new CephFS client",
+            Duration::from_secs(60),
+            || registered(&self.gw, x).is_some_and(|r| Some(&r) != old.as_ref()),
+        );
+        for i in 1..=N {
+            let mut last = String::new();
+            let ok = wait_quietly(Duration::from_secs(60), || {
+                match self
+                    .client
+                    .put(&format!("10.99.40.{i}"), "heal-probe.bin", b"probe", 10)
+                {
+                    Ok(_) => true,
+                    Err(e) => {
+                        last = e;
+                        false
+                    }
+                }
+            });
+            if !ok {
+                let log = self.c.log(i, "run/smbgw-root/log/smbd.log");
+                panic!(
+                    "n{i} does not serve the share after n{x} came back: {last}\nCTDB: {:?}\nsessions: {:?}\n\
+                     ceph: {}\nn{i} smbd.log: ...{}\nfencing:\n{}",
+                    status::status(&self.c.ctdb(i), None),
+                    mds_sessions(&self.ceph),
+                    self.ceph.ceph(&["health", "detail"]),
+                    &log[log.len().saturating_sub(3000)..],
+                    fence_logs(&self.c)
+                );
+            }
+        }
+        t0.elapsed().as_secs_f64()
+    }
+}
+
+/// Bench only: returns at once unless `SMBGW_HA_BENCH=FILE` is set (`SMBGW_HA_BENCH_RUNS`
+/// rounds, default 1). Each round: a planned move of VIP A onto the leader, the leader cut off,
+/// the active MDS killed with Ceph's `mds_beacon_grace` and again with [`SHORT_GRACE`]. Rows
+/// `label|ours ms ...|baseline ms ...[|target ms]` are appended to FILE.
+#[test]
+fn failover_figures_on_cephfs_bench() {
+    let Some(out) = std::env::var_os("SMBGW_HA_BENCH") else {
+        return;
+    };
+    let runs: usize = std::env::var("SMBGW_HA_BENCH_RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(1);
+    // restarted MDS daemons: reaped after the lab (the fixture's stop kills them by argv)
+    let mut mds_children = Vec::new();
+    let mut lab = Lab::up();
+    let writes = Writes::default();
+    // a node is fenced by the client ids it registered (at its CTDB events): all of them first
+    let t = wait(
+        "every node registering its CephFS client for fencing",
+        Duration::from_secs(60),
+        || (1..=N).all(|i| registered(&lab.gw, i).is_some()),
+    );
+    println!("every node registered its CephFS client after {t:.1} s");
+    let ms = |t: Option<f64>, limit: Duration| t.unwrap_or(limit.as_secs_f64()) * 1000.0;
+    let short = Duration::from_secs(30);
+    let long = Duration::from_secs(90);
+    let grace_default = lab.ceph.ceph(&["config", "get", "mon", "mds_beacon_grace"]);
+    let grace_default = grace_default
+        .trim()
+        .parse::<f64>()
+        .map_or(grace_default.trim().to_string(), |g| format!("{g}"));
+    #[derive(Default)]
+    struct Figures {
+        move_reach: Vec<f64>,
+        move_write: Vec<f64>,
+        members: Vec<f64>,
+        cut_reach: Vec<f64>,
+        cut_write: Vec<f64>,
+        cut_after_members: Vec<f64>,
+        mds_write: Vec<f64>,
+        mds_active: Vec<f64>,
+        short_write: Vec<f64>,
+        short_active: Vec<f64>,
+    }
+    let mut f = Figures::default();
+    // MDS log lines already shown
+    let mut reported: Vec<String> = Vec::new();
+    for run in 1..=runs {
+        let t_run = Instant::now();
+        // planned move of VIP A onto the leader (from elsewhere: unmeasured first if needed)
+        let leader = lab.leader();
+        if lab.holder() == leader {
+            let other = (1..=N).find(|&i| i != leader).unwrap();
+            lab.move_vip(leader, other);
+            wait("VIP A off the leader", Duration::from_secs(10), || {
+                lab.c.vip_on(VIP_A) == [other]
+            });
+            std::thread::sleep(AFTER_MOVE);
+        }
+        let seen = lab.event(&writes, short, 3, Watch::Vip, |lab| {
+            let from = lab.holder();
+            lab.move_vip(from, leader);
+            from
+        });
+        println!(
+            "[run {run}] planned move (ha-failover) of {VIP_A} onto the leader n{leader}: {}",
+            seen.show()
+        );
+        assert_eq!(seen.to, Some(leader), "ha-failover did not move {VIP_A} onto n{leader}");
+        f.move_reach.push(ms(seen.reach, short));
+        f.move_write.push(ms(seen.write, short));
+        std::thread::sleep(AFTER_MOVE);
+
+        // the leader, holding VIP A, cut off (its link down; its daemons and its CephFS client
+        // keep running): the survivors' corosync drops it, CTDB elects a new leader and moves
+        // VIP A, the new leader fences the cut-off node's CephFS client
+        let observer = (1..=N).find(|&i| i != leader).unwrap();
+        let watch = Watch::VipAndMembership {
+            observer,
+            node: leader as u32,
+        };
+        let seen = lab.event(&writes, long, 3, watch, |lab| {
+            lab.c.set_port(leader, false);
+            leader
+        });
+        println!(
+            "[run {run}] leader n{leader} (holding {VIP_A}) cut off: {}",
+            seen.show()
+        );
+        // the new leader fenced it: its CephFS client evicted (Ceph says so)
+        let ids = registered(&lab.gw, leader).unwrap();
+        let evicted = wait_quietly(Duration::from_secs(30), || {
+            let sessions = mds_sessions(&lab.ceph);
+            !ids.iter().any(|id| sessions.iter().any(|(s, _)| s == id))
+        });
+        println!(
+            "[run {run}] n{leader}'s CephFS client {ids:?} evicted by the new leader: {}",
+            if evicted { "yes" } else { "NO" }
+        );
+        assert!(
+            evicted,
+            "the cut-off leader n{leader} was not fenced:\n{}",
+            fence_logs(&lab.c)
+        );
+        f.members.push(ms(seen.members, long));
+        f.cut_reach.push(ms(seen.reach, long));
+        f.cut_write.push(ms(seen.write, long));
+        // (either never: counted as the limit, as in every row)
+        f.cut_after_members.push(ms(seen.reach, long) - ms(seen.members, long));
+        let t = lab.heal(leader);
+        println!("[run {run}] n{leader} back, remounted, cluster settled after {t:.1} s");
+
+        // kill -9 of the active MDS, with Ceph's beacon grace and then with a shorter one
+        for grace in [None, Some(SHORT_GRACE)] {
+            wait("a standby MDS", Duration::from_secs(60), || standbys(&lab.ceph) >= 1);
+            if let Some(g) = grace {
+                lab.ceph.ceph(&["config", "set", "global", "mds_beacon_grace", g]);
+            }
+            let active = active_mds(&lab.ceph).expect("an active MDS");
+            let pid = mds_pid(&lab.ceph, &active).unwrap_or_else(|| panic!("no process of mds.{active}"));
+            let seen = lab.event(&writes, long, 60, Watch::Mds(&active), |lab| {
+                unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                lab.holder()
+            });
+            println!(
+                "[run {run}] kill -9 of the active mds.{active} (mds_beacon_grace {} s): {}",
+                grace.unwrap_or(&grace_default),
+                seen.show()
+            );
+            // a failover that waited in up:reconnect for clients that never came (their sessions
+            // evicted after mds_reconnect_timeout): who, as the new MDS logged it
+            let waited: Vec<String> = fs::read_dir(lab.ceph.dir.path().join("log"))
+                .unwrap()
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("ceph-mds."))
+                .flat_map(|e| {
+                    fs::read_to_string(e.path())
+                        .unwrap_or_default()
+                        .lines()
+                        .map(str::to_string)
+                        .collect::<Vec<_>>()
+                })
+                .filter(|l| l.contains("evicting unresponsive client") && !reported.contains(l))
+                .collect();
+            for l in &waited {
+                println!("[run {run}] the new MDS waited for a client: {l}");
+            }
+            reported.extend(waited);
+            let (w, a) = if grace.is_some() {
+                (&mut f.short_write, &mut f.short_active)
+            } else {
+                (&mut f.mds_write, &mut f.mds_active)
+            };
+            w.push(ms(seen.write, long));
+            a.push(ms(seen.mds, long));
+            if grace.is_some() {
+                lab.ceph.ceph(&["config", "rm", "global", "mds_beacon_grace"]);
+            }
+            wait("the killed MDS to go", Duration::from_secs(10), || !alive(pid));
+            // (with a grace that never fails the dead MDS, the default one does it now)
+            wait("an active MDS again", Duration::from_secs(60), || {
+                active_mds(&lab.ceph).is_some_and(|a| a != active)
+            });
+            mds_children.push(restart_mds(&lab.ceph, &active));
+        }
+        println!("[run {run}] round took {:.0} s", t_run.elapsed().as_secs_f64());
+    }
+
+    // every write acknowledged in any event reads back, byte for byte, through the VIP and
+    // on the CephFS itself
+    let acked = writes.acked.into_inner().unwrap();
+    let dir = lab.check.join("smbgateway").join(SHARE);
+    let mut lost = Vec::new();
+    for (name, k) in &acked {
+        let want = content(*k, 48 * 1024);
+        // (a read that fails is tried again: only what it returns counts)
+        let mut via_vip = lab.client.get(VIP_A, name);
+        for _ in 0..3 {
+            if via_vip.is_ok() {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(1));
+            via_vip = lab.client.get(VIP_A, name);
+        }
+        let stored = fs::read(dir.join(name));
+        if via_vip.as_deref().ok() != Some(&want[..]) || stored.as_deref().ok() != Some(&want[..]) {
+            lost.push(format!(
+                "{name}: via VIP {:?}, on CephFS {:?}",
+                via_vip.map(|d| d.len()),
+                stored.map(|d| d.len())
+            ));
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "acknowledged writes lost or changed:\n{}",
+        lost.join("\n")
+    );
+    println!(
+        "all {} acknowledged writes of the bench read back through {VIP_A} and on the CephFS",
+        acked.len()
+    );
+
+    let list = |v: &[f64]| v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" ");
+    let zeros = |v: &[f64]| vec!["0"; v.len().max(1)].join(" ");
+    let ev = "CephFS HA";
+    let text = format!(
+        "{ev}: planned move (ha-failover), until the VIP answers|{}|{}\n\
+         {ev}: planned move (ha-failover), until writes resume|{}|{}\n\
+         {ev}: leader cut off, until corosync drops it (survivor's view)|{}|{}\n\
+         {ev}: leader cut off, until the VIP answers (baseline: corosync membership)|{}|{}\n\
+         {ev}: leader cut off, VIP answers after the membership change|{}|{}|1500\n\
+         {ev}: leader cut off, until writes resume (baseline: corosync membership)|{}|{}\n\
+         {ev}: kill -9 of the active MDS (grace {grace_default} s), until writes resume (baseline: standby MDS active)|{}|{}\n\
+         {ev}: kill -9 of the active MDS (grace {SHORT_GRACE} s), until writes resume (baseline: standby MDS active)|{}|{}\n",
+        list(&f.move_reach),
+        zeros(&f.move_reach),
+        list(&f.move_write),
+        zeros(&f.move_write),
+        list(&f.members),
+        zeros(&f.members),
+        list(&f.cut_reach),
+        list(&f.members),
+        list(&f.cut_after_members),
+        zeros(&f.cut_after_members),
+        list(&f.cut_write),
+        list(&f.members),
+        list(&f.mds_write),
+        list(&f.mds_active),
+        list(&f.short_write),
+        list(&f.short_active),
+    );
+    print!("BENCH ({out:?}):\n{text}");
+    use std::io::Write;
+    let mut file = fs::OpenOptions::new().create(true).append(true).open(&out).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    drop(lab);
+    for mut child in mds_children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
 }
