@@ -313,8 +313,10 @@ fn address_in(ns: &str, dev: &str) -> String {
 }
 
 /// On a node that runs Ceph (PVE's ceph.conf present; here a real cluster of the test fixture)
-/// ha-setup takes the RADOS lock by default, refuses lock arguments Ceph does not know, and
-/// writes the lock's client config and keyring, with which ctdbd's helper really takes the lock.
+/// ha-setup takes the RADOS lock by default, refuses lock arguments Ceph does not know, makes
+/// the lock's own cephx user (caps for the lock object only, its keyring on pmxcfs for every
+/// node) and writes the lock's client config and keyring, with which ctdbd's helper really
+/// takes the lock.
 #[test]
 fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
     use std::io::Read;
@@ -357,6 +359,12 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
         ("ceph:ceph:client.admin:no-such-pool:lock".to_string(), "not a pool"),
         (format!("ceph:ceph:client.nocaps:{pool}:lock"), "no caps"),
         (format!("ceph:ceph:client.ghost:{pool}:lock"), "does not exist"),
+        // the lock's own user, to be made: its caps would not cover another object
+        (format!("ceph:ceph:client.smbgw-ctdb:{pool}:other"), "smbgw-ctdb-lock*"),
+        (
+            "ceph:ceph:client.smbgw-ctdb:no-such-pool:smbgw-ctdb-lock".to_string(),
+            "not a pool",
+        ),
     ] {
         let args = setup(&["--lock", &lock, "--output-format", "json"]);
         let r = sb.run(&as_str(&args));
@@ -366,14 +374,40 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
         assert!(err["message"].as_str().unwrap().contains(message), "{err}");
     }
     assert_eq!(sb.snapshot(), before, "a refused ha-setup changed files");
+    let lock_user = || -> Option<serde_json::Value> {
+        let out = std::process::Command::new("nsenter")
+            .arg(format!("--net=/run/netns/{}", lab.daemons_netns()))
+            .args(["ceph", "-c"])
+            .arg(lab.conf())
+            .args(["auth", "get", "client.smbgw-ctdb", "--format", "json"])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()[0].clone())
+    };
+    assert!(lock_user().is_none(), "a refused ha-setup made the lock user");
 
-    // the default on a Ceph node: RADOS, in the CephFS metadata pool
+    // the default on a Ceph node: RADOS, in the CephFS metadata pool, as the lock's own user
     sb.ok(&as_str(&setup(&[])));
+    let user = lock_user().expect("ha-setup made the lock user");
+    assert_eq!(
+        user["caps"],
+        serde_json::json!({
+            "mon": "allow r",
+            "osd": format!("allow rwx pool={pool} object_prefix smbgw-ctdb-lock"),
+        }),
+        "caps for the lock object only"
+    );
+    let user_key = user["key"].as_str().unwrap().to_string();
+    let admin: serde_json::Value =
+        serde_json::from_str(&lab.ceph(&["auth", "get", "client.admin", "--format", "json"])).unwrap();
+    assert_ne!(admin[0]["key"].as_str().unwrap(), user_key, "not client.admin's key");
     let ctdb_dir = sb.root.join("ctdb");
     let ctdb_conf = std::fs::read_to_string(ctdb_dir.join("ctdb.conf")).unwrap();
     let client_conf = ctdb_dir.join("ceph-lock.conf");
     let expected = format!(
-        "cluster lock = !/usr/bin/env CEPH_CONF={} /usr/libexec/ctdb/ctdb_mutex_ceph_rados_helper ceph client.admin {pool} smbgw-ctdb-lock 10\n",
+        "cluster lock = !/usr/bin/env CEPH_CONF={} /usr/libexec/ctdb/ctdb_mutex_ceph_rados_helper ceph client.smbgw-ctdb {pool} smbgw-ctdb-lock 10\n",
         client_conf.display()
     );
     assert!(ctdb_conf.contains(&expected), "{ctdb_conf}");
@@ -381,7 +415,7 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
     let conf_text = std::fs::read_to_string(&client_conf).unwrap();
     assert_eq!(mode(&client_conf), 0o644);
     assert!(
-        conf_text.contains("[client.admin]\n")
+        conf_text.contains("[client.smbgw-ctdb]\n")
             && conf_text.contains("\trados_osd_op_timeout = 1\n")
             && conf_text.contains("\trados_mon_op_timeout = 1\n"),
         "{conf_text}"
@@ -390,10 +424,15 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
     assert_eq!(mode(&keyring), 0o600);
     let key_text = std::fs::read_to_string(&keyring).unwrap();
     let key = key_text.split("key = ").nth(1).unwrap().trim();
+    assert_eq!(key, user_key);
     assert!(!conf_text.contains(key), "no secret in the 0644 config");
+    // the cluster-wide copy every node takes its key from (PVE's /etc/pve/priv)
+    let shared = sb.root.join("pve/priv/ceph.client.smbgw-ctdb.keyring");
+    assert_eq!(mode(&shared), 0o600);
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), key_text);
     let ha_cfg = std::fs::read_to_string(sb.root.join("config/ha.cfg")).unwrap();
     assert!(
-        ha_cfg.contains(&format!("\tlock ceph:ceph:client.admin:{pool}:smbgw-ctdb-lock\n")),
+        ha_cfg.contains(&format!("\tlock ceph:ceph:client.smbgw-ctdb:{pool}:smbgw-ctdb-lock\n")),
         "{ha_cfg}"
     );
 
@@ -424,8 +463,21 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
         String::from_utf8_lossy(&out.stderr)
     );
 
+    // ha-setup again, this node's keyrings gone: the user is reused, not made anew
+    std::fs::remove_file(&keyring).unwrap();
+    std::fs::remove_file(&shared).unwrap();
+    sb.ok(&as_str(&setup(&[])));
+    assert_eq!(
+        lock_user().unwrap()["key"].as_str(),
+        Some(user_key.as_str()),
+        "the same user"
+    );
+    assert_eq!(std::fs::read_to_string(&keyring).unwrap(), key_text);
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), key_text);
+
     // Ceph out of reach (the node's link down): apply heals without it while the node has the
-    // lock's keyring, and reports the keyring it cannot fetch without giving up the rest
+    // lock's keyring or the cluster-wide copy (a node joining later), and reports the keyring
+    // it can get from neither without giving up the rest
     let link = |state: &str| {
         assert!(std::process::Command::new("ip")
             .args(["-n", &ns, "link", "set", "ceph0", state])
@@ -440,8 +492,17 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
         ctdb_dir.join("ctdb.conf").exists(),
         "apply rebuilt ctdb.conf without Ceph"
     );
+    std::fs::remove_file(&keyring).unwrap();
+    sb.ok(&["apply"]);
+    assert_eq!(
+        std::fs::read_to_string(&keyring).unwrap(),
+        key_text,
+        "taken from the cluster-wide copy"
+    );
+    assert_eq!(mode(&keyring), 0o600);
     std::fs::remove_file(ctdb_dir.join("ctdb.conf")).unwrap();
     std::fs::remove_file(&keyring).unwrap();
+    std::fs::remove_file(&shared).unwrap();
     let r = sb.run(&["apply"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("CTDB lock's Ceph files"), "{}", r.stderr);
@@ -454,6 +515,21 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
         key_text,
         "fetched again once Ceph answers"
     );
+    assert_eq!(std::fs::read_to_string(&shared).unwrap(), key_text);
+
+    // another user named explicitly keeps working: its keyring on this node only (PVE's priv/
+    // has its own admin keyring, never overwritten)
+    sb.ok(&as_str(&setup(&[
+        "--lock",
+        &format!("ceph:ceph:client.admin:{pool}:smbgw-ctdb-lock"),
+    ])));
+    assert!(std::fs::read_to_string(&keyring)
+        .unwrap()
+        .starts_with("[client.admin]\n"));
+    assert!(std::fs::read_to_string(&client_conf)
+        .unwrap()
+        .contains("[client.admin]\n"));
+    assert!(!sb.root.join("pve/priv/ceph.client.admin.keyring").exists());
 
     // another lock chosen: no keyring stays behind
     sb.ok(&as_str(&setup(&["--lock", "corosync"])));

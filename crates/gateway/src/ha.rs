@@ -129,11 +129,16 @@ impl Gateway {
     /// The node's Ceph config as PVE keeps it (`/etc/pve/ceph.conf`, beside `.members`; in a
     /// sandbox under its `pve/`): its presence means the node runs Ceph.
     fn pve_ceph_conf(&self) -> PathBuf {
+        self.pve_dir().join("ceph.conf")
+    }
+
+    /// PVE's cluster filesystem (`/etc/pve`; in a sandbox its `pve/`), where `.members` is.
+    fn pve_dir(&self) -> PathBuf {
         self.layout
             .pve_members
             .parent()
             .unwrap_or(Path::new("/etc/pve"))
-            .join("ceph.conf")
+            .to_owned()
     }
 
     /// The Ceph cluster a RADOS lock names: PVE's own (`ceph`, or any name in a sandbox) by
@@ -263,10 +268,19 @@ impl Gateway {
         };
         cfg.validate(&Environment::default())?;
         if let LockSpec::Ceph {
-            cluster, user, pool, ..
+            cluster,
+            user,
+            pool,
+            object,
         } = &cfg.lock
         {
-            self.ceph_cluster(cluster)?.check_lock(user, pool).field("lock")?;
+            let cluster = self.ceph_cluster(cluster)?;
+            // the lock's own user, when missing, is made with its caps by the plan
+            if user == ceph::DEFAULT_USER && cluster.auth_get(user)?.is_none() {
+                cluster.check_new_lock_user(pool, object).field("lock")?;
+            } else {
+                cluster.check_lock(user, pool, object).field("lock")?;
+            }
         }
         let _lock = self.store.lock()?;
         let current = self.ha_config_digested()?.map(|d| d.digest);
@@ -329,8 +343,10 @@ impl Gateway {
         let before = plan.len();
         let mut problem = None;
         match &cfg.lock {
-            LockSpec::Ceph { cluster, user, .. } => {
-                if let Err(e) = self.ceph_lock_steps(cluster, user, plan) {
+            LockSpec::Ceph {
+                cluster, user, pool, ..
+            } => {
+                if let Err(e) = self.ceph_lock_steps(cluster, user, pool, plan) {
                     problem = Some(format!(
                         "the CTDB lock's Ceph files could not be brought up to date: {}",
                         e.message
@@ -377,35 +393,96 @@ impl Gateway {
     /// ctdb.conf (see smbgw_ha::ceph): the op timeouts make a cut-off holder give up the lock
     /// before it expires.
     /// The keyring is asked of Ceph only when this node has none yet: `apply` at boot must not
-    /// wait for the monitors, and a key that exists does not change.
-    fn ceph_lock_steps(&self, cluster: &str, user: &str, plan: &mut Plan) -> Result<()> {
+    /// wait for the monitors, and a key that exists does not change. The lock's own user
+    /// (ceph::DEFAULT_USER) also keeps a copy on pmxcfs (PVE's `priv/`), which the other nodes
+    /// take, and is made when the cluster does not have it; another user's keyring is only
+    /// ever node-local (PVE's `priv/` already holds client.admin's).
+    fn ceph_lock_steps(&self, cluster: &str, user: &str, pool: &str, plan: &mut Plan) -> Result<()> {
         let cluster = self.ceph_cluster(cluster)?;
         let conf_text = std::fs::read_to_string(&cluster.conf).map_err(|e| Error::io("reading", &cluster.conf, e))?;
         let keyring = self.layout.ctdb_dir.join(ceph::CLIENT_KEYRING);
-        let mut files = vec![(
+        let conf_step = WriteFile::new(
             "CTDB lock Ceph config",
-            self.layout.ctdb_dir.join(ceph::CLIENT_CONF),
-            ceph::client_conf(&conf_text, user, &keyring),
+            &self.layout.ctdb_dir.join(ceph::CLIENT_CONF),
+            ceph::client_conf(&conf_text, user, &keyring).into_bytes(),
             0o644,
-        )];
-        // the user's own keyring, `[client.NAME]` first (ceph::keyring); another user's is replaced
-        let have_key = std::fs::read_to_string(&keyring).is_ok_and(|k| k.starts_with(&format!("[{user}]")));
-        if !have_key {
-            let entity = cluster.auth_get(user)?.ok_or_else(|| {
-                Error::external(format!(
-                    "the Ceph lock user {user} no longer exists in cluster {}; run ha-setup with a user that does",
-                    cluster.name
-                ))
-            })?;
-            files.insert(0, ("CTDB lock keyring", keyring.clone(), ceph::keyring(&entity), 0o600));
+        )?;
+        let own_user = user == ceph::DEFAULT_USER;
+        let shared = self
+            .pve_dir()
+            .join("priv")
+            .join(ceph::shared_keyring_name(&cluster.name, user));
+        // a user's keyring starts with `[client.NAME]` (ceph::keyring); another user's is replaced
+        let of_user = |path: &Path| {
+            std::fs::read_to_string(path)
+                .ok()
+                .filter(|k| k.starts_with(&format!("[{user}]")))
+        };
+        let local_key = of_user(&keyring);
+        let shared_key = own_user.then(|| of_user(&shared)).flatten();
+        let mut files = Vec::new();
+        match (local_key, shared_key) {
+            (Some(_), Some(_)) => {}
+            (Some(local), None) if own_user => files.push(("CTDB lock keyring (cluster-wide)", &shared, local)),
+            (Some(_), None) => {}
+            (None, Some(text)) => files.push(("CTDB lock keyring", &keyring, text)),
+            (None, None) => match cluster.auth_get(user)? {
+                Some(entity) => {
+                    files.push(("CTDB lock keyring", &keyring, ceph::keyring(&entity)));
+                    if own_user {
+                        files.push(("CTDB lock keyring (cluster-wide)", &shared, ceph::keyring(&entity)));
+                    }
+                }
+                None if own_user => plan.push(self.create_lock_user_step(cluster, pool, &keyring, &shared)),
+                None => {
+                    return Err(Error::external(format!(
+                        "the Ceph lock user {user} no longer exists in cluster {}; run ha-setup with a user that does",
+                        cluster.name
+                    )))
+                }
+            },
         }
-        for (what, path, text, mode) in files {
-            let step = WriteFile::new(what, &path, text.into_bytes(), mode)?;
-            if step.changes() {
-                plan.push(step);
-            }
+        for (what, path, text) in files {
+            plan.push(WriteFile::new(what, path, text.into_bytes(), 0o600)?);
+        }
+        if conf_step.changes() {
+            plan.push(conf_step);
         }
         Ok(())
+    }
+
+    /// Make the lock's own user (ceph::lock_user_caps) and write its keyring here and on
+    /// pmxcfs; undone by removing both and the user.
+    fn create_lock_user_step(&self, cluster: ceph::Cluster, pool: &str, keyring: &Path, shared: &Path) -> FnStep {
+        let (pool, keyring, shared) = (pool.to_string(), keyring.to_owned(), shared.to_owned());
+        let undo_cluster = cluster.clone();
+        let (undo_keyring, undo_shared) = (keyring.clone(), shared.clone());
+        FnStep::new(
+            format!(
+                "create Ceph user {} (lock object {}* in pool {pool}) and its keyrings {} and {}",
+                ceph::DEFAULT_USER,
+                ceph::DEFAULT_OBJECT,
+                keyring.display(),
+                shared.display()
+            ),
+            move || {
+                let entity = cluster.create_lock_user(ceph::DEFAULT_USER, &pool)?;
+                let text = ceph::keyring(&entity);
+                for path in [&shared, &keyring] {
+                    if let Some(dir) = path.parent() {
+                        smbgw_sys::fs::create_dir_all(dir, 0o700)?;
+                    }
+                    smbgw_sys::fs::atomic_write(path, text.as_bytes(), 0o600)?;
+                }
+                Ok(())
+            },
+            move || {
+                for path in [&undo_keyring, &undo_shared] {
+                    smbgw_sys::fs::restore(path, None, 0o600)?;
+                }
+                undo_cluster.auth_del(ceph::DEFAULT_USER)
+            },
+        )
     }
 
     fn ctdb(&self) -> Ctdb {

@@ -32,13 +32,31 @@ pub const LOCK_DURATION_SECS: u32 = 10;
 pub const LOCK_OP_TIMEOUT_SECS: u32 = 1;
 /// The lock object when none is given.
 pub const DEFAULT_OBJECT: &str = "smbgw-ctdb-lock";
-/// The cephx user when none is given: the one every PVE Ceph node has a keyring for.
-pub const DEFAULT_USER: &str = "client.admin";
+/// The cephx user when none is given: the lock's own, made by `ha-setup` with
+/// [`lock_user_caps`] (reading and locking objects named `smbgw-ctdb-lock*` in one pool), so
+/// no node keeps client.admin's key for the lock.
+pub const DEFAULT_USER: &str = "client.smbgw-ctdb";
 /// The cluster name of a PVE node's Ceph (`/etc/pve/ceph.conf`).
 pub const DEFAULT_CLUSTER: &str = "ceph";
 /// The files the gateway writes beside ctdb.conf.
 pub const CLIENT_CONF: &str = "ceph-lock.conf";
 pub const CLIENT_KEYRING: &str = "ceph-lock.keyring";
+
+/// The caps of [`DEFAULT_USER`]: the monitors' maps (to find the OSDs) and read, write and
+/// class calls (`lock`, the cls a RADOS lock is) on the objects named like the default lock
+/// object in `pool`, nothing else of the cluster.
+pub fn lock_user_caps(pool: &str) -> [(&'static str, String); 2] {
+    [
+        ("mon", "allow r".to_string()),
+        ("osd", format!("allow rwx pool={pool} object_prefix {DEFAULT_OBJECT}")),
+    ]
+}
+
+/// The name of the cluster-wide copy of a user's keyring, as PVE names its own
+/// (`/etc/pve/priv/$cluster.$name.keyring`): every node takes the same key from there.
+pub fn shared_keyring_name(cluster: &str, user: &str) -> String {
+    format!("{cluster}.{user}.keyring")
+}
 
 /// A Ceph cluster as the `ceph` CLI reaches it: its name and config file (with the admin's
 /// credentials found through it), optionally run through a wrapper (`nsenter` in tests).
@@ -121,23 +139,35 @@ impl Cluster {
         Ok(list.into_iter().next())
     }
 
+    /// Create the lock's own user with [`lock_user_caps`] (`ceph auth get-or-create`: a user
+    /// that exists keeps its key) and return it.
+    pub fn create_lock_user(&self, user: &str, pool: &str) -> Result<AuthEntity> {
+        let caps = lock_user_caps(pool);
+        let mut args = vec!["auth", "get-or-create", user];
+        for (service, cap) in &caps {
+            args.extend([*service, cap.as_str()]);
+        }
+        self.ceph(&args).run()?;
+        self.auth_get(user)?
+            .ok_or_else(|| Error::external(format!("ceph auth get-or-create {user} made no user")))
+    }
+
+    /// Remove a user (the undo of [`Cluster::create_lock_user`]).
+    pub fn auth_del(&self, user: &str) -> Result<()> {
+        self.ceph(&["auth", "del", user]).run().map(drop)
+    }
+
     /// Check the lock's pool and user against the cluster: the pool must exist, the user must
     /// exist with caps to reach the monitors and write to the OSDs. Input errors (exit 1) for
     /// the arguments, external errors (exit 3) when Ceph itself fails. Returns the user.
-    pub fn check_lock(&self, user: &str, pool: &str) -> Result<AuthEntity> {
-        let pools = self.pools()?;
-        if !pools.iter().any(|p| p == pool) {
-            bail_input!(
-                "Ceph lock pool {pool:?} is not a pool of cluster {:?} (its pools: {}); create one \
-                 (pveceph pool create NAME) or name an existing one",
-                self.name,
-                pools.join(", ")
-            );
-        }
+    /// An OSD cap limited to an object prefix must cover `object`.
+    pub fn check_lock(&self, user: &str, pool: &str, object: &str) -> Result<AuthEntity> {
+        self.check_pool(pool)?;
         let Some(entity) = self.auth_get(user)? else {
             bail_input!(
                 "Ceph lock user {user:?} does not exist in cluster {:?}; create it with \
-                 'ceph auth get-or-create {user} mon \"allow r\" osd \"allow rwx pool={pool}\"'",
+                 'ceph auth get-or-create {user} mon \"allow r\" osd \"allow rwx pool={pool} object_prefix \
+                 {DEFAULT_OBJECT}\"' (or leave --lock out: ha-setup makes {DEFAULT_USER})",
                 self.name
             );
         };
@@ -152,8 +182,44 @@ impl Cluster {
                 cap("osd").unwrap_or("none")
             );
         }
+        if let Some(prefix) = cap("osd").and_then(|c| c.split_once("object_prefix ")) {
+            let prefix = prefix.1.split([' ', ',', ';']).next().unwrap_or_default();
+            check_prefix(user, prefix, object)?;
+        }
         Ok(entity)
     }
+
+    /// Check the arguments of a lock whose user ha-setup is to make ([`DEFAULT_USER`], missing
+    /// from the cluster): the pool must exist, and the object be one its caps cover.
+    pub fn check_new_lock_user(&self, pool: &str, object: &str) -> Result<()> {
+        self.check_pool(pool)?;
+        check_prefix(DEFAULT_USER, DEFAULT_OBJECT, object)
+    }
+
+    /// The lock's pool must be a pool of this cluster (an input error otherwise).
+    pub fn check_pool(&self, pool: &str) -> Result<()> {
+        let pools = self.pools()?;
+        if !pools.iter().any(|p| p == pool) {
+            bail_input!(
+                "Ceph lock pool {pool:?} is not a pool of cluster {:?} (its pools: {}); create one \
+                 (pveceph pool create NAME) or name an existing one",
+                self.name,
+                pools.join(", ")
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A user whose OSD cap is limited to objects named `prefix*` can lock only such an object.
+fn check_prefix(user: &str, prefix: &str, object: &str) -> Result<()> {
+    if !object.starts_with(prefix) {
+        bail_input!(
+            "Ceph lock user {user:?} may only lock objects named {prefix}*, not {object:?}; name a \
+             lock object that starts with {prefix}"
+        );
+    }
+    Ok(())
 }
 
 /// The keyring file of one user (0600).
@@ -231,6 +297,23 @@ mod tests {
         // the recipe's measured rule: exit ~ DURATION/2 + 2 x (timeout + 0.5) s after the last renew
         let exit = f64::from(LOCK_DURATION_SECS) / 2.0 + 2.0 * (f64::from(LOCK_OP_TIMEOUT_SECS) + 0.5);
         assert!(exit < f64::from(LOCK_DURATION_SECS), "{exit}");
+    }
+
+    #[test]
+    fn the_lock_user_may_lock_the_default_object_and_nothing_else() {
+        let [mon, osd] = lock_user_caps("cephfs_metadata");
+        assert_eq!(mon, ("mon", "allow r".to_string()));
+        assert_eq!(
+            osd,
+            (
+                "osd",
+                "allow rwx pool=cephfs_metadata object_prefix smbgw-ctdb-lock".to_string()
+            )
+        );
+        assert_eq!(
+            shared_keyring_name("ceph", DEFAULT_USER),
+            "ceph.client.smbgw-ctdb.keyring"
+        );
     }
 
     #[test]

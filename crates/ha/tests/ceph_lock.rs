@@ -5,7 +5,9 @@
 //! the lock once it expired, and the old holder has given it up first: never two holders. The
 //! same run without the op timeouts shows why they are there (the cut-off holder keeps
 //! believing it holds the lock while the other one takes it). Also: the lock arguments are
-//! checked against the cluster (a pool that does not exist, a user without caps).
+//! checked against the cluster (a pool that does not exist, a user without caps, an object its
+//! caps do not cover). The contenders run as the lock's own user (ceph::DEFAULT_USER) made with
+//! ceph::lock_user_caps: those caps are enough to hold the lock, and no more than that.
 //!
 //! Ceph comes from the test fixture crates/cli/tests/common/ceph.rs (its own cluster, never the
 //! dev one). Needs root, ctdb (for the helper) and the Ceph packages of scripts/install-deps.sh.
@@ -27,8 +29,8 @@ use smbgw_ha::config::{LockSpec, CEPH_LOCK_HELPER};
 use smbgw_ha::render::{cluster_lock_line, RenderOptions};
 
 const POOL: &str = "ctdb";
-const USER: &str = "client.ctdb";
-const OBJECT: &str = "smbgw-lock";
+const USER: &str = ceph::DEFAULT_USER;
+const OBJECT: &str = ceph::DEFAULT_OBJECT;
 
 /// One helper "on" a node: its process, and what it answered (0 holding, 1 contended, 3 error).
 struct Contender {
@@ -180,15 +182,6 @@ fn a_cut_off_holder_gives_up_the_rados_lock_before_another_node_takes_it() {
     let lab = Ceph::start();
     lab.ceph(&["osd", "pool", "create", POOL, "8"]);
     lab.ceph(&["osd", "pool", "application", "enable", POOL, "ctdb"]);
-    lab.ceph(&[
-        "auth",
-        "get-or-create",
-        USER,
-        "mon",
-        "allow r",
-        "osd",
-        &format!("allow rwx pool={POOL}"),
-    ]);
     lab.ceph(&["auth", "get-or-create", "client.nocaps"]);
     let cluster = Cluster {
         name: "ceph".into(),
@@ -196,20 +189,43 @@ fn a_cut_off_holder_gives_up_the_rados_lock_before_another_node_takes_it() {
         prefix: vec!["nsenter".into(), format!("--net=/run/netns/{}", lab.daemons_netns())],
     };
 
+    // the lock's own user: exactly the restricted caps, a key of its own; made twice, one user
+    assert!(cluster.auth_get(USER).unwrap().is_none());
+    let made = cluster.create_lock_user(USER, POOL).unwrap();
+    let caps: Vec<(String, String)> = made.caps.clone().into_iter().collect();
+    assert_eq!(
+        caps,
+        ceph::lock_user_caps(POOL).map(|(s, c)| (s.to_string(), c)).to_vec(),
+        "the lock user may read the maps and lock its object, nothing else"
+    );
+    let admin = cluster.auth_get("client.admin").unwrap().unwrap();
+    assert_ne!(made.key, admin.key);
+    assert_eq!(
+        cluster.create_lock_user(USER, POOL).unwrap().key,
+        made.key,
+        "get-or-create reuses it"
+    );
+
     // the arguments are checked against the cluster: input errors naming what is wrong
-    let entity = cluster.check_lock(USER, POOL).unwrap();
+    let entity = cluster.check_lock(USER, POOL, OBJECT).unwrap();
     assert_eq!(entity.entity, USER);
-    let err = cluster.check_lock(USER, "no-such-pool").unwrap_err();
+    let err = cluster.check_lock(USER, POOL, "other-object").unwrap_err();
+    assert_eq!(err.kind, smbgw_core::ErrorKind::Input);
+    assert!(err.message.contains("smbgw-ctdb-lock*"), "{}", err.message);
+    let err = cluster.check_new_lock_user(POOL, "other-object").unwrap_err();
+    assert!(err.message.contains("smbgw-ctdb-lock*"), "{}", err.message);
+    assert!(cluster.check_new_lock_user(POOL, OBJECT).is_ok());
+    let err = cluster.check_lock(USER, "no-such-pool", OBJECT).unwrap_err();
     assert_eq!(err.kind, smbgw_core::ErrorKind::Input);
     assert!(
         err.message.contains("not a pool") && err.message.contains(POOL),
         "{}",
         err.message
     );
-    let err = cluster.check_lock("client.nocaps", POOL).unwrap_err();
+    let err = cluster.check_lock("client.nocaps", POOL, OBJECT).unwrap_err();
     assert_eq!(err.kind, smbgw_core::ErrorKind::Input);
     assert!(err.message.contains("no caps"), "{}", err.message);
-    let err = cluster.check_lock("client.ghost", POOL).unwrap_err();
+    let err = cluster.check_lock("client.ghost", POOL, OBJECT).unwrap_err();
     assert!(err.message.contains("does not exist"), "{}", err.message);
     // Ceph itself failing is an external error (exit 3)
     let unreachable = Cluster {
@@ -217,7 +233,7 @@ fn a_cut_off_holder_gives_up_the_rados_lock_before_another_node_takes_it() {
         ..cluster.clone()
     };
     assert_eq!(
-        unreachable.check_lock(USER, POOL).unwrap_err().kind,
+        unreachable.check_lock(USER, POOL, OBJECT).unwrap_err().kind,
         smbgw_core::ErrorKind::External
     );
 
@@ -225,6 +241,13 @@ fn a_cut_off_holder_gives_up_the_rados_lock_before_another_node_takes_it() {
     let line = lock_files(&cluster, dir.path(), true);
     assert!(line.contains(" 10"), "the lock duration is passed: {line}");
     let [a, b, c, d] = ["a", "b", "c", "d"].map(|n| lab.client_netns(n));
+
+    // the caps are the limit: the same user cannot lock an object outside its prefix
+    let elsewhere = line.replace(&format!(" {OBJECT} "), " other-object ");
+    assert_ne!(elsewhere, line);
+    let refused = contend(&a, &elsewhere);
+    let stderr = end(refused.child, libc::SIGKILL);
+    assert_ne!(refused.answer, b'0', "locked an object its caps do not cover: {stderr}");
 
     // with the gateway's op timeouts: the old holder is gone before the new one holds it
     let cut = cut_off_holder(&line, &a, &b);

@@ -31,7 +31,7 @@ pub const HA_SETUP: &[Property] = &[
             "lock",
             text(512),
             Cli::Long("SPEC"),
-            "Cluster lock: 'auto' (RADOS in the first CephFS metadata pool as client.admin when this node runs Ceph, else corosync), 'corosync' (follows the quorate PVE partition), 'ceph:CLUSTER:USER:POOL:OBJECT' (a RADOS object; the pool must exist and the cephx user have mon and osd caps), 'file:/shared/path', or 'none' (with no-lock).",
+            "Cluster lock: 'auto' (RADOS in the first CephFS metadata pool as client.smbgw-ctdb, made with caps for the lock object only, when this node runs Ceph, else corosync), 'corosync' (follows the quorate PVE partition), 'ceph:CLUSTER:USER:POOL:OBJECT' (a RADOS object; the pool must exist and the cephx user have mon and osd caps), 'file:/shared/path', or 'none' (with no-lock).",
         ),
         DEFAULT_LOCK,
     ),
