@@ -13,6 +13,7 @@ Ext.define('SMBGateway.panel.ShareOptions', {
             SMBGateway.Utils.checkbox('recycle-bin', gt('Recycle bin')),
             SMBGateway.Utils.checkbox('macos', gt('macOS clients'), { boxLabel: 'vfs_fruit' }),
             SMBGateway.Utils.checkbox('streams', gt('Alternate data streams'), { boxLabel: 'vfs_streams_xattr' }),
+            SMBGateway.Utils.checkbox('time-machine', gt('Time Machine'), { boxLabel: gt('needs macOS clients') }),
             SMBGateway.Utils.checkbox('audit', gt('Audit log')),
         ];
         me.column2 = [
@@ -34,6 +35,12 @@ Ext.define('SMBGateway.panel.ShareOptions', {
         me.columnB = [
             {
                 xtype: 'textfield',
+                name: 'time-machine-max-size',
+                fieldLabel: gt('Time Machine size'),
+                emptyText: gt('e.g. 500G, at most the quota'),
+            },
+            {
+                xtype: 'textfield',
                 name: 'options',
                 fieldLabel: gt('Samba options'),
                 emptyText: 'KEY=VALUE, ... (allow list)',
@@ -46,5 +53,13 @@ Ext.define('SMBGateway.panel.ShareOptions', {
             },
         ];
         me.callParent();
+    },
+    // the API gives the size in bytes, the field takes it as --quota does (e.g. 500G)
+    onSetValues: function (values) {
+        let v = this.callParent([values]);
+        if (v['time-machine-max-size'] !== undefined) {
+            v['time-machine-max-size'] = SMBGateway.Utils.quotaText(v['time-machine-max-size']);
+        }
+        return v;
     },
 });

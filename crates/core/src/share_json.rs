@@ -49,6 +49,9 @@ struct ShareJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     vm: Option<&'a guest::Vm>,
     options: &'a BTreeMap<String, String>,
+    time_machine: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    time_machine_max_size: Option<u64>,
 }
 
 impl Serialize for Share {
@@ -82,6 +85,8 @@ impl Serialize for Share {
             container: self.mode.container(),
             vm: self.mode.vm(),
             options: &self.options,
+            time_machine: self.time_machine,
+            time_machine_max_size: self.time_machine_max_size,
         }
         .serialize(s)
     }

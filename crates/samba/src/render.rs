@@ -150,6 +150,7 @@ pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &P
             ("restrict_anonymous", if any_guest { "0" } else { "2" }),
             ("map_to_guest", if any_guest { "Bad User" } else { "Never" }),
             ("identity", identity(globals).trim_end()),
+            ("time_machine", time_machine_globals(shares)),
             ("node", node.trim_end()),
             ("includes", includes.trim_end()),
         ],
@@ -238,6 +239,30 @@ fn shadow_copies(share: &Share, served: PreviousVersions, globals: &Globals) -> 
     }
 }
 
+/// A Time Machine destination (vfs_fruit(8)): the FULLSYNC volume capability, and the size Mac
+/// clients are told (fruit takes a number with a K/M/G/T/P unit, as `--quota` does; the
+/// size is whole KiB). fruit itself enforces
+/// the locking settings Time Machine needs; the quota below stays the hard stop.
+fn time_machine(share: &Share) -> String {
+    let mut text = "\t# Time Machine destination\n\tfruit:time machine = yes\n".to_string();
+    if let Some(max) = share.time_machine_max_size {
+        let max = smbgw_core::size::format_size_exact(max);
+        text.push_str(&format!("\tfruit:time machine max size = {max}\n"));
+    }
+    text
+}
+
+/// Globals vfs_fruit needs for Time Machine: the AAPL extension (FULLSYNC is one of its volume
+/// capabilities) is a global option, negotiated once per client; rendered only when a share is
+/// a Time Machine destination, so other configurations stay as they were.
+fn time_machine_globals(shares: &[Share]) -> &'static str {
+    if shares.iter().any(|s| s.time_machine) {
+        "\n\n\t# Time Machine shares: Apple's SMB2 extension (AAPL), global in vfs_fruit\n\tfruit:aapl = yes"
+    } else {
+        ""
+    }
+}
+
 /// The helper smbd runs as `dfree command` (as the connected user, with the directory as its
 /// only argument; smbd takes the whole parameter as the program, so it cannot carry options).
 fn dfree_helper(layout: &Layout, include_dir: &Path) -> (PathBuf, String) {
@@ -292,6 +317,9 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
     }
     if share.streams {
         vfs.push("streams_xattr");
+    }
+    if share.time_machine {
+        features.push_str(&time_machine(share));
     }
     if let Some(served) = backend::previous_versions(share) {
         vfs.push(served.vfs_object());

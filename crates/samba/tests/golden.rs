@@ -171,3 +171,39 @@ fn cephfs_share_matches_its_golden_file_and_passes_testparm() {
     check("cephfs/cephfs.conf", &anon(text));
     assert!(rendered.dfree_helper.is_some());
 }
+
+/// A Time Machine share (its own golden files, so the files above stay as they were): the
+/// fruit parameters on the share, `fruit:aapl` in the globals only because of it, and what
+/// Samba's testparm makes of both.
+#[test]
+fn time_machine_share_matches_its_golden_files_and_passes_testparm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let layout = Layout::sandbox(&root, "127.0.0.1".parse().unwrap(), 4450).unwrap();
+    let samba = Samba::new(layout.clone());
+    let backups = share(
+        "backups",
+        &[
+            ("path", "/srv/backups"),
+            ("quota", "600G"),
+            ("quota-backend", "btrfs"),
+            ("users", "alice"),
+            ("macos", "1"),
+            ("time-machine", "1"),
+            ("time-machine-max-size", "500G"),
+        ],
+    );
+    let rendered = testparm::render_validated(&samba, &[backups], &Default::default())
+        .expect("testparm accepts the rendered config");
+    let anon = |text: &str| text.replace(root.to_str().unwrap(), "/ROOT");
+    check("timemachine/smb.conf", &anon(&rendered.smb_conf.1));
+    let (path, text) = rendered.shares.iter().next().unwrap();
+    assert_eq!(path.file_name().unwrap(), "backups.conf");
+    check("timemachine/backups.conf", &anon(text));
+    for (path, text) in std::iter::once((&rendered.smb_conf.0, &rendered.smb_conf.1)).chain(&rendered.shares) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let dump = testparm::check_file(&samba, &layout.smb_conf).unwrap();
+    check("timemachine/testparm.out", &anon(&dump));
+}

@@ -101,6 +101,18 @@ pub const SHARE_PROPERTIES: &[Property] = &[
         cli: Cli::Renamed("option", "KEY=VALUE"),
         ..prop("options", Kind::Options, "Extra Samba parameters from an allow list, as KEY=VALUE (comma separated).", None)
     },
+    prop(
+        "time-machine",
+        Kind::Bool,
+        "Offer the share to macOS Time Machine as a backup destination (vfs_fruit 'fruit:time machine'). Needs --macos 1.",
+        Some("0"),
+    ),
+    prop(
+        "time-machine-max-size",
+        Kind::Size,
+        "Size Time Machine is told the share has, e.g. 500G (binary units), so it prunes old backups before filling it. At most --quota, which stays the hard stop underneath.",
+        None,
+    ),
 ];
 
 pub fn property(name: &str) -> Option<&'static Property> {

@@ -61,6 +61,10 @@ pub struct Share {
     /// Local users and groups only while the domain is unreachable (AD members).
     pub fallback_local: bool,
     pub options: BTreeMap<String, String>,
+    /// A Time Machine destination (`fruit:time machine`); needs `macos`.
+    pub time_machine: bool,
+    /// Bytes Time Machine is told the share holds; never above `quota`.
+    pub time_machine_max_size: Option<u64>,
 }
 
 /// Properties in their text form, as they come from the CLI, the API or the config file.
@@ -265,6 +269,10 @@ impl Share {
                 bail_field!("user-quotas", "user-quotas names {who:?} twice");
             }
         }
+        let time_machine_max_size = match get("time-machine-max-size") {
+            Some(t) if !t.is_empty() => Some(size::round_to_kib(size::parse_size(t).field("time-machine-max-size")?)),
+            _ => None,
+        };
         let share = Share {
             name: name.to_string(),
             mode: placement,
@@ -292,6 +300,8 @@ impl Share {
             case_sensitive: choice("case-sensitive")?,
             fallback_local: flag("fallback-local")?,
             options: options::parse(get("options").unwrap_or("")).field("options")?,
+            time_machine: flag("time-machine")?,
+            time_machine_max_size,
         };
         share.check_consistency()?;
         if !stored {
@@ -339,6 +349,7 @@ impl Share {
                 self.name
             );
         }
+        self.check_time_machine()?;
         if self.macos && !self.streams {
             bail_field!(
                 "streams",
@@ -349,6 +360,56 @@ impl Share {
         options::check_share(&self.options, self.streams, &|module| self.stacks(module)).field("options")?;
         if !self.mode.has_node_directory() {
             self.check_vm_share()?;
+        }
+        Ok(())
+    }
+
+    /// Time Machine is a vfs_fruit feature (so it needs `--macos`, which needs streams), and
+    /// its max size is what Mac clients are told: the quota stays the hard stop underneath. A
+    /// max size above the quota is refused rather than clamped, so what is stored is what the
+    /// admin typed and Time Machine never plans for space the quota would refuse.
+    fn check_time_machine(&self) -> Result<()> {
+        if self.time_machine && !self.macos {
+            bail_field!(
+                "time-machine",
+                "share '{}': Time Machine is served by vfs_fruit, so --time-machine 1 needs --macos 1",
+                self.name
+            );
+        }
+        if self.time_machine && !self.streams {
+            bail_field!(
+                "streams",
+                "share '{}': Time Machine writes its backups' metadata as streams (vfs_fruit with streams_xattr), so --time-machine 1 cannot be combined with --streams 0",
+                self.name
+            );
+        }
+        let Some(max) = self.time_machine_max_size else {
+            return Ok(());
+        };
+        if !self.time_machine {
+            bail_field!(
+                "time-machine-max-size",
+                "share '{}': --time-machine-max-size limits Time Machine backups, so it needs --time-machine 1",
+                self.name
+            );
+        }
+        if max < size::MIN_QUOTA {
+            bail_field!(
+                "time-machine-max-size",
+                "share '{}': --time-machine-max-size {} is below the minimum of {}",
+                self.name,
+                size::format_size(max),
+                size::format_size(size::MIN_QUOTA)
+            );
+        }
+        if let Some(quota) = self.quota.filter(|q| max > *q) {
+            bail_field!(
+                "time-machine-max-size",
+                "share '{}': --time-machine-max-size {} is above the share's --quota {}; the quota is the hard stop, so Time Machine would plan for space it cannot write (lower the max size or raise the quota)",
+                self.name,
+                size::format_size_exact(max),
+                size::format_size_exact(quota)
+            );
         }
         Ok(())
     }
@@ -506,6 +567,11 @@ impl Share {
                     self.guest_property(key)
                 }
                 "options" => options::format(&self.options),
+                "time-machine" => bool_text(self.time_machine),
+                "time-machine-max-size" => self
+                    .time_machine_max_size
+                    .map(size::format_size_exact)
+                    .unwrap_or_default(),
                 other => unreachable!("property {other} not mapped"),
             };
             let is_default = match p.default {

@@ -386,3 +386,65 @@ fn streams_on_by_default_and_options_cannot_undo_them() {
         .unwrap_err();
     assert!(err.message.contains("drops streams_xattr"), "{}", err.message);
 }
+
+#[test]
+fn time_machine_needs_fruit_and_stays_within_the_quota() {
+    let base = [("path", "/srv/tm"), ("macos", "1"), ("time-machine", "1")];
+    let with = |extra: &[(&str, &str)]| {
+        let mut p = props(&base);
+        p.extend(props(extra));
+        Share::from_properties("tm", &p)
+    };
+    // the max size may equal the quota, is stored in the size syntax it came in, and rounds to KiB
+    let share = with(&[("quota", "1G"), ("time-machine-max-size", "1G")]).unwrap();
+    assert_eq!(share.time_machine_max_size, Some(1 << 30));
+    let text = share.to_properties();
+    assert!(text.contains(&("time-machine-max-size", "1G".to_string())), "{text:?}");
+    assert!(text.contains(&("time-machine", "1".to_string())), "{text:?}");
+    let share = with(&[("time-machine-max-size", "1.5M")]).unwrap();
+    assert_eq!(share.time_machine_max_size, Some(1536 << 10));
+    // off, the default, is not stored
+    let plain = Share::from_properties("p", &props(&[("path", "/srv/p")])).unwrap();
+    assert!(!plain.to_properties().iter().any(|(k, _)| k.starts_with("time-machine")));
+
+    let refused = |extra: &[(&str, &str)], over: &[(&str, &str)]| {
+        let mut p = props(&base);
+        p.extend(props(over));
+        p.extend(props(extra));
+        p.retain(|_, v| v != "-");
+        let err = Share::from_properties("tm", &p).unwrap_err();
+        (err.field.unwrap_or_default(), err.message)
+    };
+    for (extra, field, reason) in [
+        (&[("macos", "-")][..], "time-machine", "needs --macos 1"),
+        (
+            &[("streams", "0")][..],
+            "streams",
+            "cannot be combined with --streams 0",
+        ),
+        (
+            &[("time-machine", "-"), ("time-machine-max-size", "1G")][..],
+            "time-machine-max-size",
+            "needs --time-machine 1",
+        ),
+        (
+            &[("time-machine-max-size", "1T!")][..],
+            "time-machine-max-size",
+            "invalid size",
+        ),
+        (
+            &[("time-machine-max-size", "512K")][..],
+            "time-machine-max-size",
+            "below the minimum",
+        ),
+        (
+            &[("quota", "1G"), ("time-machine-max-size", "1025M")][..],
+            "time-machine-max-size",
+            "above the share's --quota 1G",
+        ),
+    ] {
+        let (f, message) = refused(extra, &[]);
+        assert_eq!(f, field, "{extra:?}: {message}");
+        assert!(message.contains(reason), "{extra:?}: {message}");
+    }
+}
