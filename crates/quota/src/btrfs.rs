@@ -215,11 +215,9 @@ nix::ioctl_read!(btrfs_ioc_fs_info, 0x94, 31, FsInfoArgs);
 /// The kernel's qgroup limit flag for `max_referenced` (BTRFS_QGROUP_LIMIT_MAX_RFER).
 const LIMIT_MAX_RFER: u64 = 1;
 
-/// What the kernel enforces on the subvolume at `path`, read from sysfs
-/// (`/sys/fs/btrfs/FSID/qgroups/0_ID/`): no program runs, so a health check cannot hang on a
-/// stuck btrfs tool. `None` when sysfs does not show the filesystem (not mounted here): ask
-/// `quota_enabled` and `usage` instead.
-pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
+/// The id of the btrfs filesystem `path` is on (BTRFS_IOC_FS_INFO, no program): the same for
+/// all of its subvolumes, while each subvolume has its own `st_dev`.
+pub fn fsid(path: &Path) -> Result<[u8; 16]> {
     let dir = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let mut info = FsInfoArgs {
         max_id: 0,
@@ -229,7 +227,15 @@ pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
     };
     unsafe { btrfs_ioc_fs_info(std::os::fd::AsRawFd::as_raw_fd(&dir), &mut info) }
         .map_err(|e| Error::system(format!("BTRFS_IOC_FS_INFO on {}: {e}", path.display())))?;
-    let hex: String = info.fsid.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(info.fsid)
+}
+
+/// What the kernel enforces on the subvolume at `path`, read from sysfs
+/// (`/sys/fs/btrfs/FSID/qgroups/0_ID/`): no program runs, so a health check cannot hang on a
+/// stuck btrfs tool. `None` when sysfs does not show the filesystem (not mounted here): ask
+/// `quota_enabled` and `usage` instead.
+pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
+    let hex: String = fsid(path)?.iter().map(|b| format!("{b:02x}")).collect();
     let uuid = format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -267,10 +273,10 @@ pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
 /// Usage of many subvolumes with one sync and one `qgroup show` per filesystem, instead of two
 /// programs per share: `quota-sample` and the dfree figures read every quota share.
 pub fn usage_many(paths: &[&Path]) -> Result<Vec<Usage>> {
-    let mut by_fs: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
+    let mut by_fs: std::collections::BTreeMap<[u8; 16], Vec<usize>> = std::collections::BTreeMap::new();
     for (i, p) in paths.iter().enumerate() {
-        let dev = std::fs::metadata(p).map_err(|e| Error::io("stat", p, e))?.dev();
-        by_fs.entry(dev).or_default().push(i);
+        // by filesystem, not st_dev: every subvolume has a device number of its own
+        by_fs.entry(fsid(p)?).or_default().push(i);
     }
     let mut out = vec![Usage { used: 0, limit: None }; paths.len()];
     for indices in by_fs.values() {
