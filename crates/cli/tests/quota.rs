@@ -460,8 +460,10 @@ fn log_btrfs(sb: &mut Sandbox) -> std::path::PathBuf {
     )
     .unwrap();
     std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
-    sb.env
-        .push(("PATH".into(), format!("{}:{}", dir.display(), std::env::var("PATH").unwrap())));
+    sb.env.push((
+        "PATH".into(),
+        format!("{}:{}", dir.display(), std::env::var("PATH").unwrap()),
+    ));
     log
 }
 
@@ -491,4 +493,28 @@ fn quota_shares_of_one_filesystem_are_read_with_one_sync_and_one_listing() {
             .unwrap()
     };
     assert!(used("b") >= 2 * MIB && used("a") < MIB, "{sample}");
+}
+
+#[test]
+fn a_no_op_apply_reads_each_filesystems_quotas_once() {
+    let (mut sb, fs) = quota_sandbox();
+    let paths: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|name| quota_share(&sb, &fs, name, &["--quota", "10M"]))
+        .collect();
+    let log = log_btrfs(&mut sb);
+
+    let out = sb.ok(&["apply"]);
+    assert!(out.contains("nothing to do"), "{out}");
+    assert_eq!(btrfs_runs(&log), (1, 1), "{out}");
+
+    // a limit changed behind the gateway is still seen from that one listing and set back; the
+    // figures SMB clients see are read once more after the change
+    common::run("btrfs", &["qgroup", "limit", "20M", paths[1].to_str().unwrap()]);
+    sb.ok(&["apply"]);
+    assert_eq!(fs.qgroup(&paths[1]).1, Some(10 * MIB));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let limits: Vec<&str> = text.lines().filter(|l| l.starts_with("qgroup limit")).collect();
+    assert_eq!(limits.len(), 1, "{text}");
+    assert_eq!(btrfs_runs(&log), (2, 2), "{text}");
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use std::ffi::OsStr;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 
 use smbgw_core::plan::FnStep;
 use smbgw_core::size::format_size;
@@ -16,7 +17,7 @@ use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result};
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::Command;
 
-use crate::backend::{self, Enforced, FsFacts, PlannedVolume, StorageBackend, Volume, VolumeRequest};
+use crate::backend::{self, Enforced, FsFacts, PlannedVolume, QuotaFacts, StorageBackend, Volume, VolumeRequest};
 use crate::Usage;
 
 /// The root directory of every btrfs subvolume has inode number 256.
@@ -298,6 +299,36 @@ pub fn usage_many(paths: &[&Path]) -> Result<Vec<Usage>> {
     Ok(out)
 }
 
+/// Every level-0 qgroup of the filesystem `probe` is on, after a sync (`None`: quotas are
+/// off): one sync and one `qgroup show` for all of its subvolumes.
+pub fn qgroups(probe: &Path) -> Result<Option<std::collections::BTreeMap<u64, Usage>>> {
+    Command::new("btrfs").args(["filesystem", "sync"]).arg(probe).run()?;
+    let out = Command::new("btrfs")
+        .args(["qgroup", "show", "-re", "--raw"])
+        .arg(probe)
+        .output()?;
+    if out.success() {
+        return Ok(Some(parse_qgroup_table(&out.stdout)));
+    }
+    if out.stderr.contains("quotas not enabled") {
+        return Ok(None);
+    }
+    Err(Error::external(format!(
+        "'btrfs qgroup show {}' failed: {}",
+        probe.display(),
+        out.stderr.trim()
+    )))
+}
+
+/// `qgroups` of the filesystem of `path`, read once per plan (`facts`, keyed by the fsid).
+fn qgroups_of(path: &Path, facts: &QuotaFacts) -> Result<Rc<Option<std::collections::BTreeMap<u64, Usage>>>> {
+    match fsid(path) {
+        Ok(id) => facts.get_or_read(QuotaBackend::Btrfs, &id, || qgroups(path)),
+        // not on a btrfs we can ask (unmounted?): the btrfs tool names the problem
+        Err(_) => Ok(Rc::new(qgroups(path)?)),
+    }
+}
+
 /// All level-0 qgroups of `btrfs qgroup show -re --raw`, by subvolume id.
 pub fn parse_qgroup_table(text: &str) -> std::collections::BTreeMap<u64, Usage> {
     text.lines()
@@ -408,13 +439,32 @@ impl StorageBackend for Btrfs {
     }
 
     // quotas switched off behind our back: no limit is enforced, whatever was set before
-    fn limits_active(&self, volume: &Volume) -> Result<bool> {
-        quota_enabled(&volume.path)
+    fn limits_active(&self, volume: &Volume, facts: &QuotaFacts) -> Result<bool> {
+        Ok(qgroups_of(&volume.path, facts)?.is_some())
     }
 
-    fn limit_prerequisites(&self, volume: &Volume, limit: Option<u64>, plan: &mut Plan) -> Result<()> {
+    fn planned_usage(&self, volume: &Volume, facts: &QuotaFacts) -> Result<Usage> {
+        let Some(table) = &*qgroups_of(&volume.path, facts)? else {
+            return usage(&volume.path); // its error names the cause
+        };
+        let id = subvolume_id(&volume.path)?;
+        table.get(&id).copied().ok_or_else(|| {
+            Error::external(format!(
+                "btrfs reports no qgroup for {}; is it a subvolume with quotas enabled?",
+                volume.path.display()
+            ))
+        })
+    }
+
+    fn limit_prerequisites(
+        &self,
+        volume: &Volume,
+        limit: Option<u64>,
+        facts: &QuotaFacts,
+        plan: &mut Plan,
+    ) -> Result<()> {
         let probe = crate::existing_ancestor(&volume.path);
-        if limit.is_some() && !quota_enabled(&probe)? {
+        if limit.is_some() && qgroups_of(&probe, facts)?.is_none() {
             let (a, u) = (probe.clone(), probe.clone());
             plan.push(FnStep::new(
                 format!("enable btrfs quotas on the filesystem of {}", probe.display()),
