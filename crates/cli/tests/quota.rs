@@ -446,3 +446,75 @@ fn quota_shows_as_disk_size_when_the_cli_lives_in_a_private_directory() {
     let du = sb.smbclient("q", Some(ALICE), "du").unwrap();
     assert!(du.contains("10240 blocks of size 1024"), "{du}");
 }
+
+/// Every `btrfs` the CLI starts, logged by a shim first on its PATH that runs the real one.
+fn log_btrfs(sb: &mut Sandbox) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let real = common::run("sh", &["-c", "command -v btrfs"]).trim().to_string();
+    let (dir, log) = (sb.dir.path().join("btrfs-shim"), sb.dir.path().join("btrfs.log"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let shim = dir.join("btrfs");
+    std::fs::write(
+        &shim,
+        format!("#!/bin/sh\necho \"$*\" >>'{}'\nexec '{real}' \"$@\"\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&shim, std::fs::Permissions::from_mode(0o755)).unwrap();
+    sb.env.push((
+        "PATH".into(),
+        format!("{}:{}", dir.display(), std::env::var("PATH").unwrap()),
+    ));
+    log
+}
+
+/// The `btrfs` runs logged since the last call, as (syncs, qgroup listings); the log emptied.
+fn btrfs_runs(log: &std::path::Path) -> (usize, usize) {
+    let text = std::fs::read_to_string(log).unwrap_or_default();
+    std::fs::write(log, "").unwrap();
+    let count = |what: &str| text.lines().filter(|l| l.starts_with(what)).count();
+    (count("filesystem sync"), count("qgroup show"))
+}
+
+#[test]
+fn quota_shares_of_one_filesystem_are_read_with_one_sync_and_one_listing() {
+    let (mut sb, fs) = quota_sandbox();
+    for name in ["a", "b", "c"] {
+        quota_share(&sb, &fs, name, &["--quota", "10M"]);
+    }
+    put(&sb, "b", "two.bin", 2);
+    let log = log_btrfs(&mut sb);
+
+    // every subvolume has its own st_dev; they are one filesystem all the same
+    let sample = json(&sb.ok(&["quota-sample", "--output-format", "json"]));
+    assert_eq!(btrfs_runs(&log), (1, 1), "{sample}");
+    let used = |name: &str| {
+        sample.as_array().unwrap().iter().find(|s| s["name"] == name).unwrap()["used"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(used("b") >= 2 * MIB && used("a") < MIB, "{sample}");
+}
+
+#[test]
+fn a_no_op_apply_reads_each_filesystems_quotas_once() {
+    let (mut sb, fs) = quota_sandbox();
+    let paths: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|name| quota_share(&sb, &fs, name, &["--quota", "10M"]))
+        .collect();
+    let log = log_btrfs(&mut sb);
+
+    let out = sb.ok(&["apply"]);
+    assert!(out.contains("nothing to do"), "{out}");
+    assert_eq!(btrfs_runs(&log), (1, 1), "{out}");
+
+    // a limit changed behind the gateway is still seen from that one listing and set back; the
+    // figures SMB clients see are read once more after the change
+    common::run("btrfs", &["qgroup", "limit", "20M", paths[1].to_str().unwrap()]);
+    sb.ok(&["apply"]);
+    assert_eq!(fs.qgroup(&paths[1]).1, Some(10 * MIB));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let limits: Vec<&str> = text.lines().filter(|l| l.starts_with("qgroup limit")).collect();
+    assert_eq!(limits.len(), 1, "{text}");
+    assert_eq!(btrfs_runs(&log), (2, 2), "{text}");
+}

@@ -23,7 +23,7 @@ use smbgw_sys::{fs, lock};
 use crate::digest::ConfigDigest;
 use crate::section;
 use crate::share::Share;
-use crate::{bail_field, Error, Result};
+use crate::{Error, Result};
 
 pub const SHARES_FILE: &str = "shares.cfg";
 /// The content the last write replaced.
@@ -46,13 +46,25 @@ pub struct SharesConfig {
 
 impl SharesConfig {
     pub fn parse(text: &str, origin: &Path) -> Result<Self> {
-        let mut cfg = SharesConfig::default();
+        // collected, then sorted once: inserting each share in order would be O(n²) at
+        // thousands of shares; the first error in file order is still the one reported
+        let mut shares: Vec<Share> = Vec::new();
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for section in section::parse(text, origin, &[SECTION_TYPE], "share: NAME")? {
             let corrupt = |e: Error| section::corrupt(origin, section.line, e.message);
             let share = Share::from_stored(&section.name, &section.props).map_err(corrupt)?;
-            cfg.insert(share).map_err(corrupt)?;
+            match seen.entry(share.name.to_ascii_lowercase()) {
+                std::collections::hash_map::Entry::Occupied(first) => {
+                    return Err(corrupt(duplicate(&share.name, &shares[*first.get()].name)));
+                }
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(shares.len());
+                }
+            }
+            shares.push(share);
         }
-        Ok(cfg)
+        shares.sort_by(|a, b| key_cmp(&a.name, &b.name));
+        Ok(SharesConfig { shares })
     }
 
     pub fn render(&self) -> String {
@@ -75,47 +87,59 @@ impl SharesConfig {
         self.shares.iter().map(|s| s.name.as_str()).collect()
     }
 
+    /// Where the share `name` is (`Ok`) or would go (`Err`): a binary search, the list being
+    /// sorted by lower-cased name.
+    fn position(&self, name: &str) -> std::result::Result<usize, usize> {
+        self.shares.binary_search_by(|s| key_cmp(&s.name, name))
+    }
+
     /// Look a share up; Samba share names are case-insensitive, so is this.
     pub fn get(&self, name: &str) -> Option<&Share> {
-        self.shares.iter().find(|s| s.name.eq_ignore_ascii_case(name))
+        self.position(name).ok().map(|i| &self.shares[i])
     }
 
     pub fn insert(&mut self, share: Share) -> Result<()> {
-        if let Some(existing) = self.get(&share.name) {
-            bail_field!(
-                "name",
-                "share '{}' already exists (as '{}'); share names are unique regardless of case",
-                share.name,
-                existing.name
-            );
+        match self.position(&share.name) {
+            Ok(i) => Err(duplicate(&share.name, &self.shares[i].name)),
+            Err(pos) => {
+                self.shares.insert(pos, share);
+                Ok(())
+            }
         }
-        let key = share.name.to_ascii_lowercase();
-        let pos = self.shares.partition_point(|s| s.name.to_ascii_lowercase() < key);
-        self.shares.insert(pos, share);
-        Ok(())
     }
 
     /// Replace the share of the same name.
     pub fn replace(&mut self, share: Share) -> Result<()> {
-        let slot = self
-            .shares
-            .iter_mut()
-            .find(|s| s.name.eq_ignore_ascii_case(&share.name));
-        match slot {
-            Some(s) => {
-                *s = share;
+        match self.position(&share.name) {
+            Ok(i) => {
+                self.shares[i] = share;
                 Ok(())
             }
-            None => Err(not_found(&share.name)),
+            Err(_) => Err(not_found(&share.name)),
         }
     }
 
     pub fn remove(&mut self, name: &str) -> Result<Share> {
-        match self.shares.iter().position(|s| s.name.eq_ignore_ascii_case(name)) {
-            Some(pos) => Ok(self.shares.remove(pos)),
-            None => Err(not_found(name)),
+        match self.position(name) {
+            Ok(pos) => Ok(self.shares.remove(pos)),
+            Err(_) => Err(not_found(name)),
         }
     }
+}
+
+/// The order of share names: by their ASCII-lower-cased bytes, compared without allocating
+/// (the same order as comparing `to_ascii_lowercase()` strings).
+fn key_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+fn duplicate(name: &str, existing: &str) -> Error {
+    Error::input(format!(
+        "share '{name}' already exists (as '{existing}'); share names are unique regardless of case"
+    ))
+    .field("name")
 }
 
 fn not_found(name: &str) -> Error {
@@ -390,7 +414,37 @@ mod tests {
     fn duplicate_names_case_insensitive() {
         let mut cfg = SharesConfig::default();
         cfg.insert(share("data")).unwrap();
-        assert!(cfg.insert(share("DATA")).is_err());
+        let err = cfg.insert(share("DATA")).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("name"));
+        assert!(cfg.replace(share("Data")).is_ok());
+        assert_eq!(cfg.get("dAtA").unwrap().name, "Data");
+        assert_eq!(cfg.remove("DATA").unwrap().name, "Data");
+        assert!(cfg.is_empty());
+    }
+
+    #[test]
+    fn loading_sorts_once_and_still_refuses_the_first_duplicate_by_its_line() {
+        // written out of order: loading sorts as inserting one by one did
+        let names: Vec<String> = (0..500).map(|i| format!("S{:03}", (i * 7919) % 500)).collect();
+        let text: String = names.iter().map(|n| format!("share: {n}\n\tpath /srv/{n}\n")).collect();
+        let cfg = SharesConfig::parse(&text, Path::new("/cfg")).unwrap();
+        let mut inserted = SharesConfig::default();
+        for n in &names {
+            inserted.insert(share(n)).unwrap();
+        }
+        assert_eq!(cfg, inserted);
+        assert_eq!(cfg.names()[..2], ["S000", "S001"]);
+        assert_eq!(cfg.get("s499").unwrap().name, "S499");
+        // "b" and "B" (line 7) come before the bad path of line 9: the duplicate is reported
+        let text = "share: b\n\tpath /srv/b\nshare: a\n\tpath /srv/a\nshare: c\n\tpath /srv/c\n\
+                    share: B\n\tpath /srv/B\nshare: d\n\tpath relative\nshare: A\n\tpath /srv/A\n";
+        let err = SharesConfig::parse(text, Path::new("/cfg")).unwrap_err();
+        assert!(err.message.contains("line 7:"), "{}", err.message);
+        assert!(
+            err.message.contains("share 'B' already exists (as 'b')"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ use smbgw_core::digest::Digested;
 use smbgw_core::share::Properties;
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{bail_field, bail_input, validate, Error, Plan, Result, Share};
+use smbgw_quota::backend::QuotaFacts;
 
 use crate::acl::GrantAccess;
 use crate::availability::{self, unavailable_reason, Unavailable};
@@ -70,7 +71,9 @@ impl Gateway {
         let taken: Vec<u32> = others.filter_map(|s| s.mode.guest_id()).collect();
         // a VM brings its own data disk: nothing on the node's filesystems
         if share.mode.has_node_directory() {
-            if let Some(decided) = self.path_steps(&share, None, &mut plan, &mut notes, false)? {
+            if let Some(decided) =
+                self.path_steps(&share, None, &QuotaFacts::default(), &mut plan, &mut notes, false)?
+            {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, None, &mut plan)?;
@@ -120,7 +123,9 @@ impl Gateway {
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         if share.mode.has_node_directory() {
-            if let Some(decided) = self.path_steps(&share, Some(&old), &mut plan, &mut notes, false)? {
+            if let Some(decided) =
+                self.path_steps(&share, Some(&old), &QuotaFacts::default(), &mut plan, &mut notes, false)?
+            {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
@@ -228,6 +233,8 @@ impl Gateway {
         let healing = self.recover(dry_run)?;
         let mut unavailable = Vec::new();
         let mut not_repaired = Vec::new();
+        // each filesystem's quota facts read once for all its shares
+        let quota_facts = QuotaFacts::default();
         for share in cfg.shares() {
             // a missing volume, or a path turned into a link: serving it would hand clients the
             // filesystem below or the link's target
@@ -250,7 +257,7 @@ impl Gateway {
                 if share.mode.has_node_directory() {
                     let (previous, repair_only) = healing.converge_of(share);
                     // apply stores nothing: what storage planning decides is not recorded
-                    self.path_steps(share, Some(previous), &mut steps, &mut notes, repair_only)?;
+                    self.path_steps(share, Some(previous), &quota_facts, &mut steps, &mut notes, repair_only)?;
                 }
                 placement::of(&share.mode).converge_steps(self, share, &mut steps)
             })();
@@ -329,6 +336,7 @@ impl Gateway {
         &self,
         share: &Share,
         previous: Option<&Share>,
+        quota_facts: &QuotaFacts,
         plan: &mut Plan,
         notes: &mut Vec<String>,
         repair_only: bool,
@@ -354,7 +362,7 @@ impl Gateway {
                 dir.display()
             ));
         }
-        let decided = self.storage_steps(share, previous, plan, notes)?;
+        let decided = self.storage_steps(share, previous, quota_facts, plan, notes)?;
         let existed = decided.existed;
         if repair_only && existed {
             return Ok(Some(decided));

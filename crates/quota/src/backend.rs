@@ -6,8 +6,12 @@
 //! and hold no `match` on the backend: a new backend is one file here plus one arm in [`of`]
 //! (and its variant in `core::QuotaBackend`).
 
+use std::any::Any;
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use smbgw_core::plan::FnStep;
 use smbgw_core::{Error, Plan, QuotaBackend, Result, Share};
@@ -24,6 +28,35 @@ pub struct FsFacts {
     /// The filesystem answers `getxattr("ceph.dir.rbytes")`: CephFS, through the kernel client or
     /// ceph-fuse (whose statfs magic is FUSE's).
     pub ceph_xattrs: bool,
+}
+
+/// What planning the quotas of many shares reads of their filesystems, read once per
+/// filesystem and kept for one plan: a no-op `apply` over many quota shares then starts
+/// programs per filesystem, not per share. Each backend keys and types its own entries.
+#[derive(Default)]
+pub struct QuotaFacts {
+    by_fs: RefCell<HashMap<FsKey, Rc<dyn Any>>>,
+}
+
+/// A filesystem as a backend names it (btrfs: its fsid).
+type FsKey = (QuotaBackend, Vec<u8>);
+
+impl QuotaFacts {
+    /// The facts `backend` keeps for its filesystem `key`, read by `read` the first time.
+    pub fn get_or_read<T: Any>(
+        &self,
+        backend: QuotaBackend,
+        key: &[u8],
+        read: impl FnOnce() -> Result<T>,
+    ) -> Result<Rc<T>> {
+        let id = (backend, key.to_vec());
+        if let Some(known) = self.by_fs.borrow().get(&id) {
+            return Ok(known.clone().downcast::<T>().expect("one type per backend"));
+        }
+        let fresh = Rc::new(read()?);
+        self.by_fs.borrow_mut().insert(id, fresh.clone());
+        Ok(fresh)
+    }
 }
 
 /// How a backend's snapshots become Previous Versions: the renderer's input, turned into
@@ -152,12 +185,23 @@ pub trait StorageBackend: Sync {
     }
 
     /// Whether the filesystem enforces limits on the volume at all now (btrfs: quotas on).
-    fn limits_active(&self, _volume: &Volume) -> Result<bool> {
+    fn limits_active(&self, _volume: &Volume, _facts: &QuotaFacts) -> Result<bool> {
         Ok(true)
     }
 
+    /// The volume's usage as planning sees it, from `facts` where the backend keeps them.
+    fn planned_usage(&self, volume: &Volume, _facts: &QuotaFacts) -> Result<Usage> {
+        self.usage(volume)
+    }
+
     /// Steps a limit needs before it is set (btrfs: switching quotas on).
-    fn limit_prerequisites(&self, _volume: &Volume, _limit: Option<u64>, _plan: &mut Plan) -> Result<()> {
+    fn limit_prerequisites(
+        &self,
+        _volume: &Volume,
+        _limit: Option<u64>,
+        _facts: &QuotaFacts,
+        _plan: &mut Plan,
+    ) -> Result<()> {
         Ok(())
     }
 
@@ -449,6 +493,25 @@ mod tests {
         plan.apply().unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o7777, 0o750);
+    }
+
+    #[test]
+    fn quota_facts_are_read_once_per_filesystem() {
+        let facts = QuotaFacts::default();
+        let reads = std::cell::Cell::new(0);
+        let read = |v: u32| {
+            reads.set(reads.get() + 1);
+            Ok(v)
+        };
+        assert_eq!(*facts.get_or_read(QuotaBackend::Btrfs, b"fs1", || read(1)).unwrap(), 1);
+        assert_eq!(*facts.get_or_read(QuotaBackend::Btrfs, b"fs1", || read(2)).unwrap(), 1);
+        assert_eq!(*facts.get_or_read(QuotaBackend::Btrfs, b"fs2", || read(3)).unwrap(), 3);
+        assert_eq!(*facts.get_or_read(QuotaBackend::Cephfs, b"fs1", || read(4)).unwrap(), 4);
+        assert_eq!(reads.get(), 3);
+        // a failed read is not kept: the next share asks again
+        let failed = facts.get_or_read::<u32>(QuotaBackend::Zfs, b"x", || Err(Error::system("busy")));
+        assert!(failed.is_err());
+        assert_eq!(*facts.get_or_read(QuotaBackend::Zfs, b"x", || read(5)).unwrap(), 5);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use std::ffi::OsStr;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 
 use smbgw_core::plan::FnStep;
 use smbgw_core::size::format_size;
@@ -16,7 +17,7 @@ use smbgw_core::{bail_input, Error, Plan, QuotaBackend, Result};
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::Command;
 
-use crate::backend::{self, Enforced, FsFacts, PlannedVolume, StorageBackend, Volume, VolumeRequest};
+use crate::backend::{self, Enforced, FsFacts, PlannedVolume, QuotaFacts, StorageBackend, Volume, VolumeRequest};
 use crate::Usage;
 
 /// The root directory of every btrfs subvolume has inode number 256.
@@ -215,11 +216,9 @@ nix::ioctl_read!(btrfs_ioc_fs_info, 0x94, 31, FsInfoArgs);
 /// The kernel's qgroup limit flag for `max_referenced` (BTRFS_QGROUP_LIMIT_MAX_RFER).
 const LIMIT_MAX_RFER: u64 = 1;
 
-/// What the kernel enforces on the subvolume at `path`, read from sysfs
-/// (`/sys/fs/btrfs/FSID/qgroups/0_ID/`): no program runs, so a health check cannot hang on a
-/// stuck btrfs tool. `None` when sysfs does not show the filesystem (not mounted here): ask
-/// `quota_enabled` and `usage` instead.
-pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
+/// The id of the btrfs filesystem `path` is on (BTRFS_IOC_FS_INFO, no program): the same for
+/// all of its subvolumes, while each subvolume has its own `st_dev`.
+pub fn fsid(path: &Path) -> Result<[u8; 16]> {
     let dir = std::fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let mut info = FsInfoArgs {
         max_id: 0,
@@ -229,7 +228,15 @@ pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
     };
     unsafe { btrfs_ioc_fs_info(std::os::fd::AsRawFd::as_raw_fd(&dir), &mut info) }
         .map_err(|e| Error::system(format!("BTRFS_IOC_FS_INFO on {}: {e}", path.display())))?;
-    let hex: String = info.fsid.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(info.fsid)
+}
+
+/// What the kernel enforces on the subvolume at `path`, read from sysfs
+/// (`/sys/fs/btrfs/FSID/qgroups/0_ID/`): no program runs, so a health check cannot hang on a
+/// stuck btrfs tool. `None` when sysfs does not show the filesystem (not mounted here): ask
+/// `quota_enabled` and `usage` instead.
+pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
+    let hex: String = fsid(path)?.iter().map(|b| format!("{b:02x}")).collect();
     let uuid = format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -267,10 +274,10 @@ pub fn enforcement(path: &Path) -> Result<Option<Enforcement>> {
 /// Usage of many subvolumes with one sync and one `qgroup show` per filesystem, instead of two
 /// programs per share: `quota-sample` and the dfree figures read every quota share.
 pub fn usage_many(paths: &[&Path]) -> Result<Vec<Usage>> {
-    let mut by_fs: std::collections::BTreeMap<u64, Vec<usize>> = std::collections::BTreeMap::new();
+    let mut by_fs: std::collections::BTreeMap<[u8; 16], Vec<usize>> = std::collections::BTreeMap::new();
     for (i, p) in paths.iter().enumerate() {
-        let dev = std::fs::metadata(p).map_err(|e| Error::io("stat", p, e))?.dev();
-        by_fs.entry(dev).or_default().push(i);
+        // by filesystem, not st_dev: every subvolume has a device number of its own
+        by_fs.entry(fsid(p)?).or_default().push(i);
     }
     let mut out = vec![Usage { used: 0, limit: None }; paths.len()];
     for indices in by_fs.values() {
@@ -290,6 +297,36 @@ pub fn usage_many(paths: &[&Path]) -> Result<Vec<Usage>> {
         }
     }
     Ok(out)
+}
+
+/// Every level-0 qgroup of the filesystem `probe` is on, after a sync (`None`: quotas are
+/// off): one sync and one `qgroup show` for all of its subvolumes.
+pub fn qgroups(probe: &Path) -> Result<Option<std::collections::BTreeMap<u64, Usage>>> {
+    Command::new("btrfs").args(["filesystem", "sync"]).arg(probe).run()?;
+    let out = Command::new("btrfs")
+        .args(["qgroup", "show", "-re", "--raw"])
+        .arg(probe)
+        .output()?;
+    if out.success() {
+        return Ok(Some(parse_qgroup_table(&out.stdout)));
+    }
+    if out.stderr.contains("quotas not enabled") {
+        return Ok(None);
+    }
+    Err(Error::external(format!(
+        "'btrfs qgroup show {}' failed: {}",
+        probe.display(),
+        out.stderr.trim()
+    )))
+}
+
+/// `qgroups` of the filesystem of `path`, read once per plan (`facts`, keyed by the fsid).
+fn qgroups_of(path: &Path, facts: &QuotaFacts) -> Result<Rc<Option<std::collections::BTreeMap<u64, Usage>>>> {
+    match fsid(path) {
+        Ok(id) => facts.get_or_read(QuotaBackend::Btrfs, &id, || qgroups(path)),
+        // not on a btrfs we can ask (unmounted?): the btrfs tool names the problem
+        Err(_) => Ok(Rc::new(qgroups(path)?)),
+    }
 }
 
 /// All level-0 qgroups of `btrfs qgroup show -re --raw`, by subvolume id.
@@ -402,13 +439,32 @@ impl StorageBackend for Btrfs {
     }
 
     // quotas switched off behind our back: no limit is enforced, whatever was set before
-    fn limits_active(&self, volume: &Volume) -> Result<bool> {
-        quota_enabled(&volume.path)
+    fn limits_active(&self, volume: &Volume, facts: &QuotaFacts) -> Result<bool> {
+        Ok(qgroups_of(&volume.path, facts)?.is_some())
     }
 
-    fn limit_prerequisites(&self, volume: &Volume, limit: Option<u64>, plan: &mut Plan) -> Result<()> {
+    fn planned_usage(&self, volume: &Volume, facts: &QuotaFacts) -> Result<Usage> {
+        let Some(table) = &*qgroups_of(&volume.path, facts)? else {
+            return usage(&volume.path); // its error names the cause
+        };
+        let id = subvolume_id(&volume.path)?;
+        table.get(&id).copied().ok_or_else(|| {
+            Error::external(format!(
+                "btrfs reports no qgroup for {}; is it a subvolume with quotas enabled?",
+                volume.path.display()
+            ))
+        })
+    }
+
+    fn limit_prerequisites(
+        &self,
+        volume: &Volume,
+        limit: Option<u64>,
+        facts: &QuotaFacts,
+        plan: &mut Plan,
+    ) -> Result<()> {
         let probe = crate::existing_ancestor(&volume.path);
-        if limit.is_some() && !quota_enabled(&probe)? {
+        if limit.is_some() && qgroups_of(&probe, facts)?.is_none() {
             let (a, u) = (probe.clone(), probe.clone());
             plan.push(FnStep::new(
                 format!("enable btrfs quotas on the filesystem of {}", probe.display()),

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use smbgw_core::plan::FnStep;
 use smbgw_core::size::format_size;
 use smbgw_core::{bail_field, bail_input, Error, Plan, QuotaBackend, Result, Share};
-use smbgw_quota::backend::{self, Volume, VolumeRequest};
+use smbgw_quota::backend::{self, QuotaFacts, Volume, VolumeRequest};
 use smbgw_quota::Filesystem;
 use smbgw_sys::safe_fs::{self, Dir};
 use smbgw_sys::walk;
@@ -76,6 +76,7 @@ impl Gateway {
         &self,
         share: &Share,
         previous: Option<&Share>,
+        quota_facts: &QuotaFacts,
         plan: &mut Plan,
         notes: &mut Vec<String>,
     ) -> Result<StorageDecision> {
@@ -112,22 +113,26 @@ impl Gateway {
             decision.zfs_dataset = planned.dataset;
         }
         let volume = Volume::new(decision.backend, &path, decision.zfs_dataset.as_deref());
-        self.quota_steps(share, volume, previous, planned.exists, plan, notes)?;
+        let volume = volume.map(|v| (v, planned.exists));
+        self.quota_steps(share, volume, previous, quota_facts, plan, notes)?;
         Ok(decision)
     }
 
     /// Set the limit the share asks for where the filesystem enforces another one. A limit the
     /// gateway never set is left alone: only a quota removed from the share is lifted.
+    /// `volume`: the share's volume and whether it exists before the plan runs.
     fn quota_steps(
         &self,
         share: &Share,
-        volume: Option<Volume>,
+        volume: Option<(Volume, bool)>,
         previous: Option<&Share>,
-        volume_exists: bool,
+        facts: &QuotaFacts,
         plan: &mut Plan,
         notes: &mut Vec<String>,
     ) -> Result<()> {
-        let Some(volume) = volume else { return Ok(()) };
+        let Some((volume, volume_exists)) = volume else {
+            return Ok(());
+        };
         let wanted = match (share.quota, previous.and_then(|p| p.quota)) {
             (Some(limit), _) => Some(limit),
             (None, Some(_)) => None,
@@ -135,9 +140,9 @@ impl Gateway {
         };
         let imp = volume.backend();
         // limits switched off behind our back: none is enforced, whatever was set before
-        let quotas_off = volume_exists && !imp.limits_active(&volume)?;
+        let quotas_off = volume_exists && !imp.limits_active(&volume, facts)?;
         let current = if volume_exists && !quotas_off {
-            Some(volume.usage()?)
+            Some(imp.planned_usage(&volume, facts)?)
         } else {
             None
         };
@@ -172,7 +177,7 @@ impl Gateway {
                 }
             }
         }
-        imp.limit_prerequisites(&volume, share.quota, plan)?;
+        imp.limit_prerequisites(&volume, share.quota, facts, plan)?;
         let (apply, undo) = (volume.clone(), volume.clone());
         let limit = share.quota;
         plan.push(FnStep::new(
