@@ -534,6 +534,10 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
     // another lock chosen: no keyring stays behind
     sb.ok(&as_str(&setup(&["--lock", "corosync"])));
     assert!(!keyring.exists() && !client_conf.exists());
+    assert!(
+        !shared.exists(),
+        "the cluster-wide copy of the lock user's key is gone too"
+    );
     let ctdb_conf = std::fs::read_to_string(ctdb_dir.join("ctdb.conf")).unwrap();
     assert!(ctdb_conf.contains("smbgw-ctdb-quorum-lock"), "{ctdb_conf}");
     // a cluster set up keeps its lock when ha-setup runs again without --lock

@@ -353,10 +353,16 @@ impl Gateway {
                     ));
                 }
             }
-            // another lock now: no keyring left behind
+            // another lock now: no keyring left behind, here nor the cluster-wide copy of the
+            // lock's own user (the cephx user stays: a later ha-setup takes it up again)
             _ => {
-                for file in [ceph::CLIENT_KEYRING, ceph::CLIENT_CONF] {
-                    let path = self.layout.ctdb_dir.join(file);
+                let shared = (self.pve_dir().join("priv"))
+                    .join(ceph::shared_keyring_name(ceph::DEFAULT_CLUSTER, ceph::DEFAULT_USER));
+                for path in [ceph::CLIENT_KEYRING, ceph::CLIENT_CONF]
+                    .map(|file| self.layout.ctdb_dir.join(file))
+                    .into_iter()
+                    .chain([shared])
+                {
                     if let Some(step) = RemoveFile::new("former CTDB lock file", &path)? {
                         plan.push(step);
                     }

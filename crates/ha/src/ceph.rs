@@ -167,24 +167,20 @@ impl Cluster {
             bail_input!(
                 "Ceph lock user {user:?} does not exist in cluster {:?}; create it with \
                  'ceph auth get-or-create {user} mon \"allow r\" osd \"allow rwx pool={pool} object_prefix \
-                 {DEFAULT_OBJECT}\"' (or leave --lock out: ha-setup makes {DEFAULT_USER})",
+                 {object}\"' (or leave --lock out: ha-setup makes {DEFAULT_USER})",
                 self.name
             );
         };
         let cap = |service: &str| entity.caps.get(service).map(|c| c.trim()).filter(|c| !c.is_empty());
-        // the lock is an object the user writes: an OSD cap without a write grant cannot hold it
-        let writes = |c: &str| c.contains('w') || c.contains('*');
-        if cap("mon").is_none() || !cap("osd").is_some_and(writes) {
-            bail_input!(
-                "Ceph lock user {user:?} has no caps to take a lock (mon: {}, osd: {}); give it \
-                 'ceph auth caps {user} mon \"allow r\" osd \"allow rwx pool={pool}\"'",
-                cap("mon").unwrap_or("none"),
-                cap("osd").unwrap_or("none")
-            );
+        let fix = format!(
+            "give it 'ceph auth caps {user} mon \"allow r\" osd \"allow rwx pool={pool} object_prefix {object}\"'"
+        );
+        if cap("mon").is_none() {
+            bail_input!("Ceph lock user {user:?} has no mon caps, so it cannot reach the monitors; {fix}");
         }
-        if let Some(prefix) = cap("osd").and_then(|c| c.split_once("object_prefix ")) {
-            let prefix = prefix.1.split([' ', ',', ';']).next().unwrap_or_default();
-            check_prefix(user, prefix, object)?;
+        let osd = cap("osd").unwrap_or("none");
+        if let Err(why) = osd_cap_covers(osd, pool, object) {
+            bail_input!("Ceph lock user {user:?} cannot take the lock {pool}/{object} (osd caps: {osd}): {why}; {fix}");
         }
         Ok(entity)
     }
@@ -209,6 +205,51 @@ impl Cluster {
         }
         Ok(())
     }
+}
+
+/// Whether an OSD cap (`allow rwx pool=P object_prefix X, allow r`) lets its user write the lock
+/// object `object` in `pool` (the helper takes the lock with a write to it): one grant must allow
+/// writes, name no other pool and no prefix the object lacks. Grants restricted in ways the
+/// helper cannot meet (a namespace, an application tag, a profile, a network) do not count.
+/// The reason when none does.
+fn osd_cap_covers(cap: &str, pool: &str, object: &str) -> std::result::Result<(), String> {
+    let is_perms = |w: &str| w == "*" || w == "all" || (!w.is_empty() && w.chars().all(|c| "rwx".contains(c)));
+    let mut why = "no grant allows writes".to_string();
+    for grant in cap.split([',', ';']).map(str::trim) {
+        let mut words = grant.split_whitespace();
+        if words.next() != Some("allow") {
+            continue;
+        }
+        // `allow rwx pool=P object_prefix X`, or the older `allow pool P rwx`
+        let (mut writes, mut limits) = (false, Vec::new());
+        while let Some(word) = words.next() {
+            if is_perms(word) {
+                writes |= word.contains('w') || word == "*" || word == "all";
+            } else if let Some((key, value)) = word.split_once('=') {
+                limits.push((key, value));
+            } else {
+                limits.push((word, words.next().unwrap_or_default()));
+            }
+        }
+        if !writes {
+            continue;
+        }
+        let refused = limits.iter().find_map(|&(key, value)| match key {
+            "pool" if value != pool => Some(format!("its write grant is for pool {value}, not {pool}")),
+            "object_prefix" if !object.starts_with(value) => {
+                Some(format!("it may only write objects named {value}*, not {object:?}"))
+            }
+            "pool" | "object_prefix" => None,
+            other => Some(format!(
+                "its write grant is limited by {other:?}, which the lock's helper cannot meet"
+            )),
+        });
+        match refused {
+            None => return Ok(()),
+            Some(reason) => why = reason,
+        }
+    }
+    Err(why)
 }
 
 /// A user whose OSD cap is limited to objects named `prefix*` can lock only such an object.
@@ -268,6 +309,30 @@ pub fn client_conf(cluster_conf: &str, user: &str, keyring: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_osd_cap_covers_the_lock_only_with_writes_to_its_pool_and_object() {
+        let ok = |cap: &str| osd_cap_covers(cap, "meta", "smbgw-ctdb-lock").is_ok();
+        assert!(ok("allow *"));
+        assert!(ok("allow rwx pool=meta object_prefix smbgw-ctdb-lock"));
+        assert!(ok("allow rw pool meta"));
+        assert!(ok("allow pool meta rwx"));
+        assert!(ok("allow r, allow rwx pool=other, allow rw pool=meta"));
+        for (cap, why) in [
+            ("allow r", "no grant allows writes"),
+            ("none", "no grant allows writes"),
+            (
+                "allow rwx pool=other object_prefix smbgw-ctdb-lock",
+                "for pool other, not meta",
+            ),
+            ("allow rwx pool=meta object_prefix lock", "named lock*"),
+            ("allow rwx pool=meta namespace=ns", "limited by \"namespace\""),
+            ("allow rw tag cephfs data=fs", "limited by \"tag\""),
+        ] {
+            let err = osd_cap_covers(cap, "meta", "smbgw-ctdb-lock").unwrap_err();
+            assert!(err.contains(why), "{cap}: {err}");
+        }
+    }
 
     #[test]
     fn the_client_conf_keeps_the_cluster_and_drops_every_secret() {

@@ -224,7 +224,16 @@ fn a_cut_off_holder_gives_up_the_rados_lock_before_another_node_takes_it() {
     );
     let err = cluster.check_lock("client.nocaps", POOL, OBJECT).unwrap_err();
     assert_eq!(err.kind, smbgw_core::ErrorKind::Input);
-    assert!(err.message.contains("no caps"), "{}", err.message);
+    assert!(err.message.contains("no mon caps"), "{}", err.message);
+    // a user whose write grant is for another pool cannot hold a lock in this one
+    let other = cluster.pools().unwrap().into_iter().find(|p| p != POOL).unwrap();
+    let err = cluster.check_lock(USER, &other, OBJECT).unwrap_err();
+    assert_eq!(err.kind, smbgw_core::ErrorKind::Input);
+    assert!(
+        err.message.contains(&format!("for pool {POOL}, not {other}")),
+        "{}",
+        err.message
+    );
     let err = cluster.check_lock("client.ghost", POOL, OBJECT).unwrap_err();
     assert!(err.message.contains("does not exist"), "{}", err.message);
     // Ceph itself failing is an external error (exit 3)
