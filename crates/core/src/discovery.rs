@@ -5,8 +5,6 @@
 //! answered by Debian's `wsdd`, whose arguments are built here too. The gateway writes and
 //! starts these (gateway/src/discovery.rs); only native shares are served by the node itself.
 
-use std::path::Path;
-
 use crate::share::Share;
 use crate::{bail_field, Result};
 
@@ -29,8 +27,8 @@ impl Default for Discovery {
 
 impl Discovery {
     /// Parse `discovery` (`on`/`off`) and `discovery-interfaces` (comma separated), each
-    /// interface checked against `sys_class_net` (`/sys/class/net` on a node).
-    pub fn parse(enabled: Option<&str>, interfaces: Option<&str>, sys_class_net: &Path) -> Result<Discovery> {
+    /// interface checked against `existing` (the node's: `node_interfaces`).
+    pub fn parse(enabled: Option<&str>, interfaces: Option<&str>, existing: &[String]) -> Result<Discovery> {
         let enabled = match enabled.unwrap_or("on") {
             "on" | "1" | "yes" => true,
             "off" | "0" | "no" => false,
@@ -47,7 +45,7 @@ impl Discovery {
             if name.len() > 15 || name.contains('/') || name == "." || name == ".." {
                 bail_field!("discovery-interfaces", "'{name}' is not an interface name");
             }
-            if !sys_class_net.join(name).exists() {
+            if !existing.iter().any(|e| e == name) {
                 bail_field!("discovery-interfaces", "interface '{name}' does not exist on this node");
             }
             if !list.iter().any(|n| n == name) {
@@ -75,6 +73,18 @@ impl Discovery {
         }
         args
     }
+}
+
+/// The interfaces of this process's network namespace, from `/proc/net/dev` (sysfs would show
+/// those of the namespace it was mounted in).
+pub fn node_interfaces() -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string("/proc/net/dev").map_err(|e| crate::Error::system(format!("/proc/net/dev: {e}")))?;
+    Ok(text
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split_once(':').map(|(name, _)| name.trim().to_string()))
+        .collect())
 }
 
 /// Escape text for an XML element.
@@ -151,9 +161,9 @@ mod tests {
 
     #[test]
     fn an_interface_that_does_not_exist_is_refused_on_its_field() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("eth0")).unwrap();
-        let d = Discovery::parse(None, Some("eth0,eth0"), dir.path()).unwrap();
+        let eth0 = ["eth0".to_string()];
+        let dir = &eth0[..];
+        let d = Discovery::parse(None, Some("eth0,eth0"), dir).unwrap();
         assert_eq!(
             d,
             Discovery {
@@ -161,13 +171,18 @@ mod tests {
                 interfaces: vec!["eth0".into()]
             }
         );
-        let err = Discovery::parse(Some("on"), Some("eth0,nope0"), dir.path()).unwrap_err();
+        let err = Discovery::parse(Some("on"), Some("eth0,nope0"), dir).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("discovery-interfaces"));
         assert!(err.message.contains("'nope0' does not exist"), "{}", err.message);
-        let err = Discovery::parse(Some("maybe"), None, dir.path()).unwrap_err();
+        let err = Discovery::parse(Some("maybe"), None, dir).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("discovery"));
-        assert!(Discovery::parse(Some("off"), None, dir.path()).is_ok_and(|d| !d.enabled));
-        assert!(Discovery::parse(None, Some("../x"), dir.path()).is_err());
+        assert!(Discovery::parse(Some("off"), None, dir).is_ok_and(|d| !d.enabled));
+        assert!(Discovery::parse(None, Some("../x"), dir).is_err());
+    }
+
+    #[test]
+    fn the_node_has_a_loopback_interface() {
+        assert!(node_interfaces().unwrap().iter().any(|i| i == "lo"));
     }
 
     #[test]

@@ -1,0 +1,153 @@
+//! Advertising the node's SMB server to macOS Finder: the Avahi service file rendered by
+//! core/src/discovery.rs, written with the other generated Samba files in one plan, so a
+//! failed change rolls it back and `apply` heals it. On a node it goes where avahi-daemon reads
+//! services (only when Avahi is installed); in a sandbox under the sandbox root.
+
+use std::path::PathBuf;
+
+use smbgw_core::layout::Layout;
+use smbgw_core::plan::WriteFile;
+use smbgw_core::store::SharesConfig;
+use smbgw_core::{discovery, Result};
+
+use crate::Gateway;
+
+const NODE_SERVICES_DIR: &str = "/etc/avahi/services";
+const SERVICE_FILE: &str = "pve-smbgateway.service";
+
+impl Gateway {
+    /// Where the Avahi service file lives, or `None` on a node without Avahi.
+    pub fn avahi_service_path(&self) -> Option<PathBuf> {
+        match &self.layout.sandbox {
+            Some(s) => Some(s.root.join("avahi/services").join(SERVICE_FILE)),
+            None => {
+                let dir = PathBuf::from(NODE_SERVICES_DIR);
+                dir.is_dir().then(|| dir.join(SERVICE_FILE))
+            }
+        }
+    }
+
+    /// The step that writes the service file for `cfg`, when it would change anything.
+    pub(crate) fn avahi_service_step(&self, cfg: &SharesConfig) -> Result<Option<WriteFile>> {
+        let Some(path) = self.avahi_service_path() else {
+            return Ok(None);
+        };
+        let port = self.layout.sandbox.as_ref().map_or(445, |s| s.port);
+        let text = discovery::avahi_service(port, cfg.shares());
+        let step = WriteFile::new("Avahi service", &path, text.into_bytes(), 0o644)?.derived();
+        Ok(step.changes().then_some(step))
+    }
+}
+
+/// The node's discovery setting, in the node-local state directory (`discovery=on|off`,
+/// `interfaces=a,b`); absent means on, every interface. Interfaces are checked on every read,
+/// so one that disappeared is reported on its field rather than silently ignored.
+const SETTING_FILE: &str = "discovery.cfg";
+
+pub fn discovery_setting(layout: &Layout) -> Result<discovery::Discovery> {
+    let path = layout.state_dir.join(SETTING_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(smbgw_core::Error::system(format!("{}: {e}", path.display()))),
+    };
+    let value = |key: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once('='))
+            .find(|(k, _)| k.trim() == key)
+            .map(|(_, v)| v.trim().to_string())
+    };
+    discovery::Discovery::parse(
+        value("discovery").as_deref(),
+        value("interfaces").as_deref(),
+        &discovery::node_interfaces()?,
+    )
+}
+
+fn wsdd_pid_file(layout: &Layout) -> Option<PathBuf> {
+    layout.sandbox.as_ref().map(|s| s.root.join("run/wsdd.pid"))
+}
+
+/// The pid of the wsdd this sandbox started, if it still runs.
+pub fn wsdd_pid(layout: &Layout) -> Option<i32> {
+    let text = std::fs::read_to_string(wsdd_pid_file(layout)?).ok()?;
+    let pid: i32 = text.trim().parse().ok()?;
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    String::from_utf8_lossy(&cmdline).contains("wsdd").then_some(pid)
+}
+
+/// Start Debian's wsdd for the sandbox's smbd (a node runs wsdd.service, configured through
+/// /etc/default/wsdd), unless discovery is off or it already runs.
+pub fn start_wsdd(layout: &Layout) -> Result<bool> {
+    let setting = discovery_setting(layout)?;
+    let Some(pid_file) = wsdd_pid_file(layout) else {
+        return Ok(false);
+    };
+    if !setting.enabled || wsdd_pid(layout).is_some() {
+        return Ok(false);
+    }
+    let host = nix::unistd::gethostname()
+        .map_err(|e| smbgw_core::Error::system(format!("gethostname: {e}")))?
+        .to_string_lossy()
+        .into_owned();
+    let log_path = layout.log_dir.join("wsdd.log");
+    let sys = |e: std::io::Error| smbgw_core::Error::system(format!("wsdd: {e}"));
+    std::fs::create_dir_all(&layout.log_dir).map_err(sys)?;
+    let log = std::fs::File::create(&log_path).map_err(sys)?;
+    use std::os::unix::process::CommandExt;
+    let child = std::process::Command::new("wsdd")
+        .args(setting.wsdd_args(&host, "WORKGROUP"))
+        .arg("--shortlog")
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().map_err(sys)?)
+        .stderr(log)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| smbgw_core::Error::external(format!("cannot start wsdd: {e}")))?;
+    if let Some(dir) = pid_file.parent() {
+        std::fs::create_dir_all(dir).map_err(sys)?;
+    }
+    std::fs::write(&pid_file, format!("{}\n", child.id())).map_err(sys)?;
+    Ok(true)
+}
+
+/// Stop the wsdd this sandbox started.
+pub fn stop_wsdd(layout: &Layout) -> bool {
+    let Some(pid) = wsdd_pid(layout) else { return false };
+    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM);
+    if let Some(f) = wsdd_pid_file(layout) {
+        let _ = std::fs::remove_file(f);
+    }
+    true
+}
+
+/// A plan step: start wsdd with the sandbox's smbd; a rollback stops the one it started.
+pub(crate) struct StartWsdd {
+    pub(crate) layout: Layout,
+    started: bool,
+}
+
+impl StartWsdd {
+    pub(crate) fn new(layout: &Layout) -> Self {
+        StartWsdd {
+            layout: layout.clone(),
+            started: false,
+        }
+    }
+}
+
+impl smbgw_core::Step for StartWsdd {
+    fn describe(&self) -> String {
+        "start wsdd (WS-Discovery for Windows Explorer)".into()
+    }
+    fn apply(&mut self) -> Result<()> {
+        self.started = start_wsdd(&self.layout)?;
+        Ok(())
+    }
+    fn undo(&mut self) -> Result<()> {
+        if self.started {
+            stop_wsdd(&self.layout);
+        }
+        Ok(())
+    }
+}
