@@ -10,6 +10,9 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{TcpStream, UdpSocket};
 use std::os::fd::AsFd;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command};
 use std::time::Duration;
 
 use common::{run, Sandbox};
@@ -23,15 +26,16 @@ struct NetPair {
 }
 
 impl NetPair {
-    fn new() -> NetPair {
+    /// `tag` keeps the pairs of tests running at once apart.
+    fn new(tag: u8) -> NetPair {
         let id = std::process::id() % 10_000;
         let p = NetPair {
-            server: format!("smbgwdisc-s{id}"),
-            client: format!("smbgwdisc-c{id}"),
-            server_if: format!("disc{id}s"),
-            net: format!("10.97.{}", id % 250),
+            server: format!("smbgwdisc-s{id}{tag}"),
+            client: format!("smbgwdisc-c{id}{tag}"),
+            server_if: format!("disc{id}{tag}s"),
+            net: format!("10.{}.{}", 90 + tag, id % 250),
         };
-        let client_if = format!("disc{id}c");
+        let client_if = format!("disc{id}{tag}c");
         run("ip", &["netns", "add", &p.server]);
         run("ip", &["netns", "add", &p.client]);
         run(
@@ -143,7 +147,7 @@ fn metadata(xaddr: &str, endpoint: &str) -> String {
 
 #[test]
 fn wsdd_answers_a_probe_from_the_client_namespace_with_the_host() {
-    let net = NetPair::new();
+    let net = NetPair::new(7);
     let mut sb = Sandbox::new();
     sb.wrapper = NetPair::wrapper(&net.server);
     std::fs::create_dir_all(sb.root.join("state")).unwrap();
@@ -268,4 +272,140 @@ fn the_avahi_service_advertises_smb_and_each_time_machine_share() {
     std::fs::write(&service, "garbage").unwrap();
     sb.ok(&["apply"]);
     assert_eq!(std::fs::read_to_string(&service).unwrap(), text);
+}
+
+/// Daemons started for a test, killed when it ends however it ends.
+struct Daemons(Vec<Child>);
+
+impl Drop for Daemons {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// A D-Bus system bus (Debian's system.conf, on a socket of our own)
+/// and avahi-daemon on it in namespace `ns`, publishing the services in `services` (bound over
+/// /etc/avahi/services, and a private /run/avahi-daemon for its pid file, in a mount namespace of
+/// its own), as host `host`.
+fn avahi(ns: &str, dir: &Path, host: &str, services: &Path, daemons: &mut Daemons) -> String {
+    let bus = dir.join(format!("bus-{host}"));
+    let address = format!("unix:path={}", bus.display());
+    let log = |name: &str| std::fs::File::create(dir.join(format!("{name}-{host}.log"))).unwrap();
+    daemons.0.push(
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "dbus-daemon",
+                "--config-file=/usr/share/dbus-1/system.conf",
+                "--nofork",
+                "--nopidfile",
+            ])
+            .arg(format!("--address={address}"))
+            .stdout(log("dbus"))
+            .stderr(log("dbus-err"))
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    for _ in 0..100 {
+        if bus.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let conf = dir.join(format!("avahi-{host}.conf"));
+    std::fs::write(
+        &conf,
+        format!("[server]\nhost-name={host}\nuse-ipv4=yes\nuse-ipv6=no\n[publish]\npublish-hinfo=no\npublish-workstation=no\n"),
+    )
+    .unwrap();
+    std::fs::create_dir_all("/run/avahi-daemon").unwrap();
+    let script = format!(
+        "mount -t tmpfs none /run/avahi-daemon && mount --bind {} /etc/avahi/services && exec avahi-daemon --no-drop-root --no-chroot --no-rlimits -f {}",
+        services.display(),
+        conf.display()
+    );
+    daemons.0.push(
+        Command::new("ip")
+            .args(["netns", "exec", ns, "unshare", "-m", "sh", "-c", &script])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &address)
+            .stdout(log("avahi"))
+            .stderr(log("avahi-err"))
+            .process_group(0)
+            .spawn()
+            .unwrap(),
+    );
+    address
+}
+
+/// `avahi-browse -rpt TYPE` in namespace `ns` until `host` shows up resolved (at most ~10 s).
+fn browse(ns: &str, address: &str, service: &str, host: &str) -> String {
+    let mut out = String::new();
+    for _ in 0..10 {
+        let o = Command::new("ip")
+            .args(["netns", "exec", ns, "avahi-browse", "-rpt", service])
+            .env("DBUS_SYSTEM_BUS_ADDRESS", address)
+            .output()
+            .unwrap();
+        out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        if out
+            .lines()
+            .any(|l| l.starts_with("=;") && l.contains(&format!(";{host};")))
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    out
+}
+
+#[test]
+fn finder_sees_smb_and_time_machine_through_avahi_from_the_client_namespace() {
+    let net = NetPair::new(6);
+    let mut sb = Sandbox::new();
+    sb.wrapper = NetPair::wrapper(&net.server);
+    std::fs::create_dir_all(sb.root.join("state")).unwrap();
+    std::fs::write(sb.root.join("state/discovery.cfg"), "discovery=off\n").unwrap();
+    sb.ok(&[
+        "create",
+        "tm",
+        "--path",
+        sb.data("tm").to_str().unwrap(),
+        "--macos",
+        "1",
+        "--time-machine",
+        "1",
+    ]);
+    let services = sb.root.join("avahi/services");
+    let empty = sb.dir.path().join("no-services");
+    std::fs::create_dir_all(&empty).unwrap();
+    let dir = sb.dir.path().join("avahi-run");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut daemons = Daemons(Vec::new());
+    avahi(&net.server, &dir, "smbgwdisc-srv", &services, &mut daemons);
+    let client = avahi(&net.client, &dir, "smbgwdisc-cli", &empty, &mut daemons);
+
+    let logs = || std::fs::read_to_string(dir.join("avahi-err-smbgwdisc-srv.log")).unwrap_or_default();
+    let smb = browse(&net.client, &client, "_smb._tcp", "smbgwdisc-srv");
+    let line = smb
+        .lines()
+        .find(|l| l.starts_with("=;") && l.contains(";smbgwdisc-srv;"))
+        .unwrap_or_else(|| panic!("no _smb._tcp from the server: {smb}\n{}", logs()));
+    assert!(line.contains(&format!(";{}.1;{};", net.net, sb.port)), "{line}");
+    let adisk = browse(&net.client, &client, "_adisk._tcp", "smbgwdisc-srv");
+    let line = adisk
+        .lines()
+        .find(|l| l.starts_with("=;") && l.contains(";smbgwdisc-srv;"))
+        .unwrap_or_else(|| panic!("no _adisk._tcp from the server: {adisk}\n{}", logs()));
+    assert!(line.contains("\"dk0=adVN=tm,adVF=0x82\""), "{line}");
+    drop(daemons);
 }
