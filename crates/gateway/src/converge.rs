@@ -131,6 +131,9 @@ impl Gateway {
         // new includes first, then smb.conf that names them, then removal of the old ones
         files.into_iter().for_each(|f| plan.push(f));
         stale.into_iter().for_each(|f| plan.push(f));
+        if serve {
+            crate::discovery::node_wsdd_steps(&self.layout, plan)?;
+        }
         if serve && self.layout.is_sandbox() && crate::discovery::wsdd_pid(&self.layout).is_none() {
             // the setting is read (and its interfaces checked) before anything is written
             if crate::discovery::discovery_setting(&self.layout)?.enabled {

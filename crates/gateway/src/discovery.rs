@@ -1,7 +1,9 @@
-//! Advertising the node's SMB server to macOS Finder: the Avahi service file rendered by
+//! Making the node's SMB server findable. For macOS Finder, the Avahi service file rendered by
 //! core/src/discovery.rs, written with the other generated Samba files in one plan, so a
-//! failed change rolls it back and `apply` heals it. On a node it goes where avahi-daemon reads
-//! services (only when Avahi is installed); in a sandbox under the sandbox root.
+//! failed change rolls it back and `apply` heals it: on a node where avahi-daemon reads services
+//! (only when Avahi is installed), in a sandbox under the sandbox root. For Windows Explorer,
+//! Debian's wsdd: on a node wsdd.service configured through /etc/default/wsdd, in a sandbox a
+//! wsdd started beside the sandbox's smbd and stopped with it (`stop`).
 
 use std::path::PathBuf;
 
@@ -12,8 +14,17 @@ use smbgw_core::{discovery, Result};
 
 use crate::Gateway;
 
-const NODE_SERVICES_DIR: &str = "/etc/avahi/services";
 const SERVICE_FILE: &str = "pve-smbgateway.service";
+
+/// The node's /etc, as the layout places it (smb.conf is `ETC/samba/smb.conf`), so a layout in a
+/// temp dir never reaches the real Avahi or wsdd files.
+fn etc_dir(layout: &Layout) -> PathBuf {
+    layout
+        .smb_conf
+        .parent()
+        .and_then(|p| p.parent())
+        .map_or_else(|| PathBuf::from("/etc"), PathBuf::from)
+}
 
 impl Gateway {
     /// Where the Avahi service file lives, or `None` on a node without Avahi.
@@ -21,7 +32,7 @@ impl Gateway {
         match &self.layout.sandbox {
             Some(s) => Some(s.root.join("avahi/services").join(SERVICE_FILE)),
             None => {
-                let dir = PathBuf::from(NODE_SERVICES_DIR);
+                let dir = etc_dir(&self.layout).join("avahi/services");
                 dir.is_dir().then(|| dir.join(SERVICE_FILE))
             }
         }
@@ -119,6 +130,58 @@ pub fn stop_wsdd(layout: &Layout) -> bool {
         let _ = std::fs::remove_file(f);
     }
     true
+}
+
+/// On a node with Debian's wsdd: /etc/default/wsdd with the setting's interfaces, then
+/// wsdd.service restarted (discovery on) or stopped (off) when the file changed.
+pub(crate) fn node_wsdd_steps(layout: &Layout, plan: &mut smbgw_core::Plan) -> Result<()> {
+    // Debian's wsdd package ships the defaults file: without it there is no wsdd.service
+    let defaults = etc_dir(layout).join("default/wsdd");
+    if layout.sandbox.is_some() || !defaults.exists() {
+        return Ok(());
+    }
+    let setting = discovery_setting(layout)?;
+    let file = WriteFile::new(
+        "wsdd defaults",
+        &defaults,
+        setting.wsdd_default_file().into_bytes(),
+        0o644,
+    )?
+    .derived();
+    if file.changes() {
+        plan.push(file);
+        plan.push(NodeWsdd {
+            enabled: setting.enabled,
+        });
+    }
+    Ok(())
+}
+
+/// wsdd.service brought in line with the setting. No undo of its own: a rollback restores the
+/// defaults file, and the next apply (which sees it differ) restarts the unit again.
+struct NodeWsdd {
+    enabled: bool,
+}
+
+impl smbgw_core::Step for NodeWsdd {
+    fn describe(&self) -> String {
+        if self.enabled {
+            "restart wsdd.service"
+        } else {
+            "stop wsdd.service"
+        }
+        .into()
+    }
+    fn apply(&mut self) -> Result<()> {
+        if self.enabled {
+            smbgw_sys::systemd::restart_unit("wsdd.service")
+        } else {
+            smbgw_sys::systemd::stop_unit("wsdd.service")
+        }
+    }
+    fn undo(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A plan step: start wsdd with the sandbox's smbd; a rollback stops the one it started.
