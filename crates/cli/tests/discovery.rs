@@ -150,13 +150,8 @@ fn wsdd_answers_a_probe_from_the_client_namespace_with_the_host() {
     let net = NetPair::new(7);
     let mut sb = Sandbox::new();
     sb.wrapper = NetPair::wrapper(&net.server);
-    std::fs::create_dir_all(sb.root.join("state")).unwrap();
     // an interface of the server namespace: the CLI checks it there
-    std::fs::write(
-        sb.root.join("state/discovery.cfg"),
-        format!("interfaces={}\n", net.server_if),
-    )
-    .unwrap();
+    sb.ok(&["discovery", "--interfaces", &net.server_if]);
     sb.ok(&["create", "docs", "--path", sb.data("docs").to_str().unwrap()]);
     let pid: i32 = std::fs::read_to_string(sb.root.join("run/wsdd.pid"))
         .unwrap()
@@ -205,11 +200,25 @@ fn wsdd_answers_a_probe_from_the_client_namespace_with_the_host() {
 #[test]
 fn an_interface_the_node_lacks_is_refused_and_nothing_is_written() {
     let sb = Sandbox::new();
-    std::fs::create_dir_all(sb.root.join("state")).unwrap();
-    std::fs::write(sb.root.join("state/discovery.cfg"), "discovery=off\n").unwrap();
+    sb.ok(&["discovery", "--discovery", "off"]);
     sb.ok(&["create", "first", "--path", sb.data("first").to_str().unwrap()]);
-    std::fs::write(sb.root.join("state/discovery.cfg"), "interfaces=smbgwdisc-none\n").unwrap();
+    let setting = std::fs::read(sb.root.join("state/discovery.cfg")).unwrap();
     let before = sb.snapshot();
+    let r = sb.run(&[
+        "discovery",
+        "--interfaces",
+        "lo,smbgwdisc-none",
+        "--output-format",
+        "json",
+    ]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
+    assert_eq!(err["field"].as_str(), Some("interfaces"), "{err}");
+    assert_eq!(std::fs::read(sb.root.join("state/discovery.cfg")).unwrap(), setting);
+    assert_eq!(sb.snapshot(), before, "a refused setting wrote files");
+
+    // a stored interface that has since gone away refuses the next change the same way
+    std::fs::write(sb.root.join("state/discovery.cfg"), "interfaces=smbgwdisc-none\n").unwrap();
     let service = std::fs::read(sb.root.join("avahi/services/pve-smbgateway.service")).unwrap();
     let path = sb.data("docs");
     let r = sb.run(&[
@@ -222,7 +231,7 @@ fn an_interface_the_node_lacks_is_refused_and_nothing_is_written() {
     ]);
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap();
-    assert_eq!(err["field"].as_str(), Some("discovery-interfaces"), "{err}");
+    assert_eq!(err["field"].as_str(), Some("interfaces"), "{err}");
     assert!(
         err["message"]
             .as_str()
@@ -241,9 +250,8 @@ fn an_interface_the_node_lacks_is_refused_and_nothing_is_written() {
 #[test]
 fn the_avahi_service_advertises_smb_and_each_time_machine_share() {
     let sb = Sandbox::new();
-    std::fs::create_dir_all(sb.root.join("state")).unwrap();
     // discovery off: no wsdd, the advertisement file is still kept in line
-    std::fs::write(sb.root.join("state/discovery.cfg"), "discovery=off\n").unwrap();
+    sb.ok(&["discovery", "--discovery", "off"]);
     sb.ok(&["create", "docs", "--path", sb.data("docs").to_str().unwrap()]);
     let service = sb.root.join("avahi/services/pve-smbgateway.service");
     let text = std::fs::read_to_string(&service).unwrap();
@@ -373,8 +381,7 @@ fn finder_sees_smb_and_time_machine_through_avahi_from_the_client_namespace() {
     let net = NetPair::new(6);
     let mut sb = Sandbox::new();
     sb.wrapper = NetPair::wrapper(&net.server);
-    std::fs::create_dir_all(sb.root.join("state")).unwrap();
-    std::fs::write(sb.root.join("state/discovery.cfg"), "discovery=off\n").unwrap();
+    sb.ok(&["discovery", "--discovery", "off"]);
     sb.ok(&[
         "create",
         "tm",

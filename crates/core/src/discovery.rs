@@ -45,10 +45,10 @@ impl Discovery {
             // and, for the wsdd command lines it ends up in, of plain characters only
             let plain = name.chars().all(|c| c.is_ascii_alphanumeric() || "._-@:".contains(c));
             if name.len() > 15 || !plain || name == "." || name == ".." {
-                bail_field!("discovery-interfaces", "'{name}' is not an interface name");
+                bail_field!("interfaces", "'{name}' is not an interface name");
             }
             if !existing.iter().any(|e| e == name) {
-                bail_field!("discovery-interfaces", "interface '{name}' does not exist on this node");
+                bail_field!("interfaces", "interface '{name}' does not exist on this node");
             }
             if !list.iter().any(|n| n == name) {
                 list.push(name.to_string());
@@ -187,7 +187,7 @@ mod tests {
             }
         );
         let err = Discovery::parse(Some("on"), Some("eth0,nope0"), dir).unwrap_err();
-        assert_eq!(err.field.as_deref(), Some("discovery-interfaces"));
+        assert_eq!(err.field.as_deref(), Some("interfaces"));
         assert!(err.message.contains("'nope0' does not exist"), "{}", err.message);
         let err = Discovery::parse(Some("maybe"), None, dir).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("discovery"));

@@ -132,7 +132,8 @@ impl Gateway {
         files.into_iter().for_each(|f| plan.push(f));
         stale.into_iter().for_each(|f| plan.push(f));
         if serve {
-            crate::discovery::node_wsdd_steps(&self.layout, plan)?;
+            let setting = crate::discovery::discovery_setting(&self.layout)?;
+            crate::discovery::node_wsdd_steps(&self.layout, &setting, plan)?;
         }
         if serve && self.layout.is_sandbox() && crate::discovery::wsdd_pid(&self.layout).is_none() {
             // the setting is read (and its interfaces checked) before anything is written

@@ -134,13 +134,16 @@ pub fn stop_wsdd(layout: &Layout) -> bool {
 
 /// On a node with Debian's wsdd: /etc/default/wsdd with the setting's interfaces, then
 /// wsdd.service restarted (discovery on) or stopped (off) when the file changed.
-pub(crate) fn node_wsdd_steps(layout: &Layout, plan: &mut smbgw_core::Plan) -> Result<()> {
+pub(crate) fn node_wsdd_steps(
+    layout: &Layout,
+    setting: &discovery::Discovery,
+    plan: &mut smbgw_core::Plan,
+) -> Result<()> {
     // Debian's wsdd package ships the defaults file: without it there is no wsdd.service
     let defaults = etc_dir(layout).join("default/wsdd");
     if layout.sandbox.is_some() || !defaults.exists() {
         return Ok(());
     }
-    let setting = discovery_setting(layout)?;
     let file = WriteFile::new(
         "wsdd defaults",
         &defaults,
@@ -181,6 +184,45 @@ impl smbgw_core::Step for NodeWsdd {
     }
     fn undo(&mut self) -> Result<()> {
         Ok(())
+    }
+}
+
+impl Gateway {
+    /// Show (no arguments) or change the node's discovery setting. Each value is checked (an
+    /// interface the node lacks is refused on its field) before anything is written; then the
+    /// setting is stored and wsdd follows it: the node's unit, or the sandbox's own process.
+    pub fn set_discovery(&self, enabled: Option<&str>, interfaces: Option<&str>) -> Result<discovery::Discovery> {
+        let current = discovery_setting(&self.layout)?;
+        if enabled.is_none() && interfaces.is_none() {
+            return Ok(current);
+        }
+        let current_list = current.interfaces.join(",");
+        let wanted = discovery::Discovery::parse(
+            Some(enabled.unwrap_or(if current.enabled { "on" } else { "off" })),
+            Some(interfaces.unwrap_or(&current_list)),
+            &discovery::node_interfaces()?,
+        )?;
+        let text = format!(
+            "discovery={}\ninterfaces={}\n",
+            if wanted.enabled { "on" } else { "off" },
+            wanted.interfaces.join(",")
+        );
+        let mut plan = smbgw_core::Plan::new();
+        plan.push(WriteFile::new(
+            "discovery setting",
+            &self.layout.state_dir.join(SETTING_FILE),
+            text.into_bytes(),
+            0o644,
+        )?);
+        node_wsdd_steps(&self.layout, &wanted, &mut plan)?;
+        plan.apply()?;
+        if self.layout.is_sandbox() {
+            let restart = stop_wsdd(&self.layout) || (wanted.enabled && self.samba.smbd_pid().is_some());
+            if restart && wanted.enabled {
+                start_wsdd(&self.layout)?;
+            }
+        }
+        Ok(wanted)
     }
 }
 
