@@ -137,7 +137,8 @@ impl Gateway {
         }
         if serve && self.layout.is_sandbox() && crate::discovery::wsdd_pid(&self.layout).is_none() {
             // the setting is read (and its interfaces checked) before anything is written
-            if crate::discovery::discovery_setting(&self.layout)?.enabled {
+            let setting = crate::discovery::discovery_setting(&self.layout)?;
+            if setting.enabled && !setting.interfaces.is_empty() {
                 plan.push(crate::discovery::StartWsdd::new(&self.layout));
             }
         }

@@ -2,8 +2,8 @@
 //! core/src/discovery.rs, written with the other generated Samba files in one plan, so a
 //! failed change rolls it back and `apply` heals it: on a node where avahi-daemon reads services
 //! (only when Avahi is installed), in a sandbox under the sandbox root. For Windows Explorer,
-//! Debian's wsdd: on a node wsdd.service configured through /etc/default/wsdd, in a sandbox a
-//! wsdd started beside the sandbox's smbd and stopped with it (`stop`).
+//! Debian's wsdd: on a node wsdd.service configured through /etc/default/wsdd, in a sandbox (only on
+//! interfaces named for it) a wsdd started beside the sandbox's smbd and stopped with it (`stop`).
 
 use std::path::PathBuf;
 
@@ -94,7 +94,9 @@ pub fn start_wsdd(layout: &Layout) -> Result<bool> {
     let Some(pid_file) = wsdd_pid_file(layout) else {
         return Ok(false);
     };
-    if !setting.enabled || wsdd_pid(layout).is_some() {
+    // a sandbox answers only on interfaces named for it: never on every interface of the
+    // machine it is tested on
+    if !setting.enabled || setting.interfaces.is_empty() || wsdd_pid(layout).is_some() {
         return Ok(false);
     }
     let host = nix::unistd::gethostname()

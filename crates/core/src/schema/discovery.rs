@@ -1,5 +1,6 @@
 //! The parameters of `discovery`: the node's discovery setting (core/src/discovery.rs), shown
-//! without parameters, changed with them.
+//! without parameters, changed with them. A command of the CLI only for now: it is not in
+//! `OPERATIONS`, since no API method serves it yet.
 
 use super::{param, text, Cli, Kind, Property};
 
