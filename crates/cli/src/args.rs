@@ -178,6 +178,11 @@ pub fn command() -> Command {
                 ),
         )
         .subcommand(
+            Command::new("discovery")
+                .about("Show or change how this node is discovered (wsdd for Windows, Avahi for macOS)")
+                .args(parameter_args(schema::DISCOVERY, None)),
+        )
+        .subcommand(
             Command::new("sessions")
                 .about("Show who is connected to smbd and what they hold (tree connects, open files, byte-range locks) on the shares; --disconnect ends one session")
                 .args(parameter_args(schema::SESSIONS, None))

@@ -113,6 +113,24 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         "quota-history" => format.quota_history(&gw.quota_history(name(), *sm.get_one::<u64>("days").unwrap())?),
         "quota-sample" => format.samples(&gw.quota_sample()?),
         "io-history" => format.io_history(&gw.io_history(*sm.get_one::<u64>("hours").unwrap())?),
+        "discovery" => {
+            let d = gw.set_discovery(
+                sm.get_one::<String>("discovery").map(String::as_str),
+                sm.get_one::<String>("interfaces").map(String::as_str),
+            )?;
+            format.message(
+                &format!(
+                    "discovery {}, interfaces: {}",
+                    if d.enabled { "on" } else { "off" },
+                    if d.interfaces.is_empty() {
+                        "all".to_string()
+                    } else {
+                        d.interfaces.join(",")
+                    }
+                ),
+                &serde_json::json!({ "discovery": d.enabled, "interfaces": d.interfaces }),
+            )
+        }
         "sessions" => match (sm.get_one::<String>("session"), sm.get_one::<String>("name")) {
             // a session id names one connection whatever shares it uses
             (Some(_), Some(_)) => Err(Error::input(

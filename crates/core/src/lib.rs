@@ -4,6 +4,7 @@
 
 pub mod ad;
 pub mod digest;
+pub mod discovery;
 pub mod guest;
 pub mod layout;
 pub mod options;

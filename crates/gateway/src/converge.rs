@@ -104,6 +104,9 @@ impl Gateway {
             files.push(backup);
         }
         files.push(WriteFile::new("smb.conf", conf_path, conf_text.clone().into_bytes(), 0o644)?.derived());
+        if let Some(avahi) = self.avahi_service_step(cfg)? {
+            files.push(avahi);
+        }
         let files: Vec<WriteFile> = files.into_iter().filter(WriteFile::changes).collect();
 
         let wanted: BTreeSet<_> = rendered.shares.keys().cloned().collect();
@@ -128,6 +131,17 @@ impl Gateway {
         // new includes first, then smb.conf that names them, then removal of the old ones
         files.into_iter().for_each(|f| plan.push(f));
         stale.into_iter().for_each(|f| plan.push(f));
+        if serve {
+            let setting = crate::discovery::discovery_setting(&self.layout)?;
+            crate::discovery::node_wsdd_steps(&self.layout, &setting, plan)?;
+        }
+        if serve && self.layout.is_sandbox() && crate::discovery::wsdd_pid(&self.layout).is_none() {
+            // the setting is read (and its interfaces checked) before anything is written
+            let setting = crate::discovery::discovery_setting(&self.layout)?;
+            if setting.enabled && !setting.interfaces.is_empty() {
+                plan.push(crate::discovery::StartWsdd::new(&self.layout));
+            }
+        }
         if serve && (changed || !running) {
             plan.push(Serve {
                 samba: self.samba.clone(),

@@ -8,6 +8,7 @@ mod acl;
 pub mod ad;
 mod availability;
 mod converge;
+mod discovery;
 mod emptied;
 pub mod ha;
 mod journal;

@@ -127,6 +127,7 @@ impl Gateway {
     pub fn stop(&self) -> Result<bool> {
         if self.layout.is_sandbox() {
             self.samba.stop_winbind()?;
+            crate::discovery::stop_wsdd(&self.layout);
         }
         self.samba.stop()
     }

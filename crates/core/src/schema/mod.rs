@@ -6,6 +6,7 @@
 //! read their limits from them (`guest.rs`).
 
 mod ad;
+mod discovery;
 mod ha;
 mod sessions;
 mod share;
@@ -17,6 +18,7 @@ use crate::options;
 use crate::validate::{MAX_PATH, MAX_SHARE_NAME, MAX_TEXT};
 
 pub use ad::{AD_JOIN, AD_LEAVE, AD_TEST, DEFAULT_ADMIN};
+pub use discovery::DISCOVERY;
 pub use ha::{DEFAULT_LOCK, HA_FAILOVER, HA_NODE, HA_SETUP};
 pub use sessions::SESSIONS;
 pub use share::{property, CASE_SENSITIVITY, GUEST_PROPERTIES, MODES, QUOTA_BACKENDS, SHARE_PROPERTIES};

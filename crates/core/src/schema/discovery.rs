@@ -1,0 +1,20 @@
+//! The parameters of `discovery`: the node's discovery setting (core/src/discovery.rs), shown
+//! without parameters, changed with them. A command of the CLI only for now: it is not in
+//! `OPERATIONS`, since no API method serves it yet.
+
+use super::{param, text, Cli, Kind, Property};
+
+pub const DISCOVERY: &[Property] = &[
+    param(
+        "discovery",
+        Kind::Enum(&["on", "off"]),
+        Cli::Long("on|off"),
+        "Advertise this node's SMB server: WS-Discovery (wsdd) for Windows, mDNS (Avahi) for macOS. Default: on.",
+    ),
+    param(
+        "interfaces",
+        text(1024),
+        Cli::Long("LIST"),
+        "Interfaces wsdd answers on, e.g. 'vmbr0,eth1' (each must exist on this node); empty: every interface.",
+    ),
+];
