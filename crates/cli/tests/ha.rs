@@ -357,7 +357,7 @@ fn ha_setup_on_a_ceph_node_defaults_to_the_rados_lock() {
     let before = sb.snapshot();
     for (lock, message) in [
         ("ceph:ceph:client.admin:no-such-pool:lock".to_string(), "not a pool"),
-        (format!("ceph:ceph:client.nocaps:{pool}:lock"), "no caps"),
+        (format!("ceph:ceph:client.nocaps:{pool}:lock"), "no mon caps"),
         (format!("ceph:ceph:client.ghost:{pool}:lock"), "does not exist"),
         // the lock's own user, to be made: its caps would not cover another object
         (format!("ceph:ceph:client.smbgw-ctdb:{pool}:other"), "smbgw-ctdb-lock*"),
