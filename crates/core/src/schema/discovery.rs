@@ -9,7 +9,7 @@ pub const DISCOVERY: &[Property] = &[
         "discovery",
         Kind::Enum(&["on", "off"]),
         Cli::Long("on|off"),
-        "Advertise this node's SMB server: WS-Discovery (wsdd) for Windows, mDNS (Avahi) for macOS. Default: on.",
+        "Answer Windows' WS-Discovery (wsdd) for this node's SMB server. Default: on. (The mDNS advertisement for macOS, Avahi's service file, follows the shares either way.)",
     ),
     param(
         "interfaces",
