@@ -128,7 +128,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
                         d.interfaces.join(",")
                     }
                 ),
-                &serde_json::json!({ "discovery": d.enabled, "interfaces": d.interfaces }),
+                &serde_json::to_value(&d).map_err(|e| Error::system(format!("cannot encode the setting: {e}")))?,
             )
         }
         "sessions" => match (sm.get_one::<String>("session"), sm.get_one::<String>("name")) {

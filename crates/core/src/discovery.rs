@@ -8,9 +8,11 @@
 use crate::share::Share;
 use crate::{bail_field, Result};
 
-/// The node's discovery setting.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The node's discovery setting; serialized as the CLI's JSON and the API's answer show it:
+/// `{"discovery": bool, "interfaces": [...]}`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Discovery {
+    #[serde(rename = "discovery")]
     pub enabled: bool,
     /// Empty: every interface.
     pub interfaces: Vec<String>,

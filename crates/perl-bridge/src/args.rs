@@ -477,6 +477,27 @@ fn hours<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<u64, D::Error> 
         .ok_or_else(|| serde::de::Error::custom("hours must be a whole number"))
 }
 
+/// `discovery`: the node's discovery setting, shown when neither is given. An empty
+/// `interfaces` is a value (every interface), as `--interfaces ''` is on the command line.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discovery {
+    #[serde(default, deserialize_with = "optional_text")]
+    pub discovery: Option<String>,
+    #[serde(default, deserialize_with = "given_text")]
+    pub interfaces: Option<String>,
+}
+
+/// A text where only undef is "not given" (the empty string is a value).
+fn given_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<String>, D::Error> {
+    match Value::deserialize(d)? {
+        Value::Null => Ok(None),
+        v => scalar_text(v)
+            .map(Some)
+            .ok_or_else(|| serde::de::Error::custom("expected a string")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -497,6 +518,15 @@ mod tests {
             "argument 'properties' contains Inf; numbers must be finite"
         );
         assert_eq!(message("[1]"), "the bridge expects its arguments as a JSON object");
+    }
+
+    #[test]
+    fn an_empty_interface_list_is_a_value_an_empty_discovery_is_not() {
+        let d: Discovery = parse(r#"{"discovery":"","interfaces":""}"#).unwrap();
+        assert_eq!((d.discovery, d.interfaces.as_deref()), (None, Some("")));
+        let d: Discovery = parse(r#"{"discovery":"off","interfaces":null}"#).unwrap();
+        assert_eq!((d.discovery.as_deref(), d.interfaces), (Some("off"), None));
+        assert!(parse::<Discovery>(r#"{"interface":"lo"}"#).is_err());
     }
 
     #[test]

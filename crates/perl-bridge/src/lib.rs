@@ -97,6 +97,11 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             let a: args::Disconnect = parse(input)?;
             json(gw.disconnect_session(&a.session, a.dry_run)?)
         }
+        // shown without arguments, changed with them (checked before anything is written)
+        "discovery" => {
+            let a: args::Discovery = parse(input)?;
+            json(gw.set_discovery(a.discovery.as_deref(), a.interfaces.as_deref())?)
+        }
         "io_history" => json(gw.io_history(parse::<args::IoHistory>(input)?.hours)?),
         "user_list" => {
             parse::<args::Nothing>(input)?;

@@ -186,7 +186,7 @@ __PACKAGE__->register_method({
 	links => [ { rel => 'child', href => "{subdir}" } ],
     },
     code => sub {
-	return [ map { { subdir => $_ } } qw(shares storages status sessions io-history apply users ad schema) ];
+	return [ map { { subdir => $_ } } qw(shares storages status sessions io-history discovery apply users ad schema) ];
     },
 });
 
@@ -359,6 +359,56 @@ __PACKAGE__->register_method({
     },
 });
 
+# How clients find this node's SMB server (wsdd for Windows, Avahi for macOS): the node's
+# setting, shown and changed as the CLI's 'discovery' command does (its parameters are the
+# core's 'discovery' in the schema). The change is small and synchronous, not a task: bad input
+# (an interface the node lacks) is a 400 on its field and nothing is written.
+my $discovery_returns = {
+    type => 'object',
+    properties => {
+	discovery => { type => 'boolean', description => "Whether the node is advertised." },
+	interfaces => {
+	    type => 'array',
+	    items => { type => 'string' },
+	    description => "The interfaces wsdd answers on; empty: every interface.",
+	},
+    },
+};
+
+__PACKAGE__->register_method({
+    name => 'discovery',
+    path => 'discovery',
+    method => 'GET',
+    description => "This node's discovery setting: whether it is advertised (WS-Discovery, mDNS) and on"
+	. " which interfaces wsdd answers.",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },
+    returns => $discovery_returns,
+    code => sub { return PVE::RS::SMBGateway::discovery({}) },
+});
+
+__PACKAGE__->register_method({
+    name => 'set_discovery',
+    path => 'discovery',
+    method => 'PUT',
+    description => "Change this node's discovery setting; wsdd follows it (restarted or stopped). Returns"
+	. " the setting now in force.",
+    permissions => $modify_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node'), %{ operation_properties('discovery') } },
+    },
+    returns => $discovery_returns,
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::discovery(operation_args('discovery', $param));
+    },
+});
+
 register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.",
     {
 	force => {
@@ -444,7 +494,7 @@ __PACKAGE__->register_method({
     method => 'GET',
     description => "The parameters of every operation in JSON schema form: share (with guest, the"
 	. " container and VM properties among them), ad-join, ad-test, ad-leave, ha-setup, ha-failover,"
-	. " ha-node, user and sessions.",
+	. " ha-node, user, sessions and discovery.",
     permissions => { user => 'all' },
     proxyto => 'node',
     parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },

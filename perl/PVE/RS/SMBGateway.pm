@@ -86,6 +86,8 @@ my %METHODS = (
     # smbd's sessions and what they hold: sessions {name?}; disconnect_session {session, dry-run}
     sessions => 'sessions',
     disconnect_session => 'disconnect_session',
+    # the node's discovery setting: discovery {discovery?, interfaces?} (neither: show it)
+    discovery => 'discovery',
     # the node's SMB throughput sampled by the daemon: io_history {hours}
     io_history => 'io_history',
     # Active Directory: the parameters of the schema's ad-join, ad-test, ad-leave (passwords

@@ -1,6 +1,6 @@
 //! The parameters of `discovery`: the node's discovery setting (core/src/discovery.rs), shown
-//! without parameters, changed with them. A command of the CLI only for now: it is not in
-//! `OPERATIONS`, since no API method serves it yet.
+//! without parameters, changed with them; the CLI's `discovery` command and the API's
+//! GET/PUT `discovery` (it is one of `OPERATIONS`).
 
 use super::{param, text, Cli, Kind, Property};
 
@@ -9,7 +9,7 @@ pub const DISCOVERY: &[Property] = &[
         "discovery",
         Kind::Enum(&["on", "off"]),
         Cli::Long("on|off"),
-        "Advertise this node's SMB server: WS-Discovery (wsdd) for Windows, mDNS (Avahi) for macOS. Default: on.",
+        "Answer Windows' WS-Discovery (wsdd) for this node's SMB server. Default: on. (The mDNS advertisement for macOS, Avahi's service file, follows the shares either way.)",
     ),
     param(
         "interfaces",

@@ -165,6 +165,7 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("ha-node", HA_NODE),
     ("user", USER),
     ("sessions", SESSIONS),
+    ("discovery", DISCOVERY),
 ];
 
 /// The range of an integer share property: what `guest.rs` checks against.
@@ -336,6 +337,7 @@ mod tests {
                 "ad-join",
                 "ad-leave",
                 "ad-test",
+                "discovery",
                 "guest",
                 "ha-failover",
                 "ha-node",
