@@ -200,7 +200,8 @@ fn wsdd_answers_a_probe_from_the_client_namespace_with_the_host() {
 #[test]
 fn an_interface_the_node_lacks_is_refused_and_nothing_is_written() {
     let sb = Sandbox::new();
-    sb.ok(&["discovery", "--discovery", "off"]);
+    // on, no interface named: a sandbox starts no wsdd
+    sb.ok(&["discovery", "--discovery", "on"]);
     sb.ok(&["create", "first", "--path", sb.data("first").to_str().unwrap()]);
     let setting = std::fs::read(sb.root.join("state/discovery.cfg")).unwrap();
     let before = sb.snapshot();
@@ -250,8 +251,8 @@ fn an_interface_the_node_lacks_is_refused_and_nothing_is_written() {
 #[test]
 fn the_avahi_service_advertises_smb_and_each_time_machine_share() {
     let sb = Sandbox::new();
-    // discovery off: no wsdd, the advertisement file is still kept in line
-    sb.ok(&["discovery", "--discovery", "off"]);
+    // on, no interface named: a sandbox starts no wsdd
+    sb.ok(&["discovery", "--discovery", "on"]);
     sb.ok(&["create", "docs", "--path", sb.data("docs").to_str().unwrap()]);
     let service = sb.root.join("avahi/services/pve-smbgateway.service");
     let text = std::fs::read_to_string(&service).unwrap();
@@ -260,7 +261,10 @@ fn the_avahi_service_advertises_smb_and_each_time_machine_share() {
         "{text}"
     );
     assert!(!text.contains("_adisk"), "{text}");
-    assert!(!sb.root.join("run/wsdd.pid").exists(), "discovery=off started wsdd");
+    assert!(
+        !sb.root.join("run/wsdd.pid").exists(),
+        "wsdd started without an interface"
+    );
     sb.ok(&[
         "create",
         "tm",
@@ -279,6 +283,14 @@ fn the_avahi_service_advertises_smb_and_each_time_machine_share() {
     // apply heals a damaged file
     std::fs::write(&service, "garbage").unwrap();
     sb.ok(&["apply"]);
+    assert_eq!(std::fs::read_to_string(&service).unwrap(), text);
+
+    // discovery off withdraws the advertisement at once, and apply does not bring it back
+    sb.ok(&["discovery", "--discovery", "off"]);
+    assert!(!service.exists(), "discovery=off kept the Avahi service");
+    sb.ok(&["apply"]);
+    assert!(!service.exists(), "apply brought the Avahi service back while off");
+    sb.ok(&["discovery", "--discovery", "on"]);
     assert_eq!(std::fs::read_to_string(&service).unwrap(), text);
 }
 

@@ -104,8 +104,10 @@ impl Gateway {
             files.push(backup);
         }
         files.push(WriteFile::new("smb.conf", conf_path, conf_text.clone().into_bytes(), 0o644)?.derived());
-        if let Some(avahi) = self.avahi_service_step(cfg)? {
-            files.push(avahi);
+        // the setting is read (and its interfaces checked) before anything is written
+        let discovery = crate::discovery::discovery_setting(&self.layout)?;
+        if discovery.enabled {
+            files.extend(self.avahi_service_step(cfg)?);
         }
         let files: Vec<WriteFile> = files.into_iter().filter(WriteFile::changes).collect();
 
@@ -121,6 +123,10 @@ impl Gateway {
             }
         }
 
+        if !discovery.enabled {
+            stale.extend(self.avahi_service_removal()?);
+        }
+
         let changed = !files.is_empty() || !stale.is_empty();
         let running = self.samba.smbd_pid().is_some();
         if changed && serve && running {
@@ -132,15 +138,11 @@ impl Gateway {
         files.into_iter().for_each(|f| plan.push(f));
         stale.into_iter().for_each(|f| plan.push(f));
         if serve {
-            let setting = crate::discovery::discovery_setting(&self.layout)?;
-            crate::discovery::node_wsdd_steps(&self.layout, &setting, plan)?;
+            crate::discovery::node_wsdd_steps(&self.layout, &discovery, plan)?;
         }
-        if serve && self.layout.is_sandbox() && crate::discovery::wsdd_pid(&self.layout).is_none() {
-            // the setting is read (and its interfaces checked) before anything is written
-            let setting = crate::discovery::discovery_setting(&self.layout)?;
-            if setting.enabled && !setting.interfaces.is_empty() {
-                plan.push(crate::discovery::StartWsdd::new(&self.layout));
-            }
+        let wsdd_wanted = discovery.enabled && !discovery.interfaces.is_empty();
+        if serve && wsdd_wanted && self.layout.is_sandbox() && crate::discovery::wsdd_pid(&self.layout).is_none() {
+            plan.push(crate::discovery::StartWsdd::new(&self.layout));
         }
         if serve && (changed || !running) {
             plan.push(Serve {

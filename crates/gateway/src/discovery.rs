@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 
 use smbgw_core::layout::Layout;
-use smbgw_core::plan::WriteFile;
+use smbgw_core::plan::{RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
 use smbgw_core::{discovery, Result};
 
@@ -47,6 +47,14 @@ impl Gateway {
         let text = discovery::avahi_service(port, cfg.shares());
         let step = WriteFile::new("Avahi service", &path, text.into_bytes(), 0o644)?.derived();
         Ok(step.changes().then_some(step))
+    }
+
+    /// The step that withdraws the service file (discovery off), when there is one.
+    pub(crate) fn avahi_service_removal(&self) -> Result<Option<RemoveFile>> {
+        match self.avahi_service_path() {
+            Some(path) => RemoveFile::new("Avahi service (discovery off)", &path),
+            None => Ok(None),
+        }
     }
 }
 
@@ -217,6 +225,14 @@ impl Gateway {
             0o644,
         )?);
         node_wsdd_steps(&self.layout, &wanted, &mut plan)?;
+        // macOS discovery follows the setting at once, as wsdd does
+        if wanted.enabled {
+            if let Some(step) = self.avahi_service_step(&self.store.load()?)? {
+                plan.push(step);
+            }
+        } else if let Some(step) = self.avahi_service_removal()? {
+            plan.push(step);
+        }
         plan.apply()?;
         if self.layout.is_sandbox() {
             let restart = stop_wsdd(&self.layout) || (wanted.enabled && self.samba.smbd_pid().is_some());

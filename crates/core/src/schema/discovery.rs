@@ -9,7 +9,7 @@ pub const DISCOVERY: &[Property] = &[
         "discovery",
         Kind::Enum(&["on", "off"]),
         Cli::Long("on|off"),
-        "Answer Windows' WS-Discovery (wsdd) for this node's SMB server. Default: on. (The mDNS advertisement for macOS, Avahi's service file, follows the shares either way.)",
+        "Advertise this node's SMB server: WS-Discovery (wsdd) for Windows' Network view and mDNS (Avahi's service file) for macOS Finder. Default: on.",
     ),
     param(
         "interfaces",
