@@ -4,17 +4,17 @@
 //! has no per-share figures.
 
 use serde::{Deserialize, Serialize};
-use smbgw_core::{bail_field, Error, Result};
+use smbgw_core::{bail_field, schema, Error, Result};
 use smbgw_samba::profile::{self, Profile};
 use smbgw_sys::fs;
 
 use crate::Gateway;
 
-/// The history keeps 48 hours, and at most this many samples (a daemon sampling every few
+/// The history keeps `schema::MAX_HOURS`, and at most this many samples (a daemon sampling every few
 /// seconds still keeps a bounded file).
-const KEEP_SECONDS: u64 = 48 * 3600;
+const MAX_HOURS: u64 = schema::MAX_HOURS as u64;
+const KEEP_SECONDS: u64 = MAX_HOURS * 3600;
 const KEEP_SAMPLES: usize = 2880;
-pub const MAX_HOURS: u64 = KEEP_SECONDS / 3600;
 
 /// One sample of the counters, as stored, with the pid of the smbd that counted them: a
 /// restarted smbd counts from zero again, which a drop alone does not reveal once its fresh
@@ -94,12 +94,12 @@ impl Gateway {
         Ok(Some(p))
     }
 
-    /// The node's SMB throughput over the last `hours` (1-48).
+    /// The node's SMB throughput over the last `hours` (1-`MAX_HOURS`).
     pub fn io_history(&self, hours: u64) -> Result<IoHistory> {
         if !(1..=MAX_HOURS).contains(&hours) {
             bail_field!(
                 "hours",
-                "hours must be from 1 to {MAX_HOURS} (the history keeps 48 hours)"
+                "hours must be from 1 to {MAX_HOURS} (the history keeps {MAX_HOURS} hours)"
             );
         }
         let since = smbgw_sys::time::now().saturating_sub(hours * 3600);
