@@ -140,7 +140,7 @@ ok(exists PVE::API2::SMBGateway->map_method_by_name('delete_share')->{parameters
 
 # the schema of every operation, for the UI: the core's limits and defaults
 my ($schema) = api('GET', '/schema', {}, 'auditor@pve');
-is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test discovery guest ha-failover ha-node ha-setup sessions share user)], 'one schema per operation');
+is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test discovery guest ha-failover ha-node ha-setup io-history quota-history sessions share user)], 'one schema per operation');
 is($schema->{guest}->{properties}->{'ct-memory'}->{maximum}, 65536, 'guest limits');
 is($schema->{guest}->{properties}->{'vm-cores'}->{default}, 1, 'guest defaults');
 is($schema->{'ad-join'}->{properties}->{user}->{default}, 'Administrator', 'AD defaults');
@@ -149,6 +149,9 @@ is_deeply(PVE::API2::SMBGateway->map_method_by_name('ad_join')->{parameters}->{p
     $schema->{'ad-join'}->{properties}->{netbios}, 'the API takes its AD parameters from the schema');
 is_deeply(PVE::API2::SMBGatewayCluster->map_method_by_name('ha_setup')->{parameters}->{properties}->{vip},
     $schema->{'ha-setup'}->{properties}->{vip}, 'and its HA parameters');
+is_deeply(PVE::API2::SMBGateway->map_method_by_name('io_history')->{parameters}->{properties}->{hours},
+    $schema->{'io-history'}->{properties}->{hours}, 'and how far back io-history looks');
+is($schema->{'io-history'}->{properties}->{hours}->{maximum}, 48, 'the hours the history keeps');
 
 # a share name with a space: the UPID escapes it (a UPID field holds no white space)
 ($upid, $err) = api('POST', '/shares', { name => 'team data', path => "$dir/data/team-data" }, 'admin@pve');

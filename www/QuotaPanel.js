@@ -164,22 +164,17 @@ Ext.define('SMBGateway.QuotaPanel', {
             tbar: [
                 { text: gt('Reload'), iconCls: 'fa fa-refresh', handler: () => me.reload() },
                 '->',
-                {
-                    xtype: 'combobox',
-                    itemId: 'days',
-                    fieldLabel: gt('History'),
-                    labelWidth: 50,
-                    width: 170,
-                    editable: false,
-                    value: 2,
-                    store: [
+                SMBGateway.Utils.historyCombo(
+                    'days',
+                    2,
+                    [
                         [2, gt('2 days')],
                         [7, gt('1 week')],
                         [30, gt('30 days')],
                         [90, gt('90 days')],
                     ],
-                    listeners: { change: () => me.loadHistory() },
-                },
+                    () => me.loadHistory(),
+                ),
             ],
             items: [
                 {

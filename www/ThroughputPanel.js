@@ -112,22 +112,17 @@ Ext.define('SMBGateway.ThroughputPanel', {
             tbar: [
                 { text: gt('Reload'), iconCls: 'fa fa-refresh', handler: () => me.reload() },
                 '->',
-                {
-                    xtype: 'combobox',
-                    itemId: 'hours',
-                    fieldLabel: gt('History'),
-                    labelWidth: 50,
-                    width: 170,
-                    editable: false,
-                    value: 2,
-                    store: [
+                SMBGateway.Utils.historyCombo(
+                    'hours',
+                    2,
+                    [
                         [1, gt('1 hour')],
                         [2, gt('2 hours')],
                         [12, gt('12 hours')],
                         [48, gt('2 days')],
                     ],
-                    listeners: { change: () => me.reload() },
-                },
+                    () => me.reload(),
+                ),
             ],
             items: [chart, { xtype: 'component', itemId: 'summary', padding: 8, html: '' }],
         });

@@ -206,6 +206,22 @@ Ext.define('SMBGateway.Utils', {
         );
     },
 
+    // the toolbar's choice of how far back a history chart goes (quota and throughput panels):
+    // choices are [value, label] pairs, value the one shown at start
+    historyCombo: function (itemId, value, choices, onChange) {
+        return {
+            xtype: 'combobox',
+            itemId: itemId,
+            fieldLabel: gt('History'),
+            labelWidth: 50,
+            width: 170,
+            editable: false,
+            value: value,
+            store: choices,
+            listeners: { change: onChange },
+        };
+    },
+
     // the input panels of a share, shared by the create wizard and the edit window
     sharePanels: function (isCreate) {
         return [

@@ -168,14 +168,7 @@ pub fn command() -> Command {
             Command::new("quota-history")
                 .about("Show a share's usage history and the days until its quota is full")
                 .arg(name_arg())
-                .arg(
-                    Arg::new("days")
-                        .long("days")
-                        .value_name("N")
-                        .default_value("2")
-                        .value_parser(clap::value_parser!(u64))
-                        .help("How many days back (1-90)"),
-                ),
+                .args(parameter_args(schema::QUOTA_HISTORY, None)),
         )
         .subcommand(
             Command::new("discovery")
@@ -191,14 +184,7 @@ pub fn command() -> Command {
         .subcommand(
             Command::new("io-history")
                 .about("Show this node's SMB throughput (read, write, requests per second) from the daemon's samples of smbd's profiling counters (daemon.conf: smb-profiling: count)")
-                .arg(
-                    Arg::new("hours")
-                        .long("hours")
-                        .value_name("N")
-                        .default_value("2")
-                        .value_parser(clap::value_parser!(u64))
-                        .help("How many hours back (1-48)"),
-                ),
+                .args(parameter_args(schema::IO_HISTORY, None)),
         )
         .subcommand(Command::new("quota-sample").about("Record the usage of every quota share and raise threshold alerts (for a timer)"))
         .subcommand(

@@ -71,6 +71,12 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
     let name = || sm.get_one::<String>("name").map(String::as_str).unwrap_or_default();
     let dry_run = || sm.get_flag("dry-run");
     let digest = || sm.get_one::<String>("digest").map(String::as_str);
+    // a whole number with a default (its range is the gateway's check)
+    let count = |n: &str| -> Result<u64> {
+        let v = sm.get_one::<String>(n).map(String::as_str).unwrap_or_default();
+        v.parse()
+            .map_err(|_| Error::input(format!("{n} must be a whole number, not '{v}'")).field(n))
+    };
     match sub {
         "create" => format.change(&gw.create(name(), &args::properties(sm, true), dry_run())?),
         "list" => format.shares(&gw.list()?),
@@ -110,9 +116,9 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
             format.change(&gw.config_restore(sm.get_one::<String>("version").map(String::as_str), dry_run())?)
         }
         "quota-status" => format.quota_status(&gw.quota_status(name())?),
-        "quota-history" => format.quota_history(&gw.quota_history(name(), *sm.get_one::<u64>("days").unwrap())?),
+        "quota-history" => format.quota_history(&gw.quota_history(name(), count("days")?)?),
         "quota-sample" => format.samples(&gw.quota_sample()?),
-        "io-history" => format.io_history(&gw.io_history(*sm.get_one::<u64>("hours").unwrap())?),
+        "io-history" => format.io_history(&gw.io_history(count("hours")?)?),
         "discovery" => {
             let d = gw.set_discovery(
                 sm.get_one::<String>("discovery").map(String::as_str),

@@ -196,8 +196,9 @@ impl Gateway {
     }
 
     pub fn quota_history(&self, name: &str, days: u64) -> Result<QuotaHistory> {
-        if !(1..=90).contains(&days) {
-            bail_input!("--days {days} is out of range: history is kept for 1 to 90 days");
+        let max = smbgw_core::schema::MAX_DAYS as u64;
+        if !(1..=max).contains(&days) {
+            bail_input!("--days {days} is out of range: history is kept for 1 to {max} days");
         }
         let share = self.share(name)?;
         if share.quota.is_none() {

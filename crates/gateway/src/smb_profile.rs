@@ -4,22 +4,27 @@
 //! has no per-share figures.
 
 use serde::{Deserialize, Serialize};
-use smbgw_core::{bail_field, Error, Result};
+use smbgw_core::{bail_field, schema, Error, Result};
 use smbgw_samba::profile::{self, Profile};
 use smbgw_sys::fs;
 
 use crate::Gateway;
 
-/// The history keeps 48 hours, and at most this many samples (a daemon sampling every few
+/// The history keeps `schema::MAX_HOURS`, and at most this many samples (a daemon sampling every few
 /// seconds still keeps a bounded file).
-const KEEP_SECONDS: u64 = 48 * 3600;
+const MAX_HOURS: u64 = schema::MAX_HOURS as u64;
+const KEEP_SECONDS: u64 = MAX_HOURS * 3600;
 const KEEP_SAMPLES: usize = 2880;
-pub const MAX_HOURS: u64 = KEEP_SECONDS / 3600;
 
-/// One sample of the counters, as stored.
+/// One sample of the counters, as stored, with the pid of the smbd that counted them: a
+/// restarted smbd counts from zero again, which a drop alone does not reveal once its fresh
+/// counters pass the last sample's.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 struct Counters {
     time: u64,
+    /// Absent in samples stored before it was recorded.
+    #[serde(default)]
+    pid: Option<i32>,
     requests: u64,
     read_bytes: u64,
     write_bytes: u64,
@@ -60,14 +65,20 @@ impl Gateway {
 
     /// The daemon's round: the counters (counting turned on), recorded in the history.
     pub fn smb_profile_sample(&self) -> Result<Option<Profile>> {
+        let pid = self.samba.smbd_pid();
         let Some(p) = self.smb_profile(true)? else {
             return Ok(None);
         };
+        if self.samba.smbd_pid() != pid {
+            // smbd restarted while being read: whose counters these are is unknown
+            return Ok(Some(p));
+        }
         let path = self.io_history_path();
         let mut samples = load(&path)?;
         let now = smbgw_sys::time::now();
         samples.push(Counters {
             time: now,
+            pid,
             requests: p.requests,
             read_bytes: p.read_bytes,
             write_bytes: p.write_bytes,
@@ -83,12 +94,12 @@ impl Gateway {
         Ok(Some(p))
     }
 
-    /// The node's SMB throughput over the last `hours` (1-48).
+    /// The node's SMB throughput over the last `hours` (1-`MAX_HOURS`).
     pub fn io_history(&self, hours: u64) -> Result<IoHistory> {
         if !(1..=MAX_HOURS).contains(&hours) {
             bail_field!(
                 "hours",
-                "hours must be from 1 to {MAX_HOURS} (the history keeps 48 hours)"
+                "hours must be from 1 to {MAX_HOURS} (the history keeps {MAX_HOURS} hours)"
             );
         }
         let since = smbgw_sys::time::now().saturating_sub(hours * 3600);
@@ -119,13 +130,16 @@ fn load(path: &std::path::Path) -> Result<Vec<Counters>> {
     }
 }
 
-/// The rates between consecutive samples. A counter that went down means smbd restarted (its
-/// counters start at zero): that interval has no figure.
+/// The rates between consecutive samples. Where smbd restarted (another pid, or a counter that
+/// went down) its counters began again at zero: that interval has no figure.
 fn rates(samples: &[Counters]) -> Vec<IoPoint> {
     samples
         .windows(2)
         .filter_map(|w| {
             let (a, b) = (w[0], w[1]);
+            if a.pid != b.pid {
+                return None;
+            }
             let seconds = b.time.checked_sub(a.time).filter(|s| *s > 0)?;
             let delta = |x: u64, y: u64| y.checked_sub(x).map(|d| d as f64 / seconds as f64);
             Some(IoPoint {
@@ -146,6 +160,7 @@ mod tests {
     fn at(time: u64, requests: u64, read_bytes: u64, write_bytes: u64) -> Counters {
         Counters {
             time,
+            pid: Some(7),
             requests,
             read_bytes,
             write_bytes,
@@ -176,5 +191,21 @@ mod tests {
         );
         assert_eq!((points[1].time, points[1].read_bytes_per_second), (140, 10.0));
         assert!(rates(&[at(1, 1, 1, 1)]).is_empty());
+    }
+
+    #[test]
+    fn a_restart_whose_counters_passed_the_last_sample_leaves_a_gap() {
+        let restarted = |c: Counters| Counters { pid: Some(8), ..c };
+        let points = rates(&[
+            at(100, 10, 1000, 0),
+            // a new smbd that already counted more than the old one had: no drop, another pid
+            restarted(at(110, 50, 9000, 100)),
+            restarted(at(120, 70, 9500, 100)),
+        ]);
+        assert_eq!(points.len(), 1, "{points:?}");
+        assert_eq!((points[0].time, points[0].read_bytes_per_second), (120, 50.0));
+        // samples stored before pids were recorded read as pid-less
+        let old: Counters = serde_json::from_str(r#"{"time":1,"requests":2,"read_bytes":3,"write_bytes":4}"#).unwrap();
+        assert_eq!(old.pid, None);
     }
 }

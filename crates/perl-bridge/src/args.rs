@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use serde::de::{DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use smbgw_core::schema::{DEFAULT_ADMIN, DEFAULT_LOCK};
+use smbgw_core::schema::{self, DEFAULT_ADMIN, DEFAULT_LOCK};
 use smbgw_core::share::Properties;
 use smbgw_core::{Error, Result};
 
@@ -232,7 +232,7 @@ fn default_lock() -> String {
 }
 
 fn default_days() -> u64 {
-    2
+    schema::integer_default(schema::QUOTA_HISTORY, "days")
 }
 
 /// Days of quota history: a whole number, given as a number or as text.
@@ -467,7 +467,7 @@ pub struct IoHistory {
 }
 
 fn default_hours() -> u64 {
-    2
+    schema::integer_default(schema::IO_HISTORY, "hours")
 }
 
 /// Hours of SMB throughput history: a whole number, given as a number or as text.

@@ -304,19 +304,21 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
 
     // the modules of the share's properties, stacked in `smbgw_core::vfs::ORDER` (why that
     // order: see there); an admin's `vfs objects` option, checked against the properties by
-    // the share's validation, can only add the modules no property owns (acl_xattr, io_uring)
-    let mut vfs = Vec::new();
+    // the share's validation, can only add the modules no property owns (acl_xattr, io_uring).
+    // Which property stacks which module is the share's to say (`Share::stacks`); only the
+    // Previous Versions module depends on the storage (`backend::previous_versions`).
+    let previous_versions = ["shadow_copy2", "ceph_snapshots"];
+    let mut vfs: Vec<&str> = smbgw_core::vfs::ORDER
+        .iter()
+        .copied()
+        .filter(|m| !previous_versions.contains(m) && share.stacks(m) == Some(true))
+        .collect();
     let mut features = String::new();
     if share.audit {
-        vfs.push("full_audit");
         features.push_str(AUDIT);
     }
     if share.macos {
-        vfs.extend(["catia", "fruit"]);
         features.push_str(MACOS);
-    }
-    if share.streams {
-        vfs.push("streams_xattr");
     }
     if share.time_machine {
         features.push_str(&time_machine(share));
@@ -326,7 +328,6 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
         features.push_str(&shadow_copies(share, served, globals));
     }
     if share.recycle_bin {
-        vfs.push("recycle");
         features.push_str(RECYCLE);
     }
     if let Some(modules) = share.options.get("vfs objects") {

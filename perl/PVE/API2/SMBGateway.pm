@@ -287,13 +287,13 @@ __PACKAGE__->register_method({
 	properties => {
 	    node => get_standard_option('pve-node'),
 	    name => $name_property,
-	    days => { type => 'integer', minimum => 1, maximum => 90, default => 2, optional => 1 },
+	    %{ operation_properties('quota-history') },
 	},
     },
     returns => { type => 'object' },
     code => sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::quota_history({ name => $param->{name}, days => $param->{days} // 2 });
+	return PVE::RS::SMBGateway::quota_history({ name => $param->{name}, %{ operation_args('quota-history', $param) } });
     },
 });
 
@@ -349,13 +349,13 @@ __PACKAGE__->register_method({
 	additionalProperties => 0,
 	properties => {
 	    node => get_standard_option('pve-node'),
-	    hours => { type => 'integer', minimum => 1, maximum => 48, default => 2, optional => 1 },
+	    %{ operation_properties('io-history') },
 	},
     },
     returns => { type => 'object' },
     code => sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::io_history({ hours => $param->{hours} // 2 });
+	return PVE::RS::SMBGateway::io_history(operation_args('io-history', $param));
     },
 });
 

@@ -1,6 +1,7 @@
 //! Every parameter of every operation, defined once: the share properties (`share.rs`, the
 //! guest sizing among them), Active Directory (`ad.rs`), high availability (`ha.rs`), Samba
-//! users (`user.rs`) and the sessions of smbd (`sessions.rs`). The config store, the CLI
+//! users (`user.rs`), the sessions of smbd (`sessions.rs`) and how far back the histories
+//! look (`history.rs`). The config store, the CLI
 //! (arguments, help, completion, man page), the Perl API (PVE::JSONSchema, through the bridge)
 //! and the UI (`GET .../smbgateway/schema`) are all generated from these tables, and checks
 //! read their limits from them (`guest.rs`).
@@ -8,6 +9,7 @@
 mod ad;
 mod discovery;
 mod ha;
+mod history;
 mod sessions;
 mod share;
 mod user;
@@ -20,6 +22,7 @@ use crate::validate::{MAX_PATH, MAX_SHARE_NAME, MAX_TEXT};
 pub use ad::{AD_JOIN, AD_LEAVE, AD_TEST, DEFAULT_ADMIN};
 pub use discovery::DISCOVERY;
 pub use ha::{DEFAULT_LOCK, HA_FAILOVER, HA_NODE, HA_SETUP};
+pub use history::{IO_HISTORY, MAX_DAYS, MAX_HOURS, QUOTA_HISTORY};
 pub use sessions::SESSIONS;
 pub use share::{property, CASE_SENSITIVITY, GUEST_PROPERTIES, MODES, QUOTA_BACKENDS, SHARE_PROPERTIES};
 pub use user::USER;
@@ -166,6 +169,8 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("user", USER),
     ("sessions", SESSIONS),
     ("discovery", DISCOVERY),
+    ("io-history", IO_HISTORY),
+    ("quota-history", QUOTA_HISTORY),
 ];
 
 /// The range of an integer share property: what `guest.rs` checks against.
@@ -174,6 +179,17 @@ pub fn bounds(name: &str) -> (u32, u32) {
         Some(Kind::Integer { min, max }) => (min, max),
         _ => panic!("share property '{name}' is not an integer"),
     }
+}
+
+/// The default of an integer operation parameter, for callers that fill it in themselves (the
+/// bridge).
+pub fn integer_default(params: &[Property], name: &str) -> u64 {
+    params
+        .iter()
+        .find(|p| p.name == name && matches!(p.kind, Kind::Integer { .. }))
+        .and_then(|p| p.default)
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("'{name}' is not an integer parameter with a default"))
 }
 
 /// The formats the exported schema names; the Perl side registers each with PVE::JSONSchema and
@@ -342,6 +358,8 @@ mod tests {
                 "ha-failover",
                 "ha-node",
                 "ha-setup",
+                "io-history",
+                "quota-history",
                 "sessions",
                 "share",
                 "user"
@@ -364,6 +382,10 @@ mod tests {
             all["ha-node"]["properties"]["action"]["enum"],
             json!(["disable", "enable"])
         );
+        assert_eq!(all["io-history"]["properties"]["hours"]["maximum"], 48);
+        assert_eq!(all["io-history"]["properties"]["hours"]["default"], 2);
+        assert_eq!(all["quota-history"]["properties"]["days"]["maximum"], 90);
+        assert_eq!(integer_default(IO_HISTORY, "hours"), 2);
         // the share entries are those of the share schema
         assert_eq!(all["share"]["properties"], pve_json_schema()["properties"]);
     }
