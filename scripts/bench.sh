@@ -942,19 +942,24 @@ PERL_NOTES=()
 
 # A sandbox for the bridge: N shares written straight into ROOT/config/shares.cfg (the mix of
 # phase 1; list reads the config only, so no smbd and no share directories are needed).
-perl_sandbox() {
-    local root=$1 n=$2 i
+# ROOT/config/shares.cfg with N shares (the mix of share_attrs) whose directories are DIR/<name>.
+shares_cfg() {
+    local root=$1 n=$2 dirs=$3 i
     mkdir -p "$root/config"
     {
         for ((i = 1; i <= n; i++)); do
             share_attrs "$i"
             ((i > 1)) && printf '\n'
-            printf 'share: %s\n\tmode native\n\tpath %s\n' "$SA_NAME" "$WORK/perl/shares/$SA_NAME"
+            printf 'share: %s\n\tmode native\n\tpath %s\n' "$SA_NAME" "$dirs/$SA_NAME"
             [[ -n $SA_COMMENT ]] && printf '\tcomment %s\n' "$SA_COMMENT"
             ((SA_RO)) && printf '\tread-only 1\n'
             printf '\tusers %s\n' "$USER_NAME"
         done
     } >"$root/config/shares.cfg"
+}
+
+perl_sandbox() {
+    shares_cfg "$1" "$2" "$WORK/perl/shares"
 }
 
 # scripts/bench/perl-bridge.pl MODE ARGS in sandbox ROOT; its "KEY VALUES..." lines into PB.

@@ -22,19 +22,10 @@ scale_time() {
 
 # N shares in sandbox ROOT (the mix of phase 1), their directories made beforehand.
 scale_sandbox() {
-    local root=$1 n=$2 dirs=$3 i
+    local root=$1 n=$2 dirs=$3
     printf '%s\n' "$PASSWORD" | gw "$root" "$P_GW1" user add "$USER_NAME" --password-stdin >/dev/null
-    mkdir -p "$dirs" "$root/config"
-    {
-        for ((i = 1; i <= n; i++)); do
-            share_attrs "$i"
-            ((i > 1)) && printf '\n'
-            printf 'share: %s\n\tmode native\n\tpath %s\n' "$SA_NAME" "$dirs/$SA_NAME"
-            [[ -n $SA_COMMENT ]] && printf '\tcomment %s\n' "$SA_COMMENT"
-            ((SA_RO)) && printf '\tread-only 1\n'
-            printf '\tusers %s\n' "$USER_NAME"
-        done
-    } >"$root/config/shares.cfg"
+    mkdir -p "$dirs"
+    shares_cfg "$root" "$n" "$dirs"
     awk '/^share: / {print $2}' "$root/config/shares.cfg" | (cd "$dirs" && xargs mkdir -m 0770)
 }
 
