@@ -33,17 +33,23 @@ pub const ORDER: &[&str] = &[
     "io_uring",
 ];
 
-/// Which share property puts each module on the stack; the modules without one (`acl_xattr`,
+/// Which share property (a boolean) puts each module on the stack: the one place that says so
+/// (`Share::stacks` and the renderer ask [`owner`]). The modules without one (`acl_xattr`,
 /// `io_uring`) are the ones an admin may add with `--option 'vfs objects=...'`.
 const OWNERS: &[(&str, &str)] = &[
-    ("full_audit", "--audit 1"),
-    ("catia", "--macos 1"),
-    ("fruit", "--macos 1"),
-    ("streams_xattr", "--streams 1"),
-    ("shadow_copy2", "--shadow-copies 1"),
-    ("ceph_snapshots", "--shadow-copies 1"),
-    ("recycle", "--recycle-bin 1"),
+    ("full_audit", "audit"),
+    ("catia", "macos"),
+    ("fruit", "macos"),
+    ("streams_xattr", "streams"),
+    ("shadow_copy2", "shadow-copies"),
+    ("ceph_snapshots", "shadow-copies"),
+    ("recycle", "recycle-bin"),
 ];
+
+/// The share property that stacks `module`, if one does.
+pub fn owner(module: &str) -> Option<&'static str> {
+    OWNERS.iter().find(|(m, _)| *m == module).map(|(_, property)| *property)
+}
 
 /// Sort `modules` into stacking order (modules not in `ORDER` cannot occur: `check_list`
 /// refuses them and the renderer only adds listed ones).
@@ -97,7 +103,8 @@ pub type Wanted<'a> = &'a dyn Fn(&str) -> Option<bool>;
 /// right one in its place.
 pub fn check_against_share(modules: &str, wanted: Wanted) -> Result<()> {
     let list: Vec<&str> = modules.split_whitespace().collect();
-    for (module, owner) in OWNERS {
+    for (module, property) in OWNERS {
+        let owner = format!("--{property} 1");
         let present = list.contains(module);
         if matches!(*module, "shadow_copy2" | "ceph_snapshots") {
             if present {

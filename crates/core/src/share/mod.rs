@@ -418,14 +418,14 @@ impl Share {
     /// decides it). The Previous Versions module also depends on the storage backend, which
     /// the renderer asks `smbgw_quota::backend` for.
     pub fn stacks(&self, module: &str) -> Option<bool> {
-        match module {
-            "full_audit" => Some(self.audit),
-            "catia" | "fruit" => Some(self.macos),
-            "streams_xattr" => Some(self.streams),
-            "shadow_copy2" | "ceph_snapshots" => Some(self.shadow_copies),
-            "recycle" => Some(self.recycle_bin),
-            _ => None,
-        }
+        crate::vfs::owner(module).map(|property| match property {
+            "audit" => self.audit,
+            "macos" => self.macos,
+            "streams" => self.streams,
+            "shadow-copies" => self.shadow_copies,
+            "recycle-bin" => self.recycle_bin,
+            other => unreachable!("vfs::OWNERS names {other}, which is not a boolean share property"),
+        })
     }
 
     /// A VM share's storage is one virtual disk sized from the quota, formatted inside the VM:

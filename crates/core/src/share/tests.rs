@@ -448,3 +448,27 @@ fn time_machine_needs_fruit_and_stays_within_the_quota() {
         assert!(message.contains(reason), "{extra:?}: {message}");
     }
 }
+
+#[test]
+fn each_vfs_module_is_stacked_by_the_boolean_property_vfs_names() {
+    let share = Share::from_properties("t", &props(&[("path", "/srv/t")])).unwrap();
+    for module in crate::vfs::ORDER {
+        let Some(property) = crate::vfs::owner(module) else {
+            assert_eq!(share.stacks(module), None, "{module}");
+            continue;
+        };
+        for value in ["0", "1"] {
+            let mut pairs = vec![("path", "/srv/t"), (property, value)];
+            // fruit needs streams; the test turns each property alone
+            if property == "macos" {
+                pairs.push(("streams", "1"));
+            }
+            let set = Share::from_properties("t", &props(&pairs)).unwrap();
+            assert_eq!(
+                set.stacks(module),
+                Some(value == "1"),
+                "{module} with {property}={value}"
+            );
+        }
+    }
+}
