@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use smbgw_core::size::format_size;
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_input, Error, QuotaBackend, Result, Share};
+use smbgw_core::{bail_field, bail_input, Error, QuotaBackend, Result, Share};
 use smbgw_quota::alerts::{self, Alert};
 use smbgw_quota::backend::{self, Enforced, Volume};
 use smbgw_quota::history::{History, Sample};
@@ -198,7 +198,7 @@ impl Gateway {
     pub fn quota_history(&self, name: &str, days: u64) -> Result<QuotaHistory> {
         let max = smbgw_core::schema::MAX_DAYS as u64;
         if !(1..=max).contains(&days) {
-            bail_input!("--days {days} is out of range: history is kept for 1 to {max} days");
+            bail_field!("days", "--days {days} is out of range: history is kept for 1 to {max} days");
         }
         let share = self.share(name)?;
         if share.quota.is_none() {
