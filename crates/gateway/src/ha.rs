@@ -429,7 +429,15 @@ impl Gateway {
         let mut files = Vec::new();
         match (local_key, shared_key) {
             (Some(_), Some(_)) => {}
-            (Some(local), None) if own_user => files.push(("CTDB lock keyring (cluster-wide)", &shared, local)),
+            // the cluster-wide copy is missing: Ceph's key when it answers (a user made again
+            // has a new one, which this node's copy would not know), else this node's
+            (Some(local), None) if own_user => match cluster.auth_get(user) {
+                Ok(Some(entity)) if ceph::keyring(&entity) != local => {
+                    files.push(("CTDB lock keyring", &keyring, ceph::keyring(&entity)));
+                    files.push(("CTDB lock keyring (cluster-wide)", &shared, ceph::keyring(&entity)));
+                }
+                _ => files.push(("CTDB lock keyring (cluster-wide)", &shared, local)),
+            },
             (Some(_), None) => {}
             (None, Some(text)) => files.push(("CTDB lock keyring", &keyring, text)),
             (None, None) => match cluster.auth_get(user)? {

@@ -198,7 +198,10 @@ impl Gateway {
     pub fn quota_history(&self, name: &str, days: u64) -> Result<QuotaHistory> {
         let max = smbgw_core::schema::MAX_DAYS as u64;
         if !(1..=max).contains(&days) {
-            bail_field!("days", "--days {days} is out of range: history is kept for 1 to {max} days");
+            bail_field!(
+                "days",
+                "--days {days} is out of range: history is kept for 1 to {max} days"
+            );
         }
         let share = self.share(name)?;
         if share.quota.is_none() {
