@@ -11,6 +11,7 @@ use std::io::Write;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::time::{Duration, Instant};
 
 use common::{Btrfs, Sandbox};
 
@@ -125,6 +126,24 @@ impl Lab {
         let mut child = cmd.spawn().unwrap();
         let _ = child.stdin.take().unwrap().write_all(case.stdin.as_bytes());
         child
+    }
+
+    /// How long the operation takes here when nothing interrupts it, and when its journal
+    /// appeared (set up before, reset after).
+    fn time(&self, case: &Case) -> (Duration, Option<Duration>) {
+        (case.setup)(self);
+        let start = Instant::now();
+        let mut child = self.spawn(case, None);
+        let mut journal_at = None;
+        while child.try_wait().unwrap().is_none() {
+            if journal_at.is_none() && journal_left(self) {
+                journal_at = Some(start.elapsed());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let total = start.elapsed();
+        (case.reset)(self);
+        (total, journal_at)
     }
 
     /// `apply` after the crash: it must succeed, and a second run must have nothing to do.
@@ -403,9 +422,17 @@ fn random_kills_heal_with_apply() {
     for round in 0..10 {
         let case = &cases[round % cases.len()];
         // even rounds count from the start (planning, testparm), odd ones from the moment the
-        // journal exists (the steps themselves, which take a few dozen ms)
+        // journal exists (the steps themselves); the delay falls inside what this operation
+        // takes on this machine now, timed by one uninterrupted run (a fixed range would miss
+        // once operations get faster, or the machine slower)
         let from_journal = round % 2 == 1;
-        let delay = next() % if from_journal { 40 } else { 300 };
+        let (total, journal_at) = lab.time(case);
+        let window = if from_journal {
+            total - journal_at.unwrap_or(total)
+        } else {
+            total
+        };
+        let delay = next() % (window.as_millis() as u64).max(1);
         let context = format!(
             "{} killed {delay} ms after {}",
             case.name,
@@ -418,9 +445,9 @@ fn random_kills_heal_with_apply() {
         (case.setup)(&lab);
         let mut child = lab.spawn(case, None);
         while from_journal && !journal_left(&lab) && child.try_wait().unwrap().is_none() {
-            std::thread::sleep(std::time::Duration::from_millis(1));
+            std::thread::sleep(Duration::from_millis(1));
         }
-        std::thread::sleep(std::time::Duration::from_millis(delay));
+        std::thread::sleep(Duration::from_millis(delay));
         let group = nix::unistd::Pid::from_raw(child.id() as i32);
         let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
         let status = child.wait().unwrap();
