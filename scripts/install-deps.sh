@@ -24,8 +24,8 @@ PACKAGES="$PACKAGES chromium nodejs npm libhttp-daemon-perl liburi-perl fonts-de
 PACKAGES="$PACKAGES apt-utils dpkg-dev bc"
 # bench: system call counts beside the timings; smbtorture (Samba's own load tests); the soak's client
 PACKAGES="$PACKAGES strace samba-testsuite python3"
-# discovery: WS-Discovery for Windows Explorer, mDNS (Avahi) for macOS Finder
-PACKAGES="$PACKAGES wsdd avahi-daemon avahi-utils"
+# discovery: WS-Discovery for Windows Explorer, mDNS (Avahi) for macOS Finder; the tests start their own D-Bus (dbus-daemon)
+PACKAGES="$PACKAGES wsdd avahi-daemon avahi-utils dbus"
 # make deb: Debian's packaging tools
 if [ "${1:-}" = --packaging ]; then
     PACKAGES="$PACKAGES build-essential debhelper devscripts lintian fakeroot"
