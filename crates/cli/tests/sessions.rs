@@ -5,7 +5,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::process::{Child, Command, Stdio};
 
 use common::Sandbox;
@@ -40,18 +40,8 @@ impl Client {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        // successes come on stdout, failures on stderr: one stream of lines
-        let (tx, output) = std::sync::mpsc::channel();
-        let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().unwrap());
-        let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().unwrap());
-        for stream in [stdout, stderr] {
-            let tx = tx.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let _ = tx.send(line);
-                }
-            });
-        }
+        // smbclient reports successes on stdout and failures on stderr: one stream of lines
+        let output = common::output_lines(&mut child);
         Client { child, output }
     }
 

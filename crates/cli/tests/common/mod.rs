@@ -337,3 +337,21 @@ pub fn kill_matching(needle: &str) {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// The lines a child prints on stdout and stderr, as one stream in the order they arrive (an
+/// interactive smbclient reports successes on one and failures on the other).
+pub fn output_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::{BufRead, BufReader, Read};
+    let (tx, output) = std::sync::mpsc::channel();
+    let stdout: Box<dyn Read + Send> = Box::new(child.stdout.take().unwrap());
+    let stderr: Box<dyn Read + Send> = Box::new(child.stderr.take().unwrap());
+    for stream in [stdout, stderr] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+    }
+    output
+}
