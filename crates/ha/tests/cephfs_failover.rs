@@ -1105,25 +1105,9 @@ impl Lab {
     }
 
     /// CTDB healthy on every node with one leader and each VIP on exactly one node where CTDB
-    /// says (as tests/smb.rs `consistent`).
+    /// says.
     fn consistent(&self) -> bool {
-        let cfg = ha_config();
-        let mut leaders = Vec::new();
-        for i in 1..=N {
-            match status::status(&self.c.ctdb(i), Some(&cfg)) {
-                Ok(s) if s.healthy && s.nodes.len() == N && s.leader.is_some() => {
-                    leaders.push(s.leader);
-                    for v in &s.vips {
-                        let on = self.c.vip_on(&v.address.to_string());
-                        if on.len() != 1 || Some(on[0] as u32 - 1) != v.holder {
-                            return false;
-                        }
-                    }
-                }
-                _ => return false,
-            }
-        }
-        leaders.windows(2).all(|w| w[0] == w[1])
+        self.c.consistent(&ha_config())
     }
 
     /// After node `x` was cut off (and fenced: its CephFS client evicted and blocklisted):

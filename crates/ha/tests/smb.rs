@@ -541,22 +541,7 @@ impl Lab {
     }
 
     fn consistent(&self) -> bool {
-        let mut leaders = Vec::new();
-        for i in 1..=N {
-            match status::status(&self.c.ctdb(i), Some(&self.cfg)) {
-                Ok(s) if s.healthy && s.nodes.len() == N && s.leader.is_some() => {
-                    leaders.push(s.leader);
-                    for v in &s.vips {
-                        let on = self.c.vip_on(&v.address.to_string());
-                        if on.len() != 1 || Some(on[0] as u32 - 1) != v.holder {
-                            return false;
-                        }
-                    }
-                }
-                _ => return false,
-            }
-        }
-        leaders.windows(2).all(|w| w[0] == w[1])
+        self.c.consistent(&self.cfg)
     }
 
     /// A node cut off while it led can come back BANNED (CTDB bans a node that keeps failing

@@ -89,6 +89,27 @@ pub struct Cluster {
 }
 
 impl Cluster {
+    /// CTDB healthy on every node, all agreeing on one leader, and each VIP on exactly the one
+    /// node CTDB says holds it.
+    pub fn consistent(&self, cfg: &HaConfig) -> bool {
+        let mut leaders = Vec::new();
+        for i in 1..=N {
+            match smbgw_ha::status::status(&self.ctdb(i), Some(cfg)) {
+                Ok(s) if s.healthy && s.nodes.len() == N && s.leader.is_some() => {
+                    leaders.push(s.leader);
+                    for v in &s.vips {
+                        let on = self.vip_on(&v.address.to_string());
+                        if on.len() != 1 || Some(on[0] as u32 - 1) != v.holder {
+                            return false;
+                        }
+                    }
+                }
+                _ => return false,
+            }
+        }
+        leaders.windows(2).all(|w| w[0] == w[1])
+    }
+
     pub fn ns(&self, node: &str) -> String {
         format!("{}-{node}", self.id)
     }
