@@ -302,6 +302,7 @@ test('the node panel has the SMB Gateway entries, the shares grid loads', async 
         'smbgateway/smbgateway-quota',
         'smbgateway/smbgateway-sessions',
         'smbgateway/smbgateway-throughput',
+        'smbgateway/smbgateway-discovery',
         'smbgateway/smbgateway-ad',
         'smbgateway/smbgateway-ha',
         'tasks',
@@ -1038,6 +1039,42 @@ test("throughput panel: the chart of the daemon's samples of smbd's counters", a
     assert.match(await evalCmp('smbgwThroughputPanel #summary', 'return c.getEl().dom.textContent'), /Peak: read .* write/);
     await page.waitForTimeout(800); // chart animation
     await shot('12c-throughput-panel');
+});
+
+test('discovery panel: the setting shown, a missing interface refused on its field, advertising turned off and on', async () => {
+    const cliSetting = () => JSON.parse(execFileSync(CLI, ['discovery', '--output-format', 'json'], { encoding: 'utf8' }));
+    assert.equal(cliSetting().discovery, true, 'advertised by default');
+    await selectNodeTab('smbgateway-discovery');
+    await waitUntil(() => /Advertised/.test(Ext.ComponentQuery.query('smbgwDiscoveryPanel #status')[0].getEl().dom.textContent));
+    assert.match(await evalCmp('smbgwDiscoveryPanel #status', 'return c.getEl().dom.textContent'), /wsdd answers onevery interface/);
+    await shot('12d-discovery-panel');
+    // an interface this node lacks: a 400 on the field, nothing written
+    await click('smbgwDiscoveryPanel #edit');
+    await waitUntil(() => {
+        const f = Ext.ComponentQuery.query('window checkbox[name=discovery]')[0];
+        return f && f.getValue() === true;
+    });
+    await fill('window textfield[name=interfaces]', 'nosuch0');
+    await click('window button[reference=submitbutton]');
+    await waitUntil(() => Ext.Msg.isVisible());
+    await page.click('#' + (await page.evaluate(() => Ext.Msg.msgButtons.ok.id)));
+    assert.match(await evalCmp('window textfield[name=interfaces]', 'return c.getActiveError()'), /nosuch0/);
+    assert.deepEqual(cliSetting(), { discovery: true, interfaces: [] }, 'nothing written');
+    // advertising off, then on again: the CLI sees what the form saved
+    await fill('window textfield[name=interfaces]', '');
+    await evalCmp('window checkbox[name=discovery]', 'c.setValue(false)');
+    await click('window button[reference=submitbutton]');
+    await waitUntil(() => /Not advertised/.test(Ext.ComponentQuery.query('smbgwDiscoveryPanel #status')[0].getEl().dom.textContent));
+    assert.equal(cliSetting().discovery, false);
+    await click('smbgwDiscoveryPanel #edit');
+    await waitUntil(() => {
+        const f = Ext.ComponentQuery.query('window checkbox[name=discovery]')[0];
+        return f && f.getValue() === false && f.isVisible(true);
+    });
+    await check('window checkbox[name=discovery]');
+    await click('window button[reference=submitbutton]');
+    await waitUntil(() => /Advertised/.test(Ext.ComponentQuery.query('smbgwDiscoveryPanel #status')[0].getEl().dom.textContent));
+    assert.equal(cliSetting().discovery, true);
 });
 
 test('Active Directory panel: status and the test checklist', async () => {

@@ -1,7 +1,7 @@
 // Hook: our panels in PVE's node menu, by an override of PVE.node.Config. Runs in
 // pve-smbgateway.js.in's frame after the classes are defined (www/Makefile), guarded on its own.
 
-// node -> "SMB Gateway" with Quota, Sessions, Throughput, Active Directory and HA below it
+// node -> "SMB Gateway" with Quota, Sessions, Throughput, Discovery, Active Directory and HA below it
 guarded('adding the SMB Gateway node panels', function () {
     let nodeConfig = Ext.ClassManager.get('PVE.node.Config');
     if (!nodeConfig || !Ext.isFunction(nodeConfig.prototype.insertNodes)) {
@@ -47,6 +47,14 @@ guarded('adding the SMB Gateway node panels', function () {
                             title: gt('Throughput'),
                             iconCls: 'fa fa-area-chart',
                             itemId: 'smbgateway-throughput',
+                            groups: ['smbgateway'],
+                            nodename: nodename,
+                        },
+                        {
+                            xtype: 'smbgwDiscoveryPanel',
+                            title: gt('Discovery'),
+                            iconCls: 'fa fa-binoculars',
+                            itemId: 'smbgateway-discovery',
                             groups: ['smbgateway'],
                             nodename: nodename,
                         },
