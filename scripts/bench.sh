@@ -44,6 +44,9 @@
 #   - the scale of the control plane (scripts/bench/scale.sh): list, apply and the API's share
 #     list at 100, 1,000 and 10,000 shares, the daemon's cycle at 100 and 1,000 quota shares, as
 #     time per share
+#   - scheduled snapshots (scripts/bench/prune.sh): the prune decision over 10,000 snapshots
+#     beside a plain sort of their times, the next run of 1,000 schedules beside 1,000 libc
+#     local-time round trips
 # Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
 # The exit code is non-zero only when the bench itself cannot run: 2 when it refuses to start (not
 # root, no free loop device, no smbtorture, no python3), 1 when a command fails.
@@ -1017,6 +1020,8 @@ phase_perl
 source "$HERE/bench/smbtorture.sh" && phase_smbtorture
 source "$HERE/bench/soak.sh" && phase_soak
 source "$HERE/bench/scale.sh" && phase_scale
+# the retention and schedules of scheduled snapshots (scripts/bench/prune.sh)
+source "$HERE/bench/prune.sh" && phase_prune
 
 # ---- Active Directory ------------------------------------------------------------------------
 # A real DC and member in network namespaces: the AD integration test measures in bench mode

@@ -212,6 +212,8 @@ pub const FORMATS: &[&str] = &[
     "smbgw-host",
     "smbgw-netbios-name",
     "smbgw-account",
+    "smbgw-calendar-event",
+    "smbgw-prune-keep",
 ];
 
 /// Check `value` against one of `FORMATS`.
@@ -247,6 +249,8 @@ pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
         "smbgw-host" => validate::host_name("domain controller", value),
         "smbgw-netbios-name" => validate::netbios_name("NetBIOS name", value),
         "smbgw-account" => validate::account_name("user name", value),
+        "smbgw-calendar-event" => crate::calendar::CalendarEvent::parse(value).map(|_| ()),
+        "smbgw-prune-keep" => crate::prune::KeepOptions::parse(value).map(|_| ()),
         other => Err(crate::Error::input(format!("unknown format '{other}'"))),
     }
 }
