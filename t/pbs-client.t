@@ -194,6 +194,15 @@ subtest 'failures: the real messages, exit 255' => sub {
     ($rc, $out, $err) = run({ PBS_STANDIN_SECRET => 'right', PBS_PASSWORD => undef, PBS_PASSWORD_FILE => "$tmp/pw" }, @list);
     is($rc, 0, 'the first line of PBS_PASSWORD_FILE is the password') or diag $err;
 
+    open($pw, '>', "$store/secret") or die;
+    print $pw "from-file\n";
+    close($pw);
+    ($rc, $out, $err) = run({}, @list);
+    like($err, qr/^Error: permission check failed\.$/m, 'the server\'s secret can be kept in its store');
+    ($rc, $out, $err) = run({ PBS_PASSWORD => 'from-file' }, @list);
+    is($rc, 0, 'and is taken from there') or diag $err;
+    unlink("$store/secret") or die;
+
     ($rc, $out, $err) = run({}, 'snapshot', 'list', '--repository', 'root@pam@pbs.example:nostore');
     is($rc, 255, 'missing datastore: exit 255');
     like($err, qr/^Error: no such datastore 'nostore'$/m, 'missing datastore: message');

@@ -652,6 +652,17 @@ pub struct PbsClient {
     jitter: Box<dyn FnMut() -> f64>,
 }
 
+impl std::fmt::Debug for PbsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PbsClient")
+            .field("target", &self.inv.target)
+            .field("password", &self.inv.password)
+            .field("program", &self.inv.program)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
 impl PbsClient {
     pub fn new(target: PbsTarget, password: Secret, password_file: PathBuf) -> Self {
         let mut jitter = Jitter::new();
