@@ -13,9 +13,11 @@ use File::Temp qw(tempdir);
 use IPC::Open3;
 use JSON::PP;
 use Symbol qw(gensym);
+use MIME::Base64 ();
 use Test::More;
 
-my $client = dirname(__FILE__) . '/bin/proxmox-backup-client';
+our $client = dirname(__FILE__) . '/bin/proxmox-backup-client';
+sub encode_b64 { MIME::Base64::encode_base64($_[0], '') }
 my $tmp = tempdir('pbs-client-t-XXXXXX', TMPDIR => 1, CLEANUP => 1);
 my $store = "$tmp/store";
 make_path("$store/ds");
@@ -108,6 +110,42 @@ subtest 'backup, snapshot list, restore round-trip' => sub {
     is($out, '', 'the catalog goes to stderr, as the real client logs it');
     like($err, qr{^f "\./docs\.pxar\.didx/sub/private" 19 \S+Z$}m, 'files with size and time');
     like($err, qr{^l "\./docs\.pxar\.didx/sub/link"$}m, 'symlinks');
+};
+
+subtest 'proxmox-file-restore: list and extract single entries' => sub {
+    my $fr = dirname(__FILE__) . '/bin/proxmox-file-restore';
+    local $client = $fr;
+    my $snap = "$group/2023-11-14T22:13:20Z";
+    my ($rc, $out, $err) = run({}, 'list', $snap, '/', '--repository', $repo, '--output-format', 'json');
+    is($rc, 0, 'list / exits 0') or diag $err;
+    my $top = decode_json($out);
+    is_deeply([map { [$_->{text}, $_->{type}, $_->{leaf} ? 1 : 0] } @$top], [['/docs.pxar.didx', 'd', 0]], 'the archives');
+    ($rc, $out, $err) = run({}, 'list', $snap, encode_b64('/docs.pxar.didx/sub'), '--base64', 1, '--repository', $repo,
+	'--output-format', 'json');
+    is($rc, 0, 'list of a directory, path in base64') or diag $err;
+    my $sub = decode_json($out);
+    is_deeply([map { [$_->{text}, $_->{type}, $_->{size}] } @$sub], [['link', 'l', undef], ['private', 'f', 19]],
+	'its entries, files with their size');
+    is(MIME::Base64::decode_base64($sub->[1]{filepath}), 'docs.pxar.didx/sub/private', 'filepath: base64 of the path');
+    ($rc, $out, $err) = run({}, 'list', $snap, '/docs.pxar.didx/none', '--repository', $repo, '--output-format', 'json');
+    is($rc, 0, 'a failed list in JSON exits 0, as the real one');
+    is_deeply(decode_json($out), { message => 'path "docs.pxar.didx/none" not found in catalog' }, 'with a JSON message');
+
+    my $dest = "$tmp/single";
+    ($rc, $out, $err) = run({}, 'extract', $snap, '/docs.pxar.didx/sub/private', $dest, '--repository', $repo);
+    is($rc, 0, 'extract one file') or diag $err;
+    is(slurp("$dest/private"), "only for the owner\n", 'it lands under its own name');
+    is((stat("$dest/private"))[2] & 07777, 0600, 'with its mode');
+    is((stat($dest))[2] & 07777, 0700, 'a new target directory is 0700');
+    ($rc, $out, $err) = run({}, 'extract', $snap, '/docs.pxar.didx/sub/private', $dest, '--repository', $repo);
+    is($rc, 255, 'an existing file is not overwritten');
+    like($err, qr/^Error: failed to create file "private"$/m, 'as pxar says it');
+    ($rc, $out, $err) = run({}, 'extract', $snap, '/docs.pxar.didx/sub', $dest, '--repository', $repo);
+    is($rc, 0, 'extract a directory') or diag $err;
+    is(readlink("$dest/sub/link"), '../bytes', 'with its symlink');
+    ($rc, $out, $err) = run({}, 'extract', $snap, '/docs.pxar.didx/gone', $dest, '--repository', $repo);
+    like($err, qr{^Error: error opening "/gone"$}m, 'a missing entry');
+    like(slurp("$store/calls"), qr{^proxmox-file-restore extract }m, 'calls are logged under the tool\'s name');
 };
 
 subtest 'prune keeps what --keep-* says' => sub {

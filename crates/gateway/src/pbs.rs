@@ -24,6 +24,9 @@ use crate::Gateway;
 
 /// PBS's client, as PATH finds it (`/usr/bin/proxmox-backup-client` on a PVE node).
 pub const CLIENT: &str = "proxmox-backup-client";
+/// PBS's single-file restore tool (package proxmox-file-restore), which PVE's own file
+/// restore runs (PVE::PBSClient `file_restore_list`, `file_restore_extract`).
+pub const FILE_RESTORE: &str = "proxmox-file-restore";
 /// PBS's API port, the client's default.
 pub const DEFAULT_PORT: u16 = 8007;
 /// The user PVE connects as when the storage names none (PVE::PBSClient::get_repository).
@@ -609,18 +612,93 @@ pub fn parse_catalog(text: &str) -> Vec<CatalogEntry> {
         .collect()
 }
 
-/// What one run of the client needs: the target, its password, the program.
+/// The PBS programs the gateway runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tool {
+    Client,
+    FileRestore,
+}
+
+impl Tool {
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Client => CLIENT,
+            Tool::FileRestore => FILE_RESTORE,
+        }
+    }
+}
+
+/// One entry of a directory in an archive (`proxmox-file-restore list`, PBS's ArchiveEntry).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileEntry {
+    /// The entry's path in the snapshot, base64-encoded (as PBS gives it).
+    pub filepath: String,
+    /// Its name.
+    pub text: String,
+    /// `d`, `f`, `l`, `h`, `b`, `c`, `p`, `s` as in the catalog.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// False for directories.
+    pub leaf: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mtime: Option<i64>,
+}
+
+/// The path proxmox-file-restore takes for `path` in archive `<archive>.pxar`:
+/// `/<archive>.pxar.didx/<path>`.
+fn archive_path(archive: &str, path: &str) -> String {
+    let inside = path.trim_matches('/');
+    match inside.is_empty() {
+        true => format!("/{}.pxar.didx", pbs_name(archive)),
+        false => format!("/{}.pxar.didx/{inside}", pbs_name(archive)),
+    }
+}
+
+/// Standard base64 with padding: paths go to proxmox-file-restore encoded (`--base64 1`, as
+/// PVE passes them), so no byte of a file name can be taken for an option.
+pub fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..4 {
+            out.push(match i <= chunk.len() {
+                true => ABC[(n >> (18 - 6 * i) & 63) as usize] as char,
+                false => '=',
+            });
+        }
+    }
+    out
+}
+
+/// The message of a JSON error object (`{"message": ...}`) on stdout, if that is what it is.
+fn json_error(stdout: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(stdout.trim()).ok()?;
+    value.as_object()?.get("message")?.as_str().map(String::from)
+}
+
+/// What one run of the client needs: the target, its password, the programs.
 struct Invocation {
     target: PbsTarget,
     password: Secret,
-    program: OsString,
+    client: OsString,
+    file_restore: OsString,
 }
 
 impl Invocation {
     /// The command for one attempt: the repository and namespace after `args`, the password
     /// on stdin, the fingerprint in the environment, none of our own PBS_* variables.
-    fn command(&self, args: &[String], timeout: Duration) -> Command {
-        let mut cmd = Command::new(&self.program)
+    fn command(&self, tool: Tool, args: &[String], timeout: Duration) -> Command {
+        let program = match tool {
+            Tool::Client => &self.client,
+            Tool::FileRestore => &self.file_restore,
+        };
+        let mut cmd = Command::new(program)
             .args(args)
             .arg("--repository")
             .arg(self.target.repository());
@@ -657,7 +735,8 @@ impl std::fmt::Debug for PbsClient {
         f.debug_struct("PbsClient")
             .field("target", &self.inv.target)
             .field("password", &self.inv.password)
-            .field("program", &self.inv.program)
+            .field("client", &self.inv.client)
+            .field("file_restore", &self.inv.file_restore)
             .field("backoff", &self.backoff)
             .finish_non_exhaustive()
     }
@@ -670,7 +749,8 @@ impl PbsClient {
             inv: Invocation {
                 target,
                 password,
-                program: CLIENT.into(),
+                client: CLIENT.into(),
+                file_restore: FILE_RESTORE.into(),
             },
             password_file,
             backoff: Backoff::default(),
@@ -696,24 +776,29 @@ impl PbsClient {
         self
     }
 
-    pub fn with_program(mut self, program: impl Into<OsString>) -> Self {
-        self.inv.program = program.into();
+    /// Run `client` for proxmox-backup-client and `file_restore` for proxmox-file-restore
+    /// (tests: the stand-ins).
+    pub fn with_programs(mut self, client: impl Into<OsString>, file_restore: impl Into<OsString>) -> Self {
+        self.inv.client = client.into();
+        self.inv.file_restore = file_restore.into();
         self
     }
 
     /// Run `args` until it passes or fails for good (a transient failure counts as one only
     /// while `again` says a new attempt is safe); the error says what to fix.
-    fn run(&mut self, args: &[String], timeout: Duration, again: &dyn Fn() -> bool) -> Result<Output> {
-        let what = args
-            .iter()
-            .take_while(|a| !a.starts_with('-'))
-            .take(2)
-            .cloned()
+    fn run(&mut self, tool: Tool, args: &[String], timeout: Duration, again: &dyn Fn() -> bool) -> Result<Output> {
+        let what = std::iter::once(tool.name())
+            .chain(
+                args.iter()
+                    .map(String::as_str)
+                    .take_while(|a| !a.starts_with('-'))
+                    .take(2),
+            )
             .collect::<Vec<_>>()
             .join(" ");
         let inv = &self.inv;
         let result = retry(&self.backoff, &mut *self.sleep, &mut *self.jitter, || {
-            let out = inv.command(args, timeout).output().map_err(|e| Attempt {
+            let mut out = inv.command(tool, args, timeout).output().map_err(|e| Attempt {
                 // the runner's timeout (external): the server stopped answering
                 failure: match e.kind {
                     smbgw_sys::ErrorKind::System => Failure::Local,
@@ -721,6 +806,14 @@ impl PbsClient {
                 },
                 message: e.message,
             })?;
+            // `proxmox-file-restore list` with a JSON format fails with a JSON message, exit 0
+            if let (true, Some(msg)) = (out.success(), json_error(&out.stdout)) {
+                out = Output {
+                    code: Some(255),
+                    stdout: String::new(),
+                    stderr: format!("Error: {msg}\n"),
+                };
+            }
             if out.success() {
                 return Ok(out);
             }
@@ -733,17 +826,18 @@ impl PbsClient {
                 message: client_message(&out.stderr),
             })
         });
-        result.map_err(|(a, n)| self.failure(&what, &a, n))
+        result.map_err(|(a, n)| self.failure(tool, &what, &a, n))
     }
 
     /// The error for a failed command: what the server said and what to do about it.
-    fn failure(&self, what: &str, a: &Attempt, attempts: u32) -> Error {
+    fn failure(&self, tool: Tool, what: &str, a: &Attempt, attempts: u32) -> Error {
         let t = &self.inv.target;
         let at = format!("PBS storage '{}' ({})", t.storage, t.repository());
         let msg = &a.message;
         if a.failure == Failure::Local {
             return Error::system(format!(
-                "{msg}: backups to PBS need its client (`apt install proxmox-backup-client`)"
+                "{msg}: backups to PBS need its tools (`apt install {}`)",
+                tool.name()
             ));
         }
         Error::external(match a.failure {
@@ -764,8 +858,8 @@ impl PbsClient {
                 t.datastore,
                 t.namespace.as_deref().map(|ns| format!(" with namespace '{ns}'")).unwrap_or_default()
             ),
-            Failure::Transient => format!("{at}: '{CLIENT} {what}' still failed after {attempts} attempts: {msg}"),
-            Failure::Other | Failure::Local => format!("{at}: '{CLIENT} {what}' failed: {msg}"),
+            Failure::Transient => format!("{at}: '{what}' still failed after {attempts} attempts: {msg}"),
+            Failure::Other | Failure::Local => format!("{at}: '{what}' failed: {msg}"),
         })
     }
 
@@ -785,7 +879,7 @@ impl PbsClient {
             args.extend(["--backup-time".into(), t.to_string()]);
         }
         let timeout = self.transfer_timeout;
-        self.run(&args, timeout, &|| true).map(drop)
+        self.run(Tool::Client, &args, timeout, &|| true).map(drop)
     }
 
     /// The snapshots of group `host/<backup_id>`, oldest first.
@@ -798,7 +892,7 @@ impl PbsClient {
             "json".into(),
         ];
         let timeout = self.query_timeout;
-        let out = self.run(&args, timeout, &|| true)?;
+        let out = self.run(Tool::Client, &args, timeout, &|| true)?;
         let mut list: Vec<Snapshot> = self.parse(&out.stdout, "snapshot list")?;
         list.sort_by_key(|s| s.backup_time);
         Ok(list)
@@ -816,7 +910,7 @@ impl PbsClient {
         ];
         let timeout = self.transfer_timeout;
         let untouched = || std::fs::read_dir(target).map_or(true, |mut d| d.next().is_none());
-        self.run(&args, timeout, &untouched).map(drop)
+        self.run(Tool::Client, &args, timeout, &untouched).map(drop)
     }
 
     /// Apply `keep` to group `host/<backup_id>` on the server (with `dry_run`, only say what
@@ -829,30 +923,72 @@ impl PbsClient {
         }
         args.extend(["--output-format".into(), "json".into()]);
         let timeout = self.query_timeout;
-        let out = self.run(&args, timeout, &|| true)?;
-        self.parse(&out.stdout, "prune")
+        let out = self.run(Tool::Client, &args, timeout, &|| true)?;
+        self.parse(&out.stdout, "proxmox-backup-client prune")
     }
 
     /// Remove one snapshot.
     pub fn forget(&mut self, snapshot: &str) -> Result<()> {
         let args = ["snapshot".to_string(), "forget".into(), snapshot.into()];
         let timeout = self.query_timeout;
-        self.run(&args, timeout, &|| true).map(drop)
+        self.run(Tool::Client, &args, timeout, &|| true).map(drop)
     }
 
     /// The entries of a snapshot's catalog (for restoring single files).
     pub fn catalog(&mut self, snapshot: &str) -> Result<Vec<CatalogEntry>> {
         let args = ["catalog".to_string(), "dump".into(), snapshot.into()];
         let timeout = self.query_timeout;
-        let out = self.run(&args, timeout, &|| true)?;
+        let out = self.run(Tool::Client, &args, timeout, &|| true)?;
         // the client prints the catalog through its logger, on stderr
         Ok(parse_catalog(&format!("{}{}", out.stdout, out.stderr)))
+    }
+
+    /// The entries of directory `dir` (`""` for the top) of archive `<archive>.pxar` in
+    /// `snapshot`, from the snapshot's catalog (`proxmox-file-restore list`).
+    pub fn files(&mut self, snapshot: &str, archive: &str, dir: &str) -> Result<Vec<FileEntry>> {
+        let path = archive_path(archive, dir);
+        let args = [
+            "list".to_string(),
+            snapshot.into(),
+            base64(path.as_bytes()),
+            "--base64".into(),
+            "1".into(),
+            "--output-format".into(),
+            "json".into(),
+        ];
+        let timeout = self.query_timeout;
+        let out = self.run(Tool::FileRestore, &args, timeout, &|| true)?;
+        self.parse(&out.stdout, "proxmox-file-restore list")
+    }
+
+    /// Restore the file or directory `path` of archive `<archive>.pxar` in `snapshot` into the
+    /// directory `target`, under its own name (`proxmox-file-restore extract`); nothing there
+    /// is overwritten, and a failed attempt is retried only while that name is still free.
+    pub fn extract(&mut self, snapshot: &str, archive: &str, path: &str, target: &Path) -> Result<()> {
+        let inside = archive_path(archive, path);
+        let args = [
+            "extract".to_string(),
+            snapshot.into(),
+            base64(inside.as_bytes()),
+            target.display().to_string(),
+            "--base64".into(),
+            "1".into(),
+        ];
+        let name = path
+            .trim_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let free = move || name.is_empty() || std::fs::symlink_metadata(target.join(&name)).is_err();
+        let timeout = self.transfer_timeout;
+        self.run(Tool::FileRestore, &args, timeout, &free).map(drop)
     }
 
     fn parse<T: serde::de::DeserializeOwned>(&self, stdout: &str, what: &str) -> Result<T> {
         serde_json::from_str(stdout.trim()).map_err(|e| {
             Error::external(format!(
-                "PBS storage '{}': cannot read the answer of '{CLIENT} {what}': {e}",
+                "PBS storage '{}': cannot read the answer of '{what}': {e}",
                 self.inv.target.storage
             ))
         })

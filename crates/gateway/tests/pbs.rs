@@ -19,8 +19,9 @@ use smbgw_gateway::Gateway;
 const SECRET: &str = "pbs-Secret-7f3a91";
 const FP: &str = "ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd";
 
-fn stand_in() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../t/bin/proxmox-backup-client")
+/// The stand-in of PBS program `tool` (proxmox-backup-client, proxmox-file-restore).
+fn stand_in(tool: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../t/bin").join(tool)
 }
 
 /// A sandboxed node with PBS storages in its storage.cfg, the password of `pbs1` where PVE
@@ -63,14 +64,15 @@ impl Lab {
         self.dir.path()
     }
 
-    /// The stand-in with `hooks` (its test variables) set, as a program the runner can call.
-    fn program(&self, name: &str, hooks: &[(&str, &str)]) -> PathBuf {
-        let path = self.root().join(format!("client-{name}"));
+    /// The stand-in of `tool` with `hooks` (its test variables) set, as a program the runner
+    /// can call.
+    fn program(&self, name: &str, hooks: &[(&str, &str)], tool: &str) -> PathBuf {
+        let path = self.root().join(format!("{tool}-{name}"));
         let mut script = format!("#!/bin/sh\nexport PBS_STANDIN_STORE='{}/pbs'\n", self.root().display());
         for (k, v) in hooks {
             script.push_str(&format!("export {k}='{v}'\n"));
         }
-        script.push_str(&format!("exec '{}' \"$@\"\n", stand_in().display()));
+        script.push_str(&format!("exec '{}' \"$@\"\n", stand_in(tool).display()));
         std::fs::write(&path, script).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
@@ -82,7 +84,10 @@ impl Lab {
         self.gw
             .pbs_client(storage)
             .unwrap()
-            .with_program(self.program(storage, hooks))
+            .with_programs(
+                self.program(storage, hooks, "proxmox-backup-client"),
+                self.program(storage, hooks, "proxmox-file-restore"),
+            )
             .with_backoff(Backoff {
                 attempts: 4,
                 first: Duration::from_secs(10),
@@ -210,6 +215,16 @@ fn a_backup_restores_byte_for_byte_and_the_password_stays_out_of_argv() {
             true,
         )
         .unwrap();
+    // single files through proxmox-file-restore: a listing, one file, one directory
+    let listing = client.files(&snapshots[1].path(), "team docs", "sub").unwrap();
+    let single = lab.root().join("single");
+    client
+        .extract(&snapshots[1].path(), "team docs", "sub/private.txt", &single)
+        .unwrap();
+    client
+        .extract(&snapshots[1].path(), "team docs", "/sub/", &single)
+        .unwrap();
+    let again = client.extract(&snapshots[1].path(), "team docs", "sub/private.txt", &single);
     let seen = watch.finish();
     assert!(
         seen.is_empty(),
@@ -218,7 +233,7 @@ fn a_backup_restores_byte_for_byte_and_the_password_stays_out_of_argv() {
 
     // every call had the secret from the descriptor, none with it in argv
     let calls = lab.calls();
-    assert_eq!(calls.len(), 6, "{calls:?}");
+    assert_eq!(calls.len(), 10, "{calls:?}");
     for (argv, from) in &calls {
         assert_eq!(from, "PBS_PASSWORD_FD", "{argv}");
         assert!(!argv.contains(SECRET));
@@ -279,6 +294,32 @@ fn a_backup_restores_byte_for_byte_and_the_password_stays_out_of_argv() {
         [(1_700_000_000, false), (1_700_003_600, true)]
     );
     assert_eq!(client.snapshots(&id).unwrap().len(), 2, "a dry run removes nothing");
+
+    let names: Vec<(&str, &str, bool, Option<u64>)> = listing
+        .iter()
+        .map(|e| (e.text.as_str(), e.kind.as_str(), e.leaf, e.size))
+        .collect();
+    assert_eq!(names, [("link", "l", true, None), ("private.txt", "f", true, Some(26))]);
+    assert_eq!(
+        std::fs::read_to_string(single.join("private.txt")).unwrap(),
+        "only the owner reads this\n"
+    );
+    let mode = std::fs::metadata(single.join("private.txt"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o7777, 0o600);
+    assert_eq!(
+        std::fs::read_link(single.join("sub/link")).unwrap(),
+        Path::new("../data.bin")
+    );
+    let e = again.unwrap_err();
+    assert!(
+        e.kind == ErrorKind::External && e.message.contains("failed to create file \"private.txt\""),
+        "an existing file is not overwritten: {e:?}"
+    );
+    let e = client.files(&snapshots[1].path(), "team docs", "nope").unwrap_err();
+    assert!(e.message.contains("not found in catalog"), "{}", e.message);
     assert!(waits.borrow().is_empty(), "nothing failed, nothing waited");
 
     // restoring onto the restored tree fails at once: no retry that could write more

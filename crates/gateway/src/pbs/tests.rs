@@ -241,7 +241,10 @@ fn the_client_waits_through_the_injected_sleep() {
     let waits = Rc::new(RefCell::new(Vec::new()));
     let w = waits.clone();
     let mut client = PbsClient::new(target, Secret::new("pw"), "/nonexistent/backup.pw".into())
-        .with_program("/nonexistent/proxmox-backup-client")
+        .with_programs(
+            "/nonexistent/proxmox-backup-client",
+            "/nonexistent/proxmox-file-restore",
+        )
         .with_sleep(move |d| w.borrow_mut().push(d));
     let e = client.snapshots("n1-smbgw-x").unwrap_err();
     assert_eq!(e.kind, smbgw_sys::ErrorKind::System, "{e:?}");
@@ -328,4 +331,22 @@ fn catalog_lines_are_read_with_their_quoting() {
             ('f', "docs.pxar.didx/Grüße", Some(5)),
         ]
     );
+}
+
+#[test]
+fn file_restore_paths_go_base64_encoded() {
+    assert_eq!(base64(b""), "");
+    assert_eq!(base64(b"f"), "Zg==");
+    assert_eq!(base64(b"fo"), "Zm8=");
+    assert_eq!(base64(b"foo"), "Zm9v");
+    assert_eq!(base64(b"/share.pxar.didx"), "L3NoYXJlLnB4YXIuZGlkeA==");
+    assert_eq!(base64(&[0xff, 0xfe, 0x00]), "//4A");
+    assert_eq!(archive_path("my docs", "/sub/a b/"), "/my_20docs.pxar.didx/sub/a b");
+    assert_eq!(archive_path("docs", ""), "/docs.pxar.didx");
+    assert_eq!(
+        json_error(r#"{"message":"path \"x\" not found in catalog"}"#).as_deref(),
+        Some("path \"x\" not found in catalog")
+    );
+    assert_eq!(json_error(r#"[{"message":"a file entry is no error"}]"#), None);
+    assert_eq!(json_error("not json"), None);
 }
