@@ -3,9 +3,13 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::time::Duration;
 
 use smbgw_core::pve_storage;
 
+use super::client::archive_path;
+use super::output::json_error;
+use super::retry::Jitter;
 use super::*;
 
 const FP: &str = "6f:0a:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee";
