@@ -56,8 +56,6 @@ pub fn classify(code: Option<i32>, stderr: &str) -> Failure {
     } else if any(&[
         "permission check failed",
         "authentication failed",
-        "401",
-        "403",
         "no password input mechanism",
         "api token secret must be provided",
         "owner check failed",
@@ -76,8 +74,8 @@ pub fn classify(code: Option<i32>, stderr: &str) -> Failure {
         "no route to host",
         "network is unreachable",
         "temporary failure in name resolution",
-        "503",
         "service unavailable",
+        "not finished in time",
         "another backup is already running",
         "locked by another operation",
         "unexpected eof",

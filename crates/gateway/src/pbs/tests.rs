@@ -128,6 +128,12 @@ fn the_clients_failures_are_told_apart() {
             Failure::Transient,
         ),
         ("503 Service Unavailable", Failure::Transient),
+        ("list not finished in time", Failure::Transient),
+        // numbers in a path say nothing about the kind
+        (
+            "unable to open snapshot directory \"/ds/host/pve1-smbgw-x401/2024-01-01T00:00:00Z\" for locking - ENOENT: No such file or directory",
+            Failure::Other,
+        ),
         ("permission check failed.", Failure::Auth),
         ("authentication failed - invalid credentials", Failure::Auth),
         (
