@@ -27,6 +27,7 @@ mod output;
 mod retry;
 
 pub use client::{base64, PbsClient};
+
 pub use output::{parse_catalog, utc_time, CatalogEntry, FileEntry, Keep, PruneItem, Snapshot, SnapshotFile};
 pub use retry::{classify, client_message, retry, Attempt, Backoff, Failure};
 
@@ -281,7 +282,47 @@ fn read_password(target: &PbsTarget, file: &Path) -> Result<Secret> {
     Ok(Secret(line.to_string()))
 }
 
+/// A PBS storage of storage.cfg as this node sees it, for choosing where backups go (the
+/// API, the UI): usable, or why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct PbsStorage {
+    pub storage: String,
+    /// `user@server:datastore` as the client is given it, when the storage is usable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    pub usable: bool,
+    /// Why not, when not usable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 impl Gateway {
+    /// Every PBS storage of storage.cfg, usable from this node or with the reason it is not
+    /// (the same checks as `pbs_client`, without running anything).
+    pub fn pbs_storages(&self) -> Result<Vec<PbsStorage>> {
+        let node = self.node_name()?;
+        let pve_dir = self.layout.pve_storage_cfg.parent().unwrap_or(Path::new("/etc/pve"));
+        Ok(self
+            .pve_storages()?
+            .iter()
+            .filter(|s| s.kind == "pbs")
+            .map(|s| {
+                let checked = PbsTarget::from_storage(s, &node)
+                    .and_then(|t| read_password(&t, &t.password_file(pve_dir)).map(|_| t));
+                PbsStorage {
+                    storage: s.id.clone(),
+                    repository: checked.as_ref().ok().map(PbsTarget::repository),
+                    namespace: checked.as_ref().ok().and_then(|t| t.namespace.clone()),
+                    usable: checked.is_ok(),
+                    reason: checked.err().map(|e| e.message),
+                }
+            })
+            .collect())
+    }
+
     /// The client for PBS storage `storage` of storage.cfg, with its password; refused (exit
     /// 1, naming the field) when the storage is missing, not `pbs`, disabled here, or
     /// malformed, or has no password.

@@ -435,4 +435,24 @@ fn storages_that_cannot_take_backups_are_refused_naming_the_field() {
         assert!(e.message.contains(says), "{storage}: {}", e.message);
     }
     assert!(lab.calls().is_empty(), "a refused storage runs no client");
+
+    // the list to choose from says the same, storage by storage
+    let list = lab.gw.pbs_storages().unwrap();
+    let seen: Vec<(&str, bool, Option<&str>)> = list
+        .iter()
+        .map(|s| (s.storage.as_str(), s.usable, s.repository.as_deref()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("pbs1", true, Some("smbgw@pbs@pbs.example:ds")),
+            ("wrongfp", true, Some("root@pam@pbs.example:ds")),
+            ("nostore", true, Some("root@pam@pbs.example:gone")),
+            ("off", false, None),
+            ("badfp", false, None),
+            ("nopw", false, None),
+        ]
+    );
+    assert!(list[3].reason.as_deref().unwrap().contains("is disabled"));
+    assert!(list[5].reason.as_deref().unwrap().contains("has no password"));
 }
