@@ -93,6 +93,9 @@ pub struct PbsProperties {
     /// The SHA-256 fingerprint of the server's certificate (`fingerprint-sha256`).
     pub fingerprint: Option<String>,
     pub namespace: Option<String>,
+    /// `encryption-key`: the fingerprint of the key backups are encrypted with (the key itself
+    /// is in `/etc/pve/priv/storage/<ID>.enc`).
+    pub encryption_key: Option<String>,
 }
 
 /// Where a share on a storage lives.
@@ -350,6 +353,7 @@ pub fn parse(text: &str) -> Vec<Storage> {
                     username: get("username"),
                     fingerprint: get("fingerprint"),
                     namespace: get("namespace"),
+                    encryption_key: get("encryption-key"),
                 },
                 _ => PbsProperties::default(),
             },

@@ -121,6 +121,14 @@ impl PbsTarget {
                 );
             }
         }
+        // PVE encrypts such a storage's backups; the gateway cannot yet, and must not store
+        // them in the clear where the admin asked for encryption
+        if let Some(key) = &p.encryption_key {
+            bail_field!(
+                "encryption-key",
+                "storage '{id}' encrypts its backups (encryption-key {key}); backups of shares to an encrypted PBS storage are not supported yet: use a storage without encryption-key"
+            );
+        }
         if let Some(ns) = &p.namespace {
             if !namespace_ok(ns) {
                 bail_field!(

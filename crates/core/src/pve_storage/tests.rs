@@ -243,6 +243,7 @@ dir: store
                     .into()
             ),
             namespace: Some("smb/gw".into()),
+            encryption_key: None,
         }
     );
     assert_eq!(pbs.nodes.as_deref(), Some(&["pve1".to_string()][..]));

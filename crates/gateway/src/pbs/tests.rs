@@ -97,6 +97,11 @@ fn a_storage_that_cannot_take_backups_is_refused_naming_the_field() {
             "up to 7 names",
         ),
         (format!("{ok}\tnamespace a//b\n"), "namespace", "up to 7 names"),
+        (
+            format!("{ok}\tencryption-key {FP}\n"),
+            "encryption-key",
+            "not supported yet",
+        ),
     ];
     for (props, field, says) in cases {
         let (f, msg) = refusal(&props);
