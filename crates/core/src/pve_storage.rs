@@ -74,6 +74,28 @@ pub struct Storage {
     /// mount point before the storage is used.
     pub is_mountpoint: Option<String>,
     pub content: Vec<String>,
+    /// The properties of a `pbs` storage (empty for other types).
+    pub pbs: PbsProperties,
+}
+
+/// A `pbs` storage's properties as PVE defines them (pve-storage `PVE::Storage::PBSPlugin`
+/// `options`; `server`, `port`, `username` are the common ones of `PVE::Storage::Plugin`), as
+/// written: whether they make a usable repository is the gateway's to say
+/// (crates/gateway/src/pbs.rs). Its password is not here: PVE keeps it in
+/// `/etc/pve/priv/storage/<ID>.pw`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PbsProperties {
+    pub server: Option<String>,
+    pub port: Option<String>,
+    pub datastore: Option<String>,
+    /// `user@realm` or an API token `user@realm!token` (PVE's default: `root@pam`).
+    pub username: Option<String>,
+    /// The SHA-256 fingerprint of the server's certificate (`fingerprint-sha256`).
+    pub fingerprint: Option<String>,
+    pub namespace: Option<String>,
+    /// `encryption-key`: the fingerprint of the key backups are encrypted with (the key itself
+    /// is in `/etc/pve/priv/storage/<ID>.enc`).
+    pub encryption_key: Option<String>,
 }
 
 /// Where a share on a storage lives.
@@ -323,6 +345,18 @@ pub fn parse(text: &str) -> Vec<Storage> {
             shared: flag(p.get("shared")) || s.kind == "cephfs",
             is_mountpoint: get("is_mountpoint"),
             content: get("content").map(|c| split_list(&c)).unwrap_or_default(),
+            pbs: match s.kind.as_str() {
+                "pbs" => PbsProperties {
+                    server: get("server"),
+                    port: get("port"),
+                    datastore: get("datastore"),
+                    username: get("username"),
+                    fingerprint: get("fingerprint"),
+                    namespace: get("namespace"),
+                    encryption_key: get("encryption-key"),
+                },
+                _ => PbsProperties::default(),
+            },
         });
     }
     // PVE::Storage::Plugin::parse_config: `local` is always the dir at /var/lib/vz, on every node
@@ -352,6 +386,7 @@ pub fn parse(text: &str) -> Vec<Storage> {
                 content: ["backup", "images", "iso", "rootdir", "snippets", "vztmpl"]
                     .map(String::from)
                     .to_vec(),
+                pbs: PbsProperties::default(),
             },
         );
     }

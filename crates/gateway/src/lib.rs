@@ -12,6 +12,7 @@ mod discovery;
 mod emptied;
 pub mod ha;
 mod journal;
+pub mod pbs;
 mod placement;
 mod pve;
 mod pve_storage;

@@ -14,6 +14,7 @@ pub struct Command {
     program: OsString,
     args: Vec<OsString>,
     envs: Vec<(OsString, OsString)>,
+    env_removes: Vec<OsString>,
     stdin: Option<Vec<u8>>,
     timeout: Duration,
     quiet: bool,
@@ -38,6 +39,7 @@ impl Command {
             program: program.as_ref().to_owned(),
             args: Vec::new(),
             envs: Vec::new(),
+            env_removes: Vec::new(),
             stdin: None,
             timeout: DEFAULT_TIMEOUT,
             quiet: false,
@@ -65,6 +67,12 @@ impl Command {
 
     pub fn envs(mut self, envs: &[(OsString, OsString)]) -> Self {
         self.envs.extend_from_slice(envs);
+        self
+    }
+
+    /// Leave `key` out of the program's environment (one of ours must not reach it).
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env_removes.push(key.as_ref().to_owned());
         self
     }
 
@@ -97,6 +105,9 @@ impl Command {
     /// Run to completion and return the output, whatever the exit code.
     pub fn output(self) -> Result<Output> {
         let mut cmd = std::process::Command::new(&self.program);
+        for key in &self.env_removes {
+            cmd.env_remove(key);
+        }
         cmd.args(&self.args)
             .envs(self.envs.iter().map(|(k, v)| (k, v)))
             .stdin(if self.stdin.is_some() {

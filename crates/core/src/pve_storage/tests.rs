@@ -211,3 +211,43 @@ fn of_two_sections_with_one_id_the_last_counts_like_pve() {
     assert_eq!(all.iter().filter(|s| s.id == "data").count(), 1);
     assert_eq!(by_id(&all, "data").path.as_deref(), Some("/srv/second"));
 }
+
+#[test]
+fn reads_a_pbs_storage_as_pvesm_add_pbs_writes_it() {
+    let text = "pbs: pbs1
+\tdatastore store1
+\tserver 192.0.2.10
+\tcontent backup
+\tfingerprint 6F:0A:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE
+\tnamespace smb/gw
+\tport 8008
+\tprune-backups keep-all=1
+\tusername backup@pbs!gw
+\tnodes pve1
+
+dir: store
+\tpath /srv/store
+";
+    let all = parse(text);
+    let pbs = by_id(&all, "pbs1");
+    assert_eq!(pbs.kind, "pbs");
+    assert_eq!(
+        pbs.pbs,
+        PbsProperties {
+            server: Some("192.0.2.10".into()),
+            port: Some("8008".into()),
+            datastore: Some("store1".into()),
+            username: Some("backup@pbs!gw".into()),
+            fingerprint: Some(
+                "6F:0A:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE"
+                    .into()
+            ),
+            namespace: Some("smb/gw".into()),
+            encryption_key: None,
+        }
+    );
+    assert_eq!(pbs.nodes.as_deref(), Some(&["pve1".to_string()][..]));
+    assert!(pbs.refusal("pve1").is_some(), "a pbs storage holds no shares");
+    // another type's same-named lines are not PBS properties
+    assert_eq!(by_id(&all, "store").pbs, PbsProperties::default());
+}
