@@ -52,6 +52,7 @@ struct ShareJson<'a> {
     time_machine: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     time_machine_max_size: Option<u64>,
+    acl_mode: &'static str,
 }
 
 impl Serialize for Share {
@@ -87,6 +88,7 @@ impl Serialize for Share {
             options: &self.options,
             time_machine: self.time_machine,
             time_machine_max_size: self.time_machine_max_size,
+            acl_mode: self.acl_mode.as_str(),
         }
         .serialize(s)
     }

@@ -65,6 +65,31 @@ pub struct Share {
     pub time_machine: bool,
     /// Bytes Time Machine is told the share holds; never above `quota`.
     pub time_machine_max_size: Option<u64>,
+    /// Who owns the permissions inside the share (`acl-mode`).
+    pub acl_mode: AclMode,
+}
+
+/// `acl-mode`: the gateway's POSIX ACLs for the share's accounts, or Windows ACLs that clients
+/// own (vfs_acl_xattr; the gateway sets only the initial owner and administrators entry, in
+/// crates/gateway/src/acl.rs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AclMode {
+    #[default]
+    Posix,
+    Windows,
+}
+
+impl AclMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AclMode::Posix => "posix",
+            AclMode::Windows => "windows",
+        }
+    }
+
+    pub fn is_windows(self) -> bool {
+        self == AclMode::Windows
+    }
 }
 
 /// Properties in their text form, as they come from the CLI, the API or the config file.
@@ -302,6 +327,10 @@ impl Share {
             options: options::parse(get("options").unwrap_or("")).field("options")?,
             time_machine: flag("time-machine")?,
             time_machine_max_size,
+            acl_mode: match choice("acl-mode")?.as_str() {
+                "windows" => AclMode::Windows,
+                _ => AclMode::Posix,
+            },
         };
         share.check_consistency()?;
         if !stored {
@@ -360,6 +389,38 @@ impl Share {
         options::check_share(&self.options, self.streams, &|module| self.stacks(module)).field("options")?;
         if !self.mode.has_node_directory() {
             self.check_vm_share()?;
+        }
+        self.check_acl_mode()?;
+        Ok(())
+    }
+
+    /// Windows ACLs need a Samba that can write `security.NTACL` on the share's files, and the
+    /// Samba parameters that map them: refused where either cannot be had. (Whether the
+    /// filesystem takes the xattrs is asked of the filesystem when the share's ACL is planned.)
+    fn check_acl_mode(&self) -> Result<()> {
+        if !self.acl_mode.is_windows() {
+            return Ok(());
+        }
+        let name = &self.name;
+        if self.mode.container().is_some() {
+            bail_field!(
+                "acl-mode",
+                "share '{name}': --acl-mode windows needs Samba to write the security.NTACL extended attribute, which root of an unprivileged container may not (the kernel asks for CAP_SYS_ADMIN over the node's filesystem); use --mode native"
+            );
+        }
+        if self.mode.vm().is_some() {
+            bail_field!(
+                "acl-mode",
+                "share '{name}': --acl-mode windows is not available in --mode vm yet (Windows ACLs are edited by domain administrators, and a VM share has no domain accounts yet); use --mode native"
+            );
+        }
+        for key in ["nt acl support", "map acl inherit"] {
+            if self.options.get(key).map(String::as_str) == Some("no") {
+                bail_field!(
+                    "options",
+                    "share '{name}': --acl-mode windows needs '{key} = yes' (vfs_acl_xattr maps the Windows ACL through it); remove the option '{key}'"
+                );
+            }
         }
         Ok(())
     }
@@ -572,6 +633,7 @@ impl Share {
                     .time_machine_max_size
                     .map(size::format_size_exact)
                     .unwrap_or_default(),
+                "acl-mode" => self.acl_mode.as_str().to_string(),
                 other => unreachable!("property {other} not mapped"),
             };
             let is_default = match p.default {
