@@ -33,9 +33,9 @@ fn member_sandbox(lab: &AdLab) -> Sandbox {
     sb
 }
 
-/// `smbcacls` from the DC host as Administrator: the ACL of `file` in the member's share, or
-/// (with `add`) an ACE added first. Credentials in a file, not argv.
-fn smbcacls(lab: &AdLab, share: &str, file: &str, add: Option<&str>) -> String {
+/// `smbcacls` from the DC host as Administrator: the ACL of `file` in the member's share, after
+/// `change` (e.g. `-a ACE`) when given. Credentials in a file, not argv.
+fn smbcacls(lab: &AdLab, share: &str, file: &str, change: &[&str]) -> String {
     let creds = lab.path("cacls.creds");
     std::fs::write(
         &creds,
@@ -49,18 +49,16 @@ fn smbcacls(lab: &AdLab, share: &str, file: &str, add: Option<&str>) -> String {
         .arg("-A")
         .arg(&creds)
         .arg("--use-kerberos=disabled");
-    if let Some(ace) = add {
-        cmd.args(["-a", ace]);
-    }
+    cmd.args(change);
     let out = cmd.output().unwrap();
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "smbcacls {file} {add:?}: {text}");
-    if add.is_some() {
-        return smbcacls(lab, share, file, None);
+    assert!(out.status.success(), "smbcacls {file} {change:?}: {text}");
+    if !change.is_empty() {
+        return smbcacls(lab, share, file, &[]);
     }
     text
 }
@@ -144,15 +142,21 @@ fn windows_acls_set_by_a_client_are_inherited_enforced_and_kept() {
     assert!(denied.contains("NT_STATUS_ACCESS_DENIED"), "before the ACE: {denied}");
 
     // Administrator adds an ACE for a domain group from the client side, and reads it back
-    let root_acl = smbcacls(&lab, "office", "", Some(GROUP_ACE));
+    smbcacls(&lab, "office", "", &["-a", GROUP_ACE]);
+    // and takes the ownership of the root, which the gateway gave to root
+    let root_acl = smbcacls(&lab, "office", "", &["-C", "EXAMPLE\\Administrator"]);
     assert!(root_acl.contains(GROUP_ACE), "{root_acl}");
+    assert!(
+        root_acl.to_ascii_lowercase().contains("owner:example\\administrator\n"),
+        "{root_acl}"
+    );
     assert!(ntacl(&office).is_some(), "no security.NTACL on the share root");
 
     // a member of the group creates a file; it inherits the ACE
     lab.smbclient("office", ALICE.0, ALICE.1, false, &put)
         .expect("alice is in shareusers");
     assert_eq!(std::fs::read(office.join("new.txt")).unwrap(), b"from the domain\n");
-    let file_acl = smbcacls(&lab, "office", "new.txt", None);
+    let file_acl = smbcacls(&lab, "office", "new.txt", &[]);
     // inherited through the NT ACL Samba stored for the new file (smbcacls sets no
     // auto-inheritance bit on the parent, as Explorer does, so the ACE carries no I flag)
     assert!(grants_full(&file_acl, "EXAMPLE\\shareusers"), "{file_acl}");
@@ -182,8 +186,8 @@ fn windows_acls_set_by_a_client_are_inherited_enforced_and_kept() {
     let stored = (ntacl(&office), ntacl(&office.join("new.txt")));
     sb.ok(&["update", "office", "--comment", "Office files"]);
     sb.ok(&["apply"]);
-    assert_eq!(smbcacls(&lab, "office", "", None), root_acl);
-    assert_eq!(smbcacls(&lab, "office", "new.txt", None), file_acl);
+    assert_eq!(smbcacls(&lab, "office", "", &[]), root_acl);
+    assert_eq!(smbcacls(&lab, "office", "new.txt", &[]), file_acl);
     assert_eq!((ntacl(&office), ntacl(&office.join("new.txt"))), stored);
 
     // back to posix: the NT ACLs stay on disk, Samba no longer reads them (acl_xattr is gone,
@@ -195,7 +199,7 @@ fn windows_acls_set_by_a_client_are_inherited_enforced_and_kept() {
         "{conf}"
     );
     assert_eq!((ntacl(&office), ntacl(&office.join("new.txt"))), stored);
-    let posix_acl = smbcacls(&lab, "office", "new.txt", None);
+    let posix_acl = smbcacls(&lab, "office", "new.txt", &[]);
     assert_ne!(posix_acl, file_acl, "Samba still reads the NT ACL in posix mode");
     // full control (change permissions, take ownership) is only in the NT ACL: read from the
     // POSIX ACL, the group has rwx, which Samba shows as 0x001e01ff
@@ -205,8 +209,26 @@ fn windows_acls_set_by_a_client_are_inherited_enforced_and_kept() {
         "{posix_acl}"
     );
     sb.ok(&["update", "office", "--acl-mode", "windows"]);
-    assert_eq!(smbcacls(&lab, "office", "new.txt", None), file_acl);
-    assert_eq!(smbcacls(&lab, "office", "", None), root_acl);
+    assert_eq!(smbcacls(&lab, "office", "new.txt", &[]), file_acl);
+    assert_eq!(
+        smbcacls(&lab, "office", "", &[]),
+        root_acl,
+        "the switch back re-did the root"
+    );
+
+    // a change made on the node wins: the NT ACL records a hash of the POSIX ACL and mode it was
+    // mapped to, and Samba shows the POSIX mapping again once they no longer match
+    let new = office.join("new.txt");
+    let mode = std::fs::metadata(&new).unwrap().mode();
+    std::fs::set_permissions(
+        &new,
+        std::os::unix::fs::PermissionsExt::from_mode((mode & 0o7777) ^ 0o004),
+    )
+    .unwrap();
+    let changed = smbcacls(&lab, "office", "new.txt", &[]);
+    assert_ne!(changed, file_acl);
+    // other r-x became --x: Everyone may now only traverse/execute, as the mode says
+    assert!(changed.contains("ACL:Everyone:ALLOWED/0x0/X\n"), "{changed}");
 }
 
 /// A ramfs mounted below `dir`: a real filesystem with neither `security.` xattrs nor POSIX

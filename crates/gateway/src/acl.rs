@@ -265,17 +265,27 @@ pub struct WindowsStart {
 
 impl WindowsStart {
     /// Planned when a share becomes a Windows ACL share (created so, switched from posix, or
-    /// moved to another path); never again afterwards, so what clients set stays theirs.
+    /// moved to another path); never again afterwards, so what clients set stays theirs. A root
+    /// that already holds an NT ACL (a share that was a Windows ACL share before) is the
+    /// clients' too and is left as it is.
     fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
         if previous.is_some_and(|p| p.acl_mode.is_windows() && p.path == share.path) {
             return Ok(None);
         }
         let path = PathBuf::from(&share.path);
         check_windows_acl_support(&path)?;
+        let root = match exists {
+            true => Some(Dir::open(&path)?),
+            false => None,
+        };
+        if let Some(root) = &root {
+            if has_xattr(root, NTACL).map_err(|e| Error::io("reading the extended attributes of", &path, e))? {
+                return Ok(None);
+            }
+        }
         let admins = administrators(samba)?;
-        let previous = match exists {
-            true => {
-                let root = Dir::open(&path)?;
+        let previous = match root {
+            Some(root) => {
                 let st = root.stat()?;
                 Some(RootState {
                     uid: st.uid,
@@ -284,7 +294,7 @@ impl WindowsStart {
                     access: root.acl(AclKind::Access)?,
                 })
             }
-            false => None,
+            None => None,
         };
         Ok(Some(Self { path, admins, previous }))
     }
@@ -321,7 +331,7 @@ pub fn check_windows_acl_support(path: &Path) -> Result<()> {
     let dir = dir.ok_or_else(|| Error::system(format!("no part of {} exists", path.display())))?;
     for (name, what) in [
         (
-            c"security.NTACL",
+            NTACL,
             "security.* extended attributes (vfs_acl_xattr keeps the Windows ACL in security.NTACL)",
         ),
         (
@@ -329,13 +339,10 @@ pub fn check_windows_acl_support(path: &Path) -> Result<()> {
             "POSIX ACLs (Samba maps every Windows ACL to them as well)",
         ),
     ] {
-        let n = unsafe { libc::fgetxattr(dir.fd().as_raw_fd(), name.as_ptr(), std::ptr::null_mut(), 0) };
-        if n >= 0 {
+        let Err(e) = has_xattr(&dir, name) else {
             continue;
-        }
-        let e = std::io::Error::last_os_error();
+        };
         match e.raw_os_error() {
-            Some(libc::ENODATA) => {}
             Some(libc::EOPNOTSUPP) => bail_field!(
                 "acl-mode",
                 "--acl-mode windows needs {what}, and the filesystem of {} has none{}; put the share on a filesystem that has them (ext4, XFS, btrfs, ZFS with acltype=posixacl) or keep --acl-mode posix",
@@ -346,6 +353,22 @@ pub fn check_windows_acl_support(path: &Path) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where vfs_acl_xattr keeps a file's Windows ACL.
+const NTACL: &std::ffi::CStr = c"security.NTACL";
+
+/// Whether `dir` has the extended attribute `name` (reading its size only).
+fn has_xattr(dir: &Dir, name: &std::ffi::CStr) -> std::io::Result<bool> {
+    let n = unsafe { libc::fgetxattr(dir.fd().as_raw_fd(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    if n >= 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENODATA) => Ok(false),
+        _ => Err(e),
+    }
 }
 
 /// The filesystem type holding `path`, for messages.
