@@ -603,4 +603,67 @@ mod tests {
             assert!(!getfacl(&p).contains("20000"), "{}: {}", p.display(), getfacl(&p));
         }
     }
+
+    /// A Windows ACL share's root gets its start once: root, mode 0770 (no administrators group
+    /// standalone), undone exactly; never again while it stays windows, nor once it holds an NT
+    /// ACL (a share coming back to windows).
+    #[test]
+    fn windows_start_once_and_undone() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let samba = Samba::new(
+            smbgw_core::Layout::sandbox(&dir.path().join("root"), "127.0.0.1".parse().unwrap(), 4450).unwrap(),
+        );
+        let root = dir.path().join("office");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::chown(&root, Some(20000), Some(20000)).unwrap();
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::process::Command::new("setfacl")
+            .args(["-m", "u:20001:rwx"])
+            .arg(&root)
+            .status()
+            .unwrap();
+        let acl_before = getfacl(&root);
+        // the named entry widened the mask, which is the mode's group bits
+        let mode_before = std::fs::metadata(&root).unwrap().mode() & 0o7777;
+        assert_eq!(mode_before, 0o775);
+        let props = |mode: &str| -> smbgw_core::share::Properties {
+            [("path", root.to_str().unwrap()), ("acl-mode", mode)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let windows = Share::from_properties("office", &props("windows")).unwrap();
+        let posix = Share::from_properties("office", &props("posix")).unwrap();
+
+        let Some(GrantAccess::Windows(mut step)) = GrantAccess::plan(&windows, Some(&posix), &samba, true).unwrap()
+        else {
+            panic!("no initial step for a share switched to windows");
+        };
+        assert!(step.describe().contains("to root (mode 0770)"), "{}", step.describe());
+        step.apply().unwrap();
+        let m = std::fs::metadata(&root).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o770));
+        assert!(getfacl(&root).contains("user:20001:rwx"), "entries already there stay");
+        step.undo().unwrap();
+        let m = std::fs::metadata(&root).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (20000, 20000, mode_before));
+        assert_eq!(getfacl(&root), acl_before);
+
+        // windows already: nothing; an NT ACL on the root: the clients', nothing either
+        assert!(GrantAccess::plan(&windows, Some(&windows), &samba, true)
+            .unwrap()
+            .is_none());
+        std::process::Command::new("setfattr")
+            .args(["-n", "security.NTACL", "-v", "0x01"])
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(GrantAccess::plan(&windows, Some(&posix), &samba, true)
+            .unwrap()
+            .is_none());
+        assert!(GrantAccess::plan(&windows, None, &samba, true).unwrap().is_none());
+    }
 }
