@@ -248,6 +248,7 @@ cleanup() {
     done
     declare -F cephfs_cleanup >/dev/null && cephfs_cleanup
     declare -F datapath_cleanup >/dev/null && datapath_cleanup
+    declare -F winacl_cleanup >/dev/null && winacl_cleanup
     for root in "$WORK"/stock*/; do
         [[ -d $root/pid ]] && kill_smbd_in "$root/pid"
     done
@@ -719,6 +720,8 @@ phase_cephfs
 BASELINE_NOTES+=("throughput: the same directory on the same btrfs, served by a stock smb.conf (only sandbox paths, port, 127.0.0.1, tdbsam, load printers = no; Samba defaults otherwise) running beside our generated one; smbclient put/get/mput over 127.0.0.1, wall clock around the whole smbclient call (connect + logon included on both sides), server order alternating between runs, sync before each write")
 # the data path on a tmpfs, where the disk is not the ceiling (scripts/bench/datapath.sh)
 source "$HERE/bench/datapath.sh" && phase_datapath
+# what Windows ACLs cost per file created (scripts/bench/winacl.sh)
+source "$HERE/bench/winacl.sh" && phase_winacl
 
 # ============================================================================================
 # Phase 4: quotas on the same btrfs -- enforcement overshoot through SMB, quota-status latency

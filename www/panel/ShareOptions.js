@@ -31,6 +31,19 @@ Ext.define('SMBGateway.panel.ShareOptions', {
                     ['no', gt('No')],
                 ],
             },
+            {
+                xtype: 'combobox',
+                name: 'acl-mode',
+                fieldLabel: gt('Permissions'),
+                editable: false,
+                value: 'posix',
+                // acl_xattr needs security.* xattrs, which an unprivileged container cannot write
+                smbgwRefusedIn: ['lxc', 'vm'],
+                store: [
+                    ['posix', gt('POSIX ACLs for the users')],
+                    ['windows', gt('Windows ACLs (Security tab)')],
+                ],
+            },
         ];
         me.columnB = [
             {

@@ -56,6 +56,7 @@ struct ShareJson<'a> {
     snapshot_schedule: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     snapshot_keep: Option<String>,
+    acl_mode: &'static str,
 }
 
 impl Serialize for Share {
@@ -93,6 +94,7 @@ impl Serialize for Share {
             time_machine_max_size: self.time_machine_max_size,
             snapshot_schedule: self.snapshot_schedule.as_ref().map(ToString::to_string),
             snapshot_keep: self.snapshot_keep.as_ref().map(ToString::to_string),
+            acl_mode: self.acl_mode.as_str(),
         }
         .serialize(s)
     }

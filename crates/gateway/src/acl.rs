@@ -16,10 +16,21 @@
 //! root is changed last: a walk interrupted by a crash leaves the root as it was, so the
 //! operation is planned again on the next run, which skips every entry already right and
 //! finishes the job.
+//!
+//! With `--acl-mode windows` the permissions belong to Windows clients (vfs_acl_xattr keeps
+//! their ACLs in `security.NTACL` and maps them to POSIX ACLs itself), so none of the above
+//! runs: when a share becomes a Windows ACL share (created so, or switched to it) the share root
+//! alone gets its initial owner, root, with the node's administrators as its group (on a
+//! domain member `DOMAIN\Domain Admins`; on a standalone node root alone), mode 0770, and
+//! nothing of the tree is rewritten afterwards, by update or apply. Before that the share's
+//! filesystem is asked whether it takes both `security.` xattrs and POSIX ACLs, and refused on
+//! `acl-mode` if not.
 
 use std::io::IsTerminal;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
+use smbgw_core::ad::AdState;
 use smbgw_core::{bail_field, validate, Error, Result, Share, Step};
 use smbgw_samba::Samba;
 use smbgw_sys::posix_acl::{Acl, AclKind, Subject};
@@ -35,7 +46,49 @@ const MAX_LISTED: usize = 10;
 /// One change to every entry of the tree: give `who` the permission, or (None) remove it.
 type Change = (Subject, Option<u16>);
 
-pub struct GrantAccess {
+/// The step that opens a share's tree to its accounts, as its `acl-mode` says.
+pub enum GrantAccess {
+    /// The share's users and groups on every entry (`acl-mode posix`).
+    Posix(PosixGrant),
+    /// The initial owner and administrators of the share root, once (`acl-mode windows`).
+    Windows(WindowsStart),
+}
+
+impl GrantAccess {
+    /// The step for `share` (with `previous`, the share before this change), or `None` when
+    /// there is nothing to do. `exists`: whether the share directory is there already.
+    pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
+        if share.acl_mode.is_windows() {
+            return Ok(WindowsStart::plan(share, previous, samba, exists)?.map(GrantAccess::Windows));
+        }
+        Ok(PosixGrant::plan(share, previous, samba, exists)?.map(GrantAccess::Posix))
+    }
+}
+
+impl Step for GrantAccess {
+    fn describe(&self) -> String {
+        match self {
+            GrantAccess::Posix(s) => s.describe(),
+            GrantAccess::Windows(s) => s.describe(),
+        }
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        match self {
+            GrantAccess::Posix(s) => s.apply(),
+            GrantAccess::Windows(s) => s.apply(),
+        }
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        match self {
+            GrantAccess::Posix(s) => s.undo(),
+            GrantAccess::Windows(s) => s.undo(),
+        }
+    }
+}
+
+pub struct PosixGrant {
     path: PathBuf,
     grant: Vec<Subject>,
     perm: u16,
@@ -93,7 +146,7 @@ fn subjects(share: &Share, samba: &Samba, strict: bool) -> Result<Vec<Subject>> 
     Ok(out)
 }
 
-impl GrantAccess {
+impl PosixGrant {
     /// The step that brings the ACLs of `share`'s tree in line with its users and groups (and
     /// revokes those only `previous` had), or `None` if the root already is.
     pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
@@ -146,7 +199,7 @@ fn perm_text(perm: u16) -> String {
     [bit(4, 'r'), bit(2, 'w'), bit(1, 'x')].iter().collect()
 }
 
-impl Step for GrantAccess {
+impl Step for PosixGrant {
     fn describe(&self) -> String {
         let mut parts = Vec::new();
         if !self.grant.is_empty() {
@@ -184,6 +237,177 @@ impl Step for GrantAccess {
         let had = |s: &Subject| access.as_ref().and_then(|a| a.get(*s));
         let changes: Vec<Change> = self.grant.iter().chain(&self.revoke).map(|s| (*s, had(s))).collect();
         change_tree(&self.path, &changes, Some((access, default)))
+    }
+}
+
+/// The share root of a Windows ACL share as it was before the gateway made it one, restored
+/// on undo.
+#[derive(Clone, Debug)]
+struct RootState {
+    uid: u32,
+    gid: u32,
+    mode: u32,
+    access: Option<Acl>,
+}
+
+/// Mode of a Windows ACL share's root: its owner and the administrators, nobody else until a
+/// Windows client grants more (what Samba's "shares with Windows ACLs" set-up starts from).
+const WINDOWS_ROOT_MODE: u32 = 0o770;
+
+/// The initial owner and administrators entry of a Windows ACL share's root, once.
+pub struct WindowsStart {
+    path: PathBuf,
+    /// The administrators group (name, gid); `None` on a standalone node: root alone.
+    admins: Option<(String, u32)>,
+    /// `None` when the directory is created by the same plan (its own undo removes it).
+    previous: Option<RootState>,
+}
+
+impl WindowsStart {
+    /// Planned when a share becomes a Windows ACL share (created so, switched from posix, or
+    /// moved to another path); never again afterwards, so what clients set stays theirs. A root
+    /// that already holds an NT ACL (a share that was a Windows ACL share before) is the
+    /// clients' too and is left as it is.
+    fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
+        if previous.is_some_and(|p| p.acl_mode.is_windows() && p.path == share.path) {
+            return Ok(None);
+        }
+        let path = PathBuf::from(&share.path);
+        check_windows_acl_support(&path)?;
+        let root = match exists {
+            true => Some(Dir::open(&path)?),
+            false => None,
+        };
+        if let Some(root) = &root {
+            if has_xattr(root, NTACL).map_err(|e| Error::io("reading the extended attributes of", &path, e))? {
+                return Ok(None);
+            }
+        }
+        let admins = administrators(samba)?;
+        let previous = match root {
+            Some(root) => {
+                let st = root.stat()?;
+                Some(RootState {
+                    uid: st.uid,
+                    gid: st.gid,
+                    mode: st.mode & 0o7777,
+                    access: root.acl(AclKind::Access)?,
+                })
+            }
+            None => None,
+        };
+        Ok(Some(Self { path, admins, previous }))
+    }
+}
+
+/// The node's administrators for Windows ACL shares: `DOMAIN\Domain Admins` on a domain member
+/// (the group `ad-join` grants SeDiskOperatorPrivilege), none on a standalone node.
+fn administrators(samba: &Samba) -> Result<Option<(String, u32)>> {
+    let Some(state) = AdState::load(&samba.layout)? else {
+        return Ok(None);
+    };
+    let name = format!("{}\\{}", state.join.workgroup, crate::ad::ADMINISTRATORS);
+    match samba.lookup_name(&name)? {
+        Some(r) => Ok(Some((name, samba.sid_to_id(&r.sid, true)?))),
+        None => Err(Error::external(format!(
+            "the domain does not know {name:?}, the administrators of Windows ACL shares"
+        ))),
+    }
+}
+
+/// Windows ACLs need both kinds of extended attribute on the share's filesystem: `security.`
+/// (vfs_acl_xattr keeps the NT ACL in `security.NTACL`) and POSIX ACLs (Samba maps each NT ACL
+/// to them, `acl_xattr:ignore system acls = no`). Asked of the directory itself, or of its
+/// nearest existing parent when the plan creates it; reading is enough: a filesystem without
+/// the attribute's namespace answers EOPNOTSUPP, one with it ENODATA or the value.
+pub fn check_windows_acl_support(path: &Path) -> Result<()> {
+    let mut dir = None;
+    for p in path.ancestors() {
+        if let Some(d) = Dir::open_optional(p)? {
+            dir = Some(d);
+            break;
+        }
+    }
+    let dir = dir.ok_or_else(|| Error::system(format!("no part of {} exists", path.display())))?;
+    for (name, what) in [
+        (
+            NTACL,
+            "security.* extended attributes (vfs_acl_xattr keeps the Windows ACL in security.NTACL)",
+        ),
+        (
+            c"system.posix_acl_access",
+            "POSIX ACLs (Samba maps every Windows ACL to them as well)",
+        ),
+    ] {
+        let Err(e) = has_xattr(&dir, name) else {
+            continue;
+        };
+        match e.raw_os_error() {
+            Some(libc::EOPNOTSUPP) => bail_field!(
+                "acl-mode",
+                "--acl-mode windows needs {what}, and the filesystem of {} has none{}; put the share on a filesystem that has them (ext4, XFS, btrfs, ZFS with acltype=posixacl) or keep --acl-mode posix",
+                dir.path().display(),
+                filesystem_type(dir.path()).map(|t| format!(" ({t})")).unwrap_or_default()
+            ),
+            _ => return Err(Error::io("reading the extended attributes of", dir.path(), e)),
+        }
+    }
+    Ok(())
+}
+
+/// Where vfs_acl_xattr keeps a file's Windows ACL.
+const NTACL: &std::ffi::CStr = c"security.NTACL";
+
+/// Whether `dir` has the extended attribute `name` (reading its size only).
+fn has_xattr(dir: &Dir, name: &std::ffi::CStr) -> std::io::Result<bool> {
+    let n = unsafe { libc::fgetxattr(dir.fd().as_raw_fd(), name.as_ptr(), std::ptr::null_mut(), 0) };
+    if n >= 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::ENODATA) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// The filesystem type holding `path`, for messages.
+fn filesystem_type(path: &Path) -> Option<String> {
+    let mounts = smbgw_sys::mounts::read().ok()?;
+    smbgw_sys::mounts::containing(&mounts, path).map(|m| m.fstype.clone())
+}
+
+impl Step for WindowsStart {
+    fn describe(&self) -> String {
+        format!(
+            "give {} to root{} (mode {WINDOWS_ROOT_MODE:04o}) as the start of its Windows ACL; Windows clients own it from then on",
+            self.path.display(),
+            match &self.admins {
+                Some((name, gid)) => format!(" and the administrators {name} (gid {gid})"),
+                None => String::new(),
+            }
+        )
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        validate::path_on_disk(&self.path.to_string_lossy())?;
+        let root = Dir::open(&self.path)?;
+        root.chown(Some(0), Some(self.admins.as_ref().map_or(0, |(_, gid)| *gid)))?;
+        root.chmod(WINDOWS_ROOT_MODE)
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        let Some(before) = self.previous.clone() else {
+            return Ok(());
+        };
+        let root = Dir::open(&self.path)?;
+        root.chown(Some(before.uid), Some(before.gid))?;
+        root.chmod(before.mode)?;
+        // chmod of a directory with an ACL changed its mask: the ACL back as it was
+        match before.access {
+            Some(acl) => root.set_acl(AclKind::Access, &acl),
+            None => Ok(()),
+        }
     }
 }
 
@@ -378,5 +602,68 @@ mod tests {
         for p in [root.clone(), root.join("sub/deeper"), root.join("sub/deeper/file")] {
             assert!(!getfacl(&p).contains("20000"), "{}: {}", p.display(), getfacl(&p));
         }
+    }
+
+    /// A Windows ACL share's root gets its start once: root, mode 0770 (no administrators group
+    /// standalone), undone exactly; never again while it stays windows, nor once it holds an NT
+    /// ACL (a share coming back to windows).
+    #[test]
+    fn windows_start_once_and_undone() {
+        if !nix::unistd::geteuid().is_root() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let samba = Samba::new(
+            smbgw_core::Layout::sandbox(&dir.path().join("root"), "127.0.0.1".parse().unwrap(), 4450).unwrap(),
+        );
+        let root = dir.path().join("office");
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::chown(&root, Some(20000), Some(20000)).unwrap();
+        std::fs::set_permissions(&root, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::process::Command::new("setfacl")
+            .args(["-m", "u:20001:rwx"])
+            .arg(&root)
+            .status()
+            .unwrap();
+        let acl_before = getfacl(&root);
+        // the named entry widened the mask, which is the mode's group bits
+        let mode_before = std::fs::metadata(&root).unwrap().mode() & 0o7777;
+        assert_eq!(mode_before, 0o775);
+        let props = |mode: &str| -> smbgw_core::share::Properties {
+            [("path", root.to_str().unwrap()), ("acl-mode", mode)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let windows = Share::from_properties("office", &props("windows")).unwrap();
+        let posix = Share::from_properties("office", &props("posix")).unwrap();
+
+        let Some(GrantAccess::Windows(mut step)) = GrantAccess::plan(&windows, Some(&posix), &samba, true).unwrap()
+        else {
+            panic!("no initial step for a share switched to windows");
+        };
+        assert!(step.describe().contains("to root (mode 0770)"), "{}", step.describe());
+        step.apply().unwrap();
+        let m = std::fs::metadata(&root).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (0, 0, 0o770));
+        assert!(getfacl(&root).contains("user:20001:rwx"), "entries already there stay");
+        step.undo().unwrap();
+        let m = std::fs::metadata(&root).unwrap();
+        assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (20000, 20000, mode_before));
+        assert_eq!(getfacl(&root), acl_before);
+
+        // windows already: nothing; an NT ACL on the root: the clients', nothing either
+        assert!(GrantAccess::plan(&windows, Some(&windows), &samba, true)
+            .unwrap()
+            .is_none());
+        std::process::Command::new("setfattr")
+            .args(["-n", "security.NTACL", "-v", "0x01"])
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(GrantAccess::plan(&windows, Some(&posix), &samba, true)
+            .unwrap()
+            .is_none());
+        assert!(GrantAccess::plan(&windows, None, &samba, true).unwrap().is_none());
     }
 }

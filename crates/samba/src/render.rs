@@ -263,6 +263,31 @@ fn time_machine_globals(shares: &[Share]) -> &'static str {
     }
 }
 
+/// Windows ACLs (`--acl-mode windows`), as Samba's "shares with Windows ACLs" set-up and
+/// vfs_acl_xattr(8) describe them: the NT ACL kept whole in `security.NTACL`, its inheritance
+/// flags kept (`map acl inherit`), and the NT ACL mapped to POSIX ACLs as well. That mapping
+/// stays on (`acl_xattr:ignore system acls = no`, written out so it is seen to be chosen):
+/// with `yes` Samba stops maintaining the POSIX ACLs and forces `create mask = 0666` and
+/// `directory mask = 0777`, so every node-local process (backups, a container's bind mount,
+/// the quota daemon) would find the share's files open to all. `inherit acls` is forced on by
+/// the module and `store dos attributes` is Samba's default, so neither is repeated. A
+/// parameter the admin's options already set is not written twice (the share's validation
+/// refused the values that would undo Windows ACLs).
+fn windows_acls(share: &Share) -> String {
+    let mut text =
+        "\t# Windows ACLs (--acl-mode windows): NT ACLs in security.NTACL, edited from the Security tab\n".to_string();
+    for (key, value) in [
+        ("nt acl support", "yes"),
+        ("map acl inherit", "yes"),
+        ("acl_xattr:ignore system acls", "no"),
+    ] {
+        if !share.options.contains_key(key) {
+            text.push_str(&format!("\t{key} = {value}\n"));
+        }
+    }
+    text
+}
+
 /// The helper smbd runs as `dfree command` (as the connected user, with the directory as its
 /// only argument; smbd takes the whole parameter as the program, so it cannot carry options).
 fn dfree_helper(layout: &Layout, include_dir: &Path) -> (PathBuf, String) {
@@ -329,6 +354,10 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
     }
     if share.recycle_bin {
         features.push_str(RECYCLE);
+    }
+    if share.acl_mode.is_windows() {
+        vfs.push("acl_xattr");
+        features.push_str(&windows_acls(share));
     }
     if let Some(modules) = share.options.get("vfs objects") {
         vfs.extend(modules.split_whitespace());

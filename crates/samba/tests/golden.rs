@@ -207,3 +207,42 @@ fn time_machine_share_matches_its_golden_files_and_passes_testparm() {
     let dump = testparm::check_file(&samba, &layout.smb_conf).unwrap();
     check("timemachine/testparm.out", &anon(&dump));
 }
+
+/// A Windows ACL share (its own golden files, so the files above stay as they were): acl_xattr
+/// below recycle, fruit, shadow_copy2 and full_audit and above io_uring, the parameters that
+/// map the NT ACL, and what Samba's testparm makes of them.
+#[test]
+fn windows_acl_share_matches_its_golden_files_and_passes_testparm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let layout = Layout::sandbox(&root, "127.0.0.1".parse().unwrap(), 4450).unwrap();
+    let samba = Samba::new(layout.clone());
+    let office = share(
+        "office",
+        &[
+            ("path", "/srv/office"),
+            ("acl-mode", "windows"),
+            ("audit", "1"),
+            ("macos", "1"),
+            ("shadow-copies", "1"),
+            ("recycle-bin", "1"),
+            (
+                "options",
+                "vfs objects=full_audit catia fruit streams_xattr recycle io_uring",
+            ),
+        ],
+    );
+    let rendered = testparm::render_validated(&samba, &[office], &Default::default())
+        .expect("testparm accepts the rendered config");
+    let anon = |text: &str| text.replace(root.to_str().unwrap(), "/ROOT");
+    let (path, text) = rendered.shares.iter().next().unwrap();
+    assert_eq!(path.file_name().unwrap(), "office.conf");
+    check("winacl/office.conf", &anon(text));
+    for (path, text) in std::iter::once((&rendered.smb_conf.0, &rendered.smb_conf.1)).chain(&rendered.shares) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let dump = testparm::check_file(&samba, &layout.smb_conf).unwrap();
+    let section = &dump[dump.find("[office]").expect("the share in testparm's dump")..];
+    check("winacl/testparm.out", &anon(section));
+}

@@ -71,6 +71,31 @@ pub struct Share {
     pub snapshot_schedule: Option<CalendarEvent>,
     /// Which scheduled snapshots the daemon keeps (PVE's prune format); unset keeps them all.
     pub snapshot_keep: Option<KeepOptions>,
+    /// Who owns the permissions inside the share (`acl-mode`).
+    pub acl_mode: AclMode,
+}
+
+/// `acl-mode`: the gateway's POSIX ACLs for the share's accounts, or Windows ACLs that clients
+/// own (vfs_acl_xattr; the gateway sets only the initial owner and administrators entry, in
+/// crates/gateway/src/acl.rs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AclMode {
+    #[default]
+    Posix,
+    Windows,
+}
+
+impl AclMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AclMode::Posix => "posix",
+            AclMode::Windows => "windows",
+        }
+    }
+
+    pub fn is_windows(self) -> bool {
+        self == AclMode::Windows
+    }
 }
 
 /// Properties in their text form, as they come from the CLI, the API or the config file.
@@ -316,6 +341,10 @@ impl Share {
                 .map(KeepOptions::parse)
                 .transpose()
                 .field("snapshot-keep")?,
+            acl_mode: match choice("acl-mode")?.as_str() {
+                "windows" => AclMode::Windows,
+                _ => AclMode::Posix,
+            },
         };
         share.check_consistency()?;
         if !stored {
@@ -376,6 +405,7 @@ impl Share {
             self.check_vm_share()?;
         }
         self.check_snapshots()?;
+        self.check_acl_mode()?;
         Ok(())
     }
 
@@ -395,6 +425,37 @@ impl Share {
                 "share '{}': --snapshot-schedule is not available in --mode vm (the data disk has no snapshots the node can take)",
                 self.name
             );
+        }
+        Ok(())
+    }
+
+    /// Windows ACLs need a Samba that can write `security.NTACL` on the share's files, and the
+    /// Samba parameters that map them: refused where either cannot be had. (Whether the
+    /// filesystem takes the xattrs is asked of the filesystem when the share's ACL is planned.)
+    fn check_acl_mode(&self) -> Result<()> {
+        if !self.acl_mode.is_windows() {
+            return Ok(());
+        }
+        let name = &self.name;
+        if self.mode.container().is_some() {
+            bail_field!(
+                "acl-mode",
+                "share '{name}': --acl-mode windows needs Samba to write the security.NTACL extended attribute, which root of an unprivileged container may not (the kernel asks for CAP_SYS_ADMIN over the node's filesystem); use --mode native"
+            );
+        }
+        if self.mode.vm().is_some() {
+            bail_field!(
+                "acl-mode",
+                "share '{name}': --acl-mode windows is not available in --mode vm yet (Windows ACLs are edited by domain administrators, and a VM share has no domain accounts yet); use --mode native"
+            );
+        }
+        for key in ["nt acl support", "map acl inherit"] {
+            if self.options.get(key).map(String::as_str) == Some("no") {
+                bail_field!(
+                    "options",
+                    "share '{name}': --acl-mode windows needs '{key} = yes' (vfs_acl_xattr maps the Windows ACL through it); remove the option '{key}'"
+                );
+            }
         }
         Ok(())
     }
@@ -613,6 +674,7 @@ impl Share {
                     .map(ToString::to_string)
                     .unwrap_or_default(),
                 "snapshot-keep" => self.snapshot_keep.as_ref().map(ToString::to_string).unwrap_or_default(),
+                "acl-mode" => self.acl_mode.as_str().to_string(),
                 other => unreachable!("property {other} not mapped"),
             };
             let is_default = match p.default {

@@ -576,3 +576,69 @@ fn snapshot_schedule_and_retention_are_stored_normalized_and_refused_on_their_fi
     assert!(crate::schema::check_format("smbgw-calendar-event", "25:00").is_err());
     assert!(crate::schema::check_format("smbgw-prune-keep", "keep-last=0").is_err());
 }
+
+#[test]
+fn acl_mode_windows_on_native_shares_only() {
+    // posix is the default and is not stored; windows is, and shows in the JSON form
+    let plain = Share::from_properties("p", &props(&[("path", "/srv/p")])).unwrap();
+    assert_eq!(plain.acl_mode, AclMode::Posix);
+    assert!(!plain.to_properties().iter().any(|(k, _)| *k == "acl-mode"));
+    let win = Share::from_properties("w", &props(&[("path", "/srv/w"), ("acl-mode", "Windows")])).unwrap();
+    assert_eq!(win.acl_mode, AclMode::Windows);
+    assert!(win.to_properties().contains(&("acl-mode", "windows".to_string())));
+    let json = serde_json::to_value(&win).unwrap();
+    assert_eq!(json["acl-mode"], "windows", "{json}");
+    // back to posix by update or by deleting the property
+    assert_eq!(
+        win.updated(&props(&[("acl-mode", "posix")]), &[]).unwrap().acl_mode,
+        AclMode::Posix
+    );
+    assert_eq!(
+        win.updated(&props(&[]), &["acl-mode".into()]).unwrap().acl_mode,
+        AclMode::Posix
+    );
+
+    let refused = |pairs: &[(&str, &str)]| {
+        let err = Share::from_properties("w", &props(pairs)).unwrap_err();
+        (err.field.unwrap_or_default(), err.message)
+    };
+    for (pairs, field, reason) in [
+        (
+            &[("path", "/srv/w"), ("acl-mode", "nt")][..],
+            "acl-mode",
+            "expected one of posix, windows",
+        ),
+        (
+            &[("path", "/srv/w"), ("acl-mode", "windows"), ("mode", "lxc")][..],
+            "acl-mode",
+            "unprivileged container",
+        ),
+        (
+            &[("acl-mode", "windows"), ("mode", "vm"), ("quota", "1G")][..],
+            "acl-mode",
+            "not available in --mode vm",
+        ),
+        (
+            &[
+                ("path", "/srv/w"),
+                ("acl-mode", "windows"),
+                ("options", "nt acl support=no"),
+            ][..],
+            "options",
+            "needs 'nt acl support = yes'",
+        ),
+        (
+            &[
+                ("path", "/srv/w"),
+                ("acl-mode", "windows"),
+                ("options", "map acl inherit=no"),
+            ][..],
+            "options",
+            "needs 'map acl inherit = yes'",
+        ),
+    ] {
+        let (f, message) = refused(pairs);
+        assert_eq!(f, field, "{pairs:?}: {message}");
+        assert!(message.contains(reason), "{pairs:?}: {message}");
+    }
+}

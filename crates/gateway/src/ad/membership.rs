@@ -201,6 +201,7 @@ impl Gateway {
             move || verify_join(&verify),
             || Ok(()),
         ));
+        self.privilege_step(&state.join.workgroup, true, &mut plan);
         self.restart_smbd_step(&mut plan);
         self.execute(plan, dry_run, None, Vec::new())
     }
@@ -228,6 +229,15 @@ impl Gateway {
         }
         let mut notes = Vec::new();
         let mut plan = Plan::new();
+        // while winbindd still resolves the domain's names; a domain that does not answer now
+        // leaves the entry behind, naming a SID nothing on this node maps any more
+        let admins = format!("{}\\{}", state.join.workgroup, super::ADMINISTRATORS);
+        match self.samba.lookup_name(&admins) {
+            Ok(Some(_)) => self.privilege_step(&state.join.workgroup, false, &mut plan),
+            _ => notes.push(format!(
+                "{admins} keeps its privilege entry on this node (the domain did not answer to revoke it)"
+            )),
+        }
         match credentials {
             Some(creds) => {
                 check_user(&creds.user)?;

@@ -24,6 +24,10 @@ pub use preflight::Check;
 
 use crate::Gateway;
 
+/// The domain group that administers Windows ACL shares (`--acl-mode windows`): it owns their
+/// roots (crates/gateway/src/acl.rs) and holds SeDiskOperatorPrivilege on the node.
+pub const ADMINISTRATORS: &str = "Domain Admins";
+
 pub struct JoinRequest {
     pub domain: String,
     pub ou: Option<String>,

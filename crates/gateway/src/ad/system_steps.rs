@@ -95,6 +95,36 @@ impl Gateway {
         }
     }
 
+    /// The domain's administrators get (or, leaving, lose) SeDiskOperatorPrivilege on this
+    /// node, which Windows' share and Security tab editors ask of whoever manages a share
+    /// (`--acl-mode windows`). `net sam rights` writes the node's own privilege database as
+    /// root, so no domain password is involved; it needs winbindd to resolve the name.
+    pub(super) fn privilege_step(&self, workgroup: &str, grant: bool, plan: &mut Plan) {
+        let group = format!("{workgroup}\\{}", super::ADMINISTRATORS);
+        let rights = |samba: &Samba, group: &str, verb: &str| -> Result<()> {
+            samba
+                .tool("net")
+                .args(["sam", "rights", verb, group, PRIVILEGE])
+                .run()
+                .map(|_| ())
+        };
+        let (a, b) = (self.samba.clone(), self.samba.clone());
+        let (g1, g2) = (group.clone(), group.clone());
+        let (on, off) = if grant {
+            ("grant", "revoke")
+        } else {
+            ("revoke", "grant")
+        };
+        plan.push(FnStep::new(
+            format!(
+                "{on} {PRIVILEGE} {} {group} (net sam rights {on})",
+                if grant { "to" } else { "from" }
+            ),
+            move || rights(&a, &g1, on),
+            move || rights(&b, &g2, off),
+        ));
+    }
+
     /// smbd takes a new server role only on a restart (a reload keeps the old one).
     pub(super) fn restart_smbd_step(&self, plan: &mut Plan) {
         let (a, b) = (self.samba.clone(), self.samba.clone());
@@ -117,6 +147,9 @@ impl Gateway {
 }
 
 const NSSWITCH: &str = "/etc/nsswitch.conf";
+
+/// What Windows asks of whoever edits a share's permissions (Samba's "shares with Windows ACLs").
+const PRIVILEGE: &str = "SeDiskOperatorPrivilege";
 
 /// nsswitch.conf with `winbind` added to (or removed from) the passwd and group sources.
 fn nsswitch_with_winbind(text: &str, winbind: bool) -> String {
