@@ -52,6 +52,11 @@ struct ShareJson<'a> {
     time_machine: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     time_machine_max_size: Option<u64>,
+    access_based_enum: bool,
+    hide_unreadable: bool,
+    homes: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_quota: Option<u64>,
 }
 
 impl Serialize for Share {
@@ -87,6 +92,10 @@ impl Serialize for Share {
             options: &self.options,
             time_machine: self.time_machine,
             time_machine_max_size: self.time_machine_max_size,
+            access_based_enum: self.access_based_enum,
+            hide_unreadable: self.hide_unreadable,
+            homes: self.homes,
+            home_quota: self.home_quota,
         }
         .serialize(s)
     }

@@ -113,6 +113,30 @@ pub const SHARE_PROPERTIES: &[Property] = &[
         "Size Time Machine is told the share has, e.g. 500G (binary units), so it prunes old backups before filling it. At most --quota, which stays the hard stop underneath.",
         None,
     ),
+    prop(
+        "access-based-enum",
+        Kind::Bool,
+        "List the share only to users who may connect to it (Samba 'access based share enum': its users and groups, hosts aside).",
+        Some("0"),
+    ),
+    prop(
+        "hide-unreadable",
+        Kind::Bool,
+        "Hide files and folders the connected user cannot read from directory listings (Samba 'hide unreadable').",
+        Some("0"),
+    ),
+    fixed(
+        "homes",
+        Kind::Bool,
+        "Home share: each of the share's users (and each member of its groups) gets a private folder NAME under --path, owned by them with mode 0700, and connecting to the share lands in it. Local users and groups; mode native; one per node.",
+        Some("0"),
+    ),
+    prop(
+        "home-quota",
+        Kind::Size,
+        "Home share: maximum size of each user's folder, e.g. 10G (binary units); on btrfs each folder is its own subvolume with this qgroup limit.",
+        None,
+    ),
 ];
 
 pub fn property(name: &str) -> Option<&'static Property> {

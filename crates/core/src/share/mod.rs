@@ -65,6 +65,14 @@ pub struct Share {
     pub time_machine: bool,
     /// Bytes Time Machine is told the share holds; never above `quota`.
     pub time_machine_max_size: Option<u64>,
+    /// Listed only to users who may connect (`access based share enum`).
+    pub access_based_enum: bool,
+    /// Entries the user cannot read are left out of listings (`hide unreadable`).
+    pub hide_unreadable: bool,
+    /// A home share: one private directory per user under `path` (see `gateway::homes`).
+    pub homes: bool,
+    /// Bytes each home may hold; only on a home share.
+    pub home_quota: Option<u64>,
 }
 
 /// Properties in their text form, as they come from the CLI, the API or the config file.
@@ -273,6 +281,16 @@ impl Share {
             Some(t) if !t.is_empty() => Some(size::round_to_kib(size::parse_size(t).field("time-machine-max-size")?)),
             _ => None,
         };
+        if name.eq_ignore_ascii_case(validate::HOMES_SECTION) && !flag("homes")? {
+            bail_field!(
+                "name",
+                "share name {name:?} is Samba's home-directory section (each user reaches their own folder under it); only a home share may be called so: add --homes 1, or choose another name"
+            );
+        }
+        let home_quota = match get("home-quota") {
+            Some(t) if !t.is_empty() => Some(size::round_to_kib(size::parse_size(t).field("home-quota")?)),
+            _ => None,
+        };
         let share = Share {
             name: name.to_string(),
             mode: placement,
@@ -302,6 +320,10 @@ impl Share {
             options: options::parse(get("options").unwrap_or("")).field("options")?,
             time_machine: flag("time-machine")?,
             time_machine_max_size,
+            access_based_enum: flag("access-based-enum")?,
+            hide_unreadable: flag("hide-unreadable")?,
+            homes: flag("homes")?,
+            home_quota,
         };
         share.check_consistency()?;
         if !stored {
@@ -350,6 +372,8 @@ impl Share {
             );
         }
         self.check_time_machine()?;
+        self.check_listing_options()?;
+        self.check_homes()?;
         if self.macos && !self.streams {
             bail_field!(
                 "streams",
@@ -409,6 +433,80 @@ impl Share {
                 self.name,
                 size::format_size_exact(max),
                 size::format_size_exact(quota)
+            );
+        }
+        Ok(())
+    }
+
+    /// `access based share enum` and `hide unreadable` are properties now; the same parameter
+    /// also given through `--option` would be written twice, so one of the two is refused (a
+    /// share that has only the option keeps it, as before the properties existed).
+    fn check_listing_options(&self) -> Result<()> {
+        for (set, property, parameter) in [
+            (self.access_based_enum, "access-based-enum", "access based share enum"),
+            (self.hide_unreadable, "hide-unreadable", "hide unreadable"),
+        ] {
+            if set && self.options.contains_key(parameter) {
+                bail_field!(
+                    "options",
+                    "share '{}': option '{parameter}' and --{property} set the same Samba parameter; keep --{property} and remove the option (--option '{parameter}=')",
+                    self.name
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A home share gives each of its users a private directory the gateway creates, so it
+    /// needs named users or groups (never "everyone", never guests), runs on the node's smbd
+    /// (a guest would see the homes through its own id map: not done), and acts as the
+    /// connected user (a forced user or group would own every home). A per-home limit is
+    /// only for a home share.
+    fn check_homes(&self) -> Result<()> {
+        let name = &self.name;
+        if !self.homes {
+            if self.home_quota.is_some() {
+                bail_field!(
+                    "home-quota",
+                    "share '{name}': --home-quota limits each user's home folder, so it needs --homes 1"
+                );
+            }
+            return Ok(());
+        }
+        if !self.mode.is_native() {
+            bail_field!(
+                "homes",
+                "share '{name}': home shares are served by the node's smbd only (--mode native): the homes are created on the node with the users' ids, which a container or VM maps differently"
+            );
+        }
+        if self.users.is_empty() && self.groups.is_empty() {
+            bail_field!(
+                "homes",
+                "share '{name}': --homes 1 creates a home folder for each of the share's users, so it needs --users or --groups (a share for everyone has no list to create homes from)"
+            );
+        }
+        if let Some(who) = self.domain_principals().next() {
+            let field = if self.groups.contains(who) { "groups" } else { "users" };
+            bail_field!(
+                field,
+                "share '{name}': {who:?} is a domain account; home shares create homes for local users and groups only so far"
+            );
+        }
+        if let Some(option) = ["force user", "force group"]
+            .into_iter()
+            .find(|o| self.options.contains_key(*o))
+        {
+            bail_field!(
+                "options",
+                "share '{name}': option '{option}' would make one account own every home folder; a home share acts as the connected user"
+            );
+        }
+        if let Some(limit) = self.home_quota.filter(|l| *l < size::MIN_QUOTA) {
+            bail_field!(
+                "home-quota",
+                "share '{name}': --home-quota {} is below the minimum of {}",
+                size::format_size(limit),
+                size::format_size(size::MIN_QUOTA)
             );
         }
         Ok(())
@@ -572,6 +670,10 @@ impl Share {
                     .time_machine_max_size
                     .map(size::format_size_exact)
                     .unwrap_or_default(),
+                "access-based-enum" => bool_text(self.access_based_enum),
+                "hide-unreadable" => bool_text(self.hide_unreadable),
+                "homes" => bool_text(self.homes),
+                "home-quota" => self.home_quota.map(size::format_size_exact).unwrap_or_default(),
                 other => unreachable!("property {other} not mapped"),
             };
             let is_default = match p.default {
