@@ -8,7 +8,7 @@ use smbgw_core::digest::Digested;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
-use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
+use smbgw_gateway::{Change, ConfigVersion, Home, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
 use smbgw_gateway::{IoHistory, SambaUser, Sessions, StorageStatus};
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
@@ -163,8 +163,16 @@ impl Format {
         Ok(())
     }
 
-    pub fn share(self, share: &Digested<Share>) -> Result<()> {
-        if self.json(share)? {
+    /// A share, with the home folders of a home share (kept ones of users no longer served too).
+    pub fn share(self, share: &Digested<Share>, homes: &[Home]) -> Result<()> {
+        #[derive(Serialize)]
+        struct Shown<'a> {
+            #[serde(flatten)]
+            share: &'a Digested<Share>,
+            #[serde(skip_serializing_if = "<[Home]>::is_empty")]
+            homes: &'a [Home],
+        }
+        if self.json(&Shown { share, homes })? {
             return Ok(());
         }
         println!("name: {}", share.name);
@@ -178,6 +186,18 @@ impl Format {
             if !shown.is_empty() {
                 println!("{}: {shown}", p.name);
             }
+        }
+        for home in homes {
+            let limit = home
+                .limit
+                .map(|l| format!(", limit {}", format_size(l)))
+                .unwrap_or_default();
+            let kept = if home.served {
+                ""
+            } else {
+                ", no longer a user of the share: kept for its data"
+            };
+            println!("home: {} (uid {}{limit}{kept})", home.path, home.uid);
         }
         // what 'update --digest' and 'delete --digest' take
         println!("digest: {}", share.digest);

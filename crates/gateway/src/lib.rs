@@ -11,6 +11,7 @@ mod converge;
 mod discovery;
 mod emptied;
 pub mod ha;
+mod homes;
 mod journal;
 mod placement;
 mod pve;
@@ -31,6 +32,7 @@ use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
+pub use homes::Home;
 pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use sessions::Sessions;
