@@ -210,7 +210,11 @@ fn home_shares_refuse_what_they_cannot_do_and_write_nothing() {
             "home-quota",
             "cannot be enforced",
         ),
-        (vec!["update", "homes", "--users", "EXAMPLE\\carol"], "users", "domain account"),
+        (
+            vec!["update", "homes", "--users", "EXAMPLE\\carol"],
+            "users",
+            "domain account",
+        ),
         (
             vec![
                 "create",
