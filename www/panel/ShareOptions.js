@@ -31,6 +31,10 @@ Ext.define('SMBGateway.panel.ShareOptions', {
                     ['no', gt('No')],
                 ],
             },
+            SMBGateway.Utils.checkbox('access-based-enum', gt('Access-based listing'), {
+                boxLabel: gt('list only to its users'),
+            }),
+            SMBGateway.Utils.checkbox('hide-unreadable', gt('Hide unreadable'), { boxLabel: gt('files the user cannot read') }),
         ];
         me.columnB = [
             {
