@@ -126,6 +126,16 @@ fn each_user_lands_in_their_own_private_home() {
     put(&sb, "homes", BOB, "notes.txt", b"bob").unwrap();
     assert_eq!(std::fs::read(path.join("bob/notes.txt")).unwrap(), b"bob");
     assert!(!path.join("alice/notes.txt").exists());
+
+    // not browseable: the list shows each user their own folder by name, not the section
+    assert!(sb.listed_shares(ALICE).contains(&"homes".to_string()));
+    sb.ok(&["update", "homes", "--browseable", "0"]);
+    let listed = sb.listed_shares(ALICE);
+    assert!(
+        listed.contains(&"alice".to_string()) && !listed.contains(&"homes".to_string()),
+        "{listed:?}"
+    );
+    assert!(!listed.contains(&"bob".to_string()), "{listed:?}");
 }
 
 #[test]
