@@ -96,6 +96,12 @@ fn each_user_lands_in_their_own_private_home() {
     }
     let root = std::fs::metadata(&path).unwrap();
     assert_eq!((root.uid(), root.mode() & 0o777), (0, 0o711));
+    // a home share is healthy in status, with no ACL grant on its root
+    let status = json(&sb.ok(&["status", "--output-format", "json"]));
+    assert_eq!(status["shares"][0]["state"], "ok", "{status}");
+    let acl = common::run("getfacl", &["-cp", path.to_str().unwrap()]);
+    let named = |l: &&str| l.starts_with("user:") && !l.starts_with("user::");
+    assert!(!acl.lines().any(|l| named(&l)) && !acl.contains("default:"), "{acl}");
 
     // alice connects to 'homes', writes, reads back: the file is in her folder on disk
     put(&sb, "homes", ALICE, "diary.txt", b"alice's own words").unwrap();
@@ -340,6 +346,27 @@ fn a_link_where_a_home_belongs_is_not_followed() {
     let meta = std::fs::symlink_metadata(path.join("bob")).unwrap();
     assert!(meta.is_dir() && meta.uid() == uid(&sb, "bob"));
     assert_eq!(std::fs::metadata(&target).unwrap().uid(), 0);
+
+    // apply meets a link where bob's home was: it reports the share, leaves the target alone,
+    // and makes the home again once the link is gone
+    std::fs::remove_dir(path.join("bob")).unwrap();
+    std::os::unix::fs::symlink(&target, path.join("bob")).unwrap();
+    let r = sb.run(&["apply"]);
+    assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    let meta = std::fs::metadata(&target).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.mode() & 0o7777),
+        (0, 0o750),
+        "the link's target is untouched"
+    );
+    put(&sb, "homes", ALICE, "still.txt", b"served").unwrap();
+    std::fs::remove_file(path.join("bob")).unwrap();
+    sb.ok(&["apply"]);
+    assert_eq!(
+        std::fs::symlink_metadata(path.join("bob")).unwrap().uid(),
+        uid(&sb, "bob")
+    );
 }
 
 #[test]
