@@ -8,8 +8,8 @@ use smbgw_core::digest::Digested;
 use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
-use smbgw_gateway::{Change, ConfigVersion, Home, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
-use smbgw_gateway::{IoHistory, SambaUser, Sessions, StorageStatus};
+use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
+use smbgw_gateway::{IoHistory, SambaUser, Sessions, Shown, StorageStatus};
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
 /// (`show x | head -1`), the command has done its work and the rest of the output is not wanted:
@@ -164,17 +164,11 @@ impl Format {
     }
 
     /// A share, with the home folders of a home share (kept ones of users no longer served too).
-    pub fn share(self, share: &Digested<Share>, homes: &[Home]) -> Result<()> {
-        #[derive(Serialize)]
-        struct Shown<'a> {
-            #[serde(flatten)]
-            share: &'a Digested<Share>,
-            #[serde(skip_serializing_if = "<[Home]>::is_empty")]
-            homes: &'a [Home],
-        }
-        if self.json(&Shown { share, homes })? {
+    pub fn share(self, shown: &Shown) -> Result<()> {
+        if self.json(shown)? {
             return Ok(());
         }
+        let (share, homes) = (&shown.share, &shown.homes);
         println!("name: {}", share.name);
         for p in smbgw_core::schema::SHARE_PROPERTIES {
             let value = share

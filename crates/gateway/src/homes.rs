@@ -16,6 +16,7 @@ use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+use smbgw_core::digest::Digested;
 use smbgw_core::plan::FnStep;
 use smbgw_core::size::format_size;
 use smbgw_core::{bail_field, validate, Error, Plan, QuotaBackend, Result, Share, Step};
@@ -43,6 +44,16 @@ pub struct Home {
     /// The folder's own limit in bytes (btrfs qgroup), if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<u64>,
+}
+
+/// A share as `show` gives it: its configuration with the digest, and a home share's folders
+/// (those kept for users no longer served among them).
+#[derive(Debug, Serialize)]
+pub struct Shown {
+    #[serde(flatten)]
+    pub share: Digested<Share>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub homes: Vec<Home>,
 }
 
 /// An account that gets a home.
@@ -205,17 +216,23 @@ impl Gateway {
         Ok(())
     }
 
-    /// The home folders of the home share `name` on this node: every directory in its path,
-    /// whether its account is still served, and its limit.
-    pub fn homes(&self, name: &str) -> Result<Vec<Home>> {
-        let share = self.share(name)?;
+    /// `show` with the share's home folders (none for other shares).
+    pub fn show_with_homes(&self, name: &str) -> Result<Shown> {
+        let share = self.show(name)?;
+        let homes = self.homes_of(&share)?;
+        Ok(Shown { share, homes })
+    }
+
+    /// The home folders of a home share on this node: every directory in its path, whether
+    /// its account is still served, and its limit.
+    fn homes_of(&self, share: &Share) -> Result<Vec<Home>> {
         if !share.homes {
             return Ok(Vec::new());
         }
         let Some(root) = Dir::open_optional(Path::new(&share.path))? else {
             return Ok(Vec::new());
         };
-        let served: Vec<String> = owners(&share, &self.samba)?.into_iter().map(|o| o.name).collect();
+        let served: Vec<String> = owners(share, &self.samba)?.into_iter().map(|o| o.name).collect();
         let mut homes = Vec::new();
         for (entry, _) in root.entries()? {
             let Some(st) = root.stat_child(&entry)?.filter(Stat::is_dir) else {

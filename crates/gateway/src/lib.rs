@@ -32,7 +32,7 @@ use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
-pub use homes::Home;
+pub use homes::{Home, Shown};
 pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use sessions::Sessions;

@@ -284,7 +284,7 @@ impl Share {
         if name.eq_ignore_ascii_case(validate::HOMES_SECTION) && !flag("homes")? {
             bail_field!(
                 "name",
-                "share name {name:?} is Samba's home-directory section (each user reaches their own folder under it); only a home share may be called so: add --homes 1, or choose another name"
+                "share name {name:?} is reserved for Samba's home-directory section (each user reaches their own folder under it): only a home share may be called so; add --homes 1, or choose another name"
             );
         }
         let home_quota = match get("home-quota") {
