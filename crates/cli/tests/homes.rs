@@ -221,6 +221,11 @@ fn home_shares_refuse_what_they_cannot_do_and_write_nothing() {
             "needs --users or --groups",
         ),
         (
+            vec!["update", "homes", "--groups", "nosuchgroup"],
+            "groups",
+            "does not exist",
+        ),
+        (
             // /tmp is no btrfs: a per-home limit cannot be enforced there
             vec!["update", "homes", "--home-quota", "10M"],
             "home-quota",

@@ -76,6 +76,12 @@ fn owners(share: &Share, samba: &Samba) -> Result<Vec<Owner>> {
         .cloned()
         .collect();
     for group in share.groups.iter().filter(|g| validate::principal_domain(g).is_none()) {
+        if accounts.group_id(group)?.is_none() {
+            bail_field!(
+                "groups",
+                "group '{group}' does not exist, so its members' home folders cannot be made; create it, or add a user to it with 'pve-smbgateway user add NAME --groups {group}'"
+            );
+        }
         names.extend(accounts.group_members(group)?.into_iter().filter(|m| known.contains(m)));
     }
     names.sort();
