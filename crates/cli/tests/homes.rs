@@ -96,6 +96,9 @@ fn each_user_lands_in_their_own_private_home() {
     }
     let root = std::fs::metadata(&path).unwrap();
     assert_eq!((root.uid(), root.mode() & 0o777), (0, 0o711));
+    // an update leaves a root that is as it should be without a warning
+    let r = sb.run(&["update", "homes", "--comment", "Home folders"]);
+    assert!(r.code == 0 && !r.stderr.contains("warning"), "{}", r.stderr);
     // a home share is healthy in status, with no ACL grant on its root
     let status = json(&sb.ok(&["status", "--output-format", "json"]));
     assert_eq!(status["shares"][0]["state"], "ok", "{status}");
@@ -344,6 +347,18 @@ fn a_link_where_a_home_belongs_is_not_followed() {
         .unwrap()
         .file_type()
         .is_symlink());
+
+    // a root others may write in is named in a warning, and left as it is
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let r = sb.run(&["update", "homes", "--comment", "open root"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("warning") && r.stderr.contains("could move another's home"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o7777, 0o777);
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o711)).unwrap();
 
     // once the link is gone, bob's home is made in its place
     std::fs::remove_file(path.join("bob")).unwrap();

@@ -143,6 +143,9 @@ impl Gateway {
         }
         let root_path = PathBuf::from(&share.path);
         let root = Dir::open_optional(&root_path)?;
+        if let Some(dir) = &root {
+            self.warn_open_root(dir)?;
+        }
         let facts = QuotaFacts::default();
         let limit = share.home_quota;
         let had_limit = previous.and_then(|p| p.home_quota).is_some();
@@ -173,6 +176,28 @@ impl Gateway {
             if btrfs && (limit.is_some() || had_limit) {
                 self.home_limit_step(share, &path, limit, &facts, plan)?;
             }
+        }
+        Ok(())
+    }
+
+    /// A root that others may write in (an existing directory the admin chose) lets a user
+    /// rename another's home away and put their own in its place; one that others cannot pass
+    /// keeps everyone out of their home. Neither is changed behind the admin's back: said.
+    fn warn_open_root(&self, root: &Dir) -> Result<()> {
+        let st = root.stat()?;
+        let path = root.path().display();
+        if st.uid != 0 || st.mode & 0o022 != 0 {
+            self.warn(format!(
+                "{path} (the home share's root) is writable by others than root (owner uid {}, mode {:04o}): a user could move another's home folder; run 'chown root: {path}; chmod 0711 {path}'",
+                st.uid,
+                st.mode & 0o7777
+            ));
+        }
+        if st.mode & 0o001 == 0 {
+            self.warn(format!(
+                "{path} (the home share's root) cannot be passed by the users (mode {:04o}), so nobody reaches their home folder; run 'chmod o+x {path}'",
+                st.mode & 0o7777
+            ));
         }
         Ok(())
     }
