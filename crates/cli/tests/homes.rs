@@ -170,6 +170,17 @@ fn homes_follow_the_users_and_a_removed_users_home_is_kept_and_listed() {
     sb.ok(&["update", "homes", "--groups", "staff"]);
     assert_eq!(std::fs::metadata(path.join("carol")).unwrap().uid(), uid(&sb, "carol"));
     put(&sb, "homes", CAROL, "c.txt", b"carol").unwrap();
+    // dave is made a Samba user in the group later: his home comes with 'user add'
+    let r = sb.run_with_stdin(
+        &["user", "add", "dave", "--groups", "staff", "--password-stdin"],
+        b"Dave-pw-44\n",
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("create the home folder"), "{}", r.stdout);
+    let meta = std::fs::metadata(path.join("dave")).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o7777), (uid(&sb, "dave"), 0o700));
+    put(&sb, "homes", ("dave", "Dave-pw-44"), "d.txt", b"dave").unwrap();
+    assert!(path.join("dave/d.txt").exists());
 
     // bob is taken off: his home stays with his data, show lists it as no longer served,
     // and he cannot connect any more

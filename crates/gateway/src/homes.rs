@@ -288,6 +288,93 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// A new Samba user who is (or becomes, `groups`) a member of a home share's group gets
+    /// the home with the same operation. The account may not exist yet while this is planned,
+    /// so the home is decided when the step runs, after the account steps.
+    pub(crate) fn new_member_home_steps(
+        &self,
+        user: &str,
+        groups: &[String],
+        cfg: &smbgw_core::store::SharesConfig,
+        plan: &mut Plan,
+    ) -> Result<()> {
+        let accounts = self.samba.accounts();
+        for share in cfg.shares().iter().filter(|s| s.homes) {
+            let mut member = false;
+            for group in &share.groups {
+                member |= groups.contains(group) || accounts.group_members(group)?.iter().any(|m| m == user);
+            }
+            if !member || share.users.iter().any(|u| u == user) {
+                continue;
+            }
+            plan.push(MemberHome {
+                samba: self.samba.clone(),
+                root: PathBuf::from(&share.path),
+                user: user.to_string(),
+                subvolume: on_btrfs(share)?,
+                limit: share.home_quota,
+                created: None,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The home of a user whose account is made by the same plan (`new_member_home_steps`).
+struct MemberHome {
+    samba: Samba,
+    root: PathBuf,
+    user: String,
+    subvolume: bool,
+    limit: Option<u64>,
+    created: Option<CreateHome>,
+}
+
+impl Step for MemberHome {
+    fn describe(&self) -> String {
+        let kind = if self.subvolume { "btrfs subvolume" } else { "folder" };
+        format!(
+            "create the home {kind} {} of '{}' (mode 0700), a member of the home share's groups",
+            self.root.join(&self.user).display(),
+            self.user
+        )
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        let Some(account) = self.samba.accounts().user(&self.user)? else {
+            return Err(Error::system(format!("the account '{}' was not made", self.user)));
+        };
+        let owner = Owner {
+            name: self.user.clone(),
+            uid: account.uid,
+            gid: account.gid,
+        };
+        let root = Dir::open(&self.root)?;
+        if let Some(st) = root.stat_child(OsStr::new(&self.user))? {
+            // an earlier home of this account: kept as it is
+            return check_existing(&self.root.join(&self.user), &owner, &st);
+        }
+        let mut step = CreateHome {
+            root: self.root.clone(),
+            owner,
+            subvolume: self.subvolume,
+            limit: self.limit,
+            created: None,
+        };
+        let result = step.apply();
+        self.created = Some(step);
+        result
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        match &mut self.created {
+            Some(step) => step.undo(),
+            None => Ok(()),
+        }
+    }
+}
+
 /// An existing entry where `owner`'s home belongs must be a directory of theirs: a link is
 /// never followed, and a folder of another account is not handed over.
 fn check_existing(path: &Path, owner: &Owner, st: &Stat) -> Result<()> {
