@@ -212,6 +212,9 @@ impl Gateway {
         plan: &mut Plan,
     ) -> Result<()> {
         if !btrfs::is_subvolume(path) {
+            if limit.is_none() {
+                return Ok(()); // nothing to lift on a plain folder
+            }
             bail_field!(
                 "home-quota",
                 "share '{}': {} is a plain folder, not a btrfs subvolume, so it cannot have its own limit; move its data into a new folder the gateway creates (rename it away and run 'pve-smbgateway apply')",
