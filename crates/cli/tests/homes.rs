@@ -326,6 +326,11 @@ fn a_home_quota_on_btrfs_stops_a_write_with_disk_full() {
     put(&sb, "homes", ALICE, "big.bin", &big).unwrap();
     let shown = json(&sb.ok(&["show", "homes", "--output-format", "json"]));
     assert_eq!(shown["homes"][0]["limit"], 30 * MIB, "{shown}");
+    // taken off: every home's limit is lifted, the homes stay
+    sb.ok(&["update", "homes", "--delete", "home-quota"]);
+    assert_eq!(fs.qgroup(&path.join("alice")).1, None);
+    assert_eq!(fs.qgroup(&path.join("bob")).1, None);
+    assert!(path.join("alice/big.bin").exists());
 }
 
 #[test]
