@@ -34,6 +34,25 @@ Ext.define('SMBGateway.panel.ShareAccess', {
             { xtype: 'textfield', name: 'hosts-deny', fieldLabel: gt('Hosts deny') },
             SMBGateway.Utils.checkbox('read-only', gt('Read-only')),
             SMBGateway.Utils.checkbox('guest', gt('Guest access')),
+            // a home share is one from its creation on (the core fixes it), so edit only shows it
+            me.isCreate
+                ? SMBGateway.Utils.checkbox('homes', gt('Home folders'), {
+                      boxLabel: gt('one private folder per user'),
+                      smbgwRefusedIn: ['lxc', 'vm'],
+                  })
+                : {
+                      xtype: 'displayfield',
+                      name: 'homes',
+                      fieldLabel: gt('Home folders'),
+                      renderer: (v) => (Number(v) ? gt('Yes') : gt('No')),
+                  },
+            {
+                xtype: 'textfield',
+                name: 'home-quota',
+                fieldLabel: gt('Home quota'),
+                emptyText: gt('none') + ' (e.g. 10G, btrfs)',
+                smbgwRefusedIn: ['lxc', 'vm'],
+            },
         ];
         me.columnB = [
             {
@@ -51,7 +70,25 @@ Ext.define('SMBGateway.panel.ShareAccess', {
                 smbgwModes: ['lxc', 'vm'],
                 html: Ext.htmlEncode(gt('In a container or a VM: local users and groups only, domain accounts are not available there yet.')),
             },
+            {
+                xtype: 'component',
+                cls: 'smbgw-note',
+                smbgwModes: ['native'],
+                html: Ext.htmlEncode(
+                    gt(
+                        'Home folders: each listed user (and each member of the groups) gets a private folder under the path, and connecting to the share lands in it. Local accounts; one home share per node; name it "homes" to reach it as \\\\server\\USER too. The home quota limits each folder (btrfs: each is its own subvolume).',
+                    ),
+                ),
+            },
         ];
         me.callParent();
+    },
+    // the API gives the home quota in bytes, the field takes it as --quota does (e.g. 10G)
+    onSetValues: function (values) {
+        let v = this.callParent([values]);
+        if (v['home-quota'] !== undefined) {
+            v['home-quota'] = SMBGateway.Utils.quotaText(v['home-quota']);
+        }
+        return v;
     },
 });

@@ -44,6 +44,10 @@ Ext.define('SMBGateway.panel.ShareOptions', {
                     ['windows', gt('Windows ACLs (Security tab)')],
                 ],
             },
+            SMBGateway.Utils.checkbox('access-based-enum', gt('Access-based listing'), {
+                boxLabel: gt('list only to its users'),
+            }),
+            SMBGateway.Utils.checkbox('hide-unreadable', gt('Hide unreadable'), { boxLabel: gt('files the user cannot read') }),
         ];
         me.columnB = [
             {

@@ -81,7 +81,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         "create" => format.change(&gw.create(name(), &args::properties(sm, true), dry_run())?),
         "list" => format.shares(&gw.list()?),
         "storages" => format.storages(&gw.storages()?),
-        "show" => format.share(&gw.show(name())?),
+        "show" => format.share(&gw.show_with_homes(name())?),
         "update" => {
             let delete: Vec<String> = sm
                 .get_one::<String>("delete")

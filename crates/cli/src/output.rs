@@ -9,7 +9,7 @@ use smbgw_core::size::format_size;
 use smbgw_core::{Error, Result, Share};
 use smbgw_gateway::ad::{AdStatus, AdTest, Check};
 use smbgw_gateway::{Change, ConfigVersion, NodeStatus, QuotaHistory, QuotaStatus, SampleReport};
-use smbgw_gateway::{IoHistory, SambaUser, Sessions, StorageStatus};
+use smbgw_gateway::{IoHistory, SambaUser, Sessions, Shown, StorageStatus};
 
 /// Write one line to stdout (the `println!` of this program). When the reader has gone away
 /// (`show x | head -1`), the command has done its work and the rest of the output is not wanted:
@@ -163,10 +163,12 @@ impl Format {
         Ok(())
     }
 
-    pub fn share(self, share: &Digested<Share>) -> Result<()> {
-        if self.json(share)? {
+    /// A share, with the home folders of a home share (kept ones of users no longer served too).
+    pub fn share(self, shown: &Shown) -> Result<()> {
+        if self.json(shown)? {
             return Ok(());
         }
+        let (share, homes) = (&shown.share, &shown.homes);
         println!("name: {}", share.name);
         for p in smbgw_core::schema::SHARE_PROPERTIES {
             let value = share
@@ -178,6 +180,18 @@ impl Format {
             if !shown.is_empty() {
                 println!("{}: {shown}", p.name);
             }
+        }
+        for home in homes {
+            let limit = home
+                .limit
+                .map(|l| format!(", limit {}", format_size(l)))
+                .unwrap_or_default();
+            let kept = if home.served {
+                ""
+            } else {
+                ", no longer a user of the share: kept for its data"
+            };
+            println!("home: {} (uid {}{limit}{kept})", home.path, home.uid);
         }
         // what 'update --digest' and 'delete --digest' take
         println!("digest: {}", share.digest);

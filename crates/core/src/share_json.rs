@@ -57,6 +57,11 @@ struct ShareJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     snapshot_keep: Option<String>,
     acl_mode: &'static str,
+    access_based_enum: bool,
+    hide_unreadable: bool,
+    homes: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    home_quota: Option<u64>,
 }
 
 impl Serialize for Share {
@@ -95,6 +100,10 @@ impl Serialize for Share {
             snapshot_schedule: self.snapshot_schedule.as_ref().map(ToString::to_string),
             snapshot_keep: self.snapshot_keep.as_ref().map(ToString::to_string),
             acl_mode: self.acl_mode.as_str(),
+            access_based_enum: self.access_based_enum,
+            hide_unreadable: self.hide_unreadable,
+            homes: self.homes,
+            home_quota: self.home_quota,
         }
         .serialize(s)
     }

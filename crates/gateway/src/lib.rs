@@ -11,6 +11,7 @@ mod converge;
 mod discovery;
 mod emptied;
 pub mod ha;
+mod homes;
 mod journal;
 pub mod pbs;
 mod placement;
@@ -32,6 +33,7 @@ use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
+pub use homes::{Home, Shown};
 pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use sessions::Sessions;

@@ -65,6 +65,7 @@ impl Gateway {
         )?;
         cfg.insert(share.clone())?;
         smbgw_core::share::check_paths_apart(&share, cfg.shares())?;
+        check_one_home_share(&share, cfg.shares())?;
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         let others = cfg.shares().iter().filter(|s| s.name != share.name);
@@ -77,6 +78,7 @@ impl Gateway {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, None, &mut plan)?;
+            self.home_steps(&share, None, &mut plan)?;
         }
         let placed = placement::of(&share.mode).check(self, &share, &taken)?;
         share.mode = placed;
@@ -129,6 +131,7 @@ impl Gateway {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
+            self.home_steps(&share, Some(&old), &mut plan)?;
         }
         // no HA check here: a share on CephFS keeps its volume (its path cannot change, above),
         // and a node-local one made before HA was set up stays editable; ha-status lists it
@@ -258,6 +261,7 @@ impl Gateway {
                     let (previous, repair_only) = healing.converge_of(share);
                     // apply stores nothing: what storage planning decides is not recorded
                     self.path_steps(share, Some(previous), &quota_facts, &mut steps, &mut notes, repair_only)?;
+                    self.home_steps(share, Some(previous), &mut steps)?;
                 }
                 placement::of(&share.mode).converge_steps(self, share, &mut steps)
             })();
@@ -367,6 +371,10 @@ impl Gateway {
         if repair_only && existed {
             return Ok(Some(decided));
         }
+        // a home share's users each own their folder (`homes`): nobody gets the whole tree
+        if share.homes {
+            return Ok(Some(decided));
+        }
         // on another node of the cluster a user may not exist yet: apply repairs what it can
         let revoke_from = if repair_only { None } else { previous };
         match GrantAccess::plan(share, revoke_from, &self.samba, existed) {
@@ -397,6 +405,22 @@ pub(crate) fn closed_ancestor(path: &Path) -> Option<std::path::PathBuf> {
         .filter_map(|p| std::fs::metadata(p).ok().map(|m| (p, m)))
         .find(|(_, m)| m.permissions().mode() & 0o001 == 0)
         .map(|(p, _)| p.to_path_buf())
+}
+
+/// One home share per node: a user has one home, and only one share can be Samba's `[homes]`.
+fn check_one_home_share(share: &Share, shares: &[Share]) -> Result<()> {
+    if !share.homes {
+        return Ok(());
+    }
+    if let Some(other) = shares.iter().find(|s| s.homes && s.name != share.name) {
+        bail_field!(
+            "homes",
+            "share '{}' is this node's home share already (at {}); there is one home share per node: add the users to it",
+            other.name,
+            other.path
+        );
+    }
+    Ok(())
 }
 
 fn no_such_share(name: &str, cfg: &SharesConfig) -> Error {

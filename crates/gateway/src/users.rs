@@ -72,6 +72,7 @@ impl Gateway {
             password: password.into(),
             new: true,
         });
+        self.new_member_home_steps(name, groups, &cfg, &mut plan)?;
         self.execute(plan, dry_run, None, Vec::new())
     }
 

@@ -58,7 +58,7 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             parse::<args::Nothing>(input)?;
             json(gw.list()?)
         }
-        "show" => json(gw.show(&parse::<args::Named>(input)?.name)?),
+        "show" => json(gw.show_with_homes(&parse::<args::Named>(input)?.name)?),
         "storages" => {
             parse::<args::Nothing>(input)?;
             json(gw.storages()?)

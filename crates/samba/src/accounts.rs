@@ -113,6 +113,25 @@ impl Accounts {
         }
     }
 
+    /// The members of the local group `name`: those it lists and those whose primary group it
+    /// is (from the account files: the sandbox's, or the host's /etc/passwd and /etc/group).
+    /// Empty when there is no such group.
+    pub fn group_members(&self, name: &str) -> Result<Vec<String>> {
+        let (passwd, group) = self
+            .files()
+            .unwrap_or_else(|| ("/etc/passwd".into(), "/etc/group".into()));
+        let Some(row) = read_db(&group)?.into_iter().find(|f| f[0] == name) else {
+            return Ok(Vec::new());
+        };
+        let mut members: Vec<String> = row[3].split(',').filter(|m| !m.is_empty()).map(String::from).collect();
+        for user in read_db(&passwd)? {
+            if user[3] == row[2] && !members.contains(&user[0]) {
+                members.push(user[0].clone());
+            }
+        }
+        Ok(members)
+    }
+
     /// Make sure the unix account exists; returns true if it was created.
     pub fn ensure_user(&self, name: &str) -> Result<bool> {
         if self.user(name)?.is_some() {

@@ -326,6 +326,13 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
         set("server smb encrypt", "required");
     }
     set("case sensitive", &share.case_sensitive);
+    // per share: smbd asks each share's own setting while it lists the shares, so nothing global
+    if share.access_based_enum {
+        set("access based share enum", "yes");
+    }
+    if share.hide_unreadable {
+        set("hide unreadable", "yes");
+    }
 
     // the modules of the share's properties, stacked in `smbgw_core::vfs::ORDER` (why that
     // order: see there); an admin's `vfs objects` option, checked against the properties by
@@ -386,10 +393,21 @@ pub fn render_share(share: &Share, dfree: Option<&str>, globals: &Globals) -> St
         SHARE,
         &[
             ("name", &share.name),
-            ("path", &share.path),
+            ("path", &served_path(share)),
             ("parameters", lines.trim_end()),
         ],
     )
+}
+
+/// The directory smbd serves: a home share's connected user's own folder below the share's
+/// path. `%u` is the account the session was authenticated as (`%U` would be the name the
+/// client asked for), the name the gateway gives each home (`gateway::homes`); a user without
+/// a home folder cannot connect, since smbd cannot enter it.
+fn served_path(share: &Share) -> String {
+    match share.homes {
+        true => format!("{}/%u", share.path),
+        false => share.path.clone(),
+    }
 }
 
 #[cfg(test)]
@@ -557,6 +575,32 @@ mod tests {
             "{stacked}"
         );
         assert_eq!(stacked.matches("vfs objects").count(), 1, "{stacked}");
+    }
+
+    #[test]
+    fn listing_switches_and_the_home_folder_of_the_connected_user() {
+        let plain = render_share(&share("data", &[]), None, &Globals::default());
+        assert!(
+            !plain.contains("access based") && !plain.contains("hide unreadable"),
+            "{plain}"
+        );
+        let text = render_share(
+            &share("data", &[("access-based-enum", "1"), ("hide-unreadable", "1")]),
+            None,
+            &Globals::default(),
+        );
+        assert!(text.contains("\taccess based share enum = yes\n"), "{text}");
+        assert!(text.contains("\thide unreadable = yes\n"), "{text}");
+        let homes = render_share(
+            &share(
+                "homes",
+                &[("path", "/srv/homes"), ("homes", "1"), ("users", "alice,bob")],
+            ),
+            None,
+            &Globals::default(),
+        );
+        assert!(homes.contains("[homes]\n\tpath = /srv/homes/%u\n"), "{homes}");
+        assert!(homes.contains("\tvalid users = alice bob\n"), "{homes}");
     }
 
     #[test]

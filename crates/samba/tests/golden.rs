@@ -246,3 +246,48 @@ fn windows_acl_share_matches_its_golden_files_and_passes_testparm() {
     let section = &dump[dump.find("[office]").expect("the share in testparm's dump")..];
     check("winacl/testparm.out", &anon(section));
 }
+
+/// A home share beside a shared one with the listing switches (their own golden files, so the
+/// files above stay as they were): the connected user's folder as the path, the switches on
+/// their shares, and what Samba's testparm makes of them; nothing in the globals changes.
+#[test]
+fn home_and_listing_shares_match_their_golden_files_and_pass_testparm() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    let layout = Layout::sandbox(&root, "127.0.0.1".parse().unwrap(), 4450).unwrap();
+    let samba = Samba::new(layout.clone());
+    let homes = share(
+        "homes",
+        &[
+            ("path", "/srv/homes"),
+            ("homes", "1"),
+            ("home-quota", "10G"),
+            ("users", "alice,bob"),
+            ("groups", "staff"),
+            ("browseable", "0"),
+        ],
+    );
+    let team = share(
+        "team",
+        &[
+            ("path", "/srv/team"),
+            ("users", "alice"),
+            ("access-based-enum", "1"),
+            ("hide-unreadable", "1"),
+        ],
+    );
+    let rendered = testparm::render_validated(&samba, &[homes, team], &Default::default())
+        .expect("testparm accepts the rendered config");
+    let anon = |text: &str| text.replace(root.to_str().unwrap(), "/ROOT");
+    check("homes/smb.conf", &anon(&rendered.smb_conf.1));
+    for (path, text) in &rendered.shares {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        check(&format!("homes/{name}"), &anon(text));
+    }
+    for (path, text) in std::iter::once((&rendered.smb_conf.0, &rendered.smb_conf.1)).chain(&rendered.shares) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    let dump = testparm::check_file(&samba, &layout.smb_conf).unwrap();
+    check("homes/testparm.out", &anon(&dump));
+}

@@ -138,6 +138,30 @@ pub const SHARE_PROPERTIES: &[Property] = &[
         "Who owns the permissions inside the share: posix (the gateway grants --users and --groups on every file) or windows (Windows ACLs in security.NTACL via vfs_acl_xattr, edited from Explorer's Security tab; the gateway sets only the initial owner and administrators entry). Native shares only.",
         Some("posix"),
     ),
+    prop(
+        "access-based-enum",
+        Kind::Bool,
+        "List the share only to users who may connect to it (Samba 'access based share enum': its users and groups, hosts aside).",
+        Some("0"),
+    ),
+    prop(
+        "hide-unreadable",
+        Kind::Bool,
+        "Hide files and folders the connected user cannot read from directory listings (Samba 'hide unreadable').",
+        Some("0"),
+    ),
+    fixed(
+        "homes",
+        Kind::Bool,
+        "Home share: each of the share's users (and each member of its groups) gets a private folder NAME under --path, owned by them with mode 0700, and connecting to the share lands in it. Local users and groups; mode native; one per node.",
+        Some("0"),
+    ),
+    prop(
+        "home-quota",
+        Kind::Size,
+        "Home share: maximum size of each user's folder, e.g. 10G (binary units); on btrfs each folder is its own subvolume with this qgroup limit.",
+        None,
+    ),
 ];
 
 pub fn property(name: &str) -> Option<&'static Property> {

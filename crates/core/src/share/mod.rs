@@ -73,6 +73,14 @@ pub struct Share {
     pub snapshot_keep: Option<KeepOptions>,
     /// Who owns the permissions inside the share (`acl-mode`).
     pub acl_mode: AclMode,
+    /// Listed only to users who may connect (`access based share enum`).
+    pub access_based_enum: bool,
+    /// Entries the user cannot read are left out of listings (`hide unreadable`).
+    pub hide_unreadable: bool,
+    /// A home share: one private directory per user under `path` (see `gateway::homes`).
+    pub homes: bool,
+    /// Bytes each home may hold; only on a home share.
+    pub home_quota: Option<u64>,
 }
 
 /// `acl-mode`: the gateway's POSIX ACLs for the share's accounts, or Windows ACLs that clients
@@ -304,6 +312,16 @@ impl Share {
             Some(t) if !t.is_empty() => Some(size::round_to_kib(size::parse_size(t).field("time-machine-max-size")?)),
             _ => None,
         };
+        if name.eq_ignore_ascii_case(validate::HOMES_SECTION) && !flag("homes")? {
+            bail_field!(
+                "name",
+                "share name {name:?} is reserved for Samba's home-directory section (each user reaches their own folder under it): only a home share may be called so; add --homes 1, or choose another name"
+            );
+        }
+        let home_quota = match get("home-quota") {
+            Some(t) if !t.is_empty() => Some(size::round_to_kib(size::parse_size(t).field("home-quota")?)),
+            _ => None,
+        };
         let share = Share {
             name: name.to_string(),
             mode: placement,
@@ -345,6 +363,10 @@ impl Share {
                 "windows" => AclMode::Windows,
                 _ => AclMode::Posix,
             },
+            access_based_enum: flag("access-based-enum")?,
+            hide_unreadable: flag("hide-unreadable")?,
+            homes: flag("homes")?,
+            home_quota,
         };
         share.check_consistency()?;
         if !stored {
@@ -393,6 +415,8 @@ impl Share {
             );
         }
         self.check_time_machine()?;
+        self.check_listing_options()?;
+        self.check_homes()?;
         if self.macos && !self.streams {
             bail_field!(
                 "streams",
@@ -505,6 +529,80 @@ impl Share {
                 self.name,
                 size::format_size_exact(max),
                 size::format_size_exact(quota)
+            );
+        }
+        Ok(())
+    }
+
+    /// `access based share enum` and `hide unreadable` are properties now; the same parameter
+    /// also given through `--option` would be written twice, so one of the two is refused (a
+    /// share that has only the option keeps it, as before the properties existed).
+    fn check_listing_options(&self) -> Result<()> {
+        for (set, property, parameter) in [
+            (self.access_based_enum, "access-based-enum", "access based share enum"),
+            (self.hide_unreadable, "hide-unreadable", "hide unreadable"),
+        ] {
+            if set && self.options.contains_key(parameter) {
+                bail_field!(
+                    "options",
+                    "share '{}': option '{parameter}' and --{property} set the same Samba parameter; keep --{property} and remove the option (--option '{parameter}=')",
+                    self.name
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// A home share gives each of its users a private directory the gateway creates, so it
+    /// needs named users or groups (never "everyone", never guests), runs on the node's smbd
+    /// (a guest would see the homes through its own id map: not done), and acts as the
+    /// connected user (a forced user or group would own every home). A per-home limit is
+    /// only for a home share.
+    fn check_homes(&self) -> Result<()> {
+        let name = &self.name;
+        if !self.homes {
+            if self.home_quota.is_some() {
+                bail_field!(
+                    "home-quota",
+                    "share '{name}': --home-quota limits each user's home folder, so it needs --homes 1"
+                );
+            }
+            return Ok(());
+        }
+        if !self.mode.is_native() {
+            bail_field!(
+                "homes",
+                "share '{name}': home shares are served by the node's smbd only (--mode native): the homes are created on the node with the users' ids, which a container or VM maps differently"
+            );
+        }
+        if self.users.is_empty() && self.groups.is_empty() {
+            bail_field!(
+                "homes",
+                "share '{name}': --homes 1 creates a home folder for each of the share's users, so it needs --users or --groups (a share for everyone has no list to create homes from)"
+            );
+        }
+        if let Some(who) = self.domain_principals().next() {
+            let field = if self.groups.contains(who) { "groups" } else { "users" };
+            bail_field!(
+                field,
+                "share '{name}': {who:?} is a domain account; home shares create homes for local users and groups only so far"
+            );
+        }
+        if let Some(option) = ["force user", "force group"]
+            .into_iter()
+            .find(|o| self.options.contains_key(*o))
+        {
+            bail_field!(
+                "options",
+                "share '{name}': option '{option}' would make one account own every home folder; a home share acts as the connected user"
+            );
+        }
+        if let Some(limit) = self.home_quota.filter(|l| *l < size::MIN_QUOTA) {
+            bail_field!(
+                "home-quota",
+                "share '{name}': --home-quota {} is below the minimum of {}",
+                size::format_size(limit),
+                size::format_size(size::MIN_QUOTA)
             );
         }
         Ok(())
@@ -675,6 +773,10 @@ impl Share {
                     .unwrap_or_default(),
                 "snapshot-keep" => self.snapshot_keep.as_ref().map(ToString::to_string).unwrap_or_default(),
                 "acl-mode" => self.acl_mode.as_str().to_string(),
+                "access-based-enum" => bool_text(self.access_based_enum),
+                "hide-unreadable" => bool_text(self.hide_unreadable),
+                "homes" => bool_text(self.homes),
+                "home-quota" => self.home_quota.map(size::format_size_exact).unwrap_or_default(),
                 other => unreachable!("property {other} not mapped"),
             };
             let is_default = match p.default {

@@ -642,3 +642,106 @@ fn acl_mode_windows_on_native_shares_only() {
         assert!(message.contains(reason), "{pairs:?}: {message}");
     }
 }
+}
+
+#[test]
+fn listing_options_round_trip_and_are_not_given_twice() {
+    let share = Share::from_properties(
+        "d",
+        &props(&[
+            ("path", "/srv/d"),
+            ("access-based-enum", "1"),
+            ("hide-unreadable", "yes"),
+        ]),
+    )
+    .unwrap();
+    assert!(share.access_based_enum && share.hide_unreadable);
+    let text = share.to_properties();
+    assert!(text.contains(&("access-based-enum", "1".to_string())), "{text:?}");
+    assert!(text.contains(&("hide-unreadable", "1".to_string())), "{text:?}");
+    let json = serde_json::to_value(&share).unwrap();
+    assert_eq!(json["access-based-enum"], true);
+    assert_eq!(json["hide-unreadable"], true);
+    // off, the default, is not stored
+    let plain = Share::from_properties("p", &props(&[("path", "/srv/p")])).unwrap();
+    assert!(!plain
+        .to_properties()
+        .iter()
+        .any(|(k, _)| *k == "access-based-enum" || *k == "hide-unreadable"));
+    // the option alone still works as before; with the property it is refused on 'options'
+    Share::from_properties("o", &props(&[("path", "/srv/o"), ("options", "hide unreadable=yes")])).unwrap();
+    for (property, option) in [
+        ("access-based-enum", "access based share enum=yes"),
+        ("hide-unreadable", "hide unreadable=no"),
+    ] {
+        let err = Share::from_properties("o", &props(&[("path", "/srv/o"), (property, "1"), ("options", option)]))
+            .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("options"), "{}", err.message);
+        assert!(err.message.contains("set the same Samba parameter"), "{}", err.message);
+    }
+}
+
+#[test]
+fn a_home_share_needs_local_users_on_the_node_and_its_quota_needs_homes() {
+    let base = [("path", "/srv/homes"), ("homes", "1"), ("users", "alice,bob")];
+    let with = |extra: &[(&str, &str)]| {
+        let mut p = props(&base);
+        p.extend(props(extra));
+        p.retain(|_, v| v != "-");
+        Share::from_properties("home", &p)
+    };
+    let share = with(&[("home-quota", "1.5G"), ("groups", "staff")]).unwrap();
+    assert!(share.homes);
+    assert_eq!(share.home_quota, Some(1536 << 20));
+    let text = share.to_properties();
+    assert!(text.contains(&("homes", "1".to_string())), "{text:?}");
+    assert!(text.contains(&("home-quota", "1536M".to_string())), "{text:?}");
+    let json = serde_json::to_value(&share).unwrap();
+    assert_eq!(json["homes"], true);
+    assert_eq!(json["home-quota"], 1536u64 << 20);
+    // homes is fixed: it cannot be switched on or off later
+    let err = share.updated(&props(&[("homes", "0")]), &[]).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("homes"), "{}", err.message);
+    // the per-home limit may change
+    let raised = share.updated(&props(&[("home-quota", "2G")]), &[]).unwrap();
+    assert_eq!(raised.home_quota, Some(2 << 30));
+
+    for (extra, field, reason) in [
+        (&[("users", "-")][..], "homes", "needs --users or --groups"),
+        (&[("users", "EXAMPLE\\carol")][..], "users", "domain account"),
+        (&[("groups", "EXAMPLE\\staff")][..], "groups", "domain account"),
+        (&[("mode", "lxc")][..], "homes", "--mode native"),
+        (
+            &[("options", "force user=alice")][..],
+            "options",
+            "one account own every home",
+        ),
+        (&[("home-quota", "512K")][..], "home-quota", "below the minimum"),
+        (&[("home-quota", "1G!")][..], "home-quota", "invalid size"),
+        (
+            &[("homes", "-"), ("home-quota", "1G")][..],
+            "home-quota",
+            "needs --homes 1",
+        ),
+    ] {
+        let err = with(extra).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some(field), "{extra:?}: {}", err.message);
+        assert!(err.message.contains(reason), "{extra:?}: {}", err.message);
+    }
+}
+
+#[test]
+fn only_a_home_share_may_be_called_homes() {
+    let err = Share::from_properties("Homes", &props(&[("path", "/srv/h"), ("users", "alice")])).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("name"), "{}", err.message);
+    assert!(
+        err.message.contains("only a home share may be called so"),
+        "{}",
+        err.message
+    );
+    Share::from_properties(
+        "homes",
+        &props(&[("path", "/srv/h"), ("users", "alice"), ("homes", "1")]),
+    )
+    .unwrap();
+}

@@ -19,7 +19,10 @@ pub use paths::{path_on_disk, path_syntax, path_within, paths_overlap, protected
 use crate::{bail_input, Result, ResultExt};
 
 /// Share names Samba reserves or treats specially.
-const RESERVED_SHARE_NAMES: [&str; 5] = ["global", "homes", "printers", "ipc$", "print$"];
+const RESERVED_SHARE_NAMES: [&str; 4] = ["global", "printers", "ipc$", "print$"];
+/// Samba's home-directory section: only a home share (`homes` property) may be called so,
+/// which the share model checks (`Share::from_properties`).
+pub const HOMES_SECTION: &str = "homes";
 /// Characters Windows and Samba refuse in share names, plus `%` (Samba variable substitution).
 const FORBIDDEN_SHARE_CHARS: &str = "\\/[]:|<>+=;,*?\"%";
 pub const MAX_SHARE_NAME: usize = 80;

@@ -80,7 +80,6 @@ fn share_names() {
         "a%b",
         "global",
         "GLOBAL",
-        "homes",
         "printers",
         "IPC$",
         "print$",

@@ -428,7 +428,10 @@ fn leftovers(path: &Path) -> String {
 /// world-writable root, sticky so nobody removes another's files; the others get access
 /// through ACL entries.
 pub(crate) fn share_root_mode(share: &Share) -> u32 {
-    if share.guest || (share.users.is_empty() && share.groups.is_empty()) {
+    // a home share's root: each user passes through to their own folder, lists nothing
+    if share.homes {
+        0o711
+    } else if share.guest || (share.users.is_empty() && share.groups.is_empty()) {
         0o1777
     } else {
         0o770
