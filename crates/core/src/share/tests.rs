@@ -642,7 +642,6 @@ fn acl_mode_windows_on_native_shares_only() {
         assert!(message.contains(reason), "{pairs:?}: {message}");
     }
 }
-}
 
 #[test]
 fn listing_options_round_trip_and_are_not_given_twice() {
