@@ -44,7 +44,7 @@ Ext.define('SMBGateway.DiscoveryPanel', {
             [gt('Discovery'), on],
             [gt('wsdd answers on'), s.discovery ? interfaces : '-'],
             [gt('Windows (Network view)'), s.discovery ? 'WS-Discovery (wsdd)' : '-'],
-            [gt('macOS (Finder)'), s.discovery ? 'mDNS (Avahi): _smb._tcp, _device-info._tcp, _adisk._tcp' : '-'],
+            [gt('macOS (Finder)'), s.discovery ? 'mDNS (Avahi): _smb._tcp, _device-info._tcp; _adisk._tcp for Time Machine shares' : '-'],
         ];
         return (
             '<table>' +
