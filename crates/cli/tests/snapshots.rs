@@ -1,0 +1,215 @@
+//! Share snapshots for real: btrfs on a loop device and the sandbox's smbd. A snapshot the
+//! gateway takes is a Previous Version a client lists (`allinfo`) and reads (`@GMT-...` path);
+//! one made by hand is never deleted by the gateway; a rollback needs --confirm and keeps the
+//! replaced content in its safety snapshot. Scheduling (the daemon) is in daemon tests.
+
+mod common;
+
+use common::{Btrfs, Sandbox};
+
+const ALICE: (&str, &str) = ("alice", "Alice-pw1");
+
+fn sandbox() -> (Sandbox, Btrfs) {
+    let sb = Sandbox::new();
+    let fs = Btrfs::new(sb.dir.path(), "512M");
+    sb.add_user(ALICE.0, ALICE.1);
+    (sb, fs)
+}
+
+/// A share for alice on the btrfs volume with Previous Versions.
+fn share(sb: &Sandbox, fs: &Btrfs, name: &str) -> std::path::PathBuf {
+    let path = fs.mount.join(name);
+    sb.ok(&[
+        "create",
+        name,
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--shadow-copies",
+        "1",
+    ]);
+    path
+}
+
+fn put(sb: &Sandbox, share: &str, file: &str, text: &str) {
+    let local = sb.write_local("upload.txt", text.as_bytes());
+    sb.smbclient(share, Some(ALICE), &format!("put {} {file}", local.display()))
+        .unwrap();
+}
+
+/// The text of `file` as of `token` over SMB (Previous Versions), or smbclient's error.
+fn read_version(sb: &Sandbox, share: &str, file: &str, token: &str) -> Result<String, String> {
+    let back = sb.dir.path().join("previous.txt");
+    let _ = std::fs::remove_file(&back);
+    sb.smbclient(share, Some(ALICE), &format!("get {token}/{file} {}", back.display()))
+        .map(|_| std::fs::read_to_string(&back).unwrap())
+}
+
+fn list(sb: &Sandbox, share: &str) -> Vec<serde_json::Value> {
+    let out = sb.ok(&["snapshot", "list", share, "--output-format", "json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    v["snapshots"].as_array().unwrap().clone()
+}
+
+fn names(list: &[serde_json::Value]) -> Vec<String> {
+    list.iter().map(|s| s["name"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn a_snapshot_is_a_previous_version_and_only_ours_are_deleted() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "docs");
+    put(&sb, "docs", "notes.txt", "version 1\n");
+
+    let dry = sb.ok(&["snapshot", "create", "docs", "--dry-run"]);
+    assert!(dry.contains("take manual snapshot @GMT-"), "{dry}");
+    assert!(list(&sb, "docs").is_empty(), "a dry run takes nothing");
+
+    sb.ok(&["snapshot", "create", "docs"]);
+    let snaps = list(&sb, "docs");
+    assert_eq!(snaps.len(), 1, "{snaps:?}");
+    assert_eq!(snaps[0]["kind"], "manual");
+    let token = snaps[0]["name"].as_str().unwrap().to_string();
+    assert!(token.starts_with("@GMT-"), "{token}");
+    // a read-only subvolume snapshot in the layout shadow_copy2 reads
+    let info = common::run(
+        "btrfs",
+        &[
+            "subvolume",
+            "show",
+            path.join(".snapshots").join(&token).to_str().unwrap(),
+        ],
+    );
+    assert!(info.contains("readonly"), "{info}");
+
+    put(&sb, "docs", "notes.txt", "version 2\n");
+    let allinfo = sb.smbclient("docs", Some(ALICE), "allinfo notes.txt").unwrap();
+    assert!(allinfo.contains(&token), "{allinfo}");
+    assert_eq!(read_version(&sb, "docs", "notes.txt", &token).unwrap(), "version 1\n");
+
+    // one made by hand (snapper's way), in the same directory: listed, never ours
+    let foreign = "@GMT-2026.01.01-12.00.00";
+    common::run(
+        "btrfs",
+        &[
+            "subvolume",
+            "snapshot",
+            "-r",
+            path.to_str().unwrap(),
+            path.join(".snapshots").join(foreign).to_str().unwrap(),
+        ],
+    );
+    let snaps = list(&sb, "docs");
+    assert_eq!(names(&snaps), [foreign.to_string(), token.clone()]);
+    assert!(snaps[0]["kind"].is_null(), "{snaps:?}");
+    let before = sb.snapshot();
+    let r = sb.run(&["snapshot", "delete", "docs", foreign]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("was not made by the gateway"), "{}", r.stderr);
+    assert!(path.join(".snapshots").join(foreign).exists());
+    assert_eq!(sb.snapshot(), before, "a refusal writes nothing");
+
+    // ours, renamed to the foreign one's name and back, is still told apart by its UUID
+    let ours = path.join(".snapshots").join(&token);
+    let moved = path.join(".snapshots/@GMT-2026.01.02-12.00.00");
+    std::fs::rename(&ours, &moved).unwrap();
+    let r = sb.run(&["snapshot", "delete", "docs", "@GMT-2026.01.02-12.00.00"]);
+    assert_eq!(
+        r.code, 1,
+        "a renamed snapshot is not ours by name: {}{}",
+        r.stdout, r.stderr
+    );
+    std::fs::rename(&moved, &ours).unwrap();
+
+    // unknown and malformed names
+    let r = sb.run(&["snapshot", "delete", "docs", "@GMT-2020.01.01-00.00.00"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("has no snapshot"), "{}", r.stderr);
+    let r = sb.run(&["snapshot", "delete", "docs", "../../etc", "--output-format", "json"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("\"field\":\"snapshot\""), "{}", r.stderr);
+
+    sb.ok(&["snapshot", "delete", "docs", &token]);
+    assert!(!ours.exists());
+    assert_eq!(names(&list(&sb, "docs")), [foreign.to_string()]);
+    let allinfo = sb.smbclient("docs", Some(ALICE), "allinfo notes.txt").unwrap();
+    assert!(!allinfo.contains(&token), "{allinfo}");
+}
+
+#[test]
+fn rollback_needs_confirmation_and_keeps_a_safety_snapshot() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "proj");
+    put(&sb, "proj", "plan.txt", "old plan\n");
+    sb.ok(&["snapshot", "create", "proj"]);
+    let target = names(&list(&sb, "proj"))[0].clone();
+    put(&sb, "proj", "plan.txt", "new plan\n");
+    put(&sb, "proj", "added.txt", "added later\n");
+
+    let before = sb.snapshot();
+    let r = sb.run(&["snapshot", "rollback", "proj", &target]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--confirm"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(path.join("plan.txt")).unwrap(), "new plan\n");
+    assert_eq!(list(&sb, "proj").len(), 1, "no safety snapshot without --confirm");
+    assert_eq!(sb.snapshot(), before);
+
+    // a second apart: the safety snapshot gets a name of its own
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let out = sb.ok(&["snapshot", "rollback", "proj", &target, "--confirm"]);
+    assert!(out.contains("safety snapshot"), "{out}");
+    // the share is the snapshot's content again, over SMB too
+    let back = sb.dir.path().join("plan.back");
+    sb.smbclient("proj", Some(ALICE), &format!("get plan.txt {}", back.display()))
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&back).unwrap(), "old plan\n");
+    assert!(!path.join("added.txt").exists());
+    // still a subvolume with its snapshots: the target, and the safety one holding what was replaced
+    assert!(common::run("btrfs", &["subvolume", "show", path.to_str().unwrap()]).contains("UUID"));
+    let snaps = list(&sb, "proj");
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    let safety = snaps.iter().find(|s| s["kind"] == "safety").expect("a safety snapshot");
+    let safety = safety["name"].as_str().unwrap();
+    assert_eq!(read_version(&sb, "proj", "plan.txt", safety).unwrap(), "new plan\n");
+    assert_eq!(read_version(&sb, "proj", "added.txt", safety).unwrap(), "added later\n");
+    assert_eq!(read_version(&sb, "proj", "plan.txt", &target).unwrap(), "old plan\n");
+    // nothing is left beside the share
+    let beside: Vec<_> = std::fs::read_dir(&fs.mount)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("rollback"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    // and both remain ours to delete
+    sb.ok(&["snapshot", "delete", "proj", safety]);
+    sb.ok(&["snapshot", "delete", "proj", &target]);
+    assert!(list(&sb, "proj").is_empty());
+}
+
+#[test]
+fn a_filesystem_without_snapshots_is_refused() {
+    let sb = Sandbox::new();
+    // the sandbox's temp dir: tmpfs or ext4 here, neither has snapshots
+    let path = sb.data("plain");
+    sb.ok(&["create", "plain", "--path", path.to_str().unwrap()]);
+    let before = sb.snapshot();
+    let r = sb.run(&["snapshot", "create", "plain", "--output-format", "json"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("has no snapshots"), "{}", r.stderr);
+    assert_eq!(sb.snapshot(), before);
+    let r = sb.run(&["snapshot", "list", "nosuch"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+}
+
+#[test]
+fn a_plain_directory_on_btrfs_is_refused() {
+    let (sb, fs) = sandbox();
+    let path = fs.mount.join("existing");
+    std::fs::create_dir(&path).unwrap();
+    sb.ok(&["create", "existing", "--path", path.to_str().unwrap()]);
+    let r = sb.run(&["snapshot", "create", "existing"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("only a subvolume can be snapshotted"), "{}", r.stderr);
+    assert!(!path.join(".snapshots").exists());
+}

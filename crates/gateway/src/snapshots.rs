@@ -1,0 +1,368 @@
+//! `snapshot list|create|delete|rollback`: a share's snapshots, taken where its Previous
+//! Versions read them (smbgw_quota::snapshot and the backends' implementations), and the
+//! record of which of them the gateway made: it never deletes one it did not make.
+//!
+//! Which are ours: ZFS keeps our tag on the snapshot itself (a user property). btrfs and
+//! CephFS snapshots cannot carry one, so the gateway records them by an identity no other
+//! snapshot can take over by name: btrfs the snapshot's subvolume UUID (a snapshot made by
+//! hand, or received, has its own), recorded on this node (btrfs is node-local, and the
+//! record must not follow a config copied to another node whose subvolumes differ); CephFS
+//! the snapshot's name and birth time, recorded cluster-wide beside the share config (any
+//! node may serve a CephFS share and run its schedule after a failover).
+//!
+//! Manual snapshots (and the safety snapshot of a rollback) are ours but outside the
+//! retention, as PBS and PVE keep protected backups: only `snapshot delete` removes them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use smbgw_core::plan::FnStep;
+use smbgw_core::{bail_field, Error, Plan, QuotaBackend, Result, Share};
+use smbgw_quota::backend::Volume;
+use smbgw_quota::snapshot::{self, Snapshot, SnapshotBackend};
+
+use crate::{Change, Gateway};
+
+/// Why the gateway took a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SnapshotKind {
+    /// By the share's schedule: pruned by its retention.
+    Scheduled,
+    /// By hand (`snapshot create`): kept until deleted by hand.
+    Manual,
+    /// Before a rollback, holding the content it replaced: kept until deleted by hand.
+    Safety,
+}
+
+impl SnapshotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Manual => "manual",
+            Self::Safety => "safety",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Scheduled, Self::Manual, Self::Safety]
+            .into_iter()
+            .find(|k| k.as_str() == text)
+    }
+}
+
+/// One snapshot as `snapshot list` shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct SnapshotEntry {
+    #[serde(flatten)]
+    pub snapshot: Snapshot,
+    /// The gateway made it, and why; `None`: not ours (never deleted by the gateway).
+    pub kind: Option<SnapshotKind>,
+}
+
+impl SnapshotEntry {
+    pub fn ours(&self) -> bool {
+        self.kind.is_some()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SnapshotList {
+    pub share: String,
+    pub path: String,
+    pub backend: String,
+    pub snapshots: Vec<SnapshotEntry>,
+}
+
+/// One recorded snapshot of ours.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Recorded {
+    share: String,
+    name: String,
+    kind: SnapshotKind,
+}
+
+/// The record of our snapshots by identity (`Snapshot::id`), one file per scope.
+#[derive(Default, Serialize, Deserialize)]
+struct Record {
+    snapshots: BTreeMap<String, Recorded>,
+}
+
+impl Gateway {
+    /// Where the record of `backend`'s snapshots lives (`None`: on the snapshots, ZFS).
+    fn record_path(&self, backend: QuotaBackend) -> Option<PathBuf> {
+        match backend {
+            QuotaBackend::Zfs => None,
+            QuotaBackend::Cephfs => Some(self.layout.config_dir.join("snapshots.json")),
+            _ => Some(self.layout.state_dir.join("snapshots.json")),
+        }
+    }
+
+    fn read_record(&self, backend: QuotaBackend) -> Result<Record> {
+        let Some(path) = self.record_path(backend) else {
+            return Ok(Record::default());
+        };
+        match std::fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|e| Error::system(format!("{} is not a snapshot record: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Record::default()),
+            Err(e) => Err(Error::io("reading", &path, e)),
+        }
+    }
+
+    /// Change the record of `backend` under the config lock the caller holds.
+    fn update_record(&self, backend: QuotaBackend, change: impl FnOnce(&mut Record)) -> Result<()> {
+        let Some(path) = self.record_path(backend) else {
+            return Ok(());
+        };
+        let mut record = self.read_record(backend)?;
+        change(&mut record);
+        if let Some(dir) = path.parent() {
+            smbgw_sys::fs::create_dir_all(dir, 0o750)?;
+        }
+        let text = serde_json::to_vec_pretty(&record).map_err(|e| Error::system(e.to_string()))?;
+        smbgw_sys::fs::atomic_write(&path, &text, 0o640)
+    }
+
+    /// The share's snapshots with which are ours; the backend and volume for changes.
+    fn snapshots_of(&self, share: &Share) -> Result<(&'static dyn SnapshotBackend, Volume, Vec<SnapshotEntry>)> {
+        let (backend, volume) = snapshot::of(share, "name")?;
+        let record = self.read_record(volume.backend)?;
+        let entries = backend
+            .list(&volume)?
+            .into_iter()
+            .map(|s| {
+                let kind = match &s.tag {
+                    Some(tag) => SnapshotKind::parse(tag),
+                    None => record
+                        .snapshots
+                        .get(&s.id)
+                        .filter(|r| r.share == share.name && r.name == s.name)
+                        .map(|r| r.kind),
+                };
+                SnapshotEntry { snapshot: s, kind }
+            })
+            .collect();
+        Ok((backend, volume, entries))
+    }
+
+    pub fn snapshot_list(&self, name: &str) -> Result<SnapshotList> {
+        let share = self.share(name)?;
+        let (_, volume, snapshots) = self.snapshots_of(&share)?;
+        Ok(SnapshotList {
+            share: share.name,
+            path: share.path,
+            backend: volume.backend.to_string(),
+            snapshots,
+        })
+    }
+
+    /// Take a snapshot by hand: ours, kept until deleted by hand.
+    pub fn snapshot_create(&self, name: &str, dry_run: bool) -> Result<Change> {
+        let share = self.share(name)?;
+        let _lock = self.lock_for(dry_run)?;
+        let (backend, volume, _) = self.snapshots_of(&share)?;
+        let mut plan = Plan::new();
+        self.take_step(&share, backend, &volume, now(), SnapshotKind::Manual, &mut plan);
+        self.execute(plan, dry_run, None, Vec::new())
+    }
+
+    /// Delete one of our snapshots; one we did not make is refused.
+    pub fn snapshot_delete(&self, name: &str, snapshot: &str, dry_run: bool) -> Result<Change> {
+        check_snapshot_name(snapshot)?;
+        let share = self.share(name)?;
+        let _lock = self.lock_for(dry_run)?;
+        let (backend, volume, entries) = self.snapshots_of(&share)?;
+        let entry = find(&share, &entries, snapshot)?;
+        if !entry.ours() {
+            bail_field!(
+                "snapshot",
+                "snapshot {} of share '{}' was not made by the gateway; it is not deleted (remove it with the tool that made it)",
+                entry.snapshot.name,
+                share.name
+            );
+        }
+        let mut plan = Plan::new();
+        self.delete_step(&share, backend, &volume, entry.snapshot.clone(), &mut plan);
+        self.execute(plan, dry_run, None, Vec::new())
+    }
+
+    /// Replace the share's content by a snapshot's, after a safety snapshot of the content as
+    /// it is; only with `confirm`. smbd closes the share's connections afterwards, so clients
+    /// reconnect to the restored content instead of holding handles on the replaced one.
+    pub fn snapshot_rollback(&self, name: &str, snapshot: &str, confirm: bool, dry_run: bool) -> Result<Change> {
+        check_snapshot_name(snapshot)?;
+        let share = self.share(name)?;
+        let _lock = self.lock_for(dry_run)?;
+        let (backend, volume, entries) = self.snapshots_of(&share)?;
+        let entry = find(&share, &entries, snapshot)?.clone();
+        if !confirm && !dry_run {
+            bail_field!(
+                "confirm",
+                "a rollback replaces everything in share '{}' ({}) by snapshot {}; give --confirm to do it (a safety snapshot of the current content is taken first)",
+                share.name,
+                share.path,
+                entry.snapshot.name
+            );
+        }
+        if volume.backend != QuotaBackend::Btrfs {
+            bail_field!(
+                "snapshot",
+                "rollback is supported for btrfs shares only ({} keeps {} as it is): restore files from Previous Versions instead",
+                volume.backend,
+                share.path
+            );
+        }
+        let mut plan = Plan::new();
+        let mut time = now();
+        // the safety snapshot needs a name of its own
+        while entries.iter().any(|e| e.snapshot.name == backend.name_at(time)) {
+            time += 1;
+        }
+        self.take_step(&share, backend, &volume, time, SnapshotKind::Safety, &mut plan);
+        let (v, s, target) = (volume.clone(), self.samba.clone(), entry.snapshot.clone());
+        let (quota, share_name) = (share.quota, share.name.clone());
+        let later = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+        let notes = later.clone();
+        plan.push(FnStep::irreversible(
+            format!(
+                "replace the content of {} by snapshot {} and close the share's SMB connections",
+                share.path, entry.snapshot.name
+            ),
+            move || {
+                notes.borrow_mut().extend(backend.rollback(&v, &target)?);
+                // the new subvolume has no limit yet
+                if quota.is_some() {
+                    v.set_limit(quota)?;
+                }
+                // clients holding the replaced subvolume reconnect to the restored one
+                s.tool("smbcontrol")
+                    .args(["smbd", "close-share", &share_name])
+                    .output()?;
+                Ok(())
+            },
+        ));
+        let mut change = self.execute(
+            plan,
+            dry_run,
+            None,
+            vec![format!(
+                "the content before the rollback is kept in the safety snapshot {}",
+                backend.name_at(time)
+            )],
+        )?;
+        change.notes.extend(later.take());
+        Ok(change)
+    }
+
+    /// The config lock, also for snapshot changes: the record and the schedule state are
+    /// written under it.
+    fn lock_for(&self, dry_run: bool) -> Result<Option<smbgw_sys::lock::Guard>> {
+        match dry_run {
+            true => Ok(None),
+            false => self.store.lock().map(Some),
+        }
+    }
+
+    /// A plan step taking a snapshot of `kind` at `time` and recording it as ours.
+    fn take_step(
+        &self,
+        share: &Share,
+        backend: &'static dyn SnapshotBackend,
+        volume: &Volume,
+        time: i64,
+        kind: SnapshotKind,
+        plan: &mut Plan,
+    ) {
+        let name = backend.name_at(time);
+        let taken = std::rc::Rc::new(std::cell::RefCell::new(None::<Snapshot>));
+        let (t1, t2) = (taken.clone(), taken);
+        let (v1, v2) = (volume.clone(), volume.clone());
+        let (gw, share_name) = (self.clone_for_steps(), share.name.clone());
+        let gw2 = self.clone_for_steps();
+        plan.push(FnStep::new(
+            format!("take {} snapshot {name} of {}", kind.as_str(), share.path),
+            move || {
+                let snap = backend.create(&v1, time, kind.as_str())?;
+                let recorded = Recorded {
+                    share: share_name.clone(),
+                    name: snap.name.clone(),
+                    kind,
+                };
+                let id = snap.id.clone();
+                *t1.borrow_mut() = Some(snap);
+                gw.update_record(v1.backend, |r| {
+                    r.snapshots.insert(id, recorded);
+                })
+            },
+            move || match t2.borrow_mut().take() {
+                Some(snap) => {
+                    backend.delete(&v2, &snap)?;
+                    gw2.update_record(v2.backend, |r| {
+                        r.snapshots.remove(&snap.id);
+                    })
+                }
+                None => Ok(()),
+            },
+        ));
+    }
+
+    /// A plan step deleting one of our snapshots and its record.
+    fn delete_step(
+        &self,
+        share: &Share,
+        backend: &'static dyn SnapshotBackend,
+        volume: &Volume,
+        snap: Snapshot,
+        plan: &mut Plan,
+    ) {
+        let gw = self.clone_for_steps();
+        let v = volume.clone();
+        plan.push(FnStep::irreversible(
+            format!("delete snapshot {} of {}", snap.name, share.path),
+            move || {
+                backend.delete(&v, &snap)?;
+                gw.update_record(v.backend, |r| {
+                    r.snapshots.remove(&snap.id);
+                })
+            },
+        ));
+    }
+
+    /// What plan steps need of the gateway: its layout (for the record).
+    fn clone_for_steps(&self) -> Gateway {
+        Gateway::new(self.layout.clone())
+    }
+}
+
+/// A snapshot name's form, before anything is read.
+fn check_snapshot_name(value: &str) -> Result<()> {
+    use smbgw_core::ResultExt;
+    smbgw_core::schema::check_format("smbgw-snapshot-name", value).field("snapshot")
+}
+
+/// The snapshot `wanted` names (its name, or the `@GMT-...` token of its time).
+fn find<'a>(share: &Share, entries: &'a [SnapshotEntry], wanted: &str) -> Result<&'a SnapshotEntry> {
+    let time = snapshot::parse_gmt_name(wanted);
+    entries
+        .iter()
+        .find(|e| e.snapshot.name == wanted)
+        .or_else(|| time.and_then(|t| entries.iter().find(|e| e.snapshot.time == t)))
+        .ok_or_else(|| {
+            let known: Vec<&str> = entries.iter().rev().take(5).map(|e| e.snapshot.name.as_str()).collect();
+            Error::not_found(format!(
+                "share '{}' has no snapshot '{wanted}'{}",
+                share.name,
+                match known.len() {
+                    0 => " (it has none)".to_string(),
+                    _ => format!("; the newest are {}", known.join(", ")),
+                }
+            ))
+            .field("snapshot")
+        })
+}
+
+fn now() -> i64 {
+    smbgw_sys::time::now() as i64
+}
