@@ -213,3 +213,106 @@ fn a_plain_directory_on_btrfs_is_refused() {
     assert!(r.stderr.contains("only a subvolume can be snapshotted"), "{}", r.stderr);
     assert!(!path.join(".snapshots").exists());
 }
+
+/// Dataset mounts the zfs stand-in makes (ZFS_STANDIN_MOUNT), undone even when a test fails.
+struct ZfsMounts(std::path::PathBuf);
+
+impl Drop for ZfsMounts {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-R")
+            .arg("-l")
+            .arg(&self.0)
+            .output();
+    }
+}
+
+/// ZFS through the stand-in (t/bin/zfs): our snapshots carry our tag as a user property and
+/// are named as the share's shadow copies read them; one zfs-auto-snapshot took is not ours.
+#[test]
+fn zfs_snapshots_carry_our_tag_and_are_previous_versions() {
+    let mut sb = Sandbox::new();
+    let state = sb.dir.path().join("zfs-standin");
+    let pool = sb.dir.path().join("tank");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::create_dir_all(&pool).unwrap();
+    std::fs::write(state.join("datasets"), format!("tank\t{}\t0\n", pool.display())).unwrap();
+    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../t/bin");
+    sb.env
+        .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
+    sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
+    sb.env.push(("ZFS_STANDIN_MOUNT".into(), "1".into()));
+    sb.add_user(ALICE.0, ALICE.1);
+    let path = pool.join("docs");
+    let _mounts = ZfsMounts(path.clone());
+    sb.ok(&[
+        "create",
+        "docs",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "1G",
+        "--quota-backend",
+        "zfs",
+        "--shadow-copies",
+        "1",
+    ]);
+    put(&sb, "docs", "notes.txt", "version 1\n");
+    sb.ok(&["snapshot", "create", "docs"]);
+    let calls = std::fs::read_to_string(state.join("calls")).unwrap();
+    assert!(
+        calls.contains("snapshot -o pve-smbgateway:kind=manual tank/docs@zfs-auto-snap_frequent-"),
+        "{calls}"
+    );
+    // what zfs-auto-snapshot's cron job does: listed, not ours
+    let zfs = |args: &[&str]| {
+        let out = std::process::Command::new("zfs")
+            .envs(sb.env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "zfs {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    zfs(&["snapshot", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    put(&sb, "docs", "notes.txt", "version 2\n");
+
+    let snaps = list(&sb, "docs");
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    assert_eq!(snaps[0]["name"], "zfs-auto-snap_hourly-2026-11-22-2000");
+    assert!(snaps[0]["kind"].is_null());
+    assert_eq!(snaps[1]["kind"], "manual");
+    let ours = snaps[1]["name"].as_str().unwrap().to_string();
+    // the client's token is the snapshot's minute in UTC
+    let time = snaps[1]["time"].as_i64().unwrap();
+    let token = {
+        let (y, mo, d, h, mi, _) = utc_fields(time);
+        format!("@GMT-{y:04}.{mo:02}.{d:02}-{h:02}.{mi:02}.00")
+    };
+    let allinfo = sb.smbclient("docs", Some(ALICE), "allinfo notes.txt").unwrap();
+    assert!(allinfo.contains(&token), "{token}: {allinfo}");
+    assert_eq!(read_version(&sb, "docs", "notes.txt", &token).unwrap(), "version 1\n");
+
+    let r = sb.run(&["snapshot", "delete", "docs", "zfs-auto-snap_hourly-2026-11-22-2000"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("was not made by the gateway"), "{}", r.stderr);
+    let r = sb.run(&["snapshot", "rollback", "docs", &ours, "--confirm"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("btrfs shares only"), "{}", r.stderr);
+    sb.ok(&["snapshot", "delete", "docs", &ours]);
+    assert_eq!(names(&list(&sb, "docs")), ["zfs-auto-snap_hourly-2026-11-22-2000"]);
+    zfs(&["destroy", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    sb.ok(&["delete", "docs", "--purge-data"]);
+}
+
+/// UTC fields of a unix time (the test's own arithmetic, not the gateway's).
+fn utc_fields(time: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let out = common::run("date", &["-u", "-d", &format!("@{time}"), "+%Y %m %d %H %M %S"]);
+    let f: Vec<i64> = out.split_whitespace().map(|x| x.parse().unwrap()).collect();
+    (f[0], f[1] as u32, f[2] as u32, f[3] as u32, f[4] as u32, f[5] as u32)
+}

@@ -197,7 +197,7 @@ impl Gateway {
         let _lock = self.lock_for(dry_run)?;
         let (backend, volume, entries) = self.snapshots_of(&share)?;
         let entry = find(&share, &entries, snapshot)?.clone();
-        if !confirm && !dry_run {
+        if !confirm {
             bail_field!(
                 "confirm",
                 "a rollback replaces everything in share '{}' ({}) by snapshot {}; give --confirm to do it (a safety snapshot of the current content is taken first)",
