@@ -3,6 +3,7 @@
 //! the plan/apply engine with rollback.
 
 pub mod ad;
+pub mod calendar;
 pub mod digest;
 pub mod discovery;
 pub mod guest;
@@ -10,6 +11,7 @@ pub mod layout;
 pub mod options;
 pub mod placement;
 pub mod plan;
+pub mod prune;
 pub mod pve_storage;
 pub mod quota_backend;
 pub mod schema;

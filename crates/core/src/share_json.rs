@@ -52,6 +52,10 @@ struct ShareJson<'a> {
     time_machine: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     time_machine_max_size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot_schedule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    snapshot_keep: Option<String>,
 }
 
 impl Serialize for Share {
@@ -87,6 +91,8 @@ impl Serialize for Share {
             options: &self.options,
             time_machine: self.time_machine,
             time_machine_max_size: self.time_machine_max_size,
+            snapshot_schedule: self.snapshot_schedule.as_ref().map(ToString::to_string),
+            snapshot_keep: self.snapshot_keep.as_ref().map(ToString::to_string),
         }
         .serialize(s)
     }

@@ -6,6 +6,7 @@
 pub mod command;
 pub mod error;
 pub mod fs;
+pub mod localtime;
 pub mod lock;
 pub mod mounts;
 pub mod posix_acl;

@@ -215,6 +215,8 @@ pub const FORMATS: &[&str] = &[
     "smbgw-host",
     "smbgw-netbios-name",
     "smbgw-account",
+    "smbgw-calendar-event",
+    "smbgw-prune-keep",
     "smbgw-snapshot-name",
 ];
 
@@ -251,6 +253,8 @@ pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
         "smbgw-host" => validate::host_name("domain controller", value),
         "smbgw-netbios-name" => validate::netbios_name("NetBIOS name", value),
         "smbgw-account" => validate::account_name("user name", value),
+        "smbgw-calendar-event" => crate::calendar::CalendarEvent::parse(value).map(|_| ()),
+        "smbgw-prune-keep" => crate::prune::KeepOptions::parse(value).map(|_| ()),
         "smbgw-snapshot-name" => snapshot::check_name(value),
         other => Err(crate::Error::input(format!("unknown format '{other}'"))),
     }

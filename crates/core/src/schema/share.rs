@@ -2,7 +2,7 @@
 //! update. The guest properties among them size and place an lxc or vm share's guest; their
 //! ranges are the ones `guest.rs` checks.
 
-use super::{fixed, prop, Cli, Kind, Property};
+use super::{fixed, formatted, prop, Cli, Kind, Property};
 
 /// A PVE guest id (VMID): 100 to 999999999.
 const GUEST_ID: Kind = Kind::Integer {
@@ -113,6 +113,24 @@ pub const SHARE_PROPERTIES: &[Property] = &[
         "Size Time Machine is told the share has, e.g. 500G (binary units), so it prunes old backups before filling it. At most --quota, which stays the hard stop underneath.",
         None,
     ),
+    Property {
+        cli: Cli::Long("SCHEDULE"),
+        ..prop(
+            "snapshot-schedule",
+            formatted("smbgw-calendar-event", Some(256)),
+            "When the daemon snapshots the share, in PVE's calendar event format (as for backup jobs), e.g. hourly, daily, '*:0/15', 'mon..fri 08..18:00', 'sat,sun 12:00'; the node's local time unless it ends in UTC. Windows shows the snapshots as Previous Versions with --shadow-copies 1.",
+            None,
+        )
+    },
+    Property {
+        cli: Cli::Long("KEEP"),
+        ..prop(
+            "snapshot-keep",
+            formatted("smbgw-prune-keep", Some(256)),
+            "Which scheduled snapshots the daemon keeps, in PVE's prune format: keep-last=N,keep-hourly=N,keep-daily=N,keep-weekly=N,keep-monthly=N,keep-yearly=N, e.g. keep-last=3,keep-daily=7 (as PVE and PBS prune). Unset: every snapshot is kept. Needs --snapshot-schedule.",
+            None,
+        )
+    },
 ];
 
 pub fn property(name: &str) -> Option<&'static Property> {

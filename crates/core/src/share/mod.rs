@@ -11,7 +11,9 @@ pub use path_conflicts::{check_paths_apart, path_conflict};
 
 use std::collections::BTreeMap;
 
+use crate::calendar::CalendarEvent;
 use crate::placement::Placement;
+use crate::prune::KeepOptions;
 use crate::quota_backend::QuotaBackend;
 use crate::schema::{self, Kind, SHARE_PROPERTIES};
 use crate::{bail_field, bail_input, guest, options, size, validate, Result, ResultExt};
@@ -65,6 +67,10 @@ pub struct Share {
     pub time_machine: bool,
     /// Bytes Time Machine is told the share holds; never above `quota`.
     pub time_machine_max_size: Option<u64>,
+    /// When the daemon snapshots the share (PVE's calendar events).
+    pub snapshot_schedule: Option<CalendarEvent>,
+    /// Which scheduled snapshots the daemon keeps (PVE's prune format); unset keeps them all.
+    pub snapshot_keep: Option<KeepOptions>,
 }
 
 /// Properties in their text form, as they come from the CLI, the API or the config file.
@@ -302,6 +308,14 @@ impl Share {
             options: options::parse(get("options").unwrap_or("")).field("options")?,
             time_machine: flag("time-machine")?,
             time_machine_max_size,
+            snapshot_schedule: get("snapshot-schedule")
+                .map(CalendarEvent::parse)
+                .transpose()
+                .field("snapshot-schedule")?,
+            snapshot_keep: get("snapshot-keep")
+                .map(KeepOptions::parse)
+                .transpose()
+                .field("snapshot-keep")?,
         };
         share.check_consistency()?;
         if !stored {
@@ -360,6 +374,27 @@ impl Share {
         options::check_share(&self.options, self.streams, &|module| self.stacks(module)).field("options")?;
         if !self.mode.has_node_directory() {
             self.check_vm_share()?;
+        }
+        self.check_snapshots()?;
+        Ok(())
+    }
+
+    /// The daemon prunes only after its scheduled runs, so a retention without a schedule would
+    /// never apply; a VM share's data is on the VM's own disk, which the node cannot snapshot.
+    fn check_snapshots(&self) -> Result<()> {
+        if self.snapshot_keep.is_some() && self.snapshot_schedule.is_none() {
+            bail_field!(
+                "snapshot-keep",
+                "share '{}': --snapshot-keep prunes the scheduled snapshots, so it needs --snapshot-schedule",
+                self.name
+            );
+        }
+        if self.snapshot_schedule.is_some() && !self.mode.has_node_directory() {
+            bail_field!(
+                "snapshot-schedule",
+                "share '{}': --snapshot-schedule is not available in --mode vm (the data disk has no snapshots the node can take)",
+                self.name
+            );
         }
         Ok(())
     }
@@ -572,6 +607,12 @@ impl Share {
                     .time_machine_max_size
                     .map(size::format_size_exact)
                     .unwrap_or_default(),
+                "snapshot-schedule" => self
+                    .snapshot_schedule
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                "snapshot-keep" => self.snapshot_keep.as_ref().map(ToString::to_string).unwrap_or_default(),
                 other => unreachable!("property {other} not mapped"),
             };
             let is_default = match p.default {

@@ -1,0 +1,4 @@
+//! The retention against PVE's and PBS's prune rules (see `prune.rs`).
+
+#[allow(unused_imports)]
+use super::*;
