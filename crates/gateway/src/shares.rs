@@ -77,6 +77,7 @@ impl Gateway {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, None, &mut plan)?;
+            self.check_snapshot_schedule(&share)?;
         }
         let placed = placement::of(&share.mode).check(self, &share, &taken)?;
         share.mode = placed;
@@ -129,6 +130,7 @@ impl Gateway {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
+            self.check_snapshot_schedule(&share)?;
         }
         // no HA check here: a share on CephFS keeps its volume (its path cannot change, above),
         // and a node-local one made before HA was set up stays editable; ha-status lists it

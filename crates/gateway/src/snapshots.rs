@@ -366,3 +366,167 @@ fn find<'a>(share: &Share, entries: &'a [SnapshotEntry], wanted: &str) -> Result
 fn now() -> i64 {
     smbgw_sys::time::now() as i64
 }
+
+/// What one scheduling round did for one share with a schedule.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ScheduleRun {
+    pub share: String,
+    /// The snapshot taken this round, if one was due.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken: Option<String>,
+    /// Our scheduled snapshots the retention removed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pruned: Vec<String>,
+    /// When the schedule fires next (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<i64>,
+    /// Why the snapshot or the pruning failed (an alert).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// When each schedule last ran, kept in the node's state dir (each node runs the schedules of
+/// the shares it serves).
+#[derive(Default, Serialize, Deserialize)]
+struct ScheduleState {
+    last_run: BTreeMap<String, i64>,
+}
+
+impl Gateway {
+    fn schedule_state_path(&self) -> PathBuf {
+        self.layout.state_dir.join("snapshot-schedule.json")
+    }
+
+    fn read_schedule_state(&self) -> Result<ScheduleState> {
+        let path = self.schedule_state_path();
+        match std::fs::read(&path) {
+            // a damaged state only loses the last runs: every schedule starts again from now
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ScheduleState::default()),
+            Err(e) => Err(Error::io("reading", &path, e)),
+        }
+    }
+
+    fn write_schedule_state(&self, state: &ScheduleState) -> Result<()> {
+        smbgw_sys::fs::create_dir_all(&self.layout.state_dir, 0o750)?;
+        let text = serde_json::to_vec_pretty(state).map_err(|e| Error::system(e.to_string()))?;
+        smbgw_sys::fs::atomic_write(&self.schedule_state_path(), &text, 0o640)
+    }
+
+    /// One scheduling round at `now` (unix seconds): per share with a schedule whose next run
+    /// after its last one is due, one snapshot (one only, however many runs were missed while
+    /// the node was down), then our scheduled snapshots pruned by the share's retention; never
+    /// a snapshot we did not make, nor a manual one. A schedule seen for the first time starts
+    /// counting from `now`, as PVE's jobs do. The daemon calls it every cycle; shares served by
+    /// a guest's smbd are left out (the node snapshots its own directories only).
+    pub fn snapshot_schedules(&self, now: i64) -> Result<Vec<ScheduleRun>> {
+        let shares: Vec<Share> = self
+            .store
+            .load()?
+            .shares()
+            .iter()
+            .filter(|s| s.snapshot_schedule.is_some() && s.mode.has_node_directory())
+            .cloned()
+            .collect();
+        let mut state = self.read_schedule_state()?;
+        let before: BTreeMap<String, i64> = state.last_run.clone();
+        state.last_run.retain(|name, _| shares.iter().any(|s| &s.name == name));
+        let mut runs = Vec::new();
+        let mut due = Vec::new();
+        for share in &shares {
+            let schedule = share.snapshot_schedule.as_ref().expect("filtered");
+            let last = *state.last_run.entry(share.name.clone()).or_insert(now);
+            match schedule.next_after(last) {
+                Some(next) if next <= now => due.push(share),
+                next => runs.push(ScheduleRun {
+                    share: share.name.clone(),
+                    next,
+                    ..Default::default()
+                }),
+            }
+        }
+        if !due.is_empty() {
+            let _lock = self.store.lock()?;
+            for share in due {
+                let mut run = self.run_schedule(share, now);
+                state.last_run.insert(share.name.clone(), now);
+                run.next = share.snapshot_schedule.as_ref().and_then(|s| s.next_after(now));
+                if let Some(error) = &run.error {
+                    let _ = self.log_event(&format!("snapshot schedule of share '{}' failed: {error}", share.name));
+                }
+                runs.push(run);
+            }
+        }
+        if state.last_run != before {
+            self.write_schedule_state(&state)?;
+        }
+        runs.sort_by(|a, b| a.share.cmp(&b.share));
+        Ok(runs)
+    }
+
+    /// Take the scheduled snapshot of `share` at `now` and prune by its retention.
+    fn run_schedule(&self, share: &Share, now: i64) -> ScheduleRun {
+        let mut run = ScheduleRun {
+            share: share.name.clone(),
+            ..Default::default()
+        };
+        let result = (|| -> Result<()> {
+            let (backend, volume, _) = self.snapshots_of(share)?;
+            let mut plan = Plan::new();
+            self.take_step(share, backend, &volume, now, SnapshotKind::Scheduled, &mut plan);
+            plan.apply()?;
+            run.taken = Some(backend.name_at(now));
+            let Some(keep) = &share.snapshot_keep else {
+                return Ok(());
+            };
+            let (_, _, entries) = self.snapshots_of(share)?;
+            let scheduled: Vec<&SnapshotEntry> = entries
+                .iter()
+                .filter(|e| e.kind == Some(SnapshotKind::Scheduled))
+                .collect();
+            let times: Vec<i64> = scheduled.iter().map(|e| e.snapshot.time).collect();
+            let marks = smbgw_core::prune::keep_marks(&times, keep);
+            let mut plan = Plan::new();
+            for (entry, keep) in scheduled.into_iter().zip(marks) {
+                if !keep {
+                    run.pruned.push(entry.snapshot.name.clone());
+                    self.delete_step(share, backend, &volume, entry.snapshot.clone(), &mut plan);
+                }
+            }
+            plan.apply().map(|_| ())
+        })();
+        if let Err(e) = result {
+            run.error = Some(e.message);
+        }
+        run
+    }
+}
+
+impl Gateway {
+    /// Refuse a schedule on a filesystem without snapshots (tmpfs, ext4, a plain directory on
+    /// btrfs), on `snapshot-schedule`, when a share is created or changed. A share directory
+    /// still to be made on btrfs passes: the gateway makes it a subvolume.
+    pub(crate) fn check_snapshot_schedule(&self, share: &Share) -> Result<()> {
+        if share.snapshot_schedule.is_none() || !share.mode.has_node_directory() {
+            return Ok(());
+        }
+        let field = "snapshot-schedule";
+        let path = std::path::Path::new(&share.path);
+        if path.exists() {
+            return snapshot::of(share, field).map(|_| ());
+        }
+        let kind = match share.quota_backend {
+            QuotaBackend::Auto => smbgw_quota::detect(path)?,
+            kind => Some(kind),
+        };
+        match kind.and_then(smbgw_quota::backend::of).and_then(|b| b.snapshots()) {
+            Some(_) => Ok(()),
+            None => bail_field!(
+                field,
+                "{} would be on {}, which has no snapshots: schedules need btrfs, ZFS or CephFS",
+                share.path,
+                smbgw_quota::fs_name(path)
+            ),
+        }
+    }
+}
