@@ -141,6 +141,7 @@ fn a_snapshot_is_a_previous_version_and_only_ours_are_deleted() {
 fn rollback_needs_confirmation_and_keeps_a_safety_snapshot() {
     let (sb, fs) = sandbox();
     let path = share(&sb, &fs, "proj");
+    sb.ok(&["update", "proj", "--quota", "100M"]);
     put(&sb, "proj", "plan.txt", "old plan\n");
     sb.ok(&["snapshot", "create", "proj"]);
     let target = names(&list(&sb, "proj"))[0].clone();
@@ -167,6 +168,9 @@ fn rollback_needs_confirmation_and_keeps_a_safety_snapshot() {
     assert!(!path.join("added.txt").exists());
     // still a subvolume with its snapshots: the target, and the safety one holding what was replaced
     assert!(common::run("btrfs", &["subvolume", "show", path.to_str().unwrap()]).contains("UUID"));
+    // the restored subvolume has the share's quota
+    assert_eq!(fs.qgroup(&path).1, Some(100 << 20));
+    assert!(sb.ok(&["status", "proj"]).contains("proj"));
     let snaps = list(&sb, "proj");
     assert_eq!(snaps.len(), 2, "{snaps:?}");
     let safety = snaps.iter().find(|s| s["kind"] == "safety").expect("a safety snapshot");
@@ -315,4 +319,62 @@ fn utc_fields(time: i64) -> (i64, u32, u32, u32, u32, u32) {
     let out = common::run("date", &["-u", "-d", &format!("@{time}"), "+%Y %m %d %H %M %S"]);
     let f: Vec<i64> = out.split_whitespace().map(|x| x.parse().unwrap()).collect();
     (f[0], f[1] as u32, f[2] as u32, f[3] as u32, f[4] as u32, f[5] as u32)
+}
+
+/// CephFS (a real cluster, common::ceph): snapshots are `mkdir .snap/NAME` on the share's
+/// handle, recorded cluster-wide beside the share config by name and birth time; one made by
+/// hand is not ours; vfs_ceph_snapshots serves ours as a Previous Version.
+#[test]
+fn cephfs_snapshots_are_recorded_cluster_wide_and_previous_versions() {
+    // declared first, dropped last: the fixture unmounts before this directory goes
+    let mnt = tempfile::Builder::new().prefix("smbgw-snapops-mnt.").tempdir().unwrap();
+    let ceph = common::ceph::Ceph::start();
+    let sb = Sandbox::new();
+    sb.add_user(ALICE.0, ALICE.1);
+    std::fs::set_permissions(mnt.path(), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mount = mnt.path().join("n1");
+    ceph.mount(None, &mount);
+    let path = mount.join("smbgateway/cs");
+    sb.ok(&[
+        "create",
+        "cs",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--shadow-copies",
+        "1",
+    ]);
+    put(&sb, "cs", "notes.txt", "version 1\n");
+    sb.ok(&["snapshot", "create", "cs"]);
+    let record = std::fs::read_to_string(sb.root.join("config/snapshots.json")).unwrap();
+    std::fs::create_dir(path.join(".snap/by-hand")).unwrap();
+    put(&sb, "cs", "notes.txt", "version 2\n");
+
+    let snaps = list(&sb, "cs");
+    assert_eq!(snaps.len(), 2, "{snaps:?}");
+    let ours = snaps.iter().find(|s| s["kind"] == "manual").expect("ours");
+    let ours = ours["name"].as_str().unwrap().to_string();
+    assert!(record.contains(&ours), "{record}");
+    assert!(
+        snaps.iter().any(|s| s["name"] == "by-hand" && s["kind"].is_null()),
+        "{snaps:?}"
+    );
+
+    // the token a client sees is the snapshot's birth time; ours holds version 1
+    let allinfo = sb.smbclient("cs", Some(ALICE), "allinfo notes.txt").unwrap();
+    let tokens: Vec<&str> = allinfo.split_whitespace().filter(|w| w.starts_with("@GMT-")).collect();
+    assert_eq!(tokens.len(), 2, "{allinfo}");
+    let versions: Vec<String> = tokens
+        .iter()
+        .map(|t| read_version(&sb, "cs", "notes.txt", t).unwrap())
+        .collect();
+    assert!(versions.iter().all(|v| v == "version 1\n"), "{versions:?}");
+
+    let r = sb.run(&["snapshot", "delete", "cs", "by-hand"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(path.join(".snap/by-hand").exists());
+    sb.ok(&["snapshot", "delete", "cs", &ours]);
+    assert!(!path.join(".snap").join(&ours).exists());
+    std::fs::remove_dir(path.join(".snap/by-hand")).unwrap();
 }
