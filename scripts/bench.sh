@@ -44,6 +44,9 @@
 #   - the scale of the control plane (scripts/bench/scale.sh): list, apply and the API's share
 #     list at 100, 1,000 and 10,000 shares, the daemon's cycle at 100 and 1,000 quota shares, as
 #     time per share
+#   - share snapshots (scripts/bench/snapshots.sh): snapshot create and delete on a share of
+#     100,000 files beside the btrfs tool, a daemon round taking and pruning a scheduled one, and
+#     the daemon's CPU per cycle with 100 scheduled shares beside 100 without a schedule
 # Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
 # The exit code is non-zero only when the bench itself cannot run: 2 when it refuses to start (not
 # root, no free loop device, no smbtorture, no python3), 1 when a command fails.
@@ -1017,6 +1020,7 @@ phase_perl
 source "$HERE/bench/smbtorture.sh" && phase_smbtorture
 source "$HERE/bench/soak.sh" && phase_soak
 source "$HERE/bench/scale.sh" && phase_scale
+source "$HERE/bench/snapshots.sh" && phase_snapshots
 
 # ---- Active Directory ------------------------------------------------------------------------
 # A real DC and member in network namespaces: the AD integration test measures in bench mode
