@@ -44,6 +44,9 @@
 #   - the scale of the control plane (scripts/bench/scale.sh): list, apply and the API's share
 #     list at 100, 1,000 and 10,000 shares, the daemon's cycle at 100 and 1,000 quota shares, as
 #     time per share
+#   - scheduled snapshots (scripts/bench/prune.sh): the prune decision over 10,000 snapshots
+#     beside a plain sort of their times, the next run of 1,000 schedules beside 1,000 libc
+#     local-time round trips
 #   - share snapshots (scripts/bench/snapshots.sh): snapshot create and delete on a share of
 #     100,000 files beside the btrfs tool, a daemon round taking and pruning a scheduled one, and
 #     the daemon's CPU per cycle with 100 scheduled shares beside 100 without a schedule
@@ -1020,6 +1023,8 @@ phase_perl
 source "$HERE/bench/smbtorture.sh" && phase_smbtorture
 source "$HERE/bench/soak.sh" && phase_soak
 source "$HERE/bench/scale.sh" && phase_scale
+# the retention and schedules of scheduled snapshots (scripts/bench/prune.sh)
+source "$HERE/bench/prune.sh" && phase_prune
 source "$HERE/bench/snapshots.sh" && phase_snapshots
 
 # ---- Active Directory ------------------------------------------------------------------------

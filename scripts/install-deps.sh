@@ -26,6 +26,8 @@ PACKAGES="$PACKAGES apt-utils dpkg-dev bc"
 PACKAGES="$PACKAGES strace samba-testsuite python3"
 # discovery: WS-Discovery for Windows Explorer, mDNS (Avahi) for macOS Finder; the tests start their own D-Bus (dbus-daemon)
 PACKAGES="$PACKAGES wsdd avahi-daemon avahi-utils dbus"
+# snapshot schedules and retention: unit tests count in named zones (TZ=Europe/Vienna for DST)
+PACKAGES="$PACKAGES tzdata"
 # make deb: Debian's packaging tools
 if [ "${1:-}" = --packaging ]; then
     PACKAGES="$PACKAGES build-essential debhelper devscripts lintian fakeroot"

@@ -102,6 +102,10 @@ like(ref($err) && $err->{errors}->{options}, qr/not in the allow list/, 'an opti
 is(ref($err) && $err->{code}, 400, 'a bad name is a 400');
 (undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", quota => '10' });
 ok(ref($err) && $err->{errors}->{quota}, 'a quota without unit is refused by the schema');
+(undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", 'snapshot-schedule' => '25:00' });
+like(ref($err) && $err->{errors}->{'snapshot-schedule'}, qr/hour 25 is out of range/, 'a malformed calendar event is refused on its field by the core\'s format');
+(undef, $err) = api('POST', '/shares', { name => 'x', path => "$dir/data/x", 'snapshot-schedule' => 'hourly', 'snapshot-keep' => 'keep-last=0' });
+like(ref($err) && $err->{errors}->{'snapshot-keep'}, qr/every snapshot would be deleted/, 'a retention that keeps nothing is refused on its field');
 
 # a change the core refuses is answered before a task starts (planned as a dry run first), with
 # the core's message and its status, as PVE checks a request before it forks a worker

@@ -46,6 +46,20 @@ Ext.define('SMBGateway.panel.ShareOptions', {
                 emptyText: 'KEY=VALUE, ... (allow list)',
             },
             {
+                xtype: 'textfield',
+                name: 'snapshot-schedule',
+                fieldLabel: gt('Snapshot schedule'),
+                emptyText: gt('e.g. hourly, mon..fri 08..18:00 (as backup jobs)'),
+                smbgwRefusedIn: ['vm'],
+            },
+            {
+                xtype: 'textfield',
+                name: 'snapshot-keep',
+                fieldLabel: gt('Keep snapshots'),
+                emptyText: gt('e.g. keep-last=3,keep-daily=7 (empty: all)'),
+                smbgwRefusedIn: ['vm'],
+            },
+            {
                 xtype: 'component',
                 cls: 'smbgw-note',
                 smbgwModes: ['vm'],

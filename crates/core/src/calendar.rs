@@ -167,10 +167,12 @@ impl CalendarEvent {
         if text.len() > MAX_LEN {
             return Err(bad(format!("it is longer than {MAX_LEN} characters")));
         }
-        let mut rest = text.trim();
+        // blanks are spaces and tabs, as in PVE; a newline is no blank
+        let blank = [' ', '\t'];
+        let mut rest = text.trim_matches(blank);
         let utc = match rest.strip_suffix("UTC") {
             Some(r) => {
-                rest = r.trim_end();
+                rest = r.trim_end_matches(blank);
                 true
             }
             None => false,
@@ -207,13 +209,13 @@ impl CalendarEvent {
                 event.weekdays = weekdays(days).map_err(bad)?;
                 words.push(days.to_ascii_lowercase());
             }
-            let tokens: Vec<&str> = after.split_ascii_whitespace().collect();
+            let tokens: Vec<&str> = after.split(blank).filter(|t| !t.is_empty()).collect();
             let (date, time) = match tokens[..] {
                 [] => (None, None),
                 [d] if d.contains('-') => (Some(d), None),
                 [t] => (None, Some(t)),
                 [d, t] if d.contains('-') => (Some(d), Some(t)),
-                [_, extra, ..] => {
+                [_, extra] | [_, _, extra, ..] => {
                     return Err(bad(format!(
                         "unexpected {extra:?} (a date comes before the time, once each)"
                     )))

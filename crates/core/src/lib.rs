@@ -20,6 +20,8 @@ pub mod share;
 mod share_json;
 pub mod size;
 pub mod store;
+#[cfg(test)]
+mod test_zone;
 pub mod validate;
 pub mod vfs;
 

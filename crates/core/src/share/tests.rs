@@ -472,3 +472,107 @@ fn each_vfs_module_is_stacked_by_the_boolean_property_vfs_names() {
         }
     }
 }
+
+#[test]
+fn snapshot_schedule_and_retention_are_stored_normalized_and_refused_on_their_field() {
+    let share = Share::from_properties(
+        "snap",
+        &props(&[
+            ("path", "/srv/snap"),
+            ("snapshot-schedule", " mon..fri  08..18:00 "),
+            ("snapshot-keep", "keep-daily=7, keep-last=3"),
+        ]),
+    )
+    .unwrap();
+    let schedule = share.snapshot_schedule.as_ref().unwrap();
+    assert_eq!(schedule.to_string(), "mon..fri 08..18:00");
+    assert_eq!(share.snapshot_keep.as_ref().unwrap().daily, Some(7));
+    // stored and shown in their normalized text; unset, they are not stored
+    let text = share.to_properties();
+    assert!(
+        text.contains(&("snapshot-schedule", "mon..fri 08..18:00".to_string())),
+        "{text:?}"
+    );
+    assert!(
+        text.contains(&("snapshot-keep", "keep-last=3,keep-daily=7".to_string())),
+        "{text:?}"
+    );
+    let json = serde_json::to_value(&share).unwrap();
+    assert_eq!(json["snapshot-schedule"], "mon..fri 08..18:00");
+    assert_eq!(json["snapshot-keep"], "keep-last=3,keep-daily=7");
+    let plain = Share::from_properties("p", &props(&[("path", "/srv/p")])).unwrap();
+    assert!(plain.snapshot_schedule.is_none() && plain.snapshot_keep.is_none());
+    assert!(!plain.to_properties().iter().any(|(k, _)| k.starts_with("snapshot")));
+    assert!(serde_json::to_value(&plain).unwrap().get("snapshot-schedule").is_none());
+    // a schedule alone keeps every snapshot; deleting the schedule while a retention stays is refused
+    let hourly = plain.updated(&props(&[("snapshot-schedule", "hourly")]), &[]).unwrap();
+    assert_eq!(hourly.snapshot_schedule.unwrap().to_string(), "hourly");
+    let err = share
+        .updated(&Properties::new(), &["snapshot-schedule".to_string()])
+        .unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("snapshot-keep"), "{}", err.message);
+    let both_gone = share
+        .updated(
+            &Properties::new(),
+            &["snapshot-schedule".into(), "snapshot-keep".into()],
+        )
+        .unwrap();
+    assert!(both_gone.snapshot_schedule.is_none() && both_gone.snapshot_keep.is_none());
+
+    for (pairs, field, reason) in [
+        (
+            &[("snapshot-schedule", "25:00")][..],
+            "snapshot-schedule",
+            "hour 25 is out of range",
+        ),
+        (
+            &[("snapshot-schedule", "mon..funday")][..],
+            "snapshot-schedule",
+            "\"funday\" is not a weekday",
+        ),
+        (
+            &[("snapshot-schedule", "*:0/0")][..],
+            "snapshot-schedule",
+            "a repetition of 0",
+        ),
+        (
+            &[
+                ("snapshot-schedule", "hourly"),
+                ("snapshot-keep", "keep-last=0,keep-daily=0"),
+            ][..],
+            "snapshot-keep",
+            "every snapshot would be deleted",
+        ),
+        (
+            &[("snapshot-schedule", "hourly"), ("snapshot-keep", "keep-minutely=5")][..],
+            "snapshot-keep",
+            "unknown option \"keep-minutely\"",
+        ),
+        (
+            &[("snapshot-schedule", "hourly"), ("snapshot-keep", "keep-last=-3")][..],
+            "snapshot-keep",
+            "is not a whole number",
+        ),
+        (
+            &[("snapshot-keep", "keep-last=3")][..],
+            "snapshot-keep",
+            "needs --snapshot-schedule",
+        ),
+    ] {
+        let mut p = props(&[("path", "/srv/snap")]);
+        p.extend(props(pairs));
+        let err = Share::from_properties("snap", &p).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some(field), "{pairs:?}: {}", err.message);
+        assert!(err.message.contains(reason), "{pairs:?}: {}", err.message);
+    }
+    // the node cannot snapshot a VM's data disk
+    let vm = props(&[("mode", "vm"), ("quota", "10G"), ("snapshot-schedule", "daily")]);
+    let err = Share::from_properties("v", &vm).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("snapshot-schedule"), "{}", err.message);
+    assert!(err.message.contains("--mode vm"), "{}", err.message);
+    // the API checks the same formats through the core
+    crate::schema::check_format("smbgw-calendar-event", "sat,sun 12:00").unwrap();
+    crate::schema::check_format("smbgw-prune-keep", "keep-last=3,keep-daily=7").unwrap();
+    assert!(crate::schema::check_format("smbgw-calendar-event", "25:00").is_err());
+    assert!(crate::schema::check_format("smbgw-prune-keep", "keep-last=0").is_err());
+}
