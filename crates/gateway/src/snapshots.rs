@@ -385,20 +385,59 @@ pub struct ScheduleRun {
     pub error: Option<String>,
 }
 
-/// When each schedule last ran, kept in the node's state dir (each node runs the schedules of
-/// the shares it serves).
-#[derive(Default, Serialize, Deserialize)]
+/// When each schedule last ran (`Gateway::schedule_state_path`).
+#[derive(Clone, Default, Serialize, Deserialize)]
 struct ScheduleState {
     last_run: BTreeMap<String, i64>,
 }
 
+/// Whether the share's schedule state is cluster-wide (CephFS: every HA node serves it).
+fn cluster_scope(share: &Share) -> bool {
+    share.quota_backend == QuotaBackend::Cephfs
+}
+
+/// Which schedules are due at `now`, from `states` ([node, cluster]), which forget shares
+/// without a schedule and start the ones seen first at `now`; the others' next runs.
+fn plan_round<'a>(
+    shares: &'a [Share],
+    states: &mut [ScheduleState; 2],
+    now: i64,
+) -> (Vec<ScheduleRun>, Vec<&'a Share>) {
+    for (cluster, state) in [false, true].into_iter().zip(states.iter_mut()) {
+        state
+            .last_run
+            .retain(|name, _| shares.iter().any(|s| &s.name == name && cluster_scope(s) == cluster));
+    }
+    let (mut runs, mut due) = (Vec::new(), Vec::new());
+    for share in shares {
+        let schedule = share.snapshot_schedule.as_ref().expect("shares with a schedule");
+        let state = &mut states[usize::from(cluster_scope(share))];
+        let last = *state.last_run.entry(share.name.clone()).or_insert(now);
+        match schedule.next_after(last) {
+            Some(next) if next <= now => due.push(share),
+            next => runs.push(ScheduleRun {
+                share: share.name.clone(),
+                next,
+                ..Default::default()
+            }),
+        }
+    }
+    (runs, due)
+}
+
 impl Gateway {
-    fn schedule_state_path(&self) -> PathBuf {
-        self.layout.state_dir.join("snapshot-schedule.json")
+    /// Where the last run of a share's schedule is kept: for a CephFS share, which every node
+    /// of an HA cluster serves, beside the share config (cluster-wide, written under the cluster
+    /// lock, so one node takes each run); else in this node's state dir.
+    fn schedule_state_path(&self, cluster: bool) -> PathBuf {
+        match cluster {
+            true => self.layout.config_dir.join("snapshot-schedule.json"),
+            false => self.layout.state_dir.join("snapshot-schedule.json"),
+        }
     }
 
-    fn read_schedule_state(&self) -> Result<ScheduleState> {
-        let path = self.schedule_state_path();
+    fn read_schedule_state(&self, cluster: bool) -> Result<ScheduleState> {
+        let path = self.schedule_state_path(cluster);
         match std::fs::read(&path) {
             // a damaged state only loses the last runs: every schedule starts again from now
             Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
@@ -407,10 +446,18 @@ impl Gateway {
         }
     }
 
-    fn write_schedule_state(&self, state: &ScheduleState) -> Result<()> {
-        smbgw_sys::fs::create_dir_all(&self.layout.state_dir, 0o750)?;
+    fn write_schedule_state(&self, cluster: bool, state: &ScheduleState) -> Result<()> {
+        let path = self.schedule_state_path(cluster);
+        if let Some(dir) = path.parent() {
+            smbgw_sys::fs::create_dir_all(dir, 0o750)?;
+        }
         let text = serde_json::to_vec_pretty(state).map_err(|e| Error::system(e.to_string()))?;
-        smbgw_sys::fs::atomic_write(&self.schedule_state_path(), &text, 0o640)
+        smbgw_sys::fs::atomic_write(&path, &text, 0o640)
+    }
+
+    /// Both schedule states: this node's and the cluster-wide one.
+    fn read_schedule_states(&self) -> Result<[ScheduleState; 2]> {
+        Ok([self.read_schedule_state(false)?, self.read_schedule_state(true)?])
     }
 
     /// One scheduling round at `now` (unix seconds): per share with a schedule whose next run
@@ -418,7 +465,9 @@ impl Gateway {
     /// the node was down), then our scheduled snapshots pruned by the share's retention; never
     /// a snapshot we did not make, nor a manual one. A schedule seen for the first time starts
     /// counting from `now`, as PVE's jobs do. The daemon calls it every cycle; shares served by
-    /// a guest's smbd are left out (the node snapshots its own directories only).
+    /// a guest's smbd are left out (the node snapshots its own directories only). Due runs are
+    /// decided again under the config lock, which is cluster-wide on PVE: a CephFS share's run
+    /// another node took in between is not taken twice.
     pub fn snapshot_schedules(&self, now: i64) -> Result<Vec<ScheduleRun>> {
         let shares: Vec<Share> = self
             .store
@@ -428,28 +477,22 @@ impl Gateway {
             .filter(|s| s.snapshot_schedule.is_some() && s.mode.has_node_directory())
             .cloned()
             .collect();
-        let mut state = self.read_schedule_state()?;
-        let before: BTreeMap<String, i64> = state.last_run.clone();
-        state.last_run.retain(|name, _| shares.iter().any(|s| &s.name == name));
-        let mut runs = Vec::new();
-        let mut due = Vec::new();
-        for share in &shares {
-            let schedule = share.snapshot_schedule.as_ref().expect("filtered");
-            let last = *state.last_run.entry(share.name.clone()).or_insert(now);
-            match schedule.next_after(last) {
-                Some(next) if next <= now => due.push(share),
-                next => runs.push(ScheduleRun {
-                    share: share.name.clone(),
-                    next,
-                    ..Default::default()
-                }),
-            }
-        }
+        let before = self.read_schedule_states()?;
+        let mut states = self.read_schedule_states()?;
+        let (mut runs, due) = plan_round(&shares, &mut states, now);
+        let _lock = match due.is_empty() {
+            true => None,
+            false => Some(self.store.lock()?),
+        };
         if !due.is_empty() {
-            let _lock = self.store.lock()?;
+            states = self.read_schedule_states()?;
+            let (not_due, due) = plan_round(&shares, &mut states, now);
+            runs = not_due;
             for share in due {
                 let mut run = self.run_schedule(share, now);
-                state.last_run.insert(share.name.clone(), now);
+                states[usize::from(cluster_scope(share))]
+                    .last_run
+                    .insert(share.name.clone(), now);
                 run.next = share.snapshot_schedule.as_ref().and_then(|s| s.next_after(now));
                 if let Some(error) = &run.error {
                     let _ = self.log_event(&format!("snapshot schedule of share '{}' failed: {error}", share.name));
@@ -457,8 +500,10 @@ impl Gateway {
                 runs.push(run);
             }
         }
-        if state.last_run != before {
-            self.write_schedule_state(&state)?;
+        for (cluster, (state, old)) in [false, true].into_iter().zip(states.iter().zip(&before)) {
+            if state.last_run != old.last_run {
+                self.write_schedule_state(cluster, state)?;
+            }
         }
         runs.sort_by(|a, b| a.share.cmp(&b.share));
         Ok(runs)
@@ -528,5 +573,58 @@ impl Gateway {
                 smbgw_quota::fs_name(path)
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn share(name: &str, schedule: &str, backend: QuotaBackend) -> Share {
+        let props = [
+            ("path".to_string(), format!("/srv/{name}")),
+            ("snapshot-schedule".to_string(), schedule.to_string()),
+        ]
+        .into();
+        let mut share = Share::from_properties(name, &props).unwrap();
+        share.quota_backend = backend;
+        share
+    }
+
+    /// 2026-11-22 20:00:30 UTC; the schedules below say UTC, so the node's zone does not matter.
+    const T0: i64 = 1_795_377_630;
+
+    #[test]
+    fn a_round_starts_new_schedules_and_catches_up_once() {
+        let shares = [
+            share("local", "hourly UTC", QuotaBackend::Btrfs),
+            share("ceph", "*:0/15 UTC", QuotaBackend::Cephfs),
+        ];
+        let mut states: [ScheduleState; 2] = Default::default();
+        states[0].last_run.insert("gone".into(), 1);
+        let (runs, due) = plan_round(&shares, &mut states, T0);
+        assert!(due.is_empty(), "first seen: nothing due yet");
+        assert_eq!(runs.len(), 2);
+        assert_eq!(
+            states[0].last_run,
+            [("local".to_string(), T0)].into(),
+            "a share gone is forgotten"
+        );
+        assert_eq!(
+            states[1].last_run,
+            [("ceph".to_string(), T0)].into(),
+            "CephFS is cluster-wide"
+        );
+        let next = |name: &str| runs.iter().find(|r| r.share == name).unwrap().next;
+        assert_eq!(next("local"), Some(T0 - 30 + 3600));
+        assert_eq!(next("ceph"), Some(T0 - 30 + 900));
+
+        // ten hours later: each is due once (the caller records one run at `now`)
+        let (runs, due) = plan_round(&shares, &mut states, T0 + 36_000);
+        assert!(runs.is_empty());
+        assert_eq!(due.len(), 2);
+        states[0].last_run.insert("local".into(), T0 + 36_000);
+        let (_, due) = plan_round(&shares, &mut states, T0 + 36_001);
+        assert_eq!(due.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["ceph"]);
     }
 }
