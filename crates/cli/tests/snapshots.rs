@@ -5,6 +5,9 @@
 
 mod common;
 
+use std::io::Write;
+use std::process::{Command, Stdio};
+
 use common::{Btrfs, Sandbox};
 
 const ALICE: (&str, &str) = ("alice", "Alice-pw1");
@@ -156,10 +159,59 @@ fn rollback_needs_confirmation_and_keeps_a_safety_snapshot() {
     assert_eq!(list(&sb, "proj").len(), 1, "no safety snapshot without --confirm");
     assert_eq!(sb.snapshot(), before);
 
+    // a user's client connected across the rollback (its connection stays open between commands)
+    let creds = sb.write_local("creds.held", b"username = alice\npassword = Alice-pw1\n");
+    let mut held = Command::new("stdbuf")
+        .args([
+            "-oL",
+            "smbclient",
+            "//127.0.0.1/proj",
+            "-p",
+            &sb.port.to_string(),
+            "-m",
+            "SMB3",
+            "-A",
+        ])
+        .arg(&creds)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lines = common::output_lines(&mut held);
+    let mut ask = |command: &str| -> String {
+        let stdin = held.stdin.as_mut().unwrap();
+        writeln!(stdin, "{command}").unwrap();
+        stdin.flush().unwrap();
+        let mut got = Vec::new();
+        loop {
+            // a bound on a hung smbclient only, not a measurement
+            let line = lines
+                .recv_timeout(std::time::Duration::from_secs(60))
+                .unwrap_or_else(|_| panic!("smbclient ended or hung after '{command}': {got:?}"));
+            let end = line.contains("blocks of size") || line.contains("NT_STATUS_");
+            got.push(line);
+            if end {
+                return got.join("\n");
+            }
+        }
+    };
+    let before_rollback = ask("ls");
+    assert!(before_rollback.contains("added.txt"), "{before_rollback}");
+
     // a second apart: the safety snapshot gets a name of its own
     std::thread::sleep(std::time::Duration::from_millis(1100));
     let out = sb.ok(&["snapshot", "rollback", "proj", &target, "--confirm"]);
     assert!(out.contains("safety snapshot"), "{out}");
+    // smbd was told: the connection to the replaced share is closed (the client reconnects);
+    // untold, it would answer from the deleted subvolume (NT_STATUS_OBJECT_PATH_NOT_FOUND)
+    let after = ask("ls");
+    assert!(
+        after.contains("NT_STATUS_NETWORK_NAME_DELETED"),
+        "the held connection was not closed: {after}"
+    );
+    let _ = held.kill();
+    let _ = held.wait();
     // the share is the snapshot's content again, over SMB too
     let back = sb.dir.path().join("plan.back");
     sb.smbclient("proj", Some(ALICE), &format!("get plan.txt {}", back.display()))
