@@ -181,7 +181,24 @@ fn schedules_catch_up_once_and_prune_only_our_scheduled_snapshots() {
     assert!(path.join(".snapshots/@GMT-2026.01.01-00.00.00").exists());
     assert!(node.notifications("docs").is_empty());
 
-    // the last runs are the node's state: a share without a schedule leaves it
+    // one of ours removed by hand: the next run drops it from the record
+    let record = || std::fs::read_to_string(node.sb.root.join("state/snapshots.json")).unwrap();
+    assert_eq!(record().matches("\"scheduled\"").count(), 2, "{}", record());
+    common::run(
+        "btrfs",
+        &[
+            "subvolume",
+            "delete",
+            path.join(".snapshots").join(gmt(back + HOUR)).to_str().unwrap(),
+        ],
+    );
+    node.round(back + 3 * HOUR);
+    let mut want = [vec![foreign.clone()], scheduled(&[back + 2 * HOUR, back + 3 * HOUR])].concat();
+    want.push(manual.clone());
+    assert_eq!(node.snapshots("docs"), want);
+    assert_eq!(record().matches("\"scheduled\"").count(), 2, "{}", record());
+
+    // the last runs are the node's state (a btrfs share is node-local)
     let state = std::fs::read_to_string(node.sb.root.join("state/snapshot-schedule.json")).unwrap();
     assert!(state.contains("\"docs\""), "{state}");
 }

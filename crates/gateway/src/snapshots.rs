@@ -521,10 +521,16 @@ impl Gateway {
             self.take_step(share, backend, &volume, now, SnapshotKind::Scheduled, &mut plan);
             plan.apply()?;
             run.taken = Some(backend.name_at(now));
+            let (_, _, entries) = self.snapshots_of(share)?;
+            // snapshots of ours someone removed by hand leave the record
+            let present: std::collections::HashSet<&str> = entries.iter().map(|e| e.snapshot.id.as_str()).collect();
+            self.update_record(volume.backend, |r| {
+                r.snapshots
+                    .retain(|id, rec| rec.share != share.name || present.contains(id.as_str()))
+            })?;
             let Some(keep) = &share.snapshot_keep else {
                 return Ok(());
             };
-            let (_, _, entries) = self.snapshots_of(share)?;
             let scheduled: Vec<&SnapshotEntry> = entries
                 .iter()
                 .filter(|e| e.kind == Some(SnapshotKind::Scheduled))
