@@ -892,24 +892,56 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
             )));
         }
         let (old_snaps, snap) = open_snapshot(&root, snapshot)?;
-        let mut temp = OsStr::new(".").to_os_string();
-        temp.push(&name);
-        temp.push(".smbgw-rollback");
-        if parent.stat_child(&temp)?.is_some() {
+        // the new content is made in a directory of root's that nobody else may enter: the
+        // share's parent may be writable by others, who must not swap in a subvolume of theirs
+        let mut work_name = OsStr::new(".").to_os_string();
+        work_name.push(&name);
+        work_name.push(".smbgw-rollback");
+        if parent.stat_child(&work_name)?.is_some() {
             return Err(Error::system(format!(
-                "{} exists (left by an earlier rollback?); remove it first ('btrfs subvolume delete')",
-                parent.path().join(&temp).display()
+                "{} exists (left by an earlier rollback?); remove it first (its 'content' with 'btrfs subvolume delete')",
+                parent.path().join(&work_name).display()
             )));
         }
-        let new = snapshot_in(&snap, &parent, &temp, false)?;
+        let work = parent.mkdir_child(&work_name, 0o700)?;
+        let content = OsStr::new("content");
+        let cleanup = |work: &Dir, notes: &mut Vec<String>| match delete_subvolume_in(work, content, None)
+            .and_then(|()| parent.unlink_child(&work_name, true))
+        {
+            Ok(()) => {}
+            Err(e) => notes.push(format!(
+                "the share's content before the rollback stays at {} ({e}); it is also in the safety snapshot",
+                work.path().join(content).display()
+            )),
+        };
+        let new = match snapshot_in(&snap, &work, content, false) {
+            Ok(new) => new,
+            Err(e) => {
+                let _ = parent.unlink_child(&work_name, true);
+                return Err(e);
+            }
+        };
         drop(snap);
-        let moved = (|| -> Result<()> {
-            // the snapshot shows the share's nested snapshots as empty stubs: make room for them
-            let snaps_name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
-            let new_snaps = match new.open_child_optional(snaps_name)? {
-                Some(d) => d,
-                None => new.mkdir_child(snaps_name, 0o755)?,
-            };
+        // the snapshot shows the share's nested snapshots as empty stubs: make room for them
+        let snaps_name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
+        let new_snaps = match new.open_child_optional(snaps_name) {
+            Ok(Some(d)) => Ok(d),
+            Ok(None) => new.mkdir_child(snaps_name, 0o755),
+            Err(e) => Err(e),
+        };
+        let subvolumes = |dir: &Dir| -> Vec<std::ffi::OsString> {
+            dir.names()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| {
+                    dir.stat_child(n)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|st| st.ino == SUBVOLUME_ROOT_INODE)
+                })
+                .collect()
+        };
+        let moved = new_snaps.and_then(|new_snaps| {
             for entry in new_snaps.names()? {
                 if new_snaps
                     .stat_child(&entry)?
@@ -918,43 +950,30 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
                     new_snaps.unlink_child(&entry, true)?;
                 }
             }
-            for entry in old_snaps.names()? {
-                if old_snaps
-                    .stat_child(&entry)?
-                    .is_some_and(|st| st.ino == SUBVOLUME_ROOT_INODE)
-                {
-                    move_subvolume(&old_snaps, &new_snaps, &entry)?;
-                }
+            for entry in subvolumes(&old_snaps) {
+                move_subvolume(&old_snaps, &new_snaps, &entry)?;
             }
-            Ok(())
-        })();
+            // one atomic step: the share's name is the restored subvolume
+            rename_at(&work, content, &parent, &name, libc::RENAME_EXCHANGE)?;
+            Ok(new_snaps)
+        });
         if let Err(e) = moved {
             // put back what moved, drop the new subvolume: the share is as it was
-            if let Ok(Some(new_snaps)) = new.open_child_optional(OsStr::new(crate::snapshot::SNAPSHOTS_DIR)) {
-                for entry in new_snaps.names().unwrap_or_default() {
-                    if new_snaps
-                        .stat_child(&entry)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|st| st.ino == SUBVOLUME_ROOT_INODE)
-                    {
-                        let _ = move_subvolume(&new_snaps, &old_snaps, &entry);
-                    }
+            if let Ok(Some(new_snaps)) = new.open_child_optional(snaps_name) {
+                for entry in subvolumes(&new_snaps) {
+                    let _ = move_subvolume(&new_snaps, &old_snaps, &entry);
                 }
             }
             drop(new);
-            let _ = delete_subvolume_in(&parent, &temp, None);
-            return Err(e.context("rollback undone"));
+            cleanup(&work, &mut notes);
+            return Err(e.context(format!(
+                "rollback undone{}",
+                notes.first().map_or(String::new(), |n| format!(" ({n})"))
+            )));
         }
-        drop(new);
-        rename_at(&parent, &name, &parent, &temp, libc::RENAME_EXCHANGE)?;
-        drop((root, old_snaps));
-        if let Err(e) = delete_subvolume_in(&parent, &temp, None) {
-            notes.push(format!(
-                "the share's content before the rollback stays at {} ({e}); it is also in the safety snapshot",
-                parent.path().join(&temp).display()
-            ));
-        }
+        drop((new, root, old_snaps));
+        // the replaced subvolume is now `content` in our directory
+        cleanup(&work, &mut notes);
         Ok(notes)
     }
 }
