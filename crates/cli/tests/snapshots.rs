@@ -73,6 +73,7 @@ fn a_snapshot_is_a_previous_version_and_only_ours_are_deleted() {
     let snaps = list(&sb, "docs");
     assert_eq!(snaps.len(), 1, "{snaps:?}");
     assert_eq!(snaps[0]["kind"], "manual");
+    assert!(snaps[0].get("size").is_none(), "no quotas, no size: {snaps:?}");
     let token = snaps[0]["name"].as_str().unwrap().to_string();
     assert!(token.starts_with("@GMT-"), "{token}");
     // a read-only subvolume snapshot in the layout shadow_copy2 reads
@@ -225,6 +226,8 @@ fn rollback_needs_confirmation_and_keeps_a_safety_snapshot() {
     assert!(sb.ok(&["status", "proj"]).contains("proj"));
     let snaps = list(&sb, "proj");
     assert_eq!(snaps.len(), 2, "{snaps:?}");
+    // quotas are on (the share has one): each snapshot's exclusive bytes are its size
+    assert!(snaps.iter().all(|s| s["size"].is_u64()), "{snaps:?}");
     let safety = snaps.iter().find(|s| s["kind"] == "safety").expect("a safety snapshot");
     let safety = safety["name"].as_str().unwrap();
     assert_eq!(read_version(&sb, "proj", "plan.txt", safety).unwrap(), "new plan\n");

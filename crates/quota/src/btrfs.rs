@@ -633,6 +633,8 @@ nix::ioctl_read!(btrfs_ioc_get_subvol_info, 0x94, 60, SubvolInfoArgs);
 /// program, no privilege).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SubvolInfo {
+    /// Its subvolume id (its level-0 qgroup is 0/treeid).
+    pub treeid: u64,
     pub uuid: [u8; 16],
     pub parent_uuid: [u8; 16],
     pub read_only: bool,
@@ -647,6 +649,7 @@ pub fn subvol_info(dir: &Dir) -> Result<SubvolInfo> {
     unsafe { btrfs_ioc_get_subvol_info(dir.fd().as_raw_fd(), &mut args) }
         .map_err(|e| Error::system(format!("BTRFS_IOC_GET_SUBVOL_INFO on {}: {e}", dir.path().display())))?;
     Ok(SubvolInfo {
+        treeid: args.treeid,
         uuid: args.uuid,
         parent_uuid: args.parent_uuid,
         read_only: args.flags & ROOT_SUBVOL_RDONLY != 0,
@@ -732,6 +735,16 @@ fn list_snapshots(root: &Dir) -> Result<Vec<crate::snapshot::Snapshot>> {
     let Some(dir) = snapshots_dir(root, false)? else {
         return Ok(Vec::new());
     };
+    // with quotas on, what each snapshot alone holds is its qgroup's exclusive bytes, read from
+    // sysfs (as of the last transaction commit; no program runs)
+    let qgroups = fsid(root.path())
+        .map(|id| Path::new("/sys/fs/btrfs").join(uuid_text(&id)).join("qgroups"))
+        .ok()
+        .filter(|p| p.is_dir());
+    let exclusive = |treeid: u64| -> Option<u64> {
+        let file = qgroups.as_ref()?.join(format!("0_{treeid}/exclusive"));
+        std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    };
     let mut out = Vec::new();
     for name in dir.names()? {
         let Some(time) = name.to_str().and_then(crate::snapshot::parse_gmt_name) else {
@@ -749,7 +762,7 @@ fn list_snapshots(root: &Dir) -> Result<Vec<crate::snapshot::Snapshot>> {
             time,
             id: uuid_text(&info.uuid),
             tag: None,
-            size: None,
+            size: exclusive(info.treeid),
         });
     }
     out.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
