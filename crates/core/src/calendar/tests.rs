@@ -193,6 +193,12 @@ fn the_admin_guide_schedule_examples() {
         assert_eq!(runs(schedule, from, expected.len()), *expected, "{schedule}");
         assert_eq!(runs(alternative, from, expected.len()), *expected, "{alternative}");
     }
+    // the guide's prose calls 'mon..fri 22' "every workday at 10 PM", but by its own rule (a value
+    // without ':' is a minute) and by PVE's parser it is minute 22 of every hour; we follow the parser
+    assert_eq!(
+        runs("mon..fri 22", "2026-03-06 22:30", 2),
+        ["Fri 2026-03-06 23:22", "Mon 2026-03-09 00:22"]
+    );
 }
 
 #[test]

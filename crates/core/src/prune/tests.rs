@@ -320,6 +320,10 @@ fn order_repeats_and_the_already_covered_rule() {
                 "2026-03-20 12:00:00"
             ]
         );
+        // periods without snapshots do not count (PBS's prune simulator docs): three days kept
+        // over two weeks
+        let sparse = ["2026-03-01 12:00:00", "2026-03-05 12:00:00", "2026-03-12 12:00:00"];
+        assert_eq!(kept(&sparse, "keep-daily=3"), sparse);
         // nothing to decide
         assert!(keep_marks(&[], &keep("keep-last=1")).is_empty());
         // a retention that keeps nothing keeps everything (PVE's keep-all); parse refuses it
