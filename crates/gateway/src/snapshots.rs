@@ -232,14 +232,26 @@ impl Gateway {
             ),
             move || {
                 notes.borrow_mut().extend(backend.rollback(&v, &target)?);
-                // the new subvolume has no limit yet
+                // the content is replaced now: nothing after this may fail the step, whose undo
+                // would delete the safety snapshot holding what was replaced
                 if quota.is_some() {
-                    v.set_limit(quota)?;
+                    // the new subvolume has no limit yet
+                    if let Err(e) = v.set_limit(quota) {
+                        notes.borrow_mut().push(format!(
+                            "the restored share has no quota limit yet ({e}); run 'pve-smbgateway apply'"
+                        ));
+                    }
                 }
                 // clients holding the replaced subvolume reconnect to the restored one
-                s.tool("smbcontrol")
-                    .args(["smbd", "close-share", &share_name])
-                    .output()?;
+                let closed = s.tool("smbcontrol").args(["smbd", "close-share", &share_name]).output();
+                if let Err(e) = closed.and_then(|out| match out.success() {
+                    true => Ok(()),
+                    false => Err(Error::external(out.stderr.trim().to_string())),
+                }) {
+                    notes.borrow_mut().push(format!(
+                        "smbd did not close the share's connections ({e}); clients connected before the rollback must reconnect"
+                    ));
+                }
                 Ok(())
             },
         ));
