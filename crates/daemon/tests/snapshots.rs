@@ -3,7 +3,8 @@
 //! made with the real CLI: the first round only starts the schedule, a round after downtime
 //! takes exactly one snapshot, the retention prunes our scheduled snapshots and never a foreign
 //! or a manual one, and a failed snapshot is an alert through PVE::Notify (a stand-in module;
-//! the real perl glue runs). Needs root, like the CLI's integration tests.
+//! the real perl glue runs); a CephFS share's schedule (a real Ceph cluster) runs on one node of
+//! two that share the config dir. Needs root, like the CLI's integration tests.
 
 #[path = "../../cli/tests/common/mod.rs"]
 mod common;
@@ -268,4 +269,92 @@ fn a_schedule_on_a_filesystem_without_snapshots_is_refused() {
     let r = node.sb.run(&["update", "sub", "--snapshot-schedule", "daily"]);
     assert_eq!(r.code, 1, "a plain directory on btrfs: {}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("only a subvolume"), "{}", r.stderr);
+}
+
+/// A bind mount undone when dropped (the second node's view of the shared config dir).
+struct BindMount(std::path::PathBuf);
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A CephFS share is served by every node of an HA cluster: two nodes (sandboxes whose config
+/// dir is one directory, as /etc/pve is) run the same schedule, and only one of them takes
+/// each run; the last run is kept beside the shared config, not per node.
+#[test]
+fn a_cephfs_schedule_runs_on_one_node_of_two() {
+    // declared first, dropped last: the fixture unmounts before this directory goes
+    let mnt = tempfile::Builder::new().prefix("smbgw-snapops-mnt.").tempdir().unwrap();
+    let ceph = common::ceph::Ceph::start();
+    let mount = mnt.path().join("cephfs");
+    ceph.mount(None, &mount);
+    let nodes = [Sandbox::new(), Sandbox::new()];
+    for sb in &nodes {
+        std::fs::create_dir_all(sb.root.join("config")).unwrap();
+    }
+    std::fs::write(nodes[0].root.join("config/daemon.conf"), "notify: log\n").unwrap();
+    common::run(
+        "mount",
+        &[
+            "--bind",
+            nodes[0].root.join("config").to_str().unwrap(),
+            nodes[1].root.join("config").to_str().unwrap(),
+        ],
+    );
+    let _shared = BindMount(nodes[1].root.join("config"));
+    let path = mount.join("smbgateway/team");
+    nodes[0].ok(&[
+        "create",
+        "team",
+        "--path",
+        path.to_str().unwrap(),
+        "--snapshot-schedule",
+        "hourly",
+    ]);
+    let round = |node: usize, now: i64| {
+        let sb = &nodes[node];
+        let out = Command::new(DAEMON)
+            .args(["--once", "--now", &now.to_string()])
+            .env("PVE_SMBGW_ROOT", &sb.root)
+            .env("PVE_SMBGW_SMB_PORT", sb.port.to_string())
+            .env("PVE_SMBGW_BIN", common::BIN)
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "node {node}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let snaps = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(path.join(".snap"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| !n.starts_with('_'))
+            .collect();
+        names.sort();
+        names
+    };
+    round(0, T0);
+    round(1, T0 + 1);
+    assert!(snaps().is_empty());
+    // both nodes come to the 21:00 run, a few seconds apart: one snapshot
+    round(0, T0 + HOUR);
+    round(1, T0 + HOUR + 5);
+    assert_eq!(snaps(), [gmt(T0 + HOUR)]);
+    let state = std::fs::read_to_string(nodes[0].root.join("config/snapshot-schedule.json")).unwrap();
+    assert!(state.contains(&(T0 + HOUR).to_string()), "{state}");
+    // the next run is the other node's if it comes first
+    round(1, T0 + 2 * HOUR);
+    round(0, T0 + 2 * HOUR + 5);
+    assert_eq!(snaps(), [gmt(T0 + HOUR), gmt(T0 + 2 * HOUR)]);
+    // both are ours to either node
+    let listed = nodes[1].ok(&["snapshot", "list", "team", "--output-format", "json"]);
+    assert_eq!(listed.matches("\"kind\":\"scheduled\"").count(), 2, "{listed}");
+    for name in snaps() {
+        nodes[1].ok(&["snapshot", "delete", "team", &name]);
+    }
 }
