@@ -47,6 +47,9 @@
 #   - scheduled snapshots (scripts/bench/prune.sh): the prune decision over 10,000 snapshots
 #     beside a plain sort of their times, the next run of 1,000 schedules beside 1,000 libc
 #     local-time round trips
+#   - share snapshots (scripts/bench/snapshots.sh): snapshot create and delete on a share of
+#     100,000 files beside the btrfs tool, a daemon round taking and pruning a scheduled one, and
+#     the daemon's CPU per cycle with 100 scheduled shares beside 100 without a schedule
 # Performance is measured, not asserted: a missed target is marked MISSED, the exit code stays 0.
 # The exit code is non-zero only when the bench itself cannot run: 2 when it refuses to start (not
 # root, no free loop device, no smbtorture, no python3), 1 when a command fails.
@@ -1025,6 +1028,7 @@ source "$HERE/bench/soak.sh" && phase_soak
 source "$HERE/bench/scale.sh" && phase_scale
 # the retention and schedules of scheduled snapshots (scripts/bench/prune.sh)
 source "$HERE/bench/prune.sh" && phase_prune
+source "$HERE/bench/snapshots.sh" && phase_snapshots
 
 # ---- Active Directory ------------------------------------------------------------------------
 # A real DC and member in network namespaces: the AD integration test measures in bench mode

@@ -182,6 +182,34 @@ pub fn command() -> Command {
                 .arg(dry_run()),
         )
         .subcommand(
+            Command::new("snapshot")
+                .about("Manage a share's snapshots: the versions Windows shows as Previous Versions")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("list")
+                        .about("List a share's snapshots: time, whether the gateway made them")
+                        .args(parameter_args(schema::SNAPSHOT, Some(&["name"]))),
+                )
+                .subcommand(
+                    Command::new("create")
+                        .about("Take a snapshot now (kept until deleted by hand; retention never removes it)")
+                        .args(parameter_args(schema::SNAPSHOT, Some(&["name"])))
+                        .arg(dry_run()),
+                )
+                .subcommand(
+                    Command::new("delete")
+                        .about("Delete a snapshot the gateway made (others are refused)")
+                        .args(parameter_args(schema::SNAPSHOT, Some(&["name", "snapshot"])))
+                        .arg(dry_run()),
+                )
+                .subcommand(
+                    Command::new("rollback")
+                        .about("Replace the share's content by a snapshot's, after a safety snapshot (needs --confirm)")
+                        .args(parameter_args(schema::SNAPSHOT, None))
+                        .arg(dry_run()),
+                ),
+        )
+        .subcommand(
             Command::new("io-history")
                 .about("Show this node's SMB throughput (read, write, requests per second) from the daemon's samples of smbd's profiling counters (daemon.conf: smb-profiling: count)")
                 .args(parameter_args(schema::IO_HISTORY, None)),

@@ -164,6 +164,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
             )
         }
         "user" => run_user(&gw, sm, format),
+        "snapshot" => run_snapshot(&gw, sm, format),
         "ad-join" | "ad-leave" | "ad-test" | "ad-status" => run_ad(&gw, sub, sm, format),
         "ha-setup" | "ha-status" | "ha-failover" | "ha-test" | "ha-node" | "ha-fence" => run_ha(&gw, sub, sm, format),
         _ => unreachable!("clap knows all subcommands"),
@@ -194,6 +195,21 @@ fn run_user(gw: &Gateway, m: &ArgMatches, format: Format) -> Result<()> {
         }
         "delete" => format.change(&gw.user_delete(user(), dry_run())?),
         "list" => format.users(&gw.user_list()?),
+        _ => unreachable!("clap knows all subcommands"),
+    }
+}
+
+fn run_snapshot(gw: &Gateway, m: &ArgMatches, format: Format) -> Result<()> {
+    let (sub, sm) = m.subcommand().expect("subcommand required");
+    let arg = |k: &str| sm.get_one::<String>(k).map(String::as_str).unwrap_or_default();
+    let dry_run = || sm.get_flag("dry-run");
+    match sub {
+        "list" => format.snapshots(&gw.snapshot_list(arg("name"))?),
+        "create" => format.change(&gw.snapshot_create(arg("name"), dry_run())?),
+        "delete" => format.change(&gw.snapshot_delete(arg("name"), arg("snapshot"), dry_run())?),
+        "rollback" => {
+            format.change(&gw.snapshot_rollback(arg("name"), arg("snapshot"), sm.get_flag("confirm"), dry_run())?)
+        }
         _ => unreachable!("clap knows all subcommands"),
     }
 }

@@ -427,6 +427,29 @@ impl Format {
         Ok(())
     }
 
+    pub fn snapshots(self, list: &smbgw_gateway::SnapshotList) -> Result<()> {
+        if self.json(&list)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 4]> = list
+            .snapshots
+            .iter()
+            .map(|e| {
+                let (y, mo, d, h, mi, s) = smbgw_gateway::utc(e.snapshot.time);
+                [
+                    e.snapshot.name.clone(),
+                    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC"),
+                    e.kind.map_or("no (not made by the gateway)".into(), |k| {
+                        format!("yes ({})", k.as_str())
+                    }),
+                    e.snapshot.size.map_or("-".into(), smbgw_core::size::format_size),
+                ]
+            })
+            .collect();
+        table(&["SNAPSHOT", "TIME", "OURS", "SIZE"], &rows);
+        Ok(())
+    }
+
     pub fn users(self, users: &[SambaUser]) -> Result<()> {
         if self.json(&users)? {
             return Ok(());

@@ -10,7 +10,9 @@ use common::Sandbox;
 #[test]
 fn snapshot_settings_are_stored_and_bad_ones_refused_on_their_field() {
     let sb = Sandbox::new();
-    let path = sb.data("docs");
+    // a schedule needs a filesystem with snapshots (gateway::snapshots refuses others)
+    let fs = common::Btrfs::new(sb.dir.path(), "256M");
+    let path = fs.mount.join("docs");
     sb.ok(&[
         "create",
         "docs",

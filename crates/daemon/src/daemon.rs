@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::health;
 use crate::metrics::{Health, Metrics, ShareFigures};
 use crate::notify::{self, Notification};
+use crate::snapshots::{self, ScheduleOutcome};
 use crate::{http, systemd};
 
 /// The health entry the loop itself keeps: is quota sampling working?
@@ -28,8 +29,11 @@ const SAMPLING_CHECK: &str = "quota-sampling";
 
 pub struct Options {
     pub config_path: PathBuf,
-    /// `--interval`: both intervals, for tests and benches (compressed time).
+    /// `--interval`: every interval (sampling, health, snapshot schedules), for tests and
+    /// benches (compressed time).
     pub interval: Option<Duration>,
+    /// `--now`: the snapshot schedules' clock of a `--once` run.
+    pub now: Option<i64>,
 }
 
 pub struct Daemon {
@@ -96,9 +100,11 @@ impl Daemon {
 
         let mut sample_timer = timer(self.config.sample_interval);
         let mut health_timer = timer(self.config.health_interval);
+        let mut schedule_timer = timer(self.options.interval.unwrap_or(snapshots::PERIOD));
         let mut watchdog = systemd::watchdog_interval().map(timer);
         let mut sampling: Option<Job<SampleOutcome>> = None;
         let mut checking: Option<Job<HealthOutcome>> = None;
+        let mut scheduling: Option<Job<ScheduleOutcome>> = None;
 
         tracing::info!(
             sample_interval = self.config.sample_interval.as_secs(),
@@ -125,6 +131,13 @@ impl Daemon {
                         tracing::warn!("quota sampling skipped: the previous round is still running");
                     }
                 }
+                _ = schedule_timer.tick() => {
+                    if scheduling.is_none() {
+                        scheduling = Some(self.start_schedule());
+                    } else {
+                        tracing::warn!("snapshot schedules skipped: the previous round is still running");
+                    }
+                }
                 _ = health_timer.tick() => {
                     if checking.is_none() {
                         checking = Some(self.start_health());
@@ -140,6 +153,16 @@ impl Daemon {
                     JobEvent::Late(after) => {
                         sampling.as_mut().unwrap().late = true;
                         self.sample_late(after);
+                    }
+                },
+                event = watch(&mut scheduling, self.config.timeout) => match event {
+                    JobEvent::Done(result) => {
+                        scheduling = None;
+                        self.finish_schedule(result);
+                    }
+                    JobEvent::Late(after) => {
+                        scheduling.as_mut().unwrap().late = true;
+                        tracing::warn!(seconds = after.as_secs(), "snapshot schedules still running past the timeout");
                     }
                 },
                 event = watch(&mut checking, self.config.timeout) => match event {
@@ -167,6 +190,8 @@ impl Daemon {
     pub async fn cycle(&mut self, with_health: bool) -> Result<()> {
         let job = self.start_sample();
         self.finish_sample(job.handle.await);
+        let job = self.start_schedule();
+        self.finish_schedule(job.handle.await);
         if with_health {
             let job = self.start_health();
             self.finish_health(job.handle.await);
@@ -239,6 +264,41 @@ impl Daemon {
         let gw = self.gw.clone();
         let profiling = self.config.smb_profiling;
         start(move || sample(&gw, profiling))
+    }
+
+    fn start_schedule(&self) -> Job<ScheduleOutcome> {
+        let gw = self.gw.clone();
+        let now = self.options.now;
+        start(move || snapshots::run(&gw, now))
+    }
+
+    /// Log what the snapshot schedules did; a failure is an alert (log and notification).
+    fn finish_schedule(&mut self, result: Result<ScheduleOutcome, JoinError>) {
+        let outcome = result.unwrap_or_else(|e| ScheduleOutcome {
+            runs: Err(Error::system(format!("snapshot scheduling panicked: {e}"))),
+            seconds: 0.0,
+        });
+        self.metrics
+            .lock()
+            .unwrap()
+            .observe("snapshot_schedule", outcome.seconds);
+        let runs = match outcome.runs {
+            Ok(runs) => runs,
+            Err(e) => {
+                tracing::error!(error = %e, "snapshot schedules not run");
+                return;
+            }
+        };
+        for run in &runs {
+            if let Some(taken) = &run.taken {
+                tracing::info!(share = %run.share, snapshot = %taken, pruned = run.pruned.len(), "scheduled snapshot taken");
+            }
+            if let Some(alert) = snapshots::alert(run) {
+                tracing::warn!(share = %run.share, error = %alert.message, "scheduled snapshot failed");
+                self.metrics.lock().unwrap().alerts_total += 1;
+                self.send(alert);
+            }
+        }
     }
 
     fn start_health(&self) -> Job<HealthOutcome> {

@@ -12,6 +12,7 @@ mod http;
 mod log;
 mod metrics;
 mod notify;
+mod snapshots;
 mod systemd;
 
 use std::path::PathBuf;
@@ -35,7 +36,9 @@ Options:
   --config PATH       configuration file (default /etc/pve-smbgateway/daemon.conf,
                       in a sandbox DIR/config/daemon.conf)
   --interval SECS     sample and check every SECS seconds (overrides the configuration)
-  --once              one sampling and health round, print the metrics, exit
+  --once              one sampling, snapshot scheduling and health round, print the
+                      metrics, exit
+  --now EPOCH         with --once: the snapshot schedules' clock (unix seconds)
   --bench-cycles N    N sampling rounds back to back, then print memory and CPU figures
   --foreground        accepted for compatibility: the daemon never forks
   --debug             debug logging
@@ -54,6 +57,7 @@ struct Args {
     interval: Option<Duration>,
     mode: Mode,
     debug: bool,
+    now: Option<i64>,
 }
 
 fn parse_args() -> smbgw_core::Result<Option<Args>> {
@@ -62,6 +66,7 @@ fn parse_args() -> smbgw_core::Result<Option<Args>> {
         interval: None,
         mode: Mode::Daemon,
         debug: false,
+        now: None,
     };
     let mut argv = std::env::args().skip(1);
     while let Some(arg) = argv.next() {
@@ -76,6 +81,13 @@ fn parse_args() -> smbgw_core::Result<Option<Args>> {
                 }
             }
             "--once" => args.mode = Mode::Once,
+            "--now" => {
+                let v = value("--now")?;
+                match v.parse::<i64>() {
+                    Ok(t) if t > 0 => args.now = Some(t),
+                    _ => bail_input!("--now {v:?} is not a time in seconds since 1970"),
+                }
+            }
             "--bench-cycles" => {
                 let v = value("--bench-cycles")?;
                 match v.parse::<u32>() {
@@ -95,6 +107,9 @@ fn parse_args() -> smbgw_core::Result<Option<Args>> {
             }
             other => bail_input!("unknown argument {other:?} (see --help)"),
         }
+    }
+    if args.now.is_some() && !matches!(args.mode, Mode::Once) {
+        bail_input!("--now is for a --once run only");
     }
     Ok(Some(args))
 }
@@ -126,6 +141,7 @@ fn run(args: Args) -> Result<(), (u8, String)> {
     let options = Options {
         config_path,
         interval: args.interval,
+        now: args.now,
     };
     let mut daemon = Daemon::new(gw, config, options);
 

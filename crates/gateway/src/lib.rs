@@ -22,6 +22,7 @@ mod recover;
 mod sessions;
 mod shares;
 pub mod smb_profile;
+mod snapshots;
 mod status;
 mod storage;
 mod users;
@@ -39,6 +40,8 @@ pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use sessions::Sessions;
 pub use smb_profile::{IoHistory, IoPoint};
 pub use smbgw_quota::alerts::Alert;
+pub use smbgw_quota::snapshot::utc;
+pub use snapshots::{ScheduleRun, SnapshotEntry, SnapshotKind, SnapshotList};
 pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only
 pub use smbgw_ha::HaStatus;

@@ -78,6 +78,7 @@ impl Gateway {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, None, &mut plan)?;
+            self.check_snapshot_schedule(&share)?;
             self.home_steps(&share, None, &mut plan)?;
         }
         let placed = placement::of(&share.mode).check(self, &share, &taken)?;
@@ -131,6 +132,7 @@ impl Gateway {
                 decided.record(&mut share);
             }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
+            self.check_snapshot_schedule(&share)?;
             self.home_steps(&share, Some(&old), &mut plan)?;
         }
         // no HA check here: a share on CephFS keeps its volume (its path cannot change, above),

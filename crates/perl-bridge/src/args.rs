@@ -498,6 +498,31 @@ fn given_text<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<Str
     }
 }
 
+/// `snapshot_create`: the share.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SnapshotCreate {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
+}
+
+/// `snapshot_delete`, `snapshot_rollback`: the share and one of its snapshots (the schema's
+/// `snapshot` operation).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct SnapshotChange {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(deserialize_with = "text")]
+    pub snapshot: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub confirm: bool,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -103,6 +103,19 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             json(gw.set_discovery(a.discovery.as_deref(), a.interfaces.as_deref())?)
         }
         "io_history" => json(gw.io_history(parse::<args::IoHistory>(input)?.hours)?),
+        "snapshot_list" => json(gw.snapshot_list(&parse::<args::Named>(input)?.name)?),
+        "snapshot_create" => {
+            let a: args::SnapshotCreate = parse(input)?;
+            json(gw.snapshot_create(&a.name, a.dry_run)?)
+        }
+        "snapshot_delete" => {
+            let a: args::SnapshotChange = parse(input)?;
+            json(gw.snapshot_delete(&a.name, &a.snapshot, a.dry_run)?)
+        }
+        "snapshot_rollback" => {
+            let a: args::SnapshotChange = parse(input)?;
+            json(gw.snapshot_rollback(&a.name, &a.snapshot, a.confirm, a.dry_run)?)
+        }
         "user_list" => {
             parse::<args::Nothing>(input)?;
             json(gw.user_list()?)

@@ -271,6 +271,11 @@ pub trait StorageBackend: Sync {
         PreviousVersions::SnapshotsDir
     }
 
+    /// Its snapshots (`snapshot.rs`), `None` on a filesystem without any.
+    fn snapshots(&self) -> Option<&'static dyn crate::snapshot::SnapshotBackend> {
+        None
+    }
+
     /// Why the share directory at `path` is no longer this backend's volume (its filesystem
     /// not mounted, so a plain directory below shows instead), or `None`.
     fn displaced(&self, _path: &Path) -> Option<String> {

@@ -517,6 +517,10 @@ impl StorageBackend for Btrfs {
         Some("btrfs statfs ignores qgroups")
     }
 
+    fn snapshots(&self) -> Option<&'static dyn crate::snapshot::SnapshotBackend> {
+        Some(&BtrfsSnapshots)
+    }
+
     fn displaced(&self, path: &Path) -> Option<String> {
         (!is_subvolume(path)).then(|| {
             format!(
@@ -531,6 +535,15 @@ impl StorageBackend for Btrfs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ioctl_structs_have_the_kernels_sizes() {
+        // linux/btrfs.h: the sizes are part of the ioctl numbers
+        assert_eq!(std::mem::size_of::<VolArgsV2>(), 4096);
+        assert_eq!(std::mem::size_of::<SubvolInfoArgs>(), 504);
+        assert_eq!(std::mem::offset_of!(SubvolInfoArgs, uuid), 296);
+        assert_eq!(std::mem::offset_of!(SubvolInfoArgs, otime), 392);
+    }
 
     #[test]
     fn parses_real_output() {
@@ -563,5 +576,417 @@ mod tests {
                 limit: None
             })
         );
+    }
+}
+
+// ---- snapshots: read-only subvolume snapshots in `.snapshots/@GMT-...` (snapper's layout) ----
+
+/// BTRFS_SUBVOL_RDONLY (linux/btrfs.h): the new snapshot is read-only.
+const SUBVOL_RDONLY: u64 = 1 << 1;
+/// BTRFS_ROOT_SUBVOL_RDONLY in `btrfs_ioctl_get_subvol_info_args.flags`.
+const ROOT_SUBVOL_RDONLY: u64 = 1 << 0;
+/// What a nested subvolume looks like inside a snapshot of its parent: an empty stub
+/// directory (BTRFS_EMPTY_SUBVOL_DIR_OBJECTID).
+const EMPTY_SUBVOL_DIR_INODE: u64 = 2;
+
+#[repr(C)]
+struct VolArgsV2 {
+    fd: i64,
+    transid: u64,
+    flags: u64,
+    unused: [u64; 4],
+    name: [u8; 4040],
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Timespec {
+    sec: u64,
+    nsec: u32,
+}
+
+#[repr(C)]
+struct SubvolInfoArgs {
+    treeid: u64,
+    name: [u8; 256],
+    parent_id: u64,
+    dirid: u64,
+    generation: u64,
+    flags: u64,
+    uuid: [u8; 16],
+    parent_uuid: [u8; 16],
+    received_uuid: [u8; 16],
+    transids: [u64; 4],
+    ctime: Timespec,
+    otime: Timespec,
+    stime: Timespec,
+    rtime: Timespec,
+    reserved: [u64; 8],
+}
+
+nix::ioctl_write_ptr!(btrfs_ioc_snap_create_v2, 0x94, 23, VolArgsV2);
+nix::ioctl_read!(btrfs_ioc_subvol_getflags, 0x94, 25, u64);
+nix::ioctl_write_ptr!(btrfs_ioc_subvol_setflags, 0x94, 26, u64);
+nix::ioctl_read!(btrfs_ioc_get_subvol_info, 0x94, 60, SubvolInfoArgs);
+
+/// What the gateway reads of a subvolume through a handle on it (BTRFS_IOC_GET_SUBVOL_INFO: no
+/// program, no privilege).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubvolInfo {
+    /// Its subvolume id (its level-0 qgroup is 0/treeid).
+    pub treeid: u64,
+    pub uuid: [u8; 16],
+    pub parent_uuid: [u8; 16],
+    pub read_only: bool,
+    /// Creation time, unix seconds.
+    pub otime: i64,
+}
+
+/// `SubvolInfo` of the subvolume whose root `dir` is.
+pub fn subvol_info(dir: &Dir) -> Result<SubvolInfo> {
+    // SAFETY: plain data, written by the kernel
+    let mut args: SubvolInfoArgs = unsafe { std::mem::zeroed() };
+    unsafe { btrfs_ioc_get_subvol_info(dir.fd().as_raw_fd(), &mut args) }
+        .map_err(|e| Error::system(format!("BTRFS_IOC_GET_SUBVOL_INFO on {}: {e}", dir.path().display())))?;
+    Ok(SubvolInfo {
+        treeid: args.treeid,
+        uuid: args.uuid,
+        parent_uuid: args.parent_uuid,
+        read_only: args.flags & ROOT_SUBVOL_RDONLY != 0,
+        otime: args.otime.sec as i64,
+    })
+}
+
+/// A UUID in its usual text form.
+pub fn uuid_text(uuid: &[u8; 16]) -> String {
+    let hex: String = uuid.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// Snapshot the subvolume held by `source` as `name` in `dest` (BTRFS_IOC_SNAP_CREATE_V2 on
+/// the handles: no path is resolved), read-only or writable, and return a handle on it after
+/// checking it is the new subvolume.
+pub fn snapshot_in(source: &Dir, dest: &Dir, name: &OsStr, read_only: bool) -> Result<Dir> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = dest.path().join(name);
+    let bytes = name.as_bytes();
+    let mut args = VolArgsV2 {
+        fd: i64::from(source.fd().as_raw_fd()),
+        transid: 0,
+        flags: if read_only { SUBVOL_RDONLY } else { 0 },
+        unused: [0; 4],
+        name: [0; 4040],
+    };
+    if bytes.len() >= args.name.len() || bytes.contains(&0) {
+        return Err(Error::input(format!(
+            "{}: name too long for a btrfs snapshot",
+            path.display()
+        )));
+    }
+    args.name[..bytes.len()].copy_from_slice(bytes);
+    unsafe { btrfs_ioc_snap_create_v2(dest.fd().as_raw_fd(), &args) }.map_err(|e| {
+        Error::system(format!(
+            "snapshotting {} as {} failed: {e}",
+            source.path().display(),
+            path.display()
+        ))
+    })?;
+    let snapshot = dest.open_child(name)?;
+    let (made, of) = (subvol_info(&snapshot)?, subvol_info(source)?);
+    if snapshot.stat()?.ino != SUBVOLUME_ROOT_INODE || made.parent_uuid != of.uuid {
+        return Err(Error::system(format!(
+            "{} was replaced right after it was created; not using it",
+            path.display()
+        )));
+    }
+    Ok(snapshot)
+}
+
+/// The share's `.snapshots`, made (root's, 0755) when `create`; refused when anyone but root
+/// owns it: users could then rename and replace what Previous Versions show.
+fn snapshots_dir(root: &Dir, create: bool) -> Result<Option<Dir>> {
+    let name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
+    let dir = match root.open_child_optional(name)? {
+        Some(dir) => dir,
+        None if create => root.mkdir_child(name, 0o755)?,
+        None => return Ok(None),
+    };
+    let st = dir.stat()?;
+    if st.uid != 0 && st.uid != nix::unistd::geteuid().as_raw() || st.mode & 0o022 != 0 {
+        return Err(Error::system(format!(
+            "{} is writable by others than root (owner {}, mode {:04o}): the gateway keeps snapshots only where users cannot rename them; move it away",
+            dir.path().display(),
+            st.uid,
+            st.mode & 0o7777
+        )));
+    }
+    Ok(Some(dir))
+}
+
+/// The subvolume snapshots in the share's `.snapshots` named as Previous Versions read them.
+fn list_snapshots(root: &Dir) -> Result<Vec<crate::snapshot::Snapshot>> {
+    let Some(dir) = snapshots_dir(root, false)? else {
+        return Ok(Vec::new());
+    };
+    // with quotas on, what each snapshot alone holds is its qgroup's exclusive bytes, read from
+    // sysfs (as of the last transaction commit; no program runs)
+    let qgroups = fsid(root.path())
+        .map(|id| Path::new("/sys/fs/btrfs").join(uuid_text(&id)).join("qgroups"))
+        .ok()
+        .filter(|p| p.is_dir());
+    let exclusive = |treeid: u64| -> Option<u64> {
+        let file = qgroups.as_ref()?.join(format!("0_{treeid}/exclusive"));
+        std::fs::read_to_string(file).ok()?.trim().parse().ok()
+    };
+    let mut out = Vec::new();
+    for name in dir.names()? {
+        let Some(time) = name.to_str().and_then(crate::snapshot::parse_gmt_name) else {
+            continue;
+        };
+        let Some(snap) = dir.open_child_optional(&name).ok().flatten() else {
+            continue;
+        };
+        if snap.stat()?.ino != SUBVOLUME_ROOT_INODE {
+            continue;
+        }
+        let info = subvol_info(&snap)?;
+        out.push(crate::snapshot::Snapshot {
+            name: name.to_string_lossy().into_owned(),
+            time,
+            id: uuid_text(&info.uuid),
+            tag: None,
+            size: exclusive(info.treeid),
+        });
+    }
+    out.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
+    Ok(out)
+}
+
+/// The snapshot `snapshot.name` in `.snapshots` if it still is `snapshot` (its UUID).
+fn open_snapshot(root: &Dir, snapshot: &crate::snapshot::Snapshot) -> Result<(Dir, Dir)> {
+    let gone =
+        || Error::not_found(format!("{} has no snapshot {}", root.path().display(), snapshot.name)).field("snapshot");
+    let dir = snapshots_dir(root, false)?.ok_or_else(gone)?;
+    let snap = dir.open_child_optional(OsStr::new(&snapshot.name))?.ok_or_else(gone)?;
+    if snap.stat()?.ino != SUBVOLUME_ROOT_INODE || uuid_text(&subvol_info(&snap)?.uuid) != snapshot.id {
+        return Err(Error::system(format!(
+            "{} is no longer the snapshot the gateway checked; not touching it",
+            snap.path().display()
+        )));
+    }
+    Ok((dir, snap))
+}
+
+/// renameat2 through handles (`flags`: RENAME_EXCHANGE, RENAME_NOREPLACE).
+fn rename_at(from: &Dir, old: &OsStr, to: &Dir, new: &OsStr, flags: libc::c_uint) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = |s: &OsStr| std::ffi::CString::new(s.as_bytes()).map_err(|_| Error::input("a name holds a NUL byte"));
+    let (a, b) = (c(old)?, c(new)?);
+    // SAFETY: both names are NUL-terminated and the handles are open
+    let r = unsafe {
+        libc::renameat2(
+            from.fd().as_raw_fd(),
+            a.as_ptr(),
+            to.fd().as_raw_fd(),
+            b.as_ptr(),
+            flags,
+        )
+    };
+    if r != 0 {
+        return Err(Error::system(format!(
+            "renaming {} to {} failed: {}",
+            from.path().join(old).display(),
+            to.path().join(new).display(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+/// Move the subvolume `name` from `from` to `to` (same name). btrfs refuses to move a
+/// read-only subvolume to another directory (its `..` changes), so a read-only one is made
+/// writable for the move and read-only again at once, through a handle on it (its UUID, and
+/// so our record of it, stays).
+fn move_subvolume(from: &Dir, to: &Dir, name: &OsStr) -> Result<()> {
+    let sub = from.open_child(name)?;
+    let mut flags: u64 = 0;
+    unsafe { btrfs_ioc_subvol_getflags(sub.fd().as_raw_fd(), &mut flags) }
+        .map_err(|e| Error::system(format!("reading the flags of {}: {e}", sub.path().display())))?;
+    let set = |value: u64| {
+        unsafe { btrfs_ioc_subvol_setflags(sub.fd().as_raw_fd(), &value) }
+            .map(|_| ())
+            .map_err(|e| Error::system(format!("setting the flags of {}: {e}", sub.path().display())))
+    };
+    let read_only = flags & SUBVOL_RDONLY != 0;
+    if read_only {
+        set(flags & !SUBVOL_RDONLY)?;
+    }
+    let moved = rename_at(from, name, to, name, libc::RENAME_NOREPLACE);
+    if read_only {
+        set(flags)?;
+    }
+    moved
+}
+
+pub struct BtrfsSnapshots;
+
+impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
+    fn check(&self, volume: &Volume) -> Result<()> {
+        if !is_subvolume(&volume.path) {
+            bail_input!(
+                "{} is a plain directory on btrfs: only a subvolume can be snapshotted (shares the gateway creates on btrfs get one)",
+                volume.path.display()
+            );
+        }
+        Ok(())
+    }
+
+    fn name_at(&self, time: i64) -> String {
+        crate::snapshot::gmt_name(time)
+    }
+
+    fn list(&self, volume: &Volume) -> Result<Vec<crate::snapshot::Snapshot>> {
+        list_snapshots(&Dir::open(&volume.path)?)
+    }
+
+    fn create(&self, volume: &Volume, time: i64, _tag: &str) -> Result<crate::snapshot::Snapshot> {
+        let root = Dir::open(&volume.path)?;
+        if root.stat()?.ino != SUBVOLUME_ROOT_INODE {
+            return Err(Error::system(format!(
+                "{} is no longer a btrfs subvolume",
+                volume.path.display()
+            )));
+        }
+        let dir = snapshots_dir(&root, true)?.expect("created");
+        let name = crate::snapshot::gmt_name(time);
+        if dir.stat_child(OsStr::new(&name))?.is_some() {
+            return Err(Error::conflict(format!(
+                "{} exists already (one snapshot per second)",
+                dir.path().join(&name).display()
+            )));
+        }
+        let snap = snapshot_in(&root, &dir, OsStr::new(&name), true)?;
+        Ok(crate::snapshot::Snapshot {
+            name,
+            time,
+            id: uuid_text(&subvol_info(&snap)?.uuid),
+            tag: None,
+            size: None,
+        })
+    }
+
+    fn delete(&self, volume: &Volume, snapshot: &crate::snapshot::Snapshot) -> Result<()> {
+        let root = Dir::open(&volume.path)?;
+        let (dir, snap) = open_snapshot(&root, snapshot)?;
+        let identity = snap.stat()?.identity();
+        drop(snap);
+        // `.snapshots` is root's: nobody can put another entry under that name in between
+        delete_subvolume_in(&dir, OsStr::new(&snapshot.name), Some(identity))
+    }
+
+    /// A writable snapshot of `snapshot` is made beside the share, the share's snapshots move
+    /// into it, and it takes the share's place in one `renameat2(RENAME_EXCHANGE)`; the old
+    /// subvolume is then deleted (its content is in the safety snapshot the gateway took).
+    fn rollback(&self, volume: &Volume, snapshot: &crate::snapshot::Snapshot) -> Result<Vec<String>> {
+        let mut notes = Vec::new();
+        let (parent, name) = safe_fs::open_parent(&volume.path)?;
+        let root = parent.open_child(&name)?;
+        if root.stat()?.ino != SUBVOLUME_ROOT_INODE {
+            return Err(Error::system(format!(
+                "{} is no longer a btrfs subvolume",
+                volume.path.display()
+            )));
+        }
+        let (old_snaps, snap) = open_snapshot(&root, snapshot)?;
+        // the new content is made in a directory of root's that nobody else may enter: the
+        // share's parent may be writable by others, who must not swap in a subvolume of theirs
+        let mut work_name = OsStr::new(".").to_os_string();
+        work_name.push(&name);
+        work_name.push(".smbgw-rollback");
+        if parent.stat_child(&work_name)?.is_some() {
+            return Err(Error::system(format!(
+                "{} exists (left by an earlier rollback?); remove it first (its 'content' with 'btrfs subvolume delete')",
+                parent.path().join(&work_name).display()
+            )));
+        }
+        let work = parent.mkdir_child(&work_name, 0o700)?;
+        let content = OsStr::new("content");
+        let cleanup = |work: &Dir, notes: &mut Vec<String>| match delete_subvolume_in(work, content, None)
+            .and_then(|()| parent.unlink_child(&work_name, true))
+        {
+            Ok(()) => {}
+            Err(e) => notes.push(format!(
+                "the share's content before the rollback stays at {} ({e}); it is also in the safety snapshot",
+                work.path().join(content).display()
+            )),
+        };
+        let new = match snapshot_in(&snap, &work, content, false) {
+            Ok(new) => new,
+            Err(e) => {
+                let _ = parent.unlink_child(&work_name, true);
+                return Err(e);
+            }
+        };
+        drop(snap);
+        // the snapshot shows the share's nested snapshots as empty stubs: make room for them
+        let snaps_name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
+        let new_snaps = match new.open_child_optional(snaps_name) {
+            Ok(Some(d)) => Ok(d),
+            Ok(None) => new.mkdir_child(snaps_name, 0o755),
+            Err(e) => Err(e),
+        };
+        let subvolumes = |dir: &Dir| -> Vec<std::ffi::OsString> {
+            dir.names()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|n| {
+                    dir.stat_child(n)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|st| st.ino == SUBVOLUME_ROOT_INODE)
+                })
+                .collect()
+        };
+        let moved = new_snaps.and_then(|new_snaps| {
+            for entry in new_snaps.names()? {
+                if new_snaps
+                    .stat_child(&entry)?
+                    .is_some_and(|st| st.ino == EMPTY_SUBVOL_DIR_INODE)
+                {
+                    new_snaps.unlink_child(&entry, true)?;
+                }
+            }
+            for entry in subvolumes(&old_snaps) {
+                move_subvolume(&old_snaps, &new_snaps, &entry)?;
+            }
+            // one atomic step: the share's name is the restored subvolume
+            rename_at(&work, content, &parent, &name, libc::RENAME_EXCHANGE)?;
+            Ok(new_snaps)
+        });
+        if let Err(e) = moved {
+            // put back what moved, drop the new subvolume: the share is as it was
+            if let Ok(Some(new_snaps)) = new.open_child_optional(snaps_name) {
+                for entry in subvolumes(&new_snaps) {
+                    let _ = move_subvolume(&new_snaps, &old_snaps, &entry);
+                }
+            }
+            drop(new);
+            cleanup(&work, &mut notes);
+            return Err(e.context(format!(
+                "rollback undone{}",
+                notes.first().map_or(String::new(), |n| format!(" ({n})"))
+            )));
+        }
+        drop((new, root, old_snaps));
+        // the replaced subvolume is now `content` in our directory
+        cleanup(&work, &mut notes);
+        Ok(notes)
     }
 }

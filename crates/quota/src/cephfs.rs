@@ -265,6 +265,10 @@ impl StorageBackend for Cephfs {
         PreviousVersions::CephSnap
     }
 
+    fn snapshots(&self) -> Option<&'static dyn crate::snapshot::SnapshotBackend> {
+        Some(&CephSnapshots)
+    }
+
     fn displaced(&self, path: &Path) -> Option<String> {
         (!answers(path)).then(|| {
             format!(
@@ -273,6 +277,94 @@ impl StorageBackend for Cephfs {
                 crate::fs_name(path)
             )
         })
+    }
+}
+
+// ---- snapshots: `mkdir DIR/.snap/NAME` through the directory's handle ----
+
+/// A snapshot's birth time (`secs.nanosecs`), which a later snapshot of the same name cannot
+/// share: with the name, our record's key.
+const SNAP_BTIME: &str = "ceph.snap.btime";
+
+/// The share's `.snap` through a handle on the share root.
+fn snapdir(path: &Path) -> Result<Dir> {
+    Dir::open(path)?.open_child(OsStr::new(SNAPDIR))
+}
+
+fn snapshot_of(snaps: &Dir, name: &str) -> Result<Option<crate::snapshot::Snapshot>> {
+    let Some(snap) = snaps.open_child_optional(OsStr::new(name))? else {
+        return Ok(None);
+    };
+    let btime = fget(snap.fd(), SNAP_BTIME)
+        .map_err(|e| Error::system(format!("reading {SNAP_BTIME} of {}: {e}", snap.path().display())))?
+        .ok_or_else(|| Error::system(format!("{} has no {SNAP_BTIME}", snap.path().display())))?;
+    let born = btime.split('.').next().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    Ok(Some(crate::snapshot::Snapshot {
+        name: name.to_string(),
+        time: crate::snapshot::parse_gmt_name(name).unwrap_or(born),
+        id: format!("{name}@{btime}"),
+        tag: None,
+        size: None,
+    }))
+}
+
+pub struct CephSnapshots;
+
+impl crate::snapshot::SnapshotBackend for CephSnapshots {
+    fn check(&self, volume: &Volume) -> Result<()> {
+        if !answers(&volume.path) {
+            return Err(Error::input(format!("{} is not on CephFS", volume.path.display())));
+        }
+        Ok(())
+    }
+
+    fn name_at(&self, time: i64) -> String {
+        crate::snapshot::gmt_name(time)
+    }
+
+    /// Every snapshot of the directory itself (vfs_ceph_snapshots shows them all, by birth time).
+    fn list(&self, volume: &Volume) -> Result<Vec<crate::snapshot::Snapshot>> {
+        let snaps = snapdir(&volume.path)?;
+        let mut list = Vec::new();
+        for name in own_snapshots(snaps.names()?.iter().map(|n| n.to_string_lossy().into_owned())) {
+            list.extend(snapshot_of(&snaps, &name)?);
+        }
+        list.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
+        Ok(list)
+    }
+
+    fn create(&self, volume: &Volume, time: i64, _tag: &str) -> Result<crate::snapshot::Snapshot> {
+        let snaps = snapdir(&volume.path)?;
+        let name = crate::snapshot::gmt_name(time);
+        let c = CString::new(name.as_str()).expect("no NUL in a @GMT name");
+        // SAFETY: a NUL-terminated name relative to our handle
+        if unsafe { libc::mkdirat(snaps.fd().as_raw_fd(), c.as_ptr(), 0o755) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() == Some(libc::EEXIST) {
+                return Err(Error::conflict(format!(
+                    "{} exists already (one snapshot per second)",
+                    snaps.path().join(&name).display()
+                )));
+            }
+            return Err(Error::io("creating CephFS snapshot", &snaps.path().join(&name), e));
+        }
+        snapshot_of(&snaps, &name)?.ok_or_else(|| {
+            Error::system(format!(
+                "{} is gone right after it was taken",
+                snaps.path().join(&name).display()
+            ))
+        })
+    }
+
+    fn delete(&self, volume: &Volume, snapshot: &crate::snapshot::Snapshot) -> Result<()> {
+        let snaps = snapdir(&volume.path)?;
+        if snapshot_of(&snaps, &snapshot.name)?.as_ref().map(|s| &s.id) != Some(&snapshot.id) {
+            return Err(Error::system(format!(
+                "{} is no longer the snapshot the gateway checked; not deleting it",
+                snaps.path().join(&snapshot.name).display()
+            )));
+        }
+        snaps.unlink_child(OsStr::new(&snapshot.name), true)
     }
 }
 

@@ -18,6 +18,7 @@ pub mod btrfs;
 pub mod cephfs;
 pub mod history;
 pub mod project;
+pub mod snapshot;
 pub mod zfs;
 
 use std::path::{Path, PathBuf};

@@ -230,6 +230,10 @@ impl StorageBackend for Zfs {
         )
     }
 
+    fn snapshots(&self) -> Option<&'static dyn crate::snapshot::SnapshotBackend> {
+        Some(&ZfsSnapshots)
+    }
+
     fn previous_versions(&self) -> PreviousVersions {
         PreviousVersions::ZfsSnapdir
     }
@@ -266,8 +270,154 @@ fn derive_dataset(path: &Path) -> Result<String> {
     Ok(dataset)
 }
 
+// ---- snapshots: named as zfs-auto-snapshot names them, which the share's shadow copies read ----
+
+/// The user property that marks a snapshot as the gateway's, with why it was taken.
+pub const TAG_PROPERTY: &str = "pve-smbgateway:kind";
+/// Our label among zfs-auto-snapshot's (the share's `shadow:snapprefix` accepts these).
+const LABEL: &str = "frequent";
+const LABELS: [&str; 5] = ["frequent", "hourly", "daily", "weekly", "monthly"];
+
+/// `zfs-auto-snap_<label>-YYYY-MM-DD-HHMM` (UTC) of `time`.
+pub fn snapshot_name(time: i64) -> String {
+    let (y, mo, d, h, mi, _) = crate::snapshot::utc(time);
+    format!("zfs-auto-snap_{LABEL}-{y:04}-{mo:02}-{d:02}-{h:02}{mi:02}")
+}
+
+/// The time of a zfs-auto-snapshot name, if it is one Previous Versions show.
+pub fn parse_snapshot_name(name: &str) -> Option<i64> {
+    let rest = name.strip_prefix("zfs-auto-snap_")?;
+    let (label, stamp) = rest.split_once('-')?;
+    if !LABELS.contains(&label) {
+        return None;
+    }
+    let b = stamp.as_bytes();
+    if b.len() != 15
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'-'
+        || !stamp.bytes().all(|c| c.is_ascii_digit() || c == b'-')
+    {
+        return None;
+    }
+    let n = |r: std::ops::Range<usize>| stamp.get(r)?.parse::<u32>().ok();
+    crate::snapshot::from_utc(i64::from(n(0..4)?), n(5..7)?, n(8..10)?, n(11..13)?, n(13..15)?, 0)
+}
+
+fn snapshot_dataset(volume: &Volume) -> Result<&str> {
+    volume
+        .dataset
+        .as_deref()
+        .ok_or_else(|| Error::input(format!("{} has no ZFS dataset of its own", volume.path.display())))
+}
+
+/// `zfs list -t snapshot -d 1`: name, guid, used and our tag of the dataset's snapshots.
+fn list_snapshots(dataset: &str) -> Result<Vec<crate::snapshot::Snapshot>> {
+    let out = Command::new("zfs")
+        .args(["list", "-H", "-p", "-t", "snapshot", "-d", "1", "-o"])
+        .arg(format!("name,guid,used,{TAG_PROPERTY}"))
+        .arg(dataset)
+        .run()?;
+    let mut list = Vec::new();
+    for line in out.stdout.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [full, guid, used, tag] = f[..] else {
+            return Err(Error::external(format!("unexpected 'zfs list' line: {line:?}")));
+        };
+        let Some(name) = full.strip_prefix(dataset).and_then(|n| n.strip_prefix('@')) else {
+            continue;
+        };
+        let Some(time) = parse_snapshot_name(name) else {
+            continue;
+        };
+        list.push(crate::snapshot::Snapshot {
+            name: name.to_string(),
+            time,
+            id: guid.to_string(),
+            tag: (tag != "-" && !tag.is_empty()).then(|| tag.to_string()),
+            size: used.parse().ok(),
+        });
+    }
+    list.sort_by(|a, b| (a.time, &a.name).cmp(&(b.time, &b.name)));
+    Ok(list)
+}
+
+pub struct ZfsSnapshots;
+
+impl crate::snapshot::SnapshotBackend for ZfsSnapshots {
+    fn check(&self, volume: &Volume) -> Result<()> {
+        snapshot_dataset(volume).map(|_| ())
+    }
+
+    fn name_at(&self, time: i64) -> String {
+        snapshot_name(time)
+    }
+
+    fn list(&self, volume: &Volume) -> Result<Vec<crate::snapshot::Snapshot>> {
+        list_snapshots(snapshot_dataset(volume)?)
+    }
+
+    fn create(&self, volume: &Volume, time: i64, tag: &str) -> Result<crate::snapshot::Snapshot> {
+        let dataset = snapshot_dataset(volume)?;
+        let name = snapshot_name(time);
+        if list_snapshots(dataset)?.iter().any(|s| s.name == name) {
+            return Err(Error::conflict(format!(
+                "{dataset}@{name} exists already (zfs-auto-snapshot names hold one snapshot per minute)"
+            )));
+        }
+        Command::new("zfs")
+            .args([
+                "snapshot",
+                "-o",
+                &format!("{TAG_PROPERTY}={tag}"),
+                &format!("{dataset}@{name}"),
+            ])
+            .run()?;
+        list_snapshots(dataset)?
+            .into_iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| Error::external(format!("zfs does not list {dataset}@{name} after taking it")))
+    }
+
+    fn delete(&self, volume: &Volume, snapshot: &crate::snapshot::Snapshot) -> Result<()> {
+        let dataset = snapshot_dataset(volume)?;
+        let now = list_snapshots(dataset)?;
+        if !now.iter().any(|s| s.name == snapshot.name && s.id == snapshot.id) {
+            return Err(Error::system(format!(
+                "{dataset}@{} is no longer the snapshot the gateway checked; not deleting it",
+                snapshot.name
+            )));
+        }
+        Command::new("zfs")
+            .args(["destroy", &format!("{dataset}@{}", snapshot.name)])
+            .run()?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn snapshot_names_are_zfs_auto_snapshots() {
+        // 2026-11-22 20:00 UTC
+        assert_eq!(
+            snapshot_name(1_795_377_600 + 59),
+            "zfs-auto-snap_frequent-2026-11-22-2000"
+        );
+        assert_eq!(
+            parse_snapshot_name("zfs-auto-snap_hourly-2026-11-22-2000"),
+            Some(1_795_377_600)
+        );
+        for other in [
+            "manual-before-upgrade",
+            "zfs-auto-snap_yearly-2026-11-22-2000",
+            "zfs-auto-snap_daily-2026-11-22-20000",
+            "zfs-auto-snap_daily-2026-02-30-2000",
+        ] {
+            assert_eq!(parse_snapshot_name(other), None, "{other}");
+        }
+    }
+
     use super::*;
 
     #[test]

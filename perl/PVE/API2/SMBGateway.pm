@@ -409,6 +409,41 @@ __PACKAGE__->register_method({
     },
 });
 
+# A share's snapshots, the versions its Previous Versions show; taking, deleting (ours only)
+# and rolling back (with confirm, after a safety snapshot) run as tasks. The parameters are the
+# core's ('snapshot' in its schema).
+my $snapshot_properties = operation_properties('snapshot');
+
+register_reader('share_snapshots', "$SHARE/snapshots",
+    "The share's snapshots: name, time, whether the gateway made them (kind) or not.",
+    { type => 'object' },
+    sub { PVE::RS::SMBGateway::snapshot_list({ name => $_[0] }) });
+
+register_change('snapshot_create', "$SHARE/snapshots", 'POST',
+    "Take a snapshot of the share now (kept until deleted by hand; retention never removes it).",
+    { name => $name_property },
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::snapshot_create({ name => $param->{name}, 'dry-run' => $param->{'dry-run'} });
+    }, validate => 1);
+
+register_change('snapshot_delete', "$SHARE/snapshots/{snapshot}", 'DELETE',
+    "Delete a snapshot the gateway made; one it did not make is refused.",
+    { name => $name_property, snapshot => $snapshot_properties->{snapshot} },
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::snapshot_delete({ map { $_ => $param->{$_} } qw(name snapshot dry-run) });
+    }, validate => 1);
+
+register_change('snapshot_rollback', "$SHARE/snapshots/{snapshot}/rollback", 'POST',
+    "Replace the share's content by the snapshot's; only with confirm, after a safety snapshot of"
+	. " the current content. The share's SMB connections are closed.",
+    { name => $name_property, map { $_ => $snapshot_properties->{$_} } qw(snapshot confirm) },
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::snapshot_rollback({ map { $_ => $param->{$_} } qw(name snapshot confirm dry-run) });
+    }, validate => 1);
+
 register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.",
     {
 	force => {
@@ -494,7 +529,7 @@ __PACKAGE__->register_method({
     method => 'GET',
     description => "The parameters of every operation in JSON schema form: share (with guest, the"
 	. " container and VM properties among them), ad-join, ad-test, ad-leave, ha-setup, ha-failover,"
-	. " ha-node, user, sessions and discovery.",
+	. " ha-node, user, sessions, discovery and snapshot.",
     permissions => { user => 'all' },
     proxyto => 'node',
     parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },

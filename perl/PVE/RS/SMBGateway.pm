@@ -86,6 +86,12 @@ my %METHODS = (
     # smbd's sessions and what they hold: sessions {name?}; disconnect_session {session, dry-run}
     sessions => 'sessions',
     disconnect_session => 'disconnect_session',
+    # a share's snapshots: snapshot_list {name}; snapshot_create {name, dry-run};
+    # snapshot_delete / snapshot_rollback {name, snapshot, confirm?, dry-run}
+    snapshot_list => 'snapshot_list',
+    snapshot_create => 'snapshot_create',
+    snapshot_delete => 'snapshot_delete',
+    snapshot_rollback => 'snapshot_rollback',
     # the node's discovery setting: discovery {discovery?, interfaces?} (neither: show it)
     discovery => 'discovery',
     # the node's SMB throughput sampled by the daemon: io_history {hours}

@@ -1,6 +1,6 @@
 //! Every parameter of every operation, defined once: the share properties (`share.rs`, the
 //! guest sizing among them), Active Directory (`ad.rs`), high availability (`ha.rs`), Samba
-//! users (`user.rs`), the sessions of smbd (`sessions.rs`) and how far back the histories
+//! users (`user.rs`), the sessions of smbd (`sessions.rs`), share snapshots (`snapshot.rs`) and how far back the histories
 //! look (`history.rs`). The config store, the CLI
 //! (arguments, help, completion, man page), the Perl API (PVE::JSONSchema, through the bridge)
 //! and the UI (`GET .../smbgateway/schema`) are all generated from these tables, and checks
@@ -12,6 +12,7 @@ mod ha;
 mod history;
 mod sessions;
 mod share;
+mod snapshot;
 mod user;
 
 use serde_json::{json, Map, Value};
@@ -25,6 +26,7 @@ pub use ha::{DEFAULT_LOCK, HA_FAILOVER, HA_NODE, HA_SETUP};
 pub use history::{IO_HISTORY, MAX_DAYS, MAX_HOURS, QUOTA_HISTORY};
 pub use sessions::SESSIONS;
 pub use share::{property, CASE_SENSITIVITY, GUEST_PROPERTIES, MODES, QUOTA_BACKENDS, SHARE_PROPERTIES};
+pub use snapshot::SNAPSHOT;
 pub use user::USER;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,6 +170,7 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("ha-node", HA_NODE),
     ("user", USER),
     ("sessions", SESSIONS),
+    ("snapshot", SNAPSHOT),
     ("discovery", DISCOVERY),
     ("io-history", IO_HISTORY),
     ("quota-history", QUOTA_HISTORY),
@@ -214,6 +217,7 @@ pub const FORMATS: &[&str] = &[
     "smbgw-account",
     "smbgw-calendar-event",
     "smbgw-prune-keep",
+    "smbgw-snapshot-name",
 ];
 
 /// Check `value` against one of `FORMATS`.
@@ -251,6 +255,7 @@ pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
         "smbgw-account" => validate::account_name("user name", value),
         "smbgw-calendar-event" => crate::calendar::CalendarEvent::parse(value).map(|_| ()),
         "smbgw-prune-keep" => crate::prune::KeepOptions::parse(value).map(|_| ()),
+        "smbgw-snapshot-name" => snapshot::check_name(value),
         other => Err(crate::Error::input(format!("unknown format '{other}'"))),
     }
 }
@@ -366,6 +371,7 @@ mod tests {
                 "quota-history",
                 "sessions",
                 "share",
+                "snapshot",
                 "user"
             ]
         );
