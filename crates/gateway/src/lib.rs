@@ -11,6 +11,7 @@ mod converge;
 mod discovery;
 mod emptied;
 pub mod ha;
+mod import;
 mod journal;
 mod placement;
 mod pve;
@@ -31,6 +32,7 @@ use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
 pub use emptied::ConfigVersion;
+pub use import::{Import, ImportedShare};
 pub use pve_storage::StorageStatus;
 pub use quota::{QuotaHistory, QuotaStatus, SampleReport, Space};
 pub use sessions::Sessions;

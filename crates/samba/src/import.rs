@@ -213,6 +213,179 @@ pub fn remove_sections(text: &str, names: &BTreeSet<String>) -> (String, BTreeSe
     (out, missing)
 }
 
+/// Samba's special sections, which the share model has no equivalent for.
+const SPECIAL: &[&str] = &["homes", "printers", "print$"];
+
+/// The VFS modules a share property stacks, as `import` maps them (see `smbgw_core::vfs`).
+const MODULE_PROPERTIES: &[(&str, &str)] = &[
+    ("streams_xattr", "streams"),
+    ("fruit", "macos"),
+    ("catia", "macos"),
+    ("recycle", "recycle-bin"),
+    ("shadow_copy2", "shadow-copies"),
+    ("full_audit", "audit"),
+];
+
+/// The share's parameters as Samba applies them: the share defaults the admin's global section
+/// sets (share parameters and parametric `module:option` ones), then the share's own. After
+/// adoption the share is defined before the admin's include, so it would lose these.
+pub fn effective(
+    share: &Section,
+    globals: &BTreeMap<String, String>,
+    local: &BTreeSet<String>,
+) -> BTreeMap<String, String> {
+    let mut params: BTreeMap<String, String> = globals
+        .iter()
+        .filter(|(k, _)| local.contains(k.as_str()) || module_option(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    params.extend(share.params.iter().map(|(k, v)| (k.clone(), v.clone())));
+    params
+}
+
+/// A parametric `module:option` a share can set (a VFS module's), not a global one such as
+/// `idmap config * : backend` or `rpc_server:spoolss`.
+fn module_option(key: &str) -> bool {
+    const GLOBAL_ONLY: &[&str] = &[
+        "rpc_server",
+        "rpc_daemon",
+        "dcesrv",
+        "smbd",
+        "winbind",
+        "idmap",
+        "kdc",
+        "passdb",
+        "ldapsam",
+    ];
+    key.split_once(':')
+        .is_some_and(|(module, _)| !module.contains(char::is_whitespace) && !GLOBAL_ONLY.contains(&module))
+}
+
+fn samba_bool(key: &str, value: &str) -> std::result::Result<bool, String> {
+    match value.to_ascii_lowercase().as_str() {
+        "yes" | "true" | "1" | "on" => Ok(true),
+        "no" | "false" | "0" | "off" => Ok(false),
+        _ => Err(format!("'{key} = {value}' is not a boolean")),
+    }
+}
+
+/// A share's properties (the text form `Share::from_properties` validates) from its effective
+/// Samba parameters, or why it has none: a parameter outside the share model and the allow
+/// list (`smbgw_core::options`), a VFS module no property or option stacks, a variable in a
+/// user list. What maps: path, comment, read only, browseable, guest ok, valid users (users,
+/// `@`/`+`/`&` groups), hosts allow/deny, SMB encryption required, case sensitive, the VFS
+/// modules of share properties, allow-listed options. Samba's defaults apply where the share
+/// says nothing, so a share without `streams_xattr` is adopted with streams off.
+pub fn map_share(
+    name: &str,
+    params: &BTreeMap<String, String>,
+) -> std::result::Result<BTreeMap<String, String>, String> {
+    if SPECIAL.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+        return Err(format!(
+            "[{name}] is one of Samba's special sections; the share model has no equivalent"
+        ));
+    }
+    let mut props = BTreeMap::new();
+    let mut options = BTreeMap::new();
+    let mut set = |k: &str, v: String| {
+        props.insert(k.to_string(), v);
+    };
+    let flag = |b: bool| if b { "1" } else { "0" }.to_string();
+    let Some(path) = params.get("path") else {
+        return Err("it has no path".into());
+    };
+    set("path", path.clone());
+    set("read-only", "1".into());
+    set("streams", "0".into());
+    for (key, value) in params {
+        match key.as_str() {
+            "path" => {}
+            "comment" if !value.is_empty() => set("comment", value.clone()),
+            "comment" => {}
+            "read only" => set("read-only", flag(samba_bool(key, value)?)),
+            "browseable" => set("browseable", flag(samba_bool(key, value)?)),
+            "guest ok" => set("guest", flag(samba_bool(key, value)?)),
+            "case sensitive" => set("case-sensitive", value.to_ascii_lowercase()),
+            "server smb encrypt" | "smb encrypt" => match value.to_ascii_lowercase().as_str() {
+                "required" | "mandatory" | "forced" => set("encrypt", "1".into()),
+                "default" | "off" | "disabled" | "no" => {}
+                _ => {
+                    return Err(format!(
+                        "'{key} = {value}': the share model knows only encryption required or not"
+                    ))
+                }
+            },
+            "valid users" => {
+                let (mut users, mut groups) = (Vec::new(), Vec::new());
+                for entry in value.split([' ', ',']).filter(|e| !e.is_empty()) {
+                    if entry.contains('%') {
+                        return Err(format!("'valid users = {value}' uses a Samba variable ({entry})"));
+                    }
+                    match entry.strip_prefix(['@', '+', '&']) {
+                        Some(group) => groups.push(group.trim_start_matches(['@', '+', '&']).to_string()),
+                        None => users.push(entry.to_string()),
+                    }
+                }
+                if !users.is_empty() {
+                    set("users", users.join(","));
+                }
+                if !groups.is_empty() {
+                    set("groups", groups.join(","));
+                }
+            }
+            "hosts allow" | "hosts deny" => {
+                let hosts: Vec<&str> = value.split([' ', ',', '\t']).filter(|e| !e.is_empty()).collect();
+                set(&key.replace(' ', "-"), hosts.join(","));
+            }
+            "vfs objects" => {
+                let mut rest = Vec::new();
+                for module in value.split([' ', ',']).filter(|m| !m.is_empty()) {
+                    match MODULE_PROPERTIES.iter().find(|(m, _)| *m == module) {
+                        Some((_, property)) => set(property, "1".into()),
+                        None if smbgw_core::vfs::ORDER.contains(&module)
+                            && smbgw_core::vfs::owner(module).is_none() =>
+                        {
+                            rest.push(module)
+                        }
+                        None => {
+                            return Err(format!(
+                                "'vfs objects = {value}': module {module} is not one the gateway stacks"
+                            ))
+                        }
+                    }
+                }
+                if !rest.is_empty() {
+                    // the option names the whole stack (smbgw_core::options)
+                    options.insert(
+                        "vfs objects".to_string(),
+                        value
+                            .split([' ', ','])
+                            .filter(|m| !m.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    );
+                }
+            }
+            _ => match smbgw_core::options::check(key, value) {
+                Ok((k, v)) => {
+                    options.insert(k, v);
+                }
+                Err(e) => {
+                    return Err(if smbgw_core::options::canonical(key).is_err() {
+                        format!("'{key} = {value}' is outside the share model and the allow list of options")
+                    } else {
+                        format!("'{key} = {value}': {}", e.message)
+                    })
+                }
+            },
+        }
+    }
+    if !options.is_empty() {
+        set("options", smbgw_core::options::format(&options));
+    }
+    Ok(props)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,5 +408,77 @@ mod tests {
         let (out, missing) = remove_sections(text, &names);
         assert_eq!(out, "# mine\n[global]\n  workgroup = X\n\n[odd]\n  path = /srv/odd\n");
         assert_eq!(missing, ["gone".to_string()].into());
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn shares_map_to_properties_with_samba_defaults() {
+        let props = map_share(
+            "docs",
+            &params(&[
+                ("path", "/srv/docs"),
+                ("read only", "No"),
+                ("valid users", "alice @staff +ops"),
+                ("hosts allow", "10.0.0.0/8 192.168.1.0/24"),
+                ("vfs objects", "recycle fruit streams_xattr"),
+                ("create mask", "0660"),
+            ]),
+        )
+        .unwrap();
+        let want = params(&[
+            ("path", "/srv/docs"),
+            ("read-only", "0"),
+            ("users", "alice"),
+            ("groups", "staff,ops"),
+            ("hosts-allow", "10.0.0.0/8,192.168.1.0/24"),
+            ("recycle-bin", "1"),
+            ("macos", "1"),
+            ("streams", "1"),
+            ("options", "create mask=0660"),
+        ]);
+        assert_eq!(props, want);
+        // Samba's defaults: read only, no streams module
+        let plain = map_share("plain", &params(&[("path", "/srv/plain")])).unwrap();
+        assert_eq!(
+            plain,
+            params(&[("path", "/srv/plain"), ("read-only", "1"), ("streams", "0")])
+        );
+    }
+
+    #[test]
+    fn what_does_not_map_says_why() {
+        let why = |pairs: &[(&str, &str)]| map_share("x", &params(pairs)).unwrap_err();
+        assert!(
+            why(&[("path", "/srv/x"), ("root preexec", "/bin/true")]).contains("'root preexec = /bin/true' is outside")
+        );
+        assert!(why(&[("path", "/srv/x"), ("vfs objects", "virusfilter")]).contains("virusfilter"));
+        assert!(why(&[("path", "/srv/x"), ("valid users", "%S")]).contains("variable"));
+        assert!(why(&[("comment", "no path")]).contains("no path"));
+        assert!(map_share("homes", &params(&[("path", "/home")]))
+            .unwrap_err()
+            .contains("special"));
+        assert!(why(&[("path", "/srv/x"), ("create mask", "0999")]).contains("create mask"));
+    }
+
+    #[test]
+    fn global_share_defaults_reach_each_share() {
+        let globals = params(&[
+            ("workgroup", "X"),
+            ("read only", "No"),
+            ("fruit:metadata", "stream"),
+            ("idmap config * : backend", "tdb"),
+        ]);
+        let local: BTreeSet<String> = ["read only".to_string()].into();
+        let share = Section {
+            name: "a".into(),
+            params: params(&[("path", "/srv/a")]),
+        };
+        assert_eq!(
+            effective(&share, &globals, &local),
+            params(&[("path", "/srv/a"), ("read only", "No"), ("fruit:metadata", "stream")])
+        );
     }
 }
