@@ -67,7 +67,7 @@ impl Gateway {
             .filter(|current| !current.starts_with(render::GENERATED_MARKER.as_bytes())))
     }
 
-    /// The admin's share names (lower-case) in the unmanaged text, from testparm, remembered
+    /// The admin's file share names (lower-case) in the unmanaged text, from testparm, remembered
     /// per text so an unchanged include costs no testparm run.
     pub(crate) fn unmanaged_names(&self, text: &str) -> Result<BTreeSet<String>> {
         let cache = self.layout.state_dir.join("unmanaged-shares");
@@ -79,10 +79,19 @@ impl Gateway {
                 return Ok(lines.map(String::from).collect());
             }
         }
+        // registry shares yield to smb.conf's of the same name (smb.conf(5), registry shares):
+        // only the file's own shares collide, and testparm lists the registry's with them
+        let registry: BTreeSet<String> = match text.to_ascii_lowercase().contains("registry") {
+            true => smbgw_samba::import::registry_shares(&self.samba)
+                .into_iter()
+                .map(|s| s.name.to_ascii_lowercase())
+                .collect(),
+            false => BTreeSet::new(),
+        };
         let names: BTreeSet<String> = smbgw_samba::import::parse_text(&self.samba, text)?
             .into_iter()
             .map(|s| s.name.to_ascii_lowercase())
-            .filter(|n| n != "global")
+            .filter(|n| n != "global" && !registry.contains(n))
             .collect();
         let mut content = format!("{}\n", digest.as_str());
         names.iter().for_each(|n| content.push_str(&format!("{n}\n")));

@@ -1,0 +1,295 @@
+//! An admin's own Samba configuration against a real smbd: its shares (file and registry) keep
+//! being served next to the gateway's after the gateway takes smb.conf over, and `import`
+//! adopts the ones that map to the share model (gateway/src/import.rs), leaving the rest in
+//! the unmanaged include, refusing name collisions and undoing a failure part-way.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use common::Sandbox;
+
+const ALICE: (&str, &str) = ("alice", "Alice-pw1");
+
+/// The admin's smb.conf: two file shares (one with a parameter outside the allow list) and the
+/// registry. Its directories are the sandbox's, as a real admin's name the system's, so no tool
+/// run before the takeover touches the machine's Samba state.
+fn admin_conf(sb: &Sandbox) -> String {
+    let samba = sb.root.join("samba");
+    let dir = |d: &str| samba.join(d).display().to_string();
+    format!(
+        "# The admin's own smb.conf, written by hand\n[global]\n   workgroup = ADMINS\n   server string = the admin's file server\n   private dir = {}\n   state directory = {}\n   lock directory = {}\n   cache directory = {}\n   pid directory = {}\n   ncalrpc dir = {}\n   include = registry\n\n[docs]\n   path = {}\n   comment = Documents \\\n     of the office\n   writeable = yes\n   valid users = alice\n\n# left alone by import: a parameter the gateway does not allow\n[odd]\n   path = {}\n   read only = no\n   preexec = /bin/true\n",
+        dir("private"),
+        dir("state"),
+        dir("lock"),
+        dir("cache"),
+        dir("pid"),
+        dir("ncalrpc"),
+        sb.data("docs").display(),
+        sb.data("odd").display(),
+    )
+}
+
+fn net(sb: &Sandbox, args: &[&str]) -> std::process::Output {
+    std::process::Command::new("net")
+        .arg("-s")
+        .arg(sb.root.join("samba/smb.conf"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A sandbox whose smb.conf is the admin's own, with a registry share, then taken over by
+/// `apply`; alice is a Samba user and the gateway serves its own share 'gw'.
+fn taken_over() -> (Sandbox, String) {
+    let sb = Sandbox::new();
+    for d in ["docs", "odd", "reg", "gw"] {
+        std::fs::create_dir_all(sb.data(d)).unwrap();
+        // smbd works as alice in these directories
+        std::fs::set_permissions(sb.data(d), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    }
+    for d in ["private", "state", "lock", "cache", "pid", "ncalrpc"] {
+        std::fs::create_dir_all(sb.root.join("samba").join(d)).unwrap();
+    }
+    let admin = admin_conf(&sb);
+    std::fs::write(sb.root.join("samba/smb.conf"), &admin).unwrap();
+    let out = net(
+        &sb,
+        &[
+            "conf",
+            "addshare",
+            "reg",
+            sb.data("reg").to_str().unwrap(),
+            "writeable=y",
+            "guest_ok=n",
+            "registry share",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "net conf addshare: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let run = sb.run(&["apply"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("unmanaged include"), "{}", run.stdout);
+    sb.add_user(ALICE.0, ALICE.1);
+    sb.ok(&[
+        "create",
+        "gw",
+        "--path",
+        sb.data("gw").to_str().unwrap(),
+        "--users",
+        "alice",
+    ]);
+    (sb, admin)
+}
+
+/// Write a file into `share` and read it back over SMB.
+fn round_trip(sb: &Sandbox, share: &str, name: &str) {
+    let payload = format!("{share}: {name}\n");
+    let local = sb.write_local(&format!("{share}-{name}"), payload.as_bytes());
+    sb.smbclient(share, Some(ALICE), &format!("put {} {name}", local.display()))
+        .unwrap_or_else(|e| panic!("put into {share}: {e}"));
+    read_back(sb, share, name, &payload);
+}
+
+fn read_back(sb: &Sandbox, share: &str, name: &str, payload: &str) {
+    let back = format!("back-{share}-{name}");
+    sb.smbclient(share, Some(ALICE), &format!("get {name} {back}"))
+        .unwrap_or_else(|e| panic!("get from {share}: {e}"));
+    assert_eq!(std::fs::read_to_string(sb.dir.path().join(&back)).unwrap(), payload);
+}
+
+fn unmanaged(sb: &Sandbox) -> PathBuf {
+    sb.root.join("samba/smbgateway-unmanaged.conf")
+}
+
+/// Every file import may change, with its bytes, and the registry's shares.
+fn state(sb: &Sandbox) -> (BTreeMap<PathBuf, Vec<u8>>, String) {
+    let mut files = sb.snapshot();
+    for extra in [unmanaged(sb), sb.root.join("samba/smb.conf.pve-smbgateway-orig")] {
+        if let Ok(data) = std::fs::read(&extra) {
+            files.insert(extra, data);
+        }
+    }
+    let registry = net(sb, &["conf", "list"]);
+    assert!(registry.status.success());
+    (files, String::from_utf8_lossy(&registry.stdout).into_owned())
+}
+
+/// Equal states, or which file (or the registry) differs.
+fn assert_same(
+    before: &(BTreeMap<PathBuf, Vec<u8>>, String),
+    after: &(BTreeMap<PathBuf, Vec<u8>>, String),
+    what: &str,
+) {
+    let paths: std::collections::BTreeSet<&PathBuf> = before.0.keys().chain(after.0.keys()).collect();
+    let changed: Vec<&&PathBuf> = paths.iter().filter(|p| before.0.get(**p) != after.0.get(**p)).collect();
+    assert!(changed.is_empty(), "{what}: {changed:?} changed");
+    assert_eq!(before.1, after.1, "{what}: the registry changed");
+}
+
+fn names(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn admin_shares_stay_served_and_import_adopts_the_mappable_ones() {
+    let (sb, admin) = taken_over();
+    // the admin's file is kept exactly (purge puts it back) and carried unchanged
+    assert_eq!(
+        std::fs::read_to_string(sb.root.join("samba/smb.conf.pve-smbgateway-orig")).unwrap(),
+        admin
+    );
+    assert_eq!(std::fs::read_to_string(unmanaged(&sb)).unwrap(), admin);
+    let testparm = std::process::Command::new("testparm")
+        .args(["-s", "--suppress-prompt"])
+        .arg(sb.root.join("samba/smb.conf"))
+        .output()
+        .unwrap();
+    assert!(
+        testparm.status.success(),
+        "{}",
+        String::from_utf8_lossy(&testparm.stderr)
+    );
+    let parsed = String::from_utf8_lossy(&testparm.stdout);
+    // the admin's global stays, the gateway's port wins
+    assert!(parsed.contains("workgroup = ADMINS"), "{parsed}");
+    assert!(parsed.contains(&format!("smb ports = {}", sb.port)), "{parsed}");
+    for share in ["docs", "odd", "reg", "gw"] {
+        round_trip(&sb, share, "before.txt");
+    }
+
+    // a gateway share cannot take an admin share's name
+    let run = sb.run(&[
+        "create",
+        "docs",
+        "--path",
+        sb.data("docs2").to_str().unwrap(),
+        "--output-format",
+        "json",
+    ]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let err: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
+    assert_eq!(err["field"], "name", "{err}");
+
+    // the dry run shows the mapping and changes nothing
+    let before = state(&sb);
+    let out = sb.ok(&["import", "--dry-run", "--output-format", "json"]);
+    let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(names(&plan["adopted"]), ["docs", "reg"], "{plan}");
+    assert_eq!(names(&plan["kept"]), ["odd"], "{plan}");
+    assert!(
+        plan["kept"][0]["reason"].as_str().unwrap().contains("preexec"),
+        "{plan}"
+    );
+    let docs = &plan["adopted"][0]["properties"];
+    assert_eq!(docs["comment"], "Documents of the office", "{plan}");
+    assert_eq!(docs["read-only"], "0", "{plan}");
+    assert_eq!(docs["users"], "alice", "{plan}");
+    assert_eq!(plan["adopted"][1]["source"], "registry", "{plan}");
+    assert_same(&before, &state(&sb), "--dry-run");
+
+    let out = sb.ok(&["import"]);
+    assert!(out.contains("adopted: docs"), "{out}");
+    let listed: serde_json::Value = serde_json::from_str(&sb.ok(&["list", "--output-format", "json"])).unwrap();
+    assert_eq!(names(&listed), ["docs", "gw", "reg"], "{listed}");
+    let include = std::fs::read_to_string(unmanaged(&sb)).unwrap();
+    assert!(!include.contains("[docs]") && include.contains("[odd]"), "{include}");
+    assert!(
+        include.starts_with("# The admin's own smb.conf, written by hand\n"),
+        "{include}"
+    );
+    let registry = net(&sb, &["conf", "listshares"]);
+    assert!(
+        !String::from_utf8_lossy(&registry.stdout).contains("reg"),
+        "reg left the registry"
+    );
+    // every share still serves what it held, and takes new files
+    for share in ["docs", "odd", "reg", "gw"] {
+        read_back(&sb, share, "before.txt", &format!("{share}: before.txt\n"));
+        round_trip(&sb, share, "after.txt");
+    }
+    // the admin's share stays as Samba read it from the include; a second import has nothing to adopt
+    let again: serde_json::Value = serde_json::from_str(&sb.ok(&["import", "--output-format", "json"])).unwrap();
+    assert_eq!(names(&again["adopted"]), Vec::<String>::new(), "{again}");
+    assert_eq!(again["changed"], false, "{again}");
+}
+
+#[test]
+fn collisions_are_all_listed_and_nothing_is_imported() {
+    let (sb, _) = taken_over();
+    sb.ok(&[
+        "create",
+        "data",
+        "--path",
+        sb.data("gwdata").to_str().unwrap(),
+        "--users",
+        "alice",
+    ]);
+    // the admin adds shares named like the gateway's to the include it owns
+    let mut include = std::fs::read_to_string(unmanaged(&sb)).unwrap();
+    include.push_str(&format!(
+        "\n[GW]\n   path = {}\n   read only = no\n[data]\n   path = {}\n   read only = no\n",
+        sb.data("docs").display(),
+        sb.data("docs").display()
+    ));
+    std::fs::write(unmanaged(&sb), include).unwrap();
+    let run = sb.run(&["apply"]);
+    assert!(
+        run.stderr.contains("share 'gw' is not served"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    round_trip(&sb, "gw", "admins.txt");
+    assert!(
+        sb.data("docs").join("admins.txt").exists(),
+        "'gw' is the admin's share now"
+    );
+
+    let before = state(&sb);
+    let run = sb.run(&["import", "--output-format", "json"]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let err: serde_json::Value = serde_json::from_str(run.stderr.trim()).unwrap();
+    assert_eq!(err["field"], "share", "{err}");
+    let message = err["message"].as_str().unwrap();
+    assert!(message.contains("'GW'") && message.contains("'data'"), "{message}");
+    assert_same(&before, &state(&sb), "a refused import");
+    // the others can still be taken one by one
+    let out = sb.ok(&["import", "--share", "docs", "--dry-run"]);
+    assert!(out.contains("would adopt: docs"), "{out}");
+}
+
+#[test]
+fn a_failure_part_way_undoes_the_whole_import() {
+    let (sb, _) = taken_over();
+    round_trip(&sb, "reg", "kept.txt");
+    let before = state(&sb);
+    // the share include directory turns immutable: the share config and the registry change
+    // first, then writing the adopted shares' includes fails
+    let includes = sb.root.join("samba/shares.d");
+    let chattr = |flag: &str| {
+        let ok = std::process::Command::new("chattr")
+            .arg(flag)
+            .arg(&includes)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "chattr {flag} needs a filesystem with immutable flags");
+    };
+    chattr("+i");
+    let run = sb.run(&["import"]);
+    chattr("-i");
+    assert_eq!(run.code, 2, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("rolled back"), "{}", run.stderr);
+    assert_same(&before, &state(&sb), "the rolled back import");
+    read_back(&sb, "reg", "kept.txt", "reg: kept.txt\n");
+    round_trip(&sb, "docs", "still.txt");
+}
