@@ -47,6 +47,9 @@ pub struct Import {
     pub kept: Vec<ImportedShare>,
 }
 
+/// A share that maps: the share, its properties, a note (an adopted quota).
+type Adoptable = (Share, BTreeMap<String, String>, Option<String>);
+
 impl Gateway {
     /// Adopt the admin's shares (`only`: these, by name), or under `dry_run` show the mapping.
     pub fn import(&self, only: &[String], dry_run: bool) -> Result<Import> {
@@ -187,7 +190,7 @@ impl Gateway {
         params: &BTreeMap<String, String>,
         cfg: &SharesConfig,
         passdb: &BTreeSet<String>,
-    ) -> std::result::Result<(Share, BTreeMap<String, String>, Option<String>), String> {
+    ) -> std::result::Result<Adoptable, String> {
         let mut props = live::map_share(name, params)?;
         let mut note = None;
         if let Some(path) = props.get("path").cloned() {
