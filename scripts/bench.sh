@@ -1017,6 +1017,7 @@ phase_perl
 source "$HERE/bench/smbtorture.sh" && phase_smbtorture
 source "$HERE/bench/soak.sh" && phase_soak
 source "$HERE/bench/scale.sh" && phase_scale
+source "$HERE/bench/import.sh" && phase_import
 
 # ---- Active Directory ------------------------------------------------------------------------
 # A real DC and member in network namespaces: the AD integration test measures in bench mode

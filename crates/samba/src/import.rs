@@ -118,7 +118,8 @@ pub fn registry_shares(samba: &Samba) -> Vec<Section> {
 
 /// The admin's configuration held in `text`; `registry` adds the registry's shares.
 pub fn read(samba: &Samba, text: &str, registry: bool) -> Result<LiveConfig> {
-    let registry = if registry && uses_registry(samba, text)? {
+    let sections = parse_text(samba, text)?;
+    let registry = if registry && registry_in_use(&sections) {
         registry_shares(samba)
     } else {
         Vec::new()
@@ -128,7 +129,7 @@ pub fn read(samba: &Samba, text: &str, registry: bool) -> Result<LiveConfig> {
         registry,
         ..Default::default()
     };
-    for section in parse_text(samba, text)? {
+    for section in sections {
         if section.name.eq_ignore_ascii_case("global") {
             live.globals = section.params;
         } else if !in_registry.contains(&section.name.to_ascii_lowercase()) {
@@ -140,8 +141,8 @@ pub fn read(samba: &Samba, text: &str, registry: bool) -> Result<LiveConfig> {
 
 /// Whether the admin's configuration serves registry shares (`include = registry` or
 /// `config backend = registry` both switch `registry shares` on).
-pub fn uses_registry(samba: &Samba, text: &str) -> Result<bool> {
-    Ok(parse_text(samba, text)?
+fn registry_in_use(sections: &[Section]) -> bool {
+    sections
         .iter()
         .find(|s| s.name.eq_ignore_ascii_case("global"))
         .is_some_and(|g| {
@@ -151,7 +152,7 @@ pub fn uses_registry(samba: &Samba, text: &str) -> Result<bool> {
                 || g.params
                     .get("config backend")
                     .is_some_and(|v| v.eq_ignore_ascii_case("registry"))
-        }))
+        })
 }
 
 /// Whether `text` puts the whole configuration in the registry (`config backend = registry`):
