@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::Sandbox;
+use common::{Btrfs, Sandbox};
 
 const ALICE: (&str, &str) = ("alice", "Alice-pw1");
 
@@ -19,7 +19,7 @@ fn admin_conf(sb: &Sandbox) -> String {
     let samba = sb.root.join("samba");
     let dir = |d: &str| samba.join(d).display().to_string();
     format!(
-        "# The admin's own smb.conf, written by hand\n[global]\n   workgroup = ADMINS\n   server string = the admin's file server\n   private dir = {}\n   state directory = {}\n   lock directory = {}\n   cache directory = {}\n   pid directory = {}\n   ncalrpc dir = {}\n   include = registry\n\n[docs]\n   path = {}\n   comment = Documents \\\n     of the office\n   writeable = yes\n   valid users = alice\n\n# left alone by import: a parameter the gateway does not allow\n[odd]\n   path = {}\n   read only = no\n   preexec = /bin/true\n",
+        "# The admin's own smb.conf, written by hand\n[global]\n   workgroup = ADMINS\n   server string = the admin's file server\n   private dir = {}\n   state directory = {}\n   lock directory = {}\n   cache directory = {}\n   pid directory = {}\n   ncalrpc dir = {}\n   smb ports = 445\n   include = registry\n\n[docs]\n   path = {}\n   comment = Documents \\\n     of the office\n   writeable = yes\n   valid users = alice\n\n# left alone by import: a parameter the gateway does not allow\n[odd]\n   path = {}\n   read only = no\n   preexec = /bin/true\n",
         dir("private"),
         dir("state"),
         dir("lock"),
@@ -75,6 +75,15 @@ fn taken_over() -> (Sandbox, String) {
     let run = sb.run(&["apply"]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
     assert!(run.stdout.contains("unmanaged include"), "{}", run.stdout);
+    // the one global the gateway owns and the admin set otherwise is named
+    assert!(
+        run.stderr.contains(&format!(
+            "'smb ports = 445' is overridden by the gateway's 'smb ports = {}'",
+            sb.port
+        )),
+        "{}",
+        run.stderr
+    );
     sb.add_user(ALICE.0, ALICE.1);
     sb.ok(&[
         "create",
@@ -292,4 +301,48 @@ fn a_failure_part_way_undoes_the_whole_import() {
     assert_same(&before, &state(&sb), "the rolled back import");
     read_back(&sb, "reg", "kept.txt", "reg: kept.txt\n");
     round_trip(&sb, "docs", "still.txt");
+}
+
+#[test]
+fn a_btrfs_quota_the_admin_set_is_adopted() {
+    let sb = Sandbox::new();
+    let fs = Btrfs::new(sb.dir.path(), "512M");
+    let path = fs.mount.join("projects");
+    common::run("btrfs", &["-q", "subvolume", "create", path.to_str().unwrap()]);
+    common::run("btrfs", &["quota", "enable", fs.mount.to_str().unwrap()]);
+    common::run("btrfs", &["qgroup", "limit", "64M", path.to_str().unwrap()]);
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let samba = sb.root.join("samba");
+    for d in ["private", "state", "lock", "cache", "pid", "ncalrpc"] {
+        std::fs::create_dir_all(samba.join(d)).unwrap();
+    }
+    std::fs::write(
+        samba.join("smb.conf"),
+        format!(
+            "[global]\n   private dir = {0}/private\n   state directory = {0}/state\n   lock directory = {0}/lock\n   cache directory = {0}/cache\n   pid directory = {0}/pid\n   ncalrpc dir = {0}/ncalrpc\n[projects]\n   path = {1}\n   read only = no\n",
+            samba.display(),
+            path.display()
+        ),
+    )
+    .unwrap();
+    sb.ok(&["apply"]);
+    sb.add_user(ALICE.0, ALICE.1);
+    round_trip(&sb, "projects", "before.txt");
+
+    let out: serde_json::Value = serde_json::from_str(&sb.ok(&["import", "--output-format", "json"])).unwrap();
+    let props = &out["adopted"][0]["properties"];
+    assert_eq!(props["quota"], "64M", "{out}");
+    assert_eq!(props["quota-backend"], "btrfs", "{out}");
+    let status: serde_json::Value =
+        serde_json::from_str(&sb.ok(&["quota-status", "projects", "--output-format", "json"])).unwrap();
+    assert_eq!(status["limit"], 64u64 << 20, "{status}");
+    assert_eq!(
+        fs.qgroup(&path).1,
+        Some(64 << 20),
+        "the limit stays as the admin set it"
+    );
+    read_back(&sb, "projects", "before.txt", "projects: before.txt\n");
+    // SMB clients see the quota as the disk size
+    let du = sb.smbclient("projects", Some(ALICE), "du").unwrap();
+    assert!(du.contains(&format!("{} blocks of size 1024", 64 * 1024)), "{du}");
 }

@@ -195,11 +195,10 @@ impl Gateway {
         let mut note = None;
         if let Some(path) = props.get("path").cloned() {
             if let Some((limit, backend)) = recognised_quota(Path::new(&path)) {
-                props.insert("quota".into(), limit.to_string());
+                let size = smbgw_core::size::format_size_exact(limit);
+                props.insert("quota".into(), size.clone());
                 props.insert("quota-backend".into(), backend.into());
-                note = Some(format!(
-                    "share '{name}': its {backend} quota of {limit} bytes is adopted"
-                ));
+                note = Some(format!("share '{name}': its {backend} quota of {size} is adopted"));
             }
         }
         let share = Share::from_properties(name, &props).map_err(|e| e.message)?;
