@@ -155,18 +155,23 @@ fn registry_in_use(sections: &[Section]) -> bool {
         })
 }
 
-/// Whether `text` puts the whole configuration in the registry (`config backend = registry`):
-/// smbd would then ignore every file, the gateway's too, so the gateway reads the registry
-/// with `include = registry` instead.
-pub fn registry_backend(samba: &Samba, text: &str) -> Result<bool> {
-    Ok(parse_text(samba, text)?
-        .iter()
-        .find(|s| s.name.eq_ignore_ascii_case("global"))
-        .is_some_and(|g| {
-            g.params
-                .get("config backend")
-                .is_some_and(|v| v.eq_ignore_ascii_case("registry"))
-        }))
+/// The admin's smb.conf as the unmanaged include carries it: as it is, except that
+/// `config backend = registry` becomes `include = registry`. Anywhere in the files read, that
+/// setting makes smbd drop every file and read only the registry (the gateway's shares too,
+/// whatever follows); included, the registry's globals and shares stay in effect beside them.
+pub fn carried_text(admin: &str) -> String {
+    admin
+        .split_inclusive('\n')
+        .map(|line| {
+            let bare: String = line.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase();
+            if bare == "configbackend=registry" {
+                let indent: String = line.chars().take_while(|c| c.is_whitespace()).collect();
+                format!("{indent}# pve-smbgateway: '{}' read as an include, so the gateway's files stay in effect\n{indent}include = registry\n", line.trim())
+            } else {
+                line.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The parameters Samba knows as share (local) parameters, from `testparm
@@ -409,6 +414,66 @@ mod tests {
         let (out, missing) = remove_sections(text, &names);
         assert_eq!(out, "# mine\n[global]\n  workgroup = X\n\n[odd]\n  path = /srv/odd\n");
         assert_eq!(missing, ["gone".to_string()].into());
+    }
+
+    /// The admin's globals override the gateway's defaults, the gateway's owned ones win, and
+    /// a registry backend is read as an include: checked with testparm.
+    #[test]
+    fn the_admins_configuration_beside_the_gateways() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::sandbox(dir.path(), "127.0.0.1".parse().unwrap(), 14999).unwrap();
+        let admin = "[global]\n  workgroup = ADMINS\n  server min protocol = SMB3\n  smb ports = 445\n  Config Backend=registry\n[docs]\n  path = /srv/docs\n";
+        let carried = carried_text(admin);
+        assert_eq!(
+            carried,
+            "[global]\n  workgroup = ADMINS\n  server min protocol = SMB3\n  smb ports = 445\n  # pve-smbgateway: 'Config Backend=registry' read as an include, so the gateway's files stay in effect\n  include = registry\n[docs]\n  path = /srv/docs\n"
+        );
+        let globals = crate::render::Globals {
+            unmanaged: Some(crate::render::Unmanaged { text: carried.clone() }),
+            ..Default::default()
+        };
+        let conf = dir.path().join("smb.conf");
+        let rendered = crate::render::render(&layout, &[], &globals, &conf, &dir.path().join("shares.d"));
+        let (include, text) = rendered.unmanaged.clone().unwrap();
+        assert_eq!(include, dir.path().join(UNMANAGED_FILE));
+        assert_eq!(text, carried);
+        let smb_conf = &rendered.smb_conf.1;
+        let tail = &smb_conf[smb_conf.find("[global]\n\tinclude = ").expect("the include")..];
+        assert!(tail.contains("\tsmb ports = 14999\n"), "{tail}");
+        assert!(
+            !tail.contains("workgroup"),
+            "a standalone gateway leaves the workgroup to the admin: {tail}"
+        );
+
+        Samba::new(layout.clone()).create_sandbox_dirs().unwrap();
+        std::fs::write(&conf, smb_conf).unwrap();
+        std::fs::write(&include, &text).unwrap();
+        let out = Command::new("testparm")
+            .args(["-s", "--suppress-prompt"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(out.success(), "{}", out.stderr);
+        let global = parse_dump(&out.stdout)
+            .into_iter()
+            .find(|s| s.name == "global")
+            .unwrap();
+        assert_eq!(global.params["workgroup"], "ADMINS");
+        assert_eq!(
+            global.params["server min protocol"], "SMB3",
+            "the admin's choice wins over the default"
+        );
+        assert_eq!(
+            global.params["smb ports"], "14999",
+            "the sandbox's port is the gateway's"
+        );
+        assert!(
+            !global.params.contains_key("config backend"),
+            "file, the default: {:?}",
+            global.params
+        );
+        assert_eq!(global.params["registry shares"], "Yes", "the registry is read");
+        assert!(parse_dump(&out.stdout).iter().any(|s| s.name == "docs"));
     }
 
     fn params(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {

@@ -28,8 +28,6 @@ pub struct Globals {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Unmanaged {
     pub text: String,
-    /// It says `config backend = registry`: the registry is included instead.
-    pub registry_backend: bool,
 }
 
 impl Globals {
@@ -172,18 +170,12 @@ pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &P
         .unmanaged
         .as_ref()
         .map(|u| (crate::import::unmanaged_path_for(smb_conf), u.text.clone()));
-    let global = match (&globals.unmanaged, &unmanaged) {
-        (Some(u), Some((path, _))) => {
-            let section = unmanaged_section(
-                &global,
-                path,
-                u.registry_backend,
-                globals.ad.is_some(),
-                layout.is_sandbox(),
-            );
+    let global = match &unmanaged {
+        Some((path, _)) => {
+            let section = unmanaged_section(&global, path, globals.ad.is_some(), layout.is_sandbox());
             format!("{}\n{section}", global.trim_end())
         }
-        _ => global,
+        None => global,
     };
     Rendered {
         smb_conf: (smb_conf.to_owned(), global),
@@ -196,16 +188,9 @@ pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &P
 /// Global parameters the gateway must own even where the admin's configuration sets them:
 /// the identity its users, ACLs and domain join depend on, the password database `user add`
 /// writes, clustering (CTDB), and in a sandbox every path and port (its smbd must never use
-/// the system's Samba state). `config backend` is here because `registry` would make smbd drop
-/// every file, the gateway's too.
+/// the system's Samba state).
 pub fn owned_global(key: &str, ad: bool, sandbox: bool) -> bool {
-    const ALWAYS: &[&str] = &[
-        "security",
-        "server role",
-        "passdb backend",
-        "clustering",
-        "config backend",
-    ];
+    const ALWAYS: &[&str] = &["security", "server role", "passdb backend", "clustering"];
     const DOMAIN: &[&str] = &[
         "realm",
         "workgroup",
@@ -240,8 +225,8 @@ pub fn owned_global(key: &str, ad: bool, sandbox: bool) -> bool {
 /// globals the gateway owns again, which win because Samba keeps the last value. Only global
 /// parameters are repeated: a share copies the share defaults when it is defined, so the
 /// admin's share defaults never reach the gateway's shares defined before it.
-pub fn unmanaged_section(global: &str, path: &Path, registry_backend: bool, ad: bool, sandbox: bool) -> String {
-    let mut owned: Vec<String> = global
+pub fn unmanaged_section(global: &str, path: &Path, ad: bool, sandbox: bool) -> String {
+    let owned: Vec<String> = global
         .lines()
         .filter(|l| !l.trim_start().starts_with('#') && !l.trim_start().starts_with("include ="))
         .filter_map(|l| {
@@ -255,11 +240,6 @@ pub fn unmanaged_section(global: &str, path: &Path, registry_backend: bool, ad: 
         "\n# The admin's own configuration, found in this file before the gateway took it over\n# (the gateway never rewrites it; 'pve-smbgateway import' adopts its shares).\n[global]\n\tinclude = {}\n",
         path.display()
     );
-    if registry_backend {
-        // the admin's registry configuration, read as an include (see owned_global)
-        text.push_str("\tinclude = registry\n");
-        owned.push("\tconfig backend = file\n".into());
-    }
     text.push_str("\n# Owned by the gateway: these win over the admin's values above.\n[global]\n");
     owned.iter().for_each(|l| text.push_str(l));
     text
