@@ -188,7 +188,7 @@ pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &P
 /// Global parameters the gateway must own even where the admin's configuration sets them:
 /// the identity its users, ACLs and domain join depend on, the password database `user add`
 /// writes, clustering (CTDB), and in a sandbox every path and port (its smbd must never use
-/// the system's Samba state).
+/// the system's Samba state) and PAM (its accounts are not the system's).
 pub fn owned_global(key: &str, ad: bool, sandbox: bool) -> bool {
     const ALWAYS: &[&str] = &["security", "server role", "passdb backend", "clustering"];
     const DOMAIN: &[&str] = &[
@@ -214,6 +214,8 @@ pub fn owned_global(key: &str, ad: bool, sandbox: bool) -> bool {
         "usershare path",
         "winbindd socket directory",
         "log file",
+        // its accounts exist only through nss_wrapper, which PAM does not see
+        "obey pam restrictions",
     ];
     ALWAYS.contains(&key)
         || (ad && (DOMAIN.contains(&key) || key.starts_with("idmap config") || key.starts_with("winbind ")))
@@ -235,6 +237,7 @@ pub fn unmanaged_section(global: &str, path: &Path, ad: bool, sandbox: bool) -> 
         })
         .filter(|(k, _)| owned_global(k, ad, sandbox))
         .map(|(_, l)| format!("\t{l}\n"))
+        .chain(sandbox.then(|| "\tobey pam restrictions = no\n".to_string()))
         .collect();
     let mut text = format!(
         "\n# The admin's own configuration, found in this file before the gateway took it over\n# (the gateway never rewrites it; 'pve-smbgateway import' adopts its shares).\n[global]\n\tinclude = {}\n",
