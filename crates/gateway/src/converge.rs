@@ -499,7 +499,66 @@ impl Step for InstallCopy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smbgw_core::{Layout, Share};
     use std::os::unix::fs::PermissionsExt;
+
+    /// On a host: the admin's smb.conf is kept exactly (for purge) and carried in the
+    /// unmanaged include, which smb.conf includes after the gateway's section; an edit the
+    /// admin makes there later is never rewritten.
+    #[test]
+    fn the_admins_smb_conf_is_carried_and_never_rewritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout {
+            sandbox: None,
+            config_dir: dir.path().join("pve/smbgateway"),
+            smb_conf: dir.path().join("samba/smb.conf"),
+            share_conf_dir: dir.path().join("samba/smbgateway.d"),
+            state_dir: dir.path().join("state"),
+            log_dir: dir.path().join("log"),
+            run_dir: dir.path().join("run"),
+            pve_lxc_dir: dir.path().join("pve/lxc"),
+            pve_members: dir.path().join("pve/.members"),
+            pve_storage_cfg: dir.path().join("pve/storage.cfg"),
+            ctdb_dir: dir.path().join("ctdb"),
+            cli: "/usr/sbin/pve-smbgateway".into(),
+            cli_source: None,
+        };
+        let admin = "# mine\n[global]\n\tworkgroup = ADMINS\n[docs]\n\tpath = /srv/docs\n";
+        std::fs::create_dir_all(layout.smb_conf.parent().unwrap()).unwrap();
+        std::fs::write(&layout.smb_conf, admin).unwrap();
+        let gw = Gateway::new(layout.clone());
+        let mut plan = Plan::new();
+        gw.samba_steps(&Default::default(), &mut plan, false).unwrap();
+        plan.apply().unwrap();
+        let include = smbgw_samba::import::unmanaged_path(&layout);
+        assert_eq!(std::fs::read_to_string(&include).unwrap(), admin);
+        let backup = layout.smb_conf.with_extension("conf.pve-smbgateway-orig");
+        assert_eq!(std::fs::read_to_string(&backup).unwrap(), admin);
+        let conf = std::fs::read_to_string(&layout.smb_conf).unwrap();
+        assert!(conf.starts_with(render::GENERATED_MARKER), "{conf}");
+        assert!(conf.contains(&format!("\tinclude = {}\n", include.display())), "{conf}");
+        let parsed = testparm::check_file(&gw.samba, &layout.smb_conf).unwrap();
+        assert!(
+            parsed.contains("[docs]") && parsed.contains("workgroup = ADMINS"),
+            "{parsed}"
+        );
+
+        let edited = format!("{admin}[more]\n\tpath = /srv/more\n");
+        std::fs::write(&include, &edited).unwrap();
+        let mut plan = Plan::new();
+        gw.samba_steps(&Default::default(), &mut plan, false).unwrap();
+        assert!(plan.is_empty(), "{:?}", plan.describe());
+        assert_eq!(std::fs::read_to_string(&include).unwrap(), edited);
+        // a gateway share cannot be created under an admin share's name
+        let data = dir.path().join("data/more");
+        let more = Share::from_properties("MORE", &[("path".to_string(), data.display().to_string())].into()).unwrap();
+        let mut cfg = SharesConfig::default();
+        cfg.insert(more).unwrap();
+        let err = gw
+            .samba_steps_creating(&cfg, &mut Plan::new(), false, "MORE")
+            .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("name"), "{err:?}");
+    }
 
     #[test]
     fn install_copy_follows_the_source_and_undoes_only_what_it_created() {
