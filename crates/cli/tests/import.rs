@@ -19,7 +19,7 @@ fn admin_conf(sb: &Sandbox) -> String {
     let samba = sb.root.join("samba");
     let dir = |d: &str| samba.join(d).display().to_string();
     format!(
-        "# The admin's own smb.conf, written by hand\n[global]\n   workgroup = ADMINS\n   server string = the admin's file server\n   private dir = {}\n   state directory = {}\n   lock directory = {}\n   cache directory = {}\n   pid directory = {}\n   ncalrpc dir = {}\n   smb ports = 445\n   include = registry\n\n[docs]\n   path = {}\n   comment = Documents \\\n     of the office\n   writeable = yes\n   valid users = alice\n\n# left alone by import: a parameter the gateway does not allow\n[odd]\n   path = {}\n   read only = no\n   preexec = /bin/true\n",
+        "# The admin's own smb.conf, written by hand\n[global]\n   workgroup = ADMINS\n   server string = the admin's file server\n   private dir = {}\n   state directory = {}\n   lock directory = {}\n   cache directory = {}\n   pid directory = {}\n   ncalrpc dir = {}\n   smb ports = 445\n   include = registry\n\n[docs]\n   path = {}\n   comment = Documents \\\n     of the office\n   writeable = yes\n   valid users = alice\n\n# left alone by import: a parameter the gateway does not allow\n[odd]\n   path = {}\n   read only = no\n   preexec = /bin/true\n\n# left alone by import: its path is a symbolic link\n[linked]\n   path = {}\n",
         dir("private"),
         dir("state"),
         dir("lock"),
@@ -28,6 +28,7 @@ fn admin_conf(sb: &Sandbox) -> String {
         dir("ncalrpc"),
         sb.data("docs").display(),
         sb.data("odd").display(),
+        sb.data("linked").display(),
     )
 }
 
@@ -52,6 +53,7 @@ fn taken_over() -> (Sandbox, String) {
     for d in ["private", "state", "lock", "cache", "pid", "ncalrpc"] {
         std::fs::create_dir_all(sb.root.join("samba").join(d)).unwrap();
     }
+    std::os::unix::fs::symlink(sb.data("odd"), sb.data("linked")).unwrap();
     let admin = admin_conf(&sb);
     std::fs::write(sb.root.join("samba/smb.conf"), &admin).unwrap();
     let out = net(
@@ -194,9 +196,13 @@ fn admin_shares_stay_served_and_import_adopts_the_mappable_ones() {
     let out = sb.ok(&["import", "--dry-run", "--output-format", "json"]);
     let plan: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(names(&plan["adopted"]), ["docs", "reg"], "{plan}");
-    assert_eq!(names(&plan["kept"]), ["odd"], "{plan}");
+    assert_eq!(names(&plan["kept"]), ["odd", "linked"], "{plan}");
     assert!(
         plan["kept"][0]["reason"].as_str().unwrap().contains("preexec"),
+        "{plan}"
+    );
+    assert!(
+        plan["kept"][1]["reason"].as_str().unwrap().contains("symbolic link"),
         "{plan}"
     );
     let docs = &plan["adopted"][0]["properties"];

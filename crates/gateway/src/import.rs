@@ -212,8 +212,9 @@ impl Gateway {
         self.check_share_accounts(&share).map_err(|e| e.message)?;
         self.check_domain_principals(&share).map_err(|e| e.message)?;
         smbgw_core::share::check_paths_apart(&share, cfg.shares()).map_err(|e| e.message)?;
-        if !Path::new(&share.path).is_dir() {
-            return Err(format!("its path {} is not a directory", share.path));
+        // what apply would leave out (a link in the path, a missing directory) stays unmanaged
+        if let Some(reason) = crate::availability::unavailable_reason(&share) {
+            return Err(reason);
         }
         Ok((share, props, note))
     }
