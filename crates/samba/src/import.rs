@@ -279,7 +279,7 @@ fn samba_bool(key: &str, value: &str) -> std::result::Result<bool, String> {
 /// Samba parameters, or why it has none: a parameter outside the share model and the allow
 /// list (`smbgw_core::options`), a VFS module no property or option stacks, a variable in a
 /// user list. What maps: path, comment, read only, browseable, guest ok, valid users (users,
-/// `@`/`+`/`&` groups), hosts allow/deny, SMB encryption required, case sensitive, the VFS
+/// `@`/`+` groups), hosts allow/deny, SMB encryption required, case sensitive, the VFS
 /// modules of share properties, allow-listed options. Samba's defaults apply where the share
 /// says nothing, so a share without `streams_xattr` is adopted with streams off.
 pub fn map_share(
@@ -327,8 +327,12 @@ pub fn map_share(
                     if entry.contains('%') {
                         return Err(format!("'valid users = {value}' uses a Samba variable ({entry})"));
                     }
-                    match entry.strip_prefix(['@', '+', '&']) {
-                        Some(group) => groups.push(group.trim_start_matches(['@', '+', '&']).to_string()),
+                    // '&' names an NIS netgroup, which the share model has no notion of
+                    if entry.contains('&') {
+                        return Err(format!("'valid users = {value}' names a netgroup ({entry})"));
+                    }
+                    match entry.strip_prefix(['@', '+']) {
+                        Some(group) => groups.push(group.trim_start_matches(['@', '+']).to_string()),
                         None => users.push(entry.to_string()),
                     }
                 }
@@ -522,6 +526,7 @@ mod tests {
         );
         assert!(why(&[("path", "/srv/x"), ("vfs objects", "virusfilter")]).contains("virusfilter"));
         assert!(why(&[("path", "/srv/x"), ("valid users", "%S")]).contains("variable"));
+        assert!(why(&[("path", "/srv/x"), ("valid users", "&admins")]).contains("netgroup"));
         assert!(why(&[("comment", "no path")]).contains("no path"));
         assert!(map_share("homes", &params(&[("path", "/home")]))
             .unwrap_err()
