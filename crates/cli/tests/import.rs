@@ -352,3 +352,62 @@ fn a_btrfs_quota_the_admin_set_is_adopted() {
     let du = sb.smbclient("projects", Some(ALICE), "du").unwrap();
     assert!(du.contains(&format!("{} blocks of size 1024", 64 * 1024)), "{du}");
 }
+
+#[test]
+fn a_registry_only_configuration_stays_served_beside_the_gateway() {
+    let sb = Sandbox::new();
+    let samba = sb.root.join("samba");
+    for d in ["private", "state", "lock", "cache", "pid", "ncalrpc"] {
+        std::fs::create_dir_all(samba.join(d)).unwrap();
+    }
+    for d in ["reg", "gw"] {
+        std::fs::create_dir_all(sb.data(d)).unwrap();
+        std::fs::set_permissions(sb.data(d), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    }
+    // Samba's registry-only setup: smb.conf names the backend, everything else is in the
+    // registry. The registry share is made through a file naming the sandbox's directories
+    // without the backend: with it, Samba starts over from its built-in directories (the
+    // system's registry), as testparm says ("changing to config backend registry").
+    let dirs = format!(
+        "[global]\n   state directory = {0}/state\n   lock directory = {0}/lock\n   private dir = {0}/private\n",
+        samba.display()
+    );
+    let helper = sb.write_local("registry-helper.conf", dirs.as_bytes());
+    let out = std::process::Command::new("net")
+        .arg("-s")
+        .arg(&helper)
+        .args([
+            "conf",
+            "addshare",
+            "reg",
+            sb.data("reg").to_str().unwrap(),
+            "writeable=y",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "net conf addshare: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(samba.join("smb.conf"), format!("{dirs}   config backend = registry\n")).unwrap();
+    let run = sb.run(&["apply"]);
+    assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
+    let include = std::fs::read_to_string(unmanaged(&sb)).unwrap();
+    assert!(include.contains("\n   include = registry\n"), "{include}");
+    sb.add_user(ALICE.0, ALICE.1);
+    sb.ok(&[
+        "create",
+        "gw",
+        "--path",
+        sb.data("gw").to_str().unwrap(),
+        "--users",
+        "alice",
+    ]);
+    round_trip(&sb, "reg", "a.txt");
+    round_trip(&sb, "gw", "a.txt");
+    assert!(
+        sb.data("reg").join("a.txt").exists(),
+        "the registry share's own directory"
+    );
+}

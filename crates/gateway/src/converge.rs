@@ -81,7 +81,7 @@ impl Gateway {
         // registry shares yield to smb.conf's of the same name (smb.conf(5), registry shares):
         // only the file's own shares collide, and testparm lists the registry's with them
         let registry: BTreeSet<String> = match text.to_ascii_lowercase().contains("registry") {
-            true => smbgw_samba::import::registry_shares(&self.samba)
+            true => smbgw_samba::import::registry_shares(&self.samba, text)
                 .into_iter()
                 .map(|s| s.name.to_ascii_lowercase())
                 .collect(),

@@ -171,7 +171,7 @@ impl Gateway {
         if !adopted.is_empty() {
             self.config_step(&cfg, &mut plan)?;
             for share in adopted.iter().filter(|a| a.source == "registry") {
-                plan.push(LeaveRegistry::new(&self.samba, &share.name)?);
+                plan.push(LeaveRegistry::new(&self.samba, &text, &share.name)?);
             }
             let globals = smbgw_samba::render::Globals {
                 unmanaged: self.unmanaged(Some(remaining))?,
@@ -233,19 +233,23 @@ fn recognised_quota(path: &Path) -> Option<(u64, &'static str)> {
 }
 
 /// A registry share leaves the registry (`net conf delshare`); undone by importing its saved
-/// definition again (`net conf import`).
+/// definition again (`net conf import`). `net` reads the registry smbd reads beside the
+/// admin's configuration (`import::CarriedConf`).
 struct LeaveRegistry {
     samba: Samba,
+    text: String,
     name: String,
     saved: String,
     done: bool,
 }
 
 impl LeaveRegistry {
-    fn new(samba: &Samba, name: &str) -> Result<Self> {
-        let out = samba.tool("net").args(["conf", "showshare", name]).run()?;
+    fn new(samba: &Samba, text: &str, name: &str) -> Result<Self> {
+        let conf = live::CarriedConf::new(samba, text)?;
+        let out = conf.net(samba).args(["conf", "showshare", name]).run()?;
         Ok(Self {
             samba: samba.clone(),
+            text: text.to_string(),
             name: name.to_string(),
             saved: out.stdout,
             done: false,
@@ -258,7 +262,8 @@ impl Step for LeaveRegistry {
         format!("remove share '{}' from the registry (net conf delshare)", self.name)
     }
     fn apply(&mut self) -> Result<()> {
-        self.samba.tool("net").args(["conf", "delshare", &self.name]).run()?;
+        let conf = live::CarriedConf::new(&self.samba, &self.text)?;
+        conf.net(&self.samba).args(["conf", "delshare", &self.name]).run()?;
         self.done = true;
         Ok(())
     }
@@ -266,13 +271,15 @@ impl Step for LeaveRegistry {
         if !self.done {
             return Ok(());
         }
-        let dir = &self.samba.layout.state_dir;
-        smbgw_sys::fs::create_dir_all(dir, 0o700)?;
-        let file = dir.join(format!("registry-share.{}.conf", std::process::id()));
-        std::fs::write(&file, &self.saved).map_err(|e| Error::io("writing", &file, e))?;
-        let result = self
+        let conf = live::CarriedConf::new(&self.samba, &self.text)?;
+        let file = self
             .samba
-            .tool("net")
+            .layout
+            .state_dir
+            .join(format!("registry-share.{}.conf", std::process::id()));
+        std::fs::write(&file, &self.saved).map_err(|e| Error::io("writing", &file, e))?;
+        let result = conf
+            .net(&self.samba)
             .args(["conf", "import"])
             .arg(&file)
             .arg(&self.name)

@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use smbgw_core::{Error, Layout, Result};
 use smbgw_sys::{fs, Command};
@@ -80,20 +81,71 @@ impl LiveConfig {
     }
 }
 
-/// Run `testparm -s` on `text` (the unmanaged include as it is or will be) and return what
-/// Samba parsed. The text is checked in a private copy, so a pending version can be read too.
+/// `text` (the unmanaged include as it is or will be) in a private copy, read the way smbd
+/// reads it once carried: in a sandbox after the sandbox's own Samba directories, which the
+/// generated smb.conf sets before its include (the registry, `include = registry`, is the one
+/// in the state directory then; never the system's). Removed when dropped.
+pub struct CarriedConf {
+    pub path: PathBuf,
+    copy: PathBuf,
+}
+
+impl CarriedConf {
+    pub fn new(samba: &Samba, text: &str) -> Result<Self> {
+        let dir = &samba.layout.state_dir;
+        fs::create_dir_all(dir, 0o700)?;
+        let stem = format!(
+            "unmanaged-check.{}.{}",
+            std::process::id(),
+            COPIES.fetch_add(1, Ordering::Relaxed)
+        );
+        let copy = dir.join(format!("{stem}.admin.conf"));
+        let path = dir.join(format!("{stem}.conf"));
+        let wrapper = match &samba.layout.sandbox {
+            Some(s) => {
+                let samba_dir = s.root.join("samba");
+                let d = |name: &str| samba_dir.join(name).display().to_string();
+                format!(
+                    "[global]\n\tstate directory = {}\n\tlock directory = {}\n\tprivate dir = {}\n\tcache directory = {}\n\tinclude = {}\n",
+                    d("state"),
+                    d("lock"),
+                    d("private"),
+                    d("cache"),
+                    copy.display()
+                )
+            }
+            None => format!("[global]\n\tinclude = {}\n", copy.display()),
+        };
+        let conf = Self { path, copy };
+        std::fs::write(&conf.copy, text).map_err(|e| Error::io("writing", &conf.copy, e))?;
+        std::fs::write(&conf.path, wrapper).map_err(|e| Error::io("writing", &conf.path, e))?;
+        Ok(conf)
+    }
+
+    /// `net` on this configuration.
+    pub fn net(&self, samba: &Samba) -> Command {
+        Command::new("net").envs(&samba.env()).arg("-s").arg(&self.path)
+    }
+}
+
+impl Drop for CarriedConf {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_file(&self.copy);
+    }
+}
+
+/// Tells the private copies of one process apart.
+static COPIES: AtomicU64 = AtomicU64::new(0);
+
+/// Run `testparm -s` on `text` (see `CarriedConf`) and return what Samba parsed.
 pub fn parse_text(samba: &Samba, text: &str) -> Result<Vec<Section>> {
-    let dir = &samba.layout.state_dir;
-    fs::create_dir_all(dir, 0o700)?;
-    let copy = dir.join(format!("unmanaged-check.{}.conf", std::process::id()));
-    std::fs::write(&copy, text).map_err(|e| Error::io("writing", &copy, e))?;
+    let conf = CarriedConf::new(samba, text)?;
     let out = Command::new("testparm")
         .envs(&samba.env())
         .args(["-s", "--suppress-prompt"])
-        .arg(&copy)
-        .output();
-    let _ = std::fs::remove_file(&copy);
-    let out = out?;
+        .arg(&conf.path)
+        .output()?;
     if !out.success() {
         return Err(Error::external(format!(
             "testparm cannot read the admin's Samba configuration ({}): {}",
@@ -101,13 +153,22 @@ pub fn parse_text(samba: &Samba, text: &str) -> Result<Vec<Section>> {
             out.stderr.trim()
         )));
     }
-    Ok(parse_dump(&out.stdout))
+    // testparm has read what the includes hold; the include lines themselves (ours among them)
+    // are no parameters of a share
+    let mut sections = parse_dump(&out.stdout);
+    sections.iter_mut().for_each(|s| {
+        s.params.remove("include");
+    });
+    Ok(sections)
 }
 
-/// The registry's shares, as the live smb.conf sees them (`net conf list`); none when the
-/// registry is not in use or unreadable (it then serves nothing either).
-pub fn registry_shares(samba: &Samba) -> Vec<Section> {
-    match samba.tool("net").args(["conf", "list"]).output() {
+/// The registry's shares as smbd will see them beside `text` (`net conf list`); none when the
+/// registry is unreadable (it then serves nothing either).
+pub fn registry_shares(samba: &Samba, text: &str) -> Vec<Section> {
+    let Ok(conf) = CarriedConf::new(samba, text) else {
+        return Vec::new();
+    };
+    match conf.net(samba).args(["conf", "list"]).output() {
         Ok(out) if out.success() => parse_dump(&out.stdout)
             .into_iter()
             .filter(|s| !s.name.eq_ignore_ascii_case("global"))
@@ -120,7 +181,7 @@ pub fn registry_shares(samba: &Samba) -> Vec<Section> {
 pub fn read(samba: &Samba, text: &str, registry: bool) -> Result<LiveConfig> {
     let sections = parse_text(samba, text)?;
     let registry = if registry && registry_in_use(&sections) {
-        registry_shares(samba)
+        registry_shares(samba, text)
     } else {
         Vec::new()
     };
