@@ -1029,6 +1029,7 @@ source "$HERE/bench/scale.sh" && phase_scale
 # the retention and schedules of scheduled snapshots (scripts/bench/prune.sh)
 source "$HERE/bench/prune.sh" && phase_prune
 source "$HERE/bench/snapshots.sh" && phase_snapshots
+source "$HERE/bench/import.sh" && phase_import
 
 # ---- Active Directory ------------------------------------------------------------------------
 # A real DC and member in network namespaces: the AD integration test measures in bench mode

@@ -54,7 +54,7 @@ eval { PVE::RESTHandler::validate_method_schemas() };
 is($@, '', 'the API passes the schema checks of pvesh verifyapi');
 
 my ($index) = api('GET', '');
-is_deeply([sort map { $_->{subdir} } @$index], [qw(ad apply discovery io-history schema sessions shares status storages users)], 'index');
+is_deeply([sort map { $_->{subdir} } @$index], [qw(ad apply discovery import io-history schema sessions shares status storages users)], 'index');
 my ($list) = api('GET', '/shares');
 is_deeply($list, [], 'no shares yet');
 
@@ -144,7 +144,7 @@ ok(exists PVE::API2::SMBGateway->map_method_by_name('delete_share')->{parameters
 
 # the schema of every operation, for the UI: the core's limits and defaults
 my ($schema) = api('GET', '/schema', {}, 'auditor@pve');
-is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test discovery guest ha-failover ha-node ha-setup io-history quota-history sessions share snapshot user)], 'one schema per operation');
+is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test discovery guest ha-failover ha-node ha-setup import io-history quota-history sessions share snapshot user)], 'one schema per operation');
 is($schema->{guest}->{properties}->{'ct-memory'}->{maximum}, 65536, 'guest limits');
 is($schema->{guest}->{properties}->{'vm-cores'}->{default}, 1, 'guest defaults');
 is($schema->{'ad-join'}->{properties}->{user}->{default}, 'Administrator', 'AD defaults');

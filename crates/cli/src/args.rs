@@ -176,6 +176,12 @@ pub fn command() -> Command {
                 .args(parameter_args(schema::DISCOVERY, None)),
         )
         .subcommand(
+            Command::new("import")
+                .about("Adopt the shares of the admin's own Samba configuration (smb.conf found before the gateway, the registry) into the share config; --dry-run shows the mapping")
+                .args(parameter_args(schema::IMPORT, None))
+                .arg(dry_run()),
+        )
+        .subcommand(
             Command::new("sessions")
                 .about("Show who is connected to smbd and what they hold (tree connects, open files, byte-range locks) on the shares; --disconnect ends one session")
                 .args(parameter_args(schema::SESSIONS, None))

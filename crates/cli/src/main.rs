@@ -137,6 +137,18 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
                 &serde_json::to_value(&d).map_err(|e| Error::system(format!("cannot encode the setting: {e}")))?,
             )
         }
+        "import" => {
+            let only: Vec<String> = sm
+                .get_one::<String>("share")
+                .map(|v| {
+                    v.split(',')
+                        .map(|n| n.trim().to_string())
+                        .filter(|n| !n.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default();
+            format.import(&gw.import(&only, dry_run())?)
+        }
         "sessions" => match (sm.get_one::<String>("session"), sm.get_one::<String>("name")) {
             // a session id names one connection whatever shares it uses
             (Some(_), Some(_)) => Err(Error::input(

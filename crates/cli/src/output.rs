@@ -108,6 +108,38 @@ impl Format {
         Ok(())
     }
 
+    /// `import`: each share of the admin's configuration, adopted (with its properties) or
+    /// kept unmanaged (with the reason), then the change.
+    pub fn import(self, import: &smbgw_gateway::Import) -> Result<()> {
+        if self.json(import)? {
+            import.change.warnings.iter().for_each(|w| eprintln!("warning: {w}"));
+            return Ok(());
+        }
+        let verb = if import.change.dry_run {
+            "would adopt"
+        } else {
+            "adopted"
+        };
+        for share in &import.adopted {
+            let props = share
+                .properties
+                .iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>();
+            println!("{verb}: {} ({}): {}", share.name, share.source, props.join(" "));
+        }
+        for share in &import.kept {
+            println!(
+                "unmanaged: {} ({}): {}",
+                share.name,
+                share.source,
+                share.reason.as_deref().unwrap_or_default()
+            );
+        }
+        self.change(&import.change)
+    }
+
     pub fn config_history(self, versions: &[ConfigVersion]) -> Result<()> {
         if self.json(&versions)? {
             return Ok(());

@@ -313,6 +313,16 @@ pub struct Apply {
     pub force: bool,
 }
 
+/// `import`: adopt the admin's own shares (`share`: only these, comma separated).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct Import {
+    #[serde(default, deserialize_with = "optional_text")]
+    pub share: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StorageDirs {

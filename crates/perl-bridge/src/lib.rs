@@ -80,6 +80,17 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             let a: args::Apply = parse(input)?;
             json(gw.apply(a.dry_run, a.force)?)
         }
+        "import" => {
+            let a: args::Import = parse(input)?;
+            let only: Vec<String> = a
+                .share
+                .iter()
+                .flat_map(|s| s.split(','))
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect();
+            json(gw.import(&only, a.dry_run)?)
+        }
         "space" => json(gw.space(&parse::<args::Named>(input)?.name)?),
         "activate_storage_dirs" => {
             let a: args::StorageDirs = parse(input)?;

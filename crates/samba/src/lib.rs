@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod ad;
 pub mod cloud_init;
 pub mod guest_setup;
+pub mod import;
 pub mod profile;
 pub mod render;
 pub mod service;

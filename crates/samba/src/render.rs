@@ -19,6 +19,15 @@ pub struct Globals {
     /// In a container: where the share's ZFS snapshots are mounted (its `.zfs` does not work
     /// through a bind mount, see `gateway::placement::lxc`).
     pub guest_snapshot_dir: Option<String>,
+    /// The admin's own configuration the gateway found in smb.conf, carried in an include
+    /// (`crate::import`): its text as that include holds it.
+    pub unmanaged: Option<Unmanaged>,
+}
+
+/// The admin's configuration beside the gateway's (see `unmanaged_section`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Unmanaged {
+    pub text: String,
 }
 
 impl Globals {
@@ -52,6 +61,8 @@ pub struct Rendered {
     pub shares: BTreeMap<PathBuf, String>,
     /// The `dfree command` helper script, when a share needs one.
     pub dfree_helper: Option<(PathBuf, String)>,
+    /// The unmanaged include (the admin's own configuration), when there is one.
+    pub unmanaged: Option<(PathBuf, String)>,
 }
 
 /// File name of the `dfree command` helper beside the share includes.
@@ -155,11 +166,86 @@ pub fn render(layout: &Layout, shares: &[Share], globals: &Globals, smb_conf: &P
             ("includes", includes.trim_end()),
         ],
     );
+    let unmanaged = globals
+        .unmanaged
+        .as_ref()
+        .map(|u| (crate::import::unmanaged_path_for(smb_conf), u.text.clone()));
+    let global = match &unmanaged {
+        Some((path, _)) => {
+            let section = unmanaged_section(&global, path, globals.ad.is_some(), layout.is_sandbox());
+            format!("{}\n{section}", global.trim_end())
+        }
+        None => global,
+    };
     Rendered {
         smb_conf: (smb_conf.to_owned(), global),
         shares: files,
         dfree_helper: dfree,
+        unmanaged,
     }
+}
+
+/// Global parameters the gateway must own even where the admin's configuration sets them:
+/// the identity its users, ACLs and domain join depend on, the password database `user add`
+/// writes, clustering (CTDB), and in a sandbox every path and port (its smbd must never use
+/// the system's Samba state) and PAM (its accounts are not the system's).
+pub fn owned_global(key: &str, ad: bool, sandbox: bool) -> bool {
+    const ALWAYS: &[&str] = &["security", "server role", "passdb backend", "clustering"];
+    const DOMAIN: &[&str] = &[
+        "realm",
+        "workgroup",
+        "netbios name",
+        "password server",
+        "kerberos method",
+        "template shell",
+        "template homedir",
+    ];
+    const SANDBOX: &[&str] = &[
+        "interfaces",
+        "bind interfaces only",
+        "smb ports",
+        "private dir",
+        "lock directory",
+        "state directory",
+        "cache directory",
+        "pid directory",
+        "ncalrpc dir",
+        "binddns dir",
+        "usershare path",
+        "winbindd socket directory",
+        "log file",
+        // its accounts exist only through nss_wrapper, which PAM does not see
+        "obey pam restrictions",
+    ];
+    ALWAYS.contains(&key)
+        || (ad && (DOMAIN.contains(&key) || key.starts_with("idmap config") || key.starts_with("winbind ")))
+        || (sandbox && SANDBOX.contains(&key))
+}
+
+/// The end of smb.conf when an admin's configuration is carried: the unmanaged include (its
+/// globals override the gateway's defaults above, its shares follow the gateway's), then the
+/// globals the gateway owns again, which win because Samba keeps the last value. Only global
+/// parameters are repeated: a share copies the share defaults when it is defined, so the
+/// admin's share defaults never reach the gateway's shares defined before it.
+pub fn unmanaged_section(global: &str, path: &Path, ad: bool, sandbox: bool) -> String {
+    let owned: Vec<String> = global
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim_start().starts_with("include ="))
+        .filter_map(|l| {
+            l.split_once('=')
+                .map(|(k, _)| (k.trim().to_string(), l.trim().to_string()))
+        })
+        .filter(|(k, _)| owned_global(k, ad, sandbox))
+        .map(|(_, l)| format!("\t{l}\n"))
+        .chain(sandbox.then(|| "\tobey pam restrictions = no\n".to_string()))
+        .collect();
+    let mut text = format!(
+        "\n# The admin's own configuration, found in this file before the gateway took it over\n# (the gateway never rewrites it; 'pve-smbgateway import' adopts its shares).\n[global]\n\tinclude = {}\n",
+        path.display()
+    );
+    text.push_str("\n# Owned by the gateway: these win over the admin's values above.\n[global]\n");
+    owned.iter().for_each(|l| text.push_str(l));
+    text
 }
 
 /// Standalone server, or domain member.

@@ -131,15 +131,17 @@ pub fn render_validated(samba: &Samba, shares: &[Share], globals: &render::Globa
             .1
             .lines()
             .filter(|l| {
+                // only the shares' includes are left out; the admin's (unmanaged) one is checked
                 l.trim()
                     .strip_prefix("include = ")
-                    .is_none_or(|p| is_changed(Path::new(p)))
+                    .is_none_or(|p| is_changed(Path::new(p)) || !Path::new(p).starts_with(staging.join("shares.d")))
             })
             .map(|l| format!("{l}\n"))
             .collect();
         let files = std::iter::once((&staged.smb_conf.0, &global))
             .chain(staged.shares.iter().filter(|(p, _)| is_changed(p)))
-            .chain(staged.dfree_helper.as_ref().map(|(p, t)| (p, t)));
+            .chain(staged.dfree_helper.as_ref().map(|(p, t)| (p, t)))
+            .chain(staged.unmanaged.as_ref().map(|(p, t)| (p, t)));
         for (path, text) in files {
             // throw-away copies: no fsync, no rename
             std::fs::write(path, text.as_bytes()).map_err(|e| Error::io("writing", path, e))?;

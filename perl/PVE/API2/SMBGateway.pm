@@ -186,7 +186,7 @@ __PACKAGE__->register_method({
 	links => [ { rel => 'child', href => "{subdir}" } ],
     },
     code => sub {
-	return [ map { { subdir => $_ } } qw(shares storages status sessions io-history discovery apply users ad schema) ];
+	return [ map { { subdir => $_ } } qw(shares storages status sessions io-history discovery apply import users ad schema) ];
     },
 });
 
@@ -464,6 +464,22 @@ register_change('apply', 'apply', 'POST', "Re-converge this node from the share 
 	}
 	return $change;
     });
+
+# Adopting the shares of the admin's own Samba configuration, as the CLI's 'import' (its parameters
+# are the core's 'import' in the schema). Checked before the task starts: a name collision is a
+# 400 on 'share' and nothing is imported. The task log lists what is adopted and what stays.
+register_change('import', 'import', 'POST',
+    "Adopt the shares of the admin's own Samba configuration (the smb.conf found before the gateway,"
+	. " the registry) into the share configuration; shares that do not map stay served unmanaged.",
+    operation_properties('import'),
+    sub {
+	my ($param) = @_;
+	my $import = PVE::RS::SMBGateway::import_shares({ %{ operation_args('import', $param) }, 'dry-run' => $param->{'dry-run'} });
+	my $verb = $import->{'dry-run'} ? 'would adopt' : 'adopted';
+	print "$verb: $_->{name} ($_->{source})\n" for @{ $import->{adopted} // [] };
+	print "unmanaged: $_->{name} ($_->{source}): $_->{reason}\n" for @{ $import->{kept} // [] };
+	return $import;
+    }, validate => 1);
 
 register_reader('list_users', 'users', "List the Samba users of this node.",
     { type => 'array', items => { type => 'object' } }, sub { PVE::RS::SMBGateway::list_users() });

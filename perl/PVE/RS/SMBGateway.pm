@@ -77,6 +77,9 @@ my %METHODS = (
     delete_share => 'delete',
     status => 'status',
     apply => 'apply',
+    # adopting the admin's own shares: import {share?, dry-run} (not named 'import': perl calls
+    # a package's import on 'use')
+    import_shares => 'import',
     # quotas: {name}; activate_storage_dirs {name, subdirs}; quota_history {name, days}
     space => 'space',
     activate_storage_dirs => 'activate_storage_dirs',

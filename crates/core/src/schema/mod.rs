@@ -1,6 +1,7 @@
 //! Every parameter of every operation, defined once: the share properties (`share.rs`, the
 //! guest sizing among them), Active Directory (`ad.rs`), high availability (`ha.rs`), Samba
-//! users (`user.rs`), the sessions of smbd (`sessions.rs`), share snapshots (`snapshot.rs`) and how far back the histories
+//! users (`user.rs`), the sessions of smbd (`sessions.rs`), share snapshots (`snapshot.rs`), adopting the
+//! admin's own shares (`import.rs`) and how far back the histories
 //! look (`history.rs`). The config store, the CLI
 //! (arguments, help, completion, man page), the Perl API (PVE::JSONSchema, through the bridge)
 //! and the UI (`GET .../smbgateway/schema`) are all generated from these tables, and checks
@@ -10,6 +11,7 @@ mod ad;
 mod discovery;
 mod ha;
 mod history;
+mod import;
 mod sessions;
 mod share;
 mod snapshot;
@@ -24,6 +26,7 @@ pub use ad::{AD_JOIN, AD_LEAVE, AD_TEST, DEFAULT_ADMIN};
 pub use discovery::DISCOVERY;
 pub use ha::{DEFAULT_LOCK, HA_FAILOVER, HA_NODE, HA_SETUP};
 pub use history::{IO_HISTORY, MAX_DAYS, MAX_HOURS, QUOTA_HISTORY};
+pub use import::IMPORT;
 pub use sessions::SESSIONS;
 pub use share::{property, CASE_SENSITIVITY, GUEST_PROPERTIES, MODES, QUOTA_BACKENDS, SHARE_PROPERTIES};
 pub use snapshot::SNAPSHOT;
@@ -172,6 +175,7 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("sessions", SESSIONS),
     ("snapshot", SNAPSHOT),
     ("discovery", DISCOVERY),
+    ("import", IMPORT),
     ("io-history", IO_HISTORY),
     ("quota-history", QUOTA_HISTORY),
 ];
@@ -367,6 +371,7 @@ mod tests {
                 "ha-failover",
                 "ha-node",
                 "ha-setup",
+                "import",
                 "io-history",
                 "quota-history",
                 "sessions",
