@@ -10,45 +10,21 @@
 
 use std::path::{Path, PathBuf};
 
+use smbgw_core::ad::{AdState, IdRange};
 use smbgw_core::guest::{self, Container};
 use smbgw_core::plan::FnStep;
-use smbgw_core::{bail_field, bail_input, Error, Placement, Plan, Result, ResultExt, Share};
+use smbgw_core::{bail_field, bail_input, validate, Error, Placement, Plan, Result, ResultExt, Share};
 use smbgw_sys::Command;
 
 use super::guest::{check_guest_memory, check_resources, check_storage_room, guest_name};
-use super::{lxc_inside, ContainerStatus, PlacementPlugin, PlacementStatus};
+use super::{lxc_idmap, lxc_inside, ContainerStatus, PlacementPlugin, PlacementStatus};
 use crate::pve::{self, pct, Guest};
 use crate::Gateway;
 
-/// The id range of an unprivileged container (PVE's default).
-const ID_BASE: u32 = 100_000;
-const ID_COUNT: u32 = 65_536;
 /// The container's root filesystem: the template unpacked is about 400 MB.
 const ROOTFS_GIB: u64 = 4;
 
 pub(crate) struct Lxc<'a>(pub &'a Container);
-
-/// `lxc.idmap` lines: `ids` (sorted, unique, below 65536) map to themselves, everything else
-/// to the usual unprivileged range.
-pub fn idmap_lines(kind: char, ids: &[u32]) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut next = 0;
-    for &id in ids.iter().filter(|&&i| i < ID_COUNT) {
-        if id > next {
-            lines.push(format!("lxc.idmap: {kind} {next} {} {}", ID_BASE + next, id - next));
-        }
-        lines.push(format!("lxc.idmap: {kind} {id} {id} 1"));
-        next = id + 1;
-    }
-    if next < ID_COUNT {
-        lines.push(format!(
-            "lxc.idmap: {kind} {next} {} {}",
-            ID_BASE + next,
-            ID_COUNT - next
-        ));
-    }
-    lines
-}
 
 /// What converging a container needs to know about it, read before planning.
 struct ContainerFacts {
@@ -108,14 +84,16 @@ impl Lxc<'_> {
     fn share_ids(gw: &Gateway, share: &Share) -> Result<(Vec<u32>, Vec<u32>)> {
         let accounts = gw.samba().accounts();
         let (mut uids, mut gids) = (Vec::new(), Vec::new());
-        for user in &share.users {
+        // domain accounts come through the domain's ranges (`domain_ranges`)
+        let local = |name: &&String| validate::principal_domain(name).is_none();
+        for user in share.users.iter().filter(local) {
             let a = accounts
                 .user(user)?
                 .ok_or_else(|| Error::input(format!("user '{user}' does not exist")).field("users"))?;
             uids.push(a.uid);
             gids.push(a.gid);
         }
-        for group in &share.groups {
+        for group in share.groups.iter().filter(local) {
             gids.push(
                 accounts
                     .group_id(group)?
@@ -126,7 +104,7 @@ impl Lxc<'_> {
         uids.dedup();
         gids.sort_unstable();
         gids.dedup();
-        if let Some(id) = uids.iter().chain(&gids).find(|&&i| i >= ID_COUNT) {
+        if let Some(id) = uids.iter().chain(&gids).find(|&&i| i >= lxc_idmap::ID_COUNT) {
             bail_field!(
                 "users",
                 "id {id} of a user or group of share '{}' is beyond what a container maps (65535)",
@@ -134,6 +112,22 @@ impl Lxc<'_> {
             );
         }
         Ok((uids, gids))
+    }
+
+    /// The domain's id ranges, mapped 1:1 into the container of a share that names domain
+    /// accounts (see lxc_idmap.rs); none for a share of local accounts only.
+    fn domain_ranges(gw: &Gateway, share: &Share) -> Result<Vec<IdRange>> {
+        if share.domain_principals().next().is_none() {
+            return Ok(Vec::new());
+        }
+        let state = AdState::load(&gw.layout)?.ok_or_else(|| {
+            Error::not_set_up(format!(
+                "share '{}' names domain accounts, but this node is not joined to a domain; run 'pve-smbgateway ad-join' first",
+                share.name
+            ))
+            .field("users")
+        })?;
+        Ok(vec![state.join.idmap_default, state.join.idmap_domain])
     }
 
     /// ZFS snapshots for Previous Versions. `.zfs/snapshot` does not work through the share's
@@ -206,10 +200,13 @@ impl Lxc<'_> {
 
 impl PlacementPlugin for Lxc<'_> {
     fn check(&self, gw: &Gateway, share: &Share, taken: &[u32]) -> Result<Placement> {
-        if share.domain_principals().next().is_some() {
+        let domain = Self::domain_ranges(gw, share)?;
+        if !domain.is_empty() {
+            // the domain's ranges are mapped 1:1: no other container may own ids there
+            lxc_idmap::check_node(&gw.layout, &domain, self.0.id).field("users")?;
             bail_field!(
                 "users",
-                "share '{}': domain users and groups are not available in --mode lxc yet; use --mode native",
+                "share '{}': domain users and groups are not available in --mode lxc yet (the container is not joined to the domain); use --mode native",
                 share.name
             );
         }
@@ -254,6 +251,7 @@ impl PlacementPlugin for Lxc<'_> {
     /// Create, configure and start the container of a new lxc share.
     fn create_steps(&self, gw: &Gateway, share: &Share, plan: &mut Plan) -> Result<()> {
         let (uids, gids) = Self::share_ids(gw, share)?;
+        let domain = Self::domain_ranges(gw, share)?;
         let ct = self.0;
         let id = self.id();
         let mut net = format!("name=eth0,bridge={},ip={}", ct.bridge, ct.ip);
@@ -292,17 +290,24 @@ impl PlacementPlugin for Lxc<'_> {
                     .map(|_| ())
             },
         ));
-        let mut lines = idmap_lines('u', &uids);
-        lines.extend(idmap_lines('g', &gids));
+        let mut lines = lxc_idmap::idmap_lines('u', &uids, &domain);
+        lines.extend(lxc_idmap::idmap_lines('g', &gids, &domain));
         let layout = gw.layout.clone();
+        let what = match domain.is_empty() {
+            true => "the ids of the share's users".to_string(),
+            false => format!(
+                "the ids of the share's users and the domain's ranges {} 1:1",
+                domain.iter().map(IdRange::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        };
         plan.push(FnStep::new(
-            format!("map the ids of the share's users 1:1 into container {id} (lxc.idmap)"),
+            format!("map {what} into container {id} (lxc.idmap)"),
             move || Guest::Container(id).edit_config(&layout, |t| pve::with_lines(t, &lines)),
             || Ok(()),
         ));
         self.snapshot_view_steps(gw, share, plan)?;
         if !gw.layout.is_sandbox() {
-            subid_steps(&uids, &gids, plan);
+            subid_steps(&uids, &gids, &domain, plan);
         }
         plan.push(FnStep::new(
             format!("start container {id}"),
@@ -377,13 +382,12 @@ impl PlacementPlugin for Lxc<'_> {
 }
 
 /// On a node, root may map an id 1:1 only if /etc/subuid and /etc/subgid allow it.
-fn subid_steps(uids: &[u32], gids: &[u32], plan: &mut Plan) {
-    for (file, ids) in [("/etc/subuid", uids.to_vec()), ("/etc/subgid", gids.to_vec())] {
+fn subid_steps(uids: &[u32], gids: &[u32], domain: &[IdRange], plan: &mut Plan) {
+    for (file, ids) in [("/etc/subuid", uids), ("/etc/subgid", gids)] {
         let path = PathBuf::from(file);
         let before = std::fs::read(&path).unwrap_or_default();
         let mut text = String::from_utf8_lossy(&before).to_string();
-        let mut wanted = vec![format!("root:{ID_BASE}:{ID_COUNT}")];
-        wanted.extend(ids.iter().map(|i| format!("root:{i}:1")));
+        let wanted = lxc_idmap::subid_entries(ids, domain);
         let missing: Vec<String> = wanted.into_iter().filter(|w| !text.lines().any(|l| l == w)).collect();
         if missing.is_empty() {
             continue;
@@ -516,24 +520,5 @@ mod tests {
         // a mount that is not shared is refused, before anything is planned
         let not_shared = Err(smbgw_core::Error::input("not shared"));
         assert!(plan_for(&share, true, "memory: 1024\n", Some(not_shared)).is_err());
-    }
-
-    #[test]
-    fn idmap_maps_share_ids_one_to_one() {
-        assert_eq!(
-            idmap_lines('u', &[20000, 20002]),
-            [
-                "lxc.idmap: u 0 100000 20000",
-                "lxc.idmap: u 20000 20000 1",
-                "lxc.idmap: u 20001 120001 1",
-                "lxc.idmap: u 20002 20002 1",
-                "lxc.idmap: u 20003 120003 45533",
-            ]
-        );
-        assert_eq!(idmap_lines('g', &[]), ["lxc.idmap: g 0 100000 65536"]);
-        assert_eq!(
-            idmap_lines('u', &[0]),
-            ["lxc.idmap: u 0 0 1", "lxc.idmap: u 1 100001 65535"]
-        );
     }
 }
