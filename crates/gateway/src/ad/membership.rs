@@ -35,7 +35,7 @@ fn check_ou(ou: &str) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn check_user(user: &str) -> Result<()> {
+pub(crate) fn check_user(user: &str) -> Result<()> {
     let ok = !user.is_empty()
         && !user.starts_with(['-', ' '])
         && user.len() <= 64

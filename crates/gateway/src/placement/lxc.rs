@@ -29,6 +29,11 @@ pub(crate) struct Lxc<'a>(pub &'a Container);
 /// What converging a container needs to know about it, read before planning.
 struct ContainerFacts {
     running: bool,
+    /// The domain's id ranges the container maps 1:1 (a share with domain accounts).
+    domain: Vec<IdRange>,
+    /// Whether those ranges are free of other maps (`lxc_idmap::check_node`), when the
+    /// container does not map them yet.
+    domain_clear: Option<Result<()>>,
     /// The container's config; `None` when there is none.
     config: Option<String>,
     /// Whether the dataset's mount lets snapshots reach the container (shares serving ZFS
@@ -43,29 +48,50 @@ impl Lxc<'_> {
         if let Some(config) = &facts.config {
             self.memory_step(config, plan);
         }
+        let has_line = |line: &str| {
+            facts
+                .config
+                .as_deref()
+                .is_none_or(|text| pve::main_section(text).any(|l| l == line))
+        };
         // shadow copies turned on later: the snapshot mount only comes with a restart
-        let view_missing = serves_zfs_snapshots(share)
-            && facts.config.as_deref().is_some_and(|text| {
-                let line = snapshot_view_line(Path::new(&share.path));
-                !pve::main_section(text).any(|l| l == line)
-            });
+        let view_missing = serves_zfs_snapshots(share) && !has_line(&snapshot_view_line(Path::new(&share.path)));
+        // domain accounts added later: so does the map of the domain's ids, and the join
+        let domain_lines = lxc_idmap::domain_lines(&facts.domain);
+        let domain_missing = !domain_lines.iter().all(|l| has_line(l));
         if view_missing {
             facts.snapshot_mount.unwrap_or(Ok(()))?;
-            if facts.running {
-                plan.push(FnStep::new(
-                    format!("shut container {id} down to add the snapshot mount"),
-                    move || {
-                        pct()
-                            .args(["shutdown", &id.to_string(), "--timeout", "60", "--forceStop", "1"])
-                            .run()
-                            .map(|_| ())
-                    },
-                    move || pct().args(["start", &id.to_string()]).run().map(|_| ()),
-                ));
-            }
+        }
+        if domain_missing {
+            facts.domain_clear.unwrap_or(Ok(()))?;
+            self.require_join_credentials(gw, share)?;
+        }
+        let mut reasons = Vec::new();
+        if view_missing {
+            reasons.push("add the snapshot mount");
+        }
+        if domain_missing {
+            reasons.push("map the domain's ids");
+        }
+        if facts.running && !reasons.is_empty() {
+            plan.push(FnStep::new(
+                format!("shut container {id} down to {}", reasons.join(" and ")),
+                move || {
+                    pct()
+                        .args(["shutdown", &id.to_string(), "--timeout", "60", "--forceStop", "1"])
+                        .run()
+                        .map(|_| ())
+                },
+                move || pct().args(["start", &id.to_string()]).run().map(|_| ()),
+            ));
+        }
+        if view_missing {
             self.snapshot_view_step(gw, share, plan);
         }
-        if !facts.running || view_missing {
+        if domain_missing {
+            self.domain_map_step(gw, &facts.domain, domain_lines, plan);
+        }
+        if !facts.running || !reasons.is_empty() {
             plan.push(FnStep::new(
                 format!("start container {id}"),
                 move || pct().args(["start", &id.to_string()]).run().map(|_| ()),
@@ -74,6 +100,45 @@ impl Lxc<'_> {
         }
         self.configure_step(gw, share, plan);
         Ok(())
+    }
+
+    /// A container joins the domain as a computer of its own; that takes a domain
+    /// administrator, asked for before anything changes.
+    fn require_join_credentials(&self, gw: &Gateway, share: &Share) -> Result<()> {
+        if let Some(creds) = &gw.guest_join {
+            crate::ad::membership::check_user(&creds.user).field("ad-user")?;
+        } else {
+            bail_field!(
+                "ad-user",
+                "share '{}' names domain accounts: its container {} joins the domain as the computer {}; give a domain administrator who may join computers with --ad-user NAME --password-stdin",
+                share.name,
+                self.id(),
+                guest_netbios_name(self.id())
+            );
+        }
+        Ok(())
+    }
+
+    /// The domain's id ranges mapped 1:1 into an existing container (stopped), with root's
+    /// subordinate ids for them.
+    fn domain_map_step(&self, gw: &Gateway, domain: &[IdRange], lines: Vec<String>, plan: &mut Plan) {
+        let id = self.id();
+        let (layout, undo_layout, undo_lines) = (gw.layout.clone(), gw.layout.clone(), lines.clone());
+        plan.push(FnStep::new(
+            format!(
+                "map the domain's id ranges {} 1:1 into container {id} (lxc.idmap)",
+                ranges_text(domain)
+            ),
+            move || Guest::Container(id).edit_config(&layout, |t| pve::with_lines(t, &lines)),
+            move || {
+                Guest::Container(id).edit_config(&undo_layout, |t| {
+                    undo_lines.iter().fold(t.to_string(), |t, l| pve::without_line(&t, l))
+                })
+            },
+        ));
+        if !gw.layout.is_sandbox() {
+            subid_steps(&[], &[], domain, plan);
+        }
     }
 
     fn id(&self) -> u32 {
@@ -161,19 +226,33 @@ impl Lxc<'_> {
         ));
     }
 
-    /// Samba inside the container: users, configuration, smbd restarted; done when SMB answers.
+    /// Samba inside the container: users, configuration (a member of the node's domain when
+    /// the share names domain accounts), smbd restarted; done when SMB answers.
     fn configure_step(&self, gw: &Gateway, share: &Share, plan: &mut Plan) {
         let (samba, share, ct) = (gw.samba().clone(), share.clone(), self.0.clone());
+        let (layout, creds) = (gw.layout.clone(), gw.guest_join.clone());
+        let id = ct.id.unwrap_or(0);
+        let domain = share.domain_principals().next().is_some();
+        let joined = match domain {
+            true => format!(", as the domain member {}", guest_netbios_name(id)),
+            false => String::new(),
+        };
         plan.push(FnStep::new(
             format!(
-                "configure Samba in container {} for share '{}' (installing it first if the template has none) and wait until it answers SMB",
-                ct.id.unwrap_or(0),
+                "configure Samba in container {id} for share '{}'{joined} (installing it first if the template has none) and wait until it answers SMB",
                 share.name
             ),
             move || {
                 // the container shows the dataset's snapshots at their own mount (see above)
                 let snapshots = serves_zfs_snapshots(&share).then_some(guest::SNAPSHOT_MOUNT);
-                lxc_inside::configure(&super::guest::guest_setup(&samba, &share, snapshots)?, &ct)
+                let state = match domain {
+                    true => AdState::load(&layout)?,
+                    false => None,
+                };
+                let netbios = guest_netbios_name(id);
+                let member = state.as_ref().map(|s| (s, netbios.as_str()));
+                let setup = super::guest::guest_setup_with(&samba, &share, snapshots, member)?;
+                lxc_inside::configure(&setup, &ct, creds.as_deref())
             },
             || Ok(()),
         ));
@@ -204,14 +283,16 @@ impl PlacementPlugin for Lxc<'_> {
         if !domain.is_empty() {
             // the domain's ranges are mapped 1:1: no other container may own ids there
             lxc_idmap::check_node(&gw.layout, &domain, self.0.id).field("users")?;
-            bail_field!(
-                "users",
-                "share '{}': domain users and groups are not available in --mode lxc yet (the container is not joined to the domain); use --mode native",
-                share.name
-            );
         }
         let ct = self.0;
         let id = gw.choose_guest_id(ct.id, taken, None, "--ct-id")?;
+        if !domain.is_empty() {
+            let placed = Container {
+                id: Some(id),
+                ..ct.clone()
+            };
+            Lxc(&placed).require_join_credentials(gw, share)?;
+        }
         let template = pve::volume_path(&ct.template)
             .map_err(|e| Error::input(format!("template {} is not available: {}", ct.template, e.message)))
             .field("ct-template")?;
@@ -296,8 +377,8 @@ impl PlacementPlugin for Lxc<'_> {
         let what = match domain.is_empty() {
             true => "the ids of the share's users".to_string(),
             false => format!(
-                "the ids of the share's users and the domain's ranges {} 1:1",
-                domain.iter().map(IdRange::to_string).collect::<Vec<_>>().join(", ")
+                "the ids of the share's users and the domain's id ranges {}",
+                ranges_text(&domain)
             ),
         };
         plan.push(FnStep::new(
@@ -323,19 +404,42 @@ impl PlacementPlugin for Lxc<'_> {
         let Some(id) = self.0.id else {
             return Ok(());
         };
+        let config = std::fs::read_to_string(Guest::Container(id).config_path(&gw.layout)).ok();
+        let domain = Self::domain_ranges(gw, share)?;
+        let mapped = |text: &String| {
+            let lines = lxc_idmap::domain_lines(&domain);
+            lines.iter().all(|l| pve::main_section(text).any(|m| m == l))
+        };
+        let domain_clear = (!domain.is_empty() && !config.as_ref().is_some_and(mapped))
+            .then(|| lxc_idmap::check_node(&gw.layout, &domain, Some(id)).field("users"));
         let facts = ContainerFacts {
             running: pve::guest_state(Guest::Container(id)) == "running",
-            config: std::fs::read_to_string(Guest::Container(id).config_path(&gw.layout)).ok(),
+            domain,
+            domain_clear,
+            config,
             snapshot_mount: serves_zfs_snapshots(share).then(|| check_shared_mount(Path::new(&share.path))),
         };
         self.plan_converge(gw, share, facts, plan)
     }
 
     /// Stop and destroy the container (the data stays on the node).
-    fn destroy_steps(&self, gw: &Gateway, _: &Share, _: bool, plan: &mut Plan, _: &mut Vec<String>) -> Result<()> {
+    fn destroy_steps(
+        &self,
+        gw: &Gateway,
+        share: &Share,
+        _: bool,
+        plan: &mut Plan,
+        notes: &mut Vec<String>,
+    ) -> Result<()> {
         let Some(id) = self.0.id else {
             return Ok(());
         };
+        if share.domain_principals().next().is_some() {
+            notes.push(format!(
+                "the computer account {} of container {id} stays in the domain: delete it there",
+                guest_netbios_name(id)
+            ));
+        }
         let conf = Guest::Container(id).config_path(&gw.layout);
         plan.push(FnStep::new(
             format!("stop and destroy container {id} (pct destroy)"),
@@ -379,6 +483,21 @@ impl PlacementPlugin for Lxc<'_> {
             problems,
         }
     }
+}
+
+/// The container's computer account in the node's domain: its PVE id, unique in the cluster,
+/// within NetBIOS's 15 characters.
+pub(crate) fn guest_netbios_name(id: u32) -> String {
+    let name = format!("SMBGW-CT{id}");
+    match name.len() <= 15 {
+        true => name,
+        false => format!("SMBGW{id}"),
+    }
+}
+
+fn ranges_text(domain: &[IdRange]) -> String {
+    let ranges: Vec<String> = domain.iter().map(IdRange::to_string).collect();
+    ranges.join(", ")
 }
 
 /// On a node, root may map an id 1:1 only if /etc/subuid and /etc/subgid allow it.
@@ -486,6 +605,8 @@ mod tests {
             let mut plan = Plan::new();
             let facts = ContainerFacts {
                 running,
+                domain: Vec::new(),
+                domain_clear: None,
                 config: Some(config.to_string()),
                 snapshot_mount: mount,
             };
@@ -520,5 +641,68 @@ mod tests {
         // a mount that is not shared is refused, before anything is planned
         let not_shared = Err(smbgw_core::Error::input("not shared"));
         assert!(plan_for(&share, true, "memory: 1024\n", Some(not_shared)).is_err());
+    }
+
+    #[test]
+    fn a_container_joins_under_its_id() {
+        assert_eq!(guest_netbios_name(105), "SMBGW-CT105");
+        assert_eq!(guest_netbios_name(9_999_999), "SMBGW-CT9999999");
+        assert_eq!(guest_netbios_name(999_999_999), "SMBGW999999999");
+    }
+
+    #[test]
+    fn domain_accounts_added_later_map_the_domain_and_join() {
+        use smbgw_core::ad::{IDMAP_DEFAULT, IDMAP_DOMAIN};
+        let props = [
+            ("mode", "lxc"),
+            ("path", "/tank/team"),
+            ("ct-id", "950"),
+            ("users", "EXAMPLE\\alice"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let share = Share::from_properties("team", &props).unwrap();
+        let domain = vec![IDMAP_DEFAULT, IDMAP_DOMAIN];
+        let plan_for = |gw: &Gateway, config: &str, clear: Option<Result<()>>| {
+            let mut plan = Plan::new();
+            let facts = ContainerFacts {
+                running: true,
+                domain: domain.clone(),
+                domain_clear: clear,
+                config: Some(config.to_string()),
+                snapshot_mount: None,
+            };
+            Lxc(share.mode.container().unwrap())
+                .plan_converge(gw, &share, facts, &mut plan)
+                .map(|()| plan.describe())
+        };
+        let configure = "configure Samba in container 950 for share 'team', as the domain member SMBGW-CT950 (installing it first if the template has none) and wait until it answers SMB";
+        // a sandbox: the node's subordinate id files stay out of it
+        let dir = tempfile::tempdir().unwrap();
+        let gw = Gateway::new(smbgw_core::Layout::sandbox(dir.path(), [127, 0, 0, 1].into(), 445).unwrap());
+        // without an administrator the container cannot join: refused before anything
+        let err = plan_for(&gw, "memory: 512\n", Some(Ok(()))).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("ad-user"), "{}", err.message);
+        let gw = gw.with_guest_join_credentials(smbgw_samba::ad::Credentials {
+            user: "Administrator".into(),
+            password: "x".into(),
+        });
+        // ranges another map holds are refused
+        let taken = Err(Error::input("the domain id range 2000000-2999999 overlaps"));
+        assert!(plan_for(&gw, "memory: 512\n", Some(taken)).is_err());
+        let steps = plan_for(&gw, "memory: 512\n", Some(Ok(()))).unwrap();
+        assert_eq!(
+            steps,
+            [
+                "shut container 950 down to map the domain's ids",
+                "map the domain's id ranges 2000000-2999999, 3000000-5999999 1:1 into container 950 (lxc.idmap)",
+                "start container 950",
+                configure
+            ]
+        );
+        // mapped already: only the configuration (which keeps a working join)
+        let mapped = format!("memory: 512\n{}\n", lxc_idmap::domain_lines(&domain).join("\n"));
+        assert_eq!(plan_for(&gw, &mapped, None).unwrap(), [configure]);
     }
 }

@@ -52,6 +52,14 @@ pub(crate) fn idmap_lines(kind: char, ids: &[u32], domain: &[IdRange]) -> Vec<St
     lines
 }
 
+/// The 1:1 lines of the domain's ranges alone, uids and gids (a container that gets domain
+/// accounts after it was made).
+pub(crate) fn domain_lines(domain: &[IdRange]) -> Vec<String> {
+    let mut lines = idmap_lines('u', &[], domain).split_off(1);
+    lines.extend(idmap_lines('g', &[], domain).split_off(1));
+    lines
+}
+
 fn count(r: &IdRange) -> u32 {
     r.high - r.low + 1
 }

@@ -2,12 +2,17 @@
 //! same accounts, hashes and Samba files a VM gets as cloud-init user-data
 //! (`smbgw_samba::cloud_init`), made by commands, each only when missing, so re-running it on
 //! `apply` changes nothing that is already right.
+//!
+//! A container serving domain accounts joins the node's domain as a computer of its own
+//! (`join_domain`): the node's secrets never enter it, and its winbind maps domain accounts
+//! with the node's `idmap rid` ranges, which its config maps 1:1 to the node (lxc_idmap.rs).
 
 use std::time::{Duration, Instant};
 
 use smbgw_core::guest::Container;
 use smbgw_core::{Error, Result};
-use smbgw_samba::guest_setup::{GuestSetup, HASHES_FILE};
+use smbgw_samba::ad::Credentials;
+use smbgw_samba::guest_setup::{GuestDomain, GuestSetup, HASHES_FILE};
 
 use super::guest::smb_answers;
 use crate::pve::pct;
@@ -17,6 +22,11 @@ const SMB_WAIT: Duration = Duration::from_secs(90);
 /// Samba from it.
 const NETWORK_WAIT: Duration = Duration::from_secs(60);
 const APT_TIMEOUT: Duration = Duration::from_secs(900);
+const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long winbind inside may take to reach the DC after a join or a restart.
+const WINBIND_WAIT: Duration = Duration::from_secs(90);
+/// winbind after files for users and groups, once.
+const NSSWITCH_WINBIND: &str = "sed -i -E '/^(passwd|group):/{/winbind/!s/$/ winbind/}' /etc/nsswitch.conf";
 
 /// Run in the container; the output of a failing command becomes the error.
 fn exec(id: &str, args: &[&str]) -> Result<String> {
@@ -113,8 +123,57 @@ fn make_accounts(id: &str, setup: &GuestSetup) -> Result<()> {
     Ok(())
 }
 
-/// Apply `setup` in the container and wait until its smbd answers SMB.
-pub(crate) fn configure(setup: &GuestSetup, ct: &Container) -> Result<()> {
+/// The container as a member of the node's domain: Kerberos and NSS set up, its own computer
+/// account (made once, with `creds`; an account that still works is kept), winbind running
+/// and trusting the domain. smb.conf, which names the domain, is in place already.
+fn join_domain(id: &str, domain: &GuestDomain, creds: Option<&Credentials>) -> Result<()> {
+    let krb5 = &domain.krb5_conf;
+    push(id, krb5.content.as_bytes(), &krb5.path.display().to_string(), krb5.mode)?;
+    exec(id, &["sh", "-c", NSSWITCH_WINBIND])?;
+    if exec(id, &["net", "ads", "testjoin"]).is_err() {
+        let Some(creds) = creds else {
+            return Err(Error::input(format!(
+                "container {id} is not a member of {} (net ads testjoin failed); give a domain administrator with --ad-user and --password-stdin to join it as {}",
+                domain.domain, domain.netbios_name
+            ))
+            .field("ad-user"));
+        };
+        pct()
+            .args(["exec", id, "--"])
+            .args(domain.join_argv(&creds.user))
+            .stdin(creds.password.as_bytes())
+            .timeout(JOIN_TIMEOUT)
+            .run()
+            .map_err(|e| {
+                Error::external(format!(
+                    "container {id} could not join {} as {} (user '{}'): {}",
+                    domain.domain, domain.netbios_name, creds.user, e.message
+                ))
+            })?;
+    }
+    exec(id, &["systemctl", "unmask", "winbind"])?;
+    exec(id, &["systemctl", "enable", "winbind"])?;
+    exec(id, &["systemctl", "restart", "winbind"])?;
+    let deadline = Instant::now() + WINBIND_WAIT;
+    loop {
+        match exec(id, &["wbinfo", "-t"]) {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() > deadline => {
+                return Err(Error::external(format!(
+                    "winbind in container {id} does not reach {} within {} s: {}",
+                    domain.domain,
+                    WINBIND_WAIT.as_secs(),
+                    e.message
+                )))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// Apply `setup` in the container and wait until its smbd answers SMB. `creds`: who joins the
+/// container to the domain if the setup makes it a member and it is none yet.
+pub(crate) fn configure(setup: &GuestSetup, ct: &Container, creds: Option<&Credentials>) -> Result<()> {
     let id = ct.id.expect("id chosen").to_string();
     // the container's init needs a moment before it takes commands
     let deadline = Instant::now() + SMB_WAIT;
@@ -142,6 +201,9 @@ pub(crate) fn configure(setup: &GuestSetup, ct: &Container) -> Result<()> {
             &file.path.display().to_string(),
             file.mode,
         )?;
+    }
+    if let Some(domain) = &setup.domain {
+        join_domain(&id, domain, creds)?;
     }
     exec(&id, &["testparm", "-s", "/etc/samba/smb.conf"])?;
     exec(&id, &["systemctl", "restart", "smbd"])?;
