@@ -5,12 +5,16 @@
 //!
 //! With Active Directory (common/ad_lab.rs): the node is a member of a real Samba AD domain, the
 //! container joins it as a computer of its own, and domain accounts own the same files inside
-//! as on the node.
+//! as on the node. The container answers discovery itself: a WS-Discovery Probe and an mDNS
+//! query from a client namespace on the bridge find it under its own name.
 
 #[allow(dead_code)]
 #[path = "common/ad_lab.rs"]
 mod ad_lab;
 mod common;
+#[allow(dead_code)]
+#[path = "common/wsd.rs"]
+mod wsd;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -956,4 +960,146 @@ fn lxc_share_serves_domain_accounts_from_a_joined_container() {
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("computer account SMBGW-CT960"), "{}", r.stdout);
     drop(containers);
+}
+
+/// A client network namespace on the lab's bridge at `NET.77`; removed when dropped.
+struct Client {
+    ns: String,
+    veth: String,
+}
+
+impl Client {
+    fn on(bridge: &Bridge) -> Client {
+        let id = std::process::id() % 100_000;
+        let c = Client {
+            ns: format!("smbgwdc-c{id}"),
+            veth: format!("smbgwcl{id}"),
+        };
+        common::run("ip", &["netns", "add", &c.ns]);
+        common::run(
+            "ip",
+            &[
+                "link", "add", &c.veth, "type", "veth", "peer", "name", "eth0", "netns", &c.ns,
+            ],
+        );
+        common::run("ip", &["link", "set", &c.veth, "master", &bridge.name, "up"]);
+        let addr = format!("{}.77/24", bridge.net);
+        for args in [
+            vec!["addr", "add", &addr, "dev", "eth0"],
+            vec!["link", "set", "eth0", "up"],
+            vec!["link", "set", "lo", "up"],
+            vec!["route", "add", "224.0.0.0/4", "dev", "eth0"],
+        ] {
+            let mut all = vec!["-n", c.ns.as_str()];
+            all.extend(args);
+            common::run("ip", &all);
+        }
+        c
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.veth]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+/// With discovery on, the container of an lxc share answers discovery itself, on its own
+/// address under its own name: a WS-Discovery Probe from a client namespace on the bridge gets
+/// a ProbeMatch whose metadata names the container, and an mDNS query finds its `_smb._tcp`
+/// and (a Time Machine share) `_adisk._tcp` services. Turned off, the container withdraws.
+#[test]
+fn lxc_share_is_discovered_from_its_container() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::with(("smbgwdc", "10.97"), &[]);
+    // a template made before discovery came to containers installs wsdd and Avahi from the mirror
+    let _nat = Nat::new(&lab.bridge);
+    let client = Client::on(&lab.bridge);
+    let sb = &lab.sb;
+    // a sandbox's guests answer only when its setting names interfaces; the sandbox's own wsdd
+    // then answers on lo, so on the bridge only the container does
+    sb.ok(&["discovery", "--interfaces", "lo"]);
+    let path = lab.fs.mount.join("tm");
+    let ip = format!("{}.70", lab.bridge.net);
+    let gateway = format!("{}.1", lab.bridge.net);
+    let extra = ["--macos", "1", "--time-machine", "1", "--gateway", &gateway];
+    let args = lab.create_args("tm", &path, "970", 70, &extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.run(&args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let pct = |args: &[&str]| {
+        Command::new("pct")
+            .envs(sb.env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // the container's own name (PVE writes --hostname into it; the stand-in leaves the template's)
+    let host = String::from_utf8_lossy(&pct(&["exec", "970", "--", "hostname"]).stdout)
+        .trim()
+        .to_string();
+    let inside = || {
+        let out = pct(&[
+            "exec",
+            "970",
+            "--",
+            "sh",
+            "-c",
+            "systemctl status wsdd avahi-daemon; cat /etc/default/wsdd",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let (probe, from) = client_wsd(&client, wsd::PROBE.to_string(), &["ProbeMatches"])
+        .unwrap_or_else(|| panic!("no ProbeMatch from the container: {}", inside()));
+    assert_eq!(from.to_string(), ip, "{probe}");
+    assert!(probe.contains("pub:Computer"), "{probe}");
+    let endpoint = wsd::element(&probe, "Address").expect("endpoint").to_string();
+    let (resolved, _) = client_wsd(&client, wsd::resolve(&endpoint), &["ResolveMatches"])
+        .unwrap_or_else(|| panic!("no ResolveMatch: {}", inside()));
+    let xaddr = wsd::element(&resolved, "XAddrs").unwrap().to_string();
+    assert!(xaddr.starts_with(&format!("http://{ip}:")), "{resolved}");
+    let meta = wsd::in_netns(&client.ns, move || wsd::metadata(&xaddr, &endpoint));
+    let computer = wsd::element(&meta, "Computer").unwrap_or_else(|| panic!("no Computer in {meta}"));
+    assert_eq!(
+        computer.to_lowercase(),
+        format!("{}/workgroup:workgroup", host.to_lowercase()),
+        "{meta}"
+    );
+    for service in ["_smb._tcp", "_adisk._tcp"] {
+        let want = host.clone();
+        let answer = wsd::in_netns(&client.ns, move || wsd::mdns_ptr(service, &want));
+        let (_, from) = answer.unwrap_or_else(|| panic!("no mDNS answer naming {host} for {service}: {}", inside()));
+        assert_eq!(from.to_string(), ip, "{service}");
+    }
+
+    // -- off: the container stops answering WS-Discovery, its Avahi service file is gone
+    sb.ok(&["discovery", "--discovery", "off"]);
+    sb.ok(&["apply"]);
+    let left = pct(&[
+        "exec",
+        "970",
+        "--",
+        "test",
+        "-e",
+        "/etc/avahi/services/pve-smbgateway.service",
+    ]);
+    assert!(!left.status.success(), "the Avahi service file stays");
+    let wsdd = pct(&["exec", "970", "--", "systemctl", "is-active", "wsdd"]);
+    assert!(
+        !wsdd.status.success(),
+        "wsdd still runs: {}",
+        String::from_utf8_lossy(&wsdd.stdout)
+    );
+    sb.ok(&["delete", "tm"]);
+}
+
+/// A WS-Discovery exchange from the client namespace.
+fn client_wsd(client: &Client, message: String, want: &[&str]) -> Option<(String, std::net::IpAddr)> {
+    let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+    wsd::in_netns(&client.ns, move || {
+        let want: Vec<&str> = want.iter().map(String::as_str).collect();
+        wsd::wsd(&message, &want)
+    })
 }

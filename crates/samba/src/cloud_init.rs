@@ -140,6 +140,7 @@ mod tests {
                 content: "[global]\n".into(),
             }],
             domain: None,
+            discovery: None,
         };
         let text = user_data(&setup, "team", "smbgw-team", &DISK);
         let runcmd = text.split("runcmd:\n").nth(1).unwrap();

@@ -7,7 +7,8 @@
 //!
 //! A container serving domain accounts is a domain member of its own (`GuestDomain`): its own
 //! computer account, and winbind with the node's `idmap rid` ranges, so every domain account
-//! has the same ids inside as on the node.
+//! has the same ids inside as on the node. A guest answers discovery itself (`discovery`): it
+//! has its own address and name.
 
 use std::path::PathBuf;
 
@@ -49,7 +50,17 @@ pub struct GuestSetup {
     pub samba_files: Vec<GuestFile>,
     /// The guest's membership of the node's domain; `None`: a standalone server.
     pub domain: Option<GuestDomain>,
+    /// Discovery from inside the guest (Debian's wsdd for Windows, Avahi for macOS) with these
+    /// files; `None`: off, as the node's discovery setting says.
+    pub discovery: Option<Vec<GuestFile>>,
 }
+
+/// The packages and services that answer discovery inside a guest.
+pub const DISCOVERY_PACKAGES: [&str; 2] = ["wsdd", "avahi-daemon"];
+/// Debian's wsdd.service reads its arguments from here.
+pub const WSDD_DEFAULT: &str = "/etc/default/wsdd";
+/// Where avahi-daemon reads static services.
+pub const AVAHI_SERVICE: &str = "/etc/avahi/services/pve-smbgateway.service";
 
 /// What a guest needs to be a member of the node's domain besides smb.conf (which names the
 /// domain, the guest's NetBIOS name and the node's idmap ranges).

@@ -8,9 +8,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use smbgw_core::ad::AdState;
+use smbgw_core::discovery::{self, Discovery};
 use smbgw_core::size::format_size;
 use smbgw_core::{bail_field, guest, validate, Error, Layout, Placement, Result, ResultExt, Share};
-use smbgw_samba::guest_setup::{GuestDomain, GuestFile, GuestGroup, GuestSetup, GuestUser};
+use smbgw_samba::guest_setup::{
+    GuestDomain, GuestFile, GuestGroup, GuestSetup, GuestUser, AVAHI_SERVICE, WSDD_DEFAULT,
+};
 use smbgw_samba::render::{self, Globals};
 use smbgw_samba::Samba;
 
@@ -105,6 +108,7 @@ pub(crate) fn guest_setup_with(
             content: render::krb5_conf(&a.join),
         },
     });
+    setup.discovery = guest_discovery(&samba.layout, share)?;
     let rendered = render_inside(share, snapshots, ad);
     let (conf_path, conf) = rendered.smb_conf;
     setup.samba_files.push(GuestFile {
@@ -120,6 +124,35 @@ pub(crate) fn guest_setup_with(
             content,
         }));
     Ok(setup)
+}
+
+/// The discovery files of a guest serving `share`, or `None` when the node's discovery setting
+/// is off: wsdd on the guest's one interface (eth0), Avahi advertising its smbd (and the share
+/// for Time Machine). A sandbox's guests answer only when its setting names interfaces, as
+/// the sandbox's own wsdd (never on the test machine's networks by default).
+fn guest_discovery(layout: &Layout, share: &Share) -> Result<Option<Vec<GuestFile>>> {
+    let setting = crate::discovery::discovery_setting(layout)?;
+    if !setting.enabled || (layout.is_sandbox() && setting.interfaces.is_empty()) {
+        return Ok(None);
+    }
+    let inside = Discovery {
+        enabled: true,
+        interfaces: vec!["eth0".into()],
+    };
+    let mut served = share.clone();
+    served.mode = Placement::Native;
+    Ok(Some(vec![
+        GuestFile {
+            path: WSDD_DEFAULT.into(),
+            mode: 0o644,
+            content: inside.wsdd_default_file(),
+        },
+        GuestFile {
+            path: AVAHI_SERVICE.into(),
+            mode: 0o644,
+            content: discovery::avahi_service(445, &[served]),
+        },
+    ]))
 }
 
 pub(crate) fn smb_answers(ip: &str) -> bool {
@@ -353,5 +386,49 @@ mod tests {
         let local = guest_setup_with(&samba, &share, None, None).unwrap();
         assert!(local.domain.is_none());
         assert!(!local.samba_files[0].content.contains("security = ads"));
+    }
+
+    #[test]
+    fn a_guest_answers_discovery_as_the_node_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::sandbox(dir.path(), [127, 0, 0, 1].into(), 445).unwrap();
+        let props = [
+            ("mode", "lxc"),
+            ("path", "/srv/tm"),
+            ("macos", "1"),
+            ("time-machine", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let share = Share::from_properties("tm", &props).unwrap();
+        // a sandbox names its interfaces first
+        assert_eq!(guest_discovery(&layout, &share).unwrap(), None);
+        std::fs::create_dir_all(&layout.state_dir).unwrap();
+        let setting = layout.state_dir.join("discovery.cfg");
+        std::fs::write(&setting, "discovery=on\ninterfaces=lo\n").unwrap();
+        let files = guest_discovery(&layout, &share).unwrap().expect("discovery on");
+        // the guest's own interface, and its own smbd with the Time Machine share
+        assert_eq!(files[0].path, Path::new(WSDD_DEFAULT));
+        assert!(
+            files[0].content.contains("WSDD_PARAMS=\"--interface eth0\""),
+            "{}",
+            files[0].content
+        );
+        assert_eq!(files[1].path, Path::new(AVAHI_SERVICE));
+        assert!(
+            files[1]
+                .content
+                .contains("<type>_smb._tcp</type>\n    <port>445</port>"),
+            "{}",
+            files[1].content
+        );
+        assert!(
+            files[1].content.contains("dk0=adVN=tm,adVF=0x82"),
+            "{}",
+            files[1].content
+        );
+        std::fs::write(&setting, "discovery=off\ninterfaces=lo\n").unwrap();
+        assert_eq!(guest_discovery(&layout, &share).unwrap(), None);
     }
 }

@@ -6,13 +6,16 @@
 //! A container serving domain accounts joins the node's domain as a computer of its own
 //! (`join_domain`): the node's secrets never enter it, and its winbind maps domain accounts
 //! with the node's `idmap rid` ranges, which its config maps 1:1 to the node (lxc_idmap.rs).
+//! The container answers discovery itself (wsdd, Avahi) under its own name and address.
 
 use std::time::{Duration, Instant};
 
 use smbgw_core::guest::Container;
 use smbgw_core::{Error, Result};
 use smbgw_samba::ad::Credentials;
-use smbgw_samba::guest_setup::{GuestDomain, GuestSetup, HASHES_FILE};
+use smbgw_samba::guest_setup::{
+    GuestDomain, GuestFile, GuestSetup, AVAHI_SERVICE, DISCOVERY_PACKAGES, HASHES_FILE, WSDD_DEFAULT,
+};
 
 use super::guest::smb_answers;
 use crate::pve::pct;
@@ -63,6 +66,12 @@ pub(crate) fn container_ip(ct: &Container) -> Option<String> {
 /// container's Debian mirror. The gateway template has it already and needs no network.
 fn install_samba(id: &str) -> Result<()> {
     let present = "command -v smbd && command -v pdbedit && command -v testparm";
+    install(id, present, &["samba"], "Samba")
+}
+
+/// Install `packages` from the container's Debian mirror unless `present` (a shell test)
+/// holds; `what` names them in the error.
+fn install(id: &str, present: &str, packages: &[&str], what: &str) -> Result<()> {
     if exec(id, &["sh", "-c", present]).is_ok() {
         return Ok(());
     }
@@ -89,15 +98,44 @@ fn install_samba(id: &str) -> Result<()> {
         std::thread::sleep(Duration::from_secs(2));
         update = apt(&["update"]);
     }
-    update
-        .and_then(|_| apt(&["install", "--no-install-recommends", "samba"]))
-        .map(|_| ())
-        .map_err(|e| {
-            Error::external(format!(
-                "container {id} has no Samba and installing it failed; it needs its Debian mirror (network, DNS), or use the gateway template (scripts/create_ct_template.sh): {}",
-                e.message
-            ))
-        })
+    let install: Vec<&str> = ["install", "--no-install-recommends"]
+        .iter()
+        .chain(packages)
+        .copied()
+        .collect();
+    update.and_then(|_| apt(&install)).map(|_| ()).map_err(|e| {
+        Error::external(format!(
+            "container {id} has no {what} and installing it failed; it needs its Debian mirror (network, DNS), or use the gateway template (scripts/create_ct_template.sh): {}",
+            e.message
+        ))
+    })
+}
+
+/// Discovery from the container (the node's setting): wsdd and avahi-daemon installed when
+/// missing, their files written, both (re)started; with discovery off their files go and
+/// wsdd stops (avahi-daemon may serve others).
+fn discovery(id: &str, files: Option<&[GuestFile]>) -> Result<()> {
+    let Some(files) = files else {
+        // only a container the gateway made discoverable has anything to withdraw
+        if exec(id, &["test", "-e", AVAHI_SERVICE]).is_ok() {
+            exec(id, &["rm", "-f", WSDD_DEFAULT, AVAHI_SERVICE])?;
+            exec(id, &["systemctl", "disable", "--now", "wsdd"])?;
+        }
+        return Ok(());
+    };
+    install(
+        id,
+        "command -v wsdd && command -v avahi-daemon",
+        &DISCOVERY_PACKAGES,
+        "wsdd and avahi-daemon (discovery)",
+    )?;
+    exec(id, &["mkdir", "-p", "/etc/avahi/services"])?;
+    for file in files {
+        push(id, file.content.as_bytes(), &file.path.display().to_string(), file.mode)?;
+    }
+    exec(id, &["systemctl", "enable", "wsdd", "avahi-daemon"])?;
+    exec(id, &["systemctl", "restart", "wsdd", "avahi-daemon"])?;
+    Ok(())
 }
 
 /// The share's accounts inside, with the node's ids, each made only when missing.
@@ -207,6 +245,7 @@ pub(crate) fn configure(setup: &GuestSetup, ct: &Container, creds: Option<&Crede
     }
     exec(&id, &["testparm", "-s", "/etc/samba/smb.conf"])?;
     exec(&id, &["systemctl", "restart", "smbd"])?;
+    discovery(&id, setup.discovery.as_deref())?;
     let deadline = Instant::now() + SMB_WAIT;
     loop {
         if container_ip(ct).as_deref().is_some_and(smb_answers) {
