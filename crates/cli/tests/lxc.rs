@@ -837,9 +837,27 @@ fn lxc_share_serves_domain_accounts_from_a_joined_container() {
     assert_eq!(sb.snapshot(), before, "a refused create changed files");
     assert!(!lab.pct_log().contains("\"create\""), "{}", lab.pct_log());
 
-    // -- the container joins as SMBGW-CT960 and serves the domain group
+    // -- the container joins as SMBGW-CT960 and serves the domain group; the password reaches
+    // net ads join on stdin only, never an argv or environment
     let started = std::time::Instant::now();
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watch = {
+        let watching = watching.clone();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                seen.extend(ad_lab::carriers(ADMIN_PASSWORD.as_bytes()));
+            }
+            seen
+        })
+    };
     let r = sb.run_with_stdin(&with_admin, password.as_bytes());
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let seen = watch.join().unwrap();
+    assert!(
+        seen.is_empty(),
+        "the admin password showed up in argv or environment: {seen:?}"
+    );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     eprintln!(
         "create --mode lxc with a domain join: {:.1} s",
@@ -866,7 +884,8 @@ fn lxc_share_serves_domain_accounts_from_a_joined_container() {
         );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     };
-    let smbclient = |user: &str, pw: &str, kerberos: bool, cmd: &str| {
+    // smbclient from the member host to share `name` of container `ct` at `addr`
+    let smbclient_at = |(ct, addr, name): (&str, &str, &str), user: &str, pw: &str, kerberos: bool, cmd: &str| {
         let creds = ad.path("ct-client.creds");
         let text = match kerberos {
             true => format!("username={user}@{REALM}\npassword={pw}\n"),
@@ -874,14 +893,14 @@ fn lxc_share_serves_domain_accounts_from_a_joined_container() {
         };
         std::fs::write(&creds, text).unwrap();
         let host = match kerberos {
-            true => format!("smbgw-ct960.{DOMAIN}"),
-            false => ip.clone(),
+            true => format!("smbgw-ct{ct}.{DOMAIN}"),
+            false => addr.to_string(),
         };
         let out = ad
             .member
             .command("smbclient")
-            .arg(format!("//{host}/dom"))
-            .args(["-I", &ip])
+            .arg(format!("//{host}/{name}"))
+            .args(["-I", addr])
             .arg("-A")
             .arg(&creds)
             .arg(if kerberos {
@@ -895,6 +914,8 @@ fn lxc_share_serves_domain_accounts_from_a_joined_container() {
             .unwrap();
         common::smbclient_result(out)
     };
+    let smbclient =
+        |user: &str, pw: &str, kerberos: bool, cmd: &str| smbclient_at(("960", &ip, "dom"), user, pw, kerberos, cmd);
     // absolute local paths: entering the member's mount namespace leaves smbclient in /
     let hello = ad.path("hello.txt");
     std::fs::write(&hello, b"hello from the domain\n").unwrap();
@@ -956,6 +977,35 @@ fn lxc_share_serves_domain_accounts_from_a_joined_container() {
     // -- apply keeps the membership; delete names the computer account left in the domain
     sb.ok(&["apply"]);
     smbclient("alice", "Al1ce!Passw0rd", false, "ls").expect("still served after apply");
+
+    // -- domain accounts added to a share of local users: its container restarts with the
+    // domain's map and joins as SMBGW-CT961
+    let late_path = lab.fs.mount.join("late");
+    let late_ip = format!("{net}.61");
+    let late = lab.create_args("late", &late_path, "961", 61, &["--gateway", &format!("{net}.1")]);
+    sb.ok(&late.iter().map(String::as_str).collect::<Vec<_>>());
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/961.conf")).unwrap();
+    assert!(!conf.contains("lxc.idmap: u 3000000"), "{conf}");
+    let add = ["update", "late", "--users", "alice,EXAMPLE\\alice"];
+    let r = sb.run(&add);
+    assert_eq!(r.code, 1, "no --ad-user: {}{}", r.stdout, r.stderr);
+    let r = sb.run_with_stdin(
+        &[&add[..], &["--ad-user", "Administrator", "--password-stdin"]].concat(),
+        password.as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("shut container 961 down to map the domain's ids"),
+        "{}",
+        r.stdout
+    );
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/961.conf")).unwrap();
+    assert!(conf.contains("lxc.idmap: u 3000000 3000000 3000000"), "{conf}");
+    smbclient_at(("961", &late_ip, "late"), "alice", "Al1ce!Passw0rd", false, "ls")
+        .expect("EXAMPLE\\alice gets into the updated share");
+    smbclient_at(("961", &late_ip, "late"), "carol", "Car0l!Passw0rd", false, "ls")
+        .expect_err("carol is no user of it");
+    sb.ok(&["delete", "late"]);
     let r = sb.run(&["delete", "dom"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.contains("computer account SMBGW-CT960"), "{}", r.stdout);
