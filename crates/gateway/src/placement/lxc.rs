@@ -5,6 +5,10 @@
 //! Samba inside is set up from the same `GuestSetup` a VM gets as cloud-init, here through
 //! `pct exec` (lxc_inside.rs).
 //!
+//! A share naming domain accounts gets a container that is a domain member of its own
+//! (`SMBGW-CT<id>`, joined once with a domain administrator the caller gives) and maps the
+//! domain's id ranges 1:1 (lxc_idmap.rs), so domain users own the same files seen from both.
+//!
 //! Everything goes through `pct`, as an admin would type it; the raw `lxc.*` lines PVE's tools
 //! cannot set are written under PVE's config lock (`pve::Guest::edit_config`).
 
