@@ -9,7 +9,7 @@ set -eu
 VERSION=1
 OUT=${1:-/var/lib/vz/template/cache/debian-12-smbgateway_${VERSION}_amd64.tar.gz}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
-PACKAGES=systemd,systemd-sysv,dbus,ifupdown,iproute2,iputils-ping,procps,less,acl,attr,ca-certificates,samba,samba-vfs-modules,smbclient,winbind,libnss-winbind,krb5-user
+PACKAGES=systemd,systemd-sysv,dbus,ifupdown,iproute2,iputils-ping,procps,less,acl,attr,ca-certificates,samba,samba-vfs-modules,smbclient,winbind,libnss-winbind,krb5-user,wsdd,avahi-daemon
 
 if [ -s "$OUT" ]; then
     echo "template exists: $OUT"
@@ -30,6 +30,10 @@ for unit in nmbd samba-ad-dc winbind; do
     chroot "$rootfs" systemctl mask "$unit" >/dev/null 2>&1 || true
 done
 chroot "$rootfs" systemctl unmask winbind >/dev/null 2>&1 || true
+# discovery (wsdd, Avahi) answers only when the node's setting says so: the gateway starts it
+for unit in wsdd avahi-daemon; do
+    chroot "$rootfs" systemctl disable "$unit" >/dev/null 2>&1 || true
+done
 chroot "$rootfs" systemctl enable smbd >/dev/null 2>&1
 # the gateway writes smb.conf; until then smbd serves nothing
 printf '[global]\n\tserver role = standalone server\n\tdisable netbios = yes\n' > "$rootfs/etc/samba/smb.conf"

@@ -123,7 +123,15 @@ pub fn command() -> Command {
                 .value_hint(clap::ValueHint::DirPath)
                 .help("Sandbox directory holding every file of the gateway"),
         )
-        .subcommand(Command::new("create").about("Create a share").arg(name_arg()).args(create_props).arg(dry_run()))
+        .subcommand(
+            Command::new("create")
+                .about("Create a share")
+                .arg(name_arg())
+                .args(create_props)
+                .arg(ad_user_arg())
+                .arg(password_stdin())
+                .arg(dry_run()),
+        )
         .subcommand(Command::new("list").about("List shares"))
         .subcommand(Command::new("storages").about("List this node's PVE storages a share can be put on (create --storage): type, path, room, and whether each is mounted"))
         .subcommand(Command::new("show").about("Show one share's configuration").arg(name_arg()))
@@ -139,6 +147,8 @@ pub fn command() -> Command {
                         .help("Reset these properties (comma separated) to their defaults"),
                 )
                 .arg(digest_arg())
+                .arg(ad_user_arg())
+                .arg(password_stdin())
                 .arg(dry_run()),
         )
         .subcommand(
@@ -317,6 +327,14 @@ pub fn command() -> Command {
 }
 
 /// `--digest`: the digest `show` printed; the change is refused if the config changed since.
+/// A domain administrator for joining an lxc share's container to the node's domain.
+fn ad_user_arg() -> Arg {
+    Arg::new("ad-user")
+        .long("ad-user")
+        .value_name("NAME")
+        .help("Domain administrator who joins the container of an lxc share naming domain accounts to the node's domain (password from --password-stdin or a prompt)")
+}
+
 fn digest_arg() -> Arg {
     Arg::new("digest")
         .long("digest")

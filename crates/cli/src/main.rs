@@ -78,7 +78,10 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
             .map_err(|_| Error::input(format!("{n} must be a whole number, not '{v}'")).field(n))
     };
     match sub {
-        "create" => format.change(&gw.create(name(), &args::properties(sm, true), dry_run())?),
+        "create" => {
+            let gw = with_guest_join(gw, sm)?;
+            format.change(&gw.create(name(), &args::properties(sm, true), dry_run())?)
+        }
         "list" => format.shares(&gw.list()?),
         "storages" => format.storages(&gw.storages()?),
         "show" => format.share(&gw.show_with_homes(name())?),
@@ -98,6 +101,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
                     "nothing to update: give at least one property to change or --delete",
                 ));
             }
+            let gw = with_guest_join(gw, sm)?;
             format.change(&gw.update(name(), &props, &delete, digest(), dry_run())?)
         }
         "delete" => format.change(&gw.delete(name(), sm.get_flag("purge-data"), digest(), dry_run())?),
@@ -354,6 +358,18 @@ fn write_man_page(out: &mut dyn std::io::Write) -> Result<()> {
         man.render_options_section(out).map_err(fail)?;
     }
     Ok(())
+}
+
+/// `--ad-user`: the domain administrator who joins an lxc share's container to the domain.
+fn with_guest_join(gw: Gateway, m: &ArgMatches) -> Result<Gateway> {
+    let Some(user) = m.get_one::<String>("ad-user") else {
+        return Ok(gw);
+    };
+    let password = read_secret(m.get_flag("password-stdin"), &format!("Password for {user}: "), false)?;
+    Ok(gw.with_guest_join_credentials(Credentials {
+        user: user.clone(),
+        password,
+    }))
 }
 
 /// A password from stdin (first line) or an interactive prompt (twice for a new password);

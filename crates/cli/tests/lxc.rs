@@ -2,8 +2,19 @@
 //! systemd, from our template), created through the `pct` stand-in (t/bin/pct: pct's syntax on
 //! plain LXC). smbclient on the node talks to the container's smbd over a bridge; the share's
 //! btrfs subvolume and quota stay on the node, bind-mounted into the container.
+//!
+//! With Active Directory (common/ad_lab.rs): the node is a member of a real Samba AD domain, the
+//! container joins it as a computer of its own, and domain accounts own the same files inside
+//! as on the node. The container answers discovery itself: a WS-Discovery Probe and an mDNS
+//! query from a client namespace on the bridge find it under its own name.
 
+#[allow(dead_code)]
+#[path = "common/ad_lab.rs"]
+mod ad_lab;
 mod common;
+#[allow(dead_code)]
+#[path = "common/wsd.rs"]
+mod wsd;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -121,13 +132,15 @@ struct SubIds {
 }
 
 impl SubIds {
-    fn allow(ids: &[u32]) -> SubIds {
+    /// `root:ID:1` for each of `ids`, and the `ranges` given as whole entries.
+    fn allow(ids: &[u32], ranges: &[String]) -> SubIds {
         let mut saved = Vec::new();
         for file in ["/etc/subuid", "/etc/subgid"] {
             let before = std::fs::read(file).ok();
             let mut text = String::from_utf8_lossy(before.as_deref().unwrap_or_default()).to_string();
             let mut wanted = vec!["root:100000:65536".to_string()];
             wanted.extend(ids.iter().map(|i| format!("root:{i}:1")));
+            wanted.extend(ranges.iter().cloned());
             for w in wanted {
                 if !text.lines().any(|l| l == w) {
                     text.push_str(&format!("{w}\n"));
@@ -163,10 +176,15 @@ struct Lab {
 
 impl Lab {
     fn new() -> Lab {
+        Lab::with(("smbgwlxc", "10.99"), &[])
+    }
+
+    /// A lab on the bridge `name`+pid in `net`.0/16, with root allowed `subid_ranges` too.
+    fn with((name, net): (&str, &str), subid_ranges: &[String]) -> Lab {
         let template = template();
         let mut sb = Sandbox::new();
         let fs = Btrfs::new(sb.dir.path(), "512M");
-        let bridge = Bridge::new("smbgwlxc", "10.99");
+        let bridge = Bridge::new(name, net);
         let storage = sb.dir.path().join("vz");
         std::fs::create_dir_all(storage.join("template/cache")).unwrap();
         std::os::unix::fs::symlink(
@@ -203,7 +221,7 @@ impl Lab {
             .find(|l| l.starts_with("alice:"))
             .and_then(|l| l.split(':').nth(2)?.parse().ok())
             .unwrap();
-        let subids = SubIds::allow(&[uid]);
+        let subids = SubIds::allow(&[uid], subid_ranges);
         Lab {
             sb,
             fs,
@@ -281,8 +299,13 @@ impl Drop for Lab {
     }
 }
 
+/// The container tests, each a few minutes of two busy cores, run one at a time (they also
+/// share /etc/subuid and /etc/subgid, which each restores when done).
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 #[test]
 fn lxc_share_serves_from_a_container() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let lab = Lab::new();
     let sb = &lab.sb;
     let ip = format!("{}.10", lab.bridge.net);
@@ -690,4 +713,443 @@ fn stock_template_gets_samba_installed(lab: &Lab) {
     assert_eq!(std::fs::read(&back).unwrap(), b"served by an installed Samba\n");
     sb.ok(&["delete", "stock"]);
     assert!(!sb.root.join("pve/lxc/953.conf").exists());
+}
+
+/// Stops the containers of the AD test from inside the member host's namespaces, where they
+/// run (LXC's command socket is per network namespace); before the lab goes.
+struct MemberContainers<'a> {
+    lab: &'a Lab,
+    member: &'a ad_lab::Host,
+}
+
+impl Drop for MemberContainers<'_> {
+    fn drop(&mut self) {
+        let p = self.lab.lxc_path.display().to_string();
+        for entry in std::fs::read_dir(&self.lab.lxc_path).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let _ = self.member.run("lxc-stop", &["-P", &p, "-n", &name, "-k"]);
+        }
+    }
+}
+
+/// A share naming a domain group, in a container that joins the node's domain: a member of the
+/// group writes over SMB (NTLM, checked by the container's winbind with its own computer
+/// account; and Kerberos), the file has the same owner inside and on the node, a user outside
+/// the group is refused. Before that, a domain range another container maps its ids onto, and a
+/// missing administrator, are refused with nothing written.
+#[test]
+fn lxc_share_serves_domain_accounts_from_a_joined_container() {
+    use ad_lab::{AdLab, ADMIN_PASSWORD, DOMAIN, REALM};
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    // root may map the domain's ranges (what the gateway writes on a node)
+    let domain_subids = ["root:2000000:1000000".to_string(), "root:3000000:3000000".to_string()];
+    // before the AD lab: the member host's mount namespace sees the share's filesystem
+    let mut lab = Lab::with(("smbgwad", "10.98"), &domain_subids);
+    let ad = AdLab::start();
+    let net = lab.bridge.net.clone();
+    // the node (the member host) holds the containers' bridge and routes between them and the
+    // DC; LXC needs the cgroup hierarchy, which the member's /sys (mounted for its network
+    // namespace by ip netns) lacks
+    for cmd in [
+        "mount -t cgroup2 cgroup2 /sys/fs/cgroup".to_string(),
+        format!("ip link add {} type bridge", lab.bridge.name),
+        format!("ip addr add {net}.1/24 dev {}", lab.bridge.name),
+        format!("ip link set {} up", lab.bridge.name),
+        "sysctl -qw net.ipv4.ip_forward=1".to_string(),
+    ] {
+        let args: Vec<&str> = cmd.split(' ').collect();
+        let (ok, out) = ad.member.run(args[0], &args[1..]);
+        assert!(ok, "{cmd}: {out}");
+    }
+    let (ok, out) = ad
+        .dc
+        .run("ip", &["route", "add", &format!("{net}.0/24"), "via", &ad.member.addr]);
+    assert!(ok, "{out}");
+    // the gateway runs on the member host, with the pct stand-in on its PATH
+    let path = lab.sb.env.iter().find(|(k, _)| k == "PATH").unwrap().1.clone();
+    let mut wrapper = ad.member.prefix();
+    *wrapper.last_mut().unwrap() = format!("PATH={path}");
+    lab.sb.wrapper = wrapper;
+    lab.sb.port = 445;
+    lab.sb.env.push(("PVE_SMBGW_BIND".into(), ad.member.addr.clone()));
+    let containers = MemberContainers {
+        lab: &lab,
+        member: &ad.member,
+    };
+    let sb = &lab.sb;
+    let password = format!("{ADMIN_PASSWORD}\n");
+    let r = sb.run_with_stdin(
+        &["ad-join", "--domain", DOMAIN, "--password-stdin"],
+        password.as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+
+    let share_path = lab.fs.mount.join("dom");
+    let ip = format!("{net}.60");
+    let create: Vec<String> = [
+        "create",
+        "dom",
+        "--mode",
+        "lxc",
+        "--path",
+        share_path.to_str().unwrap(),
+        "--groups",
+        "EXAMPLE\\shareusers",
+        "--ct-id",
+        "960",
+        "--bridge",
+        &lab.bridge.name,
+        "--ip",
+        &format!("{ip}/24"),
+        "--gateway",
+        &format!("{net}.1"),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let create: Vec<&str> = create.iter().map(String::as_str).collect();
+    let with_admin = [&create[..], &["--ad-user", "Administrator", "--password-stdin"]].concat();
+
+    // -- refused, nothing written: a container maps its own ids onto domain ids on the node,
+    // and (once that is gone) no administrator to join the container
+    let other = sb.root.join("pve/lxc/970.conf");
+    std::fs::create_dir_all(other.parent().unwrap()).unwrap();
+    std::fs::write(
+        &other,
+        "unprivileged: 1\nlxc.idmap: u 0 3000000 65536\nlxc.idmap: g 0 100000 65536\n",
+    )
+    .unwrap();
+    let before = sb.snapshot();
+    let r = sb.run_with_stdin(&with_admin, password.as_bytes());
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .contains("the domain id range 3000000-5999999 overlaps the id map of container 970"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(sb.snapshot(), before, "a refused create changed files");
+    std::fs::remove_file(&other).unwrap();
+    let before = sb.snapshot();
+    let r = sb.run(&create);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("--ad-user"), "{}", r.stderr);
+    assert_eq!(sb.snapshot(), before, "a refused create changed files");
+    assert!(!lab.pct_log().contains("\"create\""), "{}", lab.pct_log());
+
+    // -- the container joins as SMBGW-CT960 and serves the domain group; the password reaches
+    // net ads join on stdin only, never an argv or environment
+    let started = std::time::Instant::now();
+    let watching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let watch = {
+        let watching = watching.clone();
+        std::thread::spawn(move || {
+            let mut seen = Vec::new();
+            while watching.load(std::sync::atomic::Ordering::Relaxed) {
+                seen.extend(ad_lab::carriers(ADMIN_PASSWORD.as_bytes()));
+            }
+            seen
+        })
+    };
+    let r = sb.run_with_stdin(&with_admin, password.as_bytes());
+    watching.store(false, std::sync::atomic::Ordering::Relaxed);
+    let seen = watch.join().unwrap();
+    assert!(
+        seen.is_empty(),
+        "the admin password showed up in argv or environment: {seen:?}"
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    eprintln!(
+        "create --mode lxc with a domain join: {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/960.conf")).unwrap();
+    assert!(conf.contains("lxc.idmap: u 3000000 3000000 3000000"), "{conf}");
+    assert!(conf.contains("lxc.idmap: g 2000000 2000000 1000000"), "{conf}");
+    let computer = ad.samba_tool(&["computer", "show", "SMBGW-CT960"]);
+    assert!(computer.contains("CN=SMBGW-CT960"), "{computer}");
+
+    let pct = |args: &[&str]| {
+        let out = Command::new(&sb.wrapper[0])
+            .args(&sb.wrapper[1..])
+            .arg("pct")
+            .args(args)
+            .envs(sb.env.iter().map(|(k, v)| (k, v)))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pct {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    // smbclient from the member host to share `name` of container `ct` at `addr`
+    let smbclient_at = |(ct, addr, name): (&str, &str, &str), user: &str, pw: &str, kerberos: bool, cmd: &str| {
+        let creds = ad.path("ct-client.creds");
+        let text = match kerberos {
+            true => format!("username={user}@{REALM}\npassword={pw}\n"),
+            false => format!("username={user}\npassword={pw}\ndomain=EXAMPLE\n"),
+        };
+        std::fs::write(&creds, text).unwrap();
+        let host = match kerberos {
+            true => format!("smbgw-ct{ct}.{DOMAIN}"),
+            false => addr.to_string(),
+        };
+        let out = ad
+            .member
+            .command("smbclient")
+            .arg(format!("//{host}/{name}"))
+            .args(["-I", addr])
+            .arg("-A")
+            .arg(&creds)
+            .arg(if kerberos {
+                "--use-kerberos=required"
+            } else {
+                "--use-kerberos=disabled"
+            })
+            .args(["-c", cmd])
+            .env("KRB5_CONFIG", sb.root.join("samba/krb5.conf"))
+            .output()
+            .unwrap();
+        common::smbclient_result(out)
+    };
+    let smbclient =
+        |user: &str, pw: &str, kerberos: bool, cmd: &str| smbclient_at(("960", &ip, "dom"), user, pw, kerberos, cmd);
+    // absolute local paths: entering the member's mount namespace leaves smbclient in /
+    let hello = ad.path("hello.txt");
+    std::fs::write(&hello, b"hello from the domain\n").unwrap();
+    smbclient(
+        "alice",
+        "Al1ce!Passw0rd",
+        false,
+        &format!("put {} hello.txt", hello.display()),
+    )
+    .expect("alice (in shareusers) writes with NTLM");
+    let denied = smbclient("carol", "Car0l!Passw0rd", false, "ls").unwrap_err();
+    assert!(
+        denied.contains("NT_STATUS_ACCESS_DENIED"),
+        "carol is not in shareusers: {denied}"
+    );
+    let wrong = smbclient("alice", "wrong", false, "ls").unwrap_err();
+    assert!(wrong.contains("NT_STATUS_LOGON_FAILURE"), "{wrong}");
+    // Kerberos: a ticket for the container's own computer account (its DNS name, as the join
+    // recorded it in dNSHostName and the SPNs)
+    let back = ad.path("hello.krb");
+    smbclient(
+        "alice",
+        "Al1ce!Passw0rd",
+        true,
+        &format!("get hello.txt {}", back.display()),
+    )
+    .expect("alice reads with Kerberos");
+    assert_eq!(std::fs::read(&back).unwrap(), b"hello from the domain\n");
+
+    // one owner: alice's rid-mapped uid, on the node and inside the container
+    let sid = ad.samba_tool(&["user", "show", "alice"]);
+    let rid: u32 = sid
+        .lines()
+        .find_map(|l| l.strip_prefix("objectSid: "))
+        .and_then(|s| s.rsplit('-').next()?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no objectSid: {sid}"));
+    let node_uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(share_path.join("hello.txt")).unwrap());
+    assert_eq!(node_uid, 3_000_000 + rid, "owner on the node");
+    // (the share's directory is open to its group only, so alice looks herself)
+    let inside = pct(&[
+        "exec",
+        "960",
+        "--",
+        "runuser",
+        "-u",
+        "EXAMPLE\\alice",
+        "--",
+        "stat",
+        "-c",
+        "%u",
+        "/srv/share/hello.txt",
+    ]);
+    assert_eq!(inside, node_uid.to_string(), "owner inside the container");
+    assert_eq!(
+        pct(&["exec", "960", "--", "id", "-u", "EXAMPLE\\alice"]),
+        node_uid.to_string()
+    );
+
+    // -- apply keeps the membership; delete names the computer account left in the domain
+    sb.ok(&["apply"]);
+    smbclient("alice", "Al1ce!Passw0rd", false, "ls").expect("still served after apply");
+
+    // -- domain accounts added to a share of local users: its container restarts with the
+    // domain's map and joins as SMBGW-CT961
+    let late_path = lab.fs.mount.join("late");
+    let late_ip = format!("{net}.61");
+    let late = lab.create_args("late", &late_path, "961", 61, &["--gateway", &format!("{net}.1")]);
+    sb.ok(&late.iter().map(String::as_str).collect::<Vec<_>>());
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/961.conf")).unwrap();
+    assert!(!conf.contains("lxc.idmap: u 3000000"), "{conf}");
+    let add = ["update", "late", "--users", "alice,EXAMPLE\\alice"];
+    let r = sb.run(&add);
+    assert_eq!(r.code, 1, "no --ad-user: {}{}", r.stdout, r.stderr);
+    let r = sb.run_with_stdin(
+        &[&add[..], &["--ad-user", "Administrator", "--password-stdin"]].concat(),
+        password.as_bytes(),
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("shut container 961 down to map the domain's ids"),
+        "{}",
+        r.stdout
+    );
+    let conf = std::fs::read_to_string(sb.root.join("pve/lxc/961.conf")).unwrap();
+    assert!(conf.contains("lxc.idmap: u 3000000 3000000 3000000"), "{conf}");
+    smbclient_at(("961", &late_ip, "late"), "alice", "Al1ce!Passw0rd", false, "ls")
+        .expect("EXAMPLE\\alice gets into the updated share");
+    smbclient_at(("961", &late_ip, "late"), "carol", "Car0l!Passw0rd", false, "ls")
+        .expect_err("carol is no user of it");
+    sb.ok(&["delete", "late"]);
+    let r = sb.run(&["delete", "dom"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("computer account SMBGW-CT960"), "{}", r.stdout);
+    drop(containers);
+}
+
+/// A client network namespace on the lab's bridge at `NET.77`; removed when dropped.
+struct Client {
+    ns: String,
+    veth: String,
+}
+
+impl Client {
+    fn on(bridge: &Bridge) -> Client {
+        let id = std::process::id() % 100_000;
+        let c = Client {
+            ns: format!("smbgwdc-c{id}"),
+            veth: format!("smbgwcl{id}"),
+        };
+        common::run("ip", &["netns", "add", &c.ns]);
+        common::run(
+            "ip",
+            &[
+                "link", "add", &c.veth, "type", "veth", "peer", "name", "eth0", "netns", &c.ns,
+            ],
+        );
+        common::run("ip", &["link", "set", &c.veth, "master", &bridge.name, "up"]);
+        let addr = format!("{}.77/24", bridge.net);
+        for args in [
+            vec!["addr", "add", &addr, "dev", "eth0"],
+            vec!["link", "set", "eth0", "up"],
+            vec!["link", "set", "lo", "up"],
+            vec!["route", "add", "224.0.0.0/4", "dev", "eth0"],
+        ] {
+            let mut all = vec!["-n", c.ns.as_str()];
+            all.extend(args);
+            common::run("ip", &all);
+        }
+        c
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["link", "del", &self.veth]).status();
+        let _ = Command::new("ip").args(["netns", "del", &self.ns]).status();
+    }
+}
+
+/// With discovery on, the container of an lxc share answers discovery itself, on its own
+/// address under its own name: a WS-Discovery Probe from a client namespace on the bridge gets
+/// a ProbeMatch whose metadata names the container, and an mDNS query finds its `_smb._tcp`
+/// and (a Time Machine share) `_adisk._tcp` services. Turned off, the container withdraws.
+#[test]
+fn lxc_share_is_discovered_from_its_container() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let lab = Lab::with(("smbgwdc", "10.97"), &[]);
+    // a template made before discovery came to containers installs wsdd and Avahi from the mirror
+    let _nat = Nat::new(&lab.bridge);
+    let client = Client::on(&lab.bridge);
+    let sb = &lab.sb;
+    // a sandbox's guests answer only when its setting names interfaces; the sandbox's own wsdd
+    // then answers on lo, so on the bridge only the container does
+    sb.ok(&["discovery", "--interfaces", "lo"]);
+    let path = lab.fs.mount.join("tm");
+    let ip = format!("{}.70", lab.bridge.net);
+    let gateway = format!("{}.1", lab.bridge.net);
+    let extra = ["--macos", "1", "--time-machine", "1", "--gateway", &gateway];
+    let args = lab.create_args("tm", &path, "970", 70, &extra);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = sb.run(&args);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let pct = |args: &[&str]| {
+        Command::new("pct")
+            .envs(sb.env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    // the container's own name (PVE writes --hostname into it; the stand-in leaves the template's)
+    let host = String::from_utf8_lossy(&pct(&["exec", "970", "--", "hostname"]).stdout)
+        .trim()
+        .to_string();
+    let inside = || {
+        let out = pct(&[
+            "exec",
+            "970",
+            "--",
+            "sh",
+            "-c",
+            "systemctl status wsdd avahi-daemon; cat /etc/default/wsdd",
+        ]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let (probe, from) = client_wsd(&client, wsd::PROBE.to_string(), &["ProbeMatches"])
+        .unwrap_or_else(|| panic!("no ProbeMatch from the container: {}", inside()));
+    assert_eq!(from.to_string(), ip, "{probe}");
+    assert!(probe.contains("pub:Computer"), "{probe}");
+    let endpoint = wsd::element(&probe, "Address").expect("endpoint").to_string();
+    let (resolved, _) = client_wsd(&client, wsd::resolve(&endpoint), &["ResolveMatches"])
+        .unwrap_or_else(|| panic!("no ResolveMatch: {}", inside()));
+    let xaddr = wsd::element(&resolved, "XAddrs").unwrap().to_string();
+    assert!(xaddr.starts_with(&format!("http://{ip}:")), "{resolved}");
+    let meta = wsd::in_netns(&client.ns, move || wsd::metadata(&xaddr, &endpoint));
+    let computer = wsd::element(&meta, "Computer").unwrap_or_else(|| panic!("no Computer in {meta}"));
+    assert_eq!(
+        computer.to_lowercase(),
+        format!("{}/workgroup:workgroup", host.to_lowercase()),
+        "{meta}"
+    );
+    for service in ["_smb._tcp", "_adisk._tcp"] {
+        let want = host.clone();
+        let answer = wsd::in_netns(&client.ns, move || wsd::mdns_ptr(service, &want));
+        let (_, from) = answer.unwrap_or_else(|| panic!("no mDNS answer naming {host} for {service}: {}", inside()));
+        assert_eq!(from.to_string(), ip, "{service}");
+    }
+
+    // -- off: the container stops answering WS-Discovery, its Avahi service file is gone
+    sb.ok(&["discovery", "--discovery", "off"]);
+    sb.ok(&["apply"]);
+    let left = pct(&[
+        "exec",
+        "970",
+        "--",
+        "test",
+        "-e",
+        "/etc/avahi/services/pve-smbgateway.service",
+    ]);
+    assert!(!left.status.success(), "the Avahi service file stays");
+    let wsdd = pct(&["exec", "970", "--", "systemctl", "is-active", "wsdd"]);
+    assert!(
+        !wsdd.status.success(),
+        "wsdd still runs: {}",
+        String::from_utf8_lossy(&wsdd.stdout)
+    );
+    sb.ok(&["delete", "tm"]);
+}
+
+/// A WS-Discovery exchange from the client namespace.
+fn client_wsd(client: &Client, message: String, want: &[&str]) -> Option<(String, std::net::IpAddr)> {
+    let want: Vec<String> = want.iter().map(|w| w.to_string()).collect();
+    wsd::in_netns(&client.ns, move || {
+        let want: Vec<&str> = want.iter().map(String::as_str).collect();
+        wsd::wsd(&message, &want)
+    })
 }

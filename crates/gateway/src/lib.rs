@@ -60,6 +60,9 @@ pub struct Gateway {
     progress: bool,
     /// Warnings found while planning, handed out with the next `Change` (see `warn`).
     warnings: std::sync::Mutex<Vec<String>>,
+    /// A domain administrator, for joining an lxc share's container to the node's domain
+    /// (placement/lxc_inside.rs); asked for only when a container must join.
+    guest_join: Option<std::sync::Arc<Credentials>>,
 }
 
 /// Set to 1 for progress lines on stderr (the API's task workers do).
@@ -107,6 +110,7 @@ impl Gateway {
             store,
             progress: false,
             warnings: Default::default(),
+            guest_join: None,
         }
     }
 
@@ -118,6 +122,12 @@ impl Gateway {
 
     pub fn with_progress(mut self, on: bool) -> Self {
         self.progress = on;
+        self
+    }
+
+    /// The domain administrator who joins lxc shares' containers to the node's domain.
+    pub fn with_guest_join_credentials(mut self, creds: Credentials) -> Self {
+        self.guest_join = Some(std::sync::Arc::new(creds));
         self
     }
 

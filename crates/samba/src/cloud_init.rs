@@ -139,6 +139,8 @@ mod tests {
                 mode: 0o644,
                 content: "[global]\n".into(),
             }],
+            domain: None,
+            discovery: None,
         };
         let text = user_data(&setup, "team", "smbgw-team", &DISK);
         let runcmd = text.split("runcmd:\n").nth(1).unwrap();

@@ -4,6 +4,11 @@
 //! user-data for a VM (`cloud_init.rs`, pure) and run through `pct exec` for a container
 //! (`gateway::placement::lxc_inside`). Facts the node holds (ids, hashes) are read by the
 //! gateway when it builds this; nothing here reads the system.
+//!
+//! A container serving domain accounts is a domain member of its own (`GuestDomain`): its own
+//! computer account, and winbind with the node's `idmap rid` ranges, so every domain account
+//! has the same ids inside as on the node. A guest answers discovery itself (`discovery`): it
+//! has its own address and name.
 
 use std::path::PathBuf;
 
@@ -43,6 +48,47 @@ pub struct GuestSetup {
     pub password_hashes: String,
     /// smb.conf first, then the share's include file.
     pub samba_files: Vec<GuestFile>,
+    /// The guest's membership of the node's domain; `None`: a standalone server.
+    pub domain: Option<GuestDomain>,
+    /// Discovery from inside the guest (Debian's wsdd for Windows, Avahi for macOS) with these
+    /// files; `None`: off, as the node's discovery setting says.
+    pub discovery: Option<Vec<GuestFile>>,
+}
+
+/// The packages and services that answer discovery inside a guest.
+pub const DISCOVERY_PACKAGES: [&str; 2] = ["wsdd", "avahi-daemon"];
+/// Debian's wsdd.service reads its arguments from here.
+pub const WSDD_DEFAULT: &str = "/etc/default/wsdd";
+/// Where avahi-daemon reads static services.
+pub const AVAHI_SERVICE: &str = "/etc/avahi/services/pve-smbgateway.service";
+
+/// What a guest needs to be a member of the node's domain besides smb.conf (which names the
+/// domain, the guest's NetBIOS name and the node's idmap ranges).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuestDomain {
+    /// DNS domain (example.com), for messages.
+    pub domain: String,
+    /// The guest's computer account name in the domain.
+    pub netbios_name: String,
+    /// The DC the node joined through; `None`: found through DNS.
+    pub dc: Option<String>,
+    /// /etc/krb5.conf, as the node's.
+    pub krb5_conf: GuestFile,
+}
+
+impl GuestDomain {
+    /// `net ads join` inside the guest as `user`, the password on stdin (`PASSWD_FD=0`): never
+    /// in argv or the environment.
+    pub fn join_argv(&self, user: &str) -> Vec<String> {
+        let mut argv: Vec<String> = ["env", "PASSWD_FD=0", "net", "ads", "join", "-U", user]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if let Some(dc) = &self.dc {
+            argv.extend(["-S".to_string(), dc.clone()]);
+        }
+        argv
+    }
 }
 
 /// Where the hashes wait inside the guest until `pdbedit` imported them.
@@ -63,5 +109,40 @@ impl GuestSetup {
     /// Nobody is named: the share is open to every user (or guests).
     pub fn open_to_all(&self) -> bool {
         self.users.is_empty() && self.groups.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_join_reads_its_password_from_stdin() {
+        let mut domain = GuestDomain {
+            domain: "example.com".into(),
+            netbios_name: "SMBGW-CT105".into(),
+            dc: Some("dc1.example.com".into()),
+            krb5_conf: GuestFile {
+                path: "/etc/krb5.conf".into(),
+                mode: 0o644,
+                content: String::new(),
+            },
+        };
+        assert_eq!(
+            domain.join_argv("Administrator"),
+            [
+                "env",
+                "PASSWD_FD=0",
+                "net",
+                "ads",
+                "join",
+                "-U",
+                "Administrator",
+                "-S",
+                "dc1.example.com"
+            ]
+        );
+        domain.dc = None;
+        assert_eq!(domain.join_argv("admin").len(), 7);
     }
 }

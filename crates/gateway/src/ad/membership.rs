@@ -16,6 +16,7 @@ use smbgw_samba::render::Globals;
 use smbgw_samba::Samba;
 
 use super::{preflight, JoinRequest};
+use crate::placement::lxc_idmap;
 use crate::{Change, Gateway};
 
 /// An OU for `createcomputer=`: `Servers/PVE` or `OU=PVE,OU=Servers` style.
@@ -34,7 +35,7 @@ fn check_ou(ou: &str) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn check_user(user: &str) -> Result<()> {
+pub(crate) fn check_user(user: &str) -> Result<()> {
     let ok = !user.is_empty()
         && !user.starts_with(['-', ' '])
         && user.len() <= 64
@@ -61,10 +62,12 @@ fn default_netbios_name() -> Result<String> {
     Ok(name)
 }
 
-/// Domain ids must not land on local accounts: refuse a range an existing uid/gid or a
-/// subordinate id range (unprivileged containers) falls into.
+/// Domain ids must not land on local accounts: refuse a range an existing uid/gid falls into,
+/// or one that a subordinate id range or a container's id map gives to other ids
+/// (`placement::lxc_idmap`; the 1:1 maps of lxc shares with domain accounts are the domain's
+/// own).
 fn check_idmap_ranges(samba: &Samba, ranges: &[IdRange]) -> Result<()> {
-    let mut taken: Vec<(String, u32, u32)> = Vec::new();
+    let mut taken: Vec<(String, u32)> = Vec::new();
     for (what, file) in [("uid", "passwd"), ("gid", "group")] {
         let path = match &samba.layout.sandbox {
             Some(s) => s.root.join("accounts").join(file),
@@ -73,31 +76,23 @@ fn check_idmap_ranges(samba: &Samba, ranges: &[IdRange]) -> Result<()> {
         for line in std::fs::read_to_string(&path).unwrap_or_default().lines() {
             let fields: Vec<&str> = line.split(':').collect();
             if let Some(id) = fields.get(2).and_then(|i| i.parse::<u32>().ok()) {
-                taken.push((format!("{what} {id} ({})", fields[0]), id, id));
-            }
-        }
-    }
-    if samba.layout.sandbox.is_none() {
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            for line in std::fs::read_to_string(file).unwrap_or_default().lines() {
-                let f: Vec<&str> = line.split(':').collect();
-                if let [owner, start, count] = f[..] {
-                    if let (Ok(s), Ok(c)) = (start.parse::<u32>(), count.parse::<u32>()) {
-                        let end = s.saturating_add(c.saturating_sub(1));
-                        taken.push((format!("{file} range {s}-{end} of {owner}"), s, end));
-                    }
-                }
+                taken.push((format!("{what} {id} ({})", fields[0]), id));
             }
         }
     }
     for range in ranges {
-        if let Some((what, _, _)) = taken.iter().find(|(_, lo, hi)| range.overlaps(*lo, *hi)) {
+        if let Some((what, _)) = taken.iter().find(|(_, id)| range.overlaps(*id, *id)) {
             return Err(Error::input(format!(
                 "the id range for domain accounts {range} collides with {what}; move that account or range first"
             )));
         }
     }
-    Ok(())
+    let layout = &samba.layout;
+    lxc_idmap::check_domain_ranges(
+        ranges,
+        &lxc_idmap::node_subids(layout),
+        &lxc_idmap::container_configs(layout),
+    )
 }
 
 impl Gateway {

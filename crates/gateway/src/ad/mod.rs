@@ -11,7 +11,7 @@
 
 pub mod preflight;
 
-mod membership;
+pub(crate) mod membership;
 mod status;
 mod system_steps;
 

@@ -1,14 +1,19 @@
 //! What the two guest placements (lxc.rs, vm.rs) share: the guest's name, the set-up it gets
-//! inside (`smbgw_samba::guest_setup`, built here from the node's accounts), the checks before a
-//! guest is made, its id, and whether its smbd answers.
+//! inside (`smbgw_samba::guest_setup`, built here from the node's accounts and, for a guest in
+//! the node's domain, its membership), the checks before a guest is made, its id, and whether
+//! its smbd answers.
 
 use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use smbgw_core::ad::AdState;
+use smbgw_core::discovery::{self, Discovery};
 use smbgw_core::size::format_size;
 use smbgw_core::{bail_field, guest, validate, Error, Layout, Placement, Result, ResultExt, Share};
-use smbgw_samba::guest_setup::{GuestFile, GuestGroup, GuestSetup, GuestUser};
+use smbgw_samba::guest_setup::{
+    GuestDomain, GuestFile, GuestGroup, GuestSetup, GuestUser, AVAHI_SERVICE, WSDD_DEFAULT,
+};
 use smbgw_samba::render::{self, Globals};
 use smbgw_samba::Samba;
 
@@ -28,7 +33,8 @@ pub(crate) fn guest_name(share: &str) -> String {
 /// The Samba configuration inside a guest: the node's renderer, for a server that has only this
 /// share, at its mount point. No `dfree command`: the node's helper does not exist there.
 /// `snapshots`: where the guest sees the share's ZFS snapshots, if it does.
-fn render_inside(share: &Share, snapshots: Option<&str>) -> render::Rendered {
+/// `ad`: the domain the guest is a member of, under its own NetBIOS name.
+fn render_inside(share: &Share, snapshots: Option<&str>, ad: Option<AdState>) -> render::Rendered {
     let mut layout = Layout::host();
     layout.cli = PathBuf::from("/bin/false");
     let mut inside = share.clone();
@@ -37,6 +43,7 @@ fn render_inside(share: &Share, snapshots: Option<&str>) -> render::Rendered {
     inside.mode = Placement::Native;
     let globals = Globals {
         guest_snapshot_dir: snapshots.map(String::from),
+        ad,
         ..Globals::default()
     };
     render::render(&layout, &[inside], &globals, &layout.smb_conf, &layout.share_conf_dir)
@@ -46,9 +53,22 @@ fn render_inside(share: &Share, snapshots: Option<&str>) -> render::Rendered {
 /// hashes (`pdbedit -L -w`, never a password) and the rendered Samba configuration (with the
 /// share's snapshots where the placement shows them, `snapshots`).
 pub(crate) fn guest_setup(samba: &Samba, share: &Share, snapshots: Option<&str>) -> Result<GuestSetup> {
+    guest_setup_with(samba, share, snapshots, None)
+}
+
+/// `guest_setup` for a guest that is a member of the node's domain (`member`: the node's
+/// membership and the guest's own NetBIOS name): the local accounts as there, the domain ones
+/// through the guest's winbind, with the node's idmap ranges.
+pub(crate) fn guest_setup_with(
+    samba: &Samba,
+    share: &Share,
+    snapshots: Option<&str>,
+    member: Option<(&AdState, &str)>,
+) -> Result<GuestSetup> {
     let accounts = samba.accounts();
     let mut setup = GuestSetup::default();
-    for user in &share.users {
+    let local = |name: &&String| validate::principal_domain(name).is_none();
+    for user in share.users.iter().filter(local) {
         validate::account_name("user name", user)?;
         let a = accounts
             .user(user)?
@@ -62,7 +82,7 @@ pub(crate) fn guest_setup(samba: &Samba, share: &Share, snapshots: Option<&str>)
         setup.password_hashes.push_str(line.trim_end());
         setup.password_hashes.push('\n');
     }
-    for group in &share.groups {
+    for group in share.groups.iter().filter(local) {
         let gid = accounts
             .group_id(group)?
             .ok_or_else(|| Error::input(format!("group '{group}' does not exist")))?;
@@ -71,7 +91,25 @@ pub(crate) fn guest_setup(samba: &Samba, share: &Share, snapshots: Option<&str>)
             gid,
         });
     }
-    let rendered = render_inside(share, snapshots);
+    let ad = member.map(|(state, netbios_name)| {
+        let mut inside = state.clone();
+        inside.join.netbios_name = netbios_name.to_string();
+        // the guest's smbd serves domain accounts whatever the node last saw of the DC
+        inside.online = true;
+        inside
+    });
+    setup.domain = ad.as_ref().map(|a| GuestDomain {
+        domain: a.join.domain.clone(),
+        netbios_name: a.join.netbios_name.clone(),
+        dc: a.join.dc.clone(),
+        krb5_conf: GuestFile {
+            path: "/etc/krb5.conf".into(),
+            mode: 0o644,
+            content: render::krb5_conf(&a.join),
+        },
+    });
+    setup.discovery = guest_discovery(&samba.layout, share)?;
+    let rendered = render_inside(share, snapshots, ad);
     let (conf_path, conf) = rendered.smb_conf;
     setup.samba_files.push(GuestFile {
         path: conf_path,
@@ -86,6 +124,35 @@ pub(crate) fn guest_setup(samba: &Samba, share: &Share, snapshots: Option<&str>)
             content,
         }));
     Ok(setup)
+}
+
+/// The discovery files of a guest serving `share`, or `None` when the node's discovery setting
+/// is off: wsdd on the guest's one interface (eth0), Avahi advertising its smbd (and the share
+/// for Time Machine). A sandbox's guests answer only when its setting names interfaces, as
+/// the sandbox's own wsdd (never on the test machine's networks by default).
+fn guest_discovery(layout: &Layout, share: &Share) -> Result<Option<Vec<GuestFile>>> {
+    let setting = crate::discovery::discovery_setting(layout)?;
+    if !setting.enabled || (layout.is_sandbox() && setting.interfaces.is_empty()) {
+        return Ok(None);
+    }
+    let inside = Discovery {
+        enabled: true,
+        interfaces: vec!["eth0".into()],
+    };
+    let mut served = share.clone();
+    served.mode = Placement::Native;
+    Ok(Some(vec![
+        GuestFile {
+            path: WSDD_DEFAULT.into(),
+            mode: 0o644,
+            content: inside.wsdd_default_file(),
+        },
+        GuestFile {
+            path: AVAHI_SERVICE.into(),
+            mode: 0o644,
+            content: discovery::avahi_service(445, &[served]),
+        },
+    ]))
 }
 
 pub(crate) fn smb_answers(ip: &str) -> bool {
@@ -254,7 +321,7 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         let share = Share::from_properties("team", &props).unwrap();
-        let rendered = render_inside(&share, None);
+        let rendered = render_inside(&share, None, None);
         let text: String = rendered.shares.values().cloned().collect();
         assert!(text.contains("\tpath = /srv/share\n"), "{text}");
         assert!(!text.contains("dfree"), "{text}");
@@ -262,12 +329,106 @@ mod tests {
         // snapshots where the placement shows them, and only there
         let mut zfs = share.clone();
         (zfs.shadow_copies, zfs.quota_backend) = (true, smbgw_core::QuotaBackend::Zfs);
-        let shown: String = render_inside(&zfs, Some(guest::SNAPSHOT_MOUNT))
+        let shown: String = render_inside(&zfs, Some(guest::SNAPSHOT_MOUNT), None)
             .shares
             .into_values()
             .collect();
         assert!(shown.contains("/srv/snapshots"), "{shown}");
-        let hidden: String = render_inside(&zfs, None).shares.into_values().collect();
+        let hidden: String = render_inside(&zfs, None, None).shares.into_values().collect();
         assert!(!hidden.contains("/srv/snapshots"), "{hidden}");
+    }
+
+    #[test]
+    fn a_guest_in_the_domain_is_a_member_under_its_own_name() {
+        use smbgw_core::ad::{AdJoin, IDMAP_DEFAULT, IDMAP_DOMAIN};
+        let props = [("mode", "lxc"), ("path", "/srv/team"), ("users", "EXAMPLE\\alice")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let share = Share::from_properties("team", &props).unwrap();
+        let state = AdState {
+            join: AdJoin {
+                domain: "example.test".into(),
+                realm: "EXAMPLE.TEST".into(),
+                workgroup: "EXAMPLE".into(),
+                netbios_name: "NODE1".into(),
+                dc: Some("dc1.example.test".into()),
+                ou: None,
+                idmap_default: IDMAP_DEFAULT,
+                idmap_domain: IDMAP_DOMAIN,
+                joined_at: 0,
+            },
+            online: false,
+            since: 0,
+            last_check: None,
+            last_success: None,
+            last_error: None,
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let samba = Samba::new(Layout::sandbox(dir.path(), [127, 0, 0, 1].into(), 445).unwrap());
+        let setup = guest_setup_with(&samba, &share, None, Some((&state, "SMBGW-CT105"))).unwrap();
+        // domain accounts are no local accounts inside
+        assert!(setup.users.is_empty() && setup.password_hashes.is_empty());
+        let conf = &setup.samba_files[0].content;
+        for line in [
+            "security = ads",
+            "netbios name = SMBGW-CT105",
+            "idmap config EXAMPLE : backend = rid",
+            "idmap config EXAMPLE : range = 3000000-5999999",
+        ] {
+            assert!(conf.contains(line), "{line}: {conf}");
+        }
+        assert!(!conf.contains("NODE1"), "{conf}");
+        let domain = setup.domain.unwrap();
+        assert_eq!(domain.netbios_name, "SMBGW-CT105");
+        assert!(domain.krb5_conf.content.contains("kdc = dc1.example.test"));
+        // without a membership the guest stays a standalone server
+        let local = guest_setup_with(&samba, &share, None, None).unwrap();
+        assert!(local.domain.is_none());
+        assert!(!local.samba_files[0].content.contains("security = ads"));
+    }
+
+    #[test]
+    fn a_guest_answers_discovery_as_the_node_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let layout = Layout::sandbox(dir.path(), [127, 0, 0, 1].into(), 445).unwrap();
+        let props = [
+            ("mode", "lxc"),
+            ("path", "/srv/tm"),
+            ("macos", "1"),
+            ("time-machine", "1"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let share = Share::from_properties("tm", &props).unwrap();
+        // a sandbox names its interfaces first
+        assert_eq!(guest_discovery(&layout, &share).unwrap(), None);
+        std::fs::create_dir_all(&layout.state_dir).unwrap();
+        let setting = layout.state_dir.join("discovery.cfg");
+        std::fs::write(&setting, "discovery=on\ninterfaces=lo\n").unwrap();
+        let files = guest_discovery(&layout, &share).unwrap().expect("discovery on");
+        // the guest's own interface, and its own smbd with the Time Machine share
+        assert_eq!(files[0].path, Path::new(WSDD_DEFAULT));
+        assert!(
+            files[0].content.contains("WSDD_PARAMS=\"--interface eth0\""),
+            "{}",
+            files[0].content
+        );
+        assert_eq!(files[1].path, Path::new(AVAHI_SERVICE));
+        assert!(
+            files[1]
+                .content
+                .contains("<type>_smb._tcp</type>\n    <port>445</port>"),
+            "{}",
+            files[1].content
+        );
+        assert!(
+            files[1].content.contains("dk0=adVN=tm,adVF=0x82"),
+            "{}",
+            files[1].content
+        );
+        std::fs::write(&setting, "discovery=off\ninterfaces=lo\n").unwrap();
+        assert_eq!(guest_discovery(&layout, &share).unwrap(), None);
     }
 }

@@ -5,54 +5,39 @@
 //! Samba inside is set up from the same `GuestSetup` a VM gets as cloud-init, here through
 //! `pct exec` (lxc_inside.rs).
 //!
+//! A share naming domain accounts gets a container that is a domain member of its own
+//! (`SMBGW-CT<id>`, joined once with a domain administrator the caller gives) and maps the
+//! domain's id ranges 1:1 (lxc_idmap.rs), so domain users own the same files seen from both.
+//!
 //! Everything goes through `pct`, as an admin would type it; the raw `lxc.*` lines PVE's tools
 //! cannot set are written under PVE's config lock (`pve::Guest::edit_config`).
 
 use std::path::{Path, PathBuf};
 
+use smbgw_core::ad::{AdState, IdRange};
 use smbgw_core::guest::{self, Container};
 use smbgw_core::plan::FnStep;
-use smbgw_core::{bail_field, bail_input, Error, Placement, Plan, Result, ResultExt, Share};
+use smbgw_core::{bail_field, bail_input, validate, Error, Placement, Plan, Result, ResultExt, Share};
 use smbgw_sys::Command;
 
 use super::guest::{check_guest_memory, check_resources, check_storage_room, guest_name};
-use super::{lxc_inside, ContainerStatus, PlacementPlugin, PlacementStatus};
+use super::{lxc_idmap, lxc_inside, ContainerStatus, PlacementPlugin, PlacementStatus};
 use crate::pve::{self, pct, Guest};
 use crate::Gateway;
 
-/// The id range of an unprivileged container (PVE's default).
-const ID_BASE: u32 = 100_000;
-const ID_COUNT: u32 = 65_536;
 /// The container's root filesystem: the template unpacked is about 400 MB.
 const ROOTFS_GIB: u64 = 4;
 
 pub(crate) struct Lxc<'a>(pub &'a Container);
 
-/// `lxc.idmap` lines: `ids` (sorted, unique, below 65536) map to themselves, everything else
-/// to the usual unprivileged range.
-pub fn idmap_lines(kind: char, ids: &[u32]) -> Vec<String> {
-    let mut lines = Vec::new();
-    let mut next = 0;
-    for &id in ids.iter().filter(|&&i| i < ID_COUNT) {
-        if id > next {
-            lines.push(format!("lxc.idmap: {kind} {next} {} {}", ID_BASE + next, id - next));
-        }
-        lines.push(format!("lxc.idmap: {kind} {id} {id} 1"));
-        next = id + 1;
-    }
-    if next < ID_COUNT {
-        lines.push(format!(
-            "lxc.idmap: {kind} {next} {} {}",
-            ID_BASE + next,
-            ID_COUNT - next
-        ));
-    }
-    lines
-}
-
 /// What converging a container needs to know about it, read before planning.
 struct ContainerFacts {
     running: bool,
+    /// The domain's id ranges the container maps 1:1 (a share with domain accounts).
+    domain: Vec<IdRange>,
+    /// Whether those ranges are free of other maps (`lxc_idmap::check_node`), when the
+    /// container does not map them yet.
+    domain_clear: Option<Result<()>>,
     /// The container's config; `None` when there is none.
     config: Option<String>,
     /// Whether the dataset's mount lets snapshots reach the container (shares serving ZFS
@@ -67,29 +52,50 @@ impl Lxc<'_> {
         if let Some(config) = &facts.config {
             self.memory_step(config, plan);
         }
+        let has_line = |line: &str| {
+            facts
+                .config
+                .as_deref()
+                .is_none_or(|text| pve::main_section(text).any(|l| l == line))
+        };
         // shadow copies turned on later: the snapshot mount only comes with a restart
-        let view_missing = serves_zfs_snapshots(share)
-            && facts.config.as_deref().is_some_and(|text| {
-                let line = snapshot_view_line(Path::new(&share.path));
-                !pve::main_section(text).any(|l| l == line)
-            });
+        let view_missing = serves_zfs_snapshots(share) && !has_line(&snapshot_view_line(Path::new(&share.path)));
+        // domain accounts added later: so does the map of the domain's ids, and the join
+        let domain_lines = lxc_idmap::domain_lines(&facts.domain);
+        let domain_missing = !domain_lines.iter().all(|l| has_line(l));
         if view_missing {
             facts.snapshot_mount.unwrap_or(Ok(()))?;
-            if facts.running {
-                plan.push(FnStep::new(
-                    format!("shut container {id} down to add the snapshot mount"),
-                    move || {
-                        pct()
-                            .args(["shutdown", &id.to_string(), "--timeout", "60", "--forceStop", "1"])
-                            .run()
-                            .map(|_| ())
-                    },
-                    move || pct().args(["start", &id.to_string()]).run().map(|_| ()),
-                ));
-            }
+        }
+        if domain_missing {
+            facts.domain_clear.unwrap_or(Ok(()))?;
+            self.require_join_credentials(gw, share)?;
+        }
+        let mut reasons = Vec::new();
+        if view_missing {
+            reasons.push("add the snapshot mount");
+        }
+        if domain_missing {
+            reasons.push("map the domain's ids");
+        }
+        if facts.running && !reasons.is_empty() {
+            plan.push(FnStep::new(
+                format!("shut container {id} down to {}", reasons.join(" and ")),
+                move || {
+                    pct()
+                        .args(["shutdown", &id.to_string(), "--timeout", "60", "--forceStop", "1"])
+                        .run()
+                        .map(|_| ())
+                },
+                move || pct().args(["start", &id.to_string()]).run().map(|_| ()),
+            ));
+        }
+        if view_missing {
             self.snapshot_view_step(gw, share, plan);
         }
-        if !facts.running || view_missing {
+        if domain_missing {
+            self.domain_map_step(gw, &facts.domain, domain_lines, plan);
+        }
+        if !facts.running || !reasons.is_empty() {
             plan.push(FnStep::new(
                 format!("start container {id}"),
                 move || pct().args(["start", &id.to_string()]).run().map(|_| ()),
@@ -100,6 +106,45 @@ impl Lxc<'_> {
         Ok(())
     }
 
+    /// A container joins the domain as a computer of its own; that takes a domain
+    /// administrator, asked for before anything changes.
+    fn require_join_credentials(&self, gw: &Gateway, share: &Share) -> Result<()> {
+        if let Some(creds) = &gw.guest_join {
+            crate::ad::membership::check_user(&creds.user).field("ad-user")?;
+        } else {
+            bail_field!(
+                "ad-user",
+                "share '{}' names domain accounts: its container {} joins the domain as the computer {}; give a domain administrator who may join computers with --ad-user NAME --password-stdin",
+                share.name,
+                self.id(),
+                guest_netbios_name(self.id())
+            );
+        }
+        Ok(())
+    }
+
+    /// The domain's id ranges mapped 1:1 into an existing container (stopped), with root's
+    /// subordinate ids for them.
+    fn domain_map_step(&self, gw: &Gateway, domain: &[IdRange], lines: Vec<String>, plan: &mut Plan) {
+        let id = self.id();
+        let (layout, undo_layout, undo_lines) = (gw.layout.clone(), gw.layout.clone(), lines.clone());
+        plan.push(FnStep::new(
+            format!(
+                "map the domain's id ranges {} 1:1 into container {id} (lxc.idmap)",
+                ranges_text(domain)
+            ),
+            move || Guest::Container(id).edit_config(&layout, |t| pve::with_lines(t, &lines)),
+            move || {
+                Guest::Container(id).edit_config(&undo_layout, |t| {
+                    undo_lines.iter().fold(t.to_string(), |t, l| pve::without_line(&t, l))
+                })
+            },
+        ));
+        if !gw.layout.is_sandbox() {
+            subid_steps(&[], &[], domain, plan);
+        }
+    }
+
     fn id(&self) -> u32 {
         self.0.id.expect("the container's id is chosen at create")
     }
@@ -108,14 +153,16 @@ impl Lxc<'_> {
     fn share_ids(gw: &Gateway, share: &Share) -> Result<(Vec<u32>, Vec<u32>)> {
         let accounts = gw.samba().accounts();
         let (mut uids, mut gids) = (Vec::new(), Vec::new());
-        for user in &share.users {
+        // domain accounts come through the domain's ranges (`domain_ranges`)
+        let local = |name: &&String| validate::principal_domain(name).is_none();
+        for user in share.users.iter().filter(local) {
             let a = accounts
                 .user(user)?
                 .ok_or_else(|| Error::input(format!("user '{user}' does not exist")).field("users"))?;
             uids.push(a.uid);
             gids.push(a.gid);
         }
-        for group in &share.groups {
+        for group in share.groups.iter().filter(local) {
             gids.push(
                 accounts
                     .group_id(group)?
@@ -126,7 +173,7 @@ impl Lxc<'_> {
         uids.dedup();
         gids.sort_unstable();
         gids.dedup();
-        if let Some(id) = uids.iter().chain(&gids).find(|&&i| i >= ID_COUNT) {
+        if let Some(id) = uids.iter().chain(&gids).find(|&&i| i >= lxc_idmap::ID_COUNT) {
             bail_field!(
                 "users",
                 "id {id} of a user or group of share '{}' is beyond what a container maps (65535)",
@@ -134,6 +181,22 @@ impl Lxc<'_> {
             );
         }
         Ok((uids, gids))
+    }
+
+    /// The domain's id ranges, mapped 1:1 into the container of a share that names domain
+    /// accounts (see lxc_idmap.rs); none for a share of local accounts only.
+    fn domain_ranges(gw: &Gateway, share: &Share) -> Result<Vec<IdRange>> {
+        if share.domain_principals().next().is_none() {
+            return Ok(Vec::new());
+        }
+        let state = AdState::load(&gw.layout)?.ok_or_else(|| {
+            Error::not_set_up(format!(
+                "share '{}' names domain accounts, but this node is not joined to a domain; run 'pve-smbgateway ad-join' first",
+                share.name
+            ))
+            .field("users")
+        })?;
+        Ok(vec![state.join.idmap_default, state.join.idmap_domain])
     }
 
     /// ZFS snapshots for Previous Versions. `.zfs/snapshot` does not work through the share's
@@ -167,19 +230,33 @@ impl Lxc<'_> {
         ));
     }
 
-    /// Samba inside the container: users, configuration, smbd restarted; done when SMB answers.
+    /// Samba inside the container: users, configuration (a member of the node's domain when
+    /// the share names domain accounts), smbd restarted; done when SMB answers.
     fn configure_step(&self, gw: &Gateway, share: &Share, plan: &mut Plan) {
         let (samba, share, ct) = (gw.samba().clone(), share.clone(), self.0.clone());
+        let (layout, creds) = (gw.layout.clone(), gw.guest_join.clone());
+        let id = ct.id.unwrap_or(0);
+        let domain = share.domain_principals().next().is_some();
+        let joined = match domain {
+            true => format!(", as the domain member {}", guest_netbios_name(id)),
+            false => String::new(),
+        };
         plan.push(FnStep::new(
             format!(
-                "configure Samba in container {} for share '{}' (installing it first if the template has none) and wait until it answers SMB",
-                ct.id.unwrap_or(0),
+                "configure Samba in container {id} for share '{}'{joined} (installing it first if the template has none) and wait until it answers SMB",
                 share.name
             ),
             move || {
                 // the container shows the dataset's snapshots at their own mount (see above)
                 let snapshots = serves_zfs_snapshots(&share).then_some(guest::SNAPSHOT_MOUNT);
-                lxc_inside::configure(&super::guest::guest_setup(&samba, &share, snapshots)?, &ct)
+                let state = match domain {
+                    true => AdState::load(&layout)?,
+                    false => None,
+                };
+                let netbios = guest_netbios_name(id);
+                let member = state.as_ref().map(|s| (s, netbios.as_str()));
+                let setup = super::guest::guest_setup_with(&samba, &share, snapshots, member)?;
+                lxc_inside::configure(&setup, &ct, creds.as_deref())
             },
             || Ok(()),
         ));
@@ -206,15 +283,20 @@ impl Lxc<'_> {
 
 impl PlacementPlugin for Lxc<'_> {
     fn check(&self, gw: &Gateway, share: &Share, taken: &[u32]) -> Result<Placement> {
-        if share.domain_principals().next().is_some() {
-            bail_field!(
-                "users",
-                "share '{}': domain users and groups are not available in --mode lxc yet; use --mode native",
-                share.name
-            );
+        let domain = Self::domain_ranges(gw, share)?;
+        if !domain.is_empty() {
+            // the domain's ranges are mapped 1:1: no other container may own ids there
+            lxc_idmap::check_node(&gw.layout, &domain, self.0.id).field("users")?;
         }
         let ct = self.0;
         let id = gw.choose_guest_id(ct.id, taken, None, "--ct-id")?;
+        if !domain.is_empty() {
+            let placed = Container {
+                id: Some(id),
+                ..ct.clone()
+            };
+            Lxc(&placed).require_join_credentials(gw, share)?;
+        }
         let template = pve::volume_path(&ct.template)
             .map_err(|e| Error::input(format!("template {} is not available: {}", ct.template, e.message)))
             .field("ct-template")?;
@@ -254,6 +336,7 @@ impl PlacementPlugin for Lxc<'_> {
     /// Create, configure and start the container of a new lxc share.
     fn create_steps(&self, gw: &Gateway, share: &Share, plan: &mut Plan) -> Result<()> {
         let (uids, gids) = Self::share_ids(gw, share)?;
+        let domain = Self::domain_ranges(gw, share)?;
         let ct = self.0;
         let id = self.id();
         let mut net = format!("name=eth0,bridge={},ip={}", ct.bridge, ct.ip);
@@ -292,17 +375,24 @@ impl PlacementPlugin for Lxc<'_> {
                     .map(|_| ())
             },
         ));
-        let mut lines = idmap_lines('u', &uids);
-        lines.extend(idmap_lines('g', &gids));
+        let mut lines = lxc_idmap::idmap_lines('u', &uids, &domain);
+        lines.extend(lxc_idmap::idmap_lines('g', &gids, &domain));
         let layout = gw.layout.clone();
+        let what = match domain.is_empty() {
+            true => "the ids of the share's users".to_string(),
+            false => format!(
+                "the ids of the share's users and the domain's id ranges {}",
+                ranges_text(&domain)
+            ),
+        };
         plan.push(FnStep::new(
-            format!("map the ids of the share's users 1:1 into container {id} (lxc.idmap)"),
+            format!("map {what} into container {id} (lxc.idmap)"),
             move || Guest::Container(id).edit_config(&layout, |t| pve::with_lines(t, &lines)),
             || Ok(()),
         ));
         self.snapshot_view_steps(gw, share, plan)?;
         if !gw.layout.is_sandbox() {
-            subid_steps(&uids, &gids, plan);
+            subid_steps(&uids, &gids, &domain, plan);
         }
         plan.push(FnStep::new(
             format!("start container {id}"),
@@ -318,19 +408,42 @@ impl PlacementPlugin for Lxc<'_> {
         let Some(id) = self.0.id else {
             return Ok(());
         };
+        let config = std::fs::read_to_string(Guest::Container(id).config_path(&gw.layout)).ok();
+        let domain = Self::domain_ranges(gw, share)?;
+        let mapped = |text: &String| {
+            let lines = lxc_idmap::domain_lines(&domain);
+            lines.iter().all(|l| pve::main_section(text).any(|m| m == l))
+        };
+        let domain_clear = (!domain.is_empty() && !config.as_ref().is_some_and(mapped))
+            .then(|| lxc_idmap::check_node(&gw.layout, &domain, Some(id)).field("users"));
         let facts = ContainerFacts {
             running: pve::guest_state(Guest::Container(id)) == "running",
-            config: std::fs::read_to_string(Guest::Container(id).config_path(&gw.layout)).ok(),
+            domain,
+            domain_clear,
+            config,
             snapshot_mount: serves_zfs_snapshots(share).then(|| check_shared_mount(Path::new(&share.path))),
         };
         self.plan_converge(gw, share, facts, plan)
     }
 
     /// Stop and destroy the container (the data stays on the node).
-    fn destroy_steps(&self, gw: &Gateway, _: &Share, _: bool, plan: &mut Plan, _: &mut Vec<String>) -> Result<()> {
+    fn destroy_steps(
+        &self,
+        gw: &Gateway,
+        share: &Share,
+        _: bool,
+        plan: &mut Plan,
+        notes: &mut Vec<String>,
+    ) -> Result<()> {
         let Some(id) = self.0.id else {
             return Ok(());
         };
+        if share.domain_principals().next().is_some() {
+            notes.push(format!(
+                "the computer account {} of container {id} stays in the domain: delete it there",
+                guest_netbios_name(id)
+            ));
+        }
         let conf = Guest::Container(id).config_path(&gw.layout);
         plan.push(FnStep::new(
             format!("stop and destroy container {id} (pct destroy)"),
@@ -376,14 +489,28 @@ impl PlacementPlugin for Lxc<'_> {
     }
 }
 
+/// The container's computer account in the node's domain: its PVE id, unique in the cluster,
+/// within NetBIOS's 15 characters.
+pub(crate) fn guest_netbios_name(id: u32) -> String {
+    let name = format!("SMBGW-CT{id}");
+    match name.len() <= 15 {
+        true => name,
+        false => format!("SMBGW{id}"),
+    }
+}
+
+fn ranges_text(domain: &[IdRange]) -> String {
+    let ranges: Vec<String> = domain.iter().map(IdRange::to_string).collect();
+    ranges.join(", ")
+}
+
 /// On a node, root may map an id 1:1 only if /etc/subuid and /etc/subgid allow it.
-fn subid_steps(uids: &[u32], gids: &[u32], plan: &mut Plan) {
-    for (file, ids) in [("/etc/subuid", uids.to_vec()), ("/etc/subgid", gids.to_vec())] {
+fn subid_steps(uids: &[u32], gids: &[u32], domain: &[IdRange], plan: &mut Plan) {
+    for (file, ids) in [("/etc/subuid", uids), ("/etc/subgid", gids)] {
         let path = PathBuf::from(file);
         let before = std::fs::read(&path).unwrap_or_default();
         let mut text = String::from_utf8_lossy(&before).to_string();
-        let mut wanted = vec![format!("root:{ID_BASE}:{ID_COUNT}")];
-        wanted.extend(ids.iter().map(|i| format!("root:{i}:1")));
+        let wanted = lxc_idmap::subid_entries(ids, domain);
         let missing: Vec<String> = wanted.into_iter().filter(|w| !text.lines().any(|l| l == w)).collect();
         if missing.is_empty() {
             continue;
@@ -482,6 +609,8 @@ mod tests {
             let mut plan = Plan::new();
             let facts = ContainerFacts {
                 running,
+                domain: Vec::new(),
+                domain_clear: None,
                 config: Some(config.to_string()),
                 snapshot_mount: mount,
             };
@@ -519,21 +648,65 @@ mod tests {
     }
 
     #[test]
-    fn idmap_maps_share_ids_one_to_one() {
+    fn a_container_joins_under_its_id() {
+        assert_eq!(guest_netbios_name(105), "SMBGW-CT105");
+        assert_eq!(guest_netbios_name(9_999_999), "SMBGW-CT9999999");
+        assert_eq!(guest_netbios_name(999_999_999), "SMBGW999999999");
+    }
+
+    #[test]
+    fn domain_accounts_added_later_map_the_domain_and_join() {
+        use smbgw_core::ad::{IDMAP_DEFAULT, IDMAP_DOMAIN};
+        let props = [
+            ("mode", "lxc"),
+            ("path", "/tank/team"),
+            ("ct-id", "950"),
+            ("users", "EXAMPLE\\alice"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let share = Share::from_properties("team", &props).unwrap();
+        let domain = vec![IDMAP_DEFAULT, IDMAP_DOMAIN];
+        let plan_for = |gw: &Gateway, config: &str, clear: Option<Result<()>>| {
+            let mut plan = Plan::new();
+            let facts = ContainerFacts {
+                running: true,
+                domain: domain.clone(),
+                domain_clear: clear,
+                config: Some(config.to_string()),
+                snapshot_mount: None,
+            };
+            Lxc(share.mode.container().unwrap())
+                .plan_converge(gw, &share, facts, &mut plan)
+                .map(|()| plan.describe())
+        };
+        let configure = "configure Samba in container 950 for share 'team', as the domain member SMBGW-CT950 (installing it first if the template has none) and wait until it answers SMB";
+        // a sandbox: the node's subordinate id files stay out of it
+        let dir = tempfile::tempdir().unwrap();
+        let gw = Gateway::new(smbgw_core::Layout::sandbox(dir.path(), [127, 0, 0, 1].into(), 445).unwrap());
+        // without an administrator the container cannot join: refused before anything
+        let err = plan_for(&gw, "memory: 512\n", Some(Ok(()))).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("ad-user"), "{}", err.message);
+        let gw = gw.with_guest_join_credentials(smbgw_samba::ad::Credentials {
+            user: "Administrator".into(),
+            password: "x".into(),
+        });
+        // ranges another map holds are refused
+        let taken = Err(Error::input("the domain id range 2000000-2999999 overlaps"));
+        assert!(plan_for(&gw, "memory: 512\n", Some(taken)).is_err());
+        let steps = plan_for(&gw, "memory: 512\n", Some(Ok(()))).unwrap();
         assert_eq!(
-            idmap_lines('u', &[20000, 20002]),
+            steps,
             [
-                "lxc.idmap: u 0 100000 20000",
-                "lxc.idmap: u 20000 20000 1",
-                "lxc.idmap: u 20001 120001 1",
-                "lxc.idmap: u 20002 20002 1",
-                "lxc.idmap: u 20003 120003 45533",
+                "shut container 950 down to map the domain's ids",
+                "map the domain's id ranges 2000000-2999999, 3000000-5999999 1:1 into container 950 (lxc.idmap)",
+                "start container 950",
+                configure
             ]
         );
-        assert_eq!(idmap_lines('g', &[]), ["lxc.idmap: g 0 100000 65536"]);
-        assert_eq!(
-            idmap_lines('u', &[0]),
-            ["lxc.idmap: u 0 0 1", "lxc.idmap: u 1 100001 65535"]
-        );
+        // mapped already: only the configuration (which keeps a working join)
+        let mapped = format!("memory: 512\n{}\n", lxc_idmap::domain_lines(&domain).join("\n"));
+        assert_eq!(plan_for(&gw, &mapped, None).unwrap(), [configure]);
     }
 }

@@ -2,12 +2,20 @@
 //! same accounts, hashes and Samba files a VM gets as cloud-init user-data
 //! (`smbgw_samba::cloud_init`), made by commands, each only when missing, so re-running it on
 //! `apply` changes nothing that is already right.
+//!
+//! A container serving domain accounts joins the node's domain as a computer of its own
+//! (`join_domain`): the node's secrets never enter it, and its winbind maps domain accounts
+//! with the node's `idmap rid` ranges, which its config maps 1:1 to the node (lxc_idmap.rs).
+//! The container answers discovery itself (wsdd, Avahi) under its own name and address.
 
 use std::time::{Duration, Instant};
 
 use smbgw_core::guest::Container;
 use smbgw_core::{Error, Result};
-use smbgw_samba::guest_setup::{GuestSetup, HASHES_FILE};
+use smbgw_samba::ad::Credentials;
+use smbgw_samba::guest_setup::{
+    GuestDomain, GuestFile, GuestSetup, AVAHI_SERVICE, DISCOVERY_PACKAGES, HASHES_FILE, WSDD_DEFAULT,
+};
 
 use super::guest::smb_answers;
 use crate::pve::pct;
@@ -17,6 +25,11 @@ const SMB_WAIT: Duration = Duration::from_secs(90);
 /// Samba from it.
 const NETWORK_WAIT: Duration = Duration::from_secs(60);
 const APT_TIMEOUT: Duration = Duration::from_secs(900);
+const JOIN_TIMEOUT: Duration = Duration::from_secs(120);
+/// How long winbind inside may take to reach the DC after a join or a restart.
+const WINBIND_WAIT: Duration = Duration::from_secs(90);
+/// winbind after files for users and groups, once.
+const NSSWITCH_WINBIND: &str = "sed -i -E '/^(passwd|group):/{/winbind/!s/$/ winbind/}' /etc/nsswitch.conf";
 
 /// Run in the container; the output of a failing command becomes the error.
 fn exec(id: &str, args: &[&str]) -> Result<String> {
@@ -53,6 +66,12 @@ pub(crate) fn container_ip(ct: &Container) -> Option<String> {
 /// container's Debian mirror. The gateway template has it already and needs no network.
 fn install_samba(id: &str) -> Result<()> {
     let present = "command -v smbd && command -v pdbedit && command -v testparm";
+    install(id, present, &["samba"], "Samba")
+}
+
+/// Install `packages` from the container's Debian mirror unless `present` (a shell test)
+/// holds; `what` names them in the error.
+fn install(id: &str, present: &str, packages: &[&str], what: &str) -> Result<()> {
     if exec(id, &["sh", "-c", present]).is_ok() {
         return Ok(());
     }
@@ -79,15 +98,44 @@ fn install_samba(id: &str) -> Result<()> {
         std::thread::sleep(Duration::from_secs(2));
         update = apt(&["update"]);
     }
-    update
-        .and_then(|_| apt(&["install", "--no-install-recommends", "samba"]))
-        .map(|_| ())
-        .map_err(|e| {
-            Error::external(format!(
-                "container {id} has no Samba and installing it failed; it needs its Debian mirror (network, DNS), or use the gateway template (scripts/create_ct_template.sh): {}",
-                e.message
-            ))
-        })
+    let install: Vec<&str> = ["install", "--no-install-recommends"]
+        .iter()
+        .chain(packages)
+        .copied()
+        .collect();
+    update.and_then(|_| apt(&install)).map(|_| ()).map_err(|e| {
+        Error::external(format!(
+            "container {id} has no {what} and installing it failed; it needs its Debian mirror (network, DNS), or use the gateway template (scripts/create_ct_template.sh): {}",
+            e.message
+        ))
+    })
+}
+
+/// Discovery from the container (the node's setting): wsdd and avahi-daemon installed when
+/// missing, their files written, both (re)started; with discovery off their files go and
+/// wsdd stops (avahi-daemon may serve others).
+fn discovery(id: &str, files: Option<&[GuestFile]>) -> Result<()> {
+    let Some(files) = files else {
+        // only a container the gateway made discoverable has anything to withdraw
+        if exec(id, &["test", "-e", AVAHI_SERVICE]).is_ok() {
+            exec(id, &["rm", "-f", WSDD_DEFAULT, AVAHI_SERVICE])?;
+            exec(id, &["systemctl", "disable", "--now", "wsdd"])?;
+        }
+        return Ok(());
+    };
+    install(
+        id,
+        "command -v wsdd && command -v avahi-daemon",
+        &DISCOVERY_PACKAGES,
+        "wsdd and avahi-daemon (discovery)",
+    )?;
+    exec(id, &["mkdir", "-p", "/etc/avahi/services"])?;
+    for file in files {
+        push(id, file.content.as_bytes(), &file.path.display().to_string(), file.mode)?;
+    }
+    exec(id, &["systemctl", "enable", "wsdd", "avahi-daemon"])?;
+    exec(id, &["systemctl", "restart", "wsdd", "avahi-daemon"])?;
+    Ok(())
 }
 
 /// The share's accounts inside, with the node's ids, each made only when missing.
@@ -113,8 +161,57 @@ fn make_accounts(id: &str, setup: &GuestSetup) -> Result<()> {
     Ok(())
 }
 
-/// Apply `setup` in the container and wait until its smbd answers SMB.
-pub(crate) fn configure(setup: &GuestSetup, ct: &Container) -> Result<()> {
+/// The container as a member of the node's domain: Kerberos and NSS set up, its own computer
+/// account (made once, with `creds`; an account that still works is kept), winbind running
+/// and trusting the domain. smb.conf, which names the domain, is in place already.
+fn join_domain(id: &str, domain: &GuestDomain, creds: Option<&Credentials>) -> Result<()> {
+    let krb5 = &domain.krb5_conf;
+    push(id, krb5.content.as_bytes(), &krb5.path.display().to_string(), krb5.mode)?;
+    exec(id, &["sh", "-c", NSSWITCH_WINBIND])?;
+    if exec(id, &["net", "ads", "testjoin"]).is_err() {
+        let Some(creds) = creds else {
+            return Err(Error::input(format!(
+                "container {id} is not a member of {} (net ads testjoin failed); give a domain administrator with --ad-user and --password-stdin to join it as {}",
+                domain.domain, domain.netbios_name
+            ))
+            .field("ad-user"));
+        };
+        pct()
+            .args(["exec", id, "--"])
+            .args(domain.join_argv(&creds.user))
+            .stdin(creds.password.as_bytes())
+            .timeout(JOIN_TIMEOUT)
+            .run()
+            .map_err(|e| {
+                Error::external(format!(
+                    "container {id} could not join {} as {} (user '{}'): {}",
+                    domain.domain, domain.netbios_name, creds.user, e.message
+                ))
+            })?;
+    }
+    exec(id, &["systemctl", "unmask", "winbind"])?;
+    exec(id, &["systemctl", "enable", "winbind"])?;
+    exec(id, &["systemctl", "restart", "winbind"])?;
+    let deadline = Instant::now() + WINBIND_WAIT;
+    loop {
+        match exec(id, &["wbinfo", "-t"]) {
+            Ok(_) => return Ok(()),
+            Err(e) if Instant::now() > deadline => {
+                return Err(Error::external(format!(
+                    "winbind in container {id} does not reach {} within {} s: {}",
+                    domain.domain,
+                    WINBIND_WAIT.as_secs(),
+                    e.message
+                )))
+            }
+            Err(_) => std::thread::sleep(Duration::from_millis(500)),
+        }
+    }
+}
+
+/// Apply `setup` in the container and wait until its smbd answers SMB. `creds`: who joins the
+/// container to the domain if the setup makes it a member and it is none yet.
+pub(crate) fn configure(setup: &GuestSetup, ct: &Container, creds: Option<&Credentials>) -> Result<()> {
     let id = ct.id.expect("id chosen").to_string();
     // the container's init needs a moment before it takes commands
     let deadline = Instant::now() + SMB_WAIT;
@@ -143,8 +240,12 @@ pub(crate) fn configure(setup: &GuestSetup, ct: &Container) -> Result<()> {
             file.mode,
         )?;
     }
+    if let Some(domain) = &setup.domain {
+        join_domain(&id, domain, creds)?;
+    }
     exec(&id, &["testparm", "-s", "/etc/samba/smb.conf"])?;
     exec(&id, &["systemctl", "restart", "smbd"])?;
+    discovery(&id, setup.discovery.as_deref())?;
     let deadline = Instant::now() + SMB_WAIT;
     loop {
         if container_ip(ct).as_deref().is_some_and(smb_answers) {

@@ -3,11 +3,12 @@
 //! `shares.rs` and `status.rs` ask the share's placement instead of testing which guest it has.
 //! A new placement is one more file here and one more arm in `of` (and in `core::Placement`).
 //!
-//! native.rs: the node's smbd; lxc.rs (with lxc_inside.rs): a container; vm.rs (with
+//! native.rs: the node's smbd; lxc.rs (with lxc_inside.rs and lxc_idmap.rs): a container; vm.rs (with
 //! vm_wait.rs): a VM. guest.rs holds what the two guests share. PVE's tools are in `pve.rs`.
 
 mod guest;
 mod lxc;
+pub(crate) mod lxc_idmap;
 mod lxc_inside;
 mod native;
 mod vm;
