@@ -1,6 +1,7 @@
 #!/bin/sh
 # Build the pve-smbgateway VM template: Debian 12 (the official generic cloud image) with
-# cloud-init, qemu-guest-agent and Samba, as a PVE template VM that `--mode vm` shares clone.
+# cloud-init, qemu-guest-agent, Samba, wsdd and Avahi, as a PVE template VM that `--mode vm`
+# shares clone.
 #   create_vm_template.sh [VMID]        (default 9000, the default of --vm-template)
 #   create_vm_template.sh --disk-image FILE
 #       only the guest's disk, without PVE or a download (t/vm/run.sh boots it): Debian 12 by
@@ -11,7 +12,8 @@
 #   STORAGE    PVE storage for the template's disk and cloud-init drive (default local-lvm)
 #   BRIDGE     bridge of the template's network interface (default vmbr0; clones set their own)
 #   IMAGE      a Debian 12 cloud image to use instead of downloading one (qcow2 or raw)
-#   CUSTOMIZED set to 1 if IMAGE already has qemu-guest-agent, samba and acl (skips virt-customize)
+#   CUSTOMIZED set to 1 if IMAGE already has qemu-guest-agent, samba, acl, wsdd and avahi-daemon
+#              (skips virt-customize)
 #   MIRROR     Debian mirror for --disk-image (default http://deb.debian.org/debian)
 # Idempotent: a template VM made by this script is kept; any other VM with that id is refused.
 # On a failure the half-made VM is destroyed again. Needs: qm (PVE), wget, sha512sum and
@@ -28,9 +30,11 @@ RELEASE_URL=https://cloud.debian.org/images/cloud/bookworm/latest
 IMAGE_NAME=debian-12-genericcloud-amd64.qcow2
 CACHE=${CACHE:-/var/lib/vz/template/cache}
 # What the gateway needs in the guest, the same for both ways of building it: smbd only (no
-# NetBIOS, no AD DC); the share's user-data writes smb.conf at first boot
-GUEST_PACKAGES=qemu-guest-agent,samba,acl
-GUEST_SETUP='systemctl enable qemu-guest-agent smbd && systemctl mask nmbd samba-ad-dc'
+# NetBIOS, no AD DC); the share's user-data writes smb.conf at first boot. wsdd and avahi-daemon
+# answer discovery only when the node's setting says so: the user-data enables them (and
+# installs them into a VM of an older template), so they start disabled
+GUEST_PACKAGES=qemu-guest-agent,samba,acl,wsdd,avahi-daemon
+GUEST_SETUP='systemctl enable qemu-guest-agent smbd && systemctl mask nmbd samba-ad-dc && systemctl disable wsdd avahi-daemon'
 # --disk-image: what the cloud image brings and debootstrap's minbase lacks (the cloud kernel,
 # as in Debian's genericcloud image; ifupdown is what cloud-init renders network-config for;
 # dbus for hostnamectl)
