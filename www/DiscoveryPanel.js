@@ -50,7 +50,7 @@ Ext.define('SMBGateway.DiscoveryPanel', {
             '<table>' +
             rows.map(([k, v]) => `<tr><td style="padding-right:16px"><b>${k}</b></td><td>${v}</td></tr>`).join('') +
             '</table>' +
-            `<p>${gt('The node advertises its native shares; an lxc share\'s container advertises itself (at its next create, update or apply); vm shares are not advertised yet.')}</p>`
+            `<p>${gt('The node advertises its native shares; the container of an lxc share and the VM of a vm share advertise themselves (at their share\'s next create, update or apply; a VM is rebooted for it).')}</p>`
         );
     },
 

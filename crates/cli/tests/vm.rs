@@ -596,17 +596,7 @@ fn vm_share_through_qm() {
     let snippet = lab.snippet("team");
     let mode = std::fs::metadata(&snippet).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "the snippet holds NT hashes");
-    let schema = Command::new("cloud-init")
-        .args(["schema", "--config-file"])
-        .arg(&snippet)
-        .output()
-        .expect("cloud-init (apt-get install cloud-init)");
-    assert!(
-        schema.status.success(),
-        "cloud-init schema: {}{}",
-        String::from_utf8_lossy(&schema.stdout),
-        String::from_utf8_lossy(&schema.stderr)
-    );
+    assert_cloud_config(&snippet);
     let text = std::fs::read_to_string(&snippet).unwrap();
     assert!(text.starts_with("#cloud-config\n"));
     assert!(!text.contains(ALICE.1), "the password is in the user-data");
@@ -795,4 +785,133 @@ fn vm_share_through_qm() {
         lab.volume("vm-960-disk-1").exists(),
         "another share's kept disk is untouched"
     );
+}
+
+/// `cloud-init schema` on a rendered snippet: valid cloud-config.
+fn assert_cloud_config(snippet: &Path) {
+    let schema = Command::new("cloud-init")
+        .args(["schema", "--config-file"])
+        .arg(snippet)
+        .output()
+        .expect("cloud-init (apt-get install cloud-init)");
+    assert!(
+        schema.status.success(),
+        "cloud-init schema: {}{}",
+        String::from_utf8_lossy(&schema.stdout),
+        String::from_utf8_lossy(&schema.stderr)
+    );
+}
+
+/// With the node's discovery setting on, the VM answers discovery itself: its user-data
+/// installs wsdd and avahi-daemon (a no-op where the template has them), writes their files
+/// from the same renderer as the node's and the containers' (wsdd on the VM's eth0; Avahi with
+/// `_smb._tcp` and, a Time Machine share, `_adisk._tcp`) and enables both. Turned off, the next
+/// `apply` renders user-data without them that withdraws what the earlier one set up, and
+/// reboots the VM so cloud-init runs it. The VM itself does not boot here (t/bin/qm); what it
+/// runs is the user-data, checked with `cloud-init schema`.
+#[test]
+fn vm_share_discovery_follows_the_setting() {
+    let lab = Lab::new();
+    let sb = &lab.sb;
+    // a sandbox's guests answer only when its setting names interfaces (the sandbox's own wsdd
+    // then stays on lo)
+    sb.ok(&["discovery", "--interfaces", "lo"]);
+    let cidr = format!("{}.20/24", lab.bridge.net);
+    sb.ok(&[
+        "create",
+        "tm",
+        "--mode",
+        "vm",
+        "--quota",
+        "1G",
+        "--vm-id",
+        "962",
+        "--macos",
+        "1",
+        "--time-machine",
+        "1",
+        "--bridge",
+        &lab.bridge.name,
+        "--ip",
+        &cidr,
+    ]);
+    let snippet = lab.snippet("tm");
+    assert_cloud_config(&snippet);
+    let data = yaml_to_json(&snippet);
+    assert_eq!(data["packages"], serde_json::json!(["wsdd", "avahi-daemon"]));
+    let file = |data: &Value, path: &str| {
+        data["write_files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .map(|f| f["content"].as_str().unwrap().to_string())
+    };
+    let wsdd = file(&data, "/etc/default/wsdd").expect("wsdd's file");
+    assert!(wsdd.contains("WSDD_PARAMS=\"--interface eth0\"\n"), "{wsdd}");
+    let avahi = file(&data, "/etc/avahi/services/pve-smbgateway.service").expect("Avahi's file");
+    for record in [
+        "<type>_smb._tcp</type>\n    <port>445</port>",
+        "<type>_adisk._tcp</type>",
+        "dk0=adVN=tm,adVF=0x82",
+    ] {
+        assert!(avahi.contains(record), "{record} missing: {avahi}");
+    }
+    // avahi-daemon reads it as XML
+    let xml = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, xml.dom.minidom as m; m.parseString(sys.stdin.read())",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut p| {
+            use std::io::Write;
+            p.stdin.take().unwrap().write_all(avahi.as_bytes())?;
+            p.wait()
+        })
+        .unwrap();
+    assert!(xml.success(), "{avahi}");
+    let runcmd: Vec<String> = data["runcmd"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    assert_eq!(
+        runcmd[runcmd.len() - 3..],
+        [
+            r#"["systemctl","enable","wsdd.service","avahi-daemon.service"]"#,
+            r#"["systemctl","restart","wsdd.service","avahi-daemon.service"]"#,
+            r#"["systemctl","restart","smbd"]"#,
+        ]
+    );
+    lab.qm_calls();
+
+    // -- off: the next apply renders the withdrawal and reboots the VM, so cloud-init runs it
+    sb.ok(&["discovery", "--discovery", "off"]);
+    assert!(
+        lab.qm_calls().is_empty(),
+        "the setting alone touches no VM: it follows at the next apply"
+    );
+    sb.ok(&["apply"]);
+    assert!(
+        lab.qm_calls().contains(&argv(&["qm", "reboot", "962"])),
+        "the VM is not rebooted"
+    );
+    assert_cloud_config(&snippet);
+    let data = yaml_to_json(&snippet);
+    assert_eq!(data["packages"], Value::Null);
+    assert_eq!(file(&data, "/etc/default/wsdd"), None);
+    assert_eq!(file(&data, "/etc/avahi/services/pve-smbgateway.service"), None);
+    let runcmd = data["runcmd"].to_string();
+    assert!(
+        runcmd.contains(r#""withdraw-discovery","/etc/avahi/services/pve-smbgateway.service","/etc/default/wsdd"]"#),
+        "{runcmd}"
+    );
+    assert!(!runcmd.contains(r#""enable""#), "{runcmd}");
+    // in line now: nothing more to do
+    sb.ok(&["apply"]);
+    assert!(!lab.qm_calls().iter().any(|c| c[1] == "reboot"));
+    sb.ok(&["delete", "tm", "--purge-data"]);
 }

@@ -59,8 +59,11 @@ fn discovery(setup: &GuestSetup, files: &mut String, commands: &mut String) -> S
             AVAHI_SERVICE,
             WSDD_DEFAULT,
         ]));
-        return "[]".into();
+        // cloud-init's schema takes no empty package list
+        return "# packages: none (discovery is off)".into();
     };
+    // write_files runs before packages: on a template without wsdd, dpkg finds our
+    // /etc/default/wsdd in place, and cloud-init's apt-get (--force-confold) keeps it
     files.extend(discovery.iter().map(write_file_entry));
     for action in ["enable", "restart"] {
         let argv: Vec<String> = ["systemctl".to_string(), action.to_string()]
@@ -70,7 +73,7 @@ fn discovery(setup: &GuestSetup, files: &mut String, commands: &mut String) -> S
         commands.push_str(&runcmd_entry(&argv));
     }
     let packages: Vec<String> = DISCOVERY_PACKAGES.iter().map(|p| scalar(p)).collect();
-    format!("[{}]", packages.join(", "))
+    format!("packages: [{}]", packages.join(", "))
 }
 
 /// The user-data of the VM `hostname` serving share `name` from `disk`.
@@ -212,7 +215,7 @@ mod tests {
             ]
         );
         assert!(!text.contains("pdbedit"));
-        assert!(text.contains("\npackages: []\n"), "{text}");
+        assert!(!text.contains("\npackages:"), "{text}");
     }
 
     #[test]

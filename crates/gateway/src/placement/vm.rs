@@ -2,7 +2,9 @@
 //! VM (scripts/create_vm_template.sh: Debian 12, cloud-init, qemu-guest-agent, Samba). The
 //! share's data lives on the VM's own second disk (`scsi1`), sized from the quota. The VM is set
 //! up by cloud-init user-data (`smbgw_samba::cloud_init`, from the share's `GuestSetup`) put in
-//! the snippets storage.
+//! the snippets storage. That user-data is the only way in: nothing is pushed into a running VM,
+//! so it follows a change (of the share, or of the node's discovery setting, which decides whether
+//! the VM answers discovery itself) when its share is converged (update, `apply`), by a reboot.
 //!
 //! Everything goes through `qm`, as an admin would type it (`pve.rs`); the waits for the
 //! booting VM are in vm_wait.rs.
