@@ -2,8 +2,9 @@
 //! each user of a home share lands in their own folder (made by the gateway, owned by them,
 //! 0700) and cannot see or enter another's; a home quota on btrfs stops a write; a removed
 //! user's home is kept and listed by `show`; a link planted where a home belongs is not
-//! followed; `--access-based-enum` hides a share from a user who may not use it in
-//! `smbclient -L`; `--hide-unreadable` hides a file the user cannot read.
+//! followed; what a crash while making a home leaves is healed by `apply`;
+//! `--access-based-enum` hides a share from a user who may not use it in `smbclient -L`;
+//! `--hide-unreadable` hides a file the user cannot read.
 
 mod common;
 
@@ -403,6 +404,113 @@ fn a_link_where_a_home_belongs_is_not_followed() {
         std::fs::symlink_metadata(path.join("bob")).unwrap().uid(),
         uid(&sb, "bob")
     );
+}
+
+/// A root-owned directory with `mode` at `path`, as an interrupted create leaves it.
+fn root_dir(path: &Path, mode: u32) {
+    std::fs::create_dir(path).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+/// The owner and mode of `path` itself.
+fn owner_mode(path: &Path) -> (u32, u32) {
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    (meta.uid(), meta.mode() & 0o7777)
+}
+
+#[test]
+fn apply_heals_what_an_interrupted_home_create_left() {
+    let sb = sandbox();
+    sb.add_user(CAROL.0, CAROL.1);
+    let path = sb.data("homes");
+    create_homes(&sb, &path, "alice,bob,carol", &[]);
+    // the states a crash in the middle of making a home leaves: bob's made under the temporary
+    // name and not yet his; carol's (as older versions made it) at her name, still root's
+    std::fs::remove_dir(path.join("bob")).unwrap();
+    std::fs::remove_dir(path.join("carol")).unwrap();
+    let temp = path.join(".smbgw-new-home.bob");
+    root_dir(&temp, 0o700);
+    root_dir(&path.join("carol"), 0o700);
+    // a leftover someone wrote into is not removed; the gateway's own entries are no homes
+    let full = path.join(".smbgw-new-home.dave");
+    root_dir(&full, 0o700);
+    std::fs::write(full.join("kept.txt"), b"data").unwrap();
+    root_dir(&path.join(".snapshots"), 0o755);
+    root_dir(&path.join("lost+found"), 0o700);
+
+    let r = sb.run(&["apply"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(".smbgw-new-home.dave") && r.stderr.contains("holds data"),
+        "{}",
+        r.stderr
+    );
+    assert!(!temp.exists(), "the empty leftover is removed");
+    assert_eq!(std::fs::read(full.join("kept.txt")).unwrap(), b"data");
+    assert_eq!(owner_mode(&path.join("bob")), (uid(&sb, "bob"), 0o700));
+    assert_eq!(owner_mode(&path.join("carol")), (uid(&sb, "carol"), 0o700));
+    put(&sb, "homes", CAROL, "c.txt", b"carol's").unwrap();
+    assert_eq!(std::fs::read(path.join("carol/c.txt")).unwrap(), b"carol's");
+    put(&sb, "homes", BOB, "b.txt", b"bob's").unwrap();
+    // show lists the homes only
+    let shown = json(&sb.ok(&["show", "homes", "--output-format", "json"]));
+    let names: Vec<&str> = shown["homes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bob", "carol"], "{shown}");
+    // apply again: nothing left to heal
+    let r = sb.run(&["apply", "--dry-run"]);
+    assert!(
+        !r.stdout.contains(".smbgw-new-home.bob") && !r.stdout.contains("the home"),
+        "{}",
+        r.stdout
+    );
+
+    // a root-owned folder someone made on purpose (another mode, or not empty) stays refused
+    std::fs::remove_file(path.join("carol/c.txt")).unwrap();
+    std::fs::remove_dir(path.join("carol")).unwrap();
+    root_dir(&path.join("carol"), 0o755);
+    let r = sb.run(&["update", "homes", "--comment", "again"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("belongs to uid 0"), "{}", r.stderr);
+    std::fs::set_permissions(path.join("carol"), std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::write(path.join("carol/root.txt"), b"root's").unwrap();
+    let r = sb.run(&["update", "homes", "--comment", "again"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert_eq!(owner_mode(&path.join("carol")), (0, 0o700));
+}
+
+#[test]
+fn apply_heals_an_interrupted_btrfs_home_create_with_its_limit() {
+    let sb = sandbox();
+    let fs = Btrfs::new(sb.dir.path(), "512M");
+    let path = fs.mount.join("homes");
+    create_homes(&sb, &path, "alice,bob", &["--home-quota", "10M"]);
+    let subvolume = |p: &Path, mode: &str| {
+        common::run("btrfs", &["subvolume", "create", p.to_str().unwrap()]);
+        common::run("chmod", &[mode, p.to_str().unwrap()]);
+    };
+    let delete = |p: &Path| common::run("btrfs", &["subvolume", "delete", p.to_str().unwrap()]);
+    // bob's home made under the temporary name, alice's (as older versions made it) root's
+    delete(&path.join("bob"));
+    delete(&path.join("alice"));
+    let temp = path.join(".smbgw-new-home.bob");
+    subvolume(&temp, "0700");
+    subvolume(&path.join("alice"), "0700");
+
+    sb.ok(&["apply"]);
+    assert!(!temp.exists(), "the empty leftover subvolume is removed");
+    for user in ["alice", "bob"] {
+        let home = path.join(user);
+        assert_eq!(owner_mode(&home), (uid(&sb, user), 0o700), "{user}");
+        assert_eq!(std::fs::metadata(&home).unwrap().ino(), 256, "{user}: a subvolume");
+        assert_eq!(fs.qgroup(&home).1, Some(10 * MIB), "{user}'s limit");
+    }
+    let err = put(&sb, "homes", ALICE, "big.bin", &vec![7u8; 20 * MIB as usize]).unwrap_err();
+    assert!(err.contains("NT_STATUS_DISK_FULL"), "{err}");
 }
 
 #[test]

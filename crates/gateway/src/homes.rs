@@ -11,6 +11,11 @@
 //! the home (it holds their data) and `homes` lists it as no longer served. Every change goes
 //! through handles opened without following links from the share's root (`smbgw_sys::safe_fs`):
 //! a link someone put where a home belongs is never followed, and the plan is refused.
+//!
+//! A home is made complete (owner, mode, no ACL, limit) under a temporary name (`TEMP_PREFIX`)
+//! and then renamed to its user's name in one step, so a crash never leaves a half-made home
+//! where the user's belongs. The next plan removes such a leftover while it is empty, and takes
+//! over the empty root-only home an interrupted create of older versions left (`adoptable`).
 
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
@@ -30,6 +35,18 @@ use crate::Gateway;
 
 /// A home folder's mode: its owner only.
 const HOME_MODE: u32 = 0o700;
+
+/// The prefix of the name a home is made under before it is renamed to its user's. It starts
+/// with a dot, which no account name does (`validate::account_name`), so it never meets a home.
+const TEMP_PREFIX: &str = ".smbgw-new-home.";
+
+/// The temporary name of `user`'s home while it is made.
+fn temp_name(user: &str) -> OsString {
+    OsString::from(format!("{TEMP_PREFIX}{user}"))
+}
+
+/// The root directory of every btrfs subvolume has this inode number.
+const SUBVOLUME_ROOT_INODE: u64 = 256;
 
 /// A home folder as `show` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -155,6 +172,9 @@ impl Gateway {
                 imp.limit_prerequisites(&volume, limit, &facts, plan)?;
             }
         }
+        if let Some(dir) = &root {
+            self.leftover_steps(dir, btrfs, plan)?;
+        }
         for owner in owners(share, &self.samba)? {
             let name = OsString::from(&owner.name);
             let path = root_path.join(&owner.name);
@@ -172,7 +192,17 @@ impl Gateway {
                 });
                 continue;
             };
-            check_existing(&path, &owner, &st)?;
+            let dir = root.as_ref().expect("the entry was found in the root");
+            if adoptable(dir, &name, &owner, &st)? {
+                plan.push(AdoptHome {
+                    root: root_path.clone(),
+                    owner,
+                    identity: st.identity(),
+                    adopted: false,
+                });
+            } else {
+                check_existing(&path, &owner, &st)?;
+            }
             if btrfs && (limit.is_some() || had_limit) {
                 self.home_limit_step(share, &path, limit, &facts, plan)?;
             }
@@ -197,6 +227,38 @@ impl Gateway {
             self.warn(format!(
                 "{path} (the home share's root) cannot be passed by the users (mode {:04o}), so nobody reaches their home folder; run 'chmod o+x {path}'",
                 st.mode & 0o7777
+            ));
+        }
+        Ok(())
+    }
+
+    /// Steps that remove what an interrupted create left under a temporary name (nobody's
+    /// home: it was never renamed into place). One that holds data is left, with a warning.
+    fn leftover_steps(&self, root: &Dir, btrfs: bool, plan: &mut Plan) -> Result<()> {
+        for (entry, _) in root.entries()? {
+            if !entry.to_string_lossy().starts_with(TEMP_PREFIX) {
+                continue;
+            }
+            let path = root.path().join(&entry);
+            let Some(st) = root.stat_child(&entry)?.filter(Stat::is_dir) else {
+                self.warn(format!(
+                    "{} is not a directory the gateway made (a link or a file under its temporary home name); left as it is",
+                    path.display()
+                ));
+                continue;
+            };
+            if !root.open_child(&entry)?.names()?.is_empty() {
+                self.warn(format!(
+                    "{} was left by an interrupted home create but holds data now; left as it is: move what it holds into the home, then remove it",
+                    path.display()
+                ));
+                continue;
+            }
+            let (root_path, identity) = (root.path().to_path_buf(), st.identity());
+            let subvolume = btrfs && st.ino == SUBVOLUME_ROOT_INODE;
+            plan.push(FnStep::irreversible(
+                format!("remove {}, an empty home left by an interrupted create", path.display()),
+                move || remove_empty_home(&Dir::open(&root_path)?, &entry, identity, subvolume),
             ));
         }
         Ok(())
@@ -269,11 +331,16 @@ impl Gateway {
         let served: Vec<String> = owners(share, &self.samba)?.into_iter().map(|o| o.name).collect();
         let mut homes = Vec::new();
         for (entry, _) in root.entries()? {
+            let name = entry.to_string_lossy().into_owned();
+            // no account has such a name: the gateway's own entries (`.snapshots`, a home being
+            // made) and others' (`lost+found`) are no homes
+            if validate::account_name("home", &name).is_err() {
+                continue;
+            }
             let Some(st) = root.stat_child(&entry)?.filter(Stat::is_dir) else {
                 continue;
             };
             let path = root.path().join(&entry);
-            let name = entry.to_string_lossy().into_owned();
             let limit = match btrfs::is_subvolume(&path) {
                 true => btrfs::usage(&path).ok().and_then(|u| u.limit),
                 false => None,
@@ -318,6 +385,7 @@ impl Gateway {
                 subvolume: on_btrfs(share)?,
                 limit: share.home_quota,
                 created: None,
+                adopted: None,
             });
         }
         Ok(())
@@ -332,6 +400,7 @@ struct MemberHome {
     subvolume: bool,
     limit: Option<u64>,
     created: Option<CreateHome>,
+    adopted: Option<AdoptHome>,
 }
 
 impl Step for MemberHome {
@@ -355,6 +424,17 @@ impl Step for MemberHome {
         };
         let root = Dir::open(&self.root)?;
         if let Some(st) = root.stat_child(OsStr::new(&self.user))? {
+            if adoptable(&root, OsStr::new(&self.user), &owner, &st)? {
+                let mut step = AdoptHome {
+                    root: self.root.clone(),
+                    owner,
+                    identity: st.identity(),
+                    adopted: false,
+                };
+                let result = step.apply();
+                self.adopted = Some(step);
+                return result;
+            }
             // an earlier home of this account: kept as it is
             return check_existing(&self.root.join(&self.user), &owner, &st);
         }
@@ -371,6 +451,9 @@ impl Step for MemberHome {
     }
 
     fn undo(&mut self) -> Result<()> {
+        if let Some(step) = &mut self.adopted {
+            step.undo()?;
+        }
         match &mut self.created {
             Some(step) => step.undo(),
             None => Ok(()),
@@ -407,21 +490,160 @@ fn check_existing(path: &Path, owner: &Owner, st: &Stat) -> Result<()> {
     Ok(())
 }
 
-/// Create one home folder: a directory (or btrfs subvolume) made in the share root's handle,
-/// then chowned and limited through a handle on it. Undo removes it only while it is the
-/// folder this step made and still empty.
+/// Whether the existing `name` is the home an interrupted create of the gateway left before
+/// homes were made under a temporary name: a directory of root's with exactly the home mode,
+/// and empty. Only root can have put anything in such a folder, so handing it to its user
+/// gives nobody's data away, while refusing it would leave the admin to do by hand what the
+/// gateway does. A root-owned folder with another mode or with content was made by someone
+/// on purpose and stays refused (`check_existing`).
+fn adoptable(root: &Dir, name: &OsStr, owner: &Owner, st: &Stat) -> Result<bool> {
+    if !st.is_dir() || st.uid != 0 || owner.uid == 0 || st.mode & 0o7777 != HOME_MODE {
+        return Ok(false);
+    }
+    let home = root.open_child(name)?;
+    Ok(home.stat()?.identity() == st.identity() && home.names()?.is_empty())
+}
+
+/// Give an empty root-only home (`adoptable`) to its user, as if it had just been made.
+struct AdoptHome {
+    root: PathBuf,
+    owner: Owner,
+    /// (device, inode) of the folder checked when planning.
+    identity: (u64, u64),
+    adopted: bool,
+}
+
+impl AdoptHome {
+    /// The folder, if it still is the one checked, still root's, empty, with the home mode.
+    fn open(&self, uid: u32) -> Result<Dir> {
+        let root = Dir::open(&self.root)?;
+        let home = root.open_child(OsStr::new(&self.owner.name))?;
+        let st = home.stat()?;
+        if st.identity() != self.identity || st.uid != uid || st.mode & 0o7777 != HOME_MODE || !home.names()?.is_empty()
+        {
+            return Err(Error::system(format!(
+                "{} changed since it was checked; not touching it",
+                home.path().display()
+            )));
+        }
+        Ok(home)
+    }
+}
+
+impl Step for AdoptHome {
+    fn describe(&self) -> String {
+        format!(
+            "give {} (empty, root's, left by an interrupted home create) to '{}' (uid {}) as their home",
+            self.root.join(&self.owner.name).display(),
+            self.owner.name,
+            self.owner.uid
+        )
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        let home = self.open(0)?;
+        make_private(&home, &self.owner)?;
+        self.adopted = true;
+        Ok(())
+    }
+
+    fn undo(&mut self) -> Result<()> {
+        if !self.adopted {
+            return Ok(());
+        }
+        let home = self.open(self.owner.uid)?;
+        home.chown(Some(0), Some(0))
+    }
+}
+
+/// Make `home` its owner's alone: no ACL entries (a default ACL on the root would have let
+/// the share's other users in), owned by them, mode 0700.
+fn make_private(home: &Dir, owner: &Owner) -> Result<()> {
+    home.remove_acl(AclKind::Default)?;
+    home.remove_acl(AclKind::Access)?;
+    home.chown(Some(owner.uid), Some(owner.gid))?;
+    home.chmod(HOME_MODE)
+}
+
+/// Remove the home `name` in `root` if it still is the one with `identity` and empty. It is
+/// taken back from its user first (root's, 0700), so nothing can be written into it between
+/// the check and the removal (a subvolume is deleted with whatever it holds); one that holds
+/// data is handed back and left, and the error says so.
+fn remove_empty_home(root: &Dir, name: &OsStr, identity: (u64, u64), subvolume: bool) -> Result<()> {
+    let Some(home) = root.open_child_optional(name)? else {
+        return Ok(());
+    };
+    let path = home.path().to_path_buf();
+    let st = home.stat()?;
+    if st.identity() != identity {
+        return Err(Error::system(format!(
+            "{} is no longer the folder the gateway made; left as it is",
+            path.display()
+        )));
+    }
+    home.chown(Some(0), Some(0))?;
+    home.chmod(0o700)?;
+    if !home.names()?.is_empty() {
+        home.chown(Some(st.uid), Some(st.gid))?;
+        home.chmod(st.mode & 0o7777)?;
+        return Err(Error::system(format!(
+            "{} is no longer empty (its user stored data in it), so it is left in place with that data; remove it by hand if the data is not wanted",
+            path.display()
+        )));
+    }
+    drop(home);
+    match subvolume {
+        true => btrfs::delete_subvolume_in(root, name, Some(identity)),
+        false => root.remove_empty_child(name, identity).map(|_| ()),
+    }
+}
+
+/// renameat2(RENAME_NOREPLACE) of `from` to `to`, both in `root`: an entry at `to` is never
+/// replaced.
+fn rename_noreplace(root: &Dir, from: &OsStr, to: &OsStr) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |s: &OsStr| std::ffi::CString::new(s.as_bytes()).map_err(|_| Error::input("a name holds a NUL byte"));
+    let (a, b) = (c(from)?, c(to)?);
+    let fd = root.fd().as_raw_fd();
+    // SAFETY: both names are NUL-terminated and the handle is open
+    if unsafe { libc::renameat2(fd, a.as_ptr(), fd, b.as_ptr(), libc::RENAME_NOREPLACE) } != 0 {
+        return Err(Error::system(format!(
+            "renaming {} to {} failed: {}",
+            root.path().join(from).display(),
+            root.path().join(to).display(),
+            std::io::Error::last_os_error()
+        )));
+    }
+    Ok(())
+}
+
+/// Create one home folder: a directory (or btrfs subvolume) made under its temporary name in
+/// the share root's handle, made its owner's and limited, then renamed to the user's name
+/// without replacing anything there. Undo removes it only while it is the folder this step
+/// made and still empty.
 struct CreateHome {
     root: PathBuf,
     owner: Owner,
     subvolume: bool,
     limit: Option<u64>,
-    /// (device, inode) of the folder this step made.
+    /// (device, inode) of the home this step made and renamed into place.
     created: Option<(u64, u64)>,
 }
 
 impl CreateHome {
     fn name(&self) -> &OsStr {
         OsStr::new(&self.owner.name)
+    }
+
+    /// Make the home under `temp` complete and rename it into place.
+    fn finish(&self, root: &Dir, home: &Dir, temp: &OsStr) -> Result<()> {
+        make_private(home, &self.owner)?;
+        if let Some(limit) = self.limit {
+            // resolved again without following links, under the root only root may write in
+            btrfs::set_limit(&self.root.join(temp), Some(limit))?;
+        }
+        rename_noreplace(root, temp, self.name())
     }
 }
 
@@ -442,21 +664,29 @@ impl Step for CreateHome {
 
     fn apply(&mut self) -> Result<()> {
         let root = Dir::open(&self.root)?;
-        let path = self.root.join(&self.owner.name);
+        let temp = temp_name(&self.owner.name);
+        // what an interrupted create of this home left, if the plan did not remove it yet
+        if let Some(st) = root.stat_child(&temp)?.filter(Stat::is_dir) {
+            let subvolume = self.subvolume && st.ino == SUBVOLUME_ROOT_INODE;
+            remove_empty_home(&root, &temp, st.identity(), subvolume)?;
+        }
         // created in the handle: an entry that appeared since the plan is never taken over
         let home = match self.subvolume {
-            true => btrfs::create_subvolume_in(&root, self.name(), HOME_MODE)?,
-            false => root.mkdir_child(self.name(), HOME_MODE)?,
+            true => btrfs::create_subvolume_in(&root, &temp, HOME_MODE)?,
+            false => root.mkdir_child(&temp, HOME_MODE)?,
         };
-        self.created = Some(home.stat()?.identity());
-        // a default ACL on the root would have let the share's other users in
-        home.remove_acl(AclKind::Default)?;
-        home.remove_acl(AclKind::Access)?;
-        home.chown(Some(self.owner.uid), Some(self.owner.gid))?;
-        home.chmod(HOME_MODE)?;
-        if let Some(limit) = self.limit {
-            btrfs::set_limit(&path, Some(limit))?;
+        let identity = home.stat()?.identity();
+        if let Err(e) = self.finish(&root, &home, &temp) {
+            drop(home);
+            return Err(match remove_empty_home(&root, &temp, identity, self.subvolume) {
+                Ok(()) => e,
+                Err(left) => Error {
+                    message: format!("{}; {left}", e.message),
+                    ..e
+                },
+            });
         }
+        self.created = Some(identity);
         Ok(())
     }
 
@@ -465,9 +695,132 @@ impl Step for CreateHome {
             return Ok(());
         };
         let root = Dir::open(&self.root)?;
-        match self.subvolume {
-            true => btrfs::delete_subvolume_in(&root, self.name(), Some(identity)),
-            false => root.remove_empty_child(self.name(), identity).map(|_| ()),
+        remove_empty_home(&root, self.name(), identity, self.subvolume)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    use std::process::Command;
+
+    fn run(program: &str, args: &[&str]) -> String {
+        let out = Command::new(program).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{program} {args:?}: {stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A small btrfs on a loop device (these tests run as root), gone when dropped.
+    struct LoopBtrfs {
+        _dir: tempfile::TempDir,
+        mount: PathBuf,
+        device: String,
+    }
+
+    impl LoopBtrfs {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let image = dir.path().join("btrfs.img");
+            let mount = dir.path().join("mnt");
+            std::fs::create_dir(&mount).unwrap();
+            run("truncate", &["-s", "256M", image.to_str().unwrap()]);
+            let device = run("losetup", &["--find", "--show", image.to_str().unwrap()])
+                .trim()
+                .to_string();
+            run("mkfs.btrfs", &["-q", "-f", &device]);
+            run("mount", &[&device, mount.to_str().unwrap()]);
+            LoopBtrfs {
+                _dir: dir,
+                mount,
+                device,
+            }
+        }
+    }
+
+    impl Drop for LoopBtrfs {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
+            let _ = Command::new("losetup").arg("-d").arg(&self.device).status();
+        }
+    }
+
+    fn step(root: &Path, name: &str, subvolume: bool) -> CreateHome {
+        CreateHome {
+            root: root.to_path_buf(),
+            owner: Owner {
+                name: name.to_string(),
+                uid: 65534,
+                gid: 65534,
+            },
+            subvolume,
+            limit: None,
+            created: None,
+        }
+    }
+
+    fn root_in(fs: &LoopBtrfs) -> PathBuf {
+        let root = fs.mount.join("homes");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o711)).unwrap();
+        root
+    }
+
+    #[test]
+    fn undo_leaves_a_home_its_user_wrote_in() {
+        let fs = LoopBtrfs::new();
+        let root = root_in(&fs);
+        for (name, subvolume) in [("sub", true), ("plain", false)] {
+            let mut create = step(&root, name, subvolume);
+            create.apply().unwrap();
+            let home = root.join(name);
+            let meta = std::fs::symlink_metadata(&home).unwrap();
+            assert_eq!((meta.uid(), meta.mode() & 0o7777), (65534, 0o700), "{name}");
+            assert_eq!(meta.ino() == SUBVOLUME_ROOT_INODE, subvolume, "{name}");
+            assert!(!root.join(temp_name(name)).exists(), "{name}: renamed into place");
+
+            // the user stored something before the plan was rolled back: it stays, theirs
+            std::fs::write(home.join("data"), b"the user's").unwrap();
+            let err = create.undo().unwrap_err();
+            assert!(err.message.contains("no longer empty"), "{name}: {err}");
+            assert_eq!(std::fs::read(home.join("data")).unwrap(), b"the user's", "{name}");
+            let meta = std::fs::symlink_metadata(&home).unwrap();
+            assert_eq!(
+                (meta.uid(), meta.mode() & 0o7777),
+                (65534, 0o700),
+                "{name}: handed back"
+            );
+
+            // emptied, the undo removes it
+            std::fs::remove_file(home.join("data")).unwrap();
+            create.undo().unwrap();
+            assert!(!home.exists(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_home_is_renamed_into_place_without_replacing_what_appeared_there() {
+        let fs = LoopBtrfs::new();
+        let root = root_in(&fs);
+        for (name, subvolume) in [("sub", true), ("plain", false)] {
+            // a leftover of an interrupted create is cleared first
+            let temp = root.join(temp_name(name));
+            std::fs::create_dir(&temp).unwrap();
+            let mut create = step(&root, name, subvolume);
+            create.apply().unwrap();
+            assert!(!temp.exists(), "{name}");
+            assert_eq!(std::fs::metadata(root.join(name)).unwrap().uid(), 65534, "{name}");
+            create.undo().unwrap();
+
+            // something made at the user's name since the plan is neither replaced nor taken
+            std::fs::create_dir(root.join(name)).unwrap();
+            std::fs::write(root.join(name).join("other"), b"not the user's").unwrap();
+            let err = step(&root, name, subvolume).apply().unwrap_err();
+            assert!(err.message.contains("renaming"), "{name}: {err}");
+            assert_eq!(std::fs::metadata(root.join(name)).unwrap().uid(), 0, "{name}");
+            assert_eq!(std::fs::read(root.join(name).join("other")).unwrap(), b"not the user's");
+            assert!(!temp.exists(), "{name}: the home made under the temporary name is gone");
         }
     }
 }
