@@ -243,7 +243,8 @@ pub fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn collect(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+/// Every file below `dir` with its bytes (the store's lock files aside).
+pub fn collect(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();
