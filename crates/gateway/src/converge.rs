@@ -94,8 +94,8 @@ impl Gateway {
             .collect();
         let mut content = format!("{}\n", digest.as_str());
         names.iter().for_each(|n| content.push_str(&format!("{n}\n")));
-        // written when the operation is applied (`remember_unmanaged_names`): a dry run or a
-        // status writes nothing
+        // written when the operation is applied or the status read (`remember_unmanaged_names`):
+        // a dry run writes nothing
         *self.names_cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(content);
         Ok(names)
     }
@@ -105,8 +105,8 @@ impl Gateway {
         self.names_cache.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
-    /// Keep the names found while planning for the next run, once the operation is applied (a
-    /// dry run, a failed or a rolled back one leaves the cache as it was).
+    /// Keep the names found while planning for the next run, once the operation is applied or
+    /// the status read (a dry run, a failed or a rolled back one leaves the cache as it was).
     pub(crate) fn remember_unmanaged_names(&self, planned: Option<String>) {
         if let Some(content) = planned {
             let cache = self.layout.state_dir.join("unmanaged-shares");

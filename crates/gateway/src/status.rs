@@ -49,6 +49,8 @@ impl Gateway {
         // and those named like an admin's share are not, as converge leaves them out
         let globals = self.globals()?;
         let (served, clashing) = self.served_beside_admin(&cfg, &globals, None)?;
+        // a read, not a dry run: the next status need not ask testparm again
+        self.remember_unmanaged_names(self.planned_unmanaged_names());
         let expected = render::render(
             &self.layout,
             &served,
