@@ -7,43 +7,21 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
-use JSON::PP;
 use Test::More;
+
+use SMBGWTest;
 
 BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' }
 
 plan skip_all => 'needs root (the gateway runs as root)' if $> != 0;
 my $cli = $ENV{PVE_SMBGW_BIN} or BAIL_OUT('set PVE_SMBGW_BIN to the built pve-smbgateway');
 
-my $dir = tempdir('smbgw-discovery.XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
-$ENV{PVE_SMBGW_ROOT} = "$dir/root";
-$ENV{PVE_STANDIN_TASK_DIR} = "$dir/tasks";
+my $dir = SMBGWTest::sandbox('discovery');
 
-use PVE::APIStandin;
-use PVE::API2::SMBGateway;
+my $api = SMBGWTest::node_api('/nodes/pve1/smbgateway');
+sub api { return $api->(@_) }
 
-PVE::INotify::standin_set_nodename('pve1');
-PVE::APIStandin::mount_node_api('PVE::API2::SMBGateway', 'smbgateway');
-PVE::RPCEnvironment::standin_set_acl({
-    'auditor@pve' => { '/' => ['PVEAuditor'] },
-    'admin@pve' => { '/nodes/pve1' => ['Sys.Audit', 'Sys.Modify'] },
-});
-my $ROOT = PVE::APIStandin::ROOT();
-my $base = '/nodes/pve1/smbgateway';
-
-sub api {
-    my ($method, $path, $params, $user) = @_;
-    my $data = eval { PVE::APIStandin::call_api($ROOT, $method, "$base$path", $params // {}, user => $user // 'root@pam') };
-    return ($data, $@);
-}
-
-sub cli_json {
-    my $out = `'$cli' @_ --output-format json`;
-    die "pve-smbgateway @_ failed: $?\n" if $?;
-    return decode_json($out);
-}
+sub cli_json { return SMBGWTest::cli_json(@_) }
 
 sub stored {
     open(my $fh, '<', "$dir/root/state/discovery.cfg") or return undef;

@@ -10,35 +10,18 @@ use strict;
 use warnings;
 
 use File::Path qw(make_path);
-use File::Temp qw(tempdir);
 use Test::More;
+
+use SMBGWTest;
 
 BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' }
 
 plan skip_all => 'needs root (the gateway runs as root)' if $> != 0;
 
-my $dir = tempdir('smbgw-import.XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
-$ENV{PVE_SMBGW_ROOT} = "$dir/root";
-$ENV{PVE_STANDIN_TASK_DIR} = "$dir/tasks";
+my $dir = SMBGWTest::sandbox('import');
 
-use PVE::APIStandin;
-use PVE::API2::SMBGateway;
-
-PVE::INotify::standin_set_nodename('pve1');
-PVE::APIStandin::mount_node_api('PVE::API2::SMBGateway', 'smbgateway');
-PVE::RPCEnvironment::standin_set_acl({
-    'auditor@pve' => { '/' => ['PVEAuditor'] },
-    'admin@pve' => { '/nodes/pve1' => ['Sys.Audit', 'Sys.Modify'] },
-});
-my $ROOT = PVE::APIStandin::ROOT();
-my $base = '/nodes/pve1/smbgateway';
-
-sub api {
-    my ($method, $path, $params, $user) = @_;
-    my $data = eval { PVE::APIStandin::call_api($ROOT, $method, "$base$path", $params // {}, user => $user // 'root@pam') };
-    return ($data, $@);
-}
+my $api = SMBGWTest::node_api('/nodes/pve1/smbgateway');
+sub api { return $api->(@_) }
 
 sub slurp {
     my ($path) = @_;

@@ -7,10 +7,9 @@
 use strict;
 use warnings;
 
-use File::Temp qw(tempdir);
-use IO::Socket::INET;
-use JSON::PP;
 use Test::More;
+
+use SMBGWTest;
 
 BEGIN { $ENV{PVE_STORAGE_CUSTOM_LIB} = '' }
 
@@ -19,12 +18,7 @@ my $cli = $ENV{PVE_SMBGW_BIN} or BAIL_OUT('set PVE_SMBGW_BIN to the built pve-sm
 chomp(my $free = `losetup -f 2>/dev/null`);
 plan skip_all => 'no free loop device' if !$free;
 
-my $dir = tempdir('smbgw-snapshots.XXXXXX', TMPDIR => 1, CLEANUP => 1);
-chmod 0755, $dir;
-$ENV{PVE_SMBGW_ROOT} = "$dir/root";
-my $port = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0)->sockport;
-$ENV{PVE_SMBGW_SMB_PORT} = $port;
-$ENV{PVE_STANDIN_TASK_DIR} = "$dir/tasks";
+my $dir = SMBGWTest::sandbox('snapshots', smb_port => 1);
 
 system("truncate -s 512M '$dir/btrfs.img'") == 0 or die "truncate failed\n";
 chomp(my $loop = `losetup --find --show '$dir/btrfs.img'`);
@@ -37,29 +31,10 @@ END {
     system("losetup -d $loop") if $loop;
 }
 
-use PVE::APIStandin;
-use PVE::API2::SMBGateway;
+my $api = SMBGWTest::node_api('/nodes/pve1/smbgateway/shares/docs/snapshots');
+sub api { return $api->(@_) }
 
-PVE::INotify::standin_set_nodename('pve1');
-PVE::APIStandin::mount_node_api('PVE::API2::SMBGateway', 'smbgateway');
-PVE::RPCEnvironment::standin_set_acl({
-    'auditor@pve' => { '/' => ['PVEAuditor'] },
-    'admin@pve' => { '/nodes/pve1' => ['Sys.Audit', 'Sys.Modify'] },
-});
-my $ROOT = PVE::APIStandin::ROOT();
-my $base = '/nodes/pve1/smbgateway/shares/docs/snapshots';
-
-sub api {
-    my ($method, $path, $params, $user) = @_;
-    my $data = eval { PVE::APIStandin::call_api($ROOT, $method, "$base$path", $params // {}, user => $user // 'root@pam') };
-    return ($data, $@);
-}
-
-sub cli_json {
-    my $out = `$cli @_ --output-format json`;
-    die "pve-smbgateway @_ failed: $?\n" if $?;
-    return decode_json($out);
-}
+sub cli_json { return SMBGWTest::cli_json(@_) }
 
 system("'$cli' create docs --path '$dir/mnt/docs' --shadow-copies 1 >/dev/null 2>&1") == 0 or die "create failed\n";
 

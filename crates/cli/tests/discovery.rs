@@ -6,10 +6,10 @@
 //! on its field before anything is written.
 
 mod common;
+#[allow(dead_code)]
+#[path = "common/wsd.rs"]
+mod wsd;
 
-use std::io::{Read, Write};
-use std::net::{TcpStream, UdpSocket};
-use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command};
@@ -69,16 +69,9 @@ impl NetPair {
         vec!["nsenter".into(), format!("--net=/run/netns/{ns}")]
     }
 
-    /// Run `f` on a thread inside the client namespace (setns changes only that thread).
+    /// Run `f` on a thread inside the client namespace.
     fn in_client<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> T {
-        let path = format!("/run/netns/{}", self.client);
-        std::thread::spawn(move || {
-            let ns = std::fs::File::open(path).unwrap();
-            nix::sched::setns(ns.as_fd(), nix::sched::CloneFlags::CLONE_NEWNET).unwrap();
-            f()
-        })
-        .join()
-        .unwrap()
+        wsd::in_netns(&self.client, f)
     }
 }
 
@@ -88,61 +81,6 @@ impl Drop for NetPair {
             let _ = std::process::Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
-}
-
-const PROBE: &str = r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery" xmlns:wsdp="http://schemas.xmlsoap.org/ws/2006/02/devprof"><soap:Header><wsa:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To><wsa:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Probe</wsa:Action><wsa:MessageID>urn:uuid:0b0e3e8a-59b1-4f4e-9b0e-5c1d2a7e0001</wsa:MessageID></soap:Header><soap:Body><wsd:Probe><wsd:Types>wsdp:Device</wsd:Types></wsd:Probe></soap:Body></soap:Envelope>"#;
-
-/// Send `message` to the WS-Discovery group until an answer containing `want` comes (at most
-/// 20 tries, half a second each).
-fn multicast(message: &str, want: &str) -> Option<String> {
-    let sock = UdpSocket::bind("0.0.0.0:0").unwrap();
-    sock.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
-    let mut buf = vec![0u8; 65536];
-    for _ in 0..20 {
-        sock.send_to(message.as_bytes(), "239.255.255.250:3702").unwrap();
-        while let Ok((n, _)) = sock.recv_from(&mut buf) {
-            let text = String::from_utf8_lossy(&buf[..n]).into_owned();
-            if text.contains(want) {
-                return Some(text);
-            }
-        }
-    }
-    None
-}
-
-/// A Resolve of `endpoint`: the answer carries the device's transport addresses (XAddrs).
-fn resolve(endpoint: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:wsd="http://schemas.xmlsoap.org/ws/2005/04/discovery"><soap:Header><wsa:To>urn:schemas-xmlsoap-org:ws:2005:04:discovery</wsa:To><wsa:Action>http://schemas.xmlsoap.org/ws/2005/04/discovery/Resolve</wsa:Action><wsa:MessageID>urn:uuid:0b0e3e8a-59b1-4f4e-9b0e-5c1d2a7e0003</wsa:MessageID></soap:Header><soap:Body><wsd:Resolve><wsa:EndpointReference><wsa:Address>{endpoint}</wsa:Address></wsa:EndpointReference></wsd:Resolve></soap:Body></soap:Envelope>"#
-    )
-}
-
-/// The text between `<TAG>` (any namespace prefix) and its end tag.
-fn element<'a>(text: &'a str, tag: &str) -> Option<&'a str> {
-    let start = text.find(&format!(":{tag}>"))? + tag.len() + 2;
-    let end = text[start..].find("</")?;
-    Some(&text[start..start + end])
-}
-
-/// WS-Transfer Get of the device's metadata at `xaddr` (http://IP:PORT/UUID): what Explorer
-/// shows as the computer's name.
-fn metadata(xaddr: &str, endpoint: &str) -> String {
-    let rest = xaddr.strip_prefix("http://").unwrap();
-    let (host, path) = rest.split_once('/').unwrap();
-    let body = format!(
-        r#"<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://www.w3.org/2003/05/soap-envelope" xmlns:wsa="http://schemas.xmlsoap.org/ws/2004/08/addressing"><soap:Header><wsa:To>{endpoint}</wsa:To><wsa:Action>http://schemas.xmlsoap.org/ws/2004/09/transfer/Get</wsa:Action><wsa:MessageID>urn:uuid:0b0e3e8a-59b1-4f4e-9b0e-5c1d2a7e0002</wsa:MessageID><wsa:ReplyTo><wsa:Address>http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous</wsa:Address></wsa:ReplyTo></soap:Header><soap:Body/></soap:Envelope>"#
-    );
-    let mut s = TcpStream::connect(host).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/soap+xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut out = String::new();
-    let _ = s.read_to_string(&mut out);
-    out
 }
 
 #[test]
@@ -163,23 +101,23 @@ fn wsdd_answers_a_probe_from_the_client_namespace_with_the_host() {
         .replace('\0', " ");
     assert!(cmdline.contains(&format!("--interface {}", net.server_if)), "{cmdline}");
 
-    let answer = net.in_client(|| multicast(PROBE, "ProbeMatches"));
+    let answer = net.in_client(|| wsd::wsd(wsd::PROBE, &["ProbeMatches"]).map(|(text, _)| text));
     let log = || std::fs::read_to_string(sb.root.join("log/wsdd.log")).unwrap_or_default();
     let answer = answer.unwrap_or_else(|| panic!("no ProbeMatch; wsdd log: {}", log()));
     assert!(answer.contains("pub:Computer"), "{answer}");
-    let endpoint = element(&answer, "Address").expect("endpoint").to_string();
-    let message = resolve(&endpoint);
+    let endpoint = wsd::element(&answer, "Address").expect("endpoint").to_string();
+    let message = wsd::resolve(&endpoint);
     let resolved = net
-        .in_client(move || multicast(&message, "ResolveMatches"))
+        .in_client(move || wsd::wsd(&message, &["ResolveMatches"]).map(|(text, _)| text))
         .unwrap_or_else(|| panic!("no ResolveMatch; wsdd log: {}", log()));
-    let xaddr = element(&resolved, "XAddrs")
+    let xaddr = wsd::element(&resolved, "XAddrs")
         .unwrap_or_else(|| panic!("no XAddrs in {resolved}"))
         .to_string();
     // the address on the configured interface
     assert!(xaddr.starts_with(&format!("http://{}.1:", net.net)), "{resolved}");
-    let meta = net.in_client(move || metadata(&xaddr, &endpoint));
+    let meta = net.in_client(move || wsd::metadata(&xaddr, &endpoint));
     let host = nix::unistd::gethostname().unwrap().to_string_lossy().to_lowercase();
-    let computer = element(&meta, "Computer").unwrap_or_else(|| panic!("no Computer in {meta}; log: {}", log()));
+    let computer = wsd::element(&meta, "Computer").unwrap_or_else(|| panic!("no Computer in {meta}; log: {}", log()));
     assert_eq!(computer.to_lowercase(), format!("{host}/workgroup:workgroup"), "{meta}");
 
     // stop ends the wsdd it started

@@ -40,20 +40,26 @@ fn sandbox() -> Sandbox {
     sb
 }
 
-/// Create the home share `homes` at `path` for `users`.
-fn create_homes(sb: &Sandbox, path: &Path, users: &str, extra: &[&str]) {
-    let mut args = vec![
-        "create",
-        "homes",
-        "--path",
-        path.to_str().unwrap(),
-        "--homes",
-        "1",
-        "--users",
-        users,
-    ];
+/// Create share `name` at `path` for `users`, with the options in `extra`.
+fn create(sb: &Sandbox, name: &str, path: &Path, users: &str, extra: &[&str]) {
+    let mut args = vec!["create", name, "--path", path.to_str().unwrap(), "--users", users];
     args.extend_from_slice(extra);
     sb.ok(&args);
+}
+
+/// Create the home share `homes` at `path` for `users`.
+fn create_homes(sb: &Sandbox, path: &Path, users: &str, extra: &[&str]) {
+    create(sb, "homes", path, users, &[&["--homes", "1"], extra].concat());
+}
+
+/// The root-owned directory a planted link points to is as it was made (0750).
+fn assert_untouched(target: &Path) {
+    let meta = std::fs::metadata(target).unwrap();
+    assert_eq!(
+        (meta.uid(), meta.mode() & 0o7777),
+        (0, 0o750),
+        "the link's target is untouched"
+    );
 }
 
 /// The names a user sees in the root of `share`.
@@ -264,13 +270,7 @@ fn home_shares_refuse_what_they_cannot_do_and_write_nothing() {
             "needs --homes 1",
         ),
     ] {
-        let r = sb.run(&[&args[..], &["--output-format", "json"]].concat());
-        assert_eq!(r.code, 1, "{args:?}: {}{}", r.stdout, r.stderr);
-        let err: serde_json::Value = serde_json::from_str(r.stderr.trim().lines().last().unwrap_or(""))
-            .unwrap_or_else(|_| panic!("{args:?}: {}{}", r.stdout, r.stderr));
-        assert_eq!(err["field"], field, "{args:?}: {err}");
-        assert!(err["message"].as_str().unwrap().contains(reason), "{args:?}: {err}");
-        assert_eq!(sb.snapshot(), before, "{args:?} wrote something");
+        sb.assert_refused(&args, field, reason, &before);
         assert!(!other.exists(), "{args:?}");
     }
 }
@@ -353,12 +353,7 @@ fn a_link_where_a_home_belongs_is_not_followed() {
         "{}",
         r.stderr
     );
-    let meta = std::fs::metadata(&target).unwrap();
-    assert_eq!(
-        (meta.uid(), meta.mode() & 0o7777),
-        (0, 0o750),
-        "the link's target is untouched"
-    );
+    assert_untouched(&target);
     assert_eq!(sb.snapshot(), before, "the refused update wrote nothing");
     assert!(std::fs::symlink_metadata(path.join("bob"))
         .unwrap()
@@ -391,12 +386,7 @@ fn a_link_where_a_home_belongs_is_not_followed() {
     let r = sb.run(&["apply"]);
     assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
-    let meta = std::fs::metadata(&target).unwrap();
-    assert_eq!(
-        (meta.uid(), meta.mode() & 0o7777),
-        (0, 0o750),
-        "the link's target is untouched"
-    );
+    assert_untouched(&target);
     put(&sb, "homes", ALICE, "still.txt", b"served").unwrap();
     std::fs::remove_file(path.join("bob")).unwrap();
     sb.ok(&["apply"]);
@@ -517,24 +507,8 @@ fn apply_heals_an_interrupted_btrfs_home_create_with_its_limit() {
 fn access_based_enum_lists_a_share_only_to_its_users() {
     let sb = sandbox();
     let path = sb.data("private");
-    sb.ok(&[
-        "create",
-        "private",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--access-based-enum",
-        "1",
-    ]);
-    sb.ok(&[
-        "create",
-        "open",
-        "--path",
-        sb.data("open").to_str().unwrap(),
-        "--users",
-        "alice,bob",
-    ]);
+    create(&sb, "private", &path, "alice", &["--access-based-enum", "1"]);
+    create(&sb, "open", &sb.data("open"), "alice,bob", &[]);
     let bob = sb.listed_shares(BOB);
     assert!(bob.contains(&"open".to_string()), "{bob:?}");
     assert!(!bob.contains(&"private".to_string()), "{bob:?}");
@@ -549,16 +523,7 @@ fn access_based_enum_lists_a_share_only_to_its_users() {
 fn hide_unreadable_hides_a_file_bob_cannot_read() {
     let sb = sandbox();
     let path = sb.data("team");
-    sb.ok(&[
-        "create",
-        "team",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice,bob",
-        "--hide-unreadable",
-        "1",
-    ]);
+    create(&sb, "team", &path, "alice,bob", &["--hide-unreadable", "1"]);
     put(&sb, "team", ALICE, "secret.txt", b"for alice").unwrap();
     put(&sb, "team", ALICE, "shared.txt", b"for all").unwrap();
     // alice's file made private: 0600 (the ACL mask drops bob's inherited entry)

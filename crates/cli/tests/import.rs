@@ -118,9 +118,11 @@ fn unmanaged(sb: &Sandbox) -> PathBuf {
     sb.root.join("samba/smbgateway-unmanaged.conf")
 }
 
-/// Every file import may change, with its bytes, and the registry's shares.
+/// Every file import may change, with its bytes (the state directory's too: its caches), and
+/// the registry's shares.
 fn state(sb: &Sandbox) -> (BTreeMap<PathBuf, Vec<u8>>, String) {
     let mut files = sb.snapshot();
+    common::collect(&sb.root.join("state"), &mut files);
     for extra in [unmanaged(sb), sb.root.join("samba/smb.conf.pve-smbgateway-orig")] {
         if let Ok(data) = std::fs::read(&extra) {
             files.insert(extra, data);
@@ -269,6 +271,33 @@ fn collisions_are_all_listed_and_nothing_is_imported() {
         sb.data("docs").join("admins.txt").exists(),
         "'gw' is the admin's share now"
     );
+    // status agrees with apply: smb.conf is as apply writes it, and 'gw' is named as not served
+    let run = sb.run(&["status", "--output-format", "json"]);
+    let status: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|_| panic!("{}{}", run.stdout, run.stderr));
+    let problems = |name: &str| -> Vec<String> {
+        status["shares"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {status}"))["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_string())
+            .collect()
+    };
+    for name in ["gw", "data"] {
+        let problems = problems(name);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.contains("not served: the admin's own Samba configuration")),
+            "{name}: {problems:?}"
+        );
+        assert!(!problems.iter().any(|p| p.contains("differs")), "{name}: {problems:?}");
+    }
 
     let before = state(&sb);
     let run = sb.run(&["import", "--output-format", "json"]);

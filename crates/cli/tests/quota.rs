@@ -178,29 +178,9 @@ fn sampling_raises_each_alert_once() {
     assert_eq!(sb.run(&["quota-history", "a", "--days", "0"]).code, 1);
 }
 
-/// A sandbox with the zfs stand-in on PATH and its pool "tank"; `mount`: datasets are mounts,
-/// with snapshots under .zfs/snapshot (ZFS_STANDIN_MOUNT). Returns the stand-in's state and the
-/// pool's mountpoint.
-fn zfs_sandbox(mount: bool) -> (Sandbox, std::path::PathBuf, std::path::PathBuf) {
-    let mut sb = Sandbox::new();
-    let state = sb.dir.path().join("zfs-standin");
-    let pool = sb.dir.path().join("tank");
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::create_dir_all(&pool).unwrap();
-    std::fs::write(state.join("datasets"), format!("tank\t{}\t0\n", pool.display())).unwrap();
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../t/bin");
-    sb.env
-        .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
-    sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
-    if mount {
-        sb.env.push(("ZFS_STANDIN_MOUNT".into(), "1".into()));
-    }
-    (sb, state, pool)
-}
-
 #[test]
 fn zfs_backend_drives_the_zfs_command() {
-    let (sb, state, pool) = zfs_sandbox(false);
+    let (sb, state, pool) = common::zfs_sandbox(false);
 
     let path = pool.join("projects");
     sb.ok(&[
@@ -289,16 +269,7 @@ fn btrfs_snapshots_are_previous_versions() {
         .unwrap();
     // the layout the share's shadow copies read: read-only snapshots in .snapshots/@GMT-...
     std::fs::create_dir(path.join(".snapshots")).unwrap();
-    common::run(
-        "btrfs",
-        &[
-            "subvolume",
-            "snapshot",
-            "-r",
-            path.to_str().unwrap(),
-            path.join(".snapshots/@GMT-2026.11.22-20.00.00").to_str().unwrap(),
-        ],
-    );
+    Btrfs::snapshot_by_hand(&path, &path.join(".snapshots/@GMT-2026.11.22-20.00.00"));
     let v2 = sb.write_local("v2.txt", b"version 2\n");
     sb.smbclient("docs", Some(ALICE), &format!("put {} notes.txt", v2.display()))
         .unwrap();
@@ -307,60 +278,20 @@ fn btrfs_snapshots_are_previous_versions() {
     assert_eq!(old, "version 1\n");
 }
 
-/// Dataset mounts the zfs stand-in makes (ZFS_STANDIN_MOUNT), undone even when a test fails.
-struct ZfsMounts(std::path::PathBuf);
-
-impl Drop for ZfsMounts {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-R")
-            .arg("-l")
-            .arg(&self.0)
-            .output();
-    }
-}
-
 #[test]
 fn zfs_snapshots_are_previous_versions() {
-    let (mut sb, _, pool) = zfs_sandbox(true);
+    let (mut sb, _, pool) = common::zfs_sandbox(true);
     // zfs-auto-snapshot names snapshots in UTC: smbd must not read them in its own time zone
     sb.env.push(("TZ".into(), "Europe/Berlin".into()));
     sb.add_user(ALICE.0, ALICE.1);
-    let zfs = |args: &[&str]| {
-        let out = std::process::Command::new("zfs")
-            .envs(sb.env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "zfs {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
 
-    let path = pool.join("docs");
-    let _mounts = ZfsMounts(path.clone());
-    sb.ok(&[
-        "create",
-        "docs",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--quota",
-        "1G",
-        "--quota-backend",
-        "zfs",
-        "--shadow-copies",
-        "1",
-    ]);
+    let (path, _mounts) = common::zfs_docs_share(&sb, &pool);
     let v1 = sb.write_local("v1.txt", b"version 1\n");
     sb.smbclient("docs", Some(ALICE), &format!("put {} notes.txt", v1.display()))
         .unwrap();
     // what zfs-auto-snapshot's cron job does, and a snapshot of another tool's naming
-    zfs(&["snapshot", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
-    zfs(&["snapshot", "tank/docs@manual-before-upgrade"]);
+    sb.zfs(&["snapshot", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    sb.zfs(&["snapshot", "tank/docs@manual-before-upgrade"]);
     let v2 = sb.write_local("v2.txt", b"version 2\n");
     sb.smbclient("docs", Some(ALICE), &format!("put {} notes.txt", v2.display()))
         .unwrap();
@@ -373,8 +304,8 @@ fn zfs_snapshots_are_previous_versions() {
     );
     assert_eq!(old, "version 1\n");
 
-    zfs(&["destroy", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
-    zfs(&["destroy", "tank/docs@manual-before-upgrade"]);
+    sb.zfs(&["destroy", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    sb.zfs(&["destroy", "tank/docs@manual-before-upgrade"]);
     sb.ok(&["delete", "docs", "--purge-data"]);
     assert!(!path.exists());
 }

@@ -38,21 +38,8 @@ fn snapshot_settings_are_stored_and_bad_ones_refused_on_their_field() {
 
     let before = sb.snapshot();
     let other = sb.data("other");
-    let create = |extra: &[&str]| {
-        let mut args = vec![
-            "create".to_string(),
-            "other".into(),
-            "--path".into(),
-            other.display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    let update = |extra: &[&str]| {
-        let mut args = vec!["update".to_string(), "docs".into()];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
+    let create = |extra: &[&str]| common::args(&["create", "other", "--path", other.to_str().unwrap()], extra);
+    let update = |extra: &[&str]| common::args(&["update", "docs"], extra);
     for (args, field, reason) in [
         (
             create(&["--snapshot-schedule", "25:00"]),
@@ -100,14 +87,7 @@ fn snapshot_settings_are_stored_and_bad_ones_refused_on_their_field() {
             "needs --snapshot-schedule",
         ),
     ] {
-        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-        args.extend(["--output-format", "json"]);
-        let r = sb.run(&args);
-        assert_eq!(r.code, 1, "{args:?}: {}{}", r.stdout, r.stderr);
-        let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap_or_else(|_| panic!("{}", r.stderr));
-        assert_eq!(err["field"], field, "{args:?}: {err}");
-        assert!(err["message"].as_str().unwrap().contains(reason), "{args:?}: {err}");
-        assert_eq!(sb.snapshot(), before, "{args:?} changed files");
+        sb.assert_refused(&args, field, reason, &before);
         assert!(!other.exists(), "{args:?} created the share's directory");
     }
     // both unset again: no snapshots are scheduled and nothing of them is stored

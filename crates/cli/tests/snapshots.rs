@@ -22,6 +22,12 @@ fn sandbox() -> (Sandbox, Btrfs) {
 /// A share for alice on the btrfs volume with Previous Versions.
 fn share(sb: &Sandbox, fs: &Btrfs, name: &str) -> std::path::PathBuf {
     let path = fs.mount.join(name);
+    share_at(sb, name, &path);
+    path
+}
+
+/// Share `name` at `path` for alice, with Previous Versions.
+fn share_at(sb: &Sandbox, name: &str, path: &std::path::Path) {
     sb.ok(&[
         "create",
         name,
@@ -32,7 +38,6 @@ fn share(sb: &Sandbox, fs: &Btrfs, name: &str) -> std::path::PathBuf {
         "--shadow-copies",
         "1",
     ]);
-    path
 }
 
 fn put(sb: &Sandbox, share: &str, file: &str, text: &str) {
@@ -94,16 +99,7 @@ fn a_snapshot_is_a_previous_version_and_only_ours_are_deleted() {
 
     // one made by hand (snapper's way), in the same directory: listed, never ours
     let foreign = "@GMT-2026.01.01-12.00.00";
-    common::run(
-        "btrfs",
-        &[
-            "subvolume",
-            "snapshot",
-            "-r",
-            path.to_str().unwrap(),
-            path.join(".snapshots").join(foreign).to_str().unwrap(),
-        ],
-    );
+    Btrfs::snapshot_by_hand(&path, &path.join(".snapshots").join(foreign));
     let snaps = list(&sb, "docs");
     assert_eq!(names(&snaps), [foreign.to_string(), token.clone()]);
     assert!(snaps[0]["kind"].is_null(), "{snaps:?}");
@@ -273,51 +269,13 @@ fn a_plain_directory_on_btrfs_is_refused() {
     assert!(!path.join(".snapshots").exists());
 }
 
-/// Dataset mounts the zfs stand-in makes (ZFS_STANDIN_MOUNT), undone even when a test fails.
-struct ZfsMounts(std::path::PathBuf);
-
-impl Drop for ZfsMounts {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-R")
-            .arg("-l")
-            .arg(&self.0)
-            .output();
-    }
-}
-
 /// ZFS through the stand-in (t/bin/zfs): our snapshots carry our tag as a user property and
 /// are named as the share's shadow copies read them; one zfs-auto-snapshot took is not ours.
 #[test]
 fn zfs_snapshots_carry_our_tag_and_are_previous_versions() {
-    let mut sb = Sandbox::new();
-    let state = sb.dir.path().join("zfs-standin");
-    let pool = sb.dir.path().join("tank");
-    std::fs::create_dir_all(&state).unwrap();
-    std::fs::create_dir_all(&pool).unwrap();
-    std::fs::write(state.join("datasets"), format!("tank\t{}\t0\n", pool.display())).unwrap();
-    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../t/bin");
-    sb.env
-        .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
-    sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
-    sb.env.push(("ZFS_STANDIN_MOUNT".into(), "1".into()));
+    let (sb, state, pool) = common::zfs_sandbox(true);
     sb.add_user(ALICE.0, ALICE.1);
-    let path = pool.join("docs");
-    let _mounts = ZfsMounts(path.clone());
-    sb.ok(&[
-        "create",
-        "docs",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--quota",
-        "1G",
-        "--quota-backend",
-        "zfs",
-        "--shadow-copies",
-        "1",
-    ]);
+    let (_, _mounts) = common::zfs_docs_share(&sb, &pool);
     put(&sb, "docs", "notes.txt", "version 1\n");
     sb.ok(&["snapshot", "create", "docs"]);
     let calls = std::fs::read_to_string(state.join("calls")).unwrap();
@@ -326,19 +284,7 @@ fn zfs_snapshots_carry_our_tag_and_are_previous_versions() {
         "{calls}"
     );
     // what zfs-auto-snapshot's cron job does: listed, not ours
-    let zfs = |args: &[&str]| {
-        let out = std::process::Command::new("zfs")
-            .envs(sb.env.iter().map(|(k, v)| (k, v)))
-            .args(args)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "zfs {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    zfs(&["snapshot", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    sb.zfs(&["snapshot", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
     put(&sb, "docs", "notes.txt", "version 2\n");
 
     let snaps = list(&sb, "docs");
@@ -365,7 +311,7 @@ fn zfs_snapshots_carry_our_tag_and_are_previous_versions() {
     assert!(r.stderr.contains("btrfs shares only"), "{}", r.stderr);
     sb.ok(&["snapshot", "delete", "docs", &ours]);
     assert_eq!(names(&list(&sb, "docs")), ["zfs-auto-snap_hourly-2026-11-22-2000"]);
-    zfs(&["destroy", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
+    sb.zfs(&["destroy", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
     sb.ok(&["delete", "docs", "--purge-data"]);
 }
 
@@ -390,16 +336,7 @@ fn cephfs_snapshots_are_recorded_cluster_wide_and_previous_versions() {
     let mount = mnt.path().join("n1");
     ceph.mount(None, &mount);
     let path = mount.join("smbgateway/cs");
-    sb.ok(&[
-        "create",
-        "cs",
-        "--path",
-        path.to_str().unwrap(),
-        "--users",
-        "alice",
-        "--shadow-copies",
-        "1",
-    ]);
+    share_at(&sb, "cs", &path);
     put(&sb, "cs", "notes.txt", "version 1\n");
     sb.ok(&["snapshot", "create", "cs"]);
     let record = std::fs::read_to_string(sb.root.join("config/snapshots.json")).unwrap();

@@ -124,21 +124,8 @@ fn impossible_time_machine_settings_are_refused_on_their_field_and_nothing_is_wr
     let sb = sandbox_with_share(&["--macos", "1"]);
     let before = sb.snapshot();
     let other = sb.data("other");
-    let create = |extra: &[&str]| {
-        let mut args = vec![
-            "create".to_string(),
-            "other".into(),
-            "--path".into(),
-            other.display().to_string(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
-    let update = |extra: &[&str]| {
-        let mut args = vec!["update".to_string(), "backups".into()];
-        args.extend(extra.iter().map(|s| s.to_string()));
-        args
-    };
+    let create = |extra: &[&str]| common::args(&["create", "other", "--path", other.to_str().unwrap()], extra);
+    let update = |extra: &[&str]| common::args(&["update", "backups"], extra);
     for (args, field, reason) in [
         (create(&["--time-machine", "1"]), "time-machine", "needs --macos 1"),
         (
@@ -191,15 +178,7 @@ fn impossible_time_machine_settings_are_refused_on_their_field_and_nothing_is_wr
             "Time Machine writes its backups' metadata as streams",
         ),
     ] {
-        let mut args: Vec<&str> = args.iter().map(String::as_str).collect();
-        args.extend(["--output-format", "json"]);
-        let r = sb.run(&args);
-        assert_eq!(r.code, 1, "{args:?}: {}{}", r.stdout, r.stderr);
-        let err: serde_json::Value = serde_json::from_str(r.stderr.trim()).unwrap_or_else(|_| panic!("{}", r.stderr));
-        assert_eq!(err["field"], field, "{args:?}: {err}");
-        let message = err["message"].as_str().unwrap();
-        assert!(message.contains(reason), "{args:?}: {message}");
-        assert_eq!(sb.snapshot(), before, "{args:?} changed files");
+        sb.assert_refused(&args, field, reason, &before);
         assert!(!other.exists(), "{args:?} created the share's directory");
     }
     // within the quota it is taken; lowering the quota under it is then refused on the max size

@@ -1,6 +1,7 @@
 //! For unit tests whose outcome depends on the node's time zone (schedules in `calendar.rs`,
 //! retention in `prune.rs`): such a test runs again as a child process of the test binary with
-//! `TZ` set from its start, so libc reads that zone and no other test's zone leaks in.
+//! `TZ` set from its start, so libc reads that zone and no other test's zone leaks in. `at` reads
+//! the times those tests are written in.
 
 use std::process::Command;
 
@@ -43,3 +44,21 @@ macro_rules! in_zone {
     };
 }
 pub(crate) use in_zone;
+
+/// `2026-03-06 17:45[:SS]` (no time: midnight) as unix seconds, read in UTC or in the local zone.
+pub(crate) fn at(text: &str, utc: bool) -> i64 {
+    let (date, time) = text.split_once(' ').unwrap_or((text, "00:00"));
+    let d: Vec<i32> = date.split('-').map(|v| v.parse().unwrap()).collect();
+    let t: Vec<i32> = time.split(':').map(|v| v.parse().unwrap()).collect();
+    let fields = smbgw_sys::localtime::DateTime {
+        year: d[0],
+        month: d[1],
+        day: d[2],
+        hour: t[0],
+        minute: t[1],
+        second: t.get(2).copied().unwrap_or(0),
+        weekday: 0,
+        yday: 0,
+    };
+    smbgw_sys::localtime::join(&fields, utc).unwrap()
+}

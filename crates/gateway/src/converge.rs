@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 
 use smbgw_core::plan::{RemoveFile, WriteFile};
 use smbgw_core::store::SharesConfig;
-use smbgw_core::{bail_field, Error, Plan, Result, Step};
+use smbgw_core::{bail_field, Error, Plan, Result, Share, Step};
 use smbgw_samba::{render, testparm, Samba};
 
 use crate::Gateway;
@@ -94,10 +94,62 @@ impl Gateway {
             .collect();
         let mut content = format!("{}\n", digest.as_str());
         names.iter().for_each(|n| content.push_str(&format!("{n}\n")));
-        // only a cache: a failed write costs a testparm run next time
-        let _ = smbgw_sys::fs::create_dir_all(&self.layout.state_dir, 0o700)
-            .and_then(|_| smbgw_sys::fs::atomic_write_derived(&cache, content.as_bytes(), 0o600));
+        // written when the operation is applied or the status read (`remember_unmanaged_names`):
+        // a dry run writes nothing
+        *self.names_cache.lock().unwrap_or_else(|e| e.into_inner()) = Some(content);
         Ok(names)
+    }
+
+    /// The names `unmanaged_names` found while planning, for `remember_unmanaged_names`.
+    pub(crate) fn planned_unmanaged_names(&self) -> Option<String> {
+        self.names_cache.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Keep the names found while planning for the next run, once the operation is applied or
+    /// the status read (a dry run, a failed or a rolled back one leaves the cache as it was).
+    pub(crate) fn remember_unmanaged_names(&self, planned: Option<String>) {
+        if let Some(content) = planned {
+            let cache = self.layout.state_dir.join("unmanaged-shares");
+            // only a cache: a failed write costs a testparm run next time
+            let _ = smbgw_sys::fs::create_dir_all(&self.layout.state_dir, 0o700)
+                .and_then(|_| smbgw_sys::fs::atomic_write_derived(&cache, content.as_bytes(), 0o600));
+        }
+    }
+
+    /// The shares converge serves beside the admin's configuration in `globals`: the ones
+    /// `served_shares` keeps, less those named like an admin's share (returned apart). Refuses
+    /// `creating` when the admin's configuration holds its name. `status` compares with this.
+    pub(crate) fn served_beside_admin(
+        &self,
+        cfg: &SharesConfig,
+        globals: &render::Globals,
+        creating: Option<&str>,
+    ) -> Result<(Vec<Share>, Vec<Share>)> {
+        let served = self.served_shares(cfg, creating);
+        let Some(unmanaged) = &globals.unmanaged else {
+            return Ok((served, Vec::new()));
+        };
+        let admins = self.unmanaged_names(&unmanaged.text)?;
+        if let Some(name) = creating.filter(|c| admins.contains(&c.to_ascii_lowercase())) {
+            if self.store.load()?.get(name).is_none() {
+                bail_field!(
+                    "name",
+                    "the admin's own Samba configuration ({}) already has a share named '{name}'; choose another name, or adopt that share with 'pve-smbgateway import'",
+                    smbgw_samba::import::unmanaged_path(&self.layout).display()
+                );
+            }
+        }
+        Ok(served
+            .into_iter()
+            .partition(|share| !admins.contains(&share.name.to_ascii_lowercase())))
+    }
+
+    /// Why a share named like one of the admin's is not served.
+    pub(crate) fn clash_reason(&self) -> String {
+        format!(
+            "the admin's own Samba configuration ({}) has a share of that name; rename or remove one of them",
+            smbgw_samba::import::unmanaged_path(&self.layout).display()
+        )
     }
 
     /// Add the steps that make Samba serve `cfg` to `plan`. With `serve`, smbd is reloaded (or
@@ -159,29 +211,11 @@ impl Gateway {
             }
         }
         // never a share whose storage is missing: clients would write to the filesystem below
-        let mut served = self.served_shares(cfg, creating);
+        let (served, clashing) = self.served_beside_admin(cfg, globals, creating)?;
+        for share in clashing {
+            self.warn(format!("share '{}' is not served: {}", share.name, self.clash_reason()));
+        }
         if let Some(unmanaged) = &globals.unmanaged {
-            let admins = self.unmanaged_names(&unmanaged.text)?;
-            if let Some(name) = creating.filter(|c| admins.contains(&c.to_ascii_lowercase())) {
-                if self.store.load()?.get(name).is_none() {
-                    bail_field!(
-                        "name",
-                        "the admin's own Samba configuration ({}) already has a share named '{name}'; choose another name, or adopt that share with 'pve-smbgateway import'",
-                        smbgw_samba::import::unmanaged_path(&self.layout).display()
-                    );
-                }
-            }
-            served.retain(|share| {
-                let clash = admins.contains(&share.name.to_ascii_lowercase());
-                if clash {
-                    self.warn(format!(
-                        "share '{}' is not served: the admin's own Samba configuration ({}) has a share of that name; rename or remove one of them",
-                        share.name,
-                        smbgw_samba::import::unmanaged_path(&self.layout).display()
-                    ));
-                }
-                !clash
-            });
             if smbgw_sys::fs::read_optional(&smbgw_samba::import::unmanaged_path(&self.layout))?.is_none() {
                 self.warn_owned_globals(&unmanaged.text, globals)?;
             }

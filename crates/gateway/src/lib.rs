@@ -60,6 +60,9 @@ pub struct Gateway {
     progress: bool,
     /// Warnings found while planning, handed out with the next `Change` (see `warn`).
     warnings: std::sync::Mutex<Vec<String>>,
+    /// The admin's share names found while planning, cached when the operation is not a dry
+    /// run (converge.rs, `unmanaged_names`).
+    names_cache: std::sync::Mutex<Option<String>>,
     /// A domain administrator, for joining an lxc share's container to the node's domain
     /// (placement/lxc_inside.rs); asked for only when a container must join.
     guest_join: Option<std::sync::Arc<Credentials>>,
@@ -110,6 +113,7 @@ impl Gateway {
             store,
             progress: false,
             warnings: Default::default(),
+            names_cache: Default::default(),
             guest_join: None,
         }
     }
@@ -161,6 +165,7 @@ impl Gateway {
     /// `apply` first: this operation's plan was made on a node that healing would change.
     fn execute(&self, plan: Plan, dry_run: bool, share: Option<Share>, mut notes: Vec<String>) -> Result<Change> {
         let warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|e| e.into_inner()));
+        let names = self.planned_unmanaged_names();
         let steps = plan.describe();
         let changed = !plan.is_empty();
         let interrupted = journal::read(&self.layout)?;
@@ -204,6 +209,9 @@ impl Gateway {
             if let Err(e) = self.refresh_dfree_cache() {
                 notes.push(format!("could not refresh the quota figures SMB clients see: {e}"));
             }
+        }
+        if !dry_run {
+            self.remember_unmanaged_names(names);
         }
         Ok(Change {
             dry_run,

@@ -46,10 +46,15 @@ impl Gateway {
         let smbd = self.samba.smbd_status();
         // what apply serves: unavailable shares are left out
         let left_out = availability::unavailable_in(&cfg);
+        // and those named like an admin's share are not, as converge leaves them out
+        let globals = self.globals()?;
+        let (served, clashing) = self.served_beside_admin(&cfg, &globals, None)?;
+        // a read, not a dry run: the next status need not ask testparm again
+        self.remember_unmanaged_names(self.planned_unmanaged_names());
         let expected = render::render(
             &self.layout,
-            &self.served_shares(&cfg, None),
-            &self.globals()?,
+            &served,
+            &globals,
             &self.layout.smb_conf,
             &self.layout.share_conf_dir,
         );
@@ -70,6 +75,9 @@ impl Gateway {
             let unavailable = left_out.iter().find(|u| u.share == share.name);
             if let Some(u) = unavailable {
                 problems.push(format!("not served: {}", u.reason));
+            }
+            if clashing.iter().any(|c| c.name == share.name) {
+                problems.push(format!("not served: {}", self.clash_reason()));
             }
             // a VM share's directory is inside the VM: the checks on the node's files do not apply
             if share.mode.has_node_directory() && unavailable.is_none() {

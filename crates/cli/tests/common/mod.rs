@@ -203,6 +203,21 @@ pub struct Btrfs {
 }
 
 impl Btrfs {
+    /// A read-only snapshot of subvolume `source` at `target`, made by hand (as an admin or
+    /// snapper would), not by the gateway.
+    pub fn snapshot_by_hand(source: &Path, target: &Path) {
+        run(
+            "btrfs",
+            &[
+                "subvolume",
+                "snapshot",
+                "-r",
+                source.to_str().unwrap(),
+                target.to_str().unwrap(),
+            ],
+        );
+    }
+
     pub fn new(dir: &Path, size: &str) -> Btrfs {
         let image = dir.join("btrfs.img");
         let mount = dir.join("btrfs");
@@ -243,7 +258,106 @@ pub fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn collect(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
+impl Sandbox {
+    /// The CLI refuses `args` (with `--output-format json`) on `field`, exit 1, with a message
+    /// holding `reason`, and no file of the sandbox differs from `before` (`snapshot`).
+    pub fn assert_refused(
+        &self,
+        args: &[impl AsRef<str>],
+        field: &str,
+        reason: &str,
+        before: &BTreeMap<PathBuf, Vec<u8>>,
+    ) {
+        let mut args: Vec<&str> = args.iter().map(AsRef::as_ref).collect();
+        args.extend(["--output-format", "json"]);
+        let r = self.run(&args);
+        assert_eq!(r.code, 1, "{args:?}: {}{}", r.stdout, r.stderr);
+        // the error is the last line (warnings may come before it)
+        let last = r.stderr.trim().lines().last().unwrap_or("");
+        let err: serde_json::Value =
+            serde_json::from_str(last).unwrap_or_else(|_| panic!("{args:?}: {}{}", r.stdout, r.stderr));
+        assert_eq!(err["field"], field, "{args:?}: {err}");
+        let message = err["message"].as_str().unwrap();
+        assert!(message.contains(reason), "{args:?}: {message}");
+        assert_eq!(&self.snapshot(), before, "{args:?} changed files");
+    }
+}
+
+/// A command line: `head` then `extra` (the options a case adds).
+pub fn args(head: &[&str], extra: &[&str]) -> Vec<String> {
+    head.iter().chain(extra).map(|s| s.to_string()).collect()
+}
+
+/// A sandbox with the zfs stand-in (t/bin/zfs) on PATH and its pool "tank"; `mount`: datasets
+/// are mounts, with snapshots under .zfs/snapshot (ZFS_STANDIN_MOUNT). Returns the stand-in's
+/// state and the pool's mountpoint.
+pub fn zfs_sandbox(mount: bool) -> (Sandbox, PathBuf, PathBuf) {
+    let mut sb = Sandbox::new();
+    let state = sb.dir.path().join("zfs-standin");
+    let pool = sb.dir.path().join("tank");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::create_dir_all(&pool).unwrap();
+    std::fs::write(state.join("datasets"), format!("tank\t{}\t0\n", pool.display())).unwrap();
+    let standin = concat!(env!("CARGO_MANIFEST_DIR"), "/../../t/bin");
+    sb.env
+        .push(("PATH".into(), format!("{standin}:{}", std::env::var("PATH").unwrap())));
+    sb.env.push(("ZFS_STANDIN_STATE".into(), state.display().to_string()));
+    if mount {
+        sb.env.push(("ZFS_STANDIN_MOUNT".into(), "1".into()));
+    }
+    (sb, state, pool)
+}
+
+impl Sandbox {
+    /// `zfs ARGS` as the CLI runs it (the sandbox's environment: the stand-in), as an admin or
+    /// a cron job would; it must succeed.
+    pub fn zfs(&self, args: &[&str]) {
+        let out = Command::new("zfs")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "zfs {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Share "docs" for alice on the stand-in's dataset tank/docs (a zfs quota of 1G) with
+/// Previous Versions, in a `zfs_sandbox(true)`: its path, and the guard of its mounts.
+pub fn zfs_docs_share(sb: &Sandbox, pool: &Path) -> (PathBuf, ZfsMounts) {
+    let path = pool.join("docs");
+    let mounts = ZfsMounts(path.clone());
+    sb.ok(&[
+        "create",
+        "docs",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--quota",
+        "1G",
+        "--quota-backend",
+        "zfs",
+        "--shadow-copies",
+        "1",
+    ]);
+    (path, mounts)
+}
+
+/// Dataset mounts the zfs stand-in makes (ZFS_STANDIN_MOUNT), undone even when a test fails.
+pub struct ZfsMounts(pub PathBuf);
+
+impl Drop for ZfsMounts {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-R").arg("-l").arg(&self.0).output();
+    }
+}
+
+/// Every file below `dir` with its bytes (the store's lock files aside).
+pub fn collect(dir: &Path, files: &mut BTreeMap<PathBuf, Vec<u8>>) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = entry.path();

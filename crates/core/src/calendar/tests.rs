@@ -4,25 +4,7 @@
 //! is tested in Europe/Vienna, across both DST changes.
 
 use super::*;
-use crate::test_zone::in_zone;
-
-/// `2026-03-06 17:45[:SS]` as unix seconds, read in UTC or in the local zone.
-fn at(text: &str, utc: bool) -> i64 {
-    let (date, time) = text.split_once(' ').unwrap_or((text, "00:00"));
-    let d: Vec<i32> = date.split('-').map(|v| v.parse().unwrap()).collect();
-    let t: Vec<i32> = time.split(':').map(|v| v.parse().unwrap()).collect();
-    let fields = DateTime {
-        year: d[0],
-        month: d[1],
-        day: d[2],
-        hour: t[0],
-        minute: t[1],
-        second: t.get(2).copied().unwrap_or(0),
-        weekday: 0,
-        yday: 0,
-    };
-    localtime::join(&fields, utc).unwrap()
-}
+use crate::test_zone::{at, in_zone};
 
 /// `epoch` as `Fri 2026-03-06 17:45` (`:SS` only when not 0).
 fn show(epoch: i64, utc: bool) -> String {

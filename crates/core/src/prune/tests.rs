@@ -3,26 +3,7 @@
 //! in Europe/Vienna. Periods depend on the zone, so those tests run with TZ set (`test_zone`).
 
 use super::*;
-use crate::test_zone::in_zone;
-use smbgw_sys::localtime::DateTime;
-
-/// `2019-12-04 11:59:15` as unix seconds, read in UTC or in the local zone.
-fn at(text: &str, utc: bool) -> i64 {
-    let (date, time) = text.split_once(' ').unwrap_or((text, "00:00:00"));
-    let d: Vec<i32> = date.split('-').map(|v| v.parse().unwrap()).collect();
-    let t: Vec<i32> = time.split(':').map(|v| v.parse().unwrap()).collect();
-    let fields = DateTime {
-        year: d[0],
-        month: d[1],
-        day: d[2],
-        hour: t[0],
-        minute: t[1],
-        second: t.get(2).copied().unwrap_or(0),
-        weekday: 0,
-        yday: 0,
-    };
-    localtime::join(&fields, utc).unwrap()
-}
+use crate::test_zone::{at, in_zone};
 
 fn keep(text: &str) -> KeepOptions {
     KeepOptions::parse(text).unwrap_or_else(|e| panic!("{text}: {}", e.message))
