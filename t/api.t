@@ -365,6 +365,8 @@ like(ref($noclu) && $noclu->{errors}->{nodes}, qr/not in a PVE cluster/, 'on the
     (undef, $err) = api('POST', '/shares', { %ct, 'ad-user' => 'Admin;istrator', 'ad-password' => $secret }, 'admin@pve');
     is(ref($err) && $err->{code}, 400, 'a malformed account name: a 400') or diag($err);
     ok(ref($err) && $err->{errors}->{'ad-user'}, 'on ad-user, by the core\'s check');
+    (undef, $err) = api('PUT', '/shares/team', { comment => 'x', 'ad-password' => $secret }, 'admin@pve');
+    like(ref($err) && $err->{errors}->{'ad-user'}, qr/without ad-user/, 'update hands them to the bridge too');
     my $tasks_after = () = glob("$dir/tasks/*");
     is($tasks_after, $tasks_before, 'no task was forked for them');
 
