@@ -31,7 +31,7 @@ Ext.define('SMBGateway.panel.ShareAccess', {
                 xtype: 'textfield',
                 name: 'ad-user',
                 fieldLabel: gt('Join account'),
-                emptyText: 'Administrator',
+                emptyText: gt('a domain administrator'),
                 smbgwJoin: true,
                 hidden: true,
                 disabled: true,
