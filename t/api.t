@@ -5,6 +5,7 @@
 use strict;
 use warnings;
 
+use Cwd ();
 use File::Temp qw(tempdir);
 use IO::Socket::INET;
 use JSON::PP;
@@ -144,7 +145,7 @@ ok(exists PVE::API2::SMBGateway->map_method_by_name('delete_share')->{parameters
 
 # the schema of every operation, for the UI: the core's limits and defaults
 my ($schema) = api('GET', '/schema', {}, 'auditor@pve');
-is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test discovery guest ha-failover ha-node ha-setup import io-history quota-history sessions share snapshot user)], 'one schema per operation');
+is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test discovery guest guest-join ha-failover ha-node ha-setup import io-history quota-history sessions share snapshot user)], 'one schema per operation');
 is($schema->{guest}->{properties}->{'ct-memory'}->{maximum}, 65536, 'guest limits');
 is($schema->{guest}->{properties}->{'vm-cores'}->{default}, 1, 'guest defaults');
 is($schema->{'ad-join'}->{properties}->{user}->{default}, 'Administrator', 'AD defaults');
@@ -313,6 +314,76 @@ like(ref($noclu) && $noclu->{errors}->{nodes}, qr/not in a PVE cluster/, 'on the
     ok(!-e "$dir/nomount/smbgateway", 'a refused create wrote nothing');
     ($upid) = api('DELETE', '/shares/onstore', { 'purge-data' => 1 }, 'admin@pve');
     task_ok($upid, 'delete the share on the storage');
+}
+
+# An lxc share naming domain accounts: its container joins the node's domain as its own computer,
+# with the domain administrator given to that create or update only (ad-user, ad-password). The
+# real join, against a Samba AD DC in a real container, is crates/cli/tests/lxc.rs. Here the
+# node's membership is the record ad-join writes, with no winbindd: the credentials are checked
+# before the domain is asked about the accounts, and with them the create goes on to ask it
+# (and fails, as no winbindd answers); pct is the stand-in of t/bin, which logs every argv.
+{
+    my $guest_join = $schema->{'guest-join'}->{properties};
+    for my $m (qw(create_share update_share)) {
+	my $props = PVE::API2::SMBGateway->map_method_by_name($m)->{parameters}->{properties};
+	is_deeply([ @$props{qw(ad-user ad-password)} ], [ @$guest_join{qw(ad-user ad-password)} ],
+	    "$m takes ad-user and ad-password from the schema");
+    }
+    ok(!exists $schema->{share}->{properties}->{'ad-password'}, 'the password is no share property');
+
+    my $state = "$dir/root/state/ad.json";
+    mkdir "$dir/root/state";
+    open(my $fh, '>', $state) or die "$state: $!";
+    print $fh encode_json({
+	domain => 'example.com', realm => 'EXAMPLE.COM', workgroup => 'EXAMPLE', 'netbios-name' => 'PVE1',
+	'idmap-default' => { low => 2000000, high => 2999999 }, 'idmap-domain' => { low => 3000000, high => 5999999 },
+	'joined-at' => time(), online => JSON::PP::true, since => time(),
+    });
+    close($fh);
+    (my $tbin = __FILE__) =~ s{[^/]*$}{bin};
+    local $ENV{PATH} = Cwd::abs_path($tbin) . ":$ENV{PATH}";
+    local $ENV{PCT_STANDIN_LOG} = "$dir/pct.log";
+    local $ENV{PCT_STANDIN_CONF_DIR} = "$dir/root/pve/lxc";
+
+    my $secret = "Join-Pa55.$$";
+    my %ct = (name => 'adct', mode => 'lxc', path => "$dir/data/adct", users => 'EXAMPLE\\alice', 'ct-id' => 961);
+    my $tasks_before = () = glob("$dir/tasks/*");
+    ($upid, $err) = api('POST', '/shares', \%ct, 'admin@pve');
+    ok(!defined($upid), 'domain users in a container without a join account: no task');
+    is(ref($err) && $err->{code}, 400, 'a 400');
+    like(ref($err) && $err->{errors}->{'ad-user'}, qr/container 961 joins the domain as the computer SMBGW-CT961/,
+	'on ad-user, saying what the account is for');
+    my %noid = %ct;
+    delete $noid{'ct-id'};
+    (undef, $err) = api('POST', '/shares', \%noid, 'admin@pve');
+    like(ref($err) && $err->{errors}->{'ad-user'}, qr/as the computer SMBGW-CT<its id>/, 'also before the id is chosen');
+    (undef, $err) = api('POST', '/shares', { %ct, 'ad-password' => $secret }, 'admin@pve');
+    like(ref($err) && $err->{errors}->{'ad-user'}, qr/without ad-user/, 'a password alone: a 400 on ad-user');
+    unlike("$err", qr/\Q$secret\E/, 'whose message does not carry the password');
+    (undef, $err) = api('POST', '/shares', { %ct, 'ad-user' => 'Administrator' }, 'admin@pve');
+    like(ref($err) && $err->{errors}->{'ad-password'}, qr/needs its password/, 'an account alone: a 400 on ad-password');
+    (undef, $err) = api('POST', '/shares', { %ct, 'ad-user' => 'Admin;istrator', 'ad-password' => $secret }, 'admin@pve');
+    is(ref($err) && $err->{code}, 400, 'a malformed account name: a 400') or diag($err);
+    ok(ref($err) && $err->{errors}->{'ad-user'}, 'on ad-user, by the core\'s check');
+    (undef, $err) = api('PUT', '/shares/team', { comment => 'x', 'ad-password' => $secret }, 'admin@pve');
+    like(ref($err) && $err->{errors}->{'ad-user'}, qr/without ad-user/, 'update hands them to the bridge too');
+    my $tasks_after = () = glob("$dir/tasks/*");
+    is($tasks_after, $tasks_before, 'no task was forked for them');
+
+    # with the account the create is accepted and goes on to the domain lookup of the users
+    ($upid, $err) = api('POST', '/shares', { %ct, 'ad-user' => 'Administrator', 'ad-password' => $secret }, 'admin@pve');
+    is($err, '', 'with ad-user and ad-password a task starts') or diag($err);
+    $task = PVE::APIStandin::wait_task($upid);
+    like($task->{status}, qr/cannot look up "EXAMPLE\\\\alice": winbindd is not running/,
+	'past the credentials: the domain is asked about the users');
+    unlike($task->{log} . $task->{status}, qr/\Q$secret\E/, 'the password is not in the task log');
+    my $pct_log = -e "$dir/pct.log" ? do { local (@ARGV, $/) = ("$dir/pct.log"); <> } : '';
+    unlike($pct_log, qr/\Q$secret\E/, 'nor in any pct argv');
+    my @holding = grep { do { local (@ARGV, $/) = ($_); (<> // '') =~ m/\Q$secret\E/ } }
+	split(/\0/, `find $dir -xdev -type f -print0`);
+    is_deeply(\@holding, [], 'nor in any file of the sandbox (config, state, journal, tasks)');
+    ok(!grep({ $_->{name} eq 'adct' } @{ PVE::RS::SMBGateway::list_shares() }), 'nothing was created');
+    unlink $state or die "$state: $!";
 }
 
 ($upid) = api('DELETE', '/shares/team', { 'purge-data' => 1 }, 'admin@pve');

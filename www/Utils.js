@@ -28,6 +28,8 @@ Ext.define('SMBGateway.Utils', {
             }
             f.setDisabled(refused);
         });
+        // panels whose fields depend on the mode and on other fields (ShareAccess)
+        win.query('[smbgwOnMode]').forEach((c) => c.smbgwOnMode(mode));
         let guest = win.down('#guest');
         if (guest) {
             guest.setTitle(mode === 'vm' ? gt('Virtual machine') : gt('Container'));
@@ -234,10 +236,10 @@ Ext.define('SMBGateway.Utils', {
     },
 
     // a field validator (this: the field): the core refuses domain accounts (DOMAIN\name) on
-    // lxc and vm shares; its words
+    // vm shares (an lxc share's container joins the domain: ShareAccess); its words
     localOnlyInGuests: function (value) {
         let mode = SMBGateway.Utils.modeOf(this);
-        if (mode !== 'native' && value.indexOf('\\') !== -1) {
+        if (mode === 'vm' && value.indexOf('\\') !== -1) {
             return Ext.String.format(gt('domain users and groups are not available in --mode {0} yet; use --mode native'), mode);
         }
         return true;

@@ -1307,3 +1307,61 @@ for (const [name, setup] of [
         await p.close();
     });
 }
+
+// an lxc share naming a domain account on a joined node (here the membership record ad-join
+// writes; the real join is crates/cli/tests/lxc.rs): the join account's fields show only then,
+// the API's 400 lands on them before any task, and the password goes in the request only
+test('LXC with a domain account: the join account is asked for on its fields; the password is never shown', async () => {
+    const state = path.join(process.env.PVE_SMBGW_ROOT, 'state', 'ad.json');
+    fs.mkdirSync(path.dirname(state), { recursive: true });
+    const range = (low, high) => ({ low, high });
+    fs.writeFileSync(
+        state,
+        JSON.stringify({
+            domain: 'example.com', realm: 'EXAMPLE.COM', workgroup: 'EXAMPLE', 'netbios-name': 'PVE1',
+            'idmap-default': range(2000000, 2999999), 'idmap-domain': range(3000000, 5999999), 'joined-at': 1, online: true, since: 1,
+        }),
+    );
+    const secret = 'Ui-Join.' + process.pid;
+    const joinShown = () => evalAny(`${createWindow} field[name=ad-password]`, 'return !c.isHidden() && !c.isDisabled()');
+    try {
+        await click('smbgwShareGrid #create');
+        await fill(`${createWindow} field[name=name]`, 'uiadct');
+        await fill(`${createWindow} field[name=path]`, path.join(DATA, 'uiadct'));
+        await evalAny(`${createWindow} field[name=users]`, 'c.setValue(a)', 'EXAMPLE\\alice');
+        assert.equal(await joinShown(), false, 'native: no join account');
+        await choosePlacement('lxc');
+        assert.equal(await joinShown(), true, 'lxc with a domain account: the join account is asked for');
+        await evalAny(`${createWindow} field[name=users]`, 'c.setValue(a)', USER);
+        assert.equal(await joinShown(), false, 'lxc with local users only: not');
+        await evalAny(`${createWindow} field[name=users]`, 'c.setValue(a)', 'EXAMPLE\\alice');
+        await evalAny(`${createWindow} field[name=bridge]`, 'c.setValue(a)', BRIDGE);
+        await evalAny(`${createWindow} field[name=ip]`, 'c.setValue(a)', 'dhcp');
+        await evalAny(`${createWindow} field[name=ct-id]`, 'c.setValue(a)', 962);
+
+        let answer = page.waitForResponse((r) => r.request().method() === 'POST' && /\/smbgateway\/shares$/.test(r.url().split('?')[0]));
+        await toSummary();
+        const res = await (await answer).json();
+        assert.equal(res.status, 400, JSON.stringify(res));
+        assert.match(await fieldError(`${createWindow} field[name=ad-user]`), /container 962 joins the domain as the computer SMBGW-CT962/);
+        assert.equal(await activeStep(), 'access', 'the wizard shows the step with the join account');
+        await shot('40-create-lxc-join-account');
+
+        await fill(`${createWindow} field[name=ad-user]`, 'Administrator');
+        await fill(`${createWindow} field[name=ad-password]`, secret);
+        assert.equal(await evalAny(`${createWindow} field[name=ad-password]`, 'return c.inputEl.dom.type'), 'password');
+        const sent = page.waitForRequest((r) => r.method() === 'POST' && /\/smbgateway\/shares$/.test(r.url().split('?')[0]));
+        await toSummary();
+        const body = new URLSearchParams((await sent).postData() || '');
+        assert.deepEqual([body.get('ad-user'), body.get('ad-password')], ['Administrator', secret], 'sent in the body');
+        // past the join account the gateway asks the domain about the users; no winbindd here
+        await waitUntil((w) => Ext.ComponentQuery.query(`${w} #summary`)[0].getEl().down('.smbgw-error'), createWindow);
+        const summary = await evalAny(`${createWindow} #summary`, 'return c.getEl().dom.textContent');
+        assert.match(summary, /winbindd is not running/);
+        assert.ok(!summary.includes(secret), 'the password is not shown');
+        assert.deepEqual(guestCalls('pct'), [], 'no pct ran');
+        await evalCmp(createWindow, 'c.close()');
+    } finally {
+        fs.rmSync(state, { force: true });
+    }
+});

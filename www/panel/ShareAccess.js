@@ -1,4 +1,6 @@
-// Share step "Access": users, groups, hosts, read-only and guest access.
+// Share step "Access": users, groups, hosts, read-only and guest access; for an lxc share naming
+// domain accounts, the domain administrator who joins its container to the domain (ad-user,
+// ad-password: sent with that create or update only, never stored or shown back).
 // Part of pve-smbgateway.js (www/Makefile).
 
 Ext.define('SMBGateway.panel.ShareAccess', {
@@ -23,6 +25,25 @@ Ext.define('SMBGateway.panel.ShareAccess', {
                 fieldLabel: gt('Groups'),
                 emptyText: 'staff, EXAMPLE\\Domain Users',
                 validator: SMBGateway.Utils.localOnlyInGuests,
+            },
+            // shown by updateJoin: lxc, and a domain account among the users or groups
+            {
+                xtype: 'textfield',
+                name: 'ad-user',
+                fieldLabel: gt('Join account'),
+                emptyText: gt('a domain administrator'),
+                smbgwJoin: true,
+                hidden: true,
+                disabled: true,
+            },
+            {
+                xtype: 'textfield',
+                inputType: 'password',
+                name: 'ad-password',
+                fieldLabel: gt('Password'),
+                smbgwJoin: true,
+                hidden: true,
+                disabled: true,
             },
             SMBGateway.Utils.checkbox('fallback-local', gt('Local fallback'), {
                 boxLabel: gt('local users while the domain is down'),
@@ -67,8 +88,19 @@ Ext.define('SMBGateway.panel.ShareAccess', {
             {
                 xtype: 'component',
                 cls: 'smbgw-note',
-                smbgwModes: ['lxc', 'vm'],
-                html: Ext.htmlEncode(gt('In a container or a VM: local users and groups only, domain accounts are not available there yet.')),
+                smbgwModes: ['vm'],
+                html: Ext.htmlEncode(gt('In a VM: local users and groups only, domain accounts are not available there yet.')),
+            },
+            {
+                xtype: 'component',
+                cls: 'smbgw-note',
+                smbgwJoin: true,
+                hidden: true,
+                html: Ext.htmlEncode(
+                    gt(
+                        'Domain accounts in a container: the container joins the domain as a computer of its own (SMBGW-CT<id>). The join account is a domain administrator who may join computers; it and its password are used for this change only and are not stored. Needed when the container joins: at create, or when domain accounts are added later.',
+                    ),
+                ),
             },
             {
                 xtype: 'component',
@@ -82,6 +114,38 @@ Ext.define('SMBGateway.panel.ShareAccess', {
             },
         ];
         me.callParent();
+        me.query('field[name=users], field[name=groups]').forEach((f) => f.on('change', () => me.updateJoin()));
+    },
+
+    // the join account applies to an lxc share naming a domain account (DOMAIN\name); hidden
+    // fields are disabled, so neither checked nor sent
+    updateJoin: function () {
+        let me = this;
+        let domain = ['users', 'groups'].some((n) => String(me.down(`field[name=${n}]`).getValue() || '').indexOf('\\') !== -1);
+        let on = SMBGateway.Utils.modeOf(me) === 'lxc' && domain;
+        me.query('[smbgwJoin]').forEach(function (c) {
+            c.setHidden(!on);
+            if (c.isFormField) {
+                c.setDisabled(!on);
+            }
+        });
+    },
+    // called by SMBGateway.Utils.applyMode
+    smbgwOnMode: function () {
+        this.updateJoin();
+    },
+    // the join account is no share property: never reset with 'delete'
+    onGetValues: function (values) {
+        let v = this.callParent([values]);
+        if (v.delete) {
+            let del = v.delete.split(',').filter((k) => k !== 'ad-user' && k !== 'ad-password');
+            if (del.length) {
+                v.delete = del.join(',');
+            } else {
+                delete v.delete;
+            }
+        }
+        return v;
     },
     // the API gives the home quota in bytes, the field takes it as --quota does (e.g. 10G)
     onSetValues: function (values) {

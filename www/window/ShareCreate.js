@@ -95,7 +95,9 @@ Ext.define('SMBGateway.window.ShareCreate', {
                         return;
                     }
                     let plan = lines.filter((l) => /^(plan|note|nothing to do):?/.test(l));
+                    // the join account's password is not shown back
                     let rows = Object.entries(values)
+                        .filter(([k]) => k !== 'ad-password')
                         .map(([k, v]) => `<tr><td><b>${Ext.htmlEncode(k)}</b></td><td>${Ext.htmlEncode(String(v))}</td></tr>`)
                         .join('');
                     // the plan first: with a guest's settings it would be below the fold

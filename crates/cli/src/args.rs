@@ -128,7 +128,7 @@ pub fn command() -> Command {
                 .about("Create a share")
                 .arg(name_arg())
                 .args(create_props)
-                .arg(ad_user_arg())
+                .args(parameter_args(schema::GUEST_JOIN, None))
                 .arg(password_stdin())
                 .arg(dry_run()),
         )
@@ -147,7 +147,7 @@ pub fn command() -> Command {
                         .help("Reset these properties (comma separated) to their defaults"),
                 )
                 .arg(digest_arg())
-                .arg(ad_user_arg())
+                .args(parameter_args(schema::GUEST_JOIN, None))
                 .arg(password_stdin())
                 .arg(dry_run()),
         )
@@ -327,14 +327,6 @@ pub fn command() -> Command {
 }
 
 /// `--digest`: the digest `show` printed; the change is refused if the config changed since.
-/// A domain administrator for joining an lxc share's container to the node's domain.
-fn ad_user_arg() -> Arg {
-    Arg::new("ad-user")
-        .long("ad-user")
-        .value_name("NAME")
-        .help("Domain administrator who joins the container of an lxc share naming domain accounts to the node's domain (password from --password-stdin or a prompt)")
-}
-
 fn digest_arg() -> Arg {
     Arg::new("digest")
         .long("digest")

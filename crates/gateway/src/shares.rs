@@ -66,6 +66,7 @@ impl Gateway {
         cfg.insert(share.clone())?;
         smbgw_core::share::check_paths_apart(&share, cfg.shares())?;
         check_one_home_share(&share, cfg.shares())?;
+        placement::require_join_account(self, &share)?;
         self.check_users(&share)?;
         let (mut plan, mut notes) = (Plan::new(), Vec::new());
         let others = cfg.shares().iter().filter(|s| s.name != share.name);

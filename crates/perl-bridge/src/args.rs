@@ -270,6 +270,11 @@ pub struct Create {
     pub name: String,
     #[serde(default, deserialize_with = "properties")]
     pub properties: Properties,
+    /// Who joins an lxc share's container to the domain (schema `guest-join`), for this call.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub ad_user: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub ad_password: Option<String>,
     #[serde(default, deserialize_with = "flag")]
     pub dry_run: bool,
 }
@@ -287,6 +292,11 @@ pub struct Update {
     /// The config digest the caller read (`show`, `list`).
     #[serde(default, deserialize_with = "optional_text")]
     pub digest: Option<String>,
+    /// Who joins an lxc share's container to the domain (schema `guest-join`), for this call.
+    #[serde(default, deserialize_with = "optional_text")]
+    pub ad_user: Option<String>,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub ad_password: Option<String>,
     #[serde(default, deserialize_with = "flag")]
     pub dry_run: bool,
 }

@@ -65,10 +65,12 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
         }
         "create" => {
             let a: args::Create = parse(input)?;
+            let gw = with_guest_join(gw, a.ad_user, a.ad_password)?;
             json(gw.create(&a.name, &a.properties, a.dry_run)?)
         }
         "update" => {
             let a: args::Update = parse(input)?;
+            let gw = with_guest_join(gw, a.ad_user, a.ad_password)?;
             json(gw.update(&a.name, &a.properties, &a.delete, a.digest.as_deref(), a.dry_run)?)
         }
         "delete" => {
@@ -204,6 +206,23 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
     }
 }
 
+/// `ad-user` and `ad-password` of create and update: the domain administrator who joins an lxc
+/// share's container, handed to the gateway for this call only (as the CLI's `--ad-user`). One
+/// without the other is refused on the missing one; the password is never part of a message.
+fn with_guest_join(gw: Gateway, user: Option<String>, password: Option<String>) -> Result<Gateway> {
+    match (user, password) {
+        (Some(user), Some(password)) => Ok(gw.with_guest_join_credentials(Credentials { user, password })),
+        (None, None) => Ok(gw),
+        (Some(user), None) => Err(
+            Error::input(format!("ad-user '{user}' needs its password: give it in ad-password")).field("ad-password"),
+        ),
+        (None, Some(_)) => Err(Error::input(
+            "ad-password was given without ad-user: name the domain administrator who joins the container",
+        )
+        .field("ad-user")),
+    }
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
         .downcast_ref::<&str>()
@@ -289,5 +308,30 @@ mod tests {
         assert!(err.message.contains("unknown field `vlaue`"), "{}", err.message);
         let schema: Value = serde_json::from_str(&dispatch("schema", "{}").unwrap()).unwrap();
         assert!(schema["ad-join"]["properties"]["domain"].is_object());
+    }
+
+    #[test]
+    fn join_credentials_come_in_pairs_and_reach_the_gateway() {
+        // a layout is paths only: nothing is read or written here
+        let root = std::path::Path::new("/nonexistent/smbgw-bridge-test");
+        let gw = || Gateway::new(smbgw_core::Layout::sandbox(root, [127, 0, 0, 1].into(), 445).unwrap());
+        let secret = "s3cr3t-pw";
+        let err = with_guest_join(gw(), None, Some(secret.into())).err().expect("refused");
+        assert_eq!(err.field.as_deref(), Some("ad-user"));
+        assert!(!error_json(&err).contains(secret));
+        let err = with_guest_join(gw(), Some("Administrator".into()), None)
+            .err()
+            .expect("refused");
+        assert_eq!(err.field.as_deref(), Some("ad-password"));
+        assert!(with_guest_join(gw(), None, None).is_ok());
+        assert!(with_guest_join(gw(), Some("Administrator".into()), Some(secret.into())).is_ok());
+        // the arguments as the API hands them over
+        let a: args::Create = parse(r#"{"name":"team","ad-user":"Administrator","ad-password":"s3cr3t-pw"}"#).unwrap();
+        assert_eq!(
+            (a.ad_user.as_deref(), a.ad_password.as_deref()),
+            (Some("Administrator"), Some(secret))
+        );
+        let a: args::Update = parse(r#"{"name":"team","ad-user":"","ad-password":null}"#).unwrap();
+        assert_eq!((a.ad_user, a.ad_password), (None, None));
     }
 }

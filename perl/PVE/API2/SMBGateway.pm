@@ -65,6 +65,12 @@ sub operation_args {
 
 my $share_properties = operation_properties('share');
 
+# ad-user and ad-password of create and update: the domain administrator who joins an lxc
+# share's container to the node's domain, for that change only. Operation parameters, not share
+# properties: never stored, and like ad-join's password only in the request body (POST/PUT)
+# and in memory; the task log shows the steps, never the parameters.
+my $guest_join_properties = operation_properties('guest-join');
+
 my $name_property = { %{ $share_properties->{name} }, optional => 0 };
 my $dry_run_property = {
     type => 'boolean',
@@ -219,11 +225,15 @@ register_reader('list_storages', 'storages',
 
 register_change('create_share', 'shares', 'POST', "Create an SMB share.",
     # path is optional: a vm share's data lives in the VM; the core asks for it everywhere else
-    { %$share_properties, name => $name_property },
+    { %$share_properties, name => $name_property, %$guest_join_properties },
     sub {
 	my ($param) = @_;
-	return PVE::RS::SMBGateway::create_share(
-	    { name => $param->{name}, properties => share_params($param), 'dry-run' => $param->{'dry-run'} });
+	return PVE::RS::SMBGateway::create_share({
+	    name => $param->{name},
+	    properties => share_params($param),
+	    %{ operation_args('guest-join', $param) },
+	    'dry-run' => $param->{'dry-run'},
+	});
     }, validate => 1);
 
 register_reader('read_share', $SHARE, "Show a share's configuration.", { type => 'object' },
@@ -240,6 +250,7 @@ register_change('update_share', $SHARE, 'PUT', "Change a share.",
 	    description => "Reset these properties to their defaults.",
 	},
 	digest => get_standard_option('pve-config-digest'),
+	%$guest_join_properties,
     },
     sub {
 	my ($param) = @_;
@@ -248,6 +259,7 @@ register_change('update_share', $SHARE, 'PUT', "Change a share.",
 	    properties => share_params($param),
 	    delete => [ PVE::Tools::split_list($param->{delete} // '') ],
 	    digest => $param->{digest},
+	    %{ operation_args('guest-join', $param) },
 	    'dry-run' => $param->{'dry-run'},
 	});
     }, validate => 1);
@@ -544,7 +556,8 @@ __PACKAGE__->register_method({
     path => 'schema',
     method => 'GET',
     description => "The parameters of every operation in JSON schema form: share (with guest, the"
-	. " container and VM properties among them), ad-join, ad-test, ad-leave, ha-setup, ha-failover,"
+	. " container and VM properties among them), guest-join (the join account create and update"
+	. " take for an lxc share's container), ad-join, ad-test, ad-leave, ha-setup, ha-failover,"
 	. " ha-node, user, sessions, discovery and snapshot.",
     permissions => { user => 'all' },
     proxyto => 'node',

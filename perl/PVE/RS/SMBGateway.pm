@@ -66,9 +66,10 @@ sub _invoke {
 
 # The functions, by the bridge method each calls.
 my %METHODS = (
-    # shares: {name}; create {name, properties, dry-run}; update {name, properties, delete,
-    # digest, dry-run}; delete {name, purge-data, digest, dry-run}; status {name?}; apply
-    # {dry-run, force}
+    # shares: {name}; create {name, properties, ad-user?, ad-password?, dry-run}; update {name,
+    # properties, delete, digest, ad-user?, ad-password?, dry-run} (ad-*: who joins an lxc
+    # share's container to the domain, for that call); delete {name, purge-data, digest,
+    # dry-run}; status {name?}; apply {dry-run, force}
     list_shares => 'list',
     list_storages => 'storages',
     show_share => 'show',

@@ -1,5 +1,6 @@
-//! The parameters of joining, testing and leaving an Active Directory domain. Passwords are
-//! `Kind::Secret`: the API takes them in the request body, the CLI from stdin or a prompt.
+//! The parameters of joining, testing and leaving an Active Directory domain, and of the
+//! one-off join of an lxc share's container (`GUEST_JOIN`). Passwords are `Kind::Secret`: the
+//! API takes them in the request body, the CLI from stdin or a prompt.
 
 use super::{defaults, formatted, param, required, text, Cli, Kind, Property};
 
@@ -66,3 +67,21 @@ pub const AD_TEST: &[Property] = &[
 ];
 
 pub const AD_LEAVE: &[Property] = &[ADMIN, PASSWORD];
+
+/// The domain administrator who joins the container of an lxc share naming domain accounts to
+/// the node's domain (`create`, `update`): parameters of that one change, never share
+/// properties, so nothing stores them.
+pub const GUEST_JOIN: &[Property] = &[
+    param(
+        "ad-user",
+        text(64),
+        Cli::Long("NAME"),
+        "Domain administrator who joins the container of an lxc share naming domain accounts to the node's domain (as the computer SMBGW-CT<id>); for this change only, never stored. Its password: ad-password (the CLI reads it from --password-stdin or a prompt).",
+    ),
+    param(
+        "ad-password",
+        Kind::Secret,
+        Cli::Hidden,
+        "Password of ad-user, for this change only: it goes to Samba in the container on a pipe, never on a command line, and is not stored.",
+    ),
+];

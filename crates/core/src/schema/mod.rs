@@ -22,7 +22,7 @@ use serde_json::{json, Map, Value};
 use crate::options;
 use crate::validate::{MAX_PATH, MAX_SHARE_NAME, MAX_TEXT};
 
-pub use ad::{AD_JOIN, AD_LEAVE, AD_TEST, DEFAULT_ADMIN};
+pub use ad::{AD_JOIN, AD_LEAVE, AD_TEST, DEFAULT_ADMIN, GUEST_JOIN};
 pub use discovery::DISCOVERY;
 pub use ha::{DEFAULT_LOCK, HA_FAILOVER, HA_NODE, HA_SETUP};
 pub use history::{IO_HISTORY, MAX_DAYS, MAX_HOURS, QUOTA_HISTORY};
@@ -168,6 +168,7 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("ad-join", AD_JOIN),
     ("ad-test", AD_TEST),
     ("ad-leave", AD_LEAVE),
+    ("guest-join", GUEST_JOIN),
     ("ha-setup", HA_SETUP),
     ("ha-failover", HA_FAILOVER),
     ("ha-node", HA_NODE),
@@ -368,6 +369,7 @@ mod tests {
                 "ad-test",
                 "discovery",
                 "guest",
+                "guest-join",
                 "ha-failover",
                 "ha-node",
                 "ha-setup",
@@ -392,6 +394,11 @@ mod tests {
             "domain is required"
         );
         assert_eq!(all["ad-test"]["properties"]["password"]["optional"], 1);
+        // the container's join account: optional, the password never a CLI argument
+        assert_eq!(all["guest-join"]["properties"]["ad-user"]["optional"], 1);
+        assert_eq!(all["guest-join"]["properties"]["ad-password"]["optional"], 1);
+        assert!(GUEST_JOIN.iter().all(|p| !p.required));
+        assert_eq!(GUEST_JOIN[1].cli, Cli::Hidden);
         assert_eq!(all["ha-setup"]["properties"]["no-lock"]["default"], false);
         assert_eq!(
             all["ha-node"]["properties"]["action"]["enum"],

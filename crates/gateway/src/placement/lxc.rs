@@ -107,17 +107,19 @@ impl Lxc<'_> {
     }
 
     /// A container joins the domain as a computer of its own; that takes a domain
-    /// administrator, asked for before anything changes.
-    fn require_join_credentials(&self, gw: &Gateway, share: &Share) -> Result<()> {
+    /// administrator, asked for before anything changes (at create before its id is chosen).
+    pub(super) fn require_join_credentials(&self, gw: &Gateway, share: &Share) -> Result<()> {
         if let Some(creds) = &gw.guest_join {
             crate::ad::membership::check_user(&creds.user).field("ad-user")?;
         } else {
+            let (ct, computer) = match self.0.id {
+                Some(id) => (format!("container {id}"), guest_netbios_name(id)),
+                None => ("container".to_string(), "SMBGW-CT<its id>".to_string()),
+            };
             bail_field!(
                 "ad-user",
-                "share '{}' names domain accounts: its container {} joins the domain as the computer {}; give a domain administrator who may join computers with --ad-user NAME --password-stdin",
+                "share '{}' names domain accounts: its {ct} joins the domain as the computer {computer}; give a domain administrator who may join computers with --ad-user NAME --password-stdin",
                 share.name,
-                self.id(),
-                guest_netbios_name(self.id())
             );
         }
         Ok(())

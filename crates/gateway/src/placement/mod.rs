@@ -89,6 +89,19 @@ pub(crate) fn of(placement: &Placement) -> Box<dyn PlacementPlugin + '_> {
     }
 }
 
+/// A new lxc share naming domain accounts on a joined node: its container's join account is
+/// asked for before the domain is asked about the accounts (a refusal that needs no network).
+pub(crate) fn require_join_account(gw: &Gateway, share: &Share) -> Result<()> {
+    match &share.mode {
+        Placement::Lxc(ct)
+            if share.domain_principals().next().is_some() && smbgw_core::ad::AdState::load(&gw.layout)?.is_some() =>
+        {
+            lxc::Lxc(ct).require_join_credentials(gw, share)
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A guest's id for messages; a share whose create never chose one has none.
 fn id_text(id: Option<u32>) -> String {
     id.map_or_else(|| "(none)".into(), |i| i.to_string())
