@@ -25,12 +25,20 @@
 //! nothing of the tree is rewritten afterwards, by update or apply. Before that the share's
 //! filesystem is asked whether it takes both `security.` xattrs and POSIX ACLs, and refused on
 //! `acl-mode` if not.
+//!
+//! With `--acl-mode keep` (every share `import` adopts) nothing here runs at all: the admin's
+//! owners, modes and ACLs are the share's access. Switching such a share to posix is the
+//! deliberate act that walks the tree, and its plan says so.
+//!
+//! The walk never enters the share's snapshots (`.snapshots` at the share root: a user with
+//! write access there could forge Previous Versions) nor a rollback's work directory.
 
 use std::io::IsTerminal;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use smbgw_core::ad::AdState;
+use smbgw_core::share::AclMode;
 use smbgw_core::{bail_field, validate, Error, Result, Share, Step};
 use smbgw_samba::Samba;
 use smbgw_sys::posix_acl::{Acl, AclKind, Subject};
@@ -58,10 +66,11 @@ impl GrantAccess {
     /// The step for `share` (with `previous`, the share before this change), or `None` when
     /// there is nothing to do. `exists`: whether the share directory is there already.
     pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
-        if share.acl_mode.is_windows() {
-            return Ok(WindowsStart::plan(share, previous, samba, exists)?.map(GrantAccess::Windows));
+        match share.acl_mode {
+            AclMode::Keep => Ok(None),
+            AclMode::Windows => Ok(WindowsStart::plan(share, previous, samba, exists)?.map(GrantAccess::Windows)),
+            AclMode::Posix => Ok(PosixGrant::plan(share, previous, samba, exists)?.map(GrantAccess::Posix)),
         }
-        Ok(PosixGrant::plan(share, previous, samba, exists)?.map(GrantAccess::Posix))
     }
 }
 
@@ -96,6 +105,9 @@ pub struct PosixGrant {
     /// The root's ACLs (access, default) before, restored exactly on undo; `None` when the
     /// directory is created by the same plan.
     previous: Option<(Option<Acl>, Option<Acl>)>,
+    /// The share was `acl-mode keep` (or windows) before: this walk rewrites permissions the
+    /// gateway never managed, which the plan says.
+    takes_over: bool,
 }
 
 /// The share's users and groups as ACL subjects (removed users whose account is gone are
@@ -152,10 +164,13 @@ impl PosixGrant {
     pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
         let perm = if share.read_only { R_X } else { RWX };
         let wanted = subjects(share, samba, true)?;
+        // only a posix share's accounts were granted by the gateway: another mode's are the
+        // admin's (or Windows clients') entries, never revoked here
         let had = match previous {
-            Some(p) if p.path == share.path => subjects(p, samba, false)?,
+            Some(p) if p.path == share.path && p.acl_mode == AclMode::Posix => subjects(p, samba, false)?,
             _ => Vec::new(),
         };
+        let takes_over = exists && previous.is_some_and(|p| p.acl_mode != AclMode::Posix);
         let revoke: Vec<Subject> = had.into_iter().filter(|s| !wanted.contains(s)).collect();
         if wanted.is_empty() && revoke.is_empty() {
             return Ok(None);
@@ -185,6 +200,7 @@ impl PosixGrant {
             perm,
             revoke,
             previous: previous_acls,
+            takes_over,
         }))
     }
 
@@ -215,9 +231,14 @@ impl Step for PosixGrant {
             parts.push(format!("revoke {}", entries.join(",")));
         }
         format!(
-            "{} on {} and everything in it (POSIX ACL, inherited by new files)",
+            "{} on {} and everything in it (POSIX ACL, inherited by new files){}",
             parts.join(", "),
-            self.path.display()
+            self.path.display(),
+            if self.takes_over {
+                "; the share was not acl-mode posix: this changes permissions the gateway did not set before"
+            } else {
+                ""
+            }
         )
     }
 
@@ -425,8 +446,9 @@ fn change_tree(path: &Path, changes: &[Change], root_acls: Option<(Option<Acl>, 
     let mut failed: Vec<String> = Vec::new();
     let mut changed = 0u64;
     let mut fail = |p: &Path, e: Error| failed.push(format!("{}: {}", p.display(), e.message));
-    let walked = walk::walk(
+    let walked = walk::walk_pruned(
         root.try_clone()?,
+        &not_the_shares,
         &mut |n| {
             if progress {
                 eprintln!("walked {n} entries in {}", path.display());
@@ -480,6 +502,20 @@ fn change_tree(path: &Path, changes: &[Change], root_acls: Option<(Option<Acl>, 
     }
     Ok(())
 }
+
+/// Trees inside a share the walk leaves alone: the snapshots at its root (read-only history,
+/// served as Previous Versions) and, wherever a share contains another share's parent, a
+/// rollback's work directory (`.NAME.smbgw-rollback`, root's alone).
+fn not_the_shares(depth: usize, name: &std::ffi::OsStr) -> bool {
+    if depth == 1 && name == smbgw_quota::snapshot::SNAPSHOTS_DIR {
+        return true;
+    }
+    let name = name.as_encoded_bytes();
+    name.starts_with(b".") && name.ends_with(ROLLBACK_SUFFIX.as_bytes()) && name.len() > ROLLBACK_SUFFIX.len() + 1
+}
+
+/// The name's end of a rollback's work directory beside the share (crates/quota/src/btrfs.rs).
+const ROLLBACK_SUFFIX: &str = ".smbgw-rollback";
 
 fn apply_changes(acl: &mut Acl, changes: &[Change], file_mode: Option<u32>) {
     for (who, perm) in changes {
@@ -601,6 +637,37 @@ mod tests {
         change_tree(&root, &[(Subject::User(20000), None)], None).unwrap();
         for p in [root.clone(), root.join("sub/deeper"), root.join("sub/deeper/file")] {
             assert!(!getfacl(&p).contains("20000"), "{}: {}", p.display(), getfacl(&p));
+        }
+    }
+
+    /// The grant leaves the share's snapshots (at its root only) and a rollback's work
+    /// directory alone: a share user with write access there could forge Previous Versions.
+    #[test]
+    fn tree_grant_skips_snapshots_and_rollback_work() {
+        if std::process::Command::new("getfacl").arg("--version").output().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("share");
+        for d in [".snapshots/daily", "sub/.snapshots", ".child.smbgw-rollback/content"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join(".snapshots/daily/file"), b"x").unwrap();
+        change_tree(&root, &[(Subject::User(20000), Some(RWX))], None).unwrap();
+        assert!(getfacl(&root).contains("default:user:20000:rwx"));
+        assert!(
+            getfacl(&root.join("sub/.snapshots")).contains("user:20000:rwx"),
+            "only the root's .snapshots is the share's"
+        );
+        for p in [
+            ".snapshots",
+            ".snapshots/daily",
+            ".snapshots/daily/file",
+            ".child.smbgw-rollback",
+            ".child.smbgw-rollback/content",
+        ] {
+            let acl = getfacl(&root.join(p));
+            assert!(!acl.contains("20000"), "{p}: {acl}");
         }
     }
 
