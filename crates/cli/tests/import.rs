@@ -411,3 +411,40 @@ fn a_registry_only_configuration_stays_served_beside_the_gateway() {
         "the registry share's own directory"
     );
 }
+
+/// An adopted share keeps the admin's permissions (acl-mode keep): a root-only file stays
+/// unreadable to the share's user after import, after an ordinary update and after apply; only
+/// switching to posix, shown in its plan, grants the share's users on the tree.
+#[test]
+fn an_adopted_share_keeps_the_admins_permissions() {
+    let (sb, _) = taken_over();
+    let secret = sb.data("docs").join("secret.txt");
+    std::fs::write(&secret, b"root only\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let acl = || common::run("getfacl", &["--numeric", "--absolute-names", secret.to_str().unwrap()]);
+    let before = acl();
+    let unreadable = |when: &str| {
+        let got = sb.smbclient("docs", Some(ALICE), "get secret.txt stolen.txt");
+        assert!(got.is_err(), "{when}: alice read a root-only file: {got:?}");
+        assert_eq!(acl(), before, "{when}");
+    };
+    unreadable("before the import");
+
+    let out: serde_json::Value = serde_json::from_str(&sb.ok(&["import", "--output-format", "json"])).unwrap();
+    assert_eq!(out["adopted"][0]["properties"]["acl-mode"], "keep", "{out}");
+    unreadable("after the import");
+    let plan = sb.ok(&["update", "docs", "--comment", "x", "--dry-run"]);
+    assert!(!plan.contains("grant"), "{plan}");
+    sb.ok(&["update", "docs", "--comment", "x"]);
+    unreadable("after an update");
+    sb.ok(&["update", "docs", "--users", "alice", "--read-only", "0"]);
+    sb.ok(&["apply"]);
+    unreadable("after apply");
+    round_trip(&sb, "docs", "still-writable.txt");
+
+    // the admin hands the tree over, knowingly
+    let plan = sb.ok(&["update", "docs", "--acl-mode", "posix", "--dry-run"]);
+    assert!(plan.contains("grant") && plan.contains("did not set before"), "{plan}");
+    sb.ok(&["update", "docs", "--acl-mode", "posix"]);
+    read_back(&sb, "docs", "secret.txt", "root only\n");
+}
