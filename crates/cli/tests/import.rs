@@ -448,3 +448,29 @@ fn an_adopted_share_keeps_the_admins_permissions() {
     sb.ok(&["update", "docs", "--acl-mode", "posix"]);
     read_back(&sb, "docs", "secret.txt", "root only\n");
 }
+
+/// `config backend = registry` in a file the admin's configuration includes would make smbd
+/// drop every file share, the gateway's too: apply and create refuse it (exit 3, naming the
+/// shares and the cause) and write nothing, instead of reporting success.
+#[test]
+fn a_registry_backend_in_an_admin_include_is_refused() {
+    let (sb, _) = taken_over();
+    round_trip(&sb, "gw", "before.txt");
+    let extra = sb.write_local("admin-extra.conf", b"[global]\n   config backend = registry\n");
+    let mut include = std::fs::read_to_string(unmanaged(&sb)).unwrap();
+    include.push_str(&format!("\n[global]\n   include = {}\n", extra.display()));
+    std::fs::write(unmanaged(&sb), include).unwrap();
+    let before = state(&sb);
+
+    let run = sb.run(&["apply"]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("'gw'") && run.stderr.contains("config backend = registry"),
+        "{}",
+        run.stderr
+    );
+    let run = sb.run(&["create", "gw2", "--path", sb.data("gw2").to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("'gw2'"), "{}", run.stderr);
+    assert_same(&before, &state(&sb), "a refused apply and create");
+}
