@@ -265,6 +265,9 @@ impl Step for PosixGrant {
 /// on undo.
 #[derive(Clone, Debug)]
 struct RootState {
+    /// (device, inode) of the root when the plan was made: the directory changed and restored
+    /// must be that one, not one swapped in under its name since.
+    identity: (u64, u64),
     uid: u32,
     gid: u32,
     mode: u32,
@@ -309,6 +312,7 @@ impl WindowsStart {
             Some(root) => {
                 let st = root.stat()?;
                 Some(RootState {
+                    identity: st.identity(),
                     uid: st.uid,
                     gid: st.gid,
                     mode: st.mode & 0o7777,
@@ -398,6 +402,25 @@ fn filesystem_type(path: &Path) -> Option<String> {
     smbgw_sys::mounts::containing(&mounts, path).map(|m| m.fstype.clone())
 }
 
+impl WindowsStart {
+    /// The share root, refused if it is no longer the directory the plan looked at (replaced
+    /// by another under the same name: root would hand that one over, or "restore" it).
+    fn open_planned(&self) -> Result<Dir> {
+        let root = Dir::open(&self.path)?;
+        if let Some(before) = &self.previous {
+            let now = root.stat()?.identity();
+            if now != before.identity {
+                return Err(Error::system(format!(
+                    "{} is no longer the directory the plan was made for (device, inode {:?} then, {now:?} now); nothing was changed there, run the command again",
+                    self.path.display(),
+                    before.identity
+                )));
+            }
+        }
+        Ok(root)
+    }
+}
+
 impl Step for WindowsStart {
     fn describe(&self) -> String {
         format!(
@@ -412,7 +435,7 @@ impl Step for WindowsStart {
 
     fn apply(&mut self) -> Result<()> {
         validate::path_on_disk(&self.path.to_string_lossy())?;
-        let root = Dir::open(&self.path)?;
+        let root = self.open_planned()?;
         root.chown(Some(0), Some(self.admins.as_ref().map_or(0, |(_, gid)| *gid)))?;
         root.chmod(WINDOWS_ROOT_MODE)
     }
@@ -421,7 +444,7 @@ impl Step for WindowsStart {
         let Some(before) = self.previous.clone() else {
             return Ok(());
         };
-        let root = Dir::open(&self.path)?;
+        let root = self.open_planned()?;
         root.chown(Some(before.uid), Some(before.gid))?;
         root.chmod(before.mode)?;
         // chmod of a directory with an ACL changed its mask: the ACL back as it was
@@ -718,6 +741,25 @@ mod tests {
         let m = std::fs::metadata(&root).unwrap();
         assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (20000, 20000, mode_before));
         assert_eq!(getfacl(&root), acl_before);
+
+        // the directory swapped for another between plan and apply: refused, neither changed
+        let Some(GrantAccess::Windows(mut step)) = GrantAccess::plan(&windows, Some(&posix), &samba, true).unwrap()
+        else {
+            panic!("no initial step");
+        };
+        let moved = dir.path().join("office.moved");
+        std::fs::rename(&root, &moved).unwrap();
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::chown(&root, Some(20002), Some(20002)).unwrap();
+        let err = step.apply().unwrap_err();
+        assert!(err.message.contains("no longer the directory"), "{}", err.message);
+        assert!(step.undo().is_err());
+        for p in [&root, &moved] {
+            let m = std::fs::metadata(p).unwrap();
+            assert_ne!((m.uid(), m.mode() & 0o7777), (0, 0o770), "{}", p.display());
+        }
+        std::fs::remove_dir(&root).unwrap();
+        std::fs::rename(&moved, &root).unwrap();
 
         // windows already: nothing; an NT ACL on the root: the clients', nothing either
         assert!(GrantAccess::plan(&windows, Some(&windows), &samba, true)
