@@ -42,6 +42,7 @@ Ext.define('SMBGateway.panel.ShareOptions', {
                 store: [
                     ['posix', gt('POSIX ACLs for the users')],
                     ['windows', gt('Windows ACLs (Security tab)')],
+                    ['keep', gt('Keep as on disk (gateway changes none)')],
                 ],
             },
             SMBGateway.Utils.checkbox('access-based-enum', gt('Access-based listing'), {

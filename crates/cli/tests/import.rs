@@ -440,3 +440,66 @@ fn a_registry_only_configuration_stays_served_beside_the_gateway() {
         "the registry share's own directory"
     );
 }
+
+/// An adopted share keeps the admin's permissions (acl-mode keep): a root-only file stays
+/// unreadable to the share's user after import, after an ordinary update and after apply; only
+/// switching to posix, shown in its plan, grants the share's users on the tree.
+#[test]
+fn an_adopted_share_keeps_the_admins_permissions() {
+    let (sb, _) = taken_over();
+    let secret = sb.data("docs").join("secret.txt");
+    std::fs::write(&secret, b"root only\n").unwrap();
+    std::fs::set_permissions(&secret, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let acl = || common::run("getfacl", &["--numeric", "--absolute-names", secret.to_str().unwrap()]);
+    let before = acl();
+    let unreadable = |when: &str| {
+        let got = sb.smbclient("docs", Some(ALICE), "get secret.txt stolen.txt");
+        assert!(got.is_err(), "{when}: alice read a root-only file: {got:?}");
+        assert_eq!(acl(), before, "{when}");
+    };
+    unreadable("before the import");
+
+    let out: serde_json::Value = serde_json::from_str(&sb.ok(&["import", "--output-format", "json"])).unwrap();
+    assert_eq!(out["adopted"][0]["properties"]["acl-mode"], "keep", "{out}");
+    unreadable("after the import");
+    let plan = sb.ok(&["update", "docs", "--comment", "x", "--dry-run"]);
+    assert!(!plan.contains("grant"), "{plan}");
+    sb.ok(&["update", "docs", "--comment", "x"]);
+    unreadable("after an update");
+    sb.ok(&["update", "docs", "--users", "alice", "--read-only", "0"]);
+    sb.ok(&["apply"]);
+    unreadable("after apply");
+    round_trip(&sb, "docs", "still-writable.txt");
+
+    // the admin hands the tree over, knowingly
+    let plan = sb.ok(&["update", "docs", "--acl-mode", "posix", "--dry-run"]);
+    assert!(plan.contains("grant") && plan.contains("did not set before"), "{plan}");
+    sb.ok(&["update", "docs", "--acl-mode", "posix"]);
+    read_back(&sb, "docs", "secret.txt", "root only\n");
+}
+
+/// `config backend = registry` in a file the admin's configuration includes would make smbd
+/// drop every file share, the gateway's too: apply and create refuse it (exit 3, naming the
+/// shares and the cause) and write nothing, instead of reporting success.
+#[test]
+fn a_registry_backend_in_an_admin_include_is_refused() {
+    let (sb, _) = taken_over();
+    round_trip(&sb, "gw", "before.txt");
+    let extra = sb.write_local("admin-extra.conf", b"[global]\n   config backend = registry\n");
+    let mut include = std::fs::read_to_string(unmanaged(&sb)).unwrap();
+    include.push_str(&format!("\n[global]\n   include = {}\n", extra.display()));
+    std::fs::write(unmanaged(&sb), include).unwrap();
+    let before = state(&sb);
+
+    let run = sb.run(&["apply"]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("'gw'") && run.stderr.contains("config backend = registry"),
+        "{}",
+        run.stderr
+    );
+    let run = sb.run(&["create", "gw2", "--path", sb.data("gw2").to_str().unwrap()]);
+    assert_eq!(run.code, 3, "{}{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("'gw2'"), "{}", run.stderr);
+    assert_same(&before, &state(&sb), "a refused apply and create");
+}

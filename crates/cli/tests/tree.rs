@@ -300,3 +300,48 @@ fn a_long_walk_reports_progress() {
         run.stderr
     );
 }
+
+/// A grant never reaches the share's snapshots: a user with write access in `.snapshots` could
+/// forge Previous Versions, and the snapshot commands would find entries not theirs.
+#[test]
+fn a_grant_leaves_the_snapshots_alone() {
+    let sb = Sandbox::new();
+    let fs = common::Btrfs::new(sb.dir.path(), "512M");
+    sb.add_user(ALICE.0, ALICE.1);
+    sb.add_user(BOB.0, BOB.1);
+    let path = fs.mount.join("docs");
+    sb.ok(&[
+        "create",
+        "docs",
+        "--path",
+        path.to_str().unwrap(),
+        "--users",
+        "alice",
+        "--shadow-copies",
+        "1",
+    ]);
+    sb.write_local("f", b"before the snapshot\n");
+    sb.smbclient("docs", Some(ALICE), "put f f.txt").unwrap();
+    sb.ok(&["snapshot", "create", "docs"]);
+    let snapshots = path.join(".snapshots");
+    let before = getfacl(&snapshots);
+
+    sb.ok(&["update", "docs", "--users", "alice,bob"]);
+    let bob = uid_of(&sb, "bob");
+    assert!(
+        getfacl(&path).contains(&format!("user:{bob}:rwx")),
+        "{}",
+        getfacl(&path)
+    );
+    assert_eq!(getfacl(&snapshots), before, "the walk changed .snapshots");
+    assert!(!before.contains(&format!(":{bob}:")), "{before}");
+    let list: serde_json::Value =
+        serde_json::from_str(&sb.ok(&["snapshot", "list", "docs", "--output-format", "json"])).unwrap();
+    assert_eq!(list["snapshots"].as_array().map(Vec::len), Some(1), "{list}");
+    // bob may not write into the history
+    sb.write_local("forged", b"forged\n");
+    assert!(sb
+        .smbclient("docs", Some(BOB), "put forged .snapshots\\forged.txt")
+        .is_err());
+    assert!(!snapshots.join("forged.txt").exists());
+}

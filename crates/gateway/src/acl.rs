@@ -25,12 +25,20 @@
 //! nothing of the tree is rewritten afterwards, by update or apply. Before that the share's
 //! filesystem is asked whether it takes both `security.` xattrs and POSIX ACLs, and refused on
 //! `acl-mode` if not.
+//!
+//! With `--acl-mode keep` (every share `import` adopts) nothing here runs at all: the admin's
+//! owners, modes and ACLs are the share's access. Switching such a share to posix is the
+//! deliberate act that walks the tree, and its plan says so.
+//!
+//! The walk never enters the share's snapshots (`.snapshots` at the share root: a user with
+//! write access there could forge Previous Versions) nor a rollback's work directory.
 
 use std::io::IsTerminal;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use smbgw_core::ad::AdState;
+use smbgw_core::share::AclMode;
 use smbgw_core::{bail_field, validate, Error, Result, Share, Step};
 use smbgw_samba::Samba;
 use smbgw_sys::posix_acl::{Acl, AclKind, Subject};
@@ -58,10 +66,11 @@ impl GrantAccess {
     /// The step for `share` (with `previous`, the share before this change), or `None` when
     /// there is nothing to do. `exists`: whether the share directory is there already.
     pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
-        if share.acl_mode.is_windows() {
-            return Ok(WindowsStart::plan(share, previous, samba, exists)?.map(GrantAccess::Windows));
+        match share.acl_mode {
+            AclMode::Keep => Ok(None),
+            AclMode::Windows => Ok(WindowsStart::plan(share, previous, samba, exists)?.map(GrantAccess::Windows)),
+            AclMode::Posix => Ok(PosixGrant::plan(share, previous, samba, exists)?.map(GrantAccess::Posix)),
         }
-        Ok(PosixGrant::plan(share, previous, samba, exists)?.map(GrantAccess::Posix))
     }
 }
 
@@ -96,6 +105,9 @@ pub struct PosixGrant {
     /// The root's ACLs (access, default) before, restored exactly on undo; `None` when the
     /// directory is created by the same plan.
     previous: Option<(Option<Acl>, Option<Acl>)>,
+    /// The share was `acl-mode keep` (or windows) before: this walk rewrites permissions the
+    /// gateway never managed, which the plan says.
+    takes_over: bool,
 }
 
 /// The share's users and groups as ACL subjects (removed users whose account is gone are
@@ -152,10 +164,13 @@ impl PosixGrant {
     pub fn plan(share: &Share, previous: Option<&Share>, samba: &Samba, exists: bool) -> Result<Option<Self>> {
         let perm = if share.read_only { R_X } else { RWX };
         let wanted = subjects(share, samba, true)?;
+        // only a posix share's accounts were granted by the gateway: another mode's are the
+        // admin's (or Windows clients') entries, never revoked here
         let had = match previous {
-            Some(p) if p.path == share.path => subjects(p, samba, false)?,
+            Some(p) if p.path == share.path && p.acl_mode == AclMode::Posix => subjects(p, samba, false)?,
             _ => Vec::new(),
         };
+        let takes_over = exists && previous.is_some_and(|p| p.acl_mode != AclMode::Posix);
         let revoke: Vec<Subject> = had.into_iter().filter(|s| !wanted.contains(s)).collect();
         if wanted.is_empty() && revoke.is_empty() {
             return Ok(None);
@@ -185,6 +200,7 @@ impl PosixGrant {
             perm,
             revoke,
             previous: previous_acls,
+            takes_over,
         }))
     }
 
@@ -215,9 +231,14 @@ impl Step for PosixGrant {
             parts.push(format!("revoke {}", entries.join(",")));
         }
         format!(
-            "{} on {} and everything in it (POSIX ACL, inherited by new files)",
+            "{} on {} and everything in it (POSIX ACL, inherited by new files){}",
             parts.join(", "),
-            self.path.display()
+            self.path.display(),
+            if self.takes_over {
+                "; the share was not acl-mode posix: this changes permissions the gateway did not set before"
+            } else {
+                ""
+            }
         )
     }
 
@@ -244,6 +265,9 @@ impl Step for PosixGrant {
 /// on undo.
 #[derive(Clone, Debug)]
 struct RootState {
+    /// (device, inode) of the root when the plan was made: the directory changed and restored
+    /// must be that one, not one swapped in under its name since.
+    identity: (u64, u64),
     uid: u32,
     gid: u32,
     mode: u32,
@@ -288,6 +312,7 @@ impl WindowsStart {
             Some(root) => {
                 let st = root.stat()?;
                 Some(RootState {
+                    identity: st.identity(),
                     uid: st.uid,
                     gid: st.gid,
                     mode: st.mode & 0o7777,
@@ -377,6 +402,25 @@ fn filesystem_type(path: &Path) -> Option<String> {
     smbgw_sys::mounts::containing(&mounts, path).map(|m| m.fstype.clone())
 }
 
+impl WindowsStart {
+    /// The share root, refused if it is no longer the directory the plan looked at (replaced
+    /// by another under the same name: root would hand that one over, or "restore" it).
+    fn open_planned(&self) -> Result<Dir> {
+        let root = Dir::open(&self.path)?;
+        if let Some(before) = &self.previous {
+            let now = root.stat()?.identity();
+            if now != before.identity {
+                return Err(Error::system(format!(
+                    "{} is no longer the directory the plan was made for (device, inode {:?} then, {now:?} now); nothing was changed there, run the command again",
+                    self.path.display(),
+                    before.identity
+                )));
+            }
+        }
+        Ok(root)
+    }
+}
+
 impl Step for WindowsStart {
     fn describe(&self) -> String {
         format!(
@@ -391,7 +435,7 @@ impl Step for WindowsStart {
 
     fn apply(&mut self) -> Result<()> {
         validate::path_on_disk(&self.path.to_string_lossy())?;
-        let root = Dir::open(&self.path)?;
+        let root = self.open_planned()?;
         root.chown(Some(0), Some(self.admins.as_ref().map_or(0, |(_, gid)| *gid)))?;
         root.chmod(WINDOWS_ROOT_MODE)
     }
@@ -400,7 +444,7 @@ impl Step for WindowsStart {
         let Some(before) = self.previous.clone() else {
             return Ok(());
         };
-        let root = Dir::open(&self.path)?;
+        let root = self.open_planned()?;
         root.chown(Some(before.uid), Some(before.gid))?;
         root.chmod(before.mode)?;
         // chmod of a directory with an ACL changed its mask: the ACL back as it was
@@ -425,8 +469,9 @@ fn change_tree(path: &Path, changes: &[Change], root_acls: Option<(Option<Acl>, 
     let mut failed: Vec<String> = Vec::new();
     let mut changed = 0u64;
     let mut fail = |p: &Path, e: Error| failed.push(format!("{}: {}", p.display(), e.message));
-    let walked = walk::walk(
+    let walked = walk::walk_pruned(
         root.try_clone()?,
+        &not_the_shares,
         &mut |n| {
             if progress {
                 eprintln!("walked {n} entries in {}", path.display());
@@ -480,6 +525,20 @@ fn change_tree(path: &Path, changes: &[Change], root_acls: Option<(Option<Acl>, 
     }
     Ok(())
 }
+
+/// Trees inside a share the walk leaves alone: the snapshots at its root (read-only history,
+/// served as Previous Versions) and, wherever a share contains another share's parent, a
+/// rollback's work directory (`.NAME.smbgw-rollback`, root's alone).
+fn not_the_shares(depth: usize, name: &std::ffi::OsStr) -> bool {
+    if depth == 1 && name == smbgw_quota::snapshot::SNAPSHOTS_DIR {
+        return true;
+    }
+    let name = name.as_encoded_bytes();
+    name.starts_with(b".") && name.ends_with(ROLLBACK_SUFFIX.as_bytes()) && name.len() > ROLLBACK_SUFFIX.len() + 1
+}
+
+/// The name's end of a rollback's work directory beside the share (crates/quota/src/btrfs.rs).
+const ROLLBACK_SUFFIX: &str = ".smbgw-rollback";
 
 fn apply_changes(acl: &mut Acl, changes: &[Change], file_mode: Option<u32>) {
     for (who, perm) in changes {
@@ -604,6 +663,37 @@ mod tests {
         }
     }
 
+    /// The grant leaves the share's snapshots (at its root only) and a rollback's work
+    /// directory alone: a share user with write access there could forge Previous Versions.
+    #[test]
+    fn tree_grant_skips_snapshots_and_rollback_work() {
+        if std::process::Command::new("getfacl").arg("--version").output().is_err() {
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("share");
+        for d in [".snapshots/daily", "sub/.snapshots", ".child.smbgw-rollback/content"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        std::fs::write(root.join(".snapshots/daily/file"), b"x").unwrap();
+        change_tree(&root, &[(Subject::User(20000), Some(RWX))], None).unwrap();
+        assert!(getfacl(&root).contains("default:user:20000:rwx"));
+        assert!(
+            getfacl(&root.join("sub/.snapshots")).contains("user:20000:rwx"),
+            "only the root's .snapshots is the share's"
+        );
+        for p in [
+            ".snapshots",
+            ".snapshots/daily",
+            ".snapshots/daily/file",
+            ".child.smbgw-rollback",
+            ".child.smbgw-rollback/content",
+        ] {
+            let acl = getfacl(&root.join(p));
+            assert!(!acl.contains("20000"), "{p}: {acl}");
+        }
+    }
+
     /// A Windows ACL share's root gets its start once: root, mode 0770 (no administrators group
     /// standalone), undone exactly; never again while it stays windows, nor once it holds an NT
     /// ACL (a share coming back to windows).
@@ -651,6 +741,25 @@ mod tests {
         let m = std::fs::metadata(&root).unwrap();
         assert_eq!((m.uid(), m.gid(), m.mode() & 0o7777), (20000, 20000, mode_before));
         assert_eq!(getfacl(&root), acl_before);
+
+        // the directory swapped for another between plan and apply: refused, neither changed
+        let Some(GrantAccess::Windows(mut step)) = GrantAccess::plan(&windows, Some(&posix), &samba, true).unwrap()
+        else {
+            panic!("no initial step");
+        };
+        let moved = dir.path().join("office.moved");
+        std::fs::rename(&root, &moved).unwrap();
+        std::fs::create_dir(&root).unwrap();
+        std::os::unix::fs::chown(&root, Some(20002), Some(20002)).unwrap();
+        let err = step.apply().unwrap_err();
+        assert!(err.message.contains("no longer the directory"), "{}", err.message);
+        assert!(step.undo().is_err());
+        for p in [&root, &moved] {
+            let m = std::fs::metadata(p).unwrap();
+            assert_ne!((m.uid(), m.mode() & 0o7777), (0, 0o770), "{}", p.display());
+        }
+        std::fs::remove_dir(&root).unwrap();
+        std::fs::rename(&moved, &root).unwrap();
 
         // windows already: nothing; an NT ACL on the root: the clients', nothing either
         assert!(GrantAccess::plan(&windows, Some(&windows), &samba, true)

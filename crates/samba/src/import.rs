@@ -364,6 +364,7 @@ pub fn map_share(
     set("path", path.clone());
     set("read-only", "1".into());
     set("streams", "0".into());
+    set("acl-mode", "keep".into()); // the admin's owners, modes and ACLs stay the share's access
     for (key, value) in params {
         match key.as_str() {
             "path" => {}
@@ -569,13 +570,19 @@ mod tests {
             ("macos", "1"),
             ("streams", "1"),
             ("options", "create mask=0660"),
+            ("acl-mode", "keep"),
         ]);
         assert_eq!(props, want);
         // Samba's defaults: read only, no streams module
         let plain = map_share("plain", &params(&[("path", "/srv/plain")])).unwrap();
         assert_eq!(
             plain,
-            params(&[("path", "/srv/plain"), ("read-only", "1"), ("streams", "0")])
+            params(&[
+                ("path", "/srv/plain"),
+                ("read-only", "1"),
+                ("streams", "0"),
+                ("acl-mode", "keep")
+            ])
         );
     }
 

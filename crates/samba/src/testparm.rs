@@ -1,5 +1,7 @@
 //! Validation with Samba's own parser. The complete configuration is rendered into a staging
-//! directory first and must pass `testparm` there before any live file is replaced.
+//! directory first and must pass `testparm` there before any live file is replaced, and
+//! testparm's reading of it must still hold the gateway's shares (an admin's file can turn the
+//! whole configuration over to the registry, and smbd would then serve none of them).
 
 use std::path::Path;
 
@@ -97,6 +99,44 @@ pub fn stale_staging_dirs(layout: &smbgw_core::Layout) -> Vec<std::path::PathBuf
     stale
 }
 
+/// The section name a share include defines (`[name]`, its first section).
+fn section_name(include: &str) -> Option<&str> {
+    include
+        .lines()
+        .find_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+}
+
+/// Every share include staged must be a section of testparm's reading of the whole
+/// configuration: Samba drops every file share, silently, when any file it reads says `config
+/// backend = registry` (smb.conf(5)); the gateway rewrites that line in the admin's smb.conf
+/// only, so one in a file the admin's includes would leave smbd serving none of the gateway's
+/// shares while the files look right. Refused as Samba's doing (exit 3), naming the shares.
+fn check_served<'a>(includes: impl Iterator<Item = &'a str>, parsed: &str, unmanaged: Option<&Path>) -> Result<()> {
+    let sections: std::collections::BTreeSet<String> = parsed
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix('[').and_then(|l| l.strip_suffix(']')))
+        .map(str::to_ascii_lowercase)
+        .collect();
+    let missing: Vec<&str> = includes
+        .filter_map(section_name)
+        .filter(|name| !sections.contains(&name.to_ascii_lowercase()))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::external(format!(
+        "Samba would not serve share(s) {} (testparm's reading of the whole configuration has no such section): {}; nothing was changed",
+        missing.iter().map(|n| format!("'{n}'")).collect::<Vec<_>>().join(", "),
+        match unmanaged {
+            Some(path) => format!(
+                "most likely a file the admin's configuration ({}) includes says 'config backend = registry', which turns the whole configuration over to the registry; replace that line with 'include = registry'",
+                path.display()
+            ),
+            None => "most likely an included file says 'config backend = registry', which turns the whole configuration over to the registry".to_string(),
+        }
+    )))
+}
+
 /// Render the configuration for `shares`, validate it in a staging directory, and return the
 /// files as they must go live. The staged copy holds the global section and the includes that
 /// differ from the live ones: unchanged includes passed testparm when they went live, and
@@ -106,12 +146,16 @@ pub fn render_validated(samba: &Samba, shares: &[Share], globals: &render::Globa
     samba.create_sandbox_dirs()?;
     fs::create_dir_all(&layout.state_dir, 0o700)?;
     let live = render::render(layout, shares, globals, &layout.smb_conf, &layout.share_conf_dir);
-    let changed: std::collections::BTreeSet<_> = live
+    let mut changed: std::collections::BTreeSet<_> = live
         .shares
         .iter()
         .filter(|(path, text)| fs::read_optional(path).ok().flatten().as_deref() != Some(text.as_bytes()))
         .filter_map(|(path, _)| path.file_name().map(|n| n.to_owned()))
         .collect();
+    // one share at least is staged, so that a configuration serving none of them is seen
+    if let Some(first) = live.shares.keys().next().and_then(|p| p.file_name()) {
+        changed.insert(first.to_owned());
+    }
 
     let staging = layout.state_dir.join(format!("staging.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
@@ -146,10 +190,48 @@ pub fn render_validated(samba: &Samba, shares: &[Share], globals: &render::Globa
             // throw-away copies: no fsync, no rename
             std::fs::write(path, text.as_bytes()).map_err(|e| Error::io("writing", path, e))?;
         }
-        check_file(samba, &staged.smb_conf.0)
+        let parsed = check_file(samba, &staged.smb_conf.0)?;
+        let staged_shares = staged
+            .shares
+            .iter()
+            .filter(|(p, _)| is_changed(p))
+            .map(|(_, t)| t.as_str());
+        check_served(
+            staged_shares,
+            &parsed,
+            live.unmanaged.as_ref().map(|(p, _)| p.as_path()),
+        )
     })();
     let _ = std::fs::remove_dir_all(&staging);
     result?;
     check_vfs_modules(&live)?;
     Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A staged share missing from testparm's reading is refused as Samba's (exit 3), named,
+    /// with the registry takeover as the likely cause; present in any case, it passes.
+    #[test]
+    fn every_staged_share_must_be_served() {
+        let includes = ["[Docs]\n   path = /srv/docs\n", "[gw]\n   path = /srv/gw\n"];
+        let parsed = "[global]\n\tworkgroup = X\n\n[docs]\n\tpath = /srv/docs\n\n[gw]\n\tpath = /srv/gw\n";
+        check_served(includes.into_iter(), parsed, None).unwrap();
+        let registry_only = "[global]\n\tconfig backend = registry\n";
+        let err = check_served(
+            includes.into_iter(),
+            registry_only,
+            Some(Path::new("/etc/samba/smbgateway-unmanaged.conf")),
+        )
+        .unwrap_err();
+        assert_eq!(err.kind.exit_code(), 3, "{}", err.message);
+        assert!(err.message.contains("'Docs', 'gw'"), "{}", err.message);
+        assert!(
+            err.message.contains("smbgateway-unmanaged.conf") && err.message.contains("config backend = registry"),
+            "{}",
+            err.message
+        );
+    }
 }

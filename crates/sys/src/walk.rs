@@ -83,6 +83,18 @@ impl Home {
 /// Visit `root` and everything below it on the same mount. `progress` gets the number of
 /// entries seen so far, every `PROGRESS_EVERY` entries. Returns the number of entries seen.
 pub fn walk(root: Dir, progress: &mut dyn FnMut(u64), visit: &mut dyn FnMut(Entry<'_>) -> Result<()>) -> Result<u64> {
+    walk_pruned(root, &|_, _| false, progress, visit)
+}
+
+/// [`walk`], leaving out (neither visited nor entered) every entry for which `prune` answers
+/// true, given its depth (1 for the root's children) and its name: trees inside the walked one
+/// that belong to someone else, such as a share's snapshots.
+pub fn walk_pruned(
+    root: Dir,
+    prune: &dyn Fn(usize, &std::ffi::OsStr) -> bool,
+    progress: &mut dyn FnMut(u64),
+    visit: &mut dyn FnMut(Entry<'_>) -> Result<()>,
+) -> Result<u64> {
     let st = root.stat()?;
     let home = Home {
         dev: st.dev,
@@ -92,11 +104,18 @@ pub fn walk(root: Dir, progress: &mut dyn FnMut(u64), visit: &mut dyn FnMut(Entr
     let mut count = 1u64;
     let entries = root.entries()?;
     let mut stack = vec![WalkFrame { dir: root, entries }];
-    while let Some(frame) = stack.last_mut() {
+    loop {
+        let depth = stack.len();
+        let Some(frame) = stack.last_mut() else {
+            break;
+        };
         let Some((name, d_type)) = frame.entries.pop() else {
             stack.pop();
             continue;
         };
+        if prune(depth, &name) {
+            continue;
+        }
         count += 1;
         if count.is_multiple_of(PROGRESS_EVERY) {
             progress(count);

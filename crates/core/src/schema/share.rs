@@ -19,7 +19,7 @@ const VM_CORES: Kind = Kind::Integer { min: 1, max: 128 };
 pub const MODES: &[&str] = &["native", "lxc", "vm"];
 pub const CASE_SENSITIVITY: &[&str] = &["auto", "yes", "no"];
 pub const QUOTA_BACKENDS: &[&str] = crate::QuotaBackend::NAMES;
-pub const ACL_MODES: &[&str] = &["posix", "windows"];
+pub const ACL_MODES: &[&str] = &["posix", "windows", "keep"];
 
 pub const SHARE_PROPERTIES: &[Property] = &[
     fixed("mode", Kind::Enum(MODES), "Where Samba serves the share: on the host (native), in a managed container (lxc) or in a dedicated VM (vm).", Some("native")),
@@ -135,7 +135,7 @@ pub const SHARE_PROPERTIES: &[Property] = &[
     prop(
         "acl-mode",
         Kind::Enum(ACL_MODES),
-        "Who owns the permissions inside the share: posix (the gateway grants --users and --groups on every file) or windows (Windows ACLs in security.NTACL via vfs_acl_xattr, edited from Explorer's Security tab; the gateway sets only the initial owner and administrators entry). Native shares only.",
+        "Who owns the permissions inside the share: posix (the gateway grants --users and --groups on every file) or windows (Windows ACLs in security.NTACL via vfs_acl_xattr, edited from Explorer's Security tab; the gateway sets only the initial owner and administrators entry; native shares only) or keep (the gateway never changes permissions inside the share: access is what the filesystem already says; import adopts shares so). Switching keep to posix grants --users and --groups on every file.",
         Some("posix"),
     ),
     prop(

@@ -83,14 +83,17 @@ pub struct Share {
     pub home_quota: Option<u64>,
 }
 
-/// `acl-mode`: the gateway's POSIX ACLs for the share's accounts, or Windows ACLs that clients
+/// `acl-mode`: the gateway's POSIX ACLs for the share's accounts, Windows ACLs that clients
 /// own (vfs_acl_xattr; the gateway sets only the initial owner and administrators entry, in
-/// crates/gateway/src/acl.rs).
+/// crates/gateway/src/acl.rs), or `keep`: the gateway never changes a permission inside the
+/// share, access is what the filesystem already says (what `import` gives an adopted share, so
+/// an admin's owners, modes and ACLs stay as they were until the admin switches to posix).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum AclMode {
     #[default]
     Posix,
     Windows,
+    Keep,
 }
 
 impl AclMode {
@@ -98,6 +101,7 @@ impl AclMode {
         match self {
             AclMode::Posix => "posix",
             AclMode::Windows => "windows",
+            AclMode::Keep => "keep",
         }
     }
 
@@ -361,6 +365,7 @@ impl Share {
                 .field("snapshot-keep")?,
             acl_mode: match choice("acl-mode")?.as_str() {
                 "windows" => AclMode::Windows,
+                "keep" => AclMode::Keep,
                 _ => AclMode::Posix,
             },
             access_based_enum: flag("access-based-enum")?,

@@ -577,6 +577,32 @@ fn snapshot_schedule_and_retention_are_stored_normalized_and_refused_on_their_fi
     assert!(crate::schema::check_format("smbgw-prune-keep", "keep-last=0").is_err());
 }
 
+/// keep (what import gives adopted shares) is stored, round-trips through the config and the
+/// JSON form, works in every mode (it needs nothing of Samba), and an update that says nothing
+/// of acl-mode leaves it alone; posix is reached only by saying so.
+#[test]
+fn acl_mode_keep_is_kept_until_switched() {
+    let kept = Share::from_properties("k", &props(&[("path", "/srv/k"), ("acl-mode", "keep")])).unwrap();
+    assert_eq!(kept.acl_mode, AclMode::Keep);
+    assert!(!kept.acl_mode.is_windows());
+    let stored = kept.to_properties();
+    assert!(stored.contains(&("acl-mode", "keep".to_string())), "{stored:?}");
+    let back: Properties = stored.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    assert_eq!(Share::from_properties("k", &back).unwrap().acl_mode, AclMode::Keep);
+    assert_eq!(serde_json::to_value(&kept).unwrap()["acl-mode"], "keep");
+    let commented = kept.updated(&props(&[("comment", "x")]), &[]).unwrap();
+    assert_eq!(commented.acl_mode, AclMode::Keep);
+    assert_eq!(
+        kept.updated(&props(&[("acl-mode", "posix")]), &[]).unwrap().acl_mode,
+        AclMode::Posix
+    );
+    let lxc = Share::from_properties(
+        "k",
+        &props(&[("path", "/srv/k"), ("acl-mode", "keep"), ("mode", "lxc")]),
+    );
+    assert_eq!(lxc.map(|s| s.acl_mode).ok(), Some(AclMode::Keep));
+}
+
 #[test]
 fn acl_mode_windows_on_native_shares_only() {
     // posix is the default and is not stored; windows is, and shows in the JSON form

@@ -506,28 +506,78 @@ fn ranges_text(domain: &[IdRange]) -> String {
     ranges.join(", ")
 }
 
-/// On a node, root may map an id 1:1 only if /etc/subuid and /etc/subgid allow it.
+/// On a node, root may map an id 1:1 only if /etc/subuid and /etc/subgid allow it. Other tools
+/// (useradd, PVE) edit these files too: the file is read again when the step runs, only the
+/// lines still missing are appended, and the undo removes those lines alone.
 fn subid_steps(uids: &[u32], gids: &[u32], domain: &[IdRange], plan: &mut Plan) {
     for (file, ids) in [("/etc/subuid", uids), ("/etc/subgid", gids)] {
         let path = PathBuf::from(file);
-        let before = std::fs::read(&path).unwrap_or_default();
-        let mut text = String::from_utf8_lossy(&before).to_string();
         let wanted = lxc_idmap::subid_entries(ids, domain);
-        let missing: Vec<String> = wanted.into_iter().filter(|w| !text.lines().any(|l| l == w)).collect();
+        // whether there is something to do; a file that cannot be read fails when the step runs
+        let current = std::fs::read_to_string(&path).unwrap_or_default();
+        let missing: Vec<String> = wanted
+            .into_iter()
+            .filter(|w| !current.lines().any(|l| l == w))
+            .collect();
         if missing.is_empty() {
             continue;
         }
-        if !text.is_empty() && !text.ends_with('\n') {
-            text.push('\n');
-        }
-        missing.iter().for_each(|m| text.push_str(&format!("{m}\n")));
-        let restore = path.clone();
-        plan.push(FnStep::new(
-            format!("allow root to map {} in {file}", missing.join(", ")),
-            move || smbgw_sys::fs::atomic_write(&path, text.as_bytes(), 0o644),
-            move || smbgw_sys::fs::atomic_write(&restore, &before, 0o644),
-        ));
+        plan.push(subid_step(path, missing));
     }
+}
+
+/// The step adding `missing` to the subordinate id file `path`, undone line by line.
+fn subid_step(path: PathBuf, missing: Vec<String>) -> FnStep {
+    let added = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let (undo_path, undo_added) = (path.clone(), added.clone());
+    FnStep::new(
+        format!("allow root to map {} in {}", missing.join(", "), path.display()),
+        move || {
+            *added.borrow_mut() = append_lines(&path, &missing)?;
+            Ok(())
+        },
+        move || remove_lines(&undo_path, &undo_added.borrow()),
+    )
+}
+
+/// Append the `lines` that `path` does not hold yet (as read now, a missing file being empty),
+/// keeping every other byte; returns the lines appended.
+fn append_lines(path: &Path, lines: &[String]) -> Result<Vec<String>> {
+    let before = smbgw_sys::fs::read_optional(path)?.unwrap_or_default();
+    let mut text = String::from_utf8_lossy(&before).into_owned();
+    let added: Vec<String> = lines
+        .iter()
+        .filter(|w| !text.lines().any(|l| l == *w))
+        .cloned()
+        .collect();
+    if added.is_empty() {
+        return Ok(added);
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    added.iter().for_each(|m| text.push_str(&format!("{m}\n")));
+    smbgw_sys::fs::atomic_write(path, text.as_bytes(), 0o644)?;
+    Ok(added)
+}
+
+/// Remove the last occurrence of each of `lines` from `path` (the ones `append_lines` added),
+/// keeping whatever else the file holds by now.
+fn remove_lines(path: &Path, lines: &[String]) -> Result<()> {
+    if lines.is_empty() {
+        return Ok(());
+    }
+    let Some(before) = smbgw_sys::fs::read_optional(path)? else {
+        return Ok(());
+    };
+    let text = String::from_utf8_lossy(&before);
+    let mut kept: Vec<&str> = text.split_inclusive('\n').collect();
+    for line in lines {
+        if let Some(i) = kept.iter().rposition(|l| l.trim_end_matches('\n') == line) {
+            kept.remove(i);
+        }
+    }
+    smbgw_sys::fs::atomic_write(path, kept.concat().as_bytes(), 0o644)
 }
 
 /// The container's view of the dataset's snapshots (see `snapshot_view_steps`). The entry is
@@ -585,6 +635,48 @@ fn serves_zfs_snapshots(share: &Share) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use smbgw_core::Step;
+
+    /// /etc/subuid is read when the step runs: lines another tool added meanwhile stay, a file
+    /// that cannot be read fails instead of becoming empty, and the undo removes only ours.
+    #[test]
+    fn subid_lines_are_appended_and_removed_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("subuid");
+        std::fs::write(&path, "root:100000:65536").unwrap();
+        let ours = vec!["root:20000:1".to_string(), "root:100000:65536".to_string()];
+        assert_eq!(append_lines(&path, &ours).unwrap(), ["root:20000:1"]);
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "root:100000:65536\nroot:20000:1\n"
+        );
+        // useradd adds a user meanwhile; the undo leaves it and the admin's line
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, b"bob:165536:65536\n").unwrap();
+        remove_lines(&path, &["root:20000:1".to_string()]).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "root:100000:65536\nbob:165536:65536\n"
+        );
+        // the step as planned: a line added between plan and apply, and one after, both stay
+        let mut step = subid_step(path.clone(), vec!["root:20001:1".to_string()]);
+        std::fs::write(&path, "root:100000:65536\nbob:165536:65536\ncarol:231072:65536\n").unwrap();
+        step.apply().unwrap();
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+        std::io::Write::write_all(&mut f, b"dave:296608:65536\n").unwrap();
+        step.undo().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "root:100000:65536\nbob:165536:65536\ncarol:231072:65536\ndave:296608:65536\n"
+        );
+        // a missing file is empty; one that cannot be read is an error, and stays as it was
+        let fresh = dir.path().join("subgid");
+        assert_eq!(append_lines(&fresh, &ours).unwrap().len(), 2);
+        let unreadable = dir.path().join("a-directory");
+        std::fs::create_dir(&unreadable).unwrap();
+        assert!(append_lines(&unreadable, &ours).is_err());
+        assert!(unreadable.is_dir());
+    }
 
     #[test]
     fn snapshot_view_is_an_fstab_line() {
