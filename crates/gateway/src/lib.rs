@@ -7,6 +7,7 @@
 mod acl;
 pub mod ad;
 mod availability;
+mod backups;
 mod converge;
 mod discovery;
 mod emptied;
@@ -33,6 +34,7 @@ use smbgw_core::{Layout, Plan, Result, Share};
 use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
+pub use backups::{BackupEntry, BackupList, BackupMade, RestoreRequest, StorageBackups};
 pub use emptied::ConfigVersion;
 pub use homes::{Home, Shown};
 pub use pve_storage::StorageStatus;

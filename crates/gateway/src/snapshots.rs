@@ -34,6 +34,9 @@ pub enum SnapshotKind {
     Manual,
     /// Before a rollback, holding the content it replaced: kept until deleted by hand.
     Safety,
+    /// What a backup to PBS reads (crates/gateway/src/backups.rs): deleted after the backup,
+    /// whether it passed or not; never pruned.
+    Backup,
 }
 
 impl SnapshotKind {
@@ -42,11 +45,12 @@ impl SnapshotKind {
             Self::Scheduled => "scheduled",
             Self::Manual => "manual",
             Self::Safety => "safety",
+            Self::Backup => "backup",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [Self::Scheduled, Self::Manual, Self::Safety]
+        [Self::Scheduled, Self::Manual, Self::Safety, Self::Backup]
             .into_iter()
             .find(|k| k.as_str() == text)
     }
@@ -126,7 +130,10 @@ impl Gateway {
     }
 
     /// The share's snapshots with which are ours; the backend and volume for changes.
-    fn snapshots_of(&self, share: &Share) -> Result<(&'static dyn SnapshotBackend, Volume, Vec<SnapshotEntry>)> {
+    pub(crate) fn snapshots_of(
+        &self,
+        share: &Share,
+    ) -> Result<(&'static dyn SnapshotBackend, Volume, Vec<SnapshotEntry>)> {
         let (backend, volume) = snapshot::of(share, "name")?;
         let record = self.read_record(volume.backend)?;
         let entries = backend
@@ -270,15 +277,16 @@ impl Gateway {
 
     /// The config lock, also for snapshot changes: the record and the schedule state are
     /// written under it.
-    fn lock_for(&self, dry_run: bool) -> Result<Option<smbgw_sys::lock::Guard>> {
+    pub(crate) fn lock_for(&self, dry_run: bool) -> Result<Option<smbgw_sys::lock::Guard>> {
         match dry_run {
             true => Ok(None),
             false => self.store.lock().map(Some),
         }
     }
 
-    /// A plan step taking a snapshot of `kind` at `time` and recording it as ours.
-    fn take_step(
+    /// A plan step taking a snapshot of `kind` at `time` and recording it as ours; the
+    /// snapshot taken, once the step ran.
+    pub(crate) fn take_step(
         &self,
         share: &Share,
         backend: &'static dyn SnapshotBackend,
@@ -286,10 +294,10 @@ impl Gateway {
         time: i64,
         kind: SnapshotKind,
         plan: &mut Plan,
-    ) {
+    ) -> std::rc::Rc<std::cell::RefCell<Option<Snapshot>>> {
         let name = backend.name_at(time);
         let taken = std::rc::Rc::new(std::cell::RefCell::new(None::<Snapshot>));
-        let (t1, t2) = (taken.clone(), taken);
+        let (t1, t2) = (taken.clone(), taken.clone());
         let (v1, v2) = (volume.clone(), volume.clone());
         let (gw, share_name) = (self.clone_for_steps(), share.name.clone());
         let gw2 = self.clone_for_steps();
@@ -318,10 +326,11 @@ impl Gateway {
                 None => Ok(()),
             },
         ));
+        taken
     }
 
     /// A plan step deleting one of our snapshots and its record.
-    fn delete_step(
+    pub(crate) fn delete_step(
         &self,
         share: &Share,
         backend: &'static dyn SnapshotBackend,
