@@ -383,7 +383,11 @@ fn a_busy_server_is_retried_and_bad_credentials_fail_at_once_without_leaving_the
     lab.hooks(&[("PBS_STANDIN_BUSY", "1")]);
     let r = lab.sb.run(&["backup", "create", "team", "--storage", "pbs1"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let backups: Vec<String> = lab.calls().into_iter().filter(|c| c.starts_with("proxmox-backup-client backup ")).collect();
+    let backups: Vec<String> = lab
+        .calls()
+        .into_iter()
+        .filter(|c| c.starts_with("proxmox-backup-client backup "))
+        .collect();
     assert_eq!(backups.len(), 2, "one retry: {backups:?}");
     assert!(lab.snapshots("team").is_empty());
     let list = lab.json(&["backup", "list", "team", "--storage", "pbs1"]);

@@ -157,6 +157,9 @@ impl Gateway {
         let mut change = self.execute(plan, false, None, Vec::new())?;
         drop(lock);
         let snap = taken.borrow_mut().take().expect("the snapshot step ran");
+        if self.progress {
+            eprintln!("{upload}");
+        }
         let uploaded = client.backup(&share.name, &content_dir(&volume, &snap), &id, Some(time));
         // the snapshot goes whatever the upload did
         let _lock = self.lock_for(false)?;
