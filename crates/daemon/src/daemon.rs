@@ -291,10 +291,10 @@ impl Daemon {
         };
         for run in &runs {
             if let Some(taken) = &run.taken {
-                tracing::info!(share = %run.share, snapshot = %taken, pruned = run.pruned.len(), "scheduled snapshot taken");
+                tracing::info!(share = %run.share, job = run.job.as_str(), snapshot = %taken, pruned = run.pruned.len(), "scheduled run done");
             }
             if let Some(alert) = snapshots::alert(run) {
-                tracing::warn!(share = %run.share, error = %alert.message, "scheduled snapshot failed");
+                tracing::warn!(share = %run.share, job = run.job.as_str(), error = %alert.message, "scheduled run failed");
                 self.metrics.lock().unwrap().alerts_total += 1;
                 self.send(alert);
             }

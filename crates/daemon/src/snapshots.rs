@@ -1,7 +1,8 @@
-//! The snapshot schedules of the shares, run from the daemon's loop (no timer per share):
-//! every scheduling tick asks the gateway which schedules are due
-//! (`Gateway::snapshot_schedules`, which takes, prunes and records the last runs) and turns
-//! what failed into alerts, as quota alerts are. The clock is the system's, or the one
+//! The snapshot and backup schedules of the shares, run from the daemon's loop (no timer per
+//! share): every scheduling tick asks the gateway which schedules are due
+//! (`Gateway::snapshot_schedules` and `backup_schedules`, one scheduling code for both, which
+//! take, prune and record the last runs) and turns what failed into alerts, as quota alerts
+//! are. The clock is the system's, or the one
 //! `--now EPOCH` gives a `--once` run, so tests drive schedules without waiting.
 
 use std::time::{Duration, Instant};
@@ -24,22 +25,38 @@ pub struct ScheduleOutcome {
 pub fn run(gw: &Gateway, now: Option<i64>) -> ScheduleOutcome {
     let start = Instant::now();
     let now = now.unwrap_or_else(|| smbgw_sys::time::now() as i64);
+    // the snapshots first: they are quick, a backup may take hours
+    let snapshots = gw.snapshot_schedules(now);
+    let backups = gw.backup_schedules(now);
     ScheduleOutcome {
-        runs: gw.snapshot_schedules(now),
+        runs: match (snapshots, backups) {
+            (Ok(mut runs), Ok(more)) => {
+                runs.extend(more);
+                Ok(runs)
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
+        },
         seconds: start.elapsed().as_secs_f64(),
     }
 }
 
-/// The alert for a share whose scheduled snapshot or pruning failed.
+/// The alert for a share whose scheduled snapshot or backup, or its pruning, failed.
 pub fn alert(run: &ScheduleRun) -> Option<Notification> {
     let error = run.error.as_ref()?;
-    let mut details = vec![("Share".to_string(), run.share.clone())];
+    let mut details = vec![
+        ("Share".to_string(), run.share.clone()),
+        ("Schedule".to_string(), run.job.as_str().to_string()),
+    ];
     if let Some(taken) = &run.taken {
         details.push(("Taken".to_string(), taken.clone()));
     }
     Some(Notification {
         severity: "error",
-        title: format!("SMB gateway: scheduled snapshot of share '{}' failed", run.share),
+        title: format!(
+            "SMB gateway: scheduled {} of share '{}' failed",
+            run.job.as_str(),
+            run.share
+        ),
         message: error.clone(),
         details,
         fields: vec![("share", run.share.clone())],

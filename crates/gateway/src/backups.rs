@@ -18,7 +18,7 @@ use smbgw_quota::backend::Volume;
 use smbgw_quota::snapshot::{Snapshot, SnapshotBackend, SNAPSHOTS_DIR};
 
 use crate::pbs::{self, backup_id, utc_time, PbsClient};
-use crate::snapshots::SnapshotKind;
+use crate::snapshots::{ScheduleJob, ScheduleRun, SnapshotKind};
 use crate::{Change, Gateway};
 
 /// What `backup create` did (or would do): the plan's steps and the PBS snapshot made.
@@ -124,14 +124,19 @@ impl Gateway {
     }
 
     /// `backup_create` with `client` (tests: the PBS tools' stand-ins, recorded waits).
-    pub fn backup_create_with(&self, name: &str, mut client: PbsClient, dry_run: bool) -> Result<BackupMade> {
+    pub fn backup_create_with(&self, name: &str, client: PbsClient, dry_run: bool) -> Result<BackupMade> {
+        self.backup_at(name, client, dry_run, smbgw_sys::time::now() as i64)
+    }
+
+    /// The backup, its snapshot and PBS snapshot named for `time` (or the next free second).
+    fn backup_at(&self, name: &str, mut client: PbsClient, dry_run: bool, at: i64) -> Result<BackupMade> {
         let (share, backend, volume) = self.backup_source(name)?;
         let id = backup_id(&self.node_name()?, &share.name);
         let storage = client.target().storage.clone();
         let lock = self.lock_for(dry_run)?;
         let (_, _, entries) = self.snapshots_of(&share)?;
         // a name of its own: a scheduled or manual snapshot may have been taken this second
-        let mut time = smbgw_sys::time::now() as i64;
+        let mut time = at;
         while entries.iter().any(|e| e.snapshot.name == backend.name_at(time)) {
             time += 1;
         }
@@ -380,6 +385,73 @@ impl Gateway {
         }
         Ok(path)
     }
+}
+
+impl Gateway {
+    /// One round of the backup schedules at `now` (the daemon's clock): per share whose
+    /// `backup-schedule` is due, one backup to its `backup-storage` (catching up one missed run,
+    /// as the snapshot schedules do, with the same scheduling code), then the share's group
+    /// pruned on the server by `backup-keep`. Failures are in the runs (the daemon alerts).
+    pub fn backup_schedules(&self, now: i64) -> Result<Vec<ScheduleRun>> {
+        self.schedule_round(ScheduleJob::Backup, now)
+    }
+
+    /// The scheduled backup of `share` at `now`, then PBS's prune of its group.
+    pub(crate) fn run_backup_schedule(&self, share: &Share, now: i64) -> ScheduleRun {
+        let mut run = ScheduleRun {
+            job: ScheduleJob::Backup,
+            share: share.name.clone(),
+            ..Default::default()
+        };
+        let result = (|| -> Result<()> {
+            let storage = share.backup_storage.as_deref().unwrap_or_default();
+            let made = self.backup_at(&share.name, self.backup_client(storage)?, false, now)?;
+            run.taken = Some(made.snapshot);
+            let Some(keep) = &share.backup_keep else {
+                return Ok(());
+            };
+            let keep = pbs::Keep {
+                last: keep.last.map(clamp),
+                hourly: keep.hourly.map(clamp),
+                daily: keep.daily.map(clamp),
+                weekly: keep.weekly.map(clamp),
+                monthly: keep.monthly.map(clamp),
+                yearly: keep.yearly.map(clamp),
+            };
+            let id = backup_id(&self.node_name()?, &share.name);
+            let pruned = self.backup_client(storage)?.prune(&id, &keep, false)?;
+            run.pruned = pruned
+                .into_iter()
+                .filter(|p| !p.keep)
+                .map(|p| format!("{}/{}/{}", p.backup_type, p.backup_id, utc_time(p.backup_time)))
+                .collect();
+            Ok(())
+        })();
+        if let Err(e) = result {
+            run.error = Some(e.message);
+        }
+        run
+    }
+
+    /// On create and update: the share's `backup-storage` is a usable PBS storage, and a
+    /// `backup-schedule` can snapshot the share; refused on those fields otherwise.
+    pub(crate) fn check_backup_settings(&self, share: &Share) -> Result<()> {
+        if let Some(storage) = &share.backup_storage {
+            self.pbs_client(storage).map_err(|e| match e.kind {
+                ErrorKind::Input => e.field("backup-storage"),
+                _ => e,
+            })?;
+        }
+        if share.backup_schedule.is_some() {
+            self.check_snapshots_possible(share, "backup-schedule")?;
+        }
+        Ok(())
+    }
+}
+
+/// A keep count as PBS takes it.
+fn clamp(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 /// A path inside the backup: relative, normalised, no `..`.

@@ -43,7 +43,7 @@ pub use sessions::Sessions;
 pub use smb_profile::{IoHistory, IoPoint};
 pub use smbgw_quota::alerts::Alert;
 pub use smbgw_quota::snapshot::utc;
-pub use snapshots::{ScheduleRun, SnapshotEntry, SnapshotKind, SnapshotList};
+pub use snapshots::{ScheduleJob, ScheduleRun, SnapshotEntry, SnapshotKind, SnapshotList};
 pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only
 pub use smbgw_ha::HaStatus;
