@@ -128,4 +128,21 @@ is($task->{status}, 'OK', 'the restore task succeeded') or diag($task->{log});
 open(my $fh, '<', "$dir/r/report.txt") or die "$dir/r/report.txt: $!\n";
 is(do { local $/; <$fh> }, "quarterly figures\n", 'the file reads back');
 
+# the share's backup settings through the share API: refused on their field, stored when good
+my $share = '/nodes/pve1/smbgateway/shares/docs';
+my $put = sub {
+    my ($params) = @_;
+    my $upid = eval { PVE::APIStandin::call_api($ROOT, 'PUT', $share, $params, user => 'root@pam') };
+    return ($upid, $@);
+};
+(undef, $err) = $put->({ 'backup-storage' => 'nope' });
+like(ref($err) && $err->{errors}->{'backup-storage'}, qr/does not exist in storage\.cfg/, 'an unknown backup-storage is a 400 on its field');
+(undef, $err) = $put->({ 'backup-schedule' => 'daily' });
+like(ref($err) && $err->{errors}->{'backup-schedule'}, qr/needs --backup-storage/, 'a backup-schedule without storage is a 400 on its field');
+($upid, $err) = $put->({ 'backup-storage' => 'pbs1', 'backup-schedule' => 'sat 02:00', 'backup-keep' => 'keep-weekly=4' });
+is($err, '', 'good backup settings accepted') or diag($err);
+is(PVE::APIStandin::wait_task($upid)->{status}, 'OK', 'and stored');
+my $shown = cli_json('show', 'docs');
+is_deeply([@$shown{qw(backup-storage backup-schedule backup-keep)}], ['pbs1', 'sat 02:00', 'keep-weekly=4'], 'as the CLI shows them');
+
 done_testing();
