@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use smbgw_core::Result;
-use smbgw_gateway::{Gateway, ScheduleRun};
+use smbgw_gateway::{Gateway, ScheduleJob, ScheduleRun};
 
 use crate::notify::Notification;
 
@@ -21,20 +21,16 @@ pub struct ScheduleOutcome {
     pub seconds: f64,
 }
 
-/// The blocking part of a round, at `now` (unix seconds) or the system clock's time.
-pub fn run(gw: &Gateway, now: Option<i64>) -> ScheduleOutcome {
+/// The blocking part of a round of `job`'s schedules, at `now` (unix seconds) or the system
+/// clock's time. The daemon runs the two jobs apart: a backup may take hours, and the
+/// snapshot schedules must not wait for it.
+pub fn run(gw: &Gateway, now: Option<i64>, job: ScheduleJob) -> ScheduleOutcome {
     let start = Instant::now();
     let now = now.unwrap_or_else(|| smbgw_sys::time::now() as i64);
-    // the snapshots first: they are quick, a backup may take hours
-    let snapshots = gw.snapshot_schedules(now);
-    let backups = gw.backup_schedules(now);
     ScheduleOutcome {
-        runs: match (snapshots, backups) {
-            (Ok(mut runs), Ok(more)) => {
-                runs.extend(more);
-                Ok(runs)
-            }
-            (Err(e), _) | (_, Err(e)) => Err(e),
+        runs: match job {
+            ScheduleJob::Snapshot => gw.snapshot_schedules(now),
+            ScheduleJob::Backup => gw.backup_schedules(now),
         },
         seconds: start.elapsed().as_secs_f64(),
     }
