@@ -9,6 +9,8 @@
 //! Every refusal (storage, filesystem, mode, target) comes before anything is written or any
 //! PBS tool runs.
 
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -165,7 +167,12 @@ impl Gateway {
         if self.progress {
             eprintln!("{upload}");
         }
-        let uploaded = client.backup(&share.name, &content_dir(&volume, &snap), &id, Some(time));
+        // the client reads the directory a handle holds (opened without following links), so
+        // nobody who may write to the share can swap another tree in under the snapshot's path
+        let uploaded = smbgw_sys::safe_fs::Dir::open(&content_dir(&volume, &snap)).and_then(|dir| {
+            let held = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), dir.fd().as_raw_fd()));
+            client.backup(&share.name, &held, &id, Some(time))
+        });
         // the snapshot goes whatever the upload did
         let _lock = self.lock_for(false)?;
         let mut plan = Plan::new();
@@ -383,6 +390,7 @@ impl Gateway {
                 }
             }
         }
+        root_only(&path)?;
         Ok(path)
     }
 }
@@ -452,6 +460,38 @@ impl Gateway {
 /// A keep count as PBS takes it.
 fn clamp(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Refuse a target that someone other than root could replace or redirect while root restores
+/// into it by path (PBS's tools take a path): every directory on the way, and the target when
+/// it exists, must be root's and writable by root only; a sticky directory (/tmp) may be
+/// writable by all, as there only the owner of an entry may rename it, if that entry is root's.
+fn root_only(target: &Path) -> Result<()> {
+    let mut dirs: Vec<&Path> = target.ancestors().collect();
+    dirs.reverse();
+    for pair in dirs.windows(2).map(Some).chain([None]) {
+        let (dir, next) = match pair {
+            Some([dir, next]) => (*dir, Some(*next)),
+            _ => (target, None),
+        };
+        let Ok(meta) = std::fs::symlink_metadata(dir) else {
+            return Ok(()); // the rest is made by the gateway, 0700
+        };
+        let others_write = meta.mode() & 0o022 != 0;
+        let sticky_guarded = meta.mode() & 0o1000 != 0
+            && next.is_some_and(|n| std::fs::symlink_metadata(n).map_or(true, |m| m.uid() == 0));
+        if meta.uid() != 0 || (others_write && !sticky_guarded) {
+            bail_field!(
+                "target",
+                "{} may be changed by users other than root (owner uid {}, mode {:o}), who could redirect what root restores into {}: restore below directories only root may change",
+                dir.display(),
+                meta.uid(),
+                meta.mode() & 0o7777,
+                target.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A path inside the backup: relative, normalised, no `..`.
