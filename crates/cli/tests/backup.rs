@@ -37,9 +37,11 @@ impl Lab {
             pve.join("storage.cfg"),
             format!(
                 "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n\
+                 dir: scratch\n\tpath {}\n\tcontent backup\n\n\
                  pbs: pbs1\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw@pbs\n\tfingerprint {FP}\n\tcontent backup\n\n\
                  pbs: badauth\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw@pbs\n\tfingerprint {FP}\n\n\
-                 pbs: off\n\tserver pbs.example\n\tdatastore ds\n\tfingerprint {FP}\n\tdisable 1\n"
+                 pbs: off\n\tserver pbs.example\n\tdatastore ds\n\tfingerprint {FP}\n\tdisable 1\n",
+                sb.dir.path().display()
             ),
         )
         .unwrap();
@@ -471,6 +473,11 @@ fn refusals_name_their_field_and_change_nothing() {
     refused(restore(plain.join("x").to_str().unwrap()), "target", "share 'plain'");
     refused(restore(lab.fs.mount.to_str().unwrap()), "target", "contains");
     refused(restore("/etc/restored"), "target", "system directory");
+    refused(
+        restore("/srv/smbgw-restore-elsewhere"),
+        "target",
+        "outside every storage of this node",
+    );
     refused(restore("relative/dir"), "target", "not absolute");
     // below a directory others may change, root's restore could be redirected
     let open = lab.sb.dir.path().join("open");

@@ -345,8 +345,8 @@ impl Gateway {
         self.execute(plan, dry_run, None, Vec::new())
     }
 
-    /// The restore target: an absolute normalised path without symbolic links, outside the
-    /// protected trees and every share's tree; for a whole share one that does not exist or
+    /// The restore target: an absolute normalised path without symbolic links, inside a storage
+    /// of the node, outside the protected trees and every share's tree; for a whole share one that does not exist or
     /// is an empty directory, for a file an existing directory or a new one.
     fn check_restore_target(&self, target: &str, whole: bool) -> Result<PathBuf> {
         const F: &str = "target";
@@ -370,6 +370,28 @@ impl Gateway {
                     share.name
                 );
             }
+        }
+        // onto a storage of the node, as shares are: not the root filesystem or some mount
+        let node = self.node_name()?;
+        let roots: Vec<(String, String)> = self
+            .pve_storages()?
+            .into_iter()
+            .filter(|s| !s.disabled && s.on_node(&node) && s.kind != "pbs")
+            .filter_map(|s| s.root().map(|r| (s.id.clone(), r.trim_end_matches('/').to_string())))
+            .collect();
+        if !roots
+            .iter()
+            .any(|(_, root)| validate::path_within(target, root) && target != root)
+        {
+            bail_field!(
+                F,
+                "{target} is outside every storage of this node (storage.cfg: {}): restore into a new directory on one of them",
+                roots
+                    .iter()
+                    .map(|(id, root)| format!("{id} {root}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
         let path = PathBuf::from(target);
         let parent = path.parent().unwrap_or(Path::new("/"));
