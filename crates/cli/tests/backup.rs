@@ -441,6 +441,16 @@ fn refusals_name_their_field_and_change_nothing() {
         "name",
         "consistent",
     );
+    // a VM share, as stored: its data is on the VM's own disk, out of the node's reach
+    let cfg = lab.sb.root.join("config/shares.cfg");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("\nshare: vmshare\n\tmode vm\n\tquota 10G\n\tvm-id 4321\n");
+    std::fs::write(&cfg, text).unwrap();
+    lab.refused(
+        &["backup", "create", "vmshare", "--storage", "pbs1"],
+        "name",
+        "VM's own disk",
+    );
     assert!(lab.snapshots("docs").is_empty());
 
     lab.sb.ok(&["backup", "create", "docs", "--storage", "pbs1"]);
