@@ -106,6 +106,19 @@ impl Gateway {
         Ok((share, backend, volume))
     }
 
+    /// The node-local lock a backup of share `name` holds from start to end; taken at once or
+    /// refused, as PBS refuses a second backup of one group.
+    fn backup_running_lock(&self, name: &str) -> Result<smbgw_sys::lock::LockGuard> {
+        let dir = self.layout.state_dir.join("backup-locks");
+        smbgw_sys::fs::create_dir_all(&dir, 0o700)?;
+        let path = dir.join(format!("{}.lock", pbs::pbs_name(name)));
+        smbgw_sys::lock::lock_file(&path, std::time::Duration::ZERO).map_err(|_| {
+            Error::system(format!(
+                "a backup of share '{name}' is already running on this node; try again when it has ended"
+            ))
+        })
+    }
+
     /// The client for `storage`, its id checked first.
     fn backup_client(&self, storage: &str) -> Result<PbsClient> {
         smbgw_core::schema::check_format("smbgw-storage", storage).field("storage")?;
@@ -130,6 +143,9 @@ impl Gateway {
         let (share, backend, volume) = self.backup_source(name)?;
         let id = backup_id(&self.node_name()?, &share.name);
         let storage = client.target().storage.clone();
+        // one backup of a share at a time on this node, held until the end (also in a dry run:
+        // it tells what a real run would find)
+        let _running = self.backup_running_lock(&share.name)?;
         let lock = self.lock_for(dry_run)?;
         let (_, _, entries) = self.snapshots_of(&share)?;
         // a name of its own: a scheduled or manual snapshot may have been taken this second
@@ -140,6 +156,18 @@ impl Gateway {
         let pbs_snapshot = format!("host/{id}/{}", utc_time(time));
         let snapshot_name = backend.name_at(time);
         let mut plan = Plan::new();
+        let mut notes = Vec::new();
+        // with the share's backup lock held, a backup snapshot is one an interrupted run left
+        // (CephFS: another node may be backing up the share now, so its are left alone)
+        if volume.backend != QuotaBackend::Cephfs {
+            for left in entries.iter().filter(|e| e.kind == Some(SnapshotKind::Backup)) {
+                notes.push(format!(
+                    "backup snapshot {} was left by an interrupted backup",
+                    left.snapshot.name
+                ));
+                self.delete_step(&share, backend, &volume, left.snapshot.clone(), &mut plan);
+            }
+        }
         let taken = self.take_step(&share, backend, &volume, time, SnapshotKind::Backup, &mut plan);
         let upload = format!(
             "back up the snapshot to PBS storage '{storage}' ({}) as {pbs_snapshot}",
@@ -149,14 +177,14 @@ impl Gateway {
         if dry_run {
             plan.push(FnStep::irreversible(upload, || Ok(())));
             plan.push(FnStep::irreversible(cleanup, || Ok(())));
-            let change = self.execute(plan, true, None, Vec::new())?;
+            let change = self.execute(plan, true, None, notes)?;
             return Ok(BackupMade {
                 change,
                 storage,
                 snapshot: pbs_snapshot,
             });
         }
-        let mut change = self.execute(plan, false, None, Vec::new())?;
+        let mut change = self.execute(plan, false, None, notes)?;
         drop(lock);
         let snap = taken.borrow_mut().take().expect("the snapshot step ran");
         if self.progress {
