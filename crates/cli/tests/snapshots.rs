@@ -246,6 +246,91 @@ fn rollback_needs_confirmation_and_keeps_a_safety_snapshot() {
     assert!(list(&sb, "proj").is_empty());
 }
 
+/// A subvolume inside the share (a user's, or a home's) is only an empty folder in a snapshot:
+/// a rollback would take its content away, so it is refused and nothing changes; a home
+/// share on btrfs takes no snapshots at all.
+#[test]
+fn nested_subvolumes_refuse_rollback_and_home_shares_snapshots() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "team");
+    put(&sb, "team", "a.txt", "a\n");
+    sb.ok(&["snapshot", "create", "team"]);
+    let target = names(&list(&sb, "team"))[0].clone();
+    let nested = path.join("work");
+    common::run("btrfs", &["subvolume", "create", nested.to_str().unwrap()]);
+    std::fs::write(nested.join("data.txt"), "only here\n").unwrap();
+
+    let before = sb.snapshot();
+    let r = sb.run(&["snapshot", "rollback", "team", &target, "--confirm"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("snapshot") && r.stderr.contains("subvolume"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(nested.join("data.txt")).unwrap(), "only here\n");
+    assert_eq!(
+        names(&list(&sb, "team")),
+        [target.clone()],
+        "no safety snapshot was taken"
+    );
+    assert_eq!(sb.snapshot(), before);
+    let beside: Vec<_> = std::fs::read_dir(&fs.mount)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("rollback"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    // without it the rollback goes ahead
+    common::run("btrfs", &["subvolume", "delete", nested.to_str().unwrap()]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    sb.ok(&["snapshot", "rollback", "team", &target, "--confirm"]);
+
+    // a home share on btrfs: each home is a subvolume; its snapshots would show them empty
+    let homes = fs.mount.join("homes");
+    sb.ok(&[
+        "create",
+        "homes",
+        "--path",
+        homes.to_str().unwrap(),
+        "--homes",
+        "1",
+        "--users",
+        "alice",
+    ]);
+    let r = sb.run(&["snapshot", "create", "homes"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("home share on btrfs"), "{}", r.stderr);
+    assert!(!homes.join(".snapshots").exists());
+    let r = sb.run(&["update", "homes", "--snapshot-schedule", "hourly"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("home share on btrfs"), "{}", r.stderr);
+}
+
+/// `.snapshots` is made without the ACLs the share root passes on, and one that lets a user
+/// write (by ACL as by mode) is refused: they could rename what Previous Versions show.
+#[test]
+fn snapshots_dir_has_no_acl_and_one_granting_write_is_refused() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "acl");
+    let p = path.to_str().unwrap();
+    // a user id of no one in particular: the share root passes its default ACL on to new folders
+    common::run("setfacl", &["-m", "d:u:12345:rwx,u:12345:rwx", p]);
+    sb.ok(&["snapshot", "create", "acl"]);
+    let snaps = path.join(".snapshots");
+    let acl = common::run("getfacl", &["-cp", snaps.to_str().unwrap()]);
+    assert!(!acl.contains("12345") && !acl.contains("default"), "{acl}");
+
+    common::run("setfacl", &["-m", "u:12345:rwx", snaps.to_str().unwrap()]);
+    let r = sb.run(&["snapshot", "create", "acl"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("writable by others"), "{}", r.stderr);
+    common::run("setfacl", &["-b", "-m", "d:u:12345:rwx", snaps.to_str().unwrap()]);
+    let r = sb.run(&["snapshot", "list", "acl"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("default acl"), "{}", r.stderr);
+}
+
 #[test]
 fn a_filesystem_without_snapshots_is_refused() {
     let sb = Sandbox::new();

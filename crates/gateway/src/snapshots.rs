@@ -163,6 +163,7 @@ impl Gateway {
         let share = self.share(name)?;
         let _lock = self.lock_for(dry_run)?;
         let (backend, volume, _) = self.snapshots_of(&share)?;
+        refuse_btrfs_homes(&share, volume.backend, "name")?;
         let mut plan = Plan::new();
         self.take_step(&share, backend, &volume, now(), SnapshotKind::Manual, &mut plan);
         self.execute(plan, dry_run, None, Vec::new())
@@ -214,6 +215,7 @@ impl Gateway {
                 share.path
             );
         }
+        backend.check_rollback(&volume)?;
         let mut plan = Plan::new();
         let mut time = now();
         // the safety snapshot needs a name of its own
@@ -346,6 +348,20 @@ impl Gateway {
     fn clone_for_steps(&self) -> Gateway {
         Gateway::new(self.layout.clone())
     }
+}
+
+/// Refuse snapshots of a home share on btrfs: each home is a subvolume of its own, which a
+/// snapshot of the share holds only as an empty folder (its Previous Versions would show
+/// every home empty, and a rollback would take them away).
+fn refuse_btrfs_homes(share: &Share, backend: QuotaBackend, field: &str) -> Result<()> {
+    if share.homes && backend == QuotaBackend::Btrfs {
+        bail_field!(
+            field,
+            "share '{}' is a home share on btrfs: each home is a subvolume of its own, which a snapshot of the share holds only as an empty folder; snapshots of it would show every home empty",
+            share.name
+        );
+    }
+    Ok(())
 }
 
 /// A snapshot name's form, before anything is read.
@@ -576,12 +592,16 @@ impl Gateway {
         let field = "snapshot-schedule";
         let path = std::path::Path::new(&share.path);
         if path.exists() {
-            return snapshot::of(share, field).map(|_| ());
+            let (_, volume) = snapshot::of(share, field)?;
+            return refuse_btrfs_homes(share, volume.backend, field);
         }
         let kind = match share.quota_backend {
             QuotaBackend::Auto => smbgw_quota::detect(path)?,
             kind => Some(kind),
         };
+        if let Some(kind) = kind {
+            refuse_btrfs_homes(share, kind, field)?;
+        }
         match kind.and_then(smbgw_quota::backend::of).and_then(|b| b.snapshots()) {
             Some(_) => Ok(()),
             None => bail_field!(

@@ -541,6 +541,7 @@ mod tests {
         // linux/btrfs.h: the sizes are part of the ioctl numbers
         assert_eq!(std::mem::size_of::<VolArgsV2>(), 4096);
         assert_eq!(std::mem::size_of::<SubvolInfoArgs>(), 504);
+        assert_eq!(std::mem::size_of::<RootrefArgs>(), 4096);
         assert_eq!(std::mem::offset_of!(SubvolInfoArgs, uuid), 296);
         assert_eq!(std::mem::offset_of!(SubvolInfoArgs, otime), 392);
     }
@@ -709,25 +710,121 @@ pub fn snapshot_in(source: &Dir, dest: &Dir, name: &OsStr, read_only: bool) -> R
     Ok(snapshot)
 }
 
-/// The share's `.snapshots`, made (root's, 0755) when `create`; refused when anyone but root
-/// owns it: users could then rename and replace what Previous Versions show.
+/// The share's `.snapshots`, made (root's, 0755, without the ACLs the share root would pass
+/// on) when `create`; refused when anyone but root owns it or may write in it, by mode or by
+/// ACL: users could then rename and replace what Previous Versions show.
 fn snapshots_dir(root: &Dir, create: bool) -> Result<Option<Dir>> {
+    use smbgw_sys::posix_acl::AclKind;
     let name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
     let dir = match root.open_child_optional(name)? {
         Some(dir) => dir,
-        None if create => root.mkdir_child(name, 0o755)?,
+        None if create => {
+            let dir = root.mkdir_child(name, 0o755)?;
+            // a default ACL on the share root is inherited by mkdir: an entry granting a
+            // user write would let them rename snapshots
+            dir.remove_acl(AclKind::Default)?;
+            dir.remove_acl(AclKind::Access)?;
+            dir.chmod(0o755)?;
+            dir
+        }
         None => return Ok(None),
     };
     let st = dir.stat()?;
-    if st.uid != 0 && st.uid != nix::unistd::geteuid().as_raw() || st.mode & 0o022 != 0 {
-        return Err(Error::system(format!(
-            "{} is writable by others than root (owner {}, mode {:04o}): the gateway keeps snapshots only where users cannot rename them; move it away",
+    let refuse = |why: String| {
+        Err(Error::system(format!(
+            "{} is writable by others than root ({why}): the gateway keeps snapshots only where users cannot rename them; move it away",
             dir.path().display(),
-            st.uid,
-            st.mode & 0o7777
-        )));
+        )))
+    };
+    if st.uid != 0 && st.uid != nix::unistd::geteuid().as_raw() || st.mode & 0o022 != 0 {
+        return refuse(format!("owner {}, mode {:04o}", st.uid, st.mode & 0o7777));
+    }
+    for kind in [AclKind::Access, AclKind::Default] {
+        if let Some(entry) = dir.acl(kind)?.as_ref().and_then(acl_grants_others_write) {
+            return refuse(format!("{kind:?} ACL entry {entry}").to_lowercase());
+        }
     }
     Ok(Some(dir))
+}
+
+/// The entry of `acl` (as `u:ID`, `g:ID`, `group`, `other`) that lets someone other than the
+/// owner write, taking the mask into account.
+fn acl_grants_others_write(acl: &smbgw_sys::posix_acl::Acl) -> Option<String> {
+    use smbgw_sys::posix_acl::{GROUP, GROUP_OBJ, MASK, OTHER, USER};
+    let mask = acl.entries().iter().find(|e| e.tag == MASK).map_or(7, |e| e.perm);
+    acl.entries().iter().find_map(|e| {
+        let perm = match e.tag {
+            USER | GROUP | GROUP_OBJ => e.perm & mask,
+            OTHER => e.perm,
+            _ => 0,
+        };
+        (perm & 2 != 0).then(|| match e.tag {
+            USER => format!("u:{}", e.id),
+            GROUP => format!("g:{}", e.id),
+            GROUP_OBJ => "group".to_string(),
+            _ => "other".to_string(),
+        })
+    })
+}
+
+#[repr(C)]
+struct RootrefArgs {
+    min_treeid: u64,
+    rootref: [[u64; 2]; 255],
+    num_items: u8,
+    align: [u8; 7],
+}
+
+nix::ioctl_readwrite!(btrfs_ioc_get_subvol_rootref, 0x94, 61, RootrefArgs);
+
+/// The subvolumes right inside the subvolume whose root `root` is, as (subvolume id, inode
+/// of the directory holding it) (BTRFS_IOC_GET_SUBVOL_ROOTREF on the handle: the filesystem's
+/// own list, no walk of the share, no program, no privilege).
+pub fn child_subvolumes(root: &Dir) -> Result<Vec<(u64, u64)>> {
+    let mut out = Vec::new();
+    let mut min = 0;
+    loop {
+        // SAFETY: plain data, written by the kernel
+        let mut args: RootrefArgs = unsafe { std::mem::zeroed() };
+        args.min_treeid = min;
+        let r = unsafe { btrfs_ioc_get_subvol_rootref(root.fd().as_raw_fd(), &mut args) };
+        let more = match r {
+            Ok(_) => false,
+            Err(nix::errno::Errno::EOVERFLOW) => true,
+            Err(e) => {
+                return Err(Error::system(format!(
+                    "BTRFS_IOC_GET_SUBVOL_ROOTREF on {}: {e}",
+                    root.path().display()
+                )))
+            }
+        };
+        let found = &args.rootref[..usize::from(args.num_items)];
+        out.extend(found.iter().map(|r| (r[0], r[1])));
+        match found.last() {
+            Some(last) if more => min = last[0] + 1,
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Refuse to roll back (or snapshot, `what`) a share holding subvolumes of its own outside
+/// `.snapshots` (each home of a home share, or one a user made): a snapshot holds only an
+/// empty stub where each was, so a rollback would take their content away.
+fn refuse_nested(root: &Dir, what: &str) -> Result<()> {
+    let snaps = root.stat_child(OsStr::new(crate::snapshot::SNAPSHOTS_DIR))?;
+    let nested = child_subvolumes(root)?
+        .into_iter()
+        .filter(|(_, dirid)| snaps.is_none_or(|s| s.ino != *dirid))
+        .count();
+    if nested > 0 {
+        return Err(Error::input(format!(
+            "{} holds {nested} btrfs subvolume(s) of its own outside {} (a home of a home share, or one a user made): a snapshot holds only an empty folder where each is, so {what} would lose their content; restore files from Previous Versions instead",
+            root.path().display(),
+            crate::snapshot::SNAPSHOTS_DIR
+        ))
+        .field("snapshot"));
+    }
+    Ok(())
 }
 
 /// The subvolume snapshots in the share's `.snapshots` named as Previous Versions read them.
@@ -852,6 +949,10 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
         crate::snapshot::gmt_name(time)
     }
 
+    fn check_rollback(&self, volume: &Volume) -> Result<()> {
+        refuse_nested(&Dir::open(&volume.path)?, "a rollback")
+    }
+
     fn list(&self, volume: &Volume) -> Result<Vec<crate::snapshot::Snapshot>> {
         list_snapshots(&Dir::open(&volume.path)?)
     }
@@ -893,7 +994,8 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
 
     /// A writable snapshot of `snapshot` is made beside the share, the share's snapshots move
     /// into it, and it takes the share's place in one `renameat2(RENAME_EXCHANGE)`; the old
-    /// subvolume is then deleted (its content is in the safety snapshot the gateway took).
+    /// subvolume is then deleted (its content is in the safety snapshot the gateway took: a
+    /// share holding subvolumes of its own, which no snapshot holds, is refused first).
     fn rollback(&self, volume: &Volume, snapshot: &crate::snapshot::Snapshot) -> Result<Vec<String>> {
         let mut notes = Vec::new();
         let (parent, name) = safe_fs::open_parent(&volume.path)?;
@@ -904,6 +1006,7 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
                 volume.path.display()
             )));
         }
+        refuse_nested(&root, "a rollback")?;
         let (old_snaps, snap) = open_snapshot(&root, snapshot)?;
         // the new content is made in a directory of root's that nobody else may enter: the
         // share's parent may be writable by others, who must not swap in a subvolume of theirs
@@ -918,14 +1021,16 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
         }
         let work = parent.mkdir_child(&work_name, 0o700)?;
         let content = OsStr::new("content");
-        let cleanup = |work: &Dir, notes: &mut Vec<String>| match delete_subvolume_in(work, content, None)
+        let cleanup = |work: &Dir, notes: &mut Vec<String>| {
+            match delete_subvolume_in(work, content, None)
             .and_then(|()| parent.unlink_child(&work_name, true))
         {
             Ok(()) => {}
             Err(e) => notes.push(format!(
-                "the share's content before the rollback stays at {} ({e}); it is also in the safety snapshot",
+                "the share's content before the rollback stays at {} ({e}); delete it with 'btrfs subvolume delete' once you no longer need it",
                 work.path().join(content).display()
             )),
+        }
         };
         let new = match snapshot_in(&snap, &work, content, false) {
             Ok(new) => new,

@@ -53,6 +53,12 @@ pub trait SnapshotBackend: Sync {
     /// Delete `snapshot`, only if the one of that name still is it (`id`).
     fn delete(&self, volume: &Volume, snapshot: &Snapshot) -> Result<()>;
 
+    /// Refuse, before anything is done, a rollback that would lose data no snapshot holds
+    /// (btrfs: subvolumes nested in the share).
+    fn check_rollback(&self, _volume: &Volume) -> Result<()> {
+        Ok(())
+    }
+
     /// Replace the volume's content by the snapshot's. Returns notes for the admin.
     fn rollback(&self, volume: &Volume, _snapshot: &Snapshot) -> Result<Vec<String>> {
         Err(Error::input(format!(
