@@ -204,6 +204,62 @@ fn schedules_catch_up_once_and_prune_only_our_scheduled_snapshots() {
     assert!(state.contains("\"docs\""), "{state}");
 }
 
+/// A user who may write in the share root renames the root-owned `.snapshots` away for a
+/// while: a round in between makes a new one, but keeps the record of the hidden snapshots
+/// (their subvolumes still exist), so once swapped back they are ours again (pruned, deletable).
+#[test]
+fn snapshots_renamed_away_and_back_stay_ours() {
+    let node = Node::new();
+    let path = node.fs.mount.join("team");
+    node.sb.ok(&[
+        "create",
+        "team",
+        "--path",
+        path.to_str().unwrap(),
+        "--snapshot-schedule",
+        "hourly",
+    ]);
+    node.round(T0);
+    node.round(T0 + HOUR);
+    node.sb.ok(&["snapshot", "create", "team"]);
+    let before = node.snapshots("team");
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(before.iter().all(|s| s.1.is_some()), "{before:?}");
+
+    // a user id of no one in particular, allowed to write in the share root (as --users are,
+    // by ACL, in a root without the sticky bit)
+    common::run("chmod", &["0770", path.to_str().unwrap()]);
+    common::run("setfacl", &["-m", "u:12345:rwx", path.to_str().unwrap()]);
+    let as_user = |from: &str, to: &str| {
+        common::run(
+            "setpriv",
+            &[
+                "--reuid=12345",
+                "--regid=12345",
+                "--clear-groups",
+                "mv",
+                "-T",
+                path.join(from).to_str().unwrap(),
+                path.join(to).to_str().unwrap(),
+            ],
+        )
+    };
+    as_user(".snapshots", "hidden");
+    node.round(T0 + 2 * HOUR);
+    assert_eq!(node.snapshots("team"), scheduled(&[T0 + 2 * HOUR]));
+    as_user(".snapshots", "new");
+    as_user("hidden", ".snapshots");
+
+    assert_eq!(
+        node.snapshots("team"),
+        before,
+        "the swapped-back snapshots are ours again"
+    );
+    let record = std::fs::read_to_string(node.sb.root.join("state/snapshots.json")).unwrap();
+    assert_eq!(record.matches("\"team\"").count(), 3, "{record}");
+    node.sb.ok(&["snapshot", "delete", "team", &before[1].0]);
+}
+
 #[test]
 fn a_failed_scheduled_snapshot_is_an_alert() {
     let node = Node::new();

@@ -550,12 +550,20 @@ impl Gateway {
             plan.apply()?;
             run.taken = Some(backend.name_at(now));
             let (_, _, entries) = self.snapshots_of(share)?;
-            // snapshots of ours someone removed by hand leave the record
+            // snapshots of ours someone removed by hand leave the record; one only moved out
+            // of sight (`.snapshots` renamed away by a user) stays: it may come back
             let present: std::collections::HashSet<&str> = entries.iter().map(|e| e.snapshot.id.as_str()).collect();
-            self.update_record(volume.backend, |r| {
-                r.snapshots
-                    .retain(|id, rec| rec.share != share.name || present.contains(id.as_str()))
-            })?;
+            let record = self.read_record(volume.backend)?;
+            let gone: Vec<&String> = record
+                .snapshots
+                .iter()
+                .filter(|(id, rec)| rec.share == share.name && !present.contains(id.as_str()))
+                .map(|(id, _)| id)
+                .filter(|id| backend.gone(&volume, id).unwrap_or(false))
+                .collect();
+            if !gone.is_empty() {
+                self.update_record(volume.backend, |r| r.snapshots.retain(|id, _| !gone.contains(&id)))?;
+            }
             let Some(keep) = &share.snapshot_keep else {
                 return Ok(());
             };

@@ -542,6 +542,10 @@ mod tests {
         assert_eq!(std::mem::size_of::<VolArgsV2>(), 4096);
         assert_eq!(std::mem::size_of::<SubvolInfoArgs>(), 504);
         assert_eq!(std::mem::size_of::<RootrefArgs>(), 4096);
+        assert_eq!(std::mem::size_of::<SearchArgs>(), 4096);
+        let uuid = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(parse_uuid(&uuid_text(&uuid)), Some(uuid));
+        assert_eq!(parse_uuid("12345678"), None);
         assert_eq!(std::mem::offset_of!(SubvolInfoArgs, uuid), 296);
         assert_eq!(std::mem::offset_of!(SubvolInfoArgs, otime), 392);
     }
@@ -932,6 +936,63 @@ fn move_subvolume(from: &Dir, to: &Dir, name: &OsStr) -> Result<()> {
     moved
 }
 
+#[repr(C)]
+struct SearchArgs {
+    tree_id: u64,
+    min_objectid: u64,
+    max_objectid: u64,
+    min_offset: u64,
+    max_offset: u64,
+    min_transid: u64,
+    max_transid: u64,
+    min_type: u32,
+    max_type: u32,
+    nr_items: u32,
+    unused: u32,
+    unused1: [u64; 4],
+    buf: [u8; 4096 - 104],
+}
+
+nix::ioctl_readwrite!(btrfs_ioc_tree_search, 0x94, 17, SearchArgs);
+
+/// BTRFS_UUID_TREE_OBJECTID and BTRFS_UUID_KEY_SUBVOL (linux/btrfs_tree.h).
+const UUID_TREE: u64 = 9;
+const UUID_KEY_SUBVOL: u32 = 251;
+
+/// Whether a subvolume with `uuid` exists on the filesystem of `dir` (its item in the UUID
+/// tree, which deleting a subvolume removes at once; BTRFS_IOC_TREE_SEARCH, root only).
+/// Wherever it was renamed to, it is found.
+pub fn uuid_exists(dir: &Dir, uuid: &[u8; 16]) -> Result<bool> {
+    let (objectid, offset) = (
+        u64::from_le_bytes(uuid[..8].try_into().expect("8 bytes")),
+        u64::from_le_bytes(uuid[8..].try_into().expect("8 bytes")),
+    );
+    // SAFETY: plain data
+    let mut args: SearchArgs = unsafe { std::mem::zeroed() };
+    args.tree_id = UUID_TREE;
+    (args.min_objectid, args.max_objectid) = (objectid, objectid);
+    (args.min_offset, args.max_offset) = (offset, offset);
+    (args.min_type, args.max_type) = (UUID_KEY_SUBVOL, UUID_KEY_SUBVOL);
+    args.max_transid = u64::MAX;
+    args.nr_items = 1;
+    unsafe { btrfs_ioc_tree_search(dir.fd().as_raw_fd(), &mut args) }
+        .map_err(|e| Error::system(format!("BTRFS_IOC_TREE_SEARCH on {}: {e}", dir.path().display())))?;
+    Ok(args.nr_items > 0)
+}
+
+/// A UUID from its text form.
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 pub struct BtrfsSnapshots;
 
 impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
@@ -947,6 +1008,13 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
 
     fn name_at(&self, time: i64) -> String {
         crate::snapshot::gmt_name(time)
+    }
+
+    fn gone(&self, volume: &Volume, id: &str) -> Result<bool> {
+        match parse_uuid(id) {
+            Some(uuid) => Ok(!uuid_exists(&Dir::open(&volume.path)?, &uuid)?),
+            None => Ok(false),
+        }
     }
 
     fn check_rollback(&self, volume: &Volume) -> Result<()> {

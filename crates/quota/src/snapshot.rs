@@ -53,6 +53,13 @@ pub trait SnapshotBackend: Sync {
     /// Delete `snapshot`, only if the one of that name still is it (`id`).
     fn delete(&self, volume: &Volume, snapshot: &Snapshot) -> Result<()>;
 
+    /// Whether the snapshot with `id` (listed no more) no longer exists anywhere on the
+    /// volume's filesystem, so its record may go. btrfs finds a renamed one by its UUID (a
+    /// user may rename `.snapshots` away for a while); elsewhere what is not listed is gone.
+    fn gone(&self, _volume: &Volume, _id: &str) -> Result<bool> {
+        Ok(true)
+    }
+
     /// Refuse, before anything is done, a rollback that would lose data no snapshot holds
     /// (btrfs: subvolumes nested in the share).
     fn check_rollback(&self, _volume: &Volume) -> Result<()> {
