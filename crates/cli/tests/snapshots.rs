@@ -407,9 +407,11 @@ fn zfs_snapshots_carry_our_tag_and_are_previous_versions() {
     sb.ok(&["snapshot", "create", "docs"]);
     let calls = std::fs::read_to_string(state.join("calls")).unwrap();
     assert!(
-        calls.contains("snapshot -o pve-smbgateway:kind=manual tank/docs@zfs-auto-snap_frequent-"),
+        calls.contains("snapshot -o pve-smbgateway:kind=manual tank/docs@zfs-auto-snap_smbgw-"),
         "{calls}"
     );
+    // outside the names zfs-auto-snapshot's retention destroys (`zfs-auto-snap_<its label>-*`)
+    assert!(!calls.contains("@zfs-auto-snap_frequent-"), "{calls}");
     // what zfs-auto-snapshot's cron job does: listed, not ours
     let zfs = |args: &[&str]| {
         let out = std::process::Command::new("zfs")

@@ -20,7 +20,7 @@ pub const SNAPSHOTS_DIR: &str = ".snapshots";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
     /// The name Previous Versions read it by (`@GMT-2026.12.05-06.00.00`, ZFS's
-    /// `zfs-auto-snap_frequent-2026-12-05-0600`).
+    /// `zfs-auto-snap_smbgw-2026-12-05-0600`).
     pub name: String,
     /// When it was taken, unix seconds (UTC), as its name says.
     pub time: i64,
