@@ -440,8 +440,6 @@ mod tests {
         }
     }
 
-    use super::*;
-
     #[test]
     fn parses_script_mode_output() {
         let text = "referenced\t1048576\nrefquota\t10737418240\n";
