@@ -271,7 +271,7 @@ fn nested_subvolumes_refuse_rollback_and_home_shares_snapshots() {
     assert_eq!(std::fs::read_to_string(nested.join("data.txt")).unwrap(), "only here\n");
     assert_eq!(
         names(&list(&sb, "team")),
-        [target.clone()],
+        std::slice::from_ref(&target),
         "no safety snapshot was taken"
     );
     assert_eq!(sb.snapshot(), before);
@@ -329,6 +329,51 @@ fn snapshots_dir_has_no_acl_and_one_granting_write_is_refused() {
     let r = sb.run(&["snapshot", "list", "acl"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
     assert!(r.stderr.contains("default acl"), "{}", r.stderr);
+}
+
+/// A rollback killed (SIGKILL, the test-only hook `PVE_SMBGW_CRASH_IN`) after the share's
+/// snapshots moved into the new content, or after the exchange: `apply` undoes or completes it
+/// from what is on disk, the snapshots are listed again, and a second `apply` has nothing to do.
+#[test]
+fn apply_heals_a_rollback_killed_midway() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "proj");
+    let leftover = fs.mount.join(".proj.smbgw-rollback");
+    for (point, restored) in [("rollback-moved", false), ("rollback-exchanged", true)] {
+        put(&sb, "proj", "plan.txt", "old plan\n");
+        sb.ok(&["snapshot", "create", "proj"]);
+        let target = names(&list(&sb, "proj")).last().unwrap().clone();
+        put(&sb, "proj", "plan.txt", "new plan\n");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let out = sb
+            .command()
+            .args(["snapshot", "rollback", "proj", &target, "--confirm"])
+            .env("PVE_SMBGW_CRASH_IN", point)
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(9), "{point}: {out:?}");
+        assert!(leftover.exists(), "{point}");
+
+        let healed = sb.ok(&["apply"]);
+        assert!(healed.contains("interrupted rollback"), "{point}: {healed}");
+        assert!(!leftover.exists(), "{point}: {healed}");
+        let want = if restored { "old plan\n" } else { "new plan\n" };
+        assert_eq!(std::fs::read_to_string(path.join("plan.txt")).unwrap(), want, "{point}");
+        let snaps = list(&sb, "proj");
+        assert!(snaps.iter().any(|s| s["name"] == target.as_str()), "{point}: {snaps:?}");
+        assert!(snaps.iter().any(|s| s["kind"] == "safety"), "{point}: {snaps:?}");
+        assert!(
+            snaps.iter().all(|s| s["kind"].is_string()),
+            "{point}: still ours: {snaps:?}"
+        );
+        let again = sb.ok(&["apply", "--output-format", "json"]);
+        let again: serde_json::Value = serde_json::from_str(&again).unwrap();
+        assert_eq!(again["changed"], false, "{point}: {again}");
+        for s in snaps {
+            sb.ok(&["snapshot", "delete", "proj", s["name"].as_str().unwrap()]);
+        }
+    }
 }
 
 #[test]

@@ -165,6 +165,14 @@ impl Gateway {
             healing.acted = true;
         }
         let cfg = self.store.load()?;
+        // a rollback interrupted in its irreversible step: finished or undone from the disk
+        for (what, healed) in self.heal_rollbacks(&cfg, dry_run) {
+            match healed {
+                true => healing.notes.push(what),
+                false => healing.unhealed.push(what),
+            }
+            healing.acted = true;
+        }
         let mut seen = Vec::new();
         // newest first, as a rollback would: a volume before the directory it was made in
         for entry in pending.entries.iter().rev() {

@@ -590,6 +590,26 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// For `apply`: finish or undo each btrfs rollback a crash interrupted (its work directory
+    /// `.NAME.smbgw-rollback` is left beside the share), deciding from what is on disk
+    /// (`btrfs::heal_rollback`); what it did (true) or why it could not (false).
+    pub(crate) fn heal_rollbacks(&self, cfg: &smbgw_core::store::SharesConfig, dry_run: bool) -> Vec<(String, bool)> {
+        use smbgw_quota::btrfs;
+        cfg.shares()
+            .iter()
+            .filter(|s| s.mode.has_node_directory() && btrfs::rollback_left(std::path::Path::new(&s.path)))
+            .filter_map(|s| match btrfs::heal_rollback(std::path::Path::new(&s.path), dry_run) {
+                Ok(done) => done.map(|d| (format!("share '{}': {d}", s.name), true)),
+                Err(e) => Some((
+                    format!("share '{}': an interrupted rollback: {}", s.name, e.message),
+                    false,
+                )),
+            })
+            .collect()
+    }
+}
+
+impl Gateway {
     /// Refuse a schedule on a filesystem without snapshots (tmpfs, ext4, a plain directory on
     /// btrfs), on `snapshot-schedule`, when a share is created or changed. A share directory
     /// still to be made on btrfs passes: the gateway makes it a subvolume.

@@ -993,6 +993,147 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
+/// `PVE_SMBGW_CRASH_IN=POINT` kills the process (SIGKILL) at that point of a rollback, for the
+/// crash tests; compiled in only with the `crash-hook` feature, which only test builds enable.
+fn crash_hook(_point: &str) {
+    #[cfg(feature = "crash-hook")]
+    if std::env::var("PVE_SMBGW_CRASH_IN").as_deref() == Ok(_point) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+/// `.NAME.smbgw-rollback`: the directory of root's beside the share a rollback works in.
+fn rollback_dir_name(share: &OsStr) -> std::ffi::OsString {
+    let mut work = OsStr::new(".").to_os_string();
+    work.push(share);
+    work.push(".smbgw-rollback");
+    work
+}
+
+/// Whether a rollback of the share at `path` was interrupted (its work directory is left).
+pub fn rollback_left(path: &Path) -> bool {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => parent.join(rollback_dir_name(name)).symlink_metadata().is_ok(),
+        _ => false,
+    }
+}
+
+/// Finish or undo a rollback of the share at `path` that a crash interrupted, from what is on
+/// disk: of the share's subvolume and the one in the work directory, the share's content
+/// before the rollback is the one the safety snapshot (taken just before) was made of, its
+/// UUID a snapshot's parent UUID; the restored one is a fresh snapshot nothing was taken of.
+/// Before the exchange the share is still the old content: the snapshots that moved go back
+/// and the new subvolume is deleted. After it the rollback is complete but for deleting the
+/// old content. Returns what it did (or would do).
+pub fn heal_rollback(path: &Path, dry_run: bool) -> Result<Option<String>> {
+    let (parent, name) = safe_fs::open_parent(path)?;
+    let work_name = rollback_dir_name(&name);
+    let Some(work) = parent.open_child_optional(&work_name)? else {
+        return Ok(None);
+    };
+    let st = work.stat()?;
+    if st.uid != nix::unistd::geteuid().as_raw() || st.mode & 0o077 != 0 {
+        return Err(Error::system(format!(
+            "{} is not the gateway's (owner {}, mode {:04o}); not touching it",
+            work.path().display(),
+            st.uid,
+            st.mode & 0o7777
+        )));
+    }
+    let content = OsStr::new("content");
+    let verb = |done: &str, would: &str| if dry_run { would.to_string() } else { done.to_string() };
+    let Some(other) = work.open_child_optional(content)? else {
+        if !dry_run {
+            parent.unlink_child(&work_name, true)?;
+        }
+        return Ok(Some(format!(
+            "{} the empty {} an interrupted rollback left",
+            verb("removed", "would remove"),
+            work.path().display()
+        )));
+    };
+    let root = parent.open_child(&name)?;
+    for dir in [&root, &other] {
+        if dir.stat()?.ino != SUBVOLUME_ROOT_INODE {
+            return Err(Error::system(format!(
+                "{} is not a btrfs subvolume",
+                dir.path().display()
+            )));
+        }
+    }
+    let snaps_name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
+    // the UUIDs the snapshots in either `.snapshots` were taken of
+    let mut parents = Vec::new();
+    for dir in [&root, &other] {
+        let Some(snaps) = dir.open_child_optional(snaps_name)? else {
+            continue;
+        };
+        for entry in snaps.names()? {
+            if let Some(snap) = snaps.open_child_optional(&entry)? {
+                if snap.stat()?.ino == SUBVOLUME_ROOT_INODE {
+                    parents.push(subvol_info(&snap)?.parent_uuid);
+                }
+            }
+        }
+    }
+    let was_share = |dir: &Dir| -> Result<bool> { Ok(parents.contains(&subvol_info(dir)?.uuid)) };
+    let (old, new, exchanged) = match (was_share(&root)?, was_share(&other)?) {
+        (true, false) => (&root, &other, false),
+        (false, true) => (&other, &root, true),
+        _ => {
+            return Err(Error::system(format!(
+                "cannot tell which of {} and {} is the share's content before an interrupted rollback; look at both and delete the one not wanted with 'btrfs subvolume delete', then remove {}",
+                root.path().display(),
+                other.path().display(),
+                work.path().display()
+            )))
+        }
+    };
+    // never delete a subvolume holding others: what is in them is in no snapshot
+    let to_delete = if exchanged { old } else { new };
+    if !dry_run {
+        if !exchanged {
+            // the snapshots that moved into the new content go back to the share
+            if let Some(moved) = new.open_child_optional(snaps_name)? {
+                let back = snapshots_dir(&root, true)?.expect("created");
+                for entry in moved.names()? {
+                    if moved
+                        .stat_child(&entry)?
+                        .is_some_and(|st| st.ino == SUBVOLUME_ROOT_INODE)
+                    {
+                        move_subvolume(&moved, &back, &entry)?;
+                    }
+                }
+            }
+        }
+        let nested = child_subvolumes(to_delete)?;
+        if !nested.is_empty() {
+            return Err(Error::system(format!(
+                "{} holds {} subvolume(s) of its own; move them out and delete it with 'btrfs subvolume delete', then remove {}",
+                to_delete.path().display(),
+                nested.len(),
+                work.path().display()
+            )));
+        }
+        delete_subvolume_in(&work, content, None)?;
+        parent.unlink_child(&work_name, true)?;
+    }
+    Ok(Some(match exchanged {
+        true => format!(
+            "{} the interrupted rollback of {}: the share holds the restored snapshot, the replaced content (also in the safety snapshot) {}; clients connected since before it must reconnect",
+            verb("completed", "would complete"),
+            path.display(),
+            verb("was deleted", "would be deleted")
+        ),
+        false => format!(
+            "{} the interrupted rollback of {}: the share keeps its content and its snapshots, the half-made copy {}",
+            verb("undid", "would undo"),
+            path.display(),
+            verb("was deleted", "would be deleted")
+        ),
+    }))
+}
+
 pub struct BtrfsSnapshots;
 
 impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
@@ -1078,9 +1219,7 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
         let (old_snaps, snap) = open_snapshot(&root, snapshot)?;
         // the new content is made in a directory of root's that nobody else may enter: the
         // share's parent may be writable by others, who must not swap in a subvolume of theirs
-        let mut work_name = OsStr::new(".").to_os_string();
-        work_name.push(&name);
-        work_name.push(".smbgw-rollback");
+        let work_name = rollback_dir_name(&name);
         if parent.stat_child(&work_name)?.is_some() {
             return Err(Error::system(format!(
                 "{} exists (left by an earlier rollback?); remove it first (its 'content' with 'btrfs subvolume delete')",
@@ -1139,8 +1278,10 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
             for entry in subvolumes(&old_snaps) {
                 move_subvolume(&old_snaps, &new_snaps, &entry)?;
             }
+            crash_hook("rollback-moved");
             // one atomic step: the share's name is the restored subvolume
             rename_at(&work, content, &parent, &name, libc::RENAME_EXCHANGE)?;
+            crash_hook("rollback-exchanged");
             Ok(new_snaps)
         });
         if let Err(e) = moved {
