@@ -260,6 +260,56 @@ fn snapshots_renamed_away_and_back_stay_ours() {
     node.sb.ok(&["snapshot", "delete", "team", &before[1].0]);
 }
 
+/// A round that only records a newly seen schedule writes the schedule state under the config
+/// lock too (the cluster-wide one for CephFS): while another holds the lock, the round waits,
+/// gives up after the lock's timeout and writes nothing; afterwards it records the schedule.
+#[test]
+fn a_round_writes_the_schedule_state_only_under_the_lock() {
+    let node = Node::new();
+    let path = node.fs.mount.join("locked");
+    node.sb.ok(&[
+        "create",
+        "locked",
+        "--path",
+        path.to_str().unwrap(),
+        "--snapshot-schedule",
+        "hourly",
+    ]);
+    let state = node.sb.root.join("state/snapshot-schedule.json");
+    let _ = std::fs::remove_file(&state);
+    let lock = node.sb.root.join("config/.shares.lock");
+    let mut holder = Command::new("flock")
+        // --no-fork: the process holding the lock is the one killed below
+        .args(["--no-fork", "-x", lock.to_str().unwrap(), "sleep", "300"])
+        .spawn()
+        .unwrap();
+    // the lock is taken once flock runs its command (a bound on a hung flock only)
+    let mut held = false;
+    for _ in 0..200 {
+        let probe = Command::new("flock")
+            .args(["-n", lock.to_str().unwrap(), "true"])
+            .status()
+            .unwrap();
+        if !probe.success() {
+            held = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(held, "flock did not take the lock");
+    node.round(T0);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        !state.exists(),
+        "written without the lock: {:?}",
+        std::fs::read_to_string(&state)
+    );
+    node.round(T0);
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"locked\""), "{text}");
+}
+
 #[test]
 fn a_failed_scheduled_snapshot_is_an_alert() {
     let node = Node::new();

@@ -419,6 +419,11 @@ struct ScheduleState {
     last_run: BTreeMap<String, i64>,
 }
 
+fn sorted(mut runs: Vec<ScheduleRun>) -> Vec<ScheduleRun> {
+    runs.sort_by(|a, b| a.share.cmp(&b.share));
+    runs
+}
+
 /// Whether the share's schedule state is cluster-wide (CephFS: every HA node serves it).
 fn cluster_scope(share: &Share) -> bool {
     share.quota_backend == QuotaBackend::Cephfs
@@ -497,44 +502,50 @@ impl Gateway {
     /// decided again under the config lock, which is cluster-wide on PVE: a CephFS share's run
     /// another node took in between is not taken twice.
     pub fn snapshot_schedules(&self, now: i64) -> Result<Vec<ScheduleRun>> {
-        let shares: Vec<Share> = self
-            .store
-            .load()?
-            .shares()
-            .iter()
-            .filter(|s| s.snapshot_schedule.is_some() && s.mode.has_node_directory())
-            .cloned()
-            .collect();
-        let before = self.read_schedule_states()?;
-        let mut states = self.read_schedule_states()?;
-        let (mut runs, due) = plan_round(&shares, &mut states, now);
-        let _lock = match due.is_empty() {
-            true => None,
-            false => Some(self.store.lock()?),
+        let scheduled = || -> Result<Vec<Share>> {
+            Ok(self
+                .store
+                .load()?
+                .shares()
+                .iter()
+                .filter(|s| s.snapshot_schedule.is_some() && s.mode.has_node_directory())
+                .cloned()
+                .collect())
         };
-        if !due.is_empty() {
-            states = self.read_schedule_states()?;
-            let (not_due, due) = plan_round(&shares, &mut states, now);
-            runs = not_due;
-            for share in due {
-                let mut run = self.run_schedule(share, now);
-                states[usize::from(cluster_scope(share))]
-                    .last_run
-                    .insert(share.name.clone(), now);
-                run.next = share.snapshot_schedule.as_ref().and_then(|s| s.next_after(now));
-                if let Some(error) = &run.error {
-                    let _ = self.log_event(&format!("snapshot schedule of share '{}' failed: {error}", share.name));
-                }
-                runs.push(run);
+        let shares = scheduled()?;
+        // without the lock only to see whether anything is to do: a round that only records
+        // newly seen (or forgets gone) schedules writes the cluster-wide state too, so every
+        // write happens under the lock, on a state read again under it
+        let mut states = self.read_schedule_states()?;
+        let unlocked = states.clone();
+        let (runs, due) = plan_round(&shares, &mut states, now);
+        let changed = states.iter().zip(&unlocked).any(|(a, b)| a.last_run != b.last_run);
+        if due.is_empty() && !changed {
+            return Ok(sorted(runs));
+        }
+        let _lock = self.store.lock()?;
+        // another node may have changed the shares or taken a run in between
+        let shares = scheduled()?;
+        let before = self.read_schedule_states()?;
+        let mut states = before.clone();
+        let (mut runs, due) = plan_round(&shares, &mut states, now);
+        for share in due {
+            let mut run = self.run_schedule(share, now);
+            states[usize::from(cluster_scope(share))]
+                .last_run
+                .insert(share.name.clone(), now);
+            run.next = share.snapshot_schedule.as_ref().and_then(|s| s.next_after(now));
+            if let Some(error) = &run.error {
+                let _ = self.log_event(&format!("snapshot schedule of share '{}' failed: {error}", share.name));
             }
+            runs.push(run);
         }
         for (cluster, (state, old)) in [false, true].into_iter().zip(states.iter().zip(&before)) {
             if state.last_run != old.last_run {
                 self.write_schedule_state(cluster, state)?;
             }
         }
-        runs.sort_by(|a, b| a.share.cmp(&b.share));
-        Ok(runs)
+        Ok(sorted(runs))
     }
 
     /// Take the scheduled snapshot of `share` at `now` and prune by its retention.
