@@ -11,6 +11,8 @@
 //!   `user delete` left behind after removing the Samba user is removed too;
 //! - every share the interrupted operation touched is converged in full (its ACL too), revoking
 //!   what the other version of the share (before or after) granted;
+//! - a btrfs snapshot rollback interrupted in its irreversible step is finished or undone
+//!   (`Gateway::heal_rollbacks`, which decides from the subvolumes on disk);
 //! - temporary files and staging directories of dead processes are removed.
 //!
 //! What cannot be healed stays in `state/recovery.json`, is reported by every `apply` (which
