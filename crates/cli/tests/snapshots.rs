@@ -242,6 +242,136 @@ fn rollback_needs_confirmation_and_keeps_a_safety_snapshot() {
     assert!(list(&sb, "proj").is_empty());
 }
 
+/// A subvolume inside the share (a user's, or a home's) is only an empty folder in a snapshot:
+/// a rollback would take its content away, so it is refused and nothing changes; a home
+/// share on btrfs takes no snapshots at all.
+#[test]
+fn nested_subvolumes_refuse_rollback_and_home_shares_snapshots() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "team");
+    put(&sb, "team", "a.txt", "a\n");
+    sb.ok(&["snapshot", "create", "team"]);
+    let target = names(&list(&sb, "team"))[0].clone();
+    let nested = path.join("work");
+    common::run("btrfs", &["subvolume", "create", nested.to_str().unwrap()]);
+    std::fs::write(nested.join("data.txt"), "only here\n").unwrap();
+
+    let before = sb.snapshot();
+    let r = sb.run(&["snapshot", "rollback", "team", &target, "--confirm"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("snapshot") && r.stderr.contains("subvolume"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(nested.join("data.txt")).unwrap(), "only here\n");
+    assert_eq!(
+        names(&list(&sb, "team")),
+        std::slice::from_ref(&target),
+        "no safety snapshot was taken"
+    );
+    assert_eq!(sb.snapshot(), before);
+    let beside: Vec<_> = std::fs::read_dir(&fs.mount)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("rollback"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+    // without it the rollback goes ahead
+    common::run("btrfs", &["subvolume", "delete", nested.to_str().unwrap()]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    sb.ok(&["snapshot", "rollback", "team", &target, "--confirm"]);
+
+    // a home share on btrfs: each home is a subvolume; its snapshots would show them empty
+    let homes = fs.mount.join("homes");
+    sb.ok(&[
+        "create",
+        "homes",
+        "--path",
+        homes.to_str().unwrap(),
+        "--homes",
+        "1",
+        "--users",
+        "alice",
+    ]);
+    let r = sb.run(&["snapshot", "create", "homes"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("home share on btrfs"), "{}", r.stderr);
+    assert!(!homes.join(".snapshots").exists());
+    let r = sb.run(&["update", "homes", "--snapshot-schedule", "hourly"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("home share on btrfs"), "{}", r.stderr);
+}
+
+/// `.snapshots` is made without the ACLs the share root passes on, and one that lets a user
+/// write (by ACL as by mode) is refused: they could rename what Previous Versions show.
+#[test]
+fn snapshots_dir_has_no_acl_and_one_granting_write_is_refused() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "acl");
+    let p = path.to_str().unwrap();
+    // a user id of no one in particular: the share root passes its default ACL on to new folders
+    common::run("setfacl", &["-m", "d:u:12345:rwx,u:12345:rwx", p]);
+    sb.ok(&["snapshot", "create", "acl"]);
+    let snaps = path.join(".snapshots");
+    let acl = common::run("getfacl", &["-cp", snaps.to_str().unwrap()]);
+    assert!(!acl.contains("12345") && !acl.contains("default"), "{acl}");
+
+    common::run("setfacl", &["-m", "u:12345:rwx", snaps.to_str().unwrap()]);
+    let r = sb.run(&["snapshot", "create", "acl"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("writable by others"), "{}", r.stderr);
+    common::run("setfacl", &["-b", "-m", "d:u:12345:rwx", snaps.to_str().unwrap()]);
+    let r = sb.run(&["snapshot", "list", "acl"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("default acl"), "{}", r.stderr);
+}
+
+/// A rollback killed (SIGKILL, the test-only hook `PVE_SMBGW_CRASH_IN`) after the share's
+/// snapshots moved into the new content, or after the exchange: `apply` undoes or completes it
+/// from what is on disk, the snapshots are listed again, and a second `apply` has nothing to do.
+#[test]
+fn apply_heals_a_rollback_killed_midway() {
+    let (sb, fs) = sandbox();
+    let path = share(&sb, &fs, "proj");
+    let leftover = fs.mount.join(".proj.smbgw-rollback");
+    for (point, restored) in [("rollback-moved", false), ("rollback-exchanged", true)] {
+        put(&sb, "proj", "plan.txt", "old plan\n");
+        sb.ok(&["snapshot", "create", "proj"]);
+        let target = names(&list(&sb, "proj")).last().unwrap().clone();
+        put(&sb, "proj", "plan.txt", "new plan\n");
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+        let out = sb
+            .command()
+            .args(["snapshot", "rollback", "proj", &target, "--confirm"])
+            .env("PVE_SMBGW_CRASH_IN", point)
+            .output()
+            .unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(out.status.signal(), Some(9), "{point}: {out:?}");
+        assert!(leftover.exists(), "{point}");
+
+        let healed = sb.ok(&["apply"]);
+        assert!(healed.contains("interrupted rollback"), "{point}: {healed}");
+        assert!(!leftover.exists(), "{point}: {healed}");
+        let want = if restored { "old plan\n" } else { "new plan\n" };
+        assert_eq!(std::fs::read_to_string(path.join("plan.txt")).unwrap(), want, "{point}");
+        let snaps = list(&sb, "proj");
+        assert!(snaps.iter().any(|s| s["name"] == target.as_str()), "{point}: {snaps:?}");
+        assert!(snaps.iter().any(|s| s["kind"] == "safety"), "{point}: {snaps:?}");
+        assert!(
+            snaps.iter().all(|s| s["kind"].is_string()),
+            "{point}: still ours: {snaps:?}"
+        );
+        let again = sb.ok(&["apply", "--output-format", "json"]);
+        let again: serde_json::Value = serde_json::from_str(&again).unwrap();
+        assert_eq!(again["changed"], false, "{point}: {again}");
+        for s in snaps {
+            sb.ok(&["snapshot", "delete", "proj", s["name"].as_str().unwrap()]);
+        }
+    }
+}
+
 #[test]
 fn a_filesystem_without_snapshots_is_refused() {
     let sb = Sandbox::new();
@@ -280,9 +410,11 @@ fn zfs_snapshots_carry_our_tag_and_are_previous_versions() {
     sb.ok(&["snapshot", "create", "docs"]);
     let calls = std::fs::read_to_string(state.join("calls")).unwrap();
     assert!(
-        calls.contains("snapshot -o pve-smbgateway:kind=manual tank/docs@zfs-auto-snap_frequent-"),
+        calls.contains("snapshot -o pve-smbgateway:kind=manual tank/docs@zfs-auto-snap_smbgw-"),
         "{calls}"
     );
+    // outside the names zfs-auto-snapshot's retention destroys (`zfs-auto-snap_<its label>-*`)
+    assert!(!calls.contains("@zfs-auto-snap_frequent-"), "{calls}");
     // what zfs-auto-snapshot's cron job does: listed, not ours
     sb.zfs(&["snapshot", "tank/docs@zfs-auto-snap_hourly-2026-11-22-2000"]);
     put(&sb, "docs", "notes.txt", "version 2\n");

@@ -204,6 +204,112 @@ fn schedules_catch_up_once_and_prune_only_our_scheduled_snapshots() {
     assert!(state.contains("\"docs\""), "{state}");
 }
 
+/// A user who may write in the share root renames the root-owned `.snapshots` away for a
+/// while: a round in between makes a new one, but keeps the record of the hidden snapshots
+/// (their subvolumes still exist), so once swapped back they are ours again (pruned, deletable).
+#[test]
+fn snapshots_renamed_away_and_back_stay_ours() {
+    let node = Node::new();
+    let path = node.fs.mount.join("team");
+    node.sb.ok(&[
+        "create",
+        "team",
+        "--path",
+        path.to_str().unwrap(),
+        "--snapshot-schedule",
+        "hourly",
+    ]);
+    node.round(T0);
+    node.round(T0 + HOUR);
+    node.sb.ok(&["snapshot", "create", "team"]);
+    let before = node.snapshots("team");
+    assert_eq!(before.len(), 2, "{before:?}");
+    assert!(before.iter().all(|s| s.1.is_some()), "{before:?}");
+
+    // a user id of no one in particular, allowed to write in the share root (as --users are,
+    // by ACL, in a root without the sticky bit)
+    common::run("chmod", &["0770", path.to_str().unwrap()]);
+    common::run("setfacl", &["-m", "u:12345:rwx", path.to_str().unwrap()]);
+    let as_user = |from: &str, to: &str| {
+        common::run(
+            "setpriv",
+            &[
+                "--reuid=12345",
+                "--regid=12345",
+                "--clear-groups",
+                "mv",
+                "-T",
+                path.join(from).to_str().unwrap(),
+                path.join(to).to_str().unwrap(),
+            ],
+        )
+    };
+    as_user(".snapshots", "hidden");
+    node.round(T0 + 2 * HOUR);
+    assert_eq!(node.snapshots("team"), scheduled(&[T0 + 2 * HOUR]));
+    as_user(".snapshots", "new");
+    as_user("hidden", ".snapshots");
+
+    assert_eq!(
+        node.snapshots("team"),
+        before,
+        "the swapped-back snapshots are ours again"
+    );
+    let record = std::fs::read_to_string(node.sb.root.join("state/snapshots.json")).unwrap();
+    assert_eq!(record.matches("\"team\"").count(), 3, "{record}");
+    node.sb.ok(&["snapshot", "delete", "team", &before[1].0]);
+}
+
+/// A round that only records a newly seen schedule writes the schedule state under the config
+/// lock too (the cluster-wide one for CephFS): while another holds the lock, the round waits,
+/// gives up after the lock's timeout and writes nothing; afterwards it records the schedule.
+#[test]
+fn a_round_writes_the_schedule_state_only_under_the_lock() {
+    let node = Node::new();
+    let path = node.fs.mount.join("locked");
+    node.sb.ok(&[
+        "create",
+        "locked",
+        "--path",
+        path.to_str().unwrap(),
+        "--snapshot-schedule",
+        "hourly",
+    ]);
+    let state = node.sb.root.join("state/snapshot-schedule.json");
+    let _ = std::fs::remove_file(&state);
+    let lock = node.sb.root.join("config/.shares.lock");
+    let mut holder = Command::new("flock")
+        // --no-fork: the process holding the lock is the one killed below
+        .args(["--no-fork", "-x", lock.to_str().unwrap(), "sleep", "300"])
+        .spawn()
+        .unwrap();
+    // the lock is taken once flock runs its command (a bound on a hung flock only)
+    let mut held = false;
+    for _ in 0..200 {
+        let probe = Command::new("flock")
+            .args(["-n", lock.to_str().unwrap(), "true"])
+            .status()
+            .unwrap();
+        if !probe.success() {
+            held = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(held, "flock did not take the lock");
+    node.round(T0);
+    let _ = holder.kill();
+    let _ = holder.wait();
+    assert!(
+        !state.exists(),
+        "written without the lock: {:?}",
+        std::fs::read_to_string(&state)
+    );
+    node.round(T0);
+    let text = std::fs::read_to_string(&state).unwrap();
+    assert!(text.contains("\"locked\""), "{text}");
+}
+
 #[test]
 fn a_failed_scheduled_snapshot_is_an_alert() {
     let node = Node::new();

@@ -11,6 +11,8 @@
 //!   `user delete` left behind after removing the Samba user is removed too;
 //! - every share the interrupted operation touched is converged in full (its ACL too), revoking
 //!   what the other version of the share (before or after) granted;
+//! - a btrfs snapshot rollback interrupted in its irreversible step is finished or undone
+//!   (`Gateway::heal_rollbacks`, which decides from the subvolumes on disk);
 //! - temporary files and staging directories of dead processes are removed.
 //!
 //! What cannot be healed stays in `state/recovery.json`, is reported by every `apply` (which
@@ -165,6 +167,14 @@ impl Gateway {
             healing.acted = true;
         }
         let cfg = self.store.load()?;
+        // a rollback interrupted in its irreversible step: finished or undone from the disk
+        for (what, healed) in self.heal_rollbacks(&cfg, dry_run) {
+            match healed {
+                true => healing.notes.push(what),
+                false => healing.unhealed.push(what),
+            }
+            healing.acted = true;
+        }
         let mut seen = Vec::new();
         // newest first, as a rollback would: a volume before the directory it was made in
         for entry in pending.entries.iter().rev() {

@@ -170,6 +170,7 @@ impl Gateway {
         let share = self.share(name)?;
         let _lock = self.lock_for(dry_run)?;
         let (backend, volume, _) = self.snapshots_of(&share)?;
+        refuse_btrfs_homes(&share, volume.backend, "name")?;
         let mut plan = Plan::new();
         self.take_step(&share, backend, &volume, now(), SnapshotKind::Manual, &mut plan);
         self.execute(plan, dry_run, None, Vec::new())
@@ -221,6 +222,7 @@ impl Gateway {
                 share.path
             );
         }
+        backend.check_rollback(&volume)?;
         let mut plan = Plan::new();
         let mut time = now();
         // the safety snapshot needs a name of its own
@@ -357,6 +359,20 @@ impl Gateway {
     }
 }
 
+/// Refuse snapshots of a home share on btrfs: each home is a subvolume of its own, which a
+/// snapshot of the share holds only as an empty folder (its Previous Versions would show
+/// every home empty, and a rollback would take them away).
+fn refuse_btrfs_homes(share: &Share, backend: QuotaBackend, field: &str) -> Result<()> {
+    if share.homes && backend == QuotaBackend::Btrfs {
+        bail_field!(
+            field,
+            "share '{}' is a home share on btrfs: each home is a subvolume of its own, which a snapshot of the share holds only as an empty folder; snapshots of it would show every home empty",
+            share.name
+        );
+    }
+    Ok(())
+}
+
 /// A snapshot name's form, before anything is read.
 fn check_snapshot_name(value: &str) -> Result<()> {
     use smbgw_core::ResultExt;
@@ -443,6 +459,11 @@ pub struct ScheduleRun {
 #[derive(Clone, Default, Serialize, Deserialize)]
 struct ScheduleState {
     last_run: BTreeMap<String, i64>,
+}
+
+fn sorted(mut runs: Vec<ScheduleRun>) -> Vec<ScheduleRun> {
+    runs.sort_by(|a, b| a.share.cmp(&b.share));
+    runs
 }
 
 /// Whether the share's schedule state is cluster-wide (CephFS: every HA node serves it).
@@ -532,42 +553,48 @@ impl Gateway {
         self.schedule_round(ScheduleJob::Snapshot, now)
     }
 
-    /// One round of `job`'s schedules at `now`, as `snapshot_schedules` describes; the last
-    /// runs of the due ones are recorded under the config lock before they run, so with a
-    /// cluster-wide state one node takes each run even when the run itself is unlocked.
+    /// One round of `job`'s schedules at `now`, as `snapshot_schedules` describes. The state
+    /// is read without the lock only to see whether anything is to do: every write (a run's
+    /// last time, and a round that only records newly seen or forgets gone schedules, since the
+    /// state may be cluster-wide) happens under the config lock, on a state read again under
+    /// it. The last runs of the due shares are recorded before they run, so one node takes each
+    /// run even for a job that runs unlocked.
     pub(crate) fn schedule_round(&self, job: ScheduleJob, now: i64) -> Result<Vec<ScheduleRun>> {
-        let shares: Vec<Share> = self
-            .store
-            .load()?
-            .shares()
-            .iter()
-            .filter(|s| job.schedule(s).is_some() && s.mode.has_node_directory())
-            .cloned()
-            .collect();
-        let before = self.read_schedule_states(job)?;
-        let mut states = self.read_schedule_states(job)?;
-        let (mut runs, mut due) = plan_round(job, &shares, &mut states, now);
-        let mut lock = match due.is_empty() {
-            true => None,
-            false => Some(self.store.lock()?),
+        let scheduled = || -> Result<Vec<Share>> {
+            Ok(self
+                .store
+                .load()?
+                .shares()
+                .iter()
+                .filter(|s| job.schedule(s).is_some() && s.mode.has_node_directory())
+                .cloned()
+                .collect())
         };
-        if !due.is_empty() {
-            states = self.read_schedule_states(job)?;
-            (runs, due) = plan_round(job, &shares, &mut states, now);
-            for share in &due {
-                states[usize::from(cluster_scope(share))]
-                    .last_run
-                    .insert(share.name.clone(), now);
-            }
+        let shares = scheduled()?;
+        let mut states = self.read_schedule_states(job)?;
+        let unlocked = states.clone();
+        let (runs, due) = plan_round(job, &shares, &mut states, now);
+        let changed = states.iter().zip(&unlocked).any(|(a, b)| a.last_run != b.last_run);
+        if due.is_empty() && !changed {
+            return Ok(sorted(runs));
+        }
+        let lock = self.store.lock()?;
+        // another node may have changed the shares or taken a run in between
+        let shares = scheduled()?;
+        let before = self.read_schedule_states(job)?;
+        let mut states = before.clone();
+        let (mut runs, due) = plan_round(job, &shares, &mut states, now);
+        for share in &due {
+            states[usize::from(cluster_scope(share))]
+                .last_run
+                .insert(share.name.clone(), now);
         }
         for (cluster, (state, old)) in [false, true].into_iter().zip(states.iter().zip(&before)) {
             if state.last_run != old.last_run {
                 self.write_schedule_state(job, cluster, state)?;
             }
         }
-        if !job.runs_locked() {
-            lock = None;
-        }
+        let lock = job.runs_locked().then_some(lock);
         for share in due {
             let mut run = match job {
                 ScheduleJob::Snapshot => self.run_schedule(share, now),
@@ -584,8 +611,7 @@ impl Gateway {
             runs.push(run);
         }
         drop(lock);
-        runs.sort_by(|a, b| a.share.cmp(&b.share));
-        Ok(runs)
+        Ok(sorted(runs))
     }
 
     /// Take the scheduled snapshot of `share` at `now` and prune by its retention.
@@ -602,12 +628,20 @@ impl Gateway {
             plan.apply()?;
             run.taken = Some(backend.name_at(now));
             let (_, _, entries) = self.snapshots_of(share)?;
-            // snapshots of ours someone removed by hand leave the record
+            // snapshots of ours someone removed by hand leave the record; one only moved out
+            // of sight (`.snapshots` renamed away by a user) stays: it may come back
             let present: std::collections::HashSet<&str> = entries.iter().map(|e| e.snapshot.id.as_str()).collect();
-            self.update_record(volume.backend, |r| {
-                r.snapshots
-                    .retain(|id, rec| rec.share != share.name || present.contains(id.as_str()))
-            })?;
+            let record = self.read_record(volume.backend)?;
+            let gone: Vec<&String> = record
+                .snapshots
+                .iter()
+                .filter(|(id, rec)| rec.share == share.name && !present.contains(id.as_str()))
+                .map(|(id, _)| id)
+                .filter(|id| backend.gone(&volume, id).unwrap_or(false))
+                .collect();
+            if !gone.is_empty() {
+                self.update_record(volume.backend, |r| r.snapshots.retain(|id, _| !gone.contains(&id)))?;
+            }
             let Some(keep) = &share.snapshot_keep else {
                 return Ok(());
             };
@@ -634,6 +668,26 @@ impl Gateway {
 }
 
 impl Gateway {
+    /// For `apply`: finish or undo each btrfs rollback a crash interrupted (its work directory
+    /// `.NAME.smbgw-rollback` is left beside the share), deciding from what is on disk
+    /// (`btrfs::heal_rollback`); what it did (true) or why it could not (false).
+    pub(crate) fn heal_rollbacks(&self, cfg: &smbgw_core::store::SharesConfig, dry_run: bool) -> Vec<(String, bool)> {
+        use smbgw_quota::btrfs;
+        cfg.shares()
+            .iter()
+            .filter(|s| s.mode.has_node_directory() && btrfs::rollback_left(std::path::Path::new(&s.path)))
+            .filter_map(|s| match btrfs::heal_rollback(std::path::Path::new(&s.path), dry_run) {
+                Ok(done) => done.map(|d| (format!("share '{}': {d}", s.name), true)),
+                Err(e) => Some((
+                    format!("share '{}': an interrupted rollback: {}", s.name, e.message),
+                    false,
+                )),
+            })
+            .collect()
+    }
+}
+
+impl Gateway {
     /// Refuse a schedule on a filesystem without snapshots (tmpfs, ext4, a plain directory on
     /// btrfs), on `snapshot-schedule`, when a share is created or changed. A share directory
     /// still to be made on btrfs passes: the gateway makes it a subvolume.
@@ -648,12 +702,16 @@ impl Gateway {
     pub(crate) fn check_snapshots_possible(&self, share: &Share, field: &str) -> Result<()> {
         let path = std::path::Path::new(&share.path);
         if path.exists() {
-            return snapshot::of(share, field).map(|_| ());
+            let (_, volume) = snapshot::of(share, field)?;
+            return refuse_btrfs_homes(share, volume.backend, field);
         }
         let kind = match share.quota_backend {
             QuotaBackend::Auto => smbgw_quota::detect(path)?,
             kind => Some(kind),
         };
+        if let Some(kind) = kind {
+            refuse_btrfs_homes(share, kind, field)?;
+        }
         match kind.and_then(smbgw_quota::backend::of).and_then(|b| b.snapshots()) {
             Some(_) => Ok(()),
             None => bail_field!(

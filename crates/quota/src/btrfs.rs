@@ -541,6 +541,11 @@ mod tests {
         // linux/btrfs.h: the sizes are part of the ioctl numbers
         assert_eq!(std::mem::size_of::<VolArgsV2>(), 4096);
         assert_eq!(std::mem::size_of::<SubvolInfoArgs>(), 504);
+        assert_eq!(std::mem::size_of::<RootrefArgs>(), 4096);
+        assert_eq!(std::mem::size_of::<SearchArgs>(), 4096);
+        let uuid = [0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0xde, 0xf0, 1, 2, 3, 4, 5, 6, 7, 8];
+        assert_eq!(parse_uuid(&uuid_text(&uuid)), Some(uuid));
+        assert_eq!(parse_uuid("12345678"), None);
         assert_eq!(std::mem::offset_of!(SubvolInfoArgs, uuid), 296);
         assert_eq!(std::mem::offset_of!(SubvolInfoArgs, otime), 392);
     }
@@ -709,25 +714,121 @@ pub fn snapshot_in(source: &Dir, dest: &Dir, name: &OsStr, read_only: bool) -> R
     Ok(snapshot)
 }
 
-/// The share's `.snapshots`, made (root's, 0755) when `create`; refused when anyone but root
-/// owns it: users could then rename and replace what Previous Versions show.
+/// The share's `.snapshots`, made (root's, 0755, without the ACLs the share root would pass
+/// on) when `create`; refused when anyone but root owns it or may write in it, by mode or by
+/// ACL: users could then rename and replace what Previous Versions show.
 fn snapshots_dir(root: &Dir, create: bool) -> Result<Option<Dir>> {
+    use smbgw_sys::posix_acl::AclKind;
     let name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
     let dir = match root.open_child_optional(name)? {
         Some(dir) => dir,
-        None if create => root.mkdir_child(name, 0o755)?,
+        None if create => {
+            let dir = root.mkdir_child(name, 0o755)?;
+            // a default ACL on the share root is inherited by mkdir: an entry granting a
+            // user write would let them rename snapshots
+            dir.remove_acl(AclKind::Default)?;
+            dir.remove_acl(AclKind::Access)?;
+            dir.chmod(0o755)?;
+            dir
+        }
         None => return Ok(None),
     };
     let st = dir.stat()?;
-    if st.uid != 0 && st.uid != nix::unistd::geteuid().as_raw() || st.mode & 0o022 != 0 {
-        return Err(Error::system(format!(
-            "{} is writable by others than root (owner {}, mode {:04o}): the gateway keeps snapshots only where users cannot rename them; move it away",
+    let refuse = |why: String| {
+        Err(Error::system(format!(
+            "{} is writable by others than root ({why}): the gateway keeps snapshots only where users cannot rename them; move it away",
             dir.path().display(),
-            st.uid,
-            st.mode & 0o7777
-        )));
+        )))
+    };
+    if st.uid != 0 && st.uid != nix::unistd::geteuid().as_raw() || st.mode & 0o022 != 0 {
+        return refuse(format!("owner {}, mode {:04o}", st.uid, st.mode & 0o7777));
+    }
+    for kind in [AclKind::Access, AclKind::Default] {
+        if let Some(entry) = dir.acl(kind)?.as_ref().and_then(acl_grants_others_write) {
+            return refuse(format!("{kind:?} ACL entry {entry}").to_lowercase());
+        }
     }
     Ok(Some(dir))
+}
+
+/// The entry of `acl` (as `u:ID`, `g:ID`, `group`, `other`) that lets someone other than the
+/// owner write, taking the mask into account.
+fn acl_grants_others_write(acl: &smbgw_sys::posix_acl::Acl) -> Option<String> {
+    use smbgw_sys::posix_acl::{GROUP, GROUP_OBJ, MASK, OTHER, USER};
+    let mask = acl.entries().iter().find(|e| e.tag == MASK).map_or(7, |e| e.perm);
+    acl.entries().iter().find_map(|e| {
+        let perm = match e.tag {
+            USER | GROUP | GROUP_OBJ => e.perm & mask,
+            OTHER => e.perm,
+            _ => 0,
+        };
+        (perm & 2 != 0).then(|| match e.tag {
+            USER => format!("u:{}", e.id),
+            GROUP => format!("g:{}", e.id),
+            GROUP_OBJ => "group".to_string(),
+            _ => "other".to_string(),
+        })
+    })
+}
+
+#[repr(C)]
+struct RootrefArgs {
+    min_treeid: u64,
+    rootref: [[u64; 2]; 255],
+    num_items: u8,
+    align: [u8; 7],
+}
+
+nix::ioctl_readwrite!(btrfs_ioc_get_subvol_rootref, 0x94, 61, RootrefArgs);
+
+/// The subvolumes right inside the subvolume whose root `root` is, as (subvolume id, inode
+/// of the directory holding it) (BTRFS_IOC_GET_SUBVOL_ROOTREF on the handle: the filesystem's
+/// own list, no walk of the share, no program, no privilege).
+pub fn child_subvolumes(root: &Dir) -> Result<Vec<(u64, u64)>> {
+    let mut out = Vec::new();
+    let mut min = 0;
+    loop {
+        // SAFETY: plain data, written by the kernel
+        let mut args: RootrefArgs = unsafe { std::mem::zeroed() };
+        args.min_treeid = min;
+        let r = unsafe { btrfs_ioc_get_subvol_rootref(root.fd().as_raw_fd(), &mut args) };
+        let more = match r {
+            Ok(_) => false,
+            Err(nix::errno::Errno::EOVERFLOW) => true,
+            Err(e) => {
+                return Err(Error::system(format!(
+                    "BTRFS_IOC_GET_SUBVOL_ROOTREF on {}: {e}",
+                    root.path().display()
+                )))
+            }
+        };
+        let found = &args.rootref[..usize::from(args.num_items)];
+        out.extend(found.iter().map(|r| (r[0], r[1])));
+        match found.last() {
+            Some(last) if more => min = last[0] + 1,
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// Refuse to roll back (or snapshot, `what`) a share holding subvolumes of its own outside
+/// `.snapshots` (each home of a home share, or one a user made): a snapshot holds only an
+/// empty stub where each was, so a rollback would take their content away.
+fn refuse_nested(root: &Dir, what: &str) -> Result<()> {
+    let snaps = root.stat_child(OsStr::new(crate::snapshot::SNAPSHOTS_DIR))?;
+    let nested = child_subvolumes(root)?
+        .into_iter()
+        .filter(|(_, dirid)| snaps.is_none_or(|s| s.ino != *dirid))
+        .count();
+    if nested > 0 {
+        return Err(Error::input(format!(
+            "{} holds {nested} btrfs subvolume(s) of its own outside {} (a home of a home share, or one a user made): a snapshot holds only an empty folder where each is, so {what} would lose their content; restore files from Previous Versions instead",
+            root.path().display(),
+            crate::snapshot::SNAPSHOTS_DIR
+        ))
+        .field("snapshot"));
+    }
+    Ok(())
 }
 
 /// The subvolume snapshots in the share's `.snapshots` named as Previous Versions read them.
@@ -835,6 +936,204 @@ fn move_subvolume(from: &Dir, to: &Dir, name: &OsStr) -> Result<()> {
     moved
 }
 
+#[repr(C)]
+struct SearchArgs {
+    tree_id: u64,
+    min_objectid: u64,
+    max_objectid: u64,
+    min_offset: u64,
+    max_offset: u64,
+    min_transid: u64,
+    max_transid: u64,
+    min_type: u32,
+    max_type: u32,
+    nr_items: u32,
+    unused: u32,
+    unused1: [u64; 4],
+    buf: [u8; 4096 - 104],
+}
+
+nix::ioctl_readwrite!(btrfs_ioc_tree_search, 0x94, 17, SearchArgs);
+
+/// BTRFS_UUID_TREE_OBJECTID and BTRFS_UUID_KEY_SUBVOL (linux/btrfs_tree.h).
+const UUID_TREE: u64 = 9;
+const UUID_KEY_SUBVOL: u32 = 251;
+
+/// Whether a subvolume with `uuid` exists on the filesystem of `dir` (its item in the UUID
+/// tree, which deleting a subvolume removes at once; BTRFS_IOC_TREE_SEARCH, root only).
+/// Wherever it was renamed to, it is found.
+pub fn uuid_exists(dir: &Dir, uuid: &[u8; 16]) -> Result<bool> {
+    let (objectid, offset) = (
+        u64::from_le_bytes(uuid[..8].try_into().expect("8 bytes")),
+        u64::from_le_bytes(uuid[8..].try_into().expect("8 bytes")),
+    );
+    // SAFETY: plain data
+    let mut args: SearchArgs = unsafe { std::mem::zeroed() };
+    args.tree_id = UUID_TREE;
+    (args.min_objectid, args.max_objectid) = (objectid, objectid);
+    (args.min_offset, args.max_offset) = (offset, offset);
+    (args.min_type, args.max_type) = (UUID_KEY_SUBVOL, UUID_KEY_SUBVOL);
+    args.max_transid = u64::MAX;
+    args.nr_items = 1;
+    unsafe { btrfs_ioc_tree_search(dir.fd().as_raw_fd(), &mut args) }
+        .map_err(|e| Error::system(format!("BTRFS_IOC_TREE_SEARCH on {}: {e}", dir.path().display())))?;
+    Ok(args.nr_items > 0)
+}
+
+/// A UUID from its text form.
+fn parse_uuid(text: &str) -> Option<[u8; 16]> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// `PVE_SMBGW_CRASH_IN=POINT` kills the process (SIGKILL) at that point of a rollback, for the
+/// crash tests; compiled in only with the `crash-hook` feature, which only test builds enable.
+fn crash_hook(_point: &str) {
+    #[cfg(feature = "crash-hook")]
+    if std::env::var("PVE_SMBGW_CRASH_IN").as_deref() == Ok(_point) {
+        let _ = nix::sys::signal::raise(nix::sys::signal::Signal::SIGKILL);
+    }
+}
+
+/// `.NAME.smbgw-rollback`: the directory of root's beside the share a rollback works in.
+fn rollback_dir_name(share: &OsStr) -> std::ffi::OsString {
+    let mut work = OsStr::new(".").to_os_string();
+    work.push(share);
+    work.push(".smbgw-rollback");
+    work
+}
+
+/// Whether a rollback of the share at `path` was interrupted (its work directory is left).
+pub fn rollback_left(path: &Path) -> bool {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => parent.join(rollback_dir_name(name)).symlink_metadata().is_ok(),
+        _ => false,
+    }
+}
+
+/// Finish or undo a rollback of the share at `path` that a crash interrupted, from what is on
+/// disk: of the share's subvolume and the one in the work directory, the share's content
+/// before the rollback is the one the safety snapshot (taken just before) was made of, its
+/// UUID a snapshot's parent UUID; the restored one is a fresh snapshot nothing was taken of.
+/// Before the exchange the share is still the old content: the snapshots that moved go back
+/// and the new subvolume is deleted. After it the rollback is complete but for deleting the
+/// old content. Returns what it did (or would do).
+pub fn heal_rollback(path: &Path, dry_run: bool) -> Result<Option<String>> {
+    let (parent, name) = safe_fs::open_parent(path)?;
+    let work_name = rollback_dir_name(&name);
+    let Some(work) = parent.open_child_optional(&work_name)? else {
+        return Ok(None);
+    };
+    let st = work.stat()?;
+    if st.uid != nix::unistd::geteuid().as_raw() || st.mode & 0o077 != 0 {
+        return Err(Error::system(format!(
+            "{} is not the gateway's (owner {}, mode {:04o}); not touching it",
+            work.path().display(),
+            st.uid,
+            st.mode & 0o7777
+        )));
+    }
+    let content = OsStr::new("content");
+    let verb = |done: &str, would: &str| if dry_run { would.to_string() } else { done.to_string() };
+    let Some(other) = work.open_child_optional(content)? else {
+        if !dry_run {
+            parent.unlink_child(&work_name, true)?;
+        }
+        return Ok(Some(format!(
+            "{} the empty {} an interrupted rollback left",
+            verb("removed", "would remove"),
+            work.path().display()
+        )));
+    };
+    let root = parent.open_child(&name)?;
+    for dir in [&root, &other] {
+        if dir.stat()?.ino != SUBVOLUME_ROOT_INODE {
+            return Err(Error::system(format!(
+                "{} is not a btrfs subvolume",
+                dir.path().display()
+            )));
+        }
+    }
+    let snaps_name = OsStr::new(crate::snapshot::SNAPSHOTS_DIR);
+    // the UUIDs the snapshots in either `.snapshots` were taken of
+    let mut parents = Vec::new();
+    for dir in [&root, &other] {
+        let Some(snaps) = dir.open_child_optional(snaps_name)? else {
+            continue;
+        };
+        for entry in snaps.names()? {
+            if let Some(snap) = snaps.open_child_optional(&entry)? {
+                if snap.stat()?.ino == SUBVOLUME_ROOT_INODE {
+                    parents.push(subvol_info(&snap)?.parent_uuid);
+                }
+            }
+        }
+    }
+    let was_share = |dir: &Dir| -> Result<bool> { Ok(parents.contains(&subvol_info(dir)?.uuid)) };
+    let (old, new, exchanged) = match (was_share(&root)?, was_share(&other)?) {
+        (true, false) => (&root, &other, false),
+        (false, true) => (&other, &root, true),
+        _ => {
+            return Err(Error::system(format!(
+                "cannot tell which of {} and {} is the share's content before an interrupted rollback; look at both and delete the one not wanted with 'btrfs subvolume delete', then remove {}",
+                root.path().display(),
+                other.path().display(),
+                work.path().display()
+            )))
+        }
+    };
+    // never delete a subvolume holding others: what is in them is in no snapshot
+    let to_delete = if exchanged { old } else { new };
+    if !dry_run {
+        if !exchanged {
+            // the snapshots that moved into the new content go back to the share
+            if let Some(moved) = new.open_child_optional(snaps_name)? {
+                let back = snapshots_dir(&root, true)?.expect("created");
+                for entry in moved.names()? {
+                    if moved
+                        .stat_child(&entry)?
+                        .is_some_and(|st| st.ino == SUBVOLUME_ROOT_INODE)
+                    {
+                        move_subvolume(&moved, &back, &entry)?;
+                    }
+                }
+            }
+        }
+        let nested = child_subvolumes(to_delete)?;
+        if !nested.is_empty() {
+            return Err(Error::system(format!(
+                "{} holds {} subvolume(s) of its own; move them out and delete it with 'btrfs subvolume delete', then remove {}",
+                to_delete.path().display(),
+                nested.len(),
+                work.path().display()
+            )));
+        }
+        delete_subvolume_in(&work, content, None)?;
+        parent.unlink_child(&work_name, true)?;
+    }
+    Ok(Some(match exchanged {
+        true => format!(
+            "{} the interrupted rollback of {}: the share holds the restored snapshot, the replaced content (also in the safety snapshot) {}; clients connected since before it must reconnect",
+            verb("completed", "would complete"),
+            path.display(),
+            verb("was deleted", "would be deleted")
+        ),
+        false => format!(
+            "{} the interrupted rollback of {}: the share keeps its content and its snapshots, the half-made copy {}",
+            verb("undid", "would undo"),
+            path.display(),
+            verb("was deleted", "would be deleted")
+        ),
+    }))
+}
+
 pub struct BtrfsSnapshots;
 
 impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
@@ -850,6 +1149,17 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
 
     fn name_at(&self, time: i64) -> String {
         crate::snapshot::gmt_name(time)
+    }
+
+    fn gone(&self, volume: &Volume, id: &str) -> Result<bool> {
+        match parse_uuid(id) {
+            Some(uuid) => Ok(!uuid_exists(&Dir::open(&volume.path)?, &uuid)?),
+            None => Ok(false),
+        }
+    }
+
+    fn check_rollback(&self, volume: &Volume) -> Result<()> {
+        refuse_nested(&Dir::open(&volume.path)?, "a rollback")
     }
 
     fn list(&self, volume: &Volume) -> Result<Vec<crate::snapshot::Snapshot>> {
@@ -893,7 +1203,8 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
 
     /// A writable snapshot of `snapshot` is made beside the share, the share's snapshots move
     /// into it, and it takes the share's place in one `renameat2(RENAME_EXCHANGE)`; the old
-    /// subvolume is then deleted (its content is in the safety snapshot the gateway took).
+    /// subvolume is then deleted (its content is in the safety snapshot the gateway took: a
+    /// share holding subvolumes of its own, which no snapshot holds, is refused first).
     fn rollback(&self, volume: &Volume, snapshot: &crate::snapshot::Snapshot) -> Result<Vec<String>> {
         let mut notes = Vec::new();
         let (parent, name) = safe_fs::open_parent(&volume.path)?;
@@ -904,12 +1215,11 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
                 volume.path.display()
             )));
         }
+        refuse_nested(&root, "a rollback")?;
         let (old_snaps, snap) = open_snapshot(&root, snapshot)?;
         // the new content is made in a directory of root's that nobody else may enter: the
         // share's parent may be writable by others, who must not swap in a subvolume of theirs
-        let mut work_name = OsStr::new(".").to_os_string();
-        work_name.push(&name);
-        work_name.push(".smbgw-rollback");
+        let work_name = rollback_dir_name(&name);
         if parent.stat_child(&work_name)?.is_some() {
             return Err(Error::system(format!(
                 "{} exists (left by an earlier rollback?); remove it first (its 'content' with 'btrfs subvolume delete')",
@@ -918,14 +1228,16 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
         }
         let work = parent.mkdir_child(&work_name, 0o700)?;
         let content = OsStr::new("content");
-        let cleanup = |work: &Dir, notes: &mut Vec<String>| match delete_subvolume_in(work, content, None)
+        let cleanup = |work: &Dir, notes: &mut Vec<String>| {
+            match delete_subvolume_in(work, content, None)
             .and_then(|()| parent.unlink_child(&work_name, true))
         {
             Ok(()) => {}
             Err(e) => notes.push(format!(
-                "the share's content before the rollback stays at {} ({e}); it is also in the safety snapshot",
+                "the share's content before the rollback stays at {} ({e}); delete it with 'btrfs subvolume delete' once you no longer need it",
                 work.path().join(content).display()
             )),
+        }
         };
         let new = match snapshot_in(&snap, &work, content, false) {
             Ok(new) => new,
@@ -966,8 +1278,10 @@ impl crate::snapshot::SnapshotBackend for BtrfsSnapshots {
             for entry in subvolumes(&old_snaps) {
                 move_subvolume(&old_snaps, &new_snaps, &entry)?;
             }
+            crash_hook("rollback-moved");
             // one atomic step: the share's name is the restored subvolume
             rename_at(&work, content, &parent, &name, libc::RENAME_EXCHANGE)?;
+            crash_hook("rollback-exchanged");
             Ok(new_snaps)
         });
         if let Err(e) = moved {

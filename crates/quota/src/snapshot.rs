@@ -20,7 +20,7 @@ pub const SNAPSHOTS_DIR: &str = ".snapshots";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Snapshot {
     /// The name Previous Versions read it by (`@GMT-2026.12.05-06.00.00`, ZFS's
-    /// `zfs-auto-snap_frequent-2026-12-05-0600`).
+    /// `zfs-auto-snap_smbgw-2026-12-05-0600`).
     pub name: String,
     /// When it was taken, unix seconds (UTC), as its name says.
     pub time: i64,
@@ -52,6 +52,19 @@ pub trait SnapshotBackend: Sync {
 
     /// Delete `snapshot`, only if the one of that name still is it (`id`).
     fn delete(&self, volume: &Volume, snapshot: &Snapshot) -> Result<()>;
+
+    /// Whether the snapshot with `id` (listed no more) no longer exists anywhere on the
+    /// volume's filesystem, so its record may go. btrfs finds a renamed one by its UUID (a
+    /// user may rename `.snapshots` away for a while); elsewhere what is not listed is gone.
+    fn gone(&self, _volume: &Volume, _id: &str) -> Result<bool> {
+        Ok(true)
+    }
+
+    /// Refuse, before anything is done, a rollback that would lose data no snapshot holds
+    /// (btrfs: subvolumes nested in the share).
+    fn check_rollback(&self, _volume: &Volume) -> Result<()> {
+        Ok(())
+    }
 
     /// Replace the volume's content by the snapshot's. Returns notes for the admin.
     fn rollback(&self, volume: &Volume, _snapshot: &Snapshot) -> Result<Vec<String>> {

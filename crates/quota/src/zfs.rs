@@ -274,9 +274,14 @@ fn derive_dataset(path: &Path) -> Result<String> {
 
 /// The user property that marks a snapshot as the gateway's, with why it was taken.
 pub const TAG_PROPERTY: &str = "pve-smbgateway:kind";
-/// Our label among zfs-auto-snapshot's (the share's `shadow:snapprefix` accepts these).
-const LABEL: &str = "frequent";
-const LABELS: [&str; 5] = ["frequent", "hourly", "daily", "weekly", "monthly"];
+/// Our label beside zfs-auto-snapshot's (the share's `shadow:snapprefix` accepts these): one
+/// of its own, so that zfs-auto-snapshot's retention, which destroys the oldest
+/// `zfs-auto-snap_<its label>-*` snapshots, never counts or destroys ours. Names keep its
+/// minute resolution: `shadow:format` is one for all names, and seconds would hide
+/// zfs-auto-snapshot's own from Previous Versions (a second snapshot in the same minute is
+/// refused as a conflict).
+const LABEL: &str = "smbgw";
+const LABELS: [&str; 6] = ["frequent", "hourly", "daily", "weekly", "monthly", LABEL];
 
 /// `zfs-auto-snap_<label>-YYYY-MM-DD-HHMM` (UTC) of `time`.
 pub fn snapshot_name(time: i64) -> String {
@@ -397,17 +402,34 @@ impl crate::snapshot::SnapshotBackend for ZfsSnapshots {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn snapshot_names_are_zfs_auto_snapshots() {
         // 2026-11-22 20:00 UTC
-        assert_eq!(
-            snapshot_name(1_795_377_600 + 59),
-            "zfs-auto-snap_frequent-2026-11-22-2000"
-        );
+        assert_eq!(snapshot_name(1_795_377_600 + 59), "zfs-auto-snap_smbgw-2026-11-22-2000");
         assert_eq!(
             parse_snapshot_name("zfs-auto-snap_hourly-2026-11-22-2000"),
             Some(1_795_377_600)
         );
+        assert_eq!(
+            parse_snapshot_name("zfs-auto-snap_smbgw-2026-11-22-2000"),
+            Some(1_795_377_600)
+        );
+        // every label parsed here is one the share's shadow copies show
+        let template = include_str!("../../../samba-templates/features/shadow-copies-zfs.conf");
+        let prefix = template
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("shadow:snapprefix = "))
+            .unwrap();
+        for label in LABELS {
+            assert!(
+                prefix.contains(&format!("\\|{label}\\|"))
+                    || prefix.contains(&format!("({label}\\|"))
+                    || prefix.contains(&format!("\\|{label}\\)")),
+                "{label}: {prefix}"
+            );
+        }
         for other in [
             "manual-before-upgrade",
             "zfs-auto-snap_yearly-2026-11-22-2000",
@@ -417,8 +439,6 @@ mod tests {
             assert_eq!(parse_snapshot_name(other), None, "{other}");
         }
     }
-
-    use super::*;
 
     #[test]
     fn parses_script_mode_output() {
