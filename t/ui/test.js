@@ -505,6 +505,254 @@ test('share status', async () => {
     await evalCmp('[itemId=smbgwStatusWindow]', 'c.close()');
 });
 
+// ---- a share's "Snapshots & Backup" (www/window/ShareProtection.js): its own share on the btrfs
+// loop device, made with the CLI (the wizard is tested above), Previous Versions on
+
+const SNAP_SHARE = 'uisnap';
+const SNAP_FILE = 'notes.txt';
+const FOREIGN = '@GMT-2026.01.01-00.00.00';
+
+const snapshotsCli = () =>
+    JSON.parse(execFileSync(CLI, ['snapshot', 'list', SNAP_SHARE, '--output-format', 'json'], { encoding: 'utf8' })).snapshots;
+const snapRows = () =>
+    evalAny('smbgwShareSnapshots #snapshots', 'return c.getStore().getRange().map((r) => [r.get("name"), r.get("kind")])');
+// the panel has (re)loaded and shows `n` snapshots
+const snapCount = (n) =>
+    waitUntil((count) => {
+        const p = Ext.ComponentQuery.query('smbgwShareSnapshots')[0];
+        return p && p.list && !p.smbgwBusy && p.down('#snapshots').getStore().getCount() === count;
+    }, n);
+const selectSnapshot = (name) =>
+    evalCmp('smbgwShareSnapshots #snapshots', 'c.setSelection(c.getStore().findRecord("name", a, 0, false, true, true))', name);
+const snapButton = (itemId) => evalCmp(`smbgwShareSnapshots #${itemId}`, 'return c.isDisabled()');
+// the share's "Snapshots & Backup" window, opened from the shares grid (each test opens it: a
+// test's windows are closed before the next one), once its list has loaded
+const openSnapshots = async () => {
+    await shareAction(SNAP_SHARE, 'protection');
+    await cid('smbgwShareProtection');
+    await waitUntil(() => {
+        const p = Ext.ComponentQuery.query('smbgwShareSnapshots')[0];
+        return p && p.list && !p.smbgwBusy;
+    });
+};
+// the file's content as an SMB client reads it now
+const readOverSmb = (file) => {
+    const local = path.join(WORK, 'snapui-read.txt');
+    fs.rmSync(local, { force: true });
+    const r = smbclient(SNAP_SHARE, `get ${file} ${local}`);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    return fs.readFileSync(local, 'utf8');
+};
+const writeOverSmb = (file, text) => {
+    const local = path.join(WORK, 'snapui-write.txt');
+    fs.writeFileSync(local, text);
+    const r = smbclient(SNAP_SHARE, `put ${local} ${file}`);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+};
+
+test('Snapshots & Backup: take a snapshot from the UI; it is in the grid, the CLI and Previous Versions; a foreign one is listed, not deletable', async (t) => {
+    if (!QUOTA_DIR) {
+        t.skip('no btrfs loop device: no snapshots');
+        return;
+    }
+    execFileSync(CLI, ['create', SNAP_SHARE, '--path', path.join(QUOTA_DIR, SNAP_SHARE), '--users', USER, '--shadow-copies', '1'], {
+        encoding: 'utf8',
+    });
+    writeOverSmb(SNAP_FILE, 'version one\n');
+    await click('smbgwShareGrid #reload');
+    await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) !== -1, SNAP_SHARE);
+    await openSnapshots();
+    await snapCount(0);
+    assert.equal(await snapButton('take'), false, 'Take Snapshot is offered');
+    assert.equal(await snapButton('rollback'), true, 'nothing selected: no rollback');
+    const side = await evalCmp('smbgwShareSnapshots #schedule', 'return c.getEl().dom.textContent');
+    assert.match(side, /Schedulenone: snapshots by hand only/);
+    assert.match(side, /Previous Versionsshown to Windows clients/);
+
+    await click('smbgwShareSnapshots #take');
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    await snapCount(1);
+    const cli = snapshotsCli();
+    assert.equal(cli.length, 1);
+    assert.equal(cli[0].kind, 'manual');
+    assert.deepEqual(await snapRows(), [[cli[0].name, 'manual']], 'the grid shows what the CLI lists');
+    // a Windows client sees it: the file's Previous Versions list it
+    const info = smbclient(SNAP_SHARE, `allinfo ${SNAP_FILE}`);
+    assert.ok(info.stdout.includes(cli[0].name), 'allinfo lists the version: ' + info.stdout);
+
+    // one made by hand with the btrfs tool: listed as not ours, never deletable from here
+    execFileSync('btrfs', ['subvolume', 'snapshot', '-r', path.join(QUOTA_DIR, SNAP_SHARE), path.join(QUOTA_DIR, SNAP_SHARE, '.snapshots', FOREIGN)]);
+    await click('smbgwShareSnapshots #reload');
+    await snapCount(2);
+    assert.deepEqual((await snapRows()).find(([name]) => name === FOREIGN), [FOREIGN, null]);
+    await selectSnapshot(FOREIGN);
+    assert.equal(await snapButton('remove'), true, 'a foreign snapshot cannot be deleted');
+    assert.equal(await snapButton('rollback'), false, 'but rolled back to');
+    const cell = await evalCmp(
+        'smbgwShareSnapshots #snapshots',
+        'return c.getView().getNode(c.getStore().findRecord("name", a, 0, false, true, true)).textContent',
+        FOREIGN,
+    );
+    assert.match(cell, /not made by the gateway/);
+    await selectSnapshot(cli[0].name);
+    assert.equal(await snapButton('remove'), false, 'ours can be deleted');
+    await page.waitForTimeout(300);
+    await shot('31-share-snapshots');
+});
+
+test('Snapshots & Backup: rollback says what will change and shows the plan; cancelled nothing happens, confirmed the old content is back over SMB', async (t) => {
+    if (!QUOTA_DIR) {
+        t.skip('no btrfs loop device: no snapshots');
+        return;
+    }
+    const ours = snapshotsCli().find((s) => s.kind === 'manual');
+    writeOverSmb(SNAP_FILE, 'version two\n');
+    await openSnapshots();
+    const openConfirm = async () => {
+        await selectSnapshot(ours.name);
+        await click('smbgwShareSnapshots #rollback');
+        await cid('[itemId=smbgwRollbackConfirm]');
+        // the rollback is offered once the gateway's plan (its dry run) is shown
+        await waitUntil(() => {
+            const w = Ext.ComponentQuery.query('[itemId=smbgwRollbackConfirm]')[0];
+            return w && !w.down('#confirm').isDisabled() && /Connected now/.test(w.down('#sessions').getEl().dom.textContent);
+        });
+        return evalCmp('[itemId=smbgwRollbackConfirm]', 'return c.body.dom.textContent');
+    };
+    const text = await openConfirm();
+    assert.ok(text.includes(`Roll back share '${SNAP_SHARE}' to snapshot ${ours.name}`), text);
+    assert.ok(text.includes(`Everything in ${path.join(QUOTA_DIR, SNAP_SHARE)} is replaced by the content of the snapshot`), text);
+    assert.match(text, /First a safety snapshot of the current content is taken/);
+    assert.match(text, /SMB connections are closed/);
+    assert.match(text, /Connected now: no session\./);
+    assert.match(text, /plan: take safety snapshot @GMT-/);
+    assert.match(text, new RegExp(`plan: replace the content of .* by snapshot ${ours.name}`));
+    await shot('32-rollback-confirmation');
+    await click('[itemId=smbgwRollbackConfirm] #cancel');
+    await waitUntil(() => Ext.ComponentQuery.query('[itemId=smbgwRollbackConfirm]').length === 0);
+    assert.equal(readOverSmb(SNAP_FILE), 'version two\n', 'cancel: the content stays');
+    assert.equal(snapshotsCli().length, 2, 'the plan took no safety snapshot');
+
+    await openConfirm();
+    await click('[itemId=smbgwRollbackConfirm] #confirm');
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    assert.equal(readOverSmb(SNAP_FILE), 'version one\n', "the snapshot's content is back, read over SMB");
+    const after = snapshotsCli();
+    const safety = after.filter((s) => s.kind === 'safety');
+    assert.equal(safety.length, 1, 'a safety snapshot was taken');
+    await snapCount(3);
+    assert.ok((await snapRows()).some(([name, kind]) => name === safety[0].name && kind === 'safety'), 'the grid shows it');
+    // it holds what was replaced: a @GMT path reads the old content
+    const local = path.join(WORK, 'snapui-safety.txt');
+    const r = smbclient(SNAP_SHARE, `get ${safety[0].name}\\${SNAP_FILE} ${local}`);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.equal(fs.readFileSync(local, 'utf8'), 'version two\n', 'the safety snapshot holds the replaced content');
+    await shot('33-after-rollback');
+});
+
+test('Snapshots & Backup: delete asks first; the snapshot goes from the grid and the CLI', async (t) => {
+    if (!QUOTA_DIR) {
+        t.skip('no btrfs loop device: no snapshots');
+        return;
+    }
+    const ours = snapshotsCli().find((s) => s.kind === 'manual');
+    await openSnapshots();
+    await selectSnapshot(ours.name);
+    await click('smbgwShareSnapshots #remove');
+    await waitUntil(() => Ext.Msg.isVisible());
+    assert.match(await page.evaluate(() => Ext.Msg.getEl().dom.textContent), new RegExp(`Delete snapshot ${ours.name} of share ${SNAP_SHARE}`));
+    await shot('34-delete-snapshot-confirmation');
+    await page.click('#' + (await page.evaluate(() => Ext.Msg.msgButtons.no.id)));
+    assert.ok(snapshotsCli().some((s) => s.name === ours.name), '"no" keeps it');
+    await click('smbgwShareSnapshots #remove');
+    await waitUntil(() => Ext.Msg.isVisible());
+    await page.click('#' + (await page.evaluate(() => Ext.Msg.msgButtons.yes.id)));
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    await snapCount(2);
+    assert.ok(!(await snapRows()).some(([name]) => name === ours.name), 'gone from the grid');
+    assert.ok(!snapshotsCli().some((s) => s.name === ours.name), 'gone for the CLI');
+    assert.ok(snapshotsCli().some((s) => s.name === FOREIGN), 'the foreign one stays');
+});
+
+test('Snapshots & Backup: the schedule editor offers examples the core accepts; schedule and retention saved, a bad event refused on its field', async (t) => {
+    if (!QUOTA_DIR) {
+        t.skip('no btrfs loop device: no snapshots');
+        return;
+    }
+    const show = () => JSON.parse(execFileSync(CLI, ['show', SNAP_SHARE, '--output-format', 'json'], { encoding: 'utf8' }));
+    await openSnapshots();
+    await click('smbgwShareSnapshots #editSchedule');
+    await cid('smbgwSnapshotScheduleEdit');
+    const field = 'smbgwSnapshotScheduleEdit smbgwCalendarEvent';
+    const examples = await evalCmp(field, 'return c.getStore().collect("value")');
+    for (const e of ['hourly', 'daily', '*/15', 'mon..fri 08..18:00']) {
+        assert.ok(examples.includes(e), `${e} is offered`);
+    }
+    // every example is an event the core accepts (the format the API checks)
+    for (const e of examples) {
+        const r = spawnSync('perl', ['-MPVE::RS::SMBGateway', '-e', 'PVE::RS::SMBGateway::check_format({format => "smbgw-calendar-event", value => $ARGV[0]})', e], {
+            encoding: 'utf8',
+        });
+        assert.equal(r.status, 0, `the core accepts ${e}: ${r.stderr}`);
+    }
+    // chosen from the list with the mouse, as a person does
+    await evalCmp(field, 'c.expand()');
+    await page.waitForTimeout(200);
+    await shot('35-schedule-examples');
+    await page.click(`.x-boundlist-item:has-text("mon..fri 08..18:00")`);
+    assert.equal(await evalCmp(field, 'return c.getValue()'), 'mon..fri 08..18:00');
+    await fill('smbgwSnapshotScheduleEdit field[name=keep-last]', '3');
+    await fill('smbgwSnapshotScheduleEdit field[name=keep-daily]', '7');
+    await shot('36-schedule-editor');
+    await click('smbgwSnapshotScheduleEdit button[reference=submitbutton]');
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    let share = show();
+    assert.equal(share['snapshot-schedule'], 'mon..fri 08..18:00');
+    assert.equal(share['snapshot-keep'], 'keep-last=3,keep-daily=7');
+    await waitUntil(() => /mon\.\.fri 08\.\.18:00/.test(Ext.ComponentQuery.query('smbgwShareSnapshots #schedule')[0].getEl().dom.textContent));
+    const side = await evalCmp('smbgwShareSnapshots #schedule', 'return c.getEl().dom.textContent');
+    assert.match(side, /Retentionkeep-last=3, keep-daily=7/);
+    await shot('37-snapshots-with-schedule');
+
+    // an event the core refuses: the API's error on the field, nothing written
+    await click('smbgwShareSnapshots #editSchedule');
+    await waitUntil((f) => {
+        const c = Ext.ComponentQuery.query(f)[0];
+        return c && c.getValue() === 'mon..fri 08..18:00';
+    }, field);
+    assert.equal(await evalCmp('smbgwSnapshotScheduleEdit field[name=keep-last]', 'return c.getValue()'), 3, 'the retention is loaded');
+    await fill(field, 'mon..fri 25:00');
+    await page.keyboard.press('Tab'); // typing opens the list of examples; leaving the field closes it
+    await click('smbgwSnapshotScheduleEdit button[reference=submitbutton]');
+    assert.match(await fieldError(field), /hour|25/);
+    await page.evaluate(() => Ext.Msg.hide());
+    await shot('38-schedule-bad-event');
+    assert.equal(show()['snapshot-schedule'], 'mon..fri 08..18:00', 'nothing written');
+    // emptied: the schedule and its retention are removed
+    await fill(field, '');
+    await page.keyboard.press('Tab'); // typing opens the list of examples; leaving the field closes it
+    await click('smbgwSnapshotScheduleEdit button[reference=submitbutton]');
+    assert.equal(await waitTaskViewer(), 'OK');
+    await closeTaskViewer();
+    share = show();
+    assert.equal(share['snapshot-schedule'], undefined);
+    assert.equal(share['snapshot-keep'], undefined);
+
+    // done with the share: our snapshots deleted with the CLI, the foreign one with its tool
+    await evalCmp('smbgwShareProtection', 'c.close()');
+    for (const s of snapshotsCli().filter((x) => x.kind)) {
+        execFileSync(CLI, ['snapshot', 'delete', SNAP_SHARE, s.name], { encoding: 'utf8' });
+    }
+    execFileSync('btrfs', ['subvolume', 'delete', path.join(QUOTA_DIR, SNAP_SHARE, '.snapshots', FOREIGN)]);
+    execFileSync(CLI, ['delete', SNAP_SHARE, '--purge-data'], { encoding: 'utf8' });
+    await click('smbgwShareGrid #reload');
+    await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) === -1, SNAP_SHARE);
+});
+
 test('create on a PVE storage: the wizard offers the mounted storages, the path follows the storage', async () => {
     // the sandbox's pve/storage.cfg (beside pve/.members): a dir storage, and a cephfs not mounted
     const store = path.join(path.dirname(DATA), 'pvestore');
