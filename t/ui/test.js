@@ -634,10 +634,32 @@ test('Snapshots & Backup: rollback says what will change and shows the plan; can
     assert.equal(readOverSmb(SNAP_FILE), 'version two\n', 'cancel: the content stays');
     assert.equal(snapshotsCli().length, 2, 'the plan took no safety snapshot');
 
-    await openConfirm();
-    await click('[itemId=smbgwRollbackConfirm] #confirm');
-    assert.equal(await waitTaskViewer(), 'OK');
-    await closeTaskViewer();
+    // a client connected across the rollback: counted in the confirmation, its connection closed
+    const client = spawn('stdbuf', ['-oL', 'smbclient', `//127.0.0.1/${SNAP_SHARE}`, '-p', SMB_PORT, '-U', `${USER}%${PASSWORD}`], {
+        stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let said = '';
+    client.stdout.on('data', (d) => (said += d));
+    client.stderr.on('data', (d) => (said += d));
+    const says = async (re) => {
+        for (let i = 0; i < 300 && !re.test(said); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+        }
+        return said;
+    };
+    try {
+        client.stdin.write('ls\n');
+        assert.match(await says(/blocks of size|NT_STATUS_/), /blocks of size/);
+        assert.match(await openConfirm(), /Connected now: 1 session\(s\); their clients must reconnect\./);
+        await click('[itemId=smbgwRollbackConfirm] #confirm');
+        assert.equal(await waitTaskViewer(), 'OK');
+        await closeTaskViewer();
+        said = '';
+        client.stdin.write('ls\n');
+        assert.match(await says(/NT_STATUS_|blocks of size/), /NT_STATUS_/, 'the connected client was disconnected');
+    } finally {
+        client.kill('SIGKILL');
+    }
     assert.equal(readOverSmb(SNAP_FILE), 'version one\n', "the snapshot's content is back, read over SMB");
     const after = snapshotsCli();
     const safety = after.filter((s) => s.kind === 'safety');
@@ -1016,6 +1038,7 @@ test('VM placement: its fields, /srv/share inside, a quota required, no shadow c
 
 test('edit a VM share: its placement and VM are shown, only memory and cores editable; only what changed is sent', async () => {
     await shareAction(VM_SHARE, 'edit');
+    assert.equal(await evalCmp('smbgwShareGrid #protection', 'return c.isDisabled()'), true, 'no snapshots in a VM share');
     await cid('smbgwShareEdit');
     await waitUntil(() => {
         const w = Ext.ComponentQuery.query('smbgwShareEdit')[0];
