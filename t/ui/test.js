@@ -699,11 +699,8 @@ test('Snapshots & Backup: delete asks first; the snapshot goes from the grid and
     assert.ok(snapshotsCli().some((s) => s.name === FOREIGN), 'the foreign one stays');
 });
 
-test('Snapshots & Backup: the schedule editor offers examples the core accepts; schedule and retention saved, a bad event refused on its field', async (t) => {
-    if (!QUOTA_DIR) {
-        t.skip('no btrfs loop device: no snapshots');
-        return;
-    }
+// the schedule editor, from the share's Snapshots & Backup window
+const scheduleEditor = async () => {
     const show = () => JSON.parse(execFileSync(CLI, ['show', SNAP_SHARE, '--output-format', 'json'], { encoding: 'utf8' }));
     await openSnapshots();
     await click('smbgwShareSnapshots #editSchedule');
@@ -749,30 +746,77 @@ test('Snapshots & Backup: the schedule editor offers examples the core accepts; 
     assert.equal(await evalCmp('smbgwSnapshotScheduleEdit field[name=keep-last]', 'return c.getValue()'), 3, 'the retention is loaded');
     await fill(field, 'mon..fri 25:00');
     await page.keyboard.press('Tab'); // typing opens the list of examples; leaving the field closes it
+    assert.equal(await evalCmp(field, 'return c.getValue() || ""'), 'mon..fri 25:00', 'what was typed stays');
+    // (the form checks its dirty state a moment after a change)
+    await waitUntil(() => !Ext.ComponentQuery.query('smbgwSnapshotScheduleEdit button[reference=submitbutton]')[0].isDisabled());
     await click('smbgwSnapshotScheduleEdit button[reference=submitbutton]');
     assert.match(await fieldError(field), /hour|25/);
     await page.evaluate(() => Ext.Msg.hide());
     await shot('38-schedule-bad-event');
     assert.equal(show()['snapshot-schedule'], 'mon..fri 08..18:00', 'nothing written');
-    // emptied: the schedule and its retention are removed
+    // emptied: the schedule and its retention are removed (nothing left to prune)
     await fill(field, '');
     await page.keyboard.press('Tab'); // typing opens the list of examples; leaving the field closes it
+    assert.equal(await evalCmp(field, 'return c.getValue() || ""'), '', 'what was typed stays');
+    assert.deepEqual(await evalCmp('smbgwSnapshotScheduleEdit', 'return c.getValues()'), { delete: 'snapshot-schedule,snapshot-keep' });
+    await waitUntil(() => !Ext.ComponentQuery.query('smbgwSnapshotScheduleEdit button[reference=submitbutton]')[0].isDisabled());
     await click('smbgwSnapshotScheduleEdit button[reference=submitbutton]');
     assert.equal(await waitTaskViewer(), 'OK');
     await closeTaskViewer();
     share = show();
     assert.equal(share['snapshot-schedule'], undefined);
     assert.equal(share['snapshot-keep'], undefined);
+};
 
-    // done with the share: our snapshots deleted with the CLI, the foreign one with its tool
-    await evalCmp('smbgwShareProtection', 'c.close()');
-    for (const s of snapshotsCli().filter((x) => x.kind)) {
-        execFileSync(CLI, ['snapshot', 'delete', SNAP_SHARE, s.name], { encoding: 'utf8' });
+test('Snapshots & Backup: the schedule editor offers examples the core accepts; schedule and retention saved, a bad event refused on its field', async (t) => {
+    if (!QUOTA_DIR) {
+        t.skip('no btrfs loop device: no snapshots');
+        return;
     }
-    execFileSync('btrfs', ['subvolume', 'delete', path.join(QUOTA_DIR, SNAP_SHARE, '.snapshots', FOREIGN)]);
-    execFileSync(CLI, ['delete', SNAP_SHARE, '--purge-data'], { encoding: 'utf8' });
+    try {
+        await scheduleEditor();
+    } finally {
+        // done with the share (also after a failure: later tests count the shares): our
+        // snapshots deleted with the CLI, the foreign one with its tool
+        await page.evaluate(() => Ext.ComponentQuery.query('window').forEach((w) => w.destroy()));
+        for (const s of snapshotsCli().filter((x) => x.kind)) {
+            execFileSync(CLI, ['snapshot', 'delete', SNAP_SHARE, s.name], { encoding: 'utf8' });
+        }
+        execFileSync('btrfs', ['subvolume', 'delete', path.join(QUOTA_DIR, SNAP_SHARE, '.snapshots', FOREIGN)]);
+        execFileSync(CLI, ['delete', SNAP_SHARE, '--purge-data'], { encoding: 'utf8' });
+    }
     await click('smbgwShareGrid #reload');
     await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) === -1, SNAP_SHARE);
+});
+
+
+test("Snapshots & Backup of a share on a filesystem without snapshots: the core's reason over the list, nothing offered", async () => {
+    const plain = 'uiplain';
+    execFileSync(CLI, ['create', plain, '--path', path.join(DATA, plain)], { encoding: 'utf8' });
+    try {
+        const cli = spawnSync(CLI, ['snapshot', 'list', plain], { encoding: 'utf8' });
+        assert.notEqual(cli.status, 0, 'the CLI refuses to list snapshots of a plain directory');
+        const reason = cli.stderr.trim().replace(/^error: /, '');
+        await click('smbgwShareGrid #reload');
+        await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) !== -1, plain);
+        await shareAction(plain, 'protection');
+        const h = await waitUntil(() => {
+            const g = Ext.ComponentQuery.query('smbgwShareSnapshots #snapshots')[0];
+            const mask = g && g.getEl().down('.x-mask-msg-text');
+            return mask && mask.dom.textContent;
+        });
+        const shown = await h.jsonValue();
+        assert.ok(shown.includes(reason.split('\n')[0]), `the mask shows the core's reason:\n${shown}\n${reason}`);
+        assert.deepEqual(
+            await evalCmp('smbgwShareSnapshots', 'return ["take", "rollback", "remove"].map((i) => c.down("#" + i).isDisabled())'),
+            [true, true, true],
+        );
+        await waitUntil(() => /none: snapshots by hand only/.test(Ext.ComponentQuery.query('smbgwShareSnapshots #schedule')[0].getEl().dom.textContent));
+        await shot('39-snapshots-not-available');
+        await evalCmp('smbgwShareProtection', 'c.close()');
+    } finally {
+        execFileSync(CLI, ['delete', plain, '--purge-data'], { encoding: 'utf8' });
+    }
 });
 
 test('create on a PVE storage: the wizard offers the mounted storages, the path follows the storage', async () => {

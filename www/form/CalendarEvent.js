@@ -13,6 +13,9 @@ Ext.define('SMBGateway.form.CalendarEvent', {
     displayField: 'value',
     queryMode: 'local',
     matchFieldWidth: false,
+    // typing is free text: no example is picked by itself (Tab would put it in place of what
+    // was typed)
+    autoSelect: false,
     listConfig: { minWidth: 360, maxWidth: 450 },
 
     // every one of these is accepted by the core's parser (t/ui/test.js checks them)
@@ -37,6 +40,10 @@ Ext.define('SMBGateway.form.CalendarEvent', {
         '</tpl></ul>',
     ],
 
+    // a typed event is a change at once, so the edit window's OK button follows it: the
+    // combobox can let fast typing pass unchecked while it filters its list
+    enableKeyEvents: true,
+
     initComponent: function () {
         let me = this;
         me.store = Ext.create('Ext.data.Store', {
@@ -44,5 +51,6 @@ Ext.define('SMBGateway.form.CalendarEvent', {
             data: me.examples.map(([value, text]) => ({ value: value, text: text })),
         });
         me.callParent();
+        me.on({ keyup: () => me.checkChange(), blur: () => me.checkChange() });
     },
 });

@@ -37,6 +37,7 @@ Ext.define('SMBGateway.panel.ShareSnapshots', {
         let fail = function (response) {
             if (!me.isDestroyed) {
                 Proxmox.Utils.setErrorMask(me.down('#snapshots'), response.htmlStatus);
+                me.updateButtons();
             }
             done();
         };
@@ -48,7 +49,16 @@ Ext.define('SMBGateway.panel.ShareSnapshots', {
                 Proxmox.Utils.API2Request({
                     url: me.shareUrl() + '/snapshots',
                     method: 'GET',
-                    failure: fail,
+                    // e.g. a filesystem without snapshots: the API's reason over the list, the
+                    // schedule still shown
+                    failure: function (response) {
+                        if (!me.isDestroyed) {
+                            me.share = sresp.result.data || {};
+                            me.list = null;
+                            me.showSchedule();
+                        }
+                        fail(response);
+                    },
                     success: function (response) {
                         if (!me.isDestroyed) {
                             Proxmox.Utils.setErrorMask(me.down('#snapshots'), false);
@@ -104,7 +114,7 @@ Ext.define('SMBGateway.panel.ShareSnapshots', {
                 gt('Previous Versions'),
                 s['shadow-copies'] ? enc(gt('shown to Windows clients')) : muted(gt('off (Options: Shadow copies)')),
             ],
-            [gt('Path'), enc(me.list.path || s.path || '')],
+            [gt('Path'), enc((me.list && me.list.path) || s.path || '')],
         ];
         me.down('#schedule').setHtml(
             '<table class="smbgw-values">' +

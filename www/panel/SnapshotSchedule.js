@@ -39,7 +39,10 @@ Ext.define('SMBGateway.panel.SnapshotSchedule', {
         return v;
     },
 
-    // the two share properties; an emptied one is deleted (retention needs a schedule)
+    // the two share properties; an emptied one is deleted. Without a schedule there is nothing
+    // to prune: the retention goes with it (the core refuses one without a schedule). The keep
+    // fields are not disabled or invalidated meanwhile: that would flip the form's validity
+    // while the schedule is retyped, which leaves the window's OK button behind.
     onGetValues: function (values) {
         let me = this;
         let out = {};
@@ -87,11 +90,6 @@ Ext.define('SMBGateway.panel.SnapshotSchedule', {
                 name: 'snapshot-schedule',
                 fieldLabel: gt('Schedule'),
                 emptyText: gt('none: snapshots by hand only'),
-                listeners: {
-                    change: function (f, value) {
-                        me.query('numberfield').forEach((n) => n.setDisabled(!String(value || '').trim()));
-                    },
-                },
             },
             {
                 xtype: 'component',
@@ -112,11 +110,10 @@ Ext.define('SMBGateway.panel.SnapshotSchedule', {
                 xtype: 'component',
                 cls: 'smbgw-note',
                 html: Ext.htmlEncode(
-                    gt('Retention prunes the scheduled snapshots only (as PVE and PBS prune); none set: all are kept. Manual and safety snapshots stay until deleted by hand.'),
+                    gt('Retention prunes the scheduled snapshots only (as PVE and PBS prune); none set: all are kept. Without a schedule there is nothing to prune: the retention is removed with it. Manual and safety snapshots stay until deleted by hand.'),
                 ),
             },
         ];
         me.callParent();
-        me.query('numberfield').forEach((n) => n.setDisabled(true));
     },
 });
