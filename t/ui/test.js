@@ -778,7 +778,12 @@ test('Snapshots & Backup: the schedule editor offers examples the core accepts; 
     } finally {
         // done with the share (also after a failure: later tests count the shares): our
         // snapshots deleted with the CLI, the foreign one with its tool
-        await page.evaluate(() => Ext.ComponentQuery.query('window').forEach((w) => w.destroy()));
+        // (our windows only: Ext.Msg is a window too, shared by the whole page)
+        await page.evaluate(() =>
+            Ext.ComponentQuery.query('smbgwShareProtection, smbgwSnapshotScheduleEdit, smbgwSnapshotRollback, proxmoxTaskViewer').forEach((w) =>
+                w.destroy(),
+            ),
+        );
         for (const s of snapshotsCli().filter((x) => x.kind)) {
             execFileSync(CLI, ['snapshot', 'delete', SNAP_SHARE, s.name], { encoding: 'utf8' });
         }
