@@ -144,7 +144,7 @@ ok(exists PVE::API2::SMBGateway->map_method_by_name('delete_share')->{parameters
 
 # the schema of every operation, for the UI: the core's limits and defaults
 my ($schema) = api('GET', '/schema', {}, 'auditor@pve');
-is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test discovery guest ha-failover ha-node ha-setup io-history quota-history sessions share snapshot user)], 'one schema per operation');
+is_deeply([sort keys %$schema], [qw(ad-join ad-leave ad-test backup discovery guest ha-failover ha-node ha-setup io-history quota-history sessions share snapshot user)], 'one schema per operation');
 is($schema->{guest}->{properties}->{'ct-memory'}->{maximum}, 65536, 'guest limits');
 is($schema->{guest}->{properties}->{'vm-cores'}->{default}, 1, 'guest defaults');
 is($schema->{'ad-join'}->{properties}->{user}->{default}, 'Administrator', 'AD defaults');

@@ -31,7 +31,7 @@ is_deeply(PVE::RS::SMBGateway::list_shares(), [], 'no shares yet');
 
 # every operation's parameters, as the API serves them to the UI
 my $all = PVE::RS::SMBGateway::schema();
-is_deeply([sort keys %$all], [qw(ad-join ad-leave ad-test discovery guest ha-failover ha-node ha-setup io-history quota-history sessions share snapshot user)], 'one schema per operation');
+is_deeply([sort keys %$all], [qw(ad-join ad-leave ad-test backup discovery guest ha-failover ha-node ha-setup io-history quota-history sessions share snapshot user)], 'one schema per operation');
 is($all->{guest}->{properties}->{'vm-memory'}->{minimum}, 512, 'guest bounds are in it');
 is($all->{'ad-join'}->{properties}->{user}->{default}, 'Administrator', 'AD defaults are in it');
 is_deeply($all->{share}->{properties}, $schema->{properties}, 'its share part is the share schema');

@@ -210,6 +210,32 @@ pub fn command() -> Command {
                 ),
         )
         .subcommand(
+            Command::new("backup")
+                .about("Back a share up to a Proxmox Backup Server storage (from a snapshot of the share), list and restore its backups")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("create")
+                        .about("Back the share up now: a snapshot, proxmox-backup-client on it (group host/<node>-smbgw-<share>), the snapshot deleted")
+                        .args(parameter_args(schema::BACKUP, Some(&["name", "storage"])))
+                        .mut_arg("storage", |a| a.required(true))
+                        .arg(dry_run()),
+                )
+                .subcommand(
+                    Command::new("list")
+                        .about("List a share's backups on one PBS storage, or on every usable one")
+                        .args(parameter_args(schema::BACKUP, Some(&["name", "storage"]))),
+                )
+                .subcommand(
+                    Command::new("restore")
+                        .about("Restore a backup into a new directory (or one file or directory of it with --file)")
+                        .args(parameter_args(schema::BACKUP, None))
+                        .mut_arg("storage", |a| a.required(true))
+                        .mut_arg("snapshot", |a| a.required(true))
+                        .mut_arg("target", |a| a.required(true))
+                        .arg(dry_run()),
+                ),
+        )
+        .subcommand(
             Command::new("io-history")
                 .about("Show this node's SMB throughput (read, write, requests per second) from the daemon's samples of smbd's profiling counters (daemon.conf: smb-profiling: count)")
                 .args(parameter_args(schema::IO_HISTORY, None)),

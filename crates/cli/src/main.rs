@@ -165,6 +165,7 @@ fn run(m: &ArgMatches, format: Format) -> Result<()> {
         }
         "user" => run_user(&gw, sm, format),
         "snapshot" => run_snapshot(&gw, sm, format),
+        "backup" => run_backup(&gw, sm, format),
         "ad-join" | "ad-leave" | "ad-test" | "ad-status" => run_ad(&gw, sub, sm, format),
         "ha-setup" | "ha-status" | "ha-failover" | "ha-test" | "ha-node" | "ha-fence" => run_ha(&gw, sub, sm, format),
         _ => unreachable!("clap knows all subcommands"),
@@ -209,6 +210,26 @@ fn run_snapshot(gw: &Gateway, m: &ArgMatches, format: Format) -> Result<()> {
         "delete" => format.change(&gw.snapshot_delete(arg("name"), arg("snapshot"), dry_run())?),
         "rollback" => {
             format.change(&gw.snapshot_rollback(arg("name"), arg("snapshot"), sm.get_flag("confirm"), dry_run())?)
+        }
+        _ => unreachable!("clap knows all subcommands"),
+    }
+}
+
+fn run_backup(gw: &Gateway, m: &ArgMatches, format: Format) -> Result<()> {
+    let (sub, sm) = m.subcommand().expect("subcommand required");
+    let arg = |k: &str| sm.get_one::<String>(k).map(String::as_str).unwrap_or_default();
+    let dry_run = || sm.get_flag("dry-run");
+    match sub {
+        "create" => format.backup_made(&gw.backup_create(arg("name"), arg("storage"), dry_run())?),
+        "list" => format.backups(&gw.backup_list(arg("name"), sm.get_one::<String>("storage").map(String::as_str))?),
+        "restore" => {
+            let request = smbgw_gateway::RestoreRequest {
+                storage: arg("storage").into(),
+                snapshot: arg("snapshot").into(),
+                target: arg("target").into(),
+                file: sm.get_one::<String>("file").cloned(),
+            };
+            format.change(&gw.backup_restore(arg("name"), &request, dry_run())?)
         }
         _ => unreachable!("clap knows all subcommands"),
     }

@@ -450,6 +450,45 @@ impl Format {
         Ok(())
     }
 
+    pub fn backup_made(self, made: &smbgw_gateway::BackupMade) -> Result<()> {
+        if self.json(made)? {
+            return Ok(());
+        }
+        self.change(&made.change)?;
+        match made.change.dry_run {
+            true => println!("backup (dry run): {} on {}", made.snapshot, made.storage),
+            false => println!("backup: {} on {}", made.snapshot, made.storage),
+        }
+        Ok(())
+    }
+
+    pub fn backups(self, list: &smbgw_gateway::BackupList) -> Result<()> {
+        if self.json(list)? {
+            return Ok(());
+        }
+        let rows: Vec<[String; 4]> = list
+            .storages
+            .iter()
+            .flat_map(|s| {
+                s.backups.iter().map(|b| {
+                    [
+                        s.storage.clone(),
+                        b.time.clone(),
+                        b.snapshot.size.map_or("-".into(), smbgw_core::size::format_size),
+                        if b.snapshot.protected { "yes" } else { "no" }.into(),
+                    ]
+                })
+            })
+            .collect();
+        println!("backup group: host/{}", list.backup_id);
+        table(&["STORAGE", "SNAPSHOT", "SIZE", "PROTECTED"], &rows);
+        list.storages
+            .iter()
+            .filter_map(|s| s.error.as_ref().map(|e| (s, e)))
+            .for_each(|(s, e)| println!("note: storage '{}' could not be read: {e}", s.storage));
+        Ok(())
+    }
+
     pub fn users(self, users: &[SambaUser]) -> Result<()> {
         if self.json(&users)? {
             return Ok(());

@@ -56,6 +56,12 @@ struct ShareJson<'a> {
     snapshot_schedule: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     snapshot_keep: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_storage: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_schedule: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    backup_keep: Option<String>,
     acl_mode: &'static str,
     access_based_enum: bool,
     hide_unreadable: bool,
@@ -99,6 +105,9 @@ impl Serialize for Share {
             time_machine_max_size: self.time_machine_max_size,
             snapshot_schedule: self.snapshot_schedule.as_ref().map(ToString::to_string),
             snapshot_keep: self.snapshot_keep.as_ref().map(ToString::to_string),
+            backup_storage: self.backup_storage.as_deref(),
+            backup_schedule: self.backup_schedule.as_ref().map(ToString::to_string),
+            backup_keep: self.backup_keep.as_ref().map(ToString::to_string),
             acl_mode: self.acl_mode.as_str(),
             access_based_enum: self.access_based_enum,
             hide_unreadable: self.hide_unreadable,

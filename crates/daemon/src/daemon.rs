@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use smbgw_core::digest::Digested;
 use smbgw_core::{Error, Result, Share};
-use smbgw_gateway::{Alert, Gateway, Profile, SampleReport};
+use smbgw_gateway::{Alert, Gateway, Profile, SampleReport, ScheduleJob};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
@@ -105,6 +105,7 @@ impl Daemon {
         let mut sampling: Option<Job<SampleOutcome>> = None;
         let mut checking: Option<Job<HealthOutcome>> = None;
         let mut scheduling: Option<Job<ScheduleOutcome>> = None;
+        let mut backing_up: Option<Job<ScheduleOutcome>> = None;
 
         tracing::info!(
             sample_interval = self.config.sample_interval.as_secs(),
@@ -133,9 +134,13 @@ impl Daemon {
                 }
                 _ = schedule_timer.tick() => {
                     if scheduling.is_none() {
-                        scheduling = Some(self.start_schedule());
+                        scheduling = Some(self.start_schedule(ScheduleJob::Snapshot));
                     } else {
                         tracing::warn!("snapshot schedules skipped: the previous round is still running");
+                    }
+                    // a backup may take hours: a due one waits for the running round to end
+                    if backing_up.is_none() {
+                        backing_up = Some(self.start_schedule(ScheduleJob::Backup));
                     }
                 }
                 _ = health_timer.tick() => {
@@ -158,12 +163,20 @@ impl Daemon {
                 event = watch(&mut scheduling, self.config.timeout) => match event {
                     JobEvent::Done(result) => {
                         scheduling = None;
-                        self.finish_schedule(result);
+                        self.finish_schedule(ScheduleJob::Snapshot, result);
                     }
                     JobEvent::Late(after) => {
                         scheduling.as_mut().unwrap().late = true;
                         tracing::warn!(seconds = after.as_secs(), "snapshot schedules still running past the timeout");
                     }
+                },
+                event = watch(&mut backing_up, self.config.timeout) => match event {
+                    JobEvent::Done(result) => {
+                        backing_up = None;
+                        self.finish_schedule(ScheduleJob::Backup, result);
+                    }
+                    // uploads take as long as the data needs: no warning
+                    JobEvent::Late(_) => backing_up.as_mut().unwrap().late = true,
                 },
                 event = watch(&mut checking, self.config.timeout) => match event {
                     JobEvent::Done(result) => {
@@ -190,8 +203,10 @@ impl Daemon {
     pub async fn cycle(&mut self, with_health: bool) -> Result<()> {
         let job = self.start_sample();
         self.finish_sample(job.handle.await);
-        let job = self.start_schedule();
-        self.finish_schedule(job.handle.await);
+        for schedule in [ScheduleJob::Snapshot, ScheduleJob::Backup] {
+            let job = self.start_schedule(schedule);
+            self.finish_schedule(schedule, job.handle.await);
+        }
         if with_health {
             let job = self.start_health();
             self.finish_health(job.handle.await);
@@ -266,35 +281,39 @@ impl Daemon {
         start(move || sample(&gw, profiling))
     }
 
-    fn start_schedule(&self) -> Job<ScheduleOutcome> {
+    fn start_schedule(&self, job: ScheduleJob) -> Job<ScheduleOutcome> {
         let gw = self.gw.clone();
         let now = self.options.now;
-        start(move || snapshots::run(&gw, now))
+        start(move || snapshots::run(&gw, now, job))
     }
 
-    /// Log what the snapshot schedules did; a failure is an alert (log and notification).
-    fn finish_schedule(&mut self, result: Result<ScheduleOutcome, JoinError>) {
+    /// Log what the snapshot or backup schedules did; a failure is an alert (log and
+    /// notification).
+    fn finish_schedule(&mut self, job: ScheduleJob, result: Result<ScheduleOutcome, JoinError>) {
         let outcome = result.unwrap_or_else(|e| ScheduleOutcome {
-            runs: Err(Error::system(format!("snapshot scheduling panicked: {e}"))),
+            runs: Err(Error::system(format!("{} scheduling panicked: {e}", job.as_str()))),
             seconds: 0.0,
         });
-        self.metrics
-            .lock()
-            .unwrap()
-            .observe("snapshot_schedule", outcome.seconds);
+        self.metrics.lock().unwrap().observe(
+            match job {
+                ScheduleJob::Snapshot => "snapshot_schedule",
+                ScheduleJob::Backup => "backup_schedule",
+            },
+            outcome.seconds,
+        );
         let runs = match outcome.runs {
             Ok(runs) => runs,
             Err(e) => {
-                tracing::error!(error = %e, "snapshot schedules not run");
+                tracing::error!(error = %e, job = job.as_str(), "schedules not run");
                 return;
             }
         };
         for run in &runs {
             if let Some(taken) = &run.taken {
-                tracing::info!(share = %run.share, snapshot = %taken, pruned = run.pruned.len(), "scheduled snapshot taken");
+                tracing::info!(share = %run.share, job = run.job.as_str(), snapshot = %taken, pruned = run.pruned.len(), "scheduled run done");
             }
             if let Some(alert) = snapshots::alert(run) {
-                tracing::warn!(share = %run.share, error = %alert.message, "scheduled snapshot failed");
+                tracing::warn!(share = %run.share, job = run.job.as_str(), error = %alert.message, "scheduled run failed");
                 self.metrics.lock().unwrap().alerts_total += 1;
                 self.send(alert);
             }

@@ -7,6 +7,7 @@
 mod acl;
 pub mod ad;
 mod availability;
+mod backups;
 mod converge;
 mod discovery;
 mod emptied;
@@ -33,6 +34,7 @@ use smbgw_core::{Layout, Plan, Result, Share};
 use smbgw_samba::Samba;
 
 pub use availability::Unavailable;
+pub use backups::{BackupEntry, BackupList, BackupMade, RestoreRequest, StorageBackups};
 pub use emptied::ConfigVersion;
 pub use homes::{Home, Shown};
 pub use pve_storage::StorageStatus;
@@ -41,7 +43,7 @@ pub use sessions::Sessions;
 pub use smb_profile::{IoHistory, IoPoint};
 pub use smbgw_quota::alerts::Alert;
 pub use smbgw_quota::snapshot::utc;
-pub use snapshots::{ScheduleRun, SnapshotEntry, SnapshotKind, SnapshotList};
+pub use snapshots::{ScheduleJob, ScheduleRun, SnapshotEntry, SnapshotKind, SnapshotList};
 pub use status::{NodeStatus, ShareStatus};
 // types of the layers below that front ends name: they depend on the gateway only
 pub use smbgw_ha::HaStatus;

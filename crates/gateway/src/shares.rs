@@ -79,6 +79,7 @@ impl Gateway {
             }
             self.user_quota_steps(&share, None, &mut plan)?;
             self.check_snapshot_schedule(&share)?;
+            self.check_backup_settings(&share)?;
             self.home_steps(&share, None, &mut plan)?;
         }
         let placed = placement::of(&share.mode).check(self, &share, &taken)?;
@@ -133,6 +134,7 @@ impl Gateway {
             }
             self.user_quota_steps(&share, Some(&old), &mut plan)?;
             self.check_snapshot_schedule(&share)?;
+            self.check_backup_settings(&share)?;
             self.home_steps(&share, Some(&old), &mut plan)?;
         }
         // no HA check here: a share on CephFS keeps its volume (its path cannot change, above),

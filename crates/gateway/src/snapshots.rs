@@ -34,6 +34,9 @@ pub enum SnapshotKind {
     Manual,
     /// Before a rollback, holding the content it replaced: kept until deleted by hand.
     Safety,
+    /// What a backup to PBS reads (crates/gateway/src/backups.rs): deleted after the backup,
+    /// whether it passed or not; never pruned.
+    Backup,
 }
 
 impl SnapshotKind {
@@ -42,11 +45,12 @@ impl SnapshotKind {
             Self::Scheduled => "scheduled",
             Self::Manual => "manual",
             Self::Safety => "safety",
+            Self::Backup => "backup",
         }
     }
 
     fn parse(text: &str) -> Option<Self> {
-        [Self::Scheduled, Self::Manual, Self::Safety]
+        [Self::Scheduled, Self::Manual, Self::Safety, Self::Backup]
             .into_iter()
             .find(|k| k.as_str() == text)
     }
@@ -126,7 +130,10 @@ impl Gateway {
     }
 
     /// The share's snapshots with which are ours; the backend and volume for changes.
-    fn snapshots_of(&self, share: &Share) -> Result<(&'static dyn SnapshotBackend, Volume, Vec<SnapshotEntry>)> {
+    pub(crate) fn snapshots_of(
+        &self,
+        share: &Share,
+    ) -> Result<(&'static dyn SnapshotBackend, Volume, Vec<SnapshotEntry>)> {
         let (backend, volume) = snapshot::of(share, "name")?;
         let record = self.read_record(volume.backend)?;
         let entries = backend
@@ -270,15 +277,16 @@ impl Gateway {
 
     /// The config lock, also for snapshot changes: the record and the schedule state are
     /// written under it.
-    fn lock_for(&self, dry_run: bool) -> Result<Option<smbgw_sys::lock::Guard>> {
+    pub(crate) fn lock_for(&self, dry_run: bool) -> Result<Option<smbgw_sys::lock::Guard>> {
         match dry_run {
             true => Ok(None),
             false => self.store.lock().map(Some),
         }
     }
 
-    /// A plan step taking a snapshot of `kind` at `time` and recording it as ours.
-    fn take_step(
+    /// A plan step taking a snapshot of `kind` at `time` and recording it as ours; the
+    /// snapshot taken, once the step ran.
+    pub(crate) fn take_step(
         &self,
         share: &Share,
         backend: &'static dyn SnapshotBackend,
@@ -286,10 +294,10 @@ impl Gateway {
         time: i64,
         kind: SnapshotKind,
         plan: &mut Plan,
-    ) {
+    ) -> std::rc::Rc<std::cell::RefCell<Option<Snapshot>>> {
         let name = backend.name_at(time);
         let taken = std::rc::Rc::new(std::cell::RefCell::new(None::<Snapshot>));
-        let (t1, t2) = (taken.clone(), taken);
+        let (t1, t2) = (taken.clone(), taken.clone());
         let (v1, v2) = (volume.clone(), volume.clone());
         let (gw, share_name) = (self.clone_for_steps(), share.name.clone());
         let gw2 = self.clone_for_steps();
@@ -318,10 +326,11 @@ impl Gateway {
                 None => Ok(()),
             },
         ));
+        taken
     }
 
     /// A plan step deleting one of our snapshots and its record.
-    fn delete_step(
+    pub(crate) fn delete_step(
         &self,
         share: &Share,
         backend: &'static dyn SnapshotBackend,
@@ -379,14 +388,47 @@ fn now() -> i64 {
     smbgw_sys::time::now() as i64
 }
 
+/// What a share's schedule does: snapshots (`snapshot-schedule`) or backups to PBS
+/// (`backup-schedule`, crates/gateway/src/backups.rs). Both are scheduled by the same code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ScheduleJob {
+    #[default]
+    Snapshot,
+    Backup,
+}
+
+impl ScheduleJob {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Snapshot => "snapshot",
+            Self::Backup => "backup",
+        }
+    }
+
+    fn schedule(self, share: &Share) -> Option<&smbgw_core::calendar::CalendarEvent> {
+        match self {
+            Self::Snapshot => share.snapshot_schedule.as_ref(),
+            Self::Backup => share.backup_schedule.as_ref(),
+        }
+    }
+
+    /// A snapshot is quick and its record is written under the config lock; a backup may take
+    /// hours and takes the lock itself around its snapshot, so it runs after the lock is let go.
+    fn runs_locked(self) -> bool {
+        self == Self::Snapshot
+    }
+}
+
 /// What one scheduling round did for one share with a schedule.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ScheduleRun {
+    pub job: ScheduleJob,
     pub share: String,
-    /// The snapshot taken this round, if one was due.
+    /// The snapshot (or PBS snapshot) taken this round, if one was due.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub taken: Option<String>,
-    /// Our scheduled snapshots the retention removed.
+    /// Our scheduled snapshots (or the PBS snapshots) the retention removed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pruned: Vec<String>,
     /// When the schedule fires next (unix seconds).
@@ -411,6 +453,7 @@ fn cluster_scope(share: &Share) -> bool {
 /// Which schedules are due at `now`, from `states` ([node, cluster]), which forget shares
 /// without a schedule and start the ones seen first at `now`; the others' next runs.
 fn plan_round<'a>(
+    job: ScheduleJob,
     shares: &'a [Share],
     states: &mut [ScheduleState; 2],
     now: i64,
@@ -422,12 +465,13 @@ fn plan_round<'a>(
     }
     let (mut runs, mut due) = (Vec::new(), Vec::new());
     for share in shares {
-        let schedule = share.snapshot_schedule.as_ref().expect("shares with a schedule");
+        let schedule = job.schedule(share).expect("shares with a schedule");
         let state = &mut states[usize::from(cluster_scope(share))];
         let last = *state.last_run.entry(share.name.clone()).or_insert(now);
         match schedule.next_after(last) {
             Some(next) if next <= now => due.push(share),
             next => runs.push(ScheduleRun {
+                job,
                 share: share.name.clone(),
                 next,
                 ..Default::default()
@@ -441,15 +485,16 @@ impl Gateway {
     /// Where the last run of a share's schedule is kept: for a CephFS share, which every node
     /// of an HA cluster serves, beside the share config (cluster-wide, written under the cluster
     /// lock, so one node takes each run); else in this node's state dir.
-    fn schedule_state_path(&self, cluster: bool) -> PathBuf {
+    fn schedule_state_path(&self, job: ScheduleJob, cluster: bool) -> PathBuf {
+        let file = format!("{}-schedule.json", job.as_str());
         match cluster {
-            true => self.layout.config_dir.join("snapshot-schedule.json"),
-            false => self.layout.state_dir.join("snapshot-schedule.json"),
+            true => self.layout.config_dir.join(file),
+            false => self.layout.state_dir.join(file),
         }
     }
 
-    fn read_schedule_state(&self, cluster: bool) -> Result<ScheduleState> {
-        let path = self.schedule_state_path(cluster);
+    fn read_schedule_state(&self, job: ScheduleJob, cluster: bool) -> Result<ScheduleState> {
+        let path = self.schedule_state_path(job, cluster);
         match std::fs::read(&path) {
             // a damaged state only loses the last runs: every schedule starts again from now
             Ok(bytes) => Ok(serde_json::from_slice(&bytes).unwrap_or_default()),
@@ -458,8 +503,8 @@ impl Gateway {
         }
     }
 
-    fn write_schedule_state(&self, cluster: bool, state: &ScheduleState) -> Result<()> {
-        let path = self.schedule_state_path(cluster);
+    fn write_schedule_state(&self, job: ScheduleJob, cluster: bool, state: &ScheduleState) -> Result<()> {
+        let path = self.schedule_state_path(job, cluster);
         if let Some(dir) = path.parent() {
             smbgw_sys::fs::create_dir_all(dir, 0o750)?;
         }
@@ -468,8 +513,11 @@ impl Gateway {
     }
 
     /// Both schedule states: this node's and the cluster-wide one.
-    fn read_schedule_states(&self) -> Result<[ScheduleState; 2]> {
-        Ok([self.read_schedule_state(false)?, self.read_schedule_state(true)?])
+    fn read_schedule_states(&self, job: ScheduleJob) -> Result<[ScheduleState; 2]> {
+        Ok([
+            self.read_schedule_state(job, false)?,
+            self.read_schedule_state(job, true)?,
+        ])
     }
 
     /// One scheduling round at `now` (unix seconds): per share with a schedule whose next run
@@ -481,42 +529,61 @@ impl Gateway {
     /// decided again under the config lock, which is cluster-wide on PVE: a CephFS share's run
     /// another node took in between is not taken twice.
     pub fn snapshot_schedules(&self, now: i64) -> Result<Vec<ScheduleRun>> {
+        self.schedule_round(ScheduleJob::Snapshot, now)
+    }
+
+    /// One round of `job`'s schedules at `now`, as `snapshot_schedules` describes; the last
+    /// runs of the due ones are recorded under the config lock before they run, so with a
+    /// cluster-wide state one node takes each run even when the run itself is unlocked.
+    pub(crate) fn schedule_round(&self, job: ScheduleJob, now: i64) -> Result<Vec<ScheduleRun>> {
         let shares: Vec<Share> = self
             .store
             .load()?
             .shares()
             .iter()
-            .filter(|s| s.snapshot_schedule.is_some() && s.mode.has_node_directory())
+            .filter(|s| job.schedule(s).is_some() && s.mode.has_node_directory())
             .cloned()
             .collect();
-        let before = self.read_schedule_states()?;
-        let mut states = self.read_schedule_states()?;
-        let (mut runs, due) = plan_round(&shares, &mut states, now);
-        let _lock = match due.is_empty() {
+        let before = self.read_schedule_states(job)?;
+        let mut states = self.read_schedule_states(job)?;
+        let (mut runs, mut due) = plan_round(job, &shares, &mut states, now);
+        let mut lock = match due.is_empty() {
             true => None,
             false => Some(self.store.lock()?),
         };
         if !due.is_empty() {
-            states = self.read_schedule_states()?;
-            let (not_due, due) = plan_round(&shares, &mut states, now);
-            runs = not_due;
-            for share in due {
-                let mut run = self.run_schedule(share, now);
+            states = self.read_schedule_states(job)?;
+            (runs, due) = plan_round(job, &shares, &mut states, now);
+            for share in &due {
                 states[usize::from(cluster_scope(share))]
                     .last_run
                     .insert(share.name.clone(), now);
-                run.next = share.snapshot_schedule.as_ref().and_then(|s| s.next_after(now));
-                if let Some(error) = &run.error {
-                    let _ = self.log_event(&format!("snapshot schedule of share '{}' failed: {error}", share.name));
-                }
-                runs.push(run);
             }
         }
         for (cluster, (state, old)) in [false, true].into_iter().zip(states.iter().zip(&before)) {
             if state.last_run != old.last_run {
-                self.write_schedule_state(cluster, state)?;
+                self.write_schedule_state(job, cluster, state)?;
             }
         }
+        if !job.runs_locked() {
+            lock = None;
+        }
+        for share in due {
+            let mut run = match job {
+                ScheduleJob::Snapshot => self.run_schedule(share, now),
+                ScheduleJob::Backup => self.run_backup_schedule(share, now),
+            };
+            run.next = job.schedule(share).and_then(|s| s.next_after(now));
+            if let Some(error) = &run.error {
+                let _ = self.log_event(&format!(
+                    "{} schedule of share '{}' failed: {error}",
+                    job.as_str(),
+                    share.name
+                ));
+            }
+            runs.push(run);
+        }
+        drop(lock);
         runs.sort_by(|a, b| a.share.cmp(&b.share));
         Ok(runs)
     }
@@ -524,6 +591,7 @@ impl Gateway {
     /// Take the scheduled snapshot of `share` at `now` and prune by its retention.
     fn run_schedule(&self, share: &Share, now: i64) -> ScheduleRun {
         let mut run = ScheduleRun {
+            job: ScheduleJob::Snapshot,
             share: share.name.clone(),
             ..Default::default()
         };
@@ -573,7 +641,11 @@ impl Gateway {
         if share.snapshot_schedule.is_none() || !share.mode.has_node_directory() {
             return Ok(());
         }
-        let field = "snapshot-schedule";
+        self.check_snapshots_possible(share, "snapshot-schedule")
+    }
+
+    /// Refuse, on `field`, a share whose filesystem has no snapshots (or will have none).
+    pub(crate) fn check_snapshots_possible(&self, share: &Share, field: &str) -> Result<()> {
         let path = std::path::Path::new(&share.path);
         if path.exists() {
             return snapshot::of(share, field).map(|_| ());
@@ -620,7 +692,7 @@ mod tests {
         ];
         let mut states: [ScheduleState; 2] = Default::default();
         states[0].last_run.insert("gone".into(), 1);
-        let (runs, due) = plan_round(&shares, &mut states, T0);
+        let (runs, due) = plan_round(ScheduleJob::Snapshot, &shares, &mut states, T0);
         assert!(due.is_empty(), "first seen: nothing due yet");
         assert_eq!(runs.len(), 2);
         assert_eq!(
@@ -638,11 +710,11 @@ mod tests {
         assert_eq!(next("ceph"), Some(T0 - 30 + 900));
 
         // ten hours later: each is due once (the caller records one run at `now`)
-        let (runs, due) = plan_round(&shares, &mut states, T0 + 36_000);
+        let (runs, due) = plan_round(ScheduleJob::Snapshot, &shares, &mut states, T0 + 36_000);
         assert!(runs.is_empty());
         assert_eq!(due.len(), 2);
         states[0].last_run.insert("local".into(), T0 + 36_000);
-        let (_, due) = plan_round(&shares, &mut states, T0 + 36_001);
+        let (_, due) = plan_round(ScheduleJob::Snapshot, &shares, &mut states, T0 + 36_001);
         assert_eq!(due.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["ceph"]);
     }
 }

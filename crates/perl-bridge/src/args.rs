@@ -523,6 +523,47 @@ pub struct SnapshotChange {
     pub dry_run: bool,
 }
 
+/// `backup_create`: the share and the PBS storage (the schema's `backup` operation).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackupCreate {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(deserialize_with = "text")]
+    pub storage: String,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
+}
+
+/// `backup_list`: the share, and one storage or every usable one.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupList {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub storage: Option<String>,
+}
+
+/// `backup_restore`: the share, the storage, the backup (its time), the target directory and
+/// optionally one file or directory of the backup.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BackupRestore {
+    #[serde(deserialize_with = "text")]
+    pub name: String,
+    #[serde(deserialize_with = "text")]
+    pub storage: String,
+    #[serde(deserialize_with = "text")]
+    pub snapshot: String,
+    #[serde(deserialize_with = "text")]
+    pub target: String,
+    #[serde(default, deserialize_with = "optional_text")]
+    pub file: Option<String>,
+    #[serde(default, deserialize_with = "flag")]
+    pub dry_run: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,6 +116,24 @@ fn dispatch(method: &str, input: &str) -> Result<String> {
             let a: args::SnapshotChange = parse(input)?;
             json(gw.snapshot_rollback(&a.name, &a.snapshot, a.confirm, a.dry_run)?)
         }
+        "backup_create" => {
+            let a: args::BackupCreate = parse(input)?;
+            json(gw.backup_create(&a.name, &a.storage, a.dry_run)?)
+        }
+        "backup_list" => {
+            let a: args::BackupList = parse(input)?;
+            json(gw.backup_list(&a.name, a.storage.as_deref())?)
+        }
+        "backup_restore" => {
+            let a: args::BackupRestore = parse(input)?;
+            let request = smbgw_gateway::RestoreRequest {
+                storage: a.storage,
+                snapshot: a.snapshot,
+                target: a.target,
+                file: a.file,
+            };
+            json(gw.backup_restore(&a.name, &request, a.dry_run)?)
+        }
         "user_list" => {
             parse::<args::Nothing>(input)?;
             json(gw.user_list()?)

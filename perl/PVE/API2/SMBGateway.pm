@@ -444,6 +444,49 @@ register_change('snapshot_rollback', "$SHARE/snapshots/{snapshot}/rollback", 'PO
 	return PVE::RS::SMBGateway::snapshot_rollback({ map { $_ => $param->{$_} } qw(name snapshot confirm dry-run) });
     }, validate => 1);
 
+# A share's backups to a Proxmox Backup Server storage of storage.cfg: each read from a snapshot
+# of the share, made and restored as tasks. The parameters are the core's ('backup' in its
+# schema); the storage, the backup and the target are required where the CLI requires them.
+my $backup_properties = operation_properties('backup');
+my sub backup_required { return { map { $_ => { %{ $backup_properties->{$_} }, optional => 0 } } @_ } }
+
+__PACKAGE__->register_method({
+    name => 'share_backups',
+    path => "$SHARE/backups",
+    method => 'GET',
+    description => "The share's backups (group host/<node>-smbgw-<share>) on one PBS storage, or on every"
+	. " usable one (a storage that cannot be read says why).",
+    permissions => $read_perm,
+    protected => 1,
+    proxyto => 'node',
+    parameters => {
+	additionalProperties => 0,
+	properties => { node => get_standard_option('pve-node'), name => $name_property, storage => $backup_properties->{storage} },
+    },
+    returns => { type => 'object' },
+    code => sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::backup_list({ name => $param->{name}, storage => $param->{storage} });
+    },
+});
+
+register_change('backup_create', "$SHARE/backups", 'POST',
+    "Back the share up to a PBS storage now: from a snapshot of the share, deleted again afterwards.",
+    { name => $name_property, %{ backup_required('storage') } },
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::backup_create({ map { $_ => $param->{$_} } qw(name storage dry-run) });
+    }, validate => 1);
+
+register_change('backup_restore', "$SHARE/backups/restore", 'POST',
+    "Restore a backup of the share into a new (or empty) directory outside every share, or one"
+	. " file or directory of it (file) into a directory, under its own name.",
+    { name => $name_property, %{ backup_required(qw(storage snapshot target)) }, file => $backup_properties->{file} },
+    sub {
+	my ($param) = @_;
+	return PVE::RS::SMBGateway::backup_restore({ map { $_ => $param->{$_} } grep { defined $param->{$_} } qw(name storage snapshot target file dry-run) });
+    }, validate => 1);
+
 register_change('apply', 'apply', 'POST', "Re-converge this node from the share configuration.",
     {
 	force => {
@@ -529,7 +572,7 @@ __PACKAGE__->register_method({
     method => 'GET',
     description => "The parameters of every operation in JSON schema form: share (with guest, the"
 	. " container and VM properties among them), ad-join, ad-test, ad-leave, ha-setup, ha-failover,"
-	. " ha-node, user, sessions, discovery and snapshot.",
+	. " ha-node, user, sessions, discovery, snapshot and backup.",
     permissions => { user => 'all' },
     proxyto => 'node',
     parameters => { additionalProperties => 0, properties => { node => get_standard_option('pve-node') } },

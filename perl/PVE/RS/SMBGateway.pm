@@ -92,6 +92,11 @@ my %METHODS = (
     snapshot_create => 'snapshot_create',
     snapshot_delete => 'snapshot_delete',
     snapshot_rollback => 'snapshot_rollback',
+    # a share's backups to PBS: backup_create {name, storage, dry-run}; backup_list {name,
+    # storage?}; backup_restore {name, storage, snapshot, target, file?, dry-run}
+    backup_create => 'backup_create',
+    backup_list => 'backup_list',
+    backup_restore => 'backup_restore',
     # the node's discovery setting: discovery {discovery?, interfaces?} (neither: show it)
     discovery => 'discovery',
     # the node's SMB throughput sampled by the daemon: io_history {hours}

@@ -1,12 +1,13 @@
 //! Every parameter of every operation, defined once: the share properties (`share.rs`, the
 //! guest sizing among them), Active Directory (`ad.rs`), high availability (`ha.rs`), Samba
-//! users (`user.rs`), the sessions of smbd (`sessions.rs`), share snapshots (`snapshot.rs`) and how far back the histories
+//! users (`user.rs`), the sessions of smbd (`sessions.rs`), share snapshots (`snapshot.rs`), their backups to PBS (`backup.rs`) and how far back the histories
 //! look (`history.rs`). The config store, the CLI
 //! (arguments, help, completion, man page), the Perl API (PVE::JSONSchema, through the bridge)
 //! and the UI (`GET .../smbgateway/schema`) are all generated from these tables, and checks
 //! read their limits from them (`guest.rs`).
 
 mod ad;
+mod backup;
 mod discovery;
 mod ha;
 mod history;
@@ -21,6 +22,7 @@ use crate::options;
 use crate::validate::{MAX_PATH, MAX_SHARE_NAME, MAX_TEXT};
 
 pub use ad::{AD_JOIN, AD_LEAVE, AD_TEST, DEFAULT_ADMIN};
+pub use backup::BACKUP;
 pub use discovery::DISCOVERY;
 pub use ha::{DEFAULT_LOCK, HA_FAILOVER, HA_NODE, HA_SETUP};
 pub use history::{IO_HISTORY, MAX_DAYS, MAX_HOURS, QUOTA_HISTORY};
@@ -171,6 +173,7 @@ pub const OPERATIONS: &[(&str, &[Property])] = &[
     ("user", USER),
     ("sessions", SESSIONS),
     ("snapshot", SNAPSHOT),
+    ("backup", BACKUP),
     ("discovery", DISCOVERY),
     ("io-history", IO_HISTORY),
     ("quota-history", QUOTA_HISTORY),
@@ -218,6 +221,7 @@ pub const FORMATS: &[&str] = &[
     "smbgw-calendar-event",
     "smbgw-prune-keep",
     "smbgw-snapshot-name",
+    "smbgw-backup-time",
 ];
 
 /// Check `value` against one of `FORMATS`.
@@ -256,6 +260,7 @@ pub fn check_format(format: &str, value: &str) -> crate::Result<()> {
         "smbgw-calendar-event" => crate::calendar::CalendarEvent::parse(value).map(|_| ()),
         "smbgw-prune-keep" => crate::prune::KeepOptions::parse(value).map(|_| ()),
         "smbgw-snapshot-name" => snapshot::check_name(value),
+        "smbgw-backup-time" => backup::check_time(value),
         other => Err(crate::Error::input(format!("unknown format '{other}'"))),
     }
 }
@@ -362,6 +367,7 @@ mod tests {
                 "ad-join",
                 "ad-leave",
                 "ad-test",
+                "backup",
                 "discovery",
                 "guest",
                 "ha-failover",

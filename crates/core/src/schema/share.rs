@@ -132,6 +132,33 @@ pub const SHARE_PROPERTIES: &[Property] = &[
             None,
         )
     },
+    Property {
+        cli: Cli::Long("ID"),
+        ..prop(
+            "backup-storage",
+            Kind::Word("smbgw-storage"),
+            "The PVE storage of type pbs (storage.cfg) the daemon backs the share up to on --backup-schedule, from a snapshot of the share ('backup create' takes any storage).",
+            None,
+        )
+    },
+    Property {
+        cli: Cli::Long("SCHEDULE"),
+        ..prop(
+            "backup-schedule",
+            formatted("smbgw-calendar-event", Some(256)),
+            "When the daemon backs the share up to --backup-storage, in PVE's calendar event format (as for backup jobs), e.g. daily, 'sat 02:00'; the node's local time unless it ends in UTC. Needs --backup-storage and a filesystem with snapshots.",
+            None,
+        )
+    },
+    Property {
+        cli: Cli::Long("KEEP"),
+        ..prop(
+            "backup-keep",
+            formatted("smbgw-prune-keep", Some(256)),
+            "Which backups of the share PBS keeps, pruned on the server after each scheduled backup, in PVE's prune format, e.g. keep-daily=7,keep-weekly=4. Unset: every backup is kept. Needs --backup-schedule.",
+            None,
+        )
+    },
     prop(
         "acl-mode",
         Kind::Enum(ACL_MODES),

@@ -71,6 +71,12 @@ pub struct Share {
     pub snapshot_schedule: Option<CalendarEvent>,
     /// Which scheduled snapshots the daemon keeps (PVE's prune format); unset keeps them all.
     pub snapshot_keep: Option<KeepOptions>,
+    /// The PBS storage the daemon backs the share up to (`backup-schedule`).
+    pub backup_storage: Option<String>,
+    /// When the daemon backs the share up (PVE's calendar events).
+    pub backup_schedule: Option<CalendarEvent>,
+    /// Which backups of the share PBS keeps after each scheduled backup (PVE's prune format).
+    pub backup_keep: Option<KeepOptions>,
     /// Who owns the permissions inside the share (`acl-mode`).
     pub acl_mode: AclMode,
     /// Listed only to users who may connect (`access based share enum`).
@@ -359,6 +365,21 @@ impl Share {
                 .map(KeepOptions::parse)
                 .transpose()
                 .field("snapshot-keep")?,
+            backup_storage: match get("backup-storage") {
+                Some(id) => {
+                    crate::guest::check_storage_of("backup-storage", id).field("backup-storage")?;
+                    Some(id.to_string())
+                }
+                None => None,
+            },
+            backup_schedule: get("backup-schedule")
+                .map(CalendarEvent::parse)
+                .transpose()
+                .field("backup-schedule")?,
+            backup_keep: get("backup-keep")
+                .map(KeepOptions::parse)
+                .transpose()
+                .field("backup-keep")?,
             acl_mode: match choice("acl-mode")?.as_str() {
                 "windows" => AclMode::Windows,
                 _ => AclMode::Posix,
@@ -429,6 +450,7 @@ impl Share {
             self.check_vm_share()?;
         }
         self.check_snapshots()?;
+        self.check_backups()?;
         self.check_acl_mode()?;
         Ok(())
     }
@@ -447,6 +469,33 @@ impl Share {
             bail_field!(
                 "snapshot-schedule",
                 "share '{}': --snapshot-schedule is not available in --mode vm (the data disk has no snapshots the node can take)",
+                self.name
+            );
+        }
+        Ok(())
+    }
+
+    /// A backup schedule needs the storage it backs up to, and backup-keep prunes after the
+    /// scheduled backups; a VM share's data is on the VM's disk, out of the node's reach.
+    fn check_backups(&self) -> Result<()> {
+        if self.backup_schedule.is_some() && self.backup_storage.is_none() {
+            bail_field!(
+                "backup-schedule",
+                "share '{}': --backup-schedule needs --backup-storage, the PBS storage the backups go to",
+                self.name
+            );
+        }
+        if self.backup_keep.is_some() && self.backup_schedule.is_none() {
+            bail_field!(
+                "backup-keep",
+                "share '{}': --backup-keep prunes on the server after each scheduled backup, so it needs --backup-schedule",
+                self.name
+            );
+        }
+        if self.backup_storage.is_some() && !self.mode.has_node_directory() {
+            bail_field!(
+                "backup-storage",
+                "share '{}': backups to PBS are not available in --mode vm (its data is on the VM's own disk: back the VM up with vzdump)",
                 self.name
             );
         }
@@ -772,6 +821,13 @@ impl Share {
                     .map(ToString::to_string)
                     .unwrap_or_default(),
                 "snapshot-keep" => self.snapshot_keep.as_ref().map(ToString::to_string).unwrap_or_default(),
+                "backup-storage" => self.backup_storage.clone().unwrap_or_default(),
+                "backup-schedule" => self
+                    .backup_schedule
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                "backup-keep" => self.backup_keep.as_ref().map(ToString::to_string).unwrap_or_default(),
                 "acl-mode" => self.acl_mode.as_str().to_string(),
                 "access-based-enum" => bool_text(self.access_based_enum),
                 "hide-unreadable" => bool_text(self.hide_unreadable),

@@ -744,3 +744,70 @@ fn only_a_home_share_may_be_called_homes() {
     )
     .unwrap();
 }
+
+#[test]
+fn backup_settings_are_stored_normalized_and_refused_on_their_field() {
+    let share = Share::from_properties(
+        "b",
+        &props(&[
+            ("path", "/srv/b"),
+            ("backup-storage", "pbs1"),
+            ("backup-schedule", " sat  02:00 "),
+            ("backup-keep", "keep-weekly=4, keep-last=2"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(share.backup_storage.as_deref(), Some("pbs1"));
+    let text = share.to_properties();
+    assert!(text.contains(&("backup-schedule", "sat 02:00".to_string())), "{text:?}");
+    assert!(
+        text.contains(&("backup-keep", "keep-last=2,keep-weekly=4".to_string())),
+        "{text:?}"
+    );
+    let json = serde_json::to_value(&share).unwrap();
+    assert_eq!(json["backup-storage"], "pbs1", "{json}");
+    let plain = Share::from_properties("p", &props(&[("path", "/srv/p")])).unwrap();
+    assert!(serde_json::to_value(&plain).unwrap().get("backup-storage").is_none());
+    for (pairs, field, reason) in [
+        (
+            &[("backup-schedule", "daily")][..],
+            "backup-schedule",
+            "needs --backup-storage",
+        ),
+        (
+            &[("backup-storage", "pbs1"), ("backup-keep", "keep-last=2")][..],
+            "backup-keep",
+            "needs --backup-schedule",
+        ),
+        (
+            &[("backup-storage", "bad/id")][..],
+            "backup-storage",
+            "not a PVE storage id",
+        ),
+        (
+            &[("backup-storage", "pbs1"), ("backup-schedule", "25:00")][..],
+            "backup-schedule",
+            "out of range",
+        ),
+        (
+            &[
+                ("backup-storage", "pbs1"),
+                ("backup-schedule", "daily"),
+                ("backup-keep", "keep-last=0"),
+            ][..],
+            "backup-keep",
+            "",
+        ),
+    ] {
+        let mut p = props(&[("path", "/srv/b")]);
+        p.extend(props(pairs));
+        let err = Share::from_properties("b", &p).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some(field), "{pairs:?}: {}", err.message);
+        assert!(err.message.contains(reason), "{pairs:?}: {}", err.message);
+    }
+    // a VM's data is on its own disk, out of the node's reach
+    let vm = props(&[("mode", "vm"), ("quota", "10G"), ("backup-storage", "pbs1")]);
+    let err = Share::from_properties("v", &vm).unwrap_err();
+    assert_eq!(err.field.as_deref(), Some("backup-storage"), "{}", err.message);
+    assert!(err.message.contains("--mode vm"), "{}", err.message);
+}
