@@ -543,10 +543,10 @@ const readOverSmb = (file) => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
     return fs.readFileSync(local, 'utf8');
 };
-const writeOverSmb = (file, text) => {
+const writeOverSmb = (file, text, share = SNAP_SHARE) => {
     const local = path.join(WORK, 'snapui-write.txt');
     fs.writeFileSync(local, text);
-    const r = smbclient(SNAP_SHARE, `put ${local} ${file}`);
+    const r = smbclient(share, `put ${local} ${file}`);
     assert.equal(r.status, 0, r.stdout + r.stderr);
 };
 
@@ -794,6 +794,139 @@ test('Snapshots & Backup: the schedule editor offers examples the core accepts; 
     await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) === -1, SNAP_SHARE);
 });
 
+
+// ---- the Backup tab: a share backed up to a PBS storage of storage.cfg through the stand-ins of
+// PBS's tools (t/bin; PBS cannot be installed here), on PATH in run.sh's work directory, the
+// server's store and secret in it too; restored into a new directory, read back from there
+
+const BAK_SHARE = 'uibak';
+
+test('Snapshots & Backup: Backup now to a PBS storage; restore with a preview first, the file reads back; the backup job saved', async (t) => {
+    if (!QUOTA_DIR) {
+        t.skip('no btrfs loop device: no snapshots to back up from');
+        return;
+    }
+    const root = process.env.PVE_SMBGW_ROOT;
+    const store = path.join(WORK, 'pbs');
+    const cfg = path.join(root, 'pve', 'storage.cfg');
+    const pw = path.join(root, 'pve', 'priv', 'storage', 'pbs1.pw');
+    const secret = 'pbs-Ui-Secret-5e1f';
+    const fp = Array(16).fill('ab').concat(Array(16).fill('cd')).join(':'); // the stand-in server's certificate
+    const tools = ['proxmox-backup-client', 'proxmox-file-restore'];
+    fs.mkdirSync(path.join(store, 'ds'), { recursive: true });
+    fs.writeFileSync(path.join(store, 'secret'), secret + '\n');
+    for (const tool of tools) {
+        const bin = path.join(__dirname, '..', 'bin', tool);
+        fs.writeFileSync(path.join(WORK, 'bin', tool), `#!/bin/sh\nexport PBS_STANDIN_STORE='${store}'\nexec '${bin}' "$@"\n`, { mode: 0o755 });
+    }
+    fs.mkdirSync(path.dirname(pw), { recursive: true });
+    fs.writeFileSync(pw, secret + '\n', { mode: 0o600 });
+    fs.writeFileSync(cfg, `pbs: pbs1\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw@pbs\n\tfingerprint ${fp}\n`);
+    const shareDir = path.join(QUOTA_DIR, BAK_SHARE);
+    const target = path.join(WORK, 'restored-ui');
+    const backupsCli = () =>
+        JSON.parse(execFileSync(CLI, ['backup', 'list', BAK_SHARE, '--storage', 'pbs1', '--output-format', 'json'], { encoding: 'utf8' }))
+            .storages[0].backups;
+    try {
+        execFileSync(CLI, ['create', BAK_SHARE, '--path', shareDir, '--users', USER], { encoding: 'utf8' });
+        writeOverSmb('report.txt', 'quarterly figures\n', BAK_SHARE);
+        await click('smbgwShareGrid #reload');
+        await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) !== -1, BAK_SHARE);
+        await shareAction(BAK_SHARE, 'protection');
+        await cid('smbgwShareProtection');
+        await evalCmp('smbgwShareProtection tabpanel', 'c.setActiveTab(c.down("#backupsTab"))');
+        await waitUntil(() => {
+            const p = Ext.ComponentQuery.query('smbgwShareBackups')[0];
+            return p && p.list && !p.smbgwBusy;
+        });
+        assert.deepEqual(await evalCmp('smbgwShareBackups', 'return c.storages()'), ['pbs1'], 'the PBS storage of storage.cfg');
+
+        // Backup now: the storage, then a task
+        await click('smbgwShareBackups #backupNow');
+        await cid('smbgwBackupNow');
+        assert.equal(await evalCmp('smbgwBackupNow field[name=storage]', 'return c.getValue()'), 'pbs1');
+        await shot('40-backup-now');
+        await click('smbgwBackupNow button[reference=submitbutton]');
+        assert.equal(await waitTaskViewer(), 'OK');
+        await closeTaskViewer();
+        const backups = backupsCli();
+        assert.equal(backups.length, 1, 'one backup on the server');
+        await waitUntil(() => {
+            const p = Ext.ComponentQuery.query('smbgwShareBackups')[0];
+            return p && p.down('#backups').getStore().getCount() === 1;
+        });
+        const row = await evalCmp('smbgwShareBackups #backups', 'const r = c.getStore().getAt(0); return [r.get("storage"), r.get("time"), r.get("files")]');
+        assert.deepEqual(row.slice(0, 2), ['pbs1', backups[0].time], 'the grid shows what the CLI lists');
+        assert.match(row[2], new RegExp(`${BAK_SHARE}\\.pxar`));
+        await shot('41-backups-list');
+
+        // Restore: offered only after the preview of these values; a target inside a share is
+        // refused on its field
+        await evalCmp('smbgwShareBackups #backups', 'c.setSelection(c.getStore().getAt(0))');
+        await click('smbgwShareBackups #restore');
+        await cid('smbgwBackupRestore');
+        await fill('smbgwBackupRestore field[name=target]', path.join(shareDir, 'back'));
+        await click('smbgwBackupRestore #preview');
+        assert.match(await fieldError('smbgwBackupRestore field[name=target]'), /inside .*share 'uibak'/);
+        assert.equal(await evalCmp('smbgwBackupRestore #confirm', 'return c.isDisabled()'), true);
+        await fill('smbgwBackupRestore field[name=target]', target);
+        assert.equal(await evalCmp('smbgwBackupRestore #confirm', 'return c.isDisabled()'), true, 'not before the preview');
+        await click('smbgwBackupRestore #preview');
+        await waitUntil(() => !Ext.ComponentQuery.query('smbgwBackupRestore #confirm')[0].isDisabled());
+        const plan = await evalCmp('smbgwBackupRestore #plan', 'return c.getEl().dom.textContent');
+        assert.match(plan, /plan: /);
+        assert.ok(plan.includes(target), 'the plan names the target: ' + plan);
+        assert.ok(!fs.existsSync(target), 'the preview changed nothing');
+        await shot('42-restore-preview');
+        // a change of the values takes the offer back until previewed again
+        await fill('smbgwBackupRestore field[name=file]', 'report.txt');
+        // (a field reports its change a moment after the typing)
+        await waitUntil(() => Ext.ComponentQuery.query('smbgwBackupRestore #confirm')[0].isDisabled());
+        await fill('smbgwBackupRestore field[name=file]', '');
+        await click('smbgwBackupRestore #preview');
+        await waitUntil(() => !Ext.ComponentQuery.query('smbgwBackupRestore #confirm')[0].isDisabled());
+        await click('smbgwBackupRestore #confirm');
+        assert.equal(await waitTaskViewer(), 'OK');
+        await closeTaskViewer();
+        assert.equal(fs.readFileSync(path.join(target, 'report.txt'), 'utf8'), 'quarterly figures\n', 'the restored file reads back');
+
+        // the backup job: storage, schedule and retention as the share's properties
+        await waitUntil(() => {
+            const p = Ext.ComponentQuery.query('smbgwShareBackups')[0];
+            return p && p.list && !p.smbgwBusy && !p.down('#editBackup').isDisabled();
+        });
+        await click('smbgwShareBackups #editBackup');
+        await cid('smbgwSnapshotScheduleEdit');
+        await evalCmp('smbgwSnapshotScheduleEdit combobox[name=backup-storage]', 'c.setValue("pbs1")');
+        await fill('smbgwSnapshotScheduleEdit smbgwCalendarEvent', 'sat 02:00');
+        await page.keyboard.press('Tab');
+        await fill('smbgwSnapshotScheduleEdit field[name=keep-weekly]', '4');
+        await waitUntil(() => !Ext.ComponentQuery.query('smbgwSnapshotScheduleEdit button[reference=submitbutton]')[0].isDisabled());
+        await shot('43-backup-job');
+        await click('smbgwSnapshotScheduleEdit button[reference=submitbutton]');
+        assert.equal(await waitTaskViewer(), 'OK');
+        await closeTaskViewer();
+        const shown = JSON.parse(execFileSync(CLI, ['show', BAK_SHARE, '--output-format', 'json'], { encoding: 'utf8' }));
+        assert.deepEqual([shown['backup-storage'], shown['backup-schedule'], shown['backup-keep']], ['pbs1', 'sat 02:00', 'keep-weekly=4']);
+        await waitUntil(() => /sat 02:00/.test(Ext.ComponentQuery.query('smbgwShareBackups #settings')[0].getEl().dom.textContent));
+        await shot('44-backups-with-job');
+    } finally {
+        await page.evaluate(() =>
+            Ext.ComponentQuery.query('smbgwShareProtection, smbgwSnapshotScheduleEdit, smbgwBackupNow, smbgwBackupRestore, proxmoxTaskViewer').forEach((w) =>
+                w.destroy(),
+            ),
+        );
+        spawnSync(CLI, ['delete', BAK_SHARE, '--purge-data'], { encoding: 'utf8' });
+        fs.rmSync(cfg, { force: true });
+        fs.rmSync(pw, { force: true });
+        for (const tool of tools) {
+            fs.rmSync(path.join(WORK, 'bin', tool), { force: true });
+        }
+        fs.rmSync(target, { recursive: true, force: true });
+    }
+    await click('smbgwShareGrid #reload');
+    await waitUntil((name) => Ext.ComponentQuery.query('smbgwShareGrid')[0].getStore().findExact('name', name) === -1, BAK_SHARE);
+});
 
 test("Snapshots & Backup of a share on a filesystem without snapshots: the core's reason over the list, nothing offered", async () => {
     const plain = 'uiplain';

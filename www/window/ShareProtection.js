@@ -1,6 +1,7 @@
 // "Snapshots & Backup" of one share, opened from the shares grid (SMBGateway.ShareGrid): its
-// snapshots with their schedule (SMBGateway.panel.ShareSnapshots) in a tab, as PVE shows a
-// guest's Snapshots and Backup as tabs of the guest. Part of pve-smbgateway.js (www/Makefile).
+// snapshots with their schedule (SMBGateway.panel.ShareSnapshots) and its backups to PBS with
+// their job (SMBGateway.panel.ShareBackups) in two tabs, as PVE shows a guest's Snapshots and
+// Backup as tabs of the guest. Part of pve-smbgateway.js (www/Makefile).
 
 Ext.define('SMBGateway.window.ShareProtection', {
     extend: 'Ext.window.Window',
@@ -30,6 +31,14 @@ Ext.define('SMBGateway.window.ShareProtection', {
                             title: gt('Snapshots'),
                             iconCls: 'fa fa-history',
                             itemId: 'snapshotsTab',
+                            nodename: me.nodename,
+                            shareName: me.shareName,
+                        },
+                        {
+                            xtype: 'smbgwShareBackups',
+                            title: gt('Backup'),
+                            iconCls: 'fa fa-floppy-o',
+                            itemId: 'backupsTab',
                             nodename: me.nodename,
                             shareName: me.shareName,
                         },

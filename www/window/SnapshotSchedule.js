@@ -1,6 +1,6 @@
-// Edit a share's snapshot schedule and retention: the standard edit window on PUT
+// Edit a share's snapshot (or backup) schedule and retention: the standard edit window on PUT
 // shares/{name} (with the digest of the share it loaded, as every PVE edit window), sending only
-// snapshot-schedule and snapshot-keep; the API's field errors land on the fields.
+// the properties of SMBGateway.panel.SnapshotSchedule; the API's field errors land on the fields.
 // Part of pve-smbgateway.js (www/Makefile).
 
 Ext.define('SMBGateway.window.SnapshotSchedule', {
@@ -9,6 +9,9 @@ Ext.define('SMBGateway.window.SnapshotSchedule', {
 
     nodename: undefined,
     shareName: undefined,
+    // 'snapshot' or 'backup' (with the PBS storages offered)
+    prefix: 'snapshot',
+    storages: [],
     subject: gt('Snapshot schedule'),
     isCreate: false,
     autoLoad: true,
@@ -18,7 +21,7 @@ Ext.define('SMBGateway.window.SnapshotSchedule', {
     // the retention is one property: its error goes on the keep fields that are set
     apiCallDone: function (success, response) {
         let errors = !success && response.result && response.result.errors;
-        let keepError = errors && errors['snapshot-keep'];
+        let keepError = errors && errors[this.prefix + '-keep'];
         if (keepError) {
             let set = this.query('numberfield').filter((f) => f.getValue() !== null && f.getValue() !== '');
             (set.length ? set : this.query('numberfield')).forEach((f) => f.markInvalid(keepError));
@@ -33,8 +36,11 @@ Ext.define('SMBGateway.window.SnapshotSchedule', {
         Ext.apply(me, {
             url: `/api2/extjs${SMBGateway.Utils.baseUrl(me.nodename)}/shares/${encodeURIComponent(me.shareName)}`,
             method: 'PUT',
-            items: [{ xtype: 'smbgwSnapshotSchedule' }],
+            items: [{ xtype: 'smbgwSnapshotSchedule', prefix: me.prefix, storages: me.storages }],
         });
+        if (me.prefix === 'backup') {
+            me.subject = gt('Backup schedule');
+        }
         me.callParent();
         me.setTitle(Ext.htmlEncode(me.title + ' - ' + me.shareName));
     },
