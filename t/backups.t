@@ -44,7 +44,7 @@ system('mkdir', '-p', "$dir/root/pve/priv/storage") == 0 or die;
 write_file("$dir/pbs/secret", "$secret\n");
 write_file("$dir/root/pve/priv/storage/pbs1.pw", "$secret\n");
 write_file("$dir/root/pve/storage.cfg",
-    "dir: local\n\tpath /var/lib/vz\n\tcontent backup\n\npbs: pbs1\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw\@pbs\n\tfingerprint $fp\n");
+    "dir: local\n\tpath /var/lib/vz\n\tcontent backup\n\ndir: scratch\n\tpath $dir\n\tcontent backup\n\npbs: pbs1\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw\@pbs\n\tfingerprint $fp\n");
 
 system("truncate -s 512M '$dir/btrfs.img'") == 0 or die "truncate failed\n";
 chomp(my $loop = `losetup --find --show '$dir/btrfs.img'`);

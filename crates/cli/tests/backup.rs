@@ -37,9 +37,11 @@ impl Lab {
             pve.join("storage.cfg"),
             format!(
                 "dir: local\n\tpath /var/lib/vz\n\tcontent iso,vztmpl,backup\n\n\
+                 dir: scratch\n\tpath {}\n\tcontent backup\n\n\
                  pbs: pbs1\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw@pbs\n\tfingerprint {FP}\n\tcontent backup\n\n\
                  pbs: badauth\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw@pbs\n\tfingerprint {FP}\n\n\
-                 pbs: off\n\tserver pbs.example\n\tdatastore ds\n\tfingerprint {FP}\n\tdisable 1\n"
+                 pbs: off\n\tserver pbs.example\n\tdatastore ds\n\tfingerprint {FP}\n\tdisable 1\n",
+                sb.dir.path().display()
             ),
         )
         .unwrap();
@@ -249,11 +251,8 @@ fn a_share_written_over_smb_is_backed_up_from_a_snapshot_and_restored_byte_for_b
     );
     let calls = lab.calls();
     assert_eq!(calls.len(), 1, "{calls:?}");
-    // read from the snapshot, not from the live share
-    assert!(
-        calls[0].contains(&format!("docs.pxar:{}/.snapshots/@GMT-", path.display())),
-        "{calls:?}"
-    );
+    // read from a handle on the snapshot (the gateway's own fd), not from a path users could swap
+    assert!(calls[0].contains("docs.pxar:/proc/"), "{calls:?}");
     assert!(calls[0].contains("--backup-type host"), "{calls:?}");
     assert!(
         lab.snapshots("docs").is_empty(),
@@ -474,7 +473,26 @@ fn refusals_name_their_field_and_change_nothing() {
     refused(restore(plain.join("x").to_str().unwrap()), "target", "share 'plain'");
     refused(restore(lab.fs.mount.to_str().unwrap()), "target", "contains");
     refused(restore("/etc/restored"), "target", "system directory");
+    refused(
+        restore("/srv/smbgw-restore-elsewhere"),
+        "target",
+        "outside every storage of this node",
+    );
     refused(restore("relative/dir"), "target", "not absolute");
+    // below a directory others may change, root's restore could be redirected
+    let open = lab.sb.dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    refused(
+        restore(open.join("x").to_str().unwrap()),
+        "target",
+        "may be changed by users other than root",
+    );
+    let theirs = lab.sb.dir.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    std::os::unix::fs::chown(&theirs, Some(65534), Some(65534)).unwrap();
+    refused(restore(theirs.join("x").to_str().unwrap()), "target", "owner uid 65534");
+    assert!(!open.join("x").exists() && !theirs.join("x").exists());
     let mut bad_time = restore(lab.sb.dir.path().join("r1").to_str().unwrap());
     bad_time[6] = "yesterday".into();
     refused(bad_time, "snapshot", "not a backup time");

@@ -9,6 +9,8 @@
 //! Every refusal (storage, filesystem, mode, target) comes before anything is written or any
 //! PBS tool runs.
 
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -165,7 +167,12 @@ impl Gateway {
         if self.progress {
             eprintln!("{upload}");
         }
-        let uploaded = client.backup(&share.name, &content_dir(&volume, &snap), &id, Some(time));
+        // the client reads the directory a handle holds (opened without following links), so
+        // nobody who may write to the share can swap another tree in under the snapshot's path
+        let uploaded = smbgw_sys::safe_fs::Dir::open(&content_dir(&volume, &snap)).and_then(|dir| {
+            let held = PathBuf::from(format!("/proc/{}/fd/{}", std::process::id(), dir.fd().as_raw_fd()));
+            client.backup(&share.name, &held, &id, Some(time))
+        });
         // the snapshot goes whatever the upload did
         let _lock = self.lock_for(false)?;
         let mut plan = Plan::new();
@@ -338,8 +345,8 @@ impl Gateway {
         self.execute(plan, dry_run, None, Vec::new())
     }
 
-    /// The restore target: an absolute normalised path without symbolic links, outside the
-    /// protected trees and every share's tree; for a whole share one that does not exist or
+    /// The restore target: an absolute normalised path without symbolic links, inside a storage
+    /// of the node, outside the protected trees and every share's tree; for a whole share one that does not exist or
     /// is an empty directory, for a file an existing directory or a new one.
     fn check_restore_target(&self, target: &str, whole: bool) -> Result<PathBuf> {
         const F: &str = "target";
@@ -364,6 +371,28 @@ impl Gateway {
                 );
             }
         }
+        // onto a storage of the node, as shares are: not the root filesystem or some mount
+        let node = self.node_name()?;
+        let roots: Vec<(String, String)> = self
+            .pve_storages()?
+            .into_iter()
+            .filter(|s| !s.disabled && s.on_node(&node) && s.kind != "pbs")
+            .filter_map(|s| s.root().map(|r| (s.id.clone(), r.trim_end_matches('/').to_string())))
+            .collect();
+        if !roots
+            .iter()
+            .any(|(_, root)| validate::path_within(target, root) && target != root)
+        {
+            bail_field!(
+                F,
+                "{target} is outside every storage of this node (storage.cfg: {}): restore into a new directory on one of them",
+                roots
+                    .iter()
+                    .map(|(id, root)| format!("{id} {root}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         let path = PathBuf::from(target);
         let parent = path.parent().unwrap_or(Path::new("/"));
         if !parent.is_dir() {
@@ -383,6 +412,7 @@ impl Gateway {
                 }
             }
         }
+        root_only(&path)?;
         Ok(path)
     }
 }
@@ -452,6 +482,38 @@ impl Gateway {
 /// A keep count as PBS takes it.
 fn clamp(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Refuse a target that someone other than root could replace or redirect while root restores
+/// into it by path (PBS's tools take a path): every directory on the way, and the target when
+/// it exists, must be root's and writable by root only; a sticky directory (/tmp) may be
+/// writable by all, as there only the owner of an entry may rename it, if that entry is root's.
+fn root_only(target: &Path) -> Result<()> {
+    let mut dirs: Vec<&Path> = target.ancestors().collect();
+    dirs.reverse();
+    for pair in dirs.windows(2).map(Some).chain([None]) {
+        let (dir, next) = match pair {
+            Some([dir, next]) => (*dir, Some(*next)),
+            _ => (target, None),
+        };
+        let Ok(meta) = std::fs::symlink_metadata(dir) else {
+            return Ok(()); // the rest is made by the gateway, 0700
+        };
+        let others_write = meta.mode() & 0o022 != 0;
+        let sticky_guarded = meta.mode() & 0o1000 != 0
+            && next.is_some_and(|n| std::fs::symlink_metadata(n).map_or(true, |m| m.uid() == 0));
+        if meta.uid() != 0 || (others_write && !sticky_guarded) {
+            bail_field!(
+                "target",
+                "{} may be changed by users other than root (owner uid {}, mode {:o}), who could redirect what root restores into {}: restore below directories only root may change",
+                dir.display(),
+                meta.uid(),
+                meta.mode() & 0o7777,
+                target.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A path inside the backup: relative, normalised, no `..`.
