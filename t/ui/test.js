@@ -821,7 +821,12 @@ test('Snapshots & Backup: Backup now to a PBS storage; restore with a preview fi
     }
     fs.mkdirSync(path.dirname(pw), { recursive: true });
     fs.writeFileSync(pw, secret + '\n', { mode: 0o600 });
-    fs.writeFileSync(cfg, `pbs: pbs1\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw@pbs\n\tfingerprint ${fp}\n`);
+    // and a dir storage for the restore's target (a restore goes below a storage of the node)
+    fs.writeFileSync(
+        cfg,
+        `dir: uiscratch\n\tpath ${WORK}\n\tcontent backup\n\n` +
+            `pbs: pbs1\n\tserver pbs.example\n\tdatastore ds\n\tusername smbgw@pbs\n\tfingerprint ${fp}\n`,
+    );
     const shareDir = path.join(QUOTA_DIR, BAK_SHARE);
     const target = path.join(WORK, 'restored-ui');
     const backupsCli = () =>

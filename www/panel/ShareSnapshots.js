@@ -1,5 +1,5 @@
 // A share's snapshots, as PVE's guest Snapshots tab shows a guest's: the list (name, time, kind:
-// scheduled, manual, safety, or not made by the gateway; size where the filesystem tells), Take
+// scheduled, manual, safety, backup, or not made by the gateway; size where the filesystem tells), Take
 // Snapshot, Rollback (SMBGateway.window.SnapshotRollback) and Delete (ours only, confirmed), each
 // a task; beside the list the share's schedule and retention (share properties
 // snapshot-schedule and snapshot-keep, edited in SMBGateway.window.SnapshotSchedule). The list
@@ -25,6 +25,7 @@ Ext.define('SMBGateway.panel.ShareSnapshots', {
         scheduled: gt('scheduled'),
         manual: gt('manual'),
         safety: gt('safety (before a rollback)'),
+        backup: gt('backup (read by a backup running now)'),
     },
 
     shareUrl: function () {

@@ -121,7 +121,7 @@ Ext.define('SMBGateway.window.BackupRestore', {
                         `<b>${enc(me.snapshot)}</b>`,
                         `'<b>${enc(me.shareName)}</b>'`,
                         `<b>${enc(me.storage)}</b>`,
-                    )} ${enc(gt('The share itself is not changed: the backup goes to a new (or empty) directory outside every share.'))}</p>`,
+                    )} ${enc(gt('The share itself is not changed: the backup goes to a new (or empty) directory on a storage of this node, outside every share.'))}</p>`,
                 },
                 {
                     xtype: 'form',
