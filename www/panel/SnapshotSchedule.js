@@ -19,8 +19,8 @@ Ext.define('SMBGateway.panel.SnapshotSchedule', {
     // the properties as loaded: only what was set is deleted when emptied
     loaded: {},
 
-    // "keep-last=3,keep-daily=7" -> {'keep-last': 3, 'keep-daily': 7}; what is not of the
-    // format stays for the core to refuse
+    // "keep-last=3,keep-daily=7" (as the core stored and checked it) -> {'keep-last': 3,
+    // 'keep-daily': 7}
     parseKeep: function (text) {
         let out = {};
         (text || '')
