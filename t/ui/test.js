@@ -550,7 +550,7 @@ const writeOverSmb = (file, text, share = SNAP_SHARE) => {
     assert.equal(r.status, 0, r.stdout + r.stderr);
 };
 
-test('Snapshots & Backup: take a snapshot from the UI; it is in the grid, the CLI and Previous Versions; a foreign one is listed, not deletable', async (t) => {
+test('Snapshots & Backup: take a snapshot from the UI; it is in the grid, the CLI and Previous Versions; a foreign one is listed, not deletable; an auditor is offered no change', async (t) => {
     if (!QUOTA_DIR) {
         t.skip('no btrfs loop device: no snapshots');
         return;
@@ -599,6 +599,27 @@ test('Snapshots & Backup: take a snapshot from the UI; it is in the grid, the CL
     assert.equal(await snapButton('remove'), false, 'ours can be deleted');
     await page.waitForTimeout(300);
     await shot('31-share-snapshots');
+
+    // an auditor (Sys.Audit, no Sys.Modify on the node) sees the list, is offered no change
+    await evalCmp('smbgwShareProtection', 'c.close()');
+    await page.evaluate(() => {
+        const caps = Ext.state.Manager.get('GuiCap');
+        Ext.state.Manager.set('GuiCap', Ext.apply({}, { nodes: Ext.apply({}, { 'Sys.Modify': 0 }, caps.nodes) }, caps));
+    });
+    try {
+        await openSnapshots();
+        await snapCount(2);
+        await selectSnapshot(cli[0].name);
+        assert.deepEqual(
+            await evalCmp('smbgwShareSnapshots', 'return ["take", "rollback", "remove", "editSchedule"].map((i) => c.down("#" + i).isDisabled())'),
+            [true, true, true, true],
+        );
+    } finally {
+        await page.evaluate(() => {
+            const caps = Ext.state.Manager.get('GuiCap');
+            Ext.state.Manager.set('GuiCap', Ext.apply({}, { nodes: Ext.apply({}, { 'Sys.Modify': 1 }, caps.nodes) }, caps));
+        });
+    }
 });
 
 test('Snapshots & Backup: rollback says what will change and shows the plan; cancelled nothing happens, confirmed the old content is back over SMB', async (t) => {
