@@ -3,7 +3,8 @@
 # way pvedaemon does (stand-ins of PVE's REST layer in t/lib), on a share of a real btrfs on a
 # loop device, backed up through the stand-ins of PBS's tools (t/bin, on PATH): the list equals
 # the CLI's, backup and restore run as tasks and the restored file reads back, and a bad storage,
-# a restore target inside a share, a malformed backup time are 4xx on their field before any task.
+# a restore target inside a share, a malformed backup time are 4xx on their field before any task;
+# the share's backup-storage/backup-schedule/backup-keep go through the share API like the CLI.
 use strict;
 use warnings;
 

@@ -404,6 +404,36 @@ fn a_busy_server_is_retried_and_bad_credentials_fail_at_once_without_leaving_the
         lab.snapshots("team").is_empty(),
         "the backup snapshot is deleted after a failure too"
     );
+
+    // a backup killed during its upload leaves its snapshot; the next backup deletes it
+    let client = lab.sb.dir.path().join("pbs-bin/proxmox-backup-client");
+    std::fs::write(&client, "#!/bin/sh\nkill -9 $PPID\n").unwrap();
+    let r = lab.sb.run(&["backup", "create", "team", "--storage", "pbs1"]);
+    assert_ne!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let left = lab.snapshots("team");
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["kind"], "backup", "{left:?}");
+    lab.hooks(&[]);
+    let out = lab.sb.ok(&["backup", "create", "team", "--storage", "pbs1"]);
+    assert!(
+        out.contains(&format!(
+            "{} was left by an interrupted backup",
+            left[0]["name"].as_str().unwrap()
+        )),
+        "{out}"
+    );
+    assert!(lab.snapshots("team").is_empty());
+
+    // while a backup of the share runs (its lock held), another is refused and touches nothing
+    let lock = std::fs::File::open(lab.sb.root.join("state/backup-locks/team.lock")).unwrap();
+    let held = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).unwrap();
+    let calls = lab.calls().len();
+    let r = lab.sb.run(&["backup", "create", "team", "--storage", "pbs1"]);
+    drop(held);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("already running"), "{}", r.stderr);
+    assert_eq!(lab.calls().len(), calls);
+    assert!(lab.snapshots("team").is_empty());
 }
 
 #[test]
@@ -440,6 +470,16 @@ fn refusals_name_their_field_and_change_nothing() {
         &["backup", "create", "plain", "--storage", "pbs1"],
         "name",
         "consistent",
+    );
+    // a VM share, as stored: its data is on the VM's own disk, out of the node's reach
+    let cfg = lab.sb.root.join("config/shares.cfg");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("\nshare: vmshare\n\tmode vm\n\tquota 10G\n\tvm-id 4321\n");
+    std::fs::write(&cfg, text).unwrap();
+    lab.refused(
+        &["backup", "create", "vmshare", "--storage", "pbs1"],
+        "name",
+        "VM's own disk",
     );
     assert!(lab.snapshots("docs").is_empty());
 

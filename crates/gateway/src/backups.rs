@@ -10,8 +10,7 @@
 //! PBS tool runs.
 
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 use smbgw_core::plan::FnStep;
@@ -22,6 +21,10 @@ use smbgw_quota::snapshot::{Snapshot, SnapshotBackend, SNAPSHOTS_DIR};
 use crate::pbs::{self, backup_id, utc_time, PbsClient};
 use crate::snapshots::{ScheduleJob, ScheduleRun, SnapshotKind};
 use crate::{Change, Gateway};
+
+mod target;
+
+use target::{check_file, parent_and_leaf};
 
 /// What `backup create` did (or would do): the plan's steps and the PBS snapshot made.
 #[derive(Debug, Serialize)]
@@ -80,14 +83,6 @@ fn content_dir(volume: &Volume, snapshot: &Snapshot) -> PathBuf {
     }
 }
 
-/// An input error of a path check (which names `path`) named after `field` instead.
-fn on_field<T>(result: Result<T>, field: &str) -> Result<T> {
-    result.map_err(|e| match e.kind {
-        ErrorKind::Input => e.field(field),
-        _ => e,
-    })
-}
-
 impl Gateway {
     /// The share to back up: one whose directory is on this node and on a filesystem with
     /// snapshots (a backup is read from one); refused on `name` otherwise.
@@ -109,6 +104,19 @@ impl Gateway {
             _ => e,
         })?;
         Ok((share, backend, volume))
+    }
+
+    /// The node-local lock a backup of share `name` holds from start to end; taken at once or
+    /// refused, as PBS refuses a second backup of one group.
+    fn backup_running_lock(&self, name: &str) -> Result<smbgw_sys::lock::LockGuard> {
+        let dir = self.layout.state_dir.join("backup-locks");
+        smbgw_sys::fs::create_dir_all(&dir, 0o700)?;
+        let path = dir.join(format!("{}.lock", pbs::pbs_name(name)));
+        smbgw_sys::lock::lock_file(&path, std::time::Duration::ZERO).map_err(|_| {
+            Error::system(format!(
+                "a backup of share '{name}' is already running on this node; try again when it has ended"
+            ))
+        })
     }
 
     /// The client for `storage`, its id checked first.
@@ -135,6 +143,9 @@ impl Gateway {
         let (share, backend, volume) = self.backup_source(name)?;
         let id = backup_id(&self.node_name()?, &share.name);
         let storage = client.target().storage.clone();
+        // one backup of a share at a time on this node, held until the end (also in a dry run:
+        // it tells what a real run would find)
+        let _running = self.backup_running_lock(&share.name)?;
         let lock = self.lock_for(dry_run)?;
         let (_, _, entries) = self.snapshots_of(&share)?;
         // a name of its own: a scheduled or manual snapshot may have been taken this second
@@ -145,6 +156,18 @@ impl Gateway {
         let pbs_snapshot = format!("host/{id}/{}", utc_time(time));
         let snapshot_name = backend.name_at(time);
         let mut plan = Plan::new();
+        let mut notes = Vec::new();
+        // with the share's backup lock held, a backup snapshot is one an interrupted run left
+        // (CephFS: another node may be backing up the share now, so its are left alone)
+        if volume.backend != QuotaBackend::Cephfs {
+            for left in entries.iter().filter(|e| e.kind == Some(SnapshotKind::Backup)) {
+                notes.push(format!(
+                    "backup snapshot {} was left by an interrupted backup",
+                    left.snapshot.name
+                ));
+                self.delete_step(&share, backend, &volume, left.snapshot.clone(), &mut plan);
+            }
+        }
         let taken = self.take_step(&share, backend, &volume, time, SnapshotKind::Backup, &mut plan);
         let upload = format!(
             "back up the snapshot to PBS storage '{storage}' ({}) as {pbs_snapshot}",
@@ -154,14 +177,14 @@ impl Gateway {
         if dry_run {
             plan.push(FnStep::irreversible(upload, || Ok(())));
             plan.push(FnStep::irreversible(cleanup, || Ok(())));
-            let change = self.execute(plan, true, None, Vec::new())?;
+            let change = self.execute(plan, true, None, notes)?;
             return Ok(BackupMade {
                 change,
                 storage,
                 snapshot: pbs_snapshot,
             });
         }
-        let mut change = self.execute(plan, false, None, Vec::new())?;
+        let mut change = self.execute(plan, false, None, notes)?;
         drop(lock);
         let snap = taken.borrow_mut().take().expect("the snapshot step ran");
         if self.progress {
@@ -344,77 +367,6 @@ impl Gateway {
         }
         self.execute(plan, dry_run, None, Vec::new())
     }
-
-    /// The restore target: an absolute normalised path without symbolic links, inside a storage
-    /// of the node, outside the protected trees and every share's tree; for a whole share one that does not exist or
-    /// is an empty directory, for a file an existing directory or a new one.
-    fn check_restore_target(&self, target: &str, whole: bool) -> Result<PathBuf> {
-        const F: &str = "target";
-        if target.is_empty() {
-            bail_field!(F, "give --target: the new directory to restore into");
-        }
-        on_field(validate::path_syntax(target), F)?;
-        on_field(validate::path_on_disk(target), F)?;
-        on_field(validate::protected_trees(target, &self.layout.owned_dirs()), F)?;
-        for share in self.store.load()?.shares() {
-            if share.mode.has_node_directory() && validate::paths_overlap(target, &share.path) {
-                bail_field!(
-                    F,
-                    "{target} {} {}, the directory of share '{}': restore into a new directory outside every share, then move what you need",
-                    match (target == share.path, validate::path_within(target, &share.path)) {
-                        (true, _) => "is",
-                        (false, true) => "lies inside",
-                        (false, false) => "contains",
-                    },
-                    share.path,
-                    share.name
-                );
-            }
-        }
-        // onto a storage of the node, as shares are: not the root filesystem or some mount
-        let node = self.node_name()?;
-        let roots: Vec<(String, String)> = self
-            .pve_storages()?
-            .into_iter()
-            .filter(|s| !s.disabled && s.on_node(&node) && s.kind != "pbs")
-            .filter_map(|s| s.root().map(|r| (s.id.clone(), r.trim_end_matches('/').to_string())))
-            .collect();
-        if !roots
-            .iter()
-            .any(|(_, root)| validate::path_within(target, root) && target != root)
-        {
-            bail_field!(
-                F,
-                "{target} is outside every storage of this node (storage.cfg: {}): restore into a new directory on one of them",
-                roots
-                    .iter()
-                    .map(|(id, root)| format!("{id} {root}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-        }
-        let path = PathBuf::from(target);
-        let parent = path.parent().unwrap_or(Path::new("/"));
-        if !parent.is_dir() {
-            bail_field!(
-                F,
-                "the parent directory {} of {target} does not exist",
-                parent.display()
-            );
-        }
-        if whole {
-            if let Ok(mut entries) = std::fs::read_dir(&path) {
-                if entries.next().is_some() {
-                    bail_field!(
-                        F,
-                        "{target} is not empty: a share is restored into a new or empty directory, so nothing there is overwritten"
-                    );
-                }
-            }
-        }
-        root_only(&path)?;
-        Ok(path)
-    }
 }
 
 impl Gateway {
@@ -482,71 +434,4 @@ impl Gateway {
 /// A keep count as PBS takes it.
 fn clamp(n: u64) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// Refuse a target that someone other than root could replace or redirect while root restores
-/// into it by path (PBS's tools take a path): every directory on the way, and the target when
-/// it exists, must be root's and writable by root only; a sticky directory (/tmp) may be
-/// writable by all, as there only the owner of an entry may rename it, if that entry is root's.
-fn root_only(target: &Path) -> Result<()> {
-    let mut dirs: Vec<&Path> = target.ancestors().collect();
-    dirs.reverse();
-    for pair in dirs.windows(2).map(Some).chain([None]) {
-        let (dir, next) = match pair {
-            Some([dir, next]) => (*dir, Some(*next)),
-            _ => (target, None),
-        };
-        let Ok(meta) = std::fs::symlink_metadata(dir) else {
-            return Ok(()); // the rest is made by the gateway, 0700
-        };
-        let others_write = meta.mode() & 0o022 != 0;
-        let sticky_guarded = meta.mode() & 0o1000 != 0
-            && next.is_some_and(|n| std::fs::symlink_metadata(n).map_or(true, |m| m.uid() == 0));
-        if meta.uid() != 0 || (others_write && !sticky_guarded) {
-            bail_field!(
-                "target",
-                "{} may be changed by users other than root (owner uid {}, mode {:o}), who could redirect what root restores into {}: restore below directories only root may change",
-                dir.display(),
-                meta.uid(),
-                meta.mode() & 0o7777,
-                target.display()
-            );
-        }
-    }
-    Ok(())
-}
-
-/// A path inside the backup: relative, normalised, no `..`.
-fn check_file(file: &str) -> Result<String> {
-    let inside = file.trim_start_matches('/');
-    if inside.is_empty()
-        || inside.ends_with('/')
-        || inside.split('/').any(|c| c.is_empty() || c == "." || c == "..")
-        || inside.chars().any(char::is_control)
-    {
-        bail_field!(
-            "file",
-            "{file:?} is not a path inside the share's backup: give it relative to the share, without '.', '..' or '//', e.g. docs/report.odt"
-        );
-    }
-    Ok(inside.to_string())
-}
-
-fn parent_and_leaf(path: &Path) -> Result<(&Path, &std::ffi::OsStr)> {
-    match (path.parent(), path.file_name()) {
-        (Some(p), Some(l)) => Ok((p, l)),
-        _ => Err(Error::input(format!("{} has no parent directory", path.display())).field("target")),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn files_inside_a_backup() {
-        assert_eq!(super::check_file("docs/a.txt").unwrap(), "docs/a.txt");
-        assert_eq!(super::check_file("/a.txt").unwrap(), "a.txt");
-        for bad in ["", "/", "../etc/passwd", "a/../../b", "a//b", "a/", "a\nb"] {
-            assert!(super::check_file(bad).is_err(), "{bad:?}");
-        }
-    }
 }
