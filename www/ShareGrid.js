@@ -317,12 +317,30 @@ Ext.define('SMBGateway.ShareGrid', {
             });
         };
 
+        // a share's snapshots (and backups): not for a VM share, whose data has no snapshots
+        // on this node
+        let openProtection = function () {
+            let rec = selected();
+            if (!rec || rec.get('mode') === 'vm') {
+                return;
+            }
+            Ext.create('SMBGateway.window.ShareProtection', {
+                nodename: me.nodename,
+                shareName: rec.get('name'),
+                autoShow: true,
+            });
+        };
+
         let needSel = (btn) =>
             Ext.apply(btn, {
                 disabled: true,
                 listeners: {
                     afterrender: function (b) {
-                        me.on('selectionchange', (sm, sel) => b.setDisabled(!sel.length || (b.needModify && !canModify)));
+                        me.on('selectionchange', (sm, sel) =>
+                            b.setDisabled(
+                                !sel.length || (b.needModify && !canModify) || (b.notInVm && sel[0].get('mode') === 'vm'),
+                            ),
+                        );
                     },
                 },
             });
@@ -347,6 +365,13 @@ Ext.define('SMBGateway.ShareGrid', {
                 needSel({ text: gt('Edit'), itemId: 'edit', iconCls: 'fa fa-pencil', needModify: true, handler: editShare }),
                 needSel({ text: gt('Delete'), itemId: 'delete', iconCls: 'fa fa-trash-o', needModify: true, handler: deleteShare }),
                 needSel({ text: gt('Status'), itemId: 'status', iconCls: 'fa fa-heartbeat', handler: showStatus }),
+                needSel({
+                    text: gt('Snapshots & Backup'),
+                    itemId: 'protection',
+                    iconCls: 'fa fa-history',
+                    notInVm: true,
+                    handler: openProtection,
+                }),
                 '-',
                 { text: gt('Reload'), itemId: 'reload', iconCls: 'fa fa-refresh', handler: reload },
                 '->',

@@ -104,6 +104,14 @@ Ext.define('SMBGateway.Utils', {
         return value ?? '';
     },
 
+    // unix seconds as the node's UI shows times (Proxmox.Utils.render_timestamp's format)
+    timeText: function (seconds) {
+        if (seconds === undefined || seconds === null) {
+            return '';
+        }
+        return Ext.Date.format(new Date(seconds * 1000), 'Y-m-d H:i:s');
+    },
+
     sizeText: function (bytes) {
         return Proxmox.Utils.format_size(Number(bytes) || 0);
     },

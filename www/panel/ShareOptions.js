@@ -64,7 +64,8 @@ Ext.define('SMBGateway.panel.ShareOptions', {
                 emptyText: 'KEY=VALUE, ... (allow list)',
             },
             {
-                xtype: 'textfield',
+                // the examples of the snapshot editor (SMBGateway.form.CalendarEvent)
+                xtype: 'smbgwCalendarEvent',
                 name: 'snapshot-schedule',
                 fieldLabel: gt('Snapshot schedule'),
                 emptyText: gt('e.g. hourly, mon..fri 08..18:00 (as backup jobs)'),
