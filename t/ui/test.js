@@ -720,12 +720,22 @@ test('Snapshots & Backup: delete asks first; the snapshot goes from the grid and
     assert.ok(snapshotsCli().some((s) => s.name === FOREIGN), 'the foreign one stays');
 });
 
+// the schedule editor once its autoLoad has filled it (a value set before would be overwritten
+// by the load when the machine is slow)
+const scheduleEditorLoaded = async () => {
+    await cid('smbgwSnapshotScheduleEdit');
+    await waitUntil(() => {
+        const p = Ext.ComponentQuery.query('smbgwSnapshotScheduleEdit smbgwSnapshotSchedule')[0];
+        return p && Object.keys(p.loaded).length > 0;
+    });
+};
+
 // the schedule editor, from the share's Snapshots & Backup window
 const scheduleEditor = async () => {
     const show = () => JSON.parse(execFileSync(CLI, ['show', SNAP_SHARE, '--output-format', 'json'], { encoding: 'utf8' }));
     await openSnapshots();
     await click('smbgwShareSnapshots #editSchedule');
-    await cid('smbgwSnapshotScheduleEdit');
+    await scheduleEditorLoaded();
     const field = 'smbgwSnapshotScheduleEdit smbgwCalendarEvent';
     const examples = await evalCmp(field, 'return c.getStore().collect("value")');
     for (const e of ['hourly', 'daily', '*/15', 'mon..fri 08..18:00']) {
@@ -922,7 +932,7 @@ test('Snapshots & Backup: Backup now to a PBS storage; restore with a preview fi
             return p && p.list && !p.smbgwBusy && !p.down('#editBackup').isDisabled();
         });
         await click('smbgwShareBackups #editBackup');
-        await cid('smbgwSnapshotScheduleEdit');
+        await scheduleEditorLoaded();
         await evalCmp('smbgwSnapshotScheduleEdit combobox[name=backup-storage]', 'c.setValue("pbs1")');
         await fill('smbgwSnapshotScheduleEdit smbgwCalendarEvent', 'sat 02:00');
         await page.keyboard.press('Tab');
