@@ -766,6 +766,11 @@ const scheduleEditor = async () => {
     await waitUntil(() => /mon\.\.fri 08\.\.18:00/.test(Ext.ComponentQuery.query('smbgwShareSnapshots #schedule')[0].getEl().dom.textContent));
     const side = await evalCmp('smbgwShareSnapshots #schedule', 'return c.getEl().dom.textContent');
     assert.match(side, /Retentionkeep-last=3, keep-daily=7/);
+    // the next run as the API reports it (the CLI's list gives the same time)
+    const listed = JSON.parse(execFileSync(CLI, ['snapshot', 'list', SNAP_SHARE, '--output-format', 'json'], { encoding: 'utf8' }));
+    assert.ok(listed.next_run > Date.now() / 1000, `a next run in the future: ${listed.next_run}`);
+    const nextText = await page.evaluate((t) => SMBGateway.Utils.timeText(t), listed.next_run);
+    await waitUntil((t) => Ext.ComponentQuery.query('smbgwShareSnapshots #schedule')[0].getEl().dom.textContent.includes('Next run' + t), nextText);
     await shot('37-snapshots-with-schedule');
 
     // an event the core refuses: the API's error on the field, nothing written

@@ -118,6 +118,7 @@ Ext.define('SMBGateway.panel.ShareBackups', {
         let rows = [
             [gt('Storage'), s['backup-storage'] ? `<b>${enc(s['backup-storage'])}</b>` : muted(gt('none'))],
             [gt('Schedule'), s['backup-schedule'] ? `<b>${enc(s['backup-schedule'])}</b>` : muted(gt('none: backups by hand only'))],
+            [gt('Next run'), me.list && me.list.next_run ? enc(SMBGateway.Utils.timeText(me.list.next_run)) : muted('-')],
             [
                 gt('Retention'),
                 s['backup-keep']

@@ -96,8 +96,8 @@ Ext.define('SMBGateway.panel.ShareSnapshots', {
         );
     },
 
-    // beside the list: what the daemon does (the share's own properties; no next run is
-    // shown: the API does not say when it is)
+    // beside the list: what the daemon does (the share's own properties, and the next run as
+    // the API reports it from the daemon's last one)
     showSchedule: function () {
         let me = this;
         let s = me.share;
@@ -105,6 +105,7 @@ Ext.define('SMBGateway.panel.ShareSnapshots', {
         let muted = (text) => `<span class="smbgw-muted">${enc(text)}</span>`;
         let rows = [
             [gt('Schedule'), s['snapshot-schedule'] ? `<b>${enc(s['snapshot-schedule'])}</b>` : muted(gt('none: snapshots by hand only'))],
+            [gt('Next run'), me.list && me.list.next_run ? enc(SMBGateway.Utils.timeText(me.list.next_run)) : muted('-')],
             [
                 gt('Retention'),
                 s['snapshot-keep']

@@ -479,6 +479,7 @@ impl Format {
             })
             .collect();
         table(&["SNAPSHOT", "TIME", "OURS", "SIZE"], &rows);
+        next_run_line("snapshot", list.next_run);
         Ok(())
     }
 
@@ -514,6 +515,7 @@ impl Format {
             .collect();
         println!("backup group: host/{}", list.backup_id);
         table(&["STORAGE", "SNAPSHOT", "SIZE", "PROTECTED"], &rows);
+        next_run_line("backup", list.next_run);
         list.storages
             .iter()
             .filter_map(|s| s.error.as_ref().map(|e| (s, e)))
@@ -697,5 +699,13 @@ impl Format {
             println!("digest: {digest}");
         }
         Ok(())
+    }
+}
+
+/// "next scheduled snapshot: 2026-12-05 09:00:00 UTC" under a list, when a schedule is set.
+fn next_run_line(what: &str, next: Option<i64>) {
+    if let Some(t) = next {
+        let (y, mo, d, h, mi, s) = smbgw_gateway::utc(t);
+        println!("next scheduled {what}: {y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC");
     }
 }

@@ -147,6 +147,13 @@ fn schedules_catch_up_once_and_prune_only_our_scheduled_snapshots() {
     // the first round starts the schedule: the next hour is the first run
     node.round(T0);
     assert_eq!(node.snapshots("docs"), std::slice::from_ref(&foreign));
+    // the list says when: the hour after the round that started the schedule
+    let next_run = |node: &Node| {
+        let out = node.sb.ok(&["snapshot", "list", "docs", "--output-format", "json"]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["next_run"].as_i64()
+    };
+    let first = T0 - T0 % HOUR + HOUR;
+    assert_eq!(next_run(&node), Some(first));
     node.round(T0 + 60);
     assert_eq!(
         node.snapshots("docs"),
@@ -163,6 +170,11 @@ fn schedules_catch_up_once_and_prune_only_our_scheduled_snapshots() {
     );
     node.round(back + 10);
     assert_eq!(node.snapshots("docs").len(), 2, "not due again before the next hour");
+    assert_eq!(
+        next_run(&node),
+        Some(back - back % HOUR + HOUR),
+        "the hour after the catch-up"
+    );
 
     // a manual one is outside the retention
     node.sb.ok(&["snapshot", "create", "docs"]);

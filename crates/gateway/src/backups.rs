@@ -61,6 +61,10 @@ pub struct BackupList {
     /// The share's backup group on every storage: `host/<this>`.
     pub backup_id: String,
     pub storages: Vec<StorageBackups>,
+    /// When the daemon runs the next scheduled backup (unix seconds); none without a schedule
+    /// (or for a share that no longer exists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<i64>,
 }
 
 /// What `backup restore` is asked for.
@@ -249,6 +253,10 @@ impl Gateway {
             share: name.to_string(),
             backup_id: id.clone(),
             storages: Vec::new(),
+            next_run: self
+                .share(name)
+                .ok()
+                .and_then(|share| self.next_scheduled_run(ScheduleJob::Backup, &share)),
         };
         for s in storages {
             let read = self.backup_client(&s).and_then(|mut c| self.backups_in(&mut c, &id));

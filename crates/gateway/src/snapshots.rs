@@ -77,6 +77,9 @@ pub struct SnapshotList {
     pub path: String,
     pub backend: String,
     pub snapshots: Vec<SnapshotEntry>,
+    /// When the daemon takes the next scheduled snapshot (unix seconds); none without a schedule.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<i64>,
 }
 
 /// One recorded snapshot of ours.
@@ -157,12 +160,28 @@ impl Gateway {
     pub fn snapshot_list(&self, name: &str) -> Result<SnapshotList> {
         let share = self.share(name)?;
         let (_, volume, snapshots) = self.snapshots_of(&share)?;
+        let next_run = self.next_scheduled_run(ScheduleJob::Snapshot, &share);
         Ok(SnapshotList {
             share: share.name,
             path: share.path,
             backend: volume.backend.to_string(),
             snapshots,
+            next_run,
         })
+    }
+
+    /// When `job`'s schedule of `share` runs next, as the daemon decides it (`plan_round`):
+    /// after the last run it recorded, or after now for a schedule it has not seen yet. A time
+    /// already past means the daemon's next cycle takes it. Unknown while the state is unreadable.
+    pub(crate) fn next_scheduled_run(&self, job: ScheduleJob, share: &Share) -> Option<i64> {
+        let schedule = job.schedule(share)?;
+        let states = self.read_schedule_states(job).ok()?;
+        let last = states[usize::from(cluster_scope(share))]
+            .last_run
+            .get(&share.name)
+            .copied()
+            .unwrap_or_else(now);
+        schedule.next_after(last)
     }
 
     /// Take a snapshot by hand: ours, kept until deleted by hand.
