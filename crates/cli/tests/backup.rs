@@ -7,13 +7,14 @@
 //! (exit 3); the backup snapshot is gone afterwards either way; refusals change nothing.
 
 mod common;
+#[path = "common/secret_watch.rs"]
+mod secret_watch;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 use common::{Btrfs, Sandbox};
+use secret_watch::SecretWatch;
 
 const ALICE: (&str, &str) = ("alice", "Alice-pw1");
 const SECRET: &str = "pbs-Secret-51c0de";
@@ -138,66 +139,6 @@ impl Lab {
         if !args.contains(&"restore") || field != "snapshot" {
             assert_eq!(self.calls().len(), calls, "{args:?}: no PBS tool ran");
         }
-    }
-}
-
-/// Watches every process's argv and environment for a secret while it runs.
-struct SecretWatch {
-    stop: Arc<AtomicBool>,
-    seen: Arc<std::sync::Mutex<Vec<String>>>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-/// The processes whose command line or environment holds `secret`, by pid and name.
-fn holders(secret: &[u8]) -> Vec<String> {
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    procs
-        .flatten()
-        .filter(|p| p.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
-        .filter(|p| {
-            ["cmdline", "environ"]
-                .iter()
-                .any(|f| std::fs::read(p.path().join(f)).is_ok_and(|d| d.windows(secret.len()).any(|w| w == secret)))
-        })
-        .map(|p| {
-            let comm = std::fs::read_to_string(p.path().join("comm")).unwrap_or_default();
-            format!("{} (pid {})", comm.trim(), p.file_name().to_string_lossy())
-        })
-        .collect()
-}
-
-impl SecretWatch {
-    fn start(secret: &str) -> SecretWatch {
-        let secret = secret.as_bytes().to_vec();
-        assert!(
-            holders(&secret).is_empty(),
-            "the secret is in a process before the watch starts"
-        );
-        let (stop, seen) = (
-            Arc::new(AtomicBool::new(false)),
-            Arc::new(std::sync::Mutex::new(Vec::new())),
-        );
-        let (s, found) = (stop.clone(), seen.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                found.lock().unwrap().extend(holders(&secret));
-            }
-        });
-        SecretWatch {
-            stop,
-            seen,
-            thread: Some(thread),
-        }
-    }
-
-    fn finish(mut self) -> Vec<String> {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.take().unwrap().join().unwrap();
-        let mut seen = std::mem::take(&mut *self.seen.lock().unwrap());
-        seen.dedup();
-        seen
     }
 }
 

@@ -5,6 +5,10 @@
 //! server after each backup, no snapshot left behind, a failed backup an alert through
 //! PVE::Notify (a stand-in module), and the share settings refused on their fields.
 
+#[path = "common/notify.rs"]
+mod notify;
+use notify::NOTIFY_STANDIN;
+
 #[path = "../../cli/tests/common/mod.rs"]
 mod common;
 
@@ -16,24 +20,6 @@ use common::{Btrfs, Sandbox};
 const DAEMON: &str = env!("CARGO_BIN_EXE_pve-smbgatewayd");
 const SECRET: &str = "pbs-Sched-Secret-4d2";
 const FP: &str = "ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:ab:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd:cd";
-
-/// Records each call as a JSON line; the real one (libpve-cluster-perl) takes the same arguments.
-const NOTIFY_STANDIN: &str = r#"package PVE::Notify;
-use strict;
-use warnings;
-use JSON::PP;
-
-sub notify {
-    my ($severity, $template, $data, $fields) = @_;
-    open(my $fh, '>>', $ENV{SMBGW_TEST_NOTIFY_LOG}) or die "cannot open the log: $!";
-    print $fh JSON::PP->new->canonical->encode({
-        severity => $severity, template => $template, data => $data, fields => $fields,
-    }), "\n";
-    close($fh);
-}
-
-1;
-"#;
 
 /// 2026-11-22 20:00:30 UTC.
 const T0: i64 = 1_795_377_630;

@@ -3,6 +3,10 @@
 //! (the real perl glue runs; only the module is ours), metrics over HTTP read by a strict
 //! parser, SIGHUP and SIGTERM. Needs root, like the CLI's integration tests.
 
+#[path = "common/notify.rs"]
+mod notify;
+use notify::NOTIFY_STANDIN;
+
 #[path = "../../cli/tests/common/mod.rs"]
 mod common;
 mod prom;
@@ -22,24 +26,6 @@ use prom::Samples;
 const DAEMON: &str = env!("CARGO_BIN_EXE_pve-smbgatewayd");
 const MIB: usize = 1 << 20;
 const ALICE: (&str, &str) = ("alice", "Alice-pw1");
-
-/// Records each call as a JSON line; the real one (libpve-cluster-perl) takes the same arguments.
-const NOTIFY_STANDIN: &str = r#"package PVE::Notify;
-use strict;
-use warnings;
-use JSON::PP;
-
-sub notify {
-    my ($severity, $template, $data, $fields) = @_;
-    open(my $fh, '>>', $ENV{SMBGW_TEST_NOTIFY_LOG}) or die "cannot open the log: $!";
-    print $fh JSON::PP->new->canonical->encode({
-        severity => $severity, template => $template, data => $data, fields => $fields,
-    }), "\n";
-    close($fh);
-}
-
-1;
-"#;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -6,6 +6,10 @@
 //! the real perl glue runs); a CephFS share's schedule (a real Ceph cluster) runs on one node of
 //! two that share the config dir. Needs root, like the CLI's integration tests.
 
+#[path = "common/notify.rs"]
+mod notify;
+use notify::NOTIFY_STANDIN;
+
 #[path = "../../cli/tests/common/mod.rs"]
 mod common;
 
@@ -15,24 +19,6 @@ use std::process::Command;
 use common::{Btrfs, Sandbox};
 
 const DAEMON: &str = env!("CARGO_BIN_EXE_pve-smbgatewayd");
-
-/// Records each call as a JSON line; the real one (libpve-cluster-perl) takes the same arguments.
-const NOTIFY_STANDIN: &str = r#"package PVE::Notify;
-use strict;
-use warnings;
-use JSON::PP;
-
-sub notify {
-    my ($severity, $template, $data, $fields) = @_;
-    open(my $fh, '>>', $ENV{SMBGW_TEST_NOTIFY_LOG}) or die "cannot open the log: $!";
-    print $fh JSON::PP->new->canonical->encode({
-        severity => $severity, template => $template, data => $data, fields => $fields,
-    }), "\n";
-    close($fh);
-}
-
-1;
-"#;
 
 /// 2026-11-22 20:00:30 UTC.
 const T0: i64 = 1_795_377_630;
