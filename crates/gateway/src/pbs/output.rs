@@ -94,44 +94,9 @@ pub struct CatalogEntry {
 
 /// `seconds` since the epoch as PBS writes a backup time: `YYYY-MM-DDTHH:MM:SSZ` (UTC).
 pub fn utc_time(seconds: i64) -> String {
-    let leap = |y: i64| (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let (mut days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
-    let mut year = 1970;
-    while days < 0 {
-        year -= 1;
-        days += if leap(year) { 366 } else { 365 };
-    }
-    while days >= if leap(year) { 366 } else { 365 } {
-        days -= if leap(year) { 366 } else { 365 };
-        year += 1;
-    }
-    let lengths = [
-        31,
-        if leap(year) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    let mut month = 0;
-    while days >= lengths[month] {
-        days -= lengths[month];
-        month += 1;
-    }
-    format!(
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        month + 1,
-        days + 1,
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    // the one UTC calendar split of the project (the snapshots' @GMT names use it too)
+    let (y, mo, d, h, mi, s) = smbgw_quota::snapshot::utc(seconds);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 /// A path as the client prints it (Rust's `{:?}` of a path): in double quotes, with `\"`,
